@@ -1,0 +1,54 @@
+"""Ingest: from files on disk to `Run`s, one module per log format.
+
+Every format module exposes the same two functions:
+
+    claim(tree: FileTree) -> list[RunSource]
+        Look at the tree's unclaimed files (name first, then at most the first few KiB of
+        content), group the ones this format owns into runs, mark them claimed with
+        `tree.claim(...)`, and return one RunSource per run. Never read a whole file here.
+
+    read(source: RunSource) -> Run
+        Read every point. Damaged input yields the readable data plus one warning line per
+        problem in `run.warnings`; a file with nothing readable raises IngestError with a
+        one-line message naming the file.
+
+`FORMATS` is the claim order: stores that contain other formats claim first.
+"""
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from advisor.model import IngestError, Run, RunSource
+
+FORMATS: dict[str, str] = {
+    # format id -> module
+    "mlflow": "advisor.ingest.mlflow",
+    "wandb": "advisor.ingest.wandb",
+    "hf-trainer": "advisor.ingest.hf_trainer",
+    "tensorboard": "advisor.ingest.tensorboard",
+    "csv": "advisor.ingest.csv_logs",
+}
+
+
+def format_modules() -> list[ModuleType]:
+    mods = []
+    for name in FORMATS.values():
+        try:
+            mods.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:  # a format module not written yet must not break the rest
+            if exc.name != name:
+                raise
+    return mods
+
+
+def read(source: RunSource) -> Run:
+    """Read one discovered run with its format's reader."""
+    module = importlib.import_module(FORMATS[source.format])
+    run = module.read(source)
+    if not isinstance(run, Run):
+        raise TypeError(f"{FORMATS[source.format]}.read returned {type(run).__name__}, not Run")
+    return run
+
+
+__all__ = ["FORMATS", "format_modules", "read", "IngestError"]

@@ -1,0 +1,119 @@
+"""Find the runs under the paths a user gives, without reading more than a file's first bytes.
+
+Discovery walks every path once into a `FileTree`, then asks each format module, in the order of
+`advisor.ingest.FORMATS`, to *claim* the files it owns and group them into `RunSource`s. A claimed
+file is taken out of the tree, so a later format never sees it (an MLflow store's TensorBoard
+artifacts, say, are claimed by the TensorBoard module only if the MLflow module leaves them).
+Large files that are never logs (checkpoints, weights, media) are skipped by name and size
+without being opened.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from advisor.model import RunSource
+
+# Never logs, whatever their size: skipped without being opened.
+SKIP_SUFFIXES = {
+    ".pt", ".pth", ".ckpt", ".bin", ".safetensors", ".h5", ".hdf5", ".keras", ".pb", ".onnx",
+    ".npz", ".npy", ".pkl", ".pickle", ".joblib", ".msgpack", ".tflite", ".index",
+    ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg", ".webp", ".mp4", ".avi", ".mov", ".wav", ".mp3",
+    ".gz", ".zip", ".tar", ".bz2", ".xz", ".7z", ".whl", ".so", ".pyc", ".py", ".ipynb",
+}
+SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "node_modules", ".trash", ".venv", "venv"}
+# A non-TensorBoard text log larger than this is not read (no CSV/JSON log of a run is this big).
+MAX_TEXT_LOG_BYTES = 2 << 30
+
+
+@dataclass
+class FileTree:
+    """Every candidate file under one given path, with the base used to name runs."""
+
+    given: Path  # the path as the user gave it
+    base: Path  # run names are relative to this folder (see `run_name`)
+    files: list[Path] = field(default_factory=list)  # sorted, not yet claimed
+    claimed: set[Path] = field(default_factory=set)
+
+    def unclaimed(self) -> list[Path]:
+        return [f for f in self.files if f not in self.claimed]
+
+    def claim(self, *paths: Path) -> None:
+        self.claimed.update(paths)
+
+    def run_name(self, path: Path) -> str:
+        """Name of a run: relative to the given path's parent when the given path was relative."""
+        if self.given.is_absolute():
+            return str(path)
+        try:
+            rel = os.path.relpath(path, self.base)
+        except ValueError:  # other drive on Windows
+            return str(path)
+        return rel
+
+
+@dataclass
+class Problem:
+    """A file discovery or ingest could not use, as one line for the user."""
+
+    path: str
+    message: str
+
+
+def walk(given: Path) -> FileTree:
+    base = given.parent if given.parent != Path("") else Path(".")
+    tree = FileTree(given=given, base=base)
+    if given.is_file():
+        tree.files = [given]
+        return tree
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(given, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            if p.suffix.lower() in SKIP_SUFFIXES and "tfevents" not in name:
+                continue
+            if p.is_symlink() and not p.exists():
+                continue
+            found.append(p)
+    tree.files = found
+    return tree
+
+
+def discover(paths: list[str | Path]) -> tuple[list[RunSource], list[Problem]]:
+    """All runs under `paths`, plus one Problem per path or file that could not be used."""
+    from advisor.ingest import format_modules
+
+    sources: list[RunSource] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        given = Path(raw)
+        if not given.exists():
+            problems.append(Problem(str(raw), "no such file or folder"))
+            continue
+        tree = walk(given)
+        before = len(sources)
+        for module in format_modules():
+            sources.extend(module.claim(tree))
+        for f in tree.unclaimed():
+            reason = _why_unrecognised(f)
+            if reason:
+                problems.append(Problem(str(f), reason))
+        if len(sources) == before and not any(p.path.startswith(str(given)) for p in problems):
+            problems.append(Problem(str(raw), "no training log found (no event file, CSV, W&B, HF or MLflow log)"))
+    return sources, problems
+
+
+def _why_unrecognised(path: Path) -> str | None:
+    """A message for files that look like logs but no format claimed; None for files to ignore quietly."""
+    name = path.name.lower()
+    if "tfevents" in name:
+        return "looks like a TensorBoard event file but could not be read"
+    if path.suffix.lower() in {".csv", ".tsv"}:
+        return "CSV file with no recognisable step/epoch column and numeric metric columns"
+    if name.endswith("trainer_state.json"):
+        return "trainer_state.json without a log_history list"
+    if name.endswith(".wandb"):
+        return "W&B binary log that is not a :W&B transaction log"
+    return None

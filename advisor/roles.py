@@ -1,0 +1,273 @@
+"""Roles: which tag of a run is its training loss, its validation loss, its learning rate, ...
+
+Writers name the same quantity a dozen ways (`loss`, `train/loss`, `Loss/train`, Keras'
+`train/epoch_loss`, Lightning's `train_loss_step`, HF's `eval/loss`, YOLO's `val/box_loss`, an
+`add_scalars` child `loss/validation`, ...). Rather than a list of exact names that breaks on the
+next writer, a tag is split into lowercase tokens and classified by *what* it measures (loss,
+accuracy, learning rate, gradient norm, reward) and *on which split* (train, validation). When
+several tags compete for one role, the most specific name wins, then the longest series.
+
+This module also picks each curve's x-axis (step; wall time when every step is the same; log
+order when steps run backwards) and normalises the hyperparameters rules care about.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from advisor.model import Curve, Curves, Run, Series
+
+ROLES = (
+    "train_loss", "val_loss", "train_acc", "val_acc", "val_metric", "lr", "grad_norm",
+    "reward", "epoch",
+)
+
+VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing"}
+TRAIN_TOKENS = {"train", "training", "trn", "trainer"}
+LOSS_TOKENS = {"loss", "nll", "xent", "cost", "objective", "ce", "mse", "bce", "nll_loss"}
+ACC_TOKENS = {"acc", "accuracy", "top1", "top1acc", "acc1", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy"}
+LR_TOKENS = {"lr", "learning_rate", "learningrate", "lr0", "lr1", "lr2", "pg0", "pg1", "pg2"}
+GRAD_TOKENS = {"grad_norm", "gradnorm", "gradient_norm", "grad", "gradients", "global_norm"}
+REWARD_TOKENS = {"ep_rew_mean", "reward", "episodic_reward", "return", "episode_reward", "cumulative_avg_reward"}
+# Tags that look like a role but are summaries, timings or bookkeeping.
+NOISE_TOKENS = {
+    "runtime", "samples_per_second", "steps_per_second", "total_flos", "flos", "hp_metric",
+    "time", "duration", "memory", "mem", "throughput", "tokens", "num_input_tokens_seen",
+    "min", "max", "std", "var", "ema", "smoothed", "gen_len", "explained_variance",
+}
+VAL_METRIC_PATTERNS = (
+    re.compile(r"map(50|_0\.5|_0\.5:0\.95|50-95)?"), re.compile(r"f1"), re.compile(r"auc"),
+    re.compile(r"rouge"), re.compile(r"bleu"), re.compile(r"precision"), re.compile(r"recall"),
+    re.compile(r"top5"), re.compile(r"wer"), re.compile(r"iou"),
+)
+
+_SPLIT_RE = re.compile(r"[/\\.:\s]+")
+
+
+def tokens(tag: str) -> list[str]:
+    """Lowercase tokens of a tag, splitting on separators; `_` and `-` split only around keywords."""
+    parts = [p for p in _SPLIT_RE.split(re.sub(r"[()\[\]]", "", tag.lower())) if p]
+    out: list[str] = []
+    for p in parts:
+        out.append(p)
+        sub = [s for s in re.split(r"[_\-]+", p) if s]
+        if len(sub) > 1:
+            out.extend(sub)
+    return out
+
+
+@dataclass
+class Classified:
+    kind: str | None  # "loss" | "acc" | "lr" | "grad_norm" | "reward" | "epoch" | "metric" | None
+    split: str | None  # "train" | "val" | None
+    specificity: int  # higher = a more canonical name for its role
+
+
+def classify(tag: str) -> Classified:
+    """What a tag measures and on which split, from its tokens alone."""
+    toks = tokens(tag)
+    tset = set(toks)
+    lower = tag.lower()
+    split = None
+    if tset & VAL_TOKENS or lower.startswith(("val_", "valid_", "eval_", "test_")):
+        split = "val"
+    elif tset & TRAIN_TOKENS:
+        split = "train"
+    if tset & NOISE_TOKENS and not (tset & {"loss"} and not tset & {"runtime", "samples_per_second", "hp_metric"}):
+        if not tset & (LR_TOKENS | GRAD_TOKENS):
+            return Classified(None, split, 0)
+    if "grad_norm" in lower or "gradnorm" in lower or "gradient_norm" in lower or "global_norm" in lower:
+        return Classified("grad_norm", split, 2)
+    if tset & LR_TOKENS or "learning_rate" in lower or "learning-rate" in lower or lower.startswith("lr-") or lower.startswith("lr_"):
+        return Classified("lr", split, 2 if tset & {"lr", "learning_rate"} else 1)
+    if tset & REWARD_TOKENS or "ep_rew" in lower:
+        return Classified("reward", split, 2 if "ep_rew_mean" in lower else 1)
+    if toks and toks[-1] in {"epoch", "epochs"} and len(set(toks) - TRAIN_TOKENS - {"epoch", "epochs"}) == 0:
+        return Classified("epoch", split, 1)
+    last = toks[-1] if toks else ""
+    if tset & LOSS_TOKENS or lower.endswith("loss") or "_loss" in lower or "loss_" in lower:
+        return Classified("loss", split, _loss_specificity(lower))
+    if tset & ACC_TOKENS or lower.endswith("acc") or "accuracy" in lower:
+        return Classified("acc", split, 2)
+    if split == "val" or tset & {"metrics"}:
+        for pat in VAL_METRIC_PATTERNS:
+            if any(pat.match(t) for t in toks):
+                return Classified("metric", "val", 1)
+    return Classified(None, split, 0)
+
+
+CANONICAL_LOSS = {
+    "loss", "train_loss", "val_loss", "valid_loss", "eval_loss", "test_loss", "training_loss",
+    "validation_loss", "batch_loss", "total_loss",
+}
+
+
+def _loss_specificity(lower: str) -> int:
+    """3 for a whole loss ("loss", "val_loss", "train_loss_step"), 1 for a component ("box_loss")."""
+    last = [p for p in _SPLIT_RE.split(lower) if p][-1]
+    last = re.sub(r"^(epoch|batch)_", "", last)
+    last = re.sub(r"_(step|epoch)$", "", last)
+    if last in CANONICAL_LOSS or last in {"train", "training", "val", "valid", "validation", "eval", "test"}:
+        return 3
+    return 1
+
+
+def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """role -> tag for one run. `overrides` (from config) win over the name-based guess."""
+    overrides = overrides or {}
+    candidates: dict[str, list[tuple[int, int, str]]] = {}
+    for tag, series in run.series.items():
+        n_finite = int(np.isfinite(series.value).sum()) + int((~np.isfinite(series.value)).sum())
+        if len(series) < 2:
+            continue
+        c = classify(tag)
+        role = _role_of(c, tag, run)
+        if role is None:
+            continue
+        candidates.setdefault(role, []).append((c.specificity, n_finite, tag))
+    roles: dict[str, str] = {}
+    for role, cands in candidates.items():
+        cands.sort(key=lambda t: (-t[0], -t[1], len(t[2]), t[2]))
+        roles[role] = cands[0][2]
+    for role, tag in overrides.items():
+        if tag in run.series:
+            roles[role] = tag
+    # A lone "loss" that is really the only loss is the training loss.
+    return roles
+
+
+def _role_of(c: Classified, tag: str, run: Run) -> str | None:
+    if c.kind == "loss":
+        if c.split == "val":
+            return "val_loss"
+        if c.split == "train" or c.split is None:
+            return "train_loss"
+    if c.kind == "acc":
+        return "val_acc" if c.split == "val" else "train_acc"
+    if c.kind == "metric":
+        return "val_metric"
+    if c.kind in {"lr", "grad_norm", "reward", "epoch"}:
+        return c.kind
+    return None
+
+
+def curve_of(series: Series, role: str) -> Curve:
+    """A series on its x-axis: duplicates resolved, sorted, NaN/inf kept as values."""
+    step = series.step.astype(np.float64)
+    y = series.value.astype(np.float64)
+    x_kind = "step"
+    n = len(step)
+    if n > 1 and np.all(step == step[0]):
+        wt = series.wall_time
+        if np.all(np.isfinite(wt)) and np.ptp(wt) > 0:
+            step, x_kind = wt - wt[0], "wall_time"
+        else:
+            step, x_kind = np.arange(n, dtype=np.float64), "index"
+    elif n > 1 and np.any(np.diff(step) < 0):
+        # Steps that run backwards (per-epoch counters, unmerged restarts): log order is the truth.
+        step, x_kind = np.arange(n, dtype=np.float64), "index"
+    if n > 1:
+        uniq, counts = np.unique(step, return_counts=True)
+        if len(uniq) < n:
+            dup_share = 1.0 - len(uniq) / n
+            if dup_share > 0.3:
+                # Several points per step on purpose (e.g. a batch loss logged 3x per epoch): spread
+                # them evenly inside the step so no point is lost.
+                order = np.argsort(step, kind="stable")
+                step, y = step[order], y[order]
+                _, first_idx, cnt = np.unique(step, return_index=True, return_counts=True)
+                within = np.arange(n) - np.repeat(first_idx, cnt)
+                gaps = np.diff(uniq)
+                last_gap = float(np.median(gaps)) if len(gaps) else 1.0
+                gap = np.append(gaps, last_gap)
+                step = step + within / np.repeat(cnt, cnt) * np.repeat(gap, cnt)
+            else:
+                # Occasional re-logs (a final re-validation at the last step): the later value wins.
+                rev = np.unique(step[::-1], return_index=True)[1]
+                keep = np.sort(n - 1 - rev)
+                step, y = step[keep], y[keep]
+    order = np.argsort(step, kind="stable")
+    return Curve(role=role, tag=series.tag, x=step[order], y=y[order], x_kind=x_kind)
+
+
+HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
+    "lr": ("lr", "learning_rate", "lr0", "base_lr", "initial_lr", "learning-rate", "learningrate", "init_lr", "max_lr"),
+    "batch_size": ("batch_size", "train_batch_size", "per_device_train_batch_size", "batch", "bs", "batchsize", "batch-size"),
+    "optimizer": ("optimizer", "optim", "opt", "optimizer_name"),
+    "momentum": ("momentum",),
+    "weight_decay": ("weight_decay", "wd", "l2", "weight-decay"),
+    "dropout": ("dropout", "dropout_rate", "drop_rate", "p_dropout"),
+    "epochs": ("epochs", "num_train_epochs", "max_epochs", "n_epochs", "num_epochs"),
+    "max_steps": ("max_steps", "total_steps", "num_steps", "steps"),
+    "warmup_steps": ("warmup_steps", "warmup_iters", "num_warmup_steps"),
+    "warmup_ratio": ("warmup_ratio",),
+    "num_classes": ("num_classes", "n_classes", "nc", "num_labels", "classes"),
+    "batchnorm": ("batchnorm", "batch_norm", "bn", "use_bn"),
+    "grad_clip": ("grad_clip", "max_grad_norm", "clip_grad_norm", "gradient_clip_val", "clip"),
+}
+
+
+def normalise_hparams(raw: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters rules use, under one name each, from whatever the log recorded."""
+    flat = {str(k).lower(): v for k, v in raw.items()}
+    by_leaf: dict[str, Any] = {}
+    for key, value in flat.items():
+        leaf = re.split(r"[./]", key)[-1]
+        by_leaf.setdefault(leaf, value)
+        by_leaf.setdefault(key, value)
+    out: dict[str, Any] = {}
+    for name, aliases in HPARAM_ALIASES.items():
+        for alias in aliases:
+            if alias in by_leaf:
+                value = _coerce(by_leaf[alias])
+                if value is None:
+                    continue
+                if name in {"lr", "batch_size", "momentum", "weight_decay", "dropout", "epochs", "max_steps",
+                            "warmup_steps", "warmup_ratio", "num_classes", "grad_clip"}:
+                    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                        continue
+                out[name] = value
+                break
+    return out
+
+
+def _coerce(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return value
+
+
+def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Curves, dict[str, str]]:
+    """The curves of a run keyed by role, plus the role -> tag map (for the report)."""
+    roles = assign_roles(run, overrides)
+    curves = Curves(run=run.name, hparams=normalise_hparams(run.hparams))
+    for role, tag in roles.items():
+        curves.by_role[role] = curve_of(run.series[tag], role)
+    lr = curves.get("lr")
+    if "lr" not in curves.hparams and lr is not None:
+        finite = lr.y[np.isfinite(lr.y) & (lr.y > 0)]
+        if len(finite):
+            curves.hparams["lr"] = float(np.max(finite))
+    epoch = curves.get("epoch")
+    if epoch is not None and len(epoch) > 2 and epoch.x_kind == "step":
+        e = epoch.y
+        ok = np.isfinite(e)
+        if ok.sum() > 2 and np.ptp(e[ok]) > 0:
+            slope = np.polyfit(e[ok], epoch.x[ok], 1)[0]
+            if slope > 1:
+                curves.steps_per_epoch = float(slope)
+    if "num_classes" in curves.hparams:
+        curves.num_classes = int(curves.hparams["num_classes"])
+    return curves, roles

@@ -1,0 +1,150 @@
+"""The catalogue of signal families: roles measured and every value key, in one place.
+
+Keep this file the single source of truth that rules are checked against. Implementations live
+in the modules named by `fn`.
+"""
+from __future__ import annotations
+
+from advisor.signals import Family, register
+
+LOSSES = ("train_loss", "val_loss")
+
+register(Family(
+    name="stats",
+    roles=("train_loss", "val_loss", "train_acc", "val_acc", "val_metric", "lr", "grad_norm", "reward"),
+    keys={
+        "points": "number of points",
+        "finite_fraction": "share of finite values, 0..1",
+        "first": "first finite value", "last": "last finite value",
+        "min": "smallest finite value", "min_step": "x of the smallest value",
+        "max": "largest finite value",
+        "rel_drop": "(first - last) / |first|, robust (medians of the first/last 10%)",
+        "x_span": "last x - first x",
+    },
+    fn="advisor.signals.stats:measure_stats",
+))
+
+register(Family(
+    name="divergence",
+    roles=LOSSES,
+    keys={
+        "kind": "'nan' | 'explosion' | 'early_rise' | None",
+        "first_nonfinite_step": "x of the first NaN/inf, or None",
+        "explosion_ratio": "max after the running minimum / running minimum (scale-free)",
+        "early_rise_ratio": "median of the early-rise window / start level",
+        "onset_step": "x where the divergence starts",
+        "grad_norm_explosion": "bool: grad_norm blows up (>= 10x its median) or goes non-finite",
+        "after_fraction": "share of the run (by x) after the onset",
+    },
+    fn="advisor.signals.divergence:measure_divergence",
+))
+
+register(Family(
+    name="oscillation",
+    roles=LOSSES,
+    keys={
+        "rel_amplitude": "robust residual amplitude around the trend / trend level (second half)",
+        "rel_amplitude_first": "same, first half",
+        "sign_change_density": "sign changes of the smoothed derivative per point, 0..1",
+        "amplitude_trend": "'growing' | 'persistent' | 'settling'",
+        "late_only": "bool: fast early drop, then flat and noisy (LR too large later: seed 003 purple)",
+        "epoch_jumps": "bool: jumps at every epoch boundary (unshuffled data)",
+        "epoch_jump_ratio": "jump at epoch boundaries / typical within-epoch step change",
+        "noise_floor": "the same amplitude expected from a healthy run at this point density",
+        "lr_schedule_explains": "bool: the bumps coincide with LR change points (not oscillation)",
+    },
+    fn="advisor.signals.oscillation:measure_oscillation",
+))
+
+register(Family(
+    name="plateau",
+    roles=LOSSES + ("train_acc", "val_acc"),
+    keys={
+        "length_fraction": "longest flat stretch / run length, 0..1",
+        "level_rel_start": "plateau level / start level",
+        "at_chance": "bool: level within 10% of ln(C) (C classes) or of the start",
+        "breakout": "bool: a significant drop after a long plateau (saddle: seeds 002/004)",
+        "breakout_step": "x of the breakout",
+        "stalled_high": "bool: flat until the end at a high level (>= 50% of the start level)",
+        "ends_flat": "bool: the plateau reaches the end of the run",
+    },
+    fn="advisor.signals.plateau:measure_plateau",
+))
+
+register(Family(
+    name="slow_convergence",
+    roles=LOSSES,
+    keys={
+        "end_slope_rel": "robust slope over the last 25%, as a share of the total drop per 10% of the run",
+        "still_improving": "bool: last-quarter slope significantly negative given the noise",
+        "remaining_rel": "(last - extrapolated asymptote) / (first - last): how far from done",
+        "saturated_early": "bool: reached its final level in the first half",
+        "rel_drop": "total relative drop first->last",
+    },
+    fn="advisor.signals.convergence:measure_slow_convergence",
+))
+
+register(Family(
+    name="overfitting",
+    roles=("val_loss",),
+    keys={
+        "val_min_step": "x of the validation minimum (the early-stopping point)",
+        "val_min": "validation minimum",
+        "rise_rel": "(val at end - val min) / val min",
+        "train_val_ratio": "val / train at the end",
+        "orders_apart": "log10(val / train) at the end",
+        "gap_trend": "slope sign of (val - train) over the second half: 'widening' | 'stable' | 'closing'",
+        "train_falling": "bool: train loss keeps falling after the val minimum",
+        "val_flat_train_falling": "bool",
+        "inconsistent_metric": "bool: val loss rises but the val metric keeps improving",
+    },
+    fn="advisor.signals.generalization:measure_overfitting",
+))
+
+register(Family(
+    name="lr_schedule",
+    roles=("lr",),
+    keys={
+        "kind": "'constant' | 'step' | 'exponential' | 'cosine' | 'linear' | 'warmup' | 'range_test' | 'cyclic' | 'unknown'",
+        "warmup": "bool: rises first", "warmup_steps": "x where the warmup ends",
+        "change_points": "list of x where the LR changes by a step",
+        "max_lr": "largest LR", "min_lr": "smallest LR", "decay_ratio": "last / max",
+    },
+    fn="advisor.signals.schedule:measure_lr_schedule",
+))
+
+register(Family(
+    name="spikes",
+    roles=("train_loss", "grad_norm"),
+    keys={
+        "count": "number of isolated spikes (>= k robust sigmas above the local trend, then back)",
+        "max_ratio": "largest spike / local trend",
+        "p90": "90th percentile of the finite values (the clipping threshold seed advice uses)",
+        "first_step": "x of the first spike",
+    },
+    fn="advisor.signals.spikes:measure_spikes",
+))
+
+register(Family(
+    name="metric_stall",
+    roles=("train_acc", "val_acc"),
+    keys={
+        "loss_falls": "bool: the matching loss falls significantly",
+        "metric_flat": "bool: the accuracy does not improve",
+        "metric_gain": "last - first of the accuracy",
+    },
+    fn="advisor.signals.metrics:measure_metric_stall",
+))
+
+register(Family(
+    name="lr_range_test",
+    roles=("train_loss",),
+    keys={
+        "is_range_test": "bool: the LR rises geometrically over the run",
+        "suggested_lr": "steepest descent in log-LR space after a burn-in",
+        "valley_lr": "valley suggestion", "min_lr_over_10": "LR at the loss minimum / 10",
+        "agreement": "max/min ratio of the suggestions",
+        "informative": "bool: the curve has a clear descent (else no number is given)",
+    },
+    fn="advisor.signals.lr_range:measure_lr_range_test",
+))
