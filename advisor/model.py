@@ -217,6 +217,7 @@ class RunReport:
     abstentions: list[tuple[str, str]] = field(default_factory=list)  # (rule id, why it abstained)
     verification: list[Verification] | None = None
     curves: Curves | None = None
+    measurements: Any = None  # advisor.signals.Measurements, for --verbose and the HTML report
     error: str | None = None  # a rule/signal crash or read failure for this run
 
     @property

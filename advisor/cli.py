@@ -1,0 +1,287 @@
+"""The `advisor` command line: a thin click group over advisor.pipeline and the renderers.
+
+Heavy modules (pandas, tensorboard, torch, matplotlib) are imported inside the commands, so
+`advisor --help` stays fast. Machine output goes to stdout (or `-o FILE`), messages and progress
+to stderr. Exit codes are the named constants below (DESIGN.md contract).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from advisor import __version__
+
+EXIT_OK = 0  # nothing at or above --fail-on
+EXIT_FINDINGS = 1  # some finding at or above --fail-on
+EXIT_USAGE = 2  # usage error, bad config or rules, or nothing readable found
+
+FORMATS = ("text", "json", "markdown", "github", "junit", "html")
+
+
+def _interactive() -> bool:
+    """Progress and colour only for a person at a terminal: never when piped or in CI."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"advisor: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _progress():
+    """A progress callback for long ingests (a rich bar on a TTY), or None."""
+    if not _interactive():
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("reading runs"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                   transient=True, console=None)
+    state: dict = {}
+
+    def update(done: int, total: int, name: str) -> None:
+        if "task" not in state:
+            if total < 20:
+                state["task"] = None
+                return
+            bar.start()
+            state["task"] = bar.add_task("", total=total)
+        if state["task"] is None:
+            return
+        bar.update(state["task"], completed=done, description=name[-40:])
+        if done >= total:
+            bar.stop()
+
+    return update
+
+
+def _load_config(config_path: str | None):
+    from advisor.config import ConfigError, load_config
+
+    try:
+        return load_config(Path(config_path) if config_path else None)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def write_output(text: str, output: str | None) -> None:
+    """`-o -` or no -o: stdout. A file is written whole or not at all (no partial file on error)."""
+    if not output or output == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    tmp = target.with_name(f".{target.name}.partial")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        _fail(f"{output}: cannot write ({exc.strerror})")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="advisor")
+def main() -> None:
+    """Read training logs, find what went wrong, say what to change."""
+
+
+# ----------------------------------------------------------------------------- runs / export
+
+
+@main.command("runs")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def runs_cmd(paths: tuple[str, ...], fmt: str) -> None:
+    """List the runs found under PATHS: format, writer, tags, points, roles, warnings."""
+    import json
+
+    from advisor.pipeline import read_runs
+    from advisor.roles import assign_roles
+
+    runs, errors = read_runs(paths, _progress())
+    rows = []
+    for run in runs:
+        rows.append({
+            "run": run.name, "format": run.format, "writer": run.writer, "points": run.points,
+            "tags": {t: len(s) for t, s in run.series.items()}, "roles": assign_roles(run),
+            "hparams": {k: v for k, v in list(run.hparams.items())[:50]}, "warnings": run.warnings,
+            "events": run.events,
+        })
+    if fmt == "json":
+        click.echo(json.dumps({"runs": rows, "errors": errors}, indent=2, default=str))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(no_color=not _interactive(), width=None if _interactive() else 160)
+        table = Table(show_lines=False)
+        for col in ("run", "format", "writer", "tags", "points", "roles", "warnings"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            roles = ", ".join(f"{k}={v}" for k, v in r["roles"].items())
+            table.add_row(r["run"], r["format"], r["writer"] or "", str(len(r["tags"])), str(r["points"]),
+                          roles, str(len(r["warnings"])) if r["warnings"] else "")
+        console.print(table)
+        for r in rows:
+            for w in r["warnings"]:
+                click.echo(f"warning: {r['run']}: {w}", err=True)
+    for e in errors:
+        click.echo(f"error: {e['path']}: {e['message']}", err=True)
+    if not runs:
+        sys.exit(EXIT_USAGE)
+
+
+@main.command("export")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, help="table.parquet, table.csv, or - for CSV on stdout")
+def export_cmd(paths: tuple[str, ...], output: str) -> None:
+    """Write every point of every run under PATHS as one long table (run, tag, step, wall_time, value)."""
+    import pandas as pd
+
+    from advisor.pipeline import read_runs
+
+    runs, errors = read_runs(paths, _progress())
+    for e in errors:
+        click.echo(f"error: {e['path']}: {e['message']}", err=True)
+    if not runs:
+        _fail("nothing readable found")
+    frames = []
+    for run in runs:
+        t = run.table()
+        t.insert(0, "run", run.name)
+        frames.append(t)
+    table = pd.concat(frames, ignore_index=True)
+    table["run"] = table["run"].astype("category")
+    table["tag"] = table["tag"].astype(str).astype("category")
+    if output == "-":
+        click.echo(table.to_csv(index=False), nl=False)
+        return
+    target = Path(output)
+    tmp = target.with_name(f".{target.name}.partial")
+    try:
+        if target.suffix == ".parquet":
+            try:
+                table.to_parquet(tmp, index=False)
+            except ImportError:
+                _fail("writing parquet needs pyarrow: pip install 'advisor[parquet]'")
+        elif target.suffix in (".csv", ".txt"):
+            table.to_csv(tmp, index=False)
+        else:
+            _fail(f"{output}: unknown table format (use .parquet or .csv)")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    click.echo(f"wrote {len(table)} points from {len(runs)} runs to {output}", err=True)
+
+
+# ----------------------------------------------------------------------------- diagnose
+
+
+@main.command("diagnose")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", default=None, help="write the report to FILE (- for stdout)")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None,
+              help="exit 1 when a finding is at or above this severity [default: error]")
+@click.option("--select", multiple=True, help="only these rules (ids, id prefixes, slugs, categories)")
+@click.option("--ignore", multiple=True, help="skip these rules")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="extra rule folder")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="advisor.toml or pyproject.toml")
+@click.option("-v", "--verbose", is_flag=True, help="show rules that abstained and why")
+@click.option("-q", "--quiet", is_flag=True, help="no progress or messages on stderr")
+def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_path, verbose, quiet) -> None:
+    """Diagnose every run under PATHS: what is wrong, the evidence, and what to change."""
+    from advisor.engine import RuleError
+    from advisor.model import severity_rank
+    from advisor.pipeline import DiagnoseOptions, diagnose_paths
+    from advisor.report import RenderOptions, render
+
+    config = _load_config(config_path)
+    options = DiagnoseOptions(
+        select=list(select) or config.select,
+        ignore=list(ignore) or config.ignore,
+        rule_dirs=[*config.rules, *map(Path, rule_dirs)],
+        roles=config.roles,
+        thresholds=config.thresholds,
+    )
+    fail_on = fail_on or config.fail_on or "error"
+    try:
+        diagnosis = diagnose_paths(paths, options, None if quiet else _progress())
+    except RuleError as exc:
+        _fail(str(exc))
+    if not quiet:
+        for e in diagnosis.errors:
+            click.echo(f"warning: {e['path']}: {e['message']}", err=True)
+    if fmt == "html" and not output:
+        _fail("--format html needs -o FILE (or -o - for stdout)")
+    text = render(diagnosis, fmt, RenderOptions(color=_interactive() and not output, verbose=verbose, fail_on=fail_on))
+    write_output(text, output)
+    if not diagnosis.runs:
+        if not quiet:
+            click.echo("advisor: nothing readable found", err=True)
+        sys.exit(EXIT_USAGE)
+    if fail_on != "never":
+        threshold = severity_rank(fail_on)
+        if any(severity_rank(f.severity) >= threshold for r in diagnosis.runs for f in r.findings):
+            sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+@main.command("rules")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="extra rule folder")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+def rules_cmd(rule_dirs, fmt) -> None:
+    """List the rules: id, name, pattern, severity, status."""
+    from advisor.engine import RuleError, load_rules
+    from advisor.engine.docs import rules_json, rules_table, rules_text
+
+    try:
+        ruleset = load_rules(rule_dirs)
+    except RuleError as exc:
+        _fail(str(exc))
+    render = {"text": rules_text, "json": rules_json, "markdown": rules_table}[fmt]
+    click.echo(render(ruleset.rules), nl=False)
+
+
+@main.command("explain")
+@click.argument("rule_id")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="extra rule folder")
+def explain_cmd(rule_id, rule_dirs) -> None:
+    """Print one rule's documentation (by id, alias or slug)."""
+    from advisor.engine import RuleError, load_rules
+    from advisor.engine.docs import explain
+
+    try:
+        ruleset = load_rules(rule_dirs)
+    except RuleError as exc:
+        _fail(str(exc))
+    rule = ruleset.by_id(rule_id.upper()) or ruleset.by_id(rule_id)
+    if rule is None:
+        _fail(f"no rule {rule_id!r} (see `advisor rules`)")
+    click.echo(explain(rule), nl=False)
+
+
+def _register_optional_commands() -> None:
+    """Commands whose modules live in other stages register themselves here (lazy bodies)."""
+    from importlib import import_module
+
+    for module in ("advisor.report.cli", "advisor.verify.cli"):
+        try:
+            mod = import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(main)
+
+
+_register_optional_commands()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

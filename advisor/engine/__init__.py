@@ -1,0 +1,251 @@
+"""The rules engine: from a run's measurements to findings with concrete recommendations.
+
+Rules are TOML files (advisor.engine.rulefile) shipped in the wheel as `advisor/rules` (and read
+from the repository's `rules/` in a source checkout), plus any user folders. For each run the
+engine evaluates every selected rule on the first metric role the run has, then keeps one
+finding per pattern (the rule with the best priority) and drops symptoms another finding
+explains (a NaN divergence explains the flat line after it).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from advisor.engine.conditions import Context, evaluate
+from advisor.engine.rulefile import Rule, RuleError, load_file
+from advisor.model import Curves, Finding, Recommendation, severity_rank
+from advisor.signals import Measurements
+
+# Which signal family gives a finding its step range, by pattern.
+SPAN_FAMILY = {
+    "divergence": "divergence", "oscillation": "oscillation", "plateau": "plateau",
+    "slow_convergence": "slow_convergence", "overfitting": "overfitting", "loss_spike": "spikes",
+    "gradient_explosion": "divergence", "metric_stall": "metric_stall", "lr_range_test": "lr_range_test",
+    "inconsistent_metric": "overfitting",
+}
+
+
+def builtin_rules_dir() -> Path:
+    """`advisor/rules` inside an installed wheel; the repository's `rules/` in a source checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "rules"
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+
+    def by_id(self, rule_id: str) -> Rule | None:
+        for r in self.rules:
+            if r.id == rule_id or rule_id in r.aliases or r.slug == rule_id:
+                return r
+        return None
+
+
+def load_rules(extra_dirs: Iterable[str | Path] = ()) -> RuleSet:
+    """Every rule file, validated; a user rule with a built-in rule's id replaces it."""
+    dirs = [builtin_rules_dir(), *[Path(d) for d in extra_dirs]]
+    by_id: dict[str, Rule] = {}
+    for d in dirs:
+        if not d.is_dir():
+            raise RuleError(f"{d}: rules folder not found")
+        for path in sorted(d.rglob("*.toml")):
+            rule = load_file(path)
+            by_id[rule.id] = rule
+    return RuleSet(sorted(by_id.values(), key=lambda r: r.id))
+
+
+def select_rules(ruleset: RuleSet, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+    """Rules whose id, slug, category or id prefix is selected and not ignored."""
+    select, ignore = list(select), list(ignore)
+
+    def matches(rule: Rule, keys: list[str]) -> bool:
+        return any(rule.id.startswith(k) or k in (rule.slug, rule.category) or k in rule.aliases for k in keys)
+
+    chosen = [r for r in ruleset.rules if r.status != "deprecated"]
+    if select:
+        chosen = [r for r in chosen if matches(r, select)]
+    if ignore:
+        chosen = [r for r in chosen if not matches(r, ignore)]
+    return chosen
+
+
+@dataclass
+class RunVerdict:
+    findings: list[Finding] = field(default_factory=list)
+    abstentions: list[tuple[str, str]] = field(default_factory=list)
+    superseded: list[tuple[str, str]] = field(default_factory=list)
+
+
+def evaluate_run(
+    rules: list[Rule],
+    measurements: Measurements,
+    curves: Curves,
+    thresholds: dict[str, dict[str, Any]] | None = None,
+) -> RunVerdict:
+    thresholds = thresholds or {}
+    verdict = RunVerdict()
+    fired: list[tuple[Rule, Finding]] = []
+    for rule in rules:
+        role = next((m for m in rule.metrics if curves.get(m) is not None), None)
+        if role is None:
+            verdict.abstentions.append((rule.id, f"no {' or '.join(rule.metrics)} curve in this run"))
+            continue
+        params = {**rule.params, **thresholds.get(rule.id, {}), **thresholds.get(rule.slug, {})}
+        ctx = Context(measurements, curves, role, params)
+        try:
+            result = evaluate(rule.when, ctx)
+        except Exception as exc:  # a broken rule is reported, never fatal
+            verdict.abstentions.append((rule.id, f"rule failed: {type(exc).__name__}: {exc}"))
+            continue
+        if result is None:
+            verdict.abstentions.append((rule.id, "not measured: " + ", ".join(dict.fromkeys(ctx.unknown))))
+            continue
+        if result:
+            fired.append((rule, _finding(rule, ctx)))
+    verdict.findings = _root_causes(fired, verdict)
+    return verdict
+
+
+def _root_causes(fired: list[tuple[Rule, Finding]], verdict: RunVerdict) -> list[Finding]:
+    """One finding per pattern; symptoms explained by a worse finding are dropped."""
+    fired.sort(key=lambda rf: (-severity_rank(rf[0].severity), rf[0].priority, rf[0].id))
+    kept: list[tuple[Rule, Finding]] = []
+    explained: set[str] = set()
+    seen_patterns: set[str] = set()
+    for rule, finding in fired:
+        if rule.pattern in seen_patterns:
+            verdict.superseded.append((rule.id, f"another {rule.pattern} rule ranks higher"))
+            continue
+        if rule.pattern in explained:
+            verdict.superseded.append((rule.id, f"{rule.pattern} is explained by an earlier finding"))
+            continue
+        kept.append((rule, finding))
+        seen_patterns.add(rule.pattern)
+        explained.update(rule.explains)
+    return [f for _, f in kept]
+
+
+def _finding(rule: Rule, ctx: Context) -> Finding:
+    curve = ctx.curves.get(ctx.role)
+    family = SPAN_FAMILY.get(rule.pattern)
+    m = ctx.measurements.get(family, ctx.role) if family else None
+    start = m.start_step if m else None
+    end = m.end_step if m else None
+    evidence: dict[str, Any] = {}
+    for ref in rule.evidence:
+        value = ctx.resolve(ref)
+        if value is not None:
+            evidence[ref] = _round(value)
+    recs = [
+        Recommendation(
+            action=r.action,
+            change=_concrete_change(r.change, ctx),
+            text=_fill(r.text, ctx, curve.tag if curve else ctx.role),
+            source=r.source,
+        )
+        for r in rule.recommendations
+    ]
+    return Finding(
+        rule=rule.id, pattern=rule.pattern, severity=rule.severity,
+        metric=curve.tag if curve else None, start_step=start, end_step=end,
+        summary=_fill(rule.summary, ctx, curve.tag if curve else ctx.role),
+        evidence=evidence, recommendations=recs,
+    )
+
+
+_PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_.]*)\}")
+
+
+def _fill(template: str, ctx: Context, metric: str) -> str:
+    """Substitute {metric}, {hparam.lr}, {oscillation.rel_amplitude}, {$param}: no format(), no eval."""
+
+    def sub(match: re.Match) -> str:
+        ref = match.group(1)
+        if ref == "metric":
+            return metric
+        if ref == "role":
+            return ctx.role
+        if ref in ctx.params:
+            return _fmt(ctx.params[ref])
+        value = ctx.resolve(ref)
+        return "?" if value is None else _fmt(value)
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", "")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+            return f"{value:.3g}"
+        if float(value).is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.6g}")
+    if hasattr(value, "item"):
+        return _round(value.item())
+    return value
+
+
+LR_LADDER = (1.0, 3.0)  # seed 000: try LRs a factor ~3 apart: 0.1, 0.03, 0.01, 0.003 ...
+
+
+def snap_to_ladder(value: float) -> float:
+    """The nearest rung of the x3 ladder (1 and 3 times a power of ten) in log space."""
+    if value <= 0 or not math.isfinite(value):
+        return value
+    exp = math.floor(math.log10(value))
+    rungs = [m * 10.0 ** e for e in (exp - 1, exp, exp + 1) for m in LR_LADDER]
+    best = min(rungs, key=lambda r: abs(math.log10(r) - math.log10(value)))
+    return float(f"{best:.3g}")
+
+
+def _is_ladder_step(factor: float) -> bool:
+    """True for a x3 or /3 change (0.33 counts), which lands on the ladder's next rung."""
+    return factor > 0 and abs(abs(math.log10(factor)) - math.log10(3)) < 0.05
+
+
+def _concrete_change(change: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Resolve `$refs` and, when the run's value is known, add the new value (`set`)."""
+    out: dict[str, Any] = {}
+    for name, spec in change.items():
+        if not isinstance(spec, dict):
+            out[name] = ctx.param(spec)
+            continue
+        resolved = {k: ctx.param(v) for k, v in spec.items()}
+        current = ctx.curves.hparams.get(name)
+        factor = resolved.get("multiply")
+        if isinstance(current, (int, float)) and not isinstance(current, bool) and isinstance(factor, (int, float)) and "set" not in resolved:
+            new = current * factor
+            if name == "lr":
+                new = snap_to_ladder(new) if _is_ladder_step(factor) else float(f"{new:.3g}")
+            elif name in ("batch_size", "max_steps", "epochs", "warmup_steps"):
+                new = int(round(new))
+            resolved["from"] = current
+            resolved["set"] = new
+        for k, v in list(resolved.items()):
+            if isinstance(v, float) and math.isfinite(v):
+                resolved[k] = _round(v)
+        if any(v is None for v in resolved.values()):
+            resolved = {k: v for k, v in resolved.items() if v is not None}
+        out[name] = resolved
+    return out
+
+
+__all__ = ["RuleSet", "Rule", "RuleError", "load_rules", "select_rules", "evaluate_run", "RunVerdict", "snap_to_ladder"]

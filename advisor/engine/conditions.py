@@ -1,0 +1,128 @@
+"""Declarative conditions, evaluated without `eval`, in three-valued logic.
+
+A leaf is `{signal, op, value[, role]}`; groups are `all`, `any` and `not`. A leaf whose signal
+was not measured (the log lacks the curve, or the curve is too short) is *unknown* rather than
+false: `all` with an unknown part is unknown unless another part is false, `any` is true as soon
+as one part is true. A rule whose condition ends unknown abstains and says which signal was
+missing, instead of guessing.
+
+References a leaf can make:
+  "<family>.<key>"   a measurement value on the rule's metric role (or `role = "..."`)
+  "hparam.<name>"    a normalised hyperparameter (lr, batch_size, optimizer, ...)
+  "curve.<role>"     whether the run has that curve (use with exists / missing)
+  "$<param>"         (as a value) a rule parameter, overridable from config
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor.model import Curves
+from advisor.signals import Measurements
+
+
+@dataclass
+class Context:
+    measurements: Measurements
+    curves: Curves
+    role: str  # the rule's metric role for this run
+    params: dict[str, Any]
+    unknown: list[str] = field(default_factory=list)  # signals that were needed but missing
+
+    def resolve(self, ref: str, role: str | None = None) -> Any:
+        if ref.startswith("hparam."):
+            return self.curves.hparams.get(ref.split(".", 1)[1])
+        if ref.startswith("curve."):
+            return self.curves.get(ref.split(".", 1)[1]) is not None
+        if ref == "run.steps_per_epoch":
+            return self.curves.steps_per_epoch
+        if ref == "run.num_classes":
+            return self.curves.num_classes
+        return self.measurements.value(ref, role or self.role)
+
+    def param(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("$"):
+            name = value[1:]
+            if name in self.params:
+                return self.params[name]
+            return self.resolve(name)
+        return value
+
+
+def evaluate(cond: dict[str, Any], ctx: Context) -> bool | None:
+    if "all" in cond:
+        results = [evaluate(c, ctx) for c in cond["all"]]
+        if any(r is False for r in results):
+            return False
+        return None if any(r is None for r in results) else True
+    if "any" in cond:
+        results = [evaluate(c, ctx) for c in cond["any"]]
+        if any(r is True for r in results):
+            return True
+        return None if any(r is None for r in results) else False
+    if "not" in cond:
+        r = evaluate(cond["not"], ctx)
+        return None if r is None else not r
+    return _leaf(cond, ctx)
+
+
+def _leaf(cond: dict[str, Any], ctx: Context) -> bool | None:
+    op = cond["op"]
+    actual = ctx.resolve(cond["signal"], cond.get("role"))
+    if op == "exists":
+        return actual is not None and actual is not False
+    if op == "missing":
+        return actual is None or actual is False
+    if actual is None or (isinstance(actual, float) and math.isnan(actual)):
+        label = cond["signal"] + (f" on {cond['role']}" if cond.get("role") else "")
+        ctx.unknown.append(label)
+        return None
+    expected = ctx.param(cond["value"])
+    if isinstance(expected, list):
+        expected = [ctx.param(v) for v in expected]
+    if expected is None:
+        ctx.unknown.append(str(cond["value"]))
+        return None
+    try:
+        return _compare(actual, op, expected)
+    except TypeError:
+        return False
+
+
+def _compare(actual: Any, op: str, expected: Any) -> bool:
+    if op == "==":
+        return actual == expected
+    if op == "!=":
+        return actual != expected
+    if op == "in":
+        return actual in expected
+    if op == "not_in":
+        return actual not in expected
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        raise TypeError("ordering comparison on a boolean")
+    if op == "<":
+        return actual < expected
+    if op == "<=":
+        return actual <= expected
+    if op == ">":
+        return actual > expected
+    if op == ">=":
+        return actual >= expected
+    raise ValueError(op)
+
+
+def referenced_signals(cond: dict[str, Any]) -> list[str]:
+    """Every signal reference in a condition tree (for the registry meta-test)."""
+    out: list[str] = []
+    for key in ("all", "any"):
+        for c in cond.get(key, []):
+            out.extend(referenced_signals(c))
+    if "not" in cond:
+        out.extend(referenced_signals(cond["not"]))
+    if "signal" in cond:
+        out.append(cond["signal"])
+    for v in ([cond.get("value")] if not isinstance(cond.get("value"), list) else cond["value"]):
+        if isinstance(v, str) and v.startswith("$") and "." in v:
+            out.append(v[1:])
+    return out

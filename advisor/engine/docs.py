@@ -1,0 +1,64 @@
+"""Rule documentation rendered straight from the rule files (like `ruff rule`), never by hand."""
+from __future__ import annotations
+
+import json
+
+from advisor.engine.rulefile import Rule
+
+
+def rules_text(rules: list[Rule]) -> str:
+    width = max((len(r.slug) for r in rules), default=10)
+    lines = [f"{'ID':8} {'NAME':{width}} {'PATTERN':18} {'SEVERITY':8} STATUS"]
+    for r in rules:
+        lines.append(f"{r.id:8} {r.slug:{width}} {r.pattern:18} {r.severity:8} {r.status}")
+    return "\n".join(lines) + "\n"
+
+
+def rules_json(rules: list[Rule]) -> str:
+    return json.dumps([
+        {"id": r.id, "slug": r.slug, "name": r.name, "pattern": r.pattern, "severity": r.severity,
+         "status": r.status, "category": r.category, "metrics": r.metrics,
+         "actions": [rec.action for rec in r.recommendations], "summary": r.doc.get("summary", "")}
+        for r in rules
+    ], indent=2) + "\n"
+
+
+def rules_table(rules: list[Rule]) -> str:
+    """The Markdown table embedded in README.md (a test fails when it is stale)."""
+    lines = [
+        "| ID | Name | Pattern | Severity | First action | Source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rules:
+        first = r.recommendations[0]
+        refs = r.doc.get("references", [])
+        ref = refs[0] if isinstance(refs, list) and refs else str(refs)
+        lines.append(f"| `{r.id}` | {r.slug} | {r.pattern} | {r.severity} | `{first.action}` | {ref} |")
+    return "\n".join(lines) + "\n"
+
+
+def explain(rule: Rule) -> str:
+    doc = rule.doc
+    out = [f"{rule.id} ({rule.slug}): {rule.name}", ""]
+    out.append(f"pattern: {rule.pattern}   severity: {rule.severity}   status: {rule.status}   metrics: {', '.join(rule.metrics)}")
+    if rule.aliases:
+        out.append(f"aliases: {', '.join(rule.aliases)}")
+    out.append("")
+    for section, title in (("summary", "Summary"), ("what", "What it detects"), ("why", "Why it matters"),
+                           ("known_problems", "Known problems"), ("fix", "How to fix")):
+        out += [f"## {title}", str(doc.get(section, "")).strip(), ""]
+    out.append("## Recommendations")
+    for rec in rule.recommendations:
+        change = json.dumps(rec.change) if rec.change else "-"
+        out.append(f"- {rec.action}: {rec.text}  (change: {change}; source: {rec.source})")
+    out.append("")
+    if rule.params:
+        out.append("## Parameters (override in [tool.advisor.thresholds." + rule.id + "])")
+        for k, v in rule.params.items():
+            out.append(f"- {k} = {v}")
+        out.append("")
+    refs = doc.get("references", [])
+    out.append("## References")
+    for ref in refs if isinstance(refs, list) else [refs]:
+        out.append(f"- {ref}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,37 @@
+"""Renderers: one report object (advisor.model.Diagnosis), many formats, no computing.
+
+Each renderer is `render(diagnosis: Diagnosis, options: RenderOptions) -> str`. They never measure
+or decide anything: formats cannot disagree because they all read the same findings.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+from advisor.model import Diagnosis
+
+RENDERERS: dict[str, str] = {
+    "json": "advisor.report.json_report:render",
+    "text": "advisor.report.text:render",
+    "markdown": "advisor.report.markdown:render",
+    "github": "advisor.report.github:render",
+    "junit": "advisor.report.junit:render",
+    "html": "advisor.report.html:render",
+}
+
+
+@dataclass
+class RenderOptions:
+    color: bool = False  # ANSI colour (text, on a TTY only)
+    verbose: bool = False  # show abstentions and measurement details
+    fail_on: str = "error"
+
+
+def renderer(name: str) -> Callable[[Diagnosis, RenderOptions], str]:
+    module, _, fn = RENDERERS[name].partition(":")
+    return getattr(importlib.import_module(module), fn)
+
+
+def render(diagnosis: Diagnosis, fmt: str, options: RenderOptions | None = None) -> str:
+    return renderer(fmt)(diagnosis, options or RenderOptions())

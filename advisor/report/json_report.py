@@ -1,0 +1,97 @@
+"""The JSON contract of DESIGN.md (`advisor.diagnosis/1`): the machine-readable diagnosis."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+from advisor import __version__
+from advisor.model import Diagnosis, Finding, RunReport, Verification
+
+SCHEMA = "advisor.diagnosis/1"
+
+
+def to_dict(diagnosis: Diagnosis) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "advisor_version": __version__,
+        "runs": [run_dict(r) for r in diagnosis.runs],
+        "errors": [dict(e) for e in diagnosis.errors],
+    }
+
+
+def run_dict(report: RunReport) -> dict[str, Any]:
+    run = report.run
+    out: dict[str, Any] = {
+        "run": run.name,
+        "format": run.format,
+        "metrics": dict(report.metrics),
+        "points": run.points,
+        "status": report.status,
+        "findings": [finding_dict(f) for f in report.findings],
+        "verification": [verification_dict(v) for v in report.verification] if report.verification else None,
+    }
+    if run.writer:
+        out["writer"] = run.writer
+    if run.warnings:
+        out["warnings"] = list(run.warnings)
+    if report.error:
+        out["error"] = report.error
+    return out
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "rule": f.rule,
+        "pattern": f.pattern,
+        "severity": f.severity,
+        "metric": f.metric,
+        "start_step": _num(f.start_step),
+        "end_step": _num(f.end_step),
+        "summary": f.summary,
+        "evidence": {k: _clean(v) for k, v in f.evidence.items()},
+        "recommendations": [
+            {"action": r.action, "change": _clean(r.change), "text": r.text, "source": r.source}
+            for r in f.recommendations
+        ],
+    }
+
+
+def verification_dict(v: Verification) -> dict[str, Any]:
+    return _clean(asdict(v))
+
+
+def _num(x: Any) -> Any:
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    return int(x) if x.is_integer() else x
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: numpy scalars to Python, non-finite floats to strings ("nan", "inf")."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, (int, str, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def render(diagnosis: Diagnosis, options: Any = None) -> str:
+    return json.dumps(to_dict(diagnosis), indent=2, allow_nan=False) + "\n"
