@@ -1,0 +1,201 @@
+"""Formatting helpers shared by the human-facing renderers (text, Markdown, GitHub, JUnit, HTML).
+
+They only *format* what the report object already holds: ordering runs worst first, writing a
+number or a step range, spelling a recommendation's `change` as `lr: 0.1 → 0.033`. Keeping them
+in one place is what makes the formats agree word for word, and it keeps the untrusted-text
+handling (control characters from log files) in one audited spot.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Iterable
+
+from advisor.model import Diagnosis, Finding, Recommendation, RunReport, severity_rank
+
+# Worst first. A run that could not be analysed ranks just below a failing one: the user cannot
+# trust its silence, but a run we *know* is broken is more urgent.
+STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "ok": 3}
+STATUS_LABEL = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "ok": "ok"}
+
+# C0/C1 control characters except tab and newline. Log files are untrusted: an ESC in a tag name
+# would otherwise drive the user's terminal (OSC 8 links, title changes, cursor moves).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean(text: Any, *, newlines: bool = False) -> str:
+    """`text` as a printable one-line string: control characters replaced by U+FFFD.
+
+    Newlines are kept only when asked (multi-line summaries in the text and JUnit bodies);
+    everywhere else a newline in a run name could forge a line of output.
+    """
+    s = "" if text is None else str(text)
+    if newlines:
+        return _CONTROL.sub("\ufffd", s)
+    return _CONTROL_ALL.sub("\ufffd", s)
+
+
+def sorted_runs(diagnosis: Diagnosis) -> list[RunReport]:
+    """Runs worst first: status, then the number of findings at the worst severity, then name."""
+
+    def key(r: RunReport):
+        worst = max((severity_rank(f.severity) for f in r.findings), default=-1)
+        n_worst = sum(1 for f in r.findings if worst >= 0 and severity_rank(f.severity) == worst)
+        return (STATUS_ORDER.get(r.status, 9), -n_worst, r.run.name)
+
+    return sorted(diagnosis.runs, key=key)
+
+
+def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings worst first, then by onset (earliest first: the first problem usually causes the rest)."""
+    return sorted(
+        findings,
+        key=lambda f: (
+            -severity_rank(f.severity),
+            math.inf if f.start_step is None or not _finite(f.start_step) else float(f.start_step),
+            f.rule,
+        ),
+    )
+
+
+def worst_finding(report: RunReport) -> Finding | None:
+    fs = sorted_findings(report.findings)
+    return fs[0] if fs else None
+
+
+def at_or_above(findings: Iterable[Finding], level: str) -> list[Finding]:
+    """The findings at or above `level` (the --fail-on threshold)."""
+    threshold = severity_rank(level)
+    return [f for f in findings if severity_rank(f.severity) >= threshold]
+
+
+def counts(diagnosis: Diagnosis) -> dict[str, int]:
+    """Runs per status, in a fixed order (for summary lines and tables)."""
+    out = {"fail": 0, "error": 0, "warn": 0, "ok": 0}
+    for r in diagnosis.runs:
+        out[r.status] = out.get(r.status, 0) + 1
+    return out
+
+
+def summary_line(diagnosis: Diagnosis) -> str:
+    c = counts(diagnosis)
+    n = len(diagnosis.runs)
+    parts = [f"{c[s]} {s}" for s in ("fail", "error", "warn", "ok") if c[s]]
+    line = f"{n} run{'s' if n != 1 else ''}" + (": " + ", ".join(parts) if parts else "")
+    if diagnosis.errors:
+        k = len(diagnosis.errors)
+        line += f"; {k} input{'s' if k != 1 else ''} could not be read"
+    return line
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_num(x: Any) -> str:
+    """A number the way a person reads it: integers plain, floats with 4 significant digits."""
+    if x is None:
+        return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+        try:
+            x = x.item()
+        except (TypeError, ValueError):
+            return clean(x)
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "nan"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        if x.is_integer() and abs(x) < 1e15:
+            return str(int(x))
+        return f"{x:.4g}"
+    return clean(x)
+
+
+def fmt_steps(start: Any, end: Any) -> str:
+    """`steps 1200–5000`, `step 1200`, `from step 1200` or '' when unknown."""
+    s = fmt_num(start) if _finite(start) else None
+    e = fmt_num(end) if _finite(end) else None
+    if s and e:
+        return f"step {s}" if s == e else f"steps {s}–{e}"
+    if s:
+        return f"from step {s}"
+    if e:
+        return f"until step {e}"
+    return ""
+
+
+def fmt_evidence(evidence: dict[str, Any]) -> str:
+    """`key=value, …` in the finding's own order (the engine orders evidence by importance)."""
+    return ", ".join(f"{clean(k)}={fmt_num(v) if not isinstance(v, (list, tuple, dict)) else clean(v)}"
+                     for k, v in evidence.items())
+
+
+# ----------------------------------------------------------------------------- recommendations
+
+
+def hparams_of(report: RunReport) -> dict[str, Any]:
+    """The run's known hyperparameters: normalised ones (Curves) over the raw log's."""
+    out: dict[str, Any] = dict(report.run.hparams or {})
+    if report.curves is not None and report.curves.hparams:
+        out.update(report.curves.hparams)
+    return out
+
+
+def fmt_change(change: dict[str, Any], hparams: dict[str, Any] | None = None) -> str:
+    """A recommendation's change in words: `lr: 0.1 → 0.033 (×0.33)`, or `lr ×0.33` when the
+    current value is unknown. Only arithmetic on values already in the report; nothing decided."""
+    hparams = hparams or {}
+    parts = []
+    for name, op in change.items():
+        name_s = clean(name)
+        current = hparams.get(name)
+        if not isinstance(op, dict):
+            parts.append(f"{name_s}: {fmt_num(op)}")
+            continue
+        if "set" in op:
+            target = op["set"]
+            if _finite(current):
+                parts.append(f"{name_s}: {fmt_num(current)} → {fmt_num(target)}")
+            else:
+                parts.append(f"{name_s}: → {fmt_num(target)}")
+        elif "multiply" in op:
+            factor = op["multiply"]
+            if _finite(current) and _finite(factor) and not isinstance(current, bool):
+                parts.append(f"{name_s}: {fmt_num(current)} → {fmt_num(float(current) * float(factor))} (×{fmt_num(factor)})")
+            else:
+                parts.append(f"{name_s} ×{fmt_num(factor)}")
+        elif "add" in op:
+            delta = op["add"]
+            if _finite(current) and _finite(delta) and not isinstance(current, bool):
+                parts.append(f"{name_s}: {fmt_num(current)} → {fmt_num(float(current) + float(delta))}")
+            else:
+                parts.append(f"{name_s} +{fmt_num(delta)}")
+        else:
+            parts.append(f"{name_s}: " + ", ".join(f"{clean(k)} {fmt_num(v)}" for k, v in op.items()))
+    return "; ".join(parts)
+
+
+def fmt_recommendation(rec: Recommendation, hparams: dict[str, Any] | None = None) -> str:
+    """`lower_lr: lr: 0.1 → 0.033 (×0.33)` — the action id first, so it can be grepped."""
+    change = fmt_change(rec.change or {}, hparams)
+    return f"{clean(rec.action)}: {change}" if change else clean(rec.action)
+
+
+def run_meta(report: RunReport) -> str:
+    """`tensorboard, 12,345 points` — what was read."""
+    run = report.run
+    bits = [clean(run.format)]
+    bits.append(f"{run.points:,} points")
+    return ", ".join(bits)

@@ -1,0 +1,79 @@
+"""GitHub Actions workflow commands: one annotation per finding (`::error title=…::…`).
+
+Escaping follows the runner's own rules (actions/toolkit `command.ts`): in the message `%`, `\\r`
+and `\\n` become `%25`, `%0D`, `%0A`; in a property value `:` and `,` are escaped too (`%3A`,
+`%2C`). Each annotation is one line that we start ourselves, so text from a log can never begin a
+line and forge a command (`::stop-commands::`, `::add-mask::`, …). Control characters are
+replaced first.
+
+Severity maps to the command: error → `::error`, warning → `::warning`, info → `::notice`.
+Healthy runs print nothing except the final `::notice` summary line.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.model import Diagnosis, Finding, RunReport
+from advisor.report.common import (
+    clean,
+    fmt_evidence,
+    fmt_recommendation,
+    fmt_steps,
+    hparams_of,
+    sorted_findings,
+    sorted_runs,
+    summary_line,
+)
+
+COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(text: Any) -> str:
+    s = clean(text, newlines=True)
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: Any) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, **props: Any) -> str:
+    """`::name k=v,k=v::message` with both parts escaped."""
+    p = ",".join(f"{k}={escape_property(v)}" for k, v in props.items() if v is not None and v != "")
+    return f"::{name}{' ' + p if p else ''}::{escape_data(message)}"
+
+
+def render(diagnosis: Diagnosis, options: Any = None) -> str:
+    lines = []
+    for r in sorted_runs(diagnosis):
+        lines += _run(r)
+    for e in diagnosis.errors:
+        lines.append(command("warning", f"could not read {clean(e.get('path'))}: {clean(e.get('message'))}",
+                             title="advisor: unreadable input"))
+    lines.append(command("notice", f"advisor: {summary_line(diagnosis)}", title="advisor summary"))
+    return "\n".join(lines) + "\n"
+
+
+def _run(r: RunReport) -> list[str]:
+    out = []
+    if r.error:
+        out.append(command("error", f"{r.run.name}: analysis failed: {r.error}",
+                           title=f"advisor: {r.run.name}: analysis failed"))
+    hp = hparams_of(r)
+    for f in sorted_findings(r.findings):
+        out.append(command(COMMAND.get(f.severity, "warning"), _message(r, f, hp),
+                           title=f"{f.rule} {f.pattern}: {r.run.name}"))
+    return out
+
+
+def _message(r: RunReport, f: Finding, hp: dict) -> str:
+    """Several lines in one annotation (escaped as %0A): summary, where, evidence, fixes."""
+    where = "  ".join(x for x in (clean(f.metric) if f.metric else "", fmt_steps(f.start_step, f.end_step)) if x)
+    lines = [f"{clean(r.run.name)}: {clean(f.summary)}"]
+    if where:
+        lines.append(where)
+    if f.evidence:
+        lines.append("evidence: " + fmt_evidence(f.evidence))
+    for rec in f.recommendations:
+        lines.append("fix: " + fmt_recommendation(rec, hp) + (f" — {clean(rec.text)}" if rec.text else ""))
+    return "\n".join(lines)
