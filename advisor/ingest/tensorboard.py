@@ -1,0 +1,289 @@
+"""TensorBoard event files: which folders make a run, and every scalar point in them.
+
+Grouping (`claim`) follows what the writers do on disk (FORMATS.md 1.4-1.7):
+
+* every folder that directly holds `*tfevents*` files is a run, and all its files are ONE run
+  (several files = restarts or helper writers of one training);
+* a Keras `X/train/` + `X/validation/` pair is one run `X`, tags prefixed `train/`, `validation/`;
+* a TF Estimator `model_dir/eval/` belongs to `model_dir`, tags prefixed `eval/`;
+* `add_scalars` children belong to their parent run even when the parent has no event file:
+  torch writes `<run>/<main>_<key>/` (tag `<main>`), tensorboardX `<run>/<main>/<key>/`; both
+  become tag `<main>/<key>`. Telling them from ordinary nested runs needs the child's first tag,
+  so claim peeks at the first 4 KiB of one file per folder, never more.
+
+Reading (`read`) decodes every record (advisor.ingest.tfevents), applies the restart rule across
+the files of a folder, attaches hparams (hparams plugin, Lightning `hparams.yaml`) and guesses the
+writer. Damage is reported as warnings; only a run with nothing readable at all raises.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from advisor.ingest.discover import FileTree
+from advisor.model import IngestError, Run, RunSource, Series
+
+FORMAT = "tensorboard"
+KERAS_SPLITS = ("train", "validation")
+_DIGITS = re.compile(r"(\d+)")
+_SB3_FOLDER = re.compile(r"(PPO|A2C|SAC|TD3|DQN|DDPG|HER|TRPO|ARS|QRDQN|TQC|CrossQ|RecurrentPPO|MaskablePPO)_\d+")
+_TORCH_FILE = re.compile(r"tfevents\.\d+\..+\.\d+\.\d+(\.[A-Za-z0-9_-]+)?$")
+
+
+def is_event_file(path: Path) -> bool:
+    return "tfevents" in path.name
+
+
+# ----------------------------------------------------------------------------- claim
+
+
+def claim(tree: FileTree) -> list[RunSource]:
+    """Group the tree's unclaimed event files into runs (see the module doc for the layouts)."""
+    by_dir: dict[Path, list[Path]] = {}
+    for f in tree.unclaimed():
+        if is_event_file(f):
+            by_dir.setdefault(f.parent, []).append(f)
+    if not by_dir:
+        return []
+    inside = _inside(tree)
+    members: dict[Path, list[dict[str, Any]]] = {}
+    for folder in sorted(by_dir):
+        root, member = _place(folder, by_dir, inside)
+        members.setdefault(root, []).append(member)
+    sources = []
+    for root, parts in members.items():
+        parts.sort(key=lambda m: (m["kind"] != "self", m["dir"]))
+        files = [f for m in parts for f in sorted(by_dir[Path(m["dir"])], key=natural_key)]
+        tree.claim(*files)
+        tree.claim(*_projector_files(tree, root))
+        name = tree.run_name(tree.given) if tree.given.is_file() else tree.run_name(root)
+        sources.append(RunSource(name=name, path=root, format=FORMAT, files=files, options={"members": parts}))
+    return sources
+
+
+def _inside(tree: FileTree) -> Callable[[Path], bool]:
+    """Is a folder within what the user gave? (a grouping never reaches above it)"""
+    given = tree.given if tree.given.is_dir() else None
+
+    def check(folder: Path) -> bool:
+        return given is not None and (folder == given or given in folder.parents)
+
+    return check
+
+
+def _place(folder: Path, by_dir: dict[Path, list[Path]], inside: Callable[[Path], bool]) -> tuple[Path, dict]:
+    """The run folder an event folder belongs to, and how its tags are renamed there."""
+    parent = folder.parent
+    if folder.name in KERAS_SPLITS and inside(parent) and _looks_keras(folder, by_dir):
+        return parent, {"dir": str(folder), "kind": "keras", "prefix": folder.name + "/"}
+    if (folder.name == "eval" or folder.name.startswith("eval_")) and parent in by_dir and inside(parent):
+        return parent, {"dir": str(folder), "kind": "eval", "prefix": folder.name + "/"}
+    if inside(parent):
+        grouped = _add_scalars_parent(folder, by_dir[folder], inside)
+        if grouped is not None:
+            root, main_tag = grouped
+            return root, {"dir": str(folder), "kind": "add_scalars", "main_tag": main_tag, "key": folder.name}
+    return folder, {"dir": str(folder), "kind": "self"}
+
+
+def _looks_keras(folder: Path, by_dir: dict[Path, list[Path]]) -> bool:
+    sibling = folder.parent / ("validation" if folder.name == "train" else "train")
+    return sibling in by_dir or any(f.name.endswith(".v2") for f in by_dir[folder])
+
+
+def _add_scalars_parent(folder: Path, files: list[Path], inside: Callable[[Path], bool]) -> tuple[Path, str] | None:
+    """(parent run folder, main tag) when `folder` is an add_scalars child writer's folder."""
+    from advisor.ingest.tfevents import peek_first_tag
+
+    main_tag = None
+    for f in sorted(files, key=natural_key)[:4]:
+        main_tag = peek_first_tag(f)
+        if main_tag:
+            break
+    if not main_tag:
+        return None
+    torch_prefix = main_tag.replace("/", "_") + "_"
+    if folder.name.startswith(torch_prefix) and len(folder.name) > len(torch_prefix):
+        return folder.parent, main_tag
+    parts = tuple(p for p in main_tag.split("/") if p)
+    if parts and len(folder.parts) > len(parts) + 1 and folder.parts[-(len(parts) + 1) : -1] == parts:
+        root = folder.parents[len(parts)]
+        if inside(root):
+            return root, main_tag
+    return None
+
+
+def _projector_files(tree: FileTree, root: Path) -> list[Path]:
+    """torch add_embedding's projector files (`projector_config.pbtxt`, `<step>/<tag>/*.tsv`)."""
+    config = root / "projector_config.pbtxt"
+    if config not in set(tree.files):
+        return []
+    found = [config]
+    for f in tree.unclaimed():
+        try:
+            rel = f.relative_to(root)
+        except ValueError:
+            continue
+        if len(rel.parts) >= 2 and rel.parts[0].isdigit():
+            found.append(f)
+    return found
+
+
+def natural_key(path: Path) -> list:
+    """File order: by name with numbers compared as numbers (`.9` before `.10`)."""
+    return [int(tok) if tok.isdigit() else tok for tok in _DIGITS.split(path.name)]
+
+
+# ----------------------------------------------------------------------------- read
+
+
+def read(source: RunSource) -> Run:
+    """Every scalar of the run, restarts resolved, with hparams, writer guess and warnings."""
+    from advisor.ingest import tb_assemble, tfevents
+
+    members = source.options.get("members") or [{"dir": str(source.path), "kind": "self"}]
+    run = Run(name=source.name, path=str(source.path), format=FORMAT)
+    names: list[str] = []
+    index: dict[str, int] = {}
+    decoded = []
+    for member in members:
+        folder = Path(member["dir"])
+        tags = tfevents.TagNames(names, index, _renamer(member, folder, source.path))
+        plugin_of_tag: dict[str, str] = {}  # TensorBoard carries metadata per run folder
+        files = sorted((f for f in source.files if f.parent == folder), key=natural_key)
+        for path in files:
+            try:
+                decoded.append(tfevents.read_file(path, tags, plugin_of_tag))
+            except OSError as exc:
+                run.warnings.append(f"{path.name}: cannot read ({exc.strerror or exc})")
+    _raise_if_nothing_readable(source, decoded)
+    for fd in decoded:
+        run.warnings.extend(fd.warnings)
+    run.series, run.events = tb_assemble.series_by_tag(decoded, names)
+    run.hparams = _hparams(decoded, members, run)
+    run.writer = _guess_writer(source, decoded, names, members)
+    run.meta.update(_meta(decoded, members))
+    if run.points == 0:
+        run.warnings.append(f"{source.name}: no scalar data")
+    return run
+
+
+def _renamer(member: dict, folder: Path, root: Path) -> Callable[[str], str]:
+    kind = member.get("kind")
+    if kind in ("keras", "eval"):
+        prefix = member["prefix"]
+        return lambda tag: prefix + tag
+    if kind == "add_scalars":
+        main_tag, key = member["main_tag"], member["key"]
+        other = folder.relative_to(root).as_posix() + "/"
+        return lambda tag: f"{main_tag}/{key}" if tag == main_tag else other + tag
+    return lambda tag: tag
+
+
+def _raise_if_nothing_readable(source: RunSource, decoded: list) -> None:
+    """IngestError when no file holds a single valid record yet some file holds bytes (garbage).
+
+    Empty and header-only files are a fresh writer, not an error; a truncated record is a live
+    run. Only files where not one record passes its CRCs mean "this is not readable data".
+    """
+    if any(fd.records for fd in decoded):
+        return
+    garbage = [fd for fd in decoded if fd.path.stat().st_size > 0 and not fd.truncated]
+    if garbage:
+        first = garbage[0]
+        reason = first.warnings[0].split(": ", 1)[-1] if first.warnings else "no valid record"
+        raise IngestError(f"{first.path}: not a readable TensorBoard event file ({reason})")
+
+
+def _hparams(decoded: list, members: list[dict], run: Run) -> dict[str, Any]:
+    from advisor.ingest._text import load_config_file
+
+    hparams: dict[str, Any] = {}
+    for member in members:
+        yaml_path = Path(member["dir"]) / "hparams.yaml"
+        if yaml_path.is_file():
+            values, warning = load_config_file(yaml_path)
+            if warning:
+                run.warnings.append(warning)
+            hparams.update(_plain_hparams(values))
+    for fd in decoded:
+        hparams.update(fd.hparams)
+    return hparams
+
+
+def _plain_hparams(values: dict[str, Any]) -> dict[str, Any]:
+    """Drop the private internals of pickled objects (`criterion._buffers...`); keep readable ones."""
+    plain = {}
+    for key, value in values.items():
+        if any(part.startswith("_") for part in key.split(".")):
+            continue
+        if isinstance(value, (list, tuple, set)):
+            value = str(list(value))
+        plain[key] = value
+    return plain
+
+
+def _meta(decoded: list, members: list[dict]) -> dict[str, Any]:
+    skipped: dict[str, int] = {}
+    for fd in decoded:
+        for kind, count in fd.skipped.items():
+            skipped[kind] = skipped.get(kind, 0) + count
+    meta: dict[str, Any] = {
+        "files": len(decoded),
+        "records": sum(fd.records for fd in decoded),
+        "non_scalar_records": skipped,
+        "live": any(fd.truncated for fd in decoded),
+    }
+    if len(members) > 1 or members[0].get("kind") != "self":
+        meta["folders"] = [{k: v for k, v in m.items()} for m in members]
+    return meta
+
+
+# ----------------------------------------------------------------------------- writer guess
+
+_APP_TAG_SIGNS = (
+    ("sb3", lambda tags: "time/fps" in tags or any(t.startswith("rollout/ep_") for t in tags)),
+    ("yolov5", lambda tags: "x/lr0" in tags or any(t.startswith("metrics/mAP_0.5") for t in tags)),
+    ("ultralytics", lambda tags: "lr/pg0" in tags or any(t.startswith("metrics/mAP50") for t in tags)),
+    (
+        "hf-transformers",
+        lambda tags: "train/epoch" in tags
+        and bool({"train/learning_rate", "train/total_flos", "train/train_runtime", "eval/runtime"} & tags),
+    ),
+)
+
+
+def _guess_writer(source: RunSource, decoded: list, names: list[str], members: list[dict]) -> str | None:
+    """The program that most likely wrote the run: application first, then the writer library."""
+    tags = set(names)
+    folders = [Path(m["dir"]) for m in members]
+    if any((f / "hparams.yaml").is_file() for f in folders) or any(
+        f.name.startswith("version_") and f.parent.name == "lightning_logs" for f in folders
+    ):
+        return "lightning"
+    for writer, matches in _APP_TAG_SIGNS:
+        if matches(tags):
+            return writer
+    if "hp_metric" in tags:
+        return "lightning"
+    if any(_SB3_FOLDER.fullmatch(f.name) for f in folders):
+        return "sb3"
+    sources = {fd.source_writer for fd in decoded if fd.source_writer}
+    file_names = [fd.path.name for fd in decoded]
+    keras_tags = any(t.rsplit("/", 1)[-1].startswith(("epoch_", "evaluation_")) for t in tags)
+    if "tensorflow.core.util.events_writer" in sources or any(n.endswith(".v2") for n in file_names):
+        return "keras-tf2" if keras_tags or any(m.get("kind") == "keras" for m in members) else "tf2"
+    if any(fd.skipped.get("session_log") or fd.skipped.get("meta_graph_def") for fd in decoded):
+        return "tf1"
+    if "tensorboard.summary.writer.event_file_writer" in sources:
+        return "torch"
+    data_files = [n for fd, n in zip(decoded, file_names) if fd.records]
+    if data_files and all(_TORCH_FILE.search(n) for n in data_files):
+        return "torch"
+    if data_files:
+        return "tensorboardX"
+    return None
+
+
+__all__ = ["claim", "read", "is_event_file", "natural_key", "Series"]

@@ -1,0 +1,175 @@
+"""TFRecord framing of TensorBoard event files: locate every record, check its CRCs, survive damage.
+
+A record is `uint64 length | uint32 masked_crc32c(length) | payload | uint32 masked_crc32c(payload)`.
+Framing is inherently sequential (each length says where the next record starts), so this module
+keeps the per-record Python work to one `struct` call and one dict lookup, and leaves the payload
+CRCs to the caller, which checks whole batches of same-shaped records at once with `crc_deltas`
+(see advisor.ingest.tfevents). Damage never raises: a short tail is reported as a live/truncated
+record, a bad header CRC makes the framer scan forward to the next offset whose header checks out.
+"""
+from __future__ import annotations
+
+import struct
+from array import array
+from dataclasses import dataclass, field
+
+import google_crc32c
+import numpy as np
+
+MASK_DELTA = 0xA282EAD8
+HEADER_BYTES = 12  # uint64 length + uint32 masked crc of the length
+FOOTER_BYTES = 4  # uint32 masked crc of the payload
+_HEADER = struct.Struct("<QI")
+_U32 = struct.Struct("<I")
+# Scan at most this many bytes at once when resynchronising after a corrupt header.
+_RESYNC_WINDOW = 1 << 20
+
+
+def mask_crc(crc: int) -> int:
+    """TFRecord's CRC masking (rotate right by 15, add a constant), as TensorFlow writes it."""
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + MASK_DELTA) & 0xFFFFFFFF
+
+
+def masked_crc(data) -> int:
+    return mask_crc(google_crc32c.value(bytes(data)))
+
+
+def payload_ok(buf, start: int, length: int) -> bool:
+    """Does the payload of the record at `start` match its trailing CRC? (one record, C speed)"""
+    body = start + HEADER_BYTES
+    stored = _U32.unpack_from(buf, body + length)[0]
+    return masked_crc(memoryview(buf)[body : body + length]) == stored
+
+
+@dataclass
+class Framing:
+    """Where the records of one file are, plus what was wrong with the framing itself."""
+
+    starts: np.ndarray  # int64, offset of each record's header; header CRC checked, payload fits
+    lengths: np.ndarray  # int64, payload length of each record
+    warnings: list[str] = field(default_factory=list)
+    truncated_at: int | None = None  # byte offset of an incomplete last record (live run)
+
+
+def frame(buf, label: str) -> Framing:
+    """Every record of `buf` (bytes or mmap) whose header CRC passes and whose bytes are all present.
+
+    `label` names the file in warnings. Payload CRCs are not checked here (see module doc).
+    """
+    size = len(buf)
+    starts = array("q")
+    lengths = array("q")
+    warnings: list[str] = []
+    header_crc_of_length: dict[int, int] = {}  # length -> its masked CRC, so each is computed once
+    unpack_header = _HEADER.unpack_from
+    append_start = starts.append
+    append_length = lengths.append
+    off = 0
+    truncated_at = None
+    while True:
+        # The hot loop: one unpack and one dict lookup per record.
+        while off + HEADER_BYTES <= size:
+            length, stored = unpack_header(buf, off)
+            if header_crc_of_length.get(length) != stored:
+                if masked_crc(buf[off : off + 8]) != stored:
+                    break
+                header_crc_of_length[length] = stored
+            end = off + HEADER_BYTES + length + FOOTER_BYTES
+            if end > size:
+                break
+            append_start(off)
+            append_length(length)
+            off = end
+        if off >= size:
+            break
+        if off + HEADER_BYTES > size or _header_ok(buf, off):
+            truncated_at = off
+            warnings.append(f"{label}: truncated record at byte {off} (run still being written?)")
+            break
+        resume = _resync(buf, off + 1)
+        if resume is None:
+            warnings.append(
+                f"{label}: CRC mismatch in record header at byte {off}; no valid record after it, "
+                f"{size - off} bytes skipped"
+            )
+            break
+        warnings.append(
+            f"{label}: CRC mismatch in record header at byte {off}; resynchronised at byte {resume} "
+            f"({resume - off} bytes skipped)"
+        )
+        off = resume
+    return Framing(
+        np.frombuffer(starts, dtype=np.int64) if starts else np.zeros(0, np.int64),
+        np.frombuffer(lengths, dtype=np.int64) if lengths else np.zeros(0, np.int64),
+        warnings,
+        truncated_at,
+    )
+
+
+def _header_ok(buf, off: int) -> bool:
+    length, stored = _HEADER.unpack_from(buf, off)
+    return masked_crc(buf[off : off + 8]) == stored
+
+
+def _resync(buf, begin: int) -> int | None:
+    """The first offset >= begin that starts a complete record with both CRCs valid, or None.
+
+    Random data passes a 32-bit header CRC about once in 4 billion offsets; requiring the payload
+    CRC too makes a false resync practically impossible. Lengths that overrun the file are ruled
+    out with numpy first so only plausible offsets pay for a CRC.
+    """
+    size = len(buf)
+    data = np.frombuffer(buf, dtype=np.uint8)
+    pos = begin
+    while pos + HEADER_BYTES + FOOTER_BYTES <= size:
+        stop = min(size - HEADER_BYTES - FOOTER_BYTES + 1, pos + _RESYNC_WINDOW)
+        count = stop - pos
+        lengths = np.ndarray((count,), dtype="<u8", buffer=data, offset=pos, strides=(1,))
+        room = (size - HEADER_BYTES - FOOTER_BYTES) - np.arange(pos, stop, dtype=np.int64)
+        plausible = np.flatnonzero(lengths <= room.astype(np.uint64))
+        for rel in plausible.tolist():
+            cand = pos + rel
+            if _header_ok(buf, cand) and payload_ok(buf, cand, int(lengths[rel])):
+                return cand
+        pos = stop
+    return None
+
+
+# ----------------------------------------------------------------------------- batch CRC support
+
+
+def _crc_byte_tables(max_len: int) -> np.ndarray:
+    """T[k, b]: CRC-32C register contribution of byte value b followed by k zero bytes (no init/xor).
+
+    CRC is linear over GF(2): for two payloads of equal length, crc(a) ^ crc(b) = R(a ^ b) where R
+    is the raw register map. So a record's CRC can be derived from a same-shaped reference record
+    by XOR-ing the contributions of only the bytes that differ (wall time, step, value), which
+    numpy does for a whole batch with a handful of table gathers.
+    """
+    poly = 0x82F63B78
+    base = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        base = np.where(base & 1, (base >> 1) ^ poly, base >> 1).astype(np.uint32)
+    tables = np.empty((max_len, 256), dtype=np.uint32)
+    current = base.copy()
+    tables[0] = current
+    for k in range(1, max_len):
+        current = base[current & 0xFF] ^ (current >> 8)
+        tables[k] = current
+    return tables
+
+
+_TABLES: np.ndarray | None = None
+
+
+def crc_tables(min_len: int) -> np.ndarray:
+    """The (lazily grown) table of `_crc_byte_tables`, with at least `min_len` rows."""
+    global _TABLES
+    if _TABLES is None or len(_TABLES) < min_len:
+        _TABLES = _crc_byte_tables(max(256, 1 << (int(min_len) - 1).bit_length()))
+    return _TABLES
+
+
+def mask_crc_array(crc: np.ndarray) -> np.ndarray:
+    crc = crc.astype(np.uint32, copy=False)
+    return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(MASK_DELTA)
