@@ -48,6 +48,11 @@ def _is_run_meta(path: Path) -> bool:
     return "run_id:" in head or "run_uuid:" in head
 
 
+def _is_deleted(meta_path: Path) -> bool:
+    """A run deleted in the UI/API stays on disk with `lifecycle_stage: deleted` until gc."""
+    return "lifecycle_stage: deleted" in head_text(meta_path, 4096)
+
+
 def _part_of_run(path: Path, run_dir: Path) -> bool:
     try:
         rel = path.relative_to(run_dir)
@@ -66,6 +71,9 @@ def _claim_file_store(tree) -> list[RunSource]:
     sources = []
     for run_dir in run_dirs:
         parts = [p for p in unclaimed if _part_of_run(p, run_dir)]
+        if _is_deleted(run_dir / "meta.yaml"):
+            tree.claim(run_dir / "meta.yaml", *parts)  # deleted: owned by the store, not a run to show
+            continue
         files = [run_dir / "meta.yaml", *parts]
         experiment_meta = run_dir.parent / "meta.yaml"
         if experiment_meta.exists() and experiment_meta not in tree.claimed and not _is_run_meta(experiment_meta):
