@@ -92,3 +92,5 @@ def measure(curves: Curves, families: list[str] | None = None) -> Measurements:
 
 
 __all__ = ["Family", "REGISTRY", "register", "Measurements", "measure"]
+
+from advisor.signals import catalogue as _catalogue  # noqa: E402,F401  (fills REGISTRY on import)
