@@ -177,6 +177,7 @@ class Table:
     segment: list[int] = field(default_factory=list)  # 0, then +1 after each repeated header
     bad_lines: list[int] = field(default_factory=list)
     header_repeats: list[int] = field(default_factory=list)
+    cut_line: int | None = None  # a last line without its newline and its last fields (live/killed)
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -199,11 +200,15 @@ def parse_table(text: str, suffix: str) -> Table:
     header_raw = [h.strip() for h in next(csv.reader([lines[first]], delimiter=delim))]
     table = Table(header=_unique(header_raw))
     width, segment = len(header_raw), 0
+    last_lineno = len(lines) if not text.endswith(("\n", "\r")) else -1
     for offset, row in enumerate(csv.reader(lines[first + 1:], delimiter=delim)):
         lineno = first + 2 + offset
         cells = [c.strip() for c in row]
         if not any(cells):
             continue
+        if lineno == last_lineno and 1 < len(cells) < width:
+            cells = cells[:-1] + [""] * (width - len(cells) + 1)  # its last cell may be partial too
+            table.cut_line = lineno
         if cells == header_raw:
             table.header_repeats.append(lineno)
             segment += 1
@@ -305,6 +310,10 @@ def _warn_table_problems(run: Run, path: Path, table: Table) -> None:
     if table.bad_lines:
         run.warnings.append(f"{path}: skipped {len(table.bad_lines)} unreadable line(s) "
                             f"(lines {line_list(table.bad_lines)}): field count differs from the header")
+    if table.cut_line:
+        run.warnings.append(f"{path}: last line {table.cut_line} is cut short (file still being written or "
+                            "the run was killed); its complete cells were kept")
+        run.meta["truncated"] = True
     for lineno in table.header_repeats:
         run.events.append({"kind": "restart", "line": lineno, "reason": "header repeated (resumed run)"})
 
