@@ -1,0 +1,195 @@
+"""CSV-family ingest: every real CSV log of the corpus, the fixtures, and the sniffing rules.
+
+Counting follows MANIFEST.md: "numeric columns except epoch/step/Step". The reader keeps the
+x column out of the series, but a Lightning log's `epoch` column (x is `step`) is kept as a tag
+because it maps steps to epochs; the tests drop `epoch` before comparing counts.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from advisor.ingest import csv_logs
+from advisor.ingest.discover import discover, walk
+from conftest import FIXTURES, REAL_LOGS, real_manifest
+
+CSV_ENTRIES = [m for m in real_manifest() if m["folder"].startswith("csv/")]
+NOT_COUNTED = {"epoch", "step", "Step"}
+
+
+def counted(run):
+    return {tag: s for tag, s in run.series.items() if tag not in NOT_COUNTED}
+
+
+def read_one(folder: Path):
+    sources, problems = discover([folder])
+    csv_sources = [s for s in sources if s.format == "csv"]
+    assert len(csv_sources) == 1, (sources, problems)
+    assert len(sources) == 1, f"another format also claimed files: {sources}"
+    return csv_logs.read(csv_sources[0])
+
+
+@pytest.mark.parametrize("entry", CSV_ENTRIES, ids=[m["folder"] for m in CSV_ENTRIES])
+def test_real_csv_logs_match_manifest(real_logs, entry):
+    run = read_one(real_logs / entry["folder"])
+    series = counted(run)
+    assert len(series) == entry["scalar_series"]
+    assert sum(len(s) for s in series.values()) == entry["points"]
+    assert max(len(s) for s in series.values()) == entry["max_points_per_series"]
+    steps = np.concatenate([s.step for s in series.values()])
+    assert [steps.min(), steps.max()] == entry["x_range"]
+    assert run.warnings == []
+
+
+def test_real_writers_are_recognised(real_logs):
+    expect = {"csv/lightning-csv-opal-v0": "lightning", "csv/keras-csvlogger-brats-unet": "keras",
+              "csv/yolov5-results-exp3-healthy": "yolov5", "csv/ultralytics-v8-results-adamtest": "ultralytics",
+              "csv/sb3-progress-ppo": "sb3", "csv/custom-epoch-csv-alexnet": "csv"}
+    for folder, writer in expect.items():
+        assert read_one(real_logs / folder).writer == writer, folder
+
+
+def test_real_side_configs_become_hparams(real_logs):
+    yolo = read_one(real_logs / "csv/yolov5-results-exp-modified")
+    assert "hyp.lr0" in yolo.hparams and "lr0" in yolo.hparams  # opt.yaml nested + hyp.yaml
+    custom = read_one(real_logs / "csv/custom-epoch-csv-alexnet")
+    assert custom.hparams["batch_size"] == 512 and custom.hparams["optimizer.lr"] == 0.01
+    probing = read_one(real_logs / "csv/lightning-csv-probing-v0")
+    assert probing.hparams == {}  # hparams.yaml is `{}`
+
+
+def test_sb3_x_is_total_timesteps_and_nan_kept(real_logs):
+    run = read_one(real_logs / "csv/sb3-progress-ppo")
+    assert run.meta["x_axis"] == "time/total_timesteps"
+    ev = run.series["train/explained_variance"]
+    assert int(np.isnan(ev.value).sum()) == 83 and len(ev) == 102
+
+
+def test_yolo_headers_are_stripped(real_logs):
+    run = read_one(real_logs / "csv/yolov5-results-exp3-healthy")
+    assert "train/box_loss" in run.series and "metrics/mAP_0.5:0.95" in run.series
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+def fixture_run(rel: str):
+    tree = walk(FIXTURES / "csv")
+    sources = {str(Path(s.name).relative_to(FIXTURES)): s for s in csv_logs.claim(tree)}
+    assert tree.unclaimed() == [], tree.unclaimed()
+    return csv_logs.read(sources[rel])
+
+
+def test_lightning_sparse_rows_collapse_by_step():
+    run = fixture_run("csv/lightning/version_0")
+    assert run.writer == "lightning"
+    assert run.series["train_loss_step"].step.tolist() == [2, 5, 8, 11, 14]
+    assert run.series["train_loss_epoch"].step.tolist() == [7, 15]
+    assert run.series["val_loss"].step.tolist() == [7, 15]
+    assert run.series["lr-SGD"].value.tolist() == [0.1, 0.05]
+    assert np.isnan(run.series["val_loss"].wall_time).all()
+    # hparams.yaml with a !!python/object entry loads without running anything
+    assert run.hparams["lr"] == 0.1 and run.hparams["criterion.reduction"] == "mean"
+
+
+def test_keras_na_is_missing_but_nan_is_a_point():
+    run = fixture_run("csv/keras")
+    assert run.writer == "keras"
+    assert run.series["val_loss"].step.tolist() == [1, 2, 3]
+    assert math.isnan(run.series["loss"].value[-1]) and len(run.series["loss"]) == 4
+
+
+def test_fastai_time_column_and_repeated_header():
+    run = fixture_run("csv/fastai")
+    assert run.writer == "fastai"
+    assert "time" not in run.series
+    assert run.series["train_loss"].step.tolist() == [0, 0, 1, 2]
+    assert [e["kind"] for e in run.events] == ["restart"] and run.events[0]["line"] == 3
+    assert run.warnings == []
+
+
+def test_long_layout_with_wall_time():
+    run = fixture_run("csv/long.csv")
+    loss = run.series["train/loss"]
+    assert loss.step.tolist() == [0, 10, 20] and math.isinf(loss.value[-1])
+    assert loss.wall_time.tolist() == [1700000000.0, 1700000010.0, 1700000020.0]
+    assert run.series["val/loss"].step.tolist() == [0, 20]
+
+
+def test_garbage_lines_skipped_with_line_numbers():
+    run = fixture_run("csv/garbage.csv")
+    assert run.series["loss"].value.tolist() == [2.0, 1.8, 1.7]
+    assert run.series["acc"].step.tolist() == [0, 1, 2, 3]
+    text = " | ".join(run.warnings)
+    assert "lines 4)" in text and "last line 7" in text and "lines 6)" in text
+    assert all("garbage.csv" in w for w in run.warnings)
+
+
+def test_tensorboard_ui_download_names_its_tag():
+    run = fixture_run("csv/tb-ui")
+    assert run.writer == "tensorboard-ui-csv"
+    assert list(run.series) == ["loss"]
+    assert run.series["loss"].wall_time[0] == 1700000000.5
+
+
+def test_table_without_x_column_is_indexed_by_row():
+    run = fixture_run("csv/no-x.csv")
+    assert run.meta["x_axis"] == "row"
+    assert run.series["val_loss"].step.tolist() == [0, 1, 2]
+
+
+# ----------------------------------------------------------------------------- sniffing
+
+
+@pytest.mark.parametrize("name, text", [
+    ("people.csv", "name,city\nann,paris\nbob,rome\n"),
+    ("output.log", "Epoch 1/10\n100/100 [====] - loss: 0.3\nEpoch 2/10\n"),
+    ("notes.txt", "just, some, prose\nwith, commas, here\n"),
+    ("numbers.csv", "1,2,3\n4,5,6\n"),  # no header
+])
+def test_non_logs_are_not_claimed(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    assert csv_logs.claim(walk(tmp_path)) == []
+
+
+def test_keras_log_with_log_suffix_is_claimed_by_content(tmp_path):
+    (tmp_path / "anything.log").write_text("epoch,loss\n0,1.0\n1,0.5\n")
+    (source,) = csv_logs.claim(walk(tmp_path))
+    assert csv_logs.read(source).series["loss"].value.tolist() == [1.0, 0.5]
+
+
+def test_fractional_x_falls_back_to_rows(tmp_path):
+    (tmp_path / "m.csv").write_text("epoch,loss\n0.5,1.0\n1.0,0.5\n1.5,0.25\n")
+    (source,) = csv_logs.claim(walk(tmp_path))
+    run = csv_logs.read(source)
+    assert run.series["loss"].step.tolist() == [0, 1, 2]
+    assert run.series["epoch"].value.tolist() == [0.5, 1.0, 1.5]
+
+
+def test_long_layout_with_several_runs_prefixes_tags(tmp_path):
+    (tmp_path / "tidy.csv").write_text("run,metric,step,value\na,loss,0,1\nb,loss,0,2\na,loss,1,0.5\n")
+    (source,) = csv_logs.claim(walk(tmp_path))
+    run = csv_logs.read(source)
+    assert run.series["a/loss"].value.tolist() == [1.0, 0.5] and run.series["b/loss"].value.tolist() == [2.0]
+
+
+def test_semicolon_and_tab_delimiters(tmp_path):
+    (tmp_path / "a.csv").write_text("step;loss\n0;1.0\n1;0.5\n")
+    (tmp_path / "b.tsv").write_text("step\tloss\n0\t1.0\n1\t0.5\n")
+    runs = [csv_logs.read(s) for s in csv_logs.claim(walk(tmp_path))]
+    assert [r.series["loss"].value.tolist() for r in runs] == [[1.0, 0.5], [1.0, 0.5]]
+
+
+def test_pandas_is_not_imported_by_claim(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "m.csv").write_text("step,loss\n0,1\n")
+    code = ("import sys; from pathlib import Path; from advisor.ingest import csv_logs;"
+            "from advisor.ingest.discover import walk;"
+            f"csv_logs.claim(walk(Path({str(tmp_path)!r})));"
+            "assert 'pandas' not in sys.modules, 'pandas imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
