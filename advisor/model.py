@@ -129,6 +129,8 @@ class Curves:
     hparams: dict[str, Any] = field(default_factory=dict)  # normalised: lr, batch_size, optimizer, ...
     steps_per_epoch: float | None = None
     num_classes: int | None = None
+    comparable_losses: bool = True  # train and val loss measure the same thing (not nll vs rmse)
+    higher_is_better: dict[str, bool] = field(default_factory=dict)  # per metric role (wer: False)
 
     def get(self, role: str) -> Curve | None:
         return self.by_role.get(role)

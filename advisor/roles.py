@@ -39,7 +39,7 @@ NOISE_TOKENS = {
     "time", "duration", "memory", "mem", "throughput", "tokens", "num_input_tokens_seen",
     "min", "max", "std", "var", "ema", "smoothed", "gen_len", "explained_variance",
 }
-VAL_METRIC_PATTERNS = (
+VAL_METRIC_PATTERNS = (  # in order of preference when several are logged
     re.compile(r"map(50|_0\.5|_0\.5:0\.95|50-95)?"), re.compile(r"f1"), re.compile(r"auc"),
     re.compile(r"rouge"), re.compile(r"bleu"), re.compile(r"precision"), re.compile(r"recall"),
     re.compile(r"top5"), re.compile(r"wer"), re.compile(r"iou"),
@@ -94,9 +94,9 @@ def classify(tag: str) -> Classified:
     if tset & ACC_TOKENS or lower.endswith("acc") or "accuracy" in lower:
         return Classified("acc", split, 2)
     if split == "val" or tset & {"metrics"}:
-        for pat in VAL_METRIC_PATTERNS:
+        for rank, pat in enumerate(VAL_METRIC_PATTERNS):
             if any(pat.match(t) for t in toks):
-                return Classified("metric", "val", 1)
+                return Classified("metric", "val", 1 + len(VAL_METRIC_PATTERNS) - rank)
     return Classified(None, split, 0)
 
 
@@ -249,6 +249,21 @@ def _coerce(value: Any) -> Any:
     return value
 
 
+LOWER_IS_BETTER = {"wer", "cer", "fid", "error", "err", "perplexity", "ppl", "mae", "mse", "rmse", "loss", "distance", "kid", "lpips"}
+SPLIT_WORDS = VAL_TOKENS | TRAIN_TOKENS | {"epoch", "step", "batch"}
+
+
+def higher_is_better(tag: str) -> bool:
+    """Direction of a metric from its name: error rates, distances and losses go down."""
+    return not (set(tokens(tag)) & LOWER_IS_BETTER)
+
+
+def loss_stem(tag: str) -> str:
+    """What a loss measures, without its split and cadence words: 'val/rmse_loss' -> 'rmse_loss'."""
+    words = [t for t in re.split(r"[/\\.:\s_\-]+", tag.lower()) if t and t not in SPLIT_WORDS]
+    return "_".join(words) or "loss"
+
+
 def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Curves, dict[str, str]]:
     """The curves of a run keyed by role, plus the role -> tag map (for the report)."""
     roles = assign_roles(run, overrides)
@@ -268,6 +283,11 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
             slope = np.polyfit(e[ok], epoch.x[ok], 1)[0]
             if slope > 1:
                 curves.steps_per_epoch = float(slope)
+    if "train_loss" in roles and "val_loss" in roles:
+        curves.comparable_losses = loss_stem(roles["train_loss"]) == loss_stem(roles["val_loss"])
+    for role in ("train_acc", "val_acc", "val_metric"):
+        if role in roles:
+            curves.higher_is_better[role] = higher_is_better(roles[role])
     if "num_classes" in curves.hparams:
         curves.num_classes = int(curves.hparams["num_classes"])
     return curves, roles

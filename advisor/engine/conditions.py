@@ -39,6 +39,8 @@ class Context:
             return self.curves.steps_per_epoch
         if ref == "run.num_classes":
             return self.curves.num_classes
+        if ref == "run.comparable_losses":
+            return self.curves.comparable_losses
         return self.measurements.value(ref, role or self.role)
 
     def param(self, value: Any) -> Any:
