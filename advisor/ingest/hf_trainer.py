@@ -60,9 +60,13 @@ def looks_like_state(path: Path) -> bool:
 def claim(tree) -> list[RunSource]:
     """One run per output folder, whatever the number of checkpoint copies inside it."""
     runs: dict[Path, list[Path]] = {}
-    for path in tree.unclaimed():
-        if path.name == STATE_FILE and looks_like_state(path):
+    named = [p for p in tree.unclaimed() if p.name == STATE_FILE]
+    for path in named:
+        if looks_like_state(path):
             runs.setdefault(output_dir(path), []).append(path)
+    for path in named:  # a damaged copy beside good ones: read() says what is wrong with it
+        if output_dir(path) in runs and path not in runs[output_dir(path)]:
+            runs[output_dir(path)].append(path)
     unclaimed = set(tree.unclaimed())
     sources = []
     for root, states in runs.items():
