@@ -235,3 +235,35 @@ def apply(diagnosis: Diagnosis, baseline_runs: Iterable[tuple[Run, Curves]],
         findings, abst = compare_detailed(report.run, report.curves, base, tol)
         report.findings.extend(findings)
         report.abstentions.extend(abst)
+
+
+def load_baseline(paths: Iterable[str], roles: dict[str, str] | None = None) -> tuple[list[tuple[Run, Curves]], list[dict[str, str]]]:
+    """Read the baseline runs and build their curves (no rules: only their values are needed).
+    Unreadable baseline inputs come back as error entries, like the main inputs."""
+    from advisor.pipeline import read_runs
+    from advisor.roles import build_curves
+
+    runs, errors = read_runs(list(paths))
+    out: list[tuple[Run, Curves]] = []
+    for run in runs:
+        try:
+            curves, _ = build_curves(run, roles or {})
+        except Exception as exc:  # one odd baseline run must not stop the gate
+            errors.append({"path": run.path, "message": f"baseline curves failed: {type(exc).__name__}: {exc}"})
+            continue
+        out.append((run, curves))
+    return out, errors
+
+
+def apply_paths(diagnosis: Diagnosis, baseline_paths: Iterable[str], tolerance: Tolerance | str | None = None,
+                roles: dict[str, str] | None = None) -> int:
+    """`--baseline PATH...`: read the baseline runs, add regression findings to `diagnosis`.
+    Returns the number of baseline runs used; raises ValueError (a usage error) when the
+    tolerance is malformed or no baseline run could be read."""
+    tol = tolerance if isinstance(tolerance, Tolerance) else parse_tolerance(tolerance)
+    base, errors = load_baseline(baseline_paths, roles)
+    diagnosis.errors.extend({"path": e["path"], "message": f"baseline: {e['message']}"} for e in errors)
+    if not base:
+        raise ValueError("--baseline: no readable baseline run found")
+    apply(diagnosis, base, tol)
+    return len(base)

@@ -1,0 +1,220 @@
+"""The shareable HTML report: ONE self-contained file, inert, readable offline.
+
+`advisor report PATH... -o report.html` / `advisor diagnose --format html`. The file carries its
+CSS inline and its charts as inline SVG (advisor.report.plots); it has no JavaScript at all and a
+Content-Security-Policy (`default-src 'none'`) that forbids scripts and every network fetch, so it
+can be mailed, attached to a ticket or opened from an artifact store without trusting anyone.
+
+Everything that comes from a log (run and tag names, hparams, messages) is untrusted: the
+template is rendered by jinja2 with autoescape ON and StrictUndefined (a typo in the template is
+an error, not an empty cell), and this module hands the template plain strings only. The only
+markup passed through unescaped is the SVG made here, which contains no text from logs and is
+checked for active content (`plots._sanitize_svg`). Anchors are `run-<index>`, never run names.
+
+A generation time is shown only when `SOURCE_DATE_EPOCH` is set (reproducible-builds
+convention) or `options.generated_at` is given, so the same diagnosis renders to the same bytes.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from advisor import __version__
+from advisor.model import Curve, Diagnosis, Finding, RunReport
+from advisor.report import plots
+from advisor.report.common import (
+    STATUS_LABEL,
+    clean,
+    fmt_change,
+    fmt_num,
+    fmt_recommendation,
+    fmt_steps,
+    hparams_of,
+    run_meta,
+    sorted_findings,
+    sorted_runs,
+    summary_line,
+    worst_finding,
+)
+
+TEMPLATES = Path(__file__).with_name("templates")
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; "
+       "script-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'")
+
+
+def environment():
+    """The jinja2 environment: autoescape on for every template, undefined names are errors."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def buckets_for(n_runs: int) -> int:
+    """Decimation buckets per chart: ~1 per pixel column for small reports, fewer for big ones
+    (min/max per bucket keeps spikes either way) so 500 runs stay a few MB."""
+    if n_runs <= 25:
+        return plots.WIDTH_PX
+    return int(max(150, min(plots.WIDTH_PX, plots.WIDTH_PX * math.sqrt(25 / n_runs))))
+
+
+def render(diagnosis: Diagnosis, options: Any = None) -> str:
+    from markupsafe import Markup
+
+    from advisor.report.output import progress
+
+    runs = sorted_runs(diagnosis)
+    buckets = buckets_for(len(runs))
+    ctx_runs = []
+    for i, r in enumerate(progress(runs, total=len(runs), label="drawing charts",
+                                   enabled=getattr(options, "progress", None)), start=1):
+        ctx_runs.append(_run_context(r, i, buckets, Markup))
+    ctx = {
+        "title": "advisor report",
+        "summary": summary_line(diagnosis),
+        "version": __version__,
+        "generated": _generated(options),
+        "csp": CSP,
+        "counts": _counts(runs),
+        "runs": ctx_runs,
+        "errors": [{"path": clean(e.get("path")), "message": clean(e.get("message"))} for e in diagnosis.errors],
+    }
+    return environment().get_template("report.html.j2").render(**ctx)
+
+
+def _generated(options: Any) -> str | None:
+    when = getattr(options, "generated_at", None)
+    if when is None and os.environ.get("SOURCE_DATE_EPOCH", "").strip().isdigit():
+        when = _dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), tz=_dt.timezone.utc)
+    if when is None:
+        return None
+    if isinstance(when, _dt.datetime):
+        return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return clean(when)
+
+
+def _counts(runs: list[RunReport]) -> list[dict[str, Any]]:
+    out = []
+    for status in ("fail", "error", "warn", "ok"):
+        n = sum(1 for r in runs if r.status == status)
+        if n:
+            out.append({"status": status, "label": STATUS_LABEL[status], "n": n})
+    return out
+
+
+def _run_context(r: RunReport, index: int, buckets: int, Markup) -> dict[str, Any]:
+    anchor = f"run-{index}"
+    chart, chart_error = None, None
+    try:
+        svg = plots.run_chart_svg(r, chart_id=f"c{index}", buckets=buckets)
+        chart = Markup(svg) if svg else None
+    except Exception as e:  # a chart must never take the report down with it
+        chart_error = clean(f"{type(e).__name__}: {e}")
+    curves = r.curves.by_role if r.curves is not None else {}
+    spark_curve = next((curves[k] for k in ("train_loss", "val_loss", "val_acc", "val_metric", "reward")
+                        if k in curves and len(curves[k])), None)
+    hp = hparams_of(r)
+    w = worst_finding(r)
+    return {
+        "anchor": anchor,
+        "name": clean(r.run.name),
+        "path": clean(r.run.path),
+        "status": r.status,
+        "status_label": STATUS_LABEL[r.status],
+        "meta": run_meta(r),
+        "format": clean(r.run.format),
+        "writer": clean(r.run.writer) if r.run.writer else "",
+        "points": f"{r.run.points:,}",
+        "n_findings": len(r.findings),
+        "worst": ({"rule": clean(w.rule), "pattern": clean(w.pattern), "severity": clean(w.severity),
+                   "summary": clean(w.summary)} if w else None),
+        "key": _key_numbers(curves),
+        "spark": Markup(plots.sparkline_svg(spark_curve, r.status)),
+        "chart": chart,
+        "chart_error": chart_error,
+        "metrics": [{"role": clean(k), "tag": clean(v)} for k, v in r.metrics.items()],
+        "hparams": [{"name": clean(k), "value": fmt_num(v) if isinstance(v, (int, float)) else clean(v)}
+                    for k, v in sorted(hp.items(), key=lambda kv: str(kv[0]))],
+        "error": clean(r.error) if r.error else "",
+        "findings": [_finding_context(f, hp) for f in sorted_findings(r.findings)],
+        "verification": [_verification_context(v) for v in (r.verification or [])],
+        "warnings": [clean(x) for x in r.run.warnings],
+        "abstentions": [{"rule": clean(a), "why": clean(b)} for a, b in r.abstentions],
+    }
+
+
+def _finding_context(f: Finding, hp: dict) -> dict[str, Any]:
+    return {
+        "severity": clean(f.severity) if f.severity in ("info", "warning", "error") else "info",
+        "pattern": clean(f.pattern),
+        "rule": clean(f.rule),
+        "metric": clean(f.metric) if f.metric else "",
+        "steps": fmt_steps(f.start_step, f.end_step),
+        "summary": clean(f.summary),
+        "evidence": [{"name": clean(k), "value": fmt_num(v) if not isinstance(v, (list, tuple, dict)) else clean(v)}
+                     for k, v in f.evidence.items()],
+        "recommendations": [{
+            "action": clean(rec.action),
+            "change": fmt_change(rec.change or {}, hp),
+            "line": fmt_recommendation(rec, hp),
+            "text": clean(rec.text),
+            "source": clean(rec.source),
+        } for rec in f.recommendations],
+    }
+
+
+def _verification_context(v) -> dict[str, Any]:
+    return {
+        "verdict": clean(v.verdict),
+        "verdict_class": v.verdict if v.verdict in ("confirmed", "refuted", "inconclusive") else "inconclusive",
+        "rule": clean(v.rule),
+        "action": clean(v.action),
+        "change": fmt_change(v.change or {}),
+        "measure": clean(v.measure),
+        "baseline": " ".join(fmt_num(x) for x in v.baseline),
+        "fix": " ".join(fmt_num(x) for x in v.fix),
+        "effect": ", ".join(f"{clean(k)}={fmt_num(x)}" for k, x in v.effect.items()),
+        "steps": v.steps,
+        "seeds": v.seeds,
+        "device": clean(v.device),
+        "wall": fmt_num(round(float(v.wall_s), 1)),
+        "notes": [clean(n) for n in v.notes],
+    }
+
+
+def _last_finite(c: Curve) -> float | None:
+    ok = np.flatnonzero(np.isfinite(c.y))
+    return float(c.y[ok[-1]]) if len(ok) else None
+
+
+def _key_numbers(curves: dict[str, Curve]) -> list[dict[str, str]]:
+    """Final values of the main curves (and the best validation value), as logged."""
+    out = []
+    for role, label, best in (("train_loss", "train loss", None), ("val_loss", "val loss", "min"),
+                              ("val_acc", "val acc", "max"), ("val_metric", "val metric", "max")):
+        c = curves.get(role)
+        if c is None or not len(c):
+            continue
+        last = c.y[-1]
+        text = fmt_num(float(last)) if not math.isfinite(last) else fmt_num(_last_finite(c))
+        ok = np.isfinite(c.y)
+        if best and role == "val_metric":
+            from advisor.report.baseline import lower_is_better
+
+            best = "min" if lower_is_better(role, c.tag) else "max"
+        if best and ok.any():
+            b = float(np.min(c.y[ok]) if best == "min" else np.max(c.y[ok]))
+            text += f" (best {fmt_num(b)})"
+        out.append({"label": label, "value": text})
+    return out

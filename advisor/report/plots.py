@@ -1,0 +1,355 @@
+"""Charts for the HTML report: matplotlib (Agg/SVG canvas) to inline SVG, plus hand-built sparklines.
+
+Why matplotlib to SVG: it is well kept, exact, already a dependency, and an inline SVG needs no
+JavaScript and no network, so the report stays one inert file. Why not pyplot: the pyplot state
+machine is global; we build `Figure` objects directly and never touch the user's backend.
+
+What a chart shows, per run: one panel per family of roles sharing the x-axis — losses (train and
+val together), accuracy/metric, gradient norm, reward — with the learning rate at the bottom.
+Each curve is drawn twice: the raw points faint, and TensorBoard's debiased EMA (weight 0.6) on
+top, so people see the curve they know from TensorBoard. NaN/inf points are marked along the top
+(bottom for -inf) of their panel; each finding's step range is shaded and labelled with its rule
+id, its onset marked by a dashed line.
+
+Size and fidelity: a curve of a million points is decimated for drawing to the min and max of
+each x-bucket (about one bucket per pixel column at 1,000 px), which keeps every spike visible
+while bounding the SVG; with many runs the caller lowers the bucket count so a 500-run report stays
+small. Path coordinates are rounded to 0.1 px, text is SVG `<text>` (not glyph outlines), and
+element ids get a per-chart prefix so several charts can live in one HTML document.
+
+Untrusted text: no string from a log is ever handed to matplotlib. Legends use role names from
+this module, region labels are rule ids reduced to `[A-Za-z0-9_.-]`; tag names appear only in
+the HTML around the chart, where jinja2 escapes them. As a last guard `_sanitize_svg` refuses any
+SVG containing script, event-handler attributes, foreignObject or external references.
+"""
+from __future__ import annotations
+
+import io
+import math
+import re
+from typing import Iterable
+
+import numpy as np
+
+from advisor.model import Curve, Finding, RunReport
+
+try:  # the signals' own port of TensorBoard's smoothing, when present
+    from advisor.signals.robust import tb_smooth as _tb_smooth_signals
+except Exception:  # pragma: no cover - fallback only while signals are absent or broken
+    _tb_smooth_signals = None
+
+SMOOTHING = 0.6
+WIDTH_PX = 1000
+DPI = 100
+
+PANELS: tuple[tuple[str, tuple[str, ...], float], ...] = (
+    ("loss", ("train_loss", "val_loss"), 3.0),
+    ("accuracy / metric", ("train_acc", "val_acc", "val_metric"), 1.7),
+    ("grad norm", ("grad_norm",), 1.3),
+    ("reward", ("reward",), 1.7),
+    ("learning rate", ("lr",), 1.2),
+)
+COLORS = {
+    "train_loss": "#1f6fb4", "val_loss": "#e0661a", "train_acc": "#1f6fb4", "val_acc": "#e0661a",
+    "val_metric": "#8a3fb0", "grad_norm": "#2a8a5a", "reward": "#2a8a5a", "lr": "#5a6570",
+}
+LABELS = {
+    "train_loss": "train loss", "val_loss": "val loss", "train_acc": "train acc", "val_acc": "val acc",
+    "val_metric": "val metric", "grad_norm": "grad norm", "reward": "reward", "lr": "lr",
+}
+SEVERITY_COLORS = {"error": "#d62728", "warning": "#e6a100", "info": "#3a8fd6"}
+STATUS_COLORS = {"fail": "#d62728", "error": "#9b3dbd", "warn": "#e6a100", "ok": "#2a8a5a"}
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def tb_smooth(y, weight: float = SMOOTHING) -> np.ndarray:
+    """TensorBoard's debiased EMA: `last = w*last + (1-w)*y; k += 1; out = last / (1 - w**k)`,
+    non-finite points passed through, a constant series unchanged. Uses
+    advisor.signals.robust.tb_smooth when importable so charts and signals cannot drift apart."""
+    if _tb_smooth_signals is not None:
+        return _tb_smooth_signals(y, weight)
+    y = np.asarray(y, dtype=np.float64)
+    out = y.copy()
+    if len(y) == 0 or np.all(y == y[0]):
+        return out
+    last, k, w = 0.0, 0, float(weight)
+    for i, v in enumerate(y):
+        if not math.isfinite(v):
+            continue
+        last = last * w + (1.0 - w) * v
+        k += 1
+        out[i] = last / (1.0 - w ** k) if w != 1.0 else last
+    return out
+
+
+def decimate(x: np.ndarray, y: np.ndarray, buckets: int = WIDTH_PX) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max per x-bucket, in x order, with NaN inserted where non-finite points were skipped
+    (so the line breaks there instead of bridging a divergence). Short series pass through.
+
+    Every bucket keeps its extreme values, so a one-point spike survives any decimation: the
+    drawn envelope is exactly the envelope of the data at the chosen resolution.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    finite = np.isfinite(y) & np.isfinite(x)
+    if len(x) <= 2 * buckets:
+        keep = np.flatnonzero(finite)
+    else:
+        idx = np.flatnonzero(finite)
+        if len(idx) == 0:
+            return np.array([]), np.array([])
+        xf, yf = x[idx], y[idx]
+        lo, hi = xf[0], xf[-1]
+        span = hi - lo if hi > lo else 1.0
+        b = np.minimum(((xf - lo) / span * buckets).astype(np.int64), buckets - 1)
+        # x is ascending, so buckets are contiguous runs; order within a bucket by value.
+        order = np.lexsort((yf, b))
+        bs = b[order]
+        starts = np.flatnonzero(np.r_[True, bs[1:] != bs[:-1]])
+        ends = np.r_[starts[1:], len(bs)] - 1
+        keep = idx[np.unique(np.concatenate([order[starts], order[ends]]))]
+    if len(keep) == 0:
+        return np.array([]), np.array([])
+    # Break the line where skipped points were non-finite.
+    nonfinite_before = np.cumsum(~finite)
+    gaps = np.flatnonzero(nonfinite_before[keep[1:]] - nonfinite_before[keep[:-1]] > 0)
+    xs, ys = x[keep], y[keep]
+    if len(gaps):
+        xs = np.insert(xs, gaps + 1, np.nan)
+        ys = np.insert(ys, gaps + 1, np.nan)
+    return xs, ys
+
+
+def nonfinite_points(x: np.ndarray, y: np.ndarray, buckets: int = WIDTH_PX) -> dict[str, np.ndarray]:
+    """x positions of NaN, +inf and -inf points, at most one per x-bucket each (for markers)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    out = {}
+    if len(x) == 0:
+        return out
+    lo, hi = np.nanmin(x), np.nanmax(x)
+    span = hi - lo if hi > lo else 1.0
+    for kind, mask in (("nan", np.isnan(y)), ("+inf", np.isposinf(y)), ("-inf", np.isneginf(y))):
+        if mask.any():
+            xs = x[mask]
+            b = ((xs - lo) / span * buckets).astype(np.int64)
+            _, first = np.unique(b, return_index=True)
+            out[kind] = xs[np.sort(first)]
+    return out
+
+
+def nonfinite_runs(x: np.ndarray, y: np.ndarray) -> list[tuple[str, float, float, int]]:
+    """Contiguous stretches of NaN / +inf / -inf as (kind, first x, last x, count): a run that
+    diverges to inf for its last 10,000 steps is one marked stretch, not 10,000 markers."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    kind = np.zeros(len(y), dtype=np.int8)
+    kind[np.isnan(y)] = 1
+    kind[np.isposinf(y)] = 2
+    kind[np.isneginf(y)] = 3
+    if not kind.any():
+        return []
+    change = np.flatnonzero(np.r_[True, kind[1:] != kind[:-1]])
+    ends = np.r_[change[1:], len(kind)] - 1
+    names = {1: "nan", 2: "+inf", 3: "-inf"}
+    return [(names[int(kind[a])], float(x[a]), float(x[b]), int(b - a + 1))
+            for a, b in zip(change, ends) if kind[a]]
+
+
+def _use_log(values: Iterable[np.ndarray]) -> bool:
+    vals = [v[np.isfinite(v)] for v in values]
+    vals = [v for v in vals if len(v)]
+    if not vals:
+        return False
+    allv = np.concatenate(vals)
+    return bool(np.all(allv > 0) and np.log10(allv.max()) - np.log10(allv.min()) > math.log10(50))
+
+
+# ----------------------------------------------------------------------------- sparkline
+
+
+def sparkline_svg(curve: Curve | None, status: str = "ok", width: int = 120, height: int = 26) -> str:
+    """A tiny inline SVG of a curve (numbers only, no text) for the overview table."""
+    color = STATUS_COLORS.get(status, "#555")
+    empty = (f'<svg class="spark" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="no curve"></svg>')
+    if curve is None or len(curve) == 0:
+        return empty
+    sm = tb_smooth(curve.y)
+    xs, ys = decimate(curve.x, sm, buckets=width // 2)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    if not ok.any():
+        return empty
+    log = _use_log([ys])
+    yv = np.log10(ys) if log else ys.copy()
+    x0, x1 = np.nanmin(xs[ok]), np.nanmax(xs[ok])
+    y0, y1 = np.nanmin(yv[ok]), np.nanmax(yv[ok])
+    px = 1 + (xs - x0) / ((x1 - x0) or 1.0) * (width - 2)
+    py = height - 2 - (yv - y0) / ((y1 - y0) or 1.0) * (height - 4)
+    parts, pen_down = [], False
+    for a, b in zip(px, py):
+        if not (math.isfinite(a) and math.isfinite(b)):
+            pen_down = False
+            continue
+        parts.append(f"{'L' if pen_down else 'M'}{a:.1f} {b:.1f}")
+        pen_down = True
+    marks = ""
+    nf = nonfinite_points(curve.x, curve.y, buckets=width // 4)
+    for kind, xs_nf in nf.items():
+        for xv in xs_nf[:8]:
+            cx = 1 + (xv - x0) / ((x1 - x0) or 1.0) * (width - 2)
+            cx = min(max(cx, 2.0), width - 2.0)
+            cy = height - 3 if kind == "-inf" else 3
+            marks += f'<circle cx="{cx:.1f}" cy="{cy}" r="2" fill="#d62728"/>'
+    return (f'<svg class="spark" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="curve">'
+            f'<path d="{"".join(parts)}" fill="none" stroke="{color}" stroke-width="1.3"/>{marks}</svg>')
+
+
+# ----------------------------------------------------------------------------- run chart
+
+_SAFE_LABEL = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def safe_label(text: str, limit: int = 16) -> str:
+    """A rule id fit to be drawn by matplotlib: letters, digits, `_.-` only."""
+    return _SAFE_LABEL.sub("", str(text))[:limit]
+
+
+def panels_for(report: RunReport) -> list[tuple[str, list[Curve], float]]:
+    curves = report.curves.by_role if report.curves is not None else {}
+    out = []
+    for title, roles, ratio in PANELS:
+        cs = [curves[r] for r in roles if r in curves and len(curves[r])]
+        if cs:
+            out.append((title, cs, ratio))
+    return out
+
+
+def run_chart_svg(report: RunReport, chart_id: str, buckets: int = WIDTH_PX) -> str | None:
+    """The run's curves as one inline SVG (None when the run has no curves)."""
+    panels = panels_for(report)
+    if not panels:
+        return None
+    import matplotlib
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    rc = {
+        "svg.fonttype": "none", "svg.hashsalt": "advisor", "font.size": 9, "axes.titlesize": 9,
+        "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.25,
+        "legend.fontsize": 8, "font.family": "sans-serif",
+    }
+    with matplotlib.rc_context(rc):
+        ratios = [p[2] for p in panels]
+        height = 0.55 + 0.95 * sum(ratios)
+        fig = Figure(figsize=(WIDTH_PX / DPI, height), dpi=DPI)
+        FigureCanvasSVG(fig)
+        kinds = {c.x_kind for _, cs, _ in panels for c in cs}
+        axes = fig.subplots(len(panels), 1, sharex=len(kinds) == 1, squeeze=False,
+                            gridspec_kw={"height_ratios": ratios, "hspace": 0.42})[:, 0]
+        tags_in_panel = []
+        for ax, (title, cs, _) in zip(axes, panels):
+            _draw_panel(ax, title, cs, buckets)
+            tags_in_panel.append({c.tag for c in cs})
+        _draw_findings(axes, tags_in_panel, report.findings)
+        axes[-1].set_xlabel(next(iter(kinds)) if len(kinds) == 1 else "x")
+        fig.subplots_adjust(left=0.07, right=0.985, top=1 - 0.22 / height, bottom=0.42 / height)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    return _sanitize_svg(buf.getvalue(), chart_id)
+
+
+def _draw_panel(ax, title: str, cs: list[Curve], buckets: int) -> None:
+    ys_all = []
+    for c in cs:
+        color = COLORS.get(c.role, "#444")
+        x, y = decimate(c.x, c.y, buckets)
+        ax.plot(x, y, color=color, alpha=0.22, linewidth=0.8)
+        sx, sy = decimate(c.x, tb_smooth(c.y), buckets)
+        ax.plot(sx, sy, color=color, linewidth=1.4, label=LABELS.get(c.role, "curve"))
+        ys_all.append(y)
+        tr = ax.get_xaxis_transform()  # x in data units, y in axes units
+        stretches = nonfinite_runs(c.x, c.y)
+        labelled: set[str] = set()
+        for kind, x0, x1, _count in stretches[:200]:
+            yy = 0.04 if kind == "-inf" else 0.96
+            marker = {"nan": "x", "+inf": "^", "-inf": "v"}[kind]
+            label = f"{kind} ({LABELS.get(c.role, '')})" if kind not in labelled else None
+            labelled.add(kind)
+            ax.plot([x0], [yy], linestyle="none", marker=marker, markersize=6, color="#d62728",
+                    transform=tr, clip_on=False, label=label)
+            if x1 > x0:
+                ax.plot([x0, x1], [yy, yy], color="#d62728", linewidth=3, alpha=0.6, transform=tr,
+                        clip_on=False, solid_capstyle="butt")
+    if _use_log(ys_all):
+        ax.set_yscale("log")
+    ax.set_title(title, loc="left")
+    # Above the plot area, right-aligned: inside it would cover the NaN marks and the curves.
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, ncol=6, borderaxespad=0.1,
+              handlelength=1.6, columnspacing=1.2)
+
+
+def _draw_findings(axes, tags_in_panel: list[set[str]], findings: list[Finding]) -> None:
+    stacked: dict[int, int] = {}
+    for f in sorted(findings, key=lambda f: (f.start_step is None, f.start_step or 0)):
+        if f.start_step is None or not math.isfinite(float(f.start_step)):
+            continue
+        start = float(f.start_step)
+        targets = [i for i, tags in enumerate(tags_in_panel) if f.metric in tags] or [0]
+        color = SEVERITY_COLORS.get(f.severity, "#888")
+        for i in targets:
+            ax = axes[i]
+            end = float(f.end_step) if f.end_step is not None and math.isfinite(float(f.end_step)) else ax.get_xlim()[1]
+            if end > start:
+                ax.axvspan(start, end, color=color, alpha=0.12, linewidth=0)
+            ax.axvline(start, color=color, linestyle="--", linewidth=1.0)
+            k = stacked.get(i, 0)
+            stacked[i] = k + 1
+            ax.text(start, 0.98 - 0.11 * (k % 6), " " + safe_label(f.rule), transform=ax.get_xaxis_transform(),
+                    color=color, fontsize=8, va="top", ha="left", fontweight="bold")
+
+
+_HEADER = re.compile(r"^.*?(?=<svg\b)", re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+_NUMBER = re.compile(r"-?\d+\.\d{2,}")
+_PATH_D = re.compile(r'(\sd=")([^"]*)(")')
+_ID = re.compile(r'\bid="([^"]+)"')
+_FORBIDDEN = re.compile(r"<script|<foreignObject|\son[a-z]+\s*=|javascript:|href=\"(?!#)|url\((?!#)", re.I)
+
+
+def _round(m: re.Match) -> str:
+    v = f"{float(m.group(0)):.1f}"
+    return v[:-2] if v.endswith(".0") else v
+
+
+def _compact_path(d: str) -> str:
+    d = _NUMBER.sub(_round, d)
+    d = re.sub(r"\s*([MLCQZzmlcqz])\s*", r"\1", d)
+    return re.sub(r"\s+", " ", d).strip()
+
+
+def _sanitize_svg(svg: str, chart_id: str) -> str:
+    """Strip the XML prologue, comments and metadata; round path coordinates to 0.1 px; prefix
+    ids with `chart_id`; make it scale with the page; refuse anything active."""
+    svg = _HEADER.sub("", svg, count=1)
+    svg = _COMMENT.sub("", svg)
+    svg = _METADATA.sub("", svg)
+    svg = _PATH_D.sub(lambda m: m.group(1) + _compact_path(m.group(2)) + m.group(3), svg)
+    svg = re.sub(r">\s+<", "><", svg)
+    # Drop the ids nothing refers to (every <g> has one), keep and prefix the rest.
+    referenced = set(re.findall(r'(?:href="#|url\(#)([^")]+)', svg))
+    svg = _ID.sub(lambda m: m.group(0) if m.group(1) in referenced else "", svg)
+    svg = re.sub(r"<g\s*>", "<g>", svg)
+    ids = set(_ID.findall(svg))
+    if ids:
+        prefix = re.sub(r"[^A-Za-z0-9_-]", "", chart_id) + "-"
+        svg = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', svg)
+        svg = re.sub(r'(href="#|url\(#)([^")]+)', lambda m: m.group(1) + (prefix + m.group(2) if m.group(2) in ids else m.group(2)), svg)
+    svg = re.sub(r'<svg\b([^>]*?)\swidth="[^"]*"\s+height="[^"]*"', r'<svg\1 class="chart" preserveAspectRatio="xMinYMin meet"', svg, count=1)
+    if _FORBIDDEN.search(svg):
+        raise ValueError("refusing to embed an SVG with active content")
+    return svg.strip()
