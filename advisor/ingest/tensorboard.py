@@ -82,8 +82,8 @@ def _place(folder: Path, by_dir: dict[Path, list[Path]], inside: Callable[[Path]
     if inside(parent):
         grouped = _add_scalars_parent(folder, by_dir[folder], inside)
         if grouped is not None:
-            root, main_tag = grouped
-            return root, {"dir": str(folder), "kind": "add_scalars", "main_tag": main_tag, "key": folder.name}
+            root, main_tag, key = grouped
+            return root, {"dir": str(folder), "kind": "add_scalars", "main_tag": main_tag, "key": key}
     return folder, {"dir": str(folder), "kind": "self"}
 
 
@@ -92,8 +92,8 @@ def _looks_keras(folder: Path, by_dir: dict[Path, list[Path]]) -> bool:
     return sibling in by_dir or any(f.name.endswith(".v2") for f in by_dir[folder])
 
 
-def _add_scalars_parent(folder: Path, files: list[Path], inside: Callable[[Path], bool]) -> tuple[Path, str] | None:
-    """(parent run folder, main tag) when `folder` is an add_scalars child writer's folder."""
+def _add_scalars_parent(folder: Path, files: list[Path], inside: Callable[[Path], bool]) -> tuple[Path, str, str] | None:
+    """(parent run folder, main tag, key) when `folder` is an add_scalars child writer's folder."""
     from advisor.ingest.tfevents import peek_first_tag
 
     main_tag = None
@@ -105,12 +105,12 @@ def _add_scalars_parent(folder: Path, files: list[Path], inside: Callable[[Path]
         return None
     torch_prefix = main_tag.replace("/", "_") + "_"
     if folder.name.startswith(torch_prefix) and len(folder.name) > len(torch_prefix):
-        return folder.parent, main_tag
+        return folder.parent, main_tag, folder.name[len(torch_prefix) :]
     parts = tuple(p for p in main_tag.split("/") if p)
     if parts and len(folder.parts) > len(parts) + 1 and folder.parts[-(len(parts) + 1) : -1] == parts:
         root = folder.parents[len(parts)]
         if inside(root):
-            return root, main_tag
+            return root, main_tag, folder.name
     return None
 
 
@@ -200,15 +200,18 @@ def _hparams(decoded: list, members: list[dict], run: Run) -> dict[str, Any]:
     from advisor.ingest._text import load_config_file
 
     hparams: dict[str, Any] = {}
+    from_yaml: dict[str, Any] = {}
     for member in members:
         yaml_path = Path(member["dir"]) / "hparams.yaml"
         if yaml_path.is_file():
             values, warning = load_config_file(yaml_path)
             if warning:
                 run.warnings.append(warning)
-            hparams.update(_plain_hparams(values))
+            from_yaml.update(_plain_hparams(values))
+    # Lightning's hparams.yaml keeps the logged types (ints stay ints): it wins over the plugin.
     for fd in decoded:
         hparams.update(fd.hparams)
+    hparams.update(from_yaml)
     return hparams
 
 
