@@ -191,7 +191,12 @@ def export_cmd(paths: tuple[str, ...], output: str) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="advisor.toml or pyproject.toml")
 @click.option("-v", "--verbose", is_flag=True, help="show rules that abstained and why")
 @click.option("-q", "--quiet", is_flag=True, help="no progress or messages on stderr")
-def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_path, verbose, quiet) -> None:
+@click.option("--baseline", multiple=True, type=click.Path(),
+              help="compare key metrics with these runs (BASE001/BASE002 regressions)")
+@click.option("--baseline-tolerance", default="band:2", show_default=True,
+              help="band[:k] (mean ± k·std), abs:<delta>, rel:<fraction> or <p>%")
+def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_path, verbose, quiet,
+                 baseline, baseline_tolerance) -> None:
     """Diagnose every run under PATHS: what is wrong, the evidence, and what to change."""
     from advisor.engine import RuleError
     from advisor.model import severity_rank
@@ -211,6 +216,13 @@ def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_
         diagnosis = diagnose_paths(paths, options, None if quiet else _progress())
     except RuleError as exc:
         _fail(str(exc))
+    if baseline:
+        from advisor.report.baseline import apply_paths
+
+        try:
+            apply_paths(diagnosis, baseline, baseline_tolerance, options.roles)
+        except ValueError as exc:
+            _fail(str(exc))
     if not quiet:
         for e in diagnosis.errors:
             click.echo(f"warning: {e['path']}: {e['message']}", err=True)
