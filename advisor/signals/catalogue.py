@@ -52,6 +52,8 @@ register(Family(
         "epoch_jump_ratio": "jump at epoch boundaries / typical within-epoch step change",
         "noise_floor": "the same amplitude expected from a healthy run at this point density",
         "lr_schedule_explains": "bool: the bumps coincide with LR change points (not oscillation)",
+        "amplitude_vs_drop": "residual amplitude (second half) / drop achieved from the start: bouncing vs progress",
+        "period": "x period of the epoch-boundary jumps (steps_per_epoch or the detected period), or None",
     },
     fn="advisor.signals.oscillation:measure_oscillation",
 ))
@@ -67,6 +69,8 @@ register(Family(
         "breakout_step": "x of the breakout",
         "stalled_high": "bool: flat until the end at a high level (>= 50% of the start level)",
         "ends_flat": "bool: the plateau reaches the end of the run",
+        "level_rel_range": "(plateau level - best level) / (start - best level): 1 = at the start, 0 = at the best (scale-free, works for negative losses)",
+        "level": "plateau level (median of the trend over the stretch)",
     },
     fn="advisor.signals.plateau:measure_plateau",
 ))

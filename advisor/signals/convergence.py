@@ -1,0 +1,75 @@
+"""Slow convergence: still clearly falling at the end and far from done (seed 003, yellow).
+
+Two questions, both scale-free:
+- *still improving?* The Theil-Sen slope of the raw points over the last quarter is
+  significantly negative, and material: `end_slope_rel` expresses it as the share of the whole
+  drop the loss would still gain in another 10% of the run.
+- *how far from done?* Three trend values at 50%, 75% and 100% of the run give, for an
+  exponential tail, the asymptote by Aitken's delta-squared; `remaining_rel` is the gap from the
+  last value to it as a share of the drop made so far (linear or accelerating tails have no
+  asymptote in sight and are capped at 10).
+A run that reached its final level in the first half (`saturated_early`) is the opposite case.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from advisor.model import Curves, Measurement
+from advisor.signals.robust import curve_or_none, finite_xy, head_level, lowess, theil_sen
+
+MIN_N = 8
+REMAINING_CAP = 10.0
+
+
+def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
+    """End slope relative to the total drop, and the distance to the extrapolated asymptote."""
+    c = curve_or_none(curves, role, MIN_N)
+    if c is None:
+        return None
+    x, y = finite_xy(c)
+    n = len(y)
+    if n < MIN_N or x[-1] <= x[0]:
+        return None
+    span_x = x[-1] - x[0]
+    t = lowess(x, y, frac=0.3 if n <= 60 else 0.2)
+    head = head_level(y, 0.05)
+    last = float(t[-1])
+    drop = head - last
+    rel_drop = float(drop / abs(head)) if head != 0 else None
+    tail = x >= x[0] + 0.75 * span_x
+    if tail.sum() < 4:
+        tail = np.zeros(n, dtype=bool)
+        tail[-4:] = True
+    ts = theil_sen(x[tail], y[tail])
+    values: dict = {"rel_drop": rel_drop, "end_slope_rel": None, "still_improving": False,
+                    "remaining_rel": None, "saturated_early": False}
+    if drop <= 0:
+        return Measurement(family="slow_convergence", role=role, tag=c.tag, detected=False, values=values,
+                           note="the curve did not fall overall")
+    end_slope_rel = float(-ts.slope * 0.1 * span_x / drop)
+    still = bool(ts.significant_down and end_slope_rel >= 0.03)
+    y1, y2, y3 = np.interp([x[0] + 0.5 * span_x, x[0] + 0.75 * span_x, x[-1]], x, t)
+    d1, d2 = y1 - y2, y2 - y3
+    if d2 <= 0:
+        remaining = 0.0
+    elif d1 <= 0 or d2 >= 0.95 * d1:
+        remaining = REMAINING_CAP * drop
+    else:
+        r = d2 / d1
+        remaining = d2 * r / (1 - r)
+    remaining_rel = float(min(REMAINING_CAP, remaining / drop))
+    saturated = bool((y1 - y3) <= 0.05 * drop)
+    values.update(end_slope_rel=end_slope_rel, still_improving=still, remaining_rel=remaining_rel,
+                  saturated_early=saturated)
+    detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.3 and not saturated)
+    if detected:
+        note = (f"still falling at the end ({end_slope_rel:.0%} of the total drop per 10% of the run), "
+                f"about {min(remaining_rel, 9.99):.1f}x the drop so far still to go")
+    elif saturated:
+        note = "reached its final level in the first half of the run"
+    else:
+        note = f"end slope {end_slope_rel:.1%} of the drop per 10% of the run"
+    return Measurement(family="slow_convergence", role=role, tag=c.tag, detected=detected, values=values,
+                       start_step=float(x[tail][0]) if detected else None,
+                       end_step=float(x[-1]) if detected else None,
+                       confidence=float(min(0.9, 0.4 + end_slope_rel * 3)) if detected else 0.0, note=note)

@@ -1,0 +1,46 @@
+"""Metric stall: the loss falls but the accuracy does not improve (seed 003: "loss 下降, acc 不提高").
+
+Judged against each curve's own noise: the loss "falls" when the Theil-Sen slope over the run is
+significantly negative and the drop is material (>= 5% of its start, or of its range for losses
+that are not positive); the accuracy is "flat" when its gain is within max(2 noise, 1% of its
+scale).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from advisor.model import Curves, Measurement
+from advisor.signals.robust import curve_or_none, diff_sigma, finite_xy, head_level, tail_level, theil_sen
+
+MIN_N = 5
+MATCH = {"train_acc": "train_loss", "val_acc": "val_loss"}
+
+
+def measure_metric_stall(curves: Curves, role: str) -> Measurement | None:
+    """Whether the matching loss falls while this accuracy stays flat."""
+    c = curve_or_none(curves, role, MIN_N)
+    if c is None:
+        return None
+    x, y = finite_xy(c)
+    if len(y) < MIN_N:
+        return None
+    first, last = head_level(y, 0.1, 2), tail_level(y, 0.1, 2)
+    gain = float(last - first)
+    scale = 100.0 if np.nanmax(np.abs(y)) > 1.5 else 1.0
+    noise = diff_sigma(y)
+    flat = bool(abs(gain) <= max(2 * noise, 0.01 * scale) or gain < 0)
+    loss_falls = None
+    lc = curves.get(MATCH.get(role, ""))
+    if lc is not None:
+        lx, ly = finite_xy(lc)
+        if len(ly) >= MIN_N:
+            lf, ll = head_level(ly, 0.1, 2), tail_level(ly, 0.1, 2)
+            ref = abs(lf) if lf > 0 else max(float(np.ptp(ly)), 1e-300)
+            loss_falls = bool(theil_sen(lx, ly).significant_down and (lf - ll) >= 0.05 * ref)
+    detected = bool(loss_falls and flat)
+    values = {"loss_falls": loss_falls, "metric_flat": flat, "metric_gain": gain}
+    note = ("the loss falls but the accuracy does not improve" if detected else
+            f"accuracy gain {gain:.3g}")
+    return Measurement(family="metric_stall", role=role, tag=c.tag, detected=detected, values=values,
+                       start_step=float(x[0]) if detected else None, end_step=float(x[-1]) if detected else None,
+                       confidence=0.6 if detected else 0.0, note=note)

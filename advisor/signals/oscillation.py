@@ -1,0 +1,253 @@
+"""Oscillation: large bouncing around the trend that does not settle (seeds 000, 002, 003).
+
+The hard part is telling LR-too-high bouncing from healthy minibatch noise. Three facts do it:
+- *size relative to the level*: the residual amplitude around a robust trend, as a share of the
+  trend level, must exceed what a healthy run shows at the same point density (`noise_floor`:
+  epoch-level curves are smooth, per-step minibatch losses are noisy even when healthy);
+- *size relative to the progress*: a healthy run's noise is small next to the drop it achieved;
+  an LR that is too high leaves the loss bouncing by a sizeable share of the little progress it
+  made (amplitude / drop);
+- *persistence*: the amplitude does not settle in the second half and the loss is no longer
+  improving there by more than it bounces.
+Seed 003's purple curve (fast drop, then flat and noisy) is the same finding with `late_only`.
+Jumps at every epoch boundary (unshuffled data) are found by folding the curve by epoch (known
+`steps_per_epoch`) or by its own period (autocorrelation). LR warmup and step decays are not
+oscillation: the trend is fitted separately between the LR curve's change points, and
+`lr_schedule_explains` says when only the unsegmented fit would have called it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from advisor.model import Curves, Measurement
+from advisor.signals.robust import (
+    acf, curve_or_none, finite_xy, head_level, lowess, lr_change_points, mad_sigma, regular, theil_sen,
+)
+
+MIN_N = 8
+
+
+def noise_floor(n: int) -> float:
+    """Relative residual amplitude a healthy run shows at this point density.
+
+    Epoch-level curves (<= 30 points) are averages over a whole epoch: a few percent. Per-step
+    losses of small minibatches: up to ~15-20%. Log-interpolated in between.
+    """
+    lo_n, hi_n, lo_v, hi_v = 30, 300, 0.05, 0.18
+    if n <= lo_n:
+        return lo_v
+    if n >= hi_n:
+        return hi_v
+    f = (math.log(n) - math.log(lo_n)) / (math.log(hi_n) - math.log(lo_n))
+    return lo_v + f * (hi_v - lo_v)
+
+
+def _trend(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
+    """LOWESS trend fitted separately on each segment between LR change points."""
+    n = len(y)
+    frac = 0.3 if n <= 60 else 0.15
+    out = np.empty(n)
+    edges = [0] + [int(np.searchsorted(x, c)) for c in cuts] + [n]
+    edges = sorted(set(e for e in edges if 0 <= e <= n))
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b - a <= 0:
+            continue
+        if b - a < 4:
+            out[a:b] = np.median(y[a:b])
+        else:
+            out[a:b] = lowess(x[a:b], y[a:b], frac=max(frac, min(1.0, 4.0 / (b - a))))
+    return out
+
+
+def _amp(r: np.ndarray) -> float:
+    return mad_sigma(r) if len(r) >= 3 else 0.0
+
+
+def _core(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> dict:
+    n = len(y)
+    t = _trend(x, y, cuts)
+    r = y - t
+    mid = x[0] + 0.5 * (x[-1] - x[0])
+    q1 = x[0] + 0.25 * (x[-1] - x[0])
+    q3 = x[0] + 0.75 * (x[-1] - x[0])
+    first = (x >= q1 * 0 + x[0]) & (x < mid)
+    second = x >= mid
+    if second.sum() < 4:
+        second = np.zeros(n, dtype=bool)
+        second[n // 2:] = True
+        first = ~second
+    head = head_level(y, 0.05)
+    span = float(np.percentile(y, 97.5) - np.percentile(y, 2.5))
+    level2 = float(np.median(t[second]))
+    level1 = float(np.median(t[first])) if first.any() else level2
+    denom2 = max(abs(level2), 0.1 * span, 1e-300)
+    denom1 = max(abs(level1), 0.1 * span, 1e-300)
+    amp2 = _amp(r[second])
+    amp1 = _amp(r[first & (x >= q1)]) if (first & (x >= q1)).sum() >= 3 else _amp(r[first])
+    rel2 = amp2 / denom2
+    rel1 = amp1 / denom1
+    # persistence: third vs fourth quarter, relative to the local level
+    q3m = (x >= mid) & (x < q3)
+    q4m = x >= q3
+    if q3m.sum() >= 3 and q4m.sum() >= 3:
+        a3 = _amp(r[q3m]) / max(abs(float(np.median(t[q3m]))), 0.1 * span, 1e-300)
+        a4 = _amp(r[q4m]) / max(abs(float(np.median(t[q4m]))), 0.1 * span, 1e-300)
+        ratio = a4 / max(a3, 1e-300)
+    else:
+        ratio = 1.0
+    amp_trend = "growing" if ratio > 1.5 else ("settling" if ratio < 0.6 else "persistent")
+    # progress: how much the loss fell overall and in the second half
+    drop = max(head - float(np.min(t)), 0.0)
+    amp_vs_drop = amp2 / max(drop, 0.05 * span, 1e-300)
+    i_mid = int(np.searchsorted(x, mid))
+    drop2 = float(t[min(i_mid, n - 1)] - t[-1])
+    improving2 = drop2 > 2.0 * amp2 and theil_sen(x[second], y[second]).significant_down
+    # sign changes of the (lightly) smoothed derivative
+    ys = np.convolve(y, np.ones(3) / 3, mode="valid") if n >= 5 else y
+    d = np.diff(ys)
+    d = d[d != 0]
+    scd = float(np.mean(np.sign(d[1:]) != np.sign(d[:-1]))) if len(d) >= 3 else 0.0
+    # purple: most of the drop happens in the first 30% of the run
+    early = x <= x[0] + 0.3 * (x[-1] - x[0])
+    early_drop = head - float(np.median(t[early][-max(1, early.sum() // 4):])) if early.any() else 0.0
+    fast_early = drop > 0 and early_drop >= 0.7 * drop
+    floor = noise_floor(n)
+    big = rel2 >= floor and amp_vs_drop >= 0.12
+    if n <= 40:
+        big = big and scd >= 0.3  # on sparse curves bouncing means direction changes
+    detected = bool(big and amp_trend != "settling" and not improving2)
+    return {
+        "rel2": rel2, "rel1": rel1, "amp_trend": amp_trend, "scd": scd, "floor": floor,
+        "amp_vs_drop": amp_vs_drop, "detected": detected, "late_only": bool(detected and fast_early),
+        "onset": _onset(x, r, t, span, floor) if detected else None,
+    }
+
+
+def _onset(x, r, t, span, floor) -> float:
+    """First x from which the rolling relative amplitude stays above the floor."""
+    n = len(r)
+    w = max(3, n // 10)
+    lvl = np.maximum(np.abs(t), 0.1 * span)
+    a = np.abs(r) / np.maximum(lvl, 1e-300)
+    roll = np.array([np.median(a[max(0, i - w // 2): i + w // 2 + 1]) for i in range(n)]) * 1.4826
+    above = roll >= floor
+    # the last time it was below before staying above
+    below = np.flatnonzero(~above[: int(0.9 * n)])
+    i = int(below[-1]) + 1 if len(below) else 0
+    return float(x[min(i, n - 1)])
+
+
+def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> tuple[bool, float | None, float | None]:
+    """(jumps at every epoch boundary, jump ratio, period in x) from the folded profile."""
+    n = len(y)
+    P = curves.steps_per_epoch if x_kind == "step" else None
+    t = lowess(x, y, frac=0.3)
+    span = float(np.percentile(y, 97.5) - np.percentile(y, 2.5))
+    r = (y - t) / np.maximum(np.abs(t), max(0.1 * span, 1e-300))
+    if P is None or P <= 0 or (x[-1] - x[0]) < 3 * P:
+        # unknown epoch length: the curve's own period, from the autocorrelation of residuals
+        if not regular(x) or n < 40:
+            return False, None, None
+        ac = acf(r, n // 3)
+        if len(ac) < 5:
+            return False, None, None
+        lag = int(np.argmax(ac[3:]) + 3)
+        if ac[lag] < 0.4 or n / lag < 3:
+            return False, None, None
+        P = lag * float(np.median(np.diff(x)))
+    per = max(1, int(round(P / max(float(np.median(np.diff(x))), 1e-300))))
+    if per < 4:
+        return False, None, float(P)
+    nb = int(min(per, 40))
+    phase = ((x - x[0]) % P) / P
+    b = np.minimum((phase * nb).astype(int), nb - 1)
+    prof = np.array([np.median(r[b == i]) if np.any(b == i) else np.nan for i in range(nb)])
+    if np.isnan(prof).any():
+        return False, None, float(P)
+    dif = np.diff(np.append(prof, prof[0]))  # circular
+    k = int(np.argmax(np.abs(dif)))
+    others = np.delete(np.abs(dif), k)
+    ratio = float(np.abs(dif[k]) / max(np.median(others), 1e-300))
+    # the jump must show in (almost) every epoch, not only on average
+    cyc = ((x - x[0]) // P).astype(int)
+    signs = []
+    for e in np.unique(cyc):
+        m = cyc == e
+        before = r[m & (b == k)]
+        after_m = (cyc == e + (1 if k == nb - 1 else 0)) & (b == (k + 1) % nb)
+        after = r[after_m]
+        if len(before) and len(after):
+            signs.append(np.sign(np.median(after) - np.median(before)))
+    consistent = len(signs) >= 3 and abs(np.mean(signs)) >= 0.6
+    size = abs(dif[k]) >= 0.05 and abs(dif[k]) >= 2 * mad_sigma(r) / math.sqrt(max(1, n / nb))
+    return bool(ratio >= 4 and consistent and size), ratio, float(P)
+
+
+def _empty_values() -> dict:
+    return {"rel_amplitude": None, "rel_amplitude_first": None, "sign_change_density": None,
+            "amplitude_trend": None, "late_only": False, "epoch_jumps": False, "epoch_jump_ratio": None,
+            "noise_floor": None, "lr_schedule_explains": False, "amplitude_vs_drop": None, "period": None}
+
+
+def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
+    """Residual amplitude around a robust trend, its persistence, and epoch-boundary jumps."""
+    c = curve_or_none(curves, role, MIN_N)
+    if c is None:
+        return None
+    x, y = finite_xy(c)
+    if len(y) < MIN_N:
+        return None
+    cuts = lr_change_points(curves)
+    # the warmup is a schedule, not a behaviour: judge from its end on
+    lr = curves.get("lr")
+    if lr is not None and cuts:
+        lx, ly = finite_xy(lr)
+        if len(ly) > 3:
+            i_max = int(np.argmax(ly))
+            if 0 < i_max < len(ly) - 1 and ly[0] < 0.5 * ly[i_max]:
+                keep = x >= lx[i_max]
+                if keep.sum() >= MIN_N:
+                    x, y = x[keep], y[keep]
+    # after a divergence the curve is judged by `divergence`; bouncing counts only before it
+    from advisor.signals.divergence import measure_divergence
+
+    div = measure_divergence(curves, role)
+    diverged = bool(div is not None and div.detected)
+    if diverged:
+        onset = div.values.get("onset_step")
+        keep = x < onset if onset is not None else np.zeros(len(x), dtype=bool)
+        if keep.sum() < max(MIN_N, 0.5 * len(x)):
+            return Measurement(family="oscillation", role=role, tag=c.tag, detected=False,
+                               values=_empty_values(), note="diverged: judged by `divergence`")
+        x, y = x[keep], y[keep]
+    inner = [cp for cp in cuts if x[0] < cp < x[-1]]
+    seg = _core(x, y, inner)
+    explains = False
+    if inner and not seg["detected"]:
+        explains = _core(x, y, [])["detected"]
+    jumps, jratio, period = _epoch_jumps(curves, x, y, c.x_kind)
+    detected = bool(seg["detected"] or jumps)
+    values = {
+        "rel_amplitude": float(seg["rel2"]), "rel_amplitude_first": float(seg["rel1"]),
+        "sign_change_density": float(seg["scd"]), "amplitude_trend": seg["amp_trend"],
+        "late_only": bool(seg["late_only"]), "epoch_jumps": bool(jumps),
+        "epoch_jump_ratio": jratio, "noise_floor": float(seg["floor"]),
+        "lr_schedule_explains": bool(explains), "amplitude_vs_drop": float(seg["amp_vs_drop"]),
+        "period": period if jumps else None,
+    }
+    onset = seg["onset"] if seg["detected"] else (float(x[0]) if jumps else None)
+    if jumps and not seg["detected"]:
+        note = f"the loss jumps at every epoch boundary (period {period:g}): data not shuffled?"
+    elif detected:
+        note = (f"the loss bounces by {seg['rel2']:.0%} of its level in the second half "
+                f"({seg['amp_trend']}), {seg['amp_vs_drop']:.0%} of the progress it made")
+    else:
+        note = f"residual amplitude {seg['rel2']:.1%} of the level (healthy floor {seg['floor']:.0%})"
+    conf = 0.0
+    if detected:
+        conf = float(min(0.95, 0.5 + 0.5 * min(1.0, seg["rel2"] / (3 * seg["floor"]))))
+    return Measurement(family="oscillation", role=role, tag=c.tag, detected=detected, values=values,
+                       start_step=onset, end_step=float(x[-1]) if detected else None,
+                       confidence=conf, note=note)

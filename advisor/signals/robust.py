@@ -1,0 +1,444 @@
+"""Shared robust statistics for the signal families: smoothing, trends, noise, flat stretches.
+
+Why robust: training curves carry minibatch noise, isolated spikes, NaN/inf, irregular logging
+cadence and arbitrary scales (1e-3 ... 1e12, sometimes negative). Every helper here is a pure
+function over numpy arrays that ignores non-finite points where it must, uses medians rather
+than means, and expresses amounts relative to the curve's own range or level, so the detectors
+built on top can use scale-free thresholds.
+
+`tb_smooth` is the one display smoother (TensorBoard's debiased EMA); detectors never judge the
+display smoothing, they use `trend` (median filter, which keeps level shifts sharp) and Theil-Sen
+slopes on the raw points.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from advisor.model import Curve, Curves
+
+MIN_POINTS = 5  # below this a curve is too short to judge any trend or noise
+
+
+# ----------------------------------------------------------------------------- display smoothing
+
+
+def tb_smooth(y, weight: float = 0.6) -> np.ndarray:
+    """TensorBoard's scalar smoothing, exactly (debiased exponential moving average).
+
+    Port of `resampleData` in TensorBoard's vz_line_chart2: non-finite points are passed through
+    unchanged and leave the state untouched; when every point equals the first the series is
+    returned unchanged (a constant must not be "debiased" into rounding noise); otherwise
+    `last = w*last + (1-w)*y; k += 1; out = last / (1 - w**k)`.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    out = y.copy()
+    if len(y) == 0:
+        return out
+    first = y[0]
+    if np.all(y == first):
+        return out
+    last = 0.0
+    k = 0
+    w = float(weight)
+    for i, v in enumerate(y):
+        if not math.isfinite(v):
+            out[i] = v
+            continue
+        last = last * w + (1.0 - w) * v
+        k += 1
+        debias = 1.0 - w ** k if w != 1.0 else 1.0  # TensorBoard skips debiasing at weight 1
+        out[i] = last / debias
+    return out
+
+
+# ----------------------------------------------------------------------------- basics
+
+
+def finite_xy(curve: Curve | None) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of the finite points of a curve (empty arrays when the curve is missing)."""
+    if curve is None:
+        return np.empty(0), np.empty(0)
+    x = np.asarray(curve.x, dtype=np.float64)
+    y = np.asarray(curve.y, dtype=np.float64)
+    ok = np.isfinite(y) & np.isfinite(x)
+    return x[ok], y[ok]
+
+
+def curve_or_none(curves: Curves, role: str, min_points: int = MIN_POINTS) -> Curve | None:
+    """The role's curve when it has at least `min_points` finite points or any non-finite point
+    (a NaN is itself evidence); None otherwise."""
+    c = curves.get(role)
+    if c is None or len(c) == 0:
+        return None
+    finite = np.isfinite(np.asarray(c.y, dtype=np.float64))
+    if finite.sum() < min_points and finite.all():
+        return None
+    return c
+
+
+def mad_sigma(r) -> float:
+    """Standard deviation estimated from the median absolute deviation (Gaussian-consistent)."""
+    r = np.asarray(r, dtype=np.float64)
+    r = r[np.isfinite(r)]
+    if len(r) == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(r - np.median(r))))
+
+
+def diff_sigma(y) -> float:
+    """Point-to-point noise from first differences: insensitive to a smooth trend."""
+    y = np.asarray(y, dtype=np.float64)
+    if len(y) < 3:
+        return 0.0
+    return mad_sigma(np.diff(y)) / math.sqrt(2.0)
+
+
+def robust_range(y, lo: float = 5.0, hi: float = 95.0) -> float:
+    y = np.asarray(y, dtype=np.float64)
+    y = y[np.isfinite(y)]
+    if len(y) == 0:
+        return 0.0
+    a, b = np.percentile(y, [lo, hi])
+    return float(b - a)
+
+
+def head_level(y, frac: float = 0.1, min_n: int = 3) -> float:
+    """Median of the first `frac` of the points (at least `min_n`): a robust start level."""
+    y = np.asarray(y, dtype=np.float64)
+    k = max(min_n, int(round(len(y) * frac)))
+    return float(np.median(y[: max(1, min(k, len(y)))]))
+
+
+def tail_level(y, frac: float = 0.1, min_n: int = 3) -> float:
+    y = np.asarray(y, dtype=np.float64)
+    k = max(min_n, int(round(len(y) * frac)))
+    return float(np.median(y[-max(1, min(k, len(y))):]))
+
+
+def level_scale(level: float, span: float) -> float:
+    """Denominator for 'relative to the level': |level|, but never below a tenth of the curve's
+    span so a level near zero (or a loss crossing zero) does not blow ratios up."""
+    return max(abs(level), 0.1 * abs(span), 1e-300)
+
+
+# ----------------------------------------------------------------------------- trends
+
+
+def odd(k: int) -> int:
+    k = int(k)
+    return k if k % 2 == 1 else k + 1
+
+
+def running_median(y, w: int) -> np.ndarray:
+    """Centered running median (edges: shrinking window). Keeps level shifts sharp, ignores spikes."""
+    from scipy.ndimage import median_filter
+
+    y = np.asarray(y, dtype=np.float64)
+    w = odd(max(1, min(w, len(y) if len(y) % 2 else len(y) - 1)))
+    if w <= 1 or len(y) < 3:
+        return y.copy()
+    return median_filter(y, size=w, mode="nearest")
+
+
+def moving_average(y, w: int) -> np.ndarray:
+    from scipy.ndimage import uniform_filter1d
+
+    y = np.asarray(y, dtype=np.float64)
+    w = max(1, min(int(w), len(y)))
+    if w <= 1:
+        return y.copy()
+    return uniform_filter1d(y, size=w, mode="nearest")
+
+
+def trend_window(n: int) -> int:
+    """Window (points) of the detection trend: ~1/8 of the curve, 3..201 points."""
+    return odd(int(np.clip(round(n / 8), 3, 201)))
+
+
+def trend(y, w: int | None = None) -> np.ndarray:
+    """Detection trend: running median (robust to spikes, keeps step drops) then a short mean."""
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    if n < 3:
+        return y.copy()
+    w = trend_window(n) if w is None else w
+    t = running_median(y, w)
+    return moving_average(t, max(1, w // 2))
+
+
+def bin_medians(x, y, nbins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Equal-count bins: (median x, median y, count) per bin. Identity when n <= nbins."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    if n <= nbins:
+        return x, y, np.ones(n, dtype=np.int64)
+    edges = np.linspace(0, n, nbins + 1).round().astype(int)
+    xs = np.empty(nbins)
+    ys = np.empty(nbins)
+    cs = np.empty(nbins, dtype=np.int64)
+    for i in range(nbins):
+        a, b = edges[i], edges[i + 1]
+        xs[i] = np.median(x[a:b])
+        ys[i] = np.median(y[a:b])
+        cs[i] = b - a
+    return xs, ys, cs
+
+
+@dataclass
+class Slope:
+    slope: float
+    lo: float
+    hi: float
+    intercept: float
+
+    @property
+    def significant_down(self) -> bool:
+        return self.hi < 0
+
+    @property
+    def significant_up(self) -> bool:
+        return self.lo > 0
+
+
+def theil_sen(x, y, max_points: int = 150, alpha: float = 0.95) -> Slope:
+    """Theil-Sen slope with its confidence interval (scipy), on at most `max_points` bin medians.
+
+    Binning keeps the O(n^2) estimator fast on 100k-point curves; the CI then reflects the
+    noise of bin medians, which is what a trend judgement should use.
+    """
+    from scipy.stats import theilslopes
+
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if len(x) < 3 or np.ptp(x) == 0:
+        return Slope(0.0, -math.inf, math.inf, float(np.median(y)) if len(y) else 0.0)
+    xb, yb, _ = bin_medians(x, y, max_points)
+    res = theilslopes(yb, xb, alpha=alpha)
+    return Slope(float(res[0]), float(res[2]), float(res[3]), float(res[1]))
+
+
+# ----------------------------------------------------------------------------- flat stretches
+
+
+def longest_flat(t, tol: float) -> tuple[int, int]:
+    """Longest index window [i, j] (inclusive) whose values stay within `tol` (max - min).
+
+    Two pointers with monotone deques: O(n).
+    """
+    from collections import deque
+
+    t = np.asarray(t, dtype=np.float64)
+    n = len(t)
+    if n == 0:
+        return 0, -1
+    maxq: deque[int] = deque()
+    minq: deque[int] = deque()
+    best = (0, 0)
+    i = 0
+    for j in range(n):
+        while maxq and t[maxq[-1]] <= t[j]:
+            maxq.pop()
+        maxq.append(j)
+        while minq and t[minq[-1]] >= t[j]:
+            minq.pop()
+        minq.append(j)
+        while t[maxq[0]] - t[minq[0]] > tol:
+            i += 1
+            if maxq[0] < i:
+                maxq.popleft()
+            if minq[0] < i:
+                minq.popleft()
+        if j - i > best[1] - best[0]:
+            best = (i, j)
+    return best
+
+
+def flat_mask(t, tol: float, min_len: int) -> np.ndarray:
+    """Points belonging to some window of >= min_len points whose range stays within tol."""
+    t = np.asarray(t, dtype=np.float64)
+    n = len(t)
+    mask = np.zeros(n, dtype=bool)
+    if n < min_len or min_len < 2:
+        return mask
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    win = sliding_window_view(t, min_len)
+    ok = (win.max(axis=1) - win.min(axis=1)) <= tol
+    for s in np.flatnonzero(ok):
+        mask[s: s + min_len] = True
+    return mask
+
+
+# ----------------------------------------------------------------------------- change points
+
+
+def step_change_points(x, y, rel: float = 0.05) -> list[float]:
+    """x where a positive series (an LR) changes by a jump of more than `rel` in log space while
+    being (near) constant around it: the change points of a step schedule."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(y) & (y > 0)
+    x, y = x[ok], y[ok]
+    if len(y) < 2:
+        return []
+    ly = np.log(y)
+    d = np.diff(ly)
+    big = np.abs(d) > math.log1p(rel)
+    return [float(x[i + 1]) for i in np.flatnonzero(big)]
+
+
+def mean_shift_points(y, min_size: int = 3, penalty: float | None = None, max_cp: int = 8) -> list[int]:
+    """Binary segmentation for shifts in the mean (indices where a new segment starts).
+
+    The penalty is BIC-like in units of the robust noise, so it is scale-free.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    sigma = max(diff_sigma(y), 1e-12 * (np.abs(y).max() if n else 1.0), 1e-300)
+    pen = penalty if penalty is not None else 2.0 * math.log(max(n, 2))
+    cps: list[int] = []
+
+    def best_split(a: int, b: int) -> tuple[float, int]:
+        seg = y[a:b]
+        m = len(seg)
+        if m < 2 * min_size:
+            return 0.0, -1
+        cs = np.cumsum(seg)
+        tot = cs[-1]
+        k = np.arange(min_size, m - min_size + 1)
+        left = cs[k - 1]
+        gain = (left ** 2 / k + (tot - left) ** 2 / (m - k) - tot ** 2 / m) / sigma ** 2
+        i = int(np.argmax(gain))
+        return float(gain[i]), a + int(k[i])
+
+    stack = [(0, n)]
+    while stack and len(cps) < max_cp:
+        a, b = stack.pop()
+        g, s = best_split(a, b)
+        if s > 0 and g > pen:
+            cps.append(s)
+            stack.extend([(a, s), (s, b)])
+    return sorted(cps)
+
+
+def acf(r, max_lag: int) -> np.ndarray:
+    """Autocorrelation of a (detrended) series for lags 0..max_lag."""
+    r = np.asarray(r, dtype=np.float64)
+    r = r - r.mean()
+    n = len(r)
+    max_lag = min(max_lag, n - 1)
+    denom = float(np.dot(r, r))
+    if denom <= 0 or max_lag < 1:
+        return np.zeros(max_lag + 1)
+    f = np.fft.rfft(r, 2 * n)
+    ac = np.fft.irfft(f * np.conj(f))[: max_lag + 1]
+    return ac / denom
+
+
+def regular(x) -> bool:
+    """Whether x is (nearly) evenly spaced, so index lags mean fixed x lags."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < 3:
+        return True
+    d = np.diff(x)
+    med = np.median(d)
+    return med > 0 and np.mean(np.abs(d - med) <= 0.01 * med + 1e-12) > 0.9
+
+
+def interp_at(x, y, xq) -> np.ndarray:
+    return np.interp(np.asarray(xq, dtype=np.float64), x, y)
+
+
+def lr_change_points(curves: Curves) -> list[float]:
+    """x of LR step changes (and the end of a warmup) when an LR curve is logged."""
+    lr = curves.get("lr")
+    if lr is None:
+        return []
+    x, y = finite_xy(lr)
+    if len(y) < 2:
+        return []
+    cps = step_change_points(x, y, rel=0.2)
+    if len(cps) > max(12, len(y) // 4):  # a smooth schedule (cosine, exponential), no steps
+        cps = []
+    pos = y > 0
+    if pos.sum() > 3:
+        i_max = int(np.argmax(y))
+        if 0 < i_max < len(y) - 1 and y[0] < 0.5 * y[i_max]:
+            cps.append(float(x[i_max]))  # end of warmup
+    return sorted(set(cps))
+
+
+__all__ = [
+    "tb_smooth", "finite_xy", "curve_or_none", "mad_sigma", "diff_sigma", "robust_range",
+    "head_level", "tail_level", "level_scale", "running_median", "moving_average", "trend",
+    "trend_window", "bin_medians", "theil_sen", "Slope", "longest_flat", "flat_mask",
+    "step_change_points", "mean_shift_points", "acf", "regular", "interp_at", "lr_change_points",
+]
+
+
+# ----------------------------------------------------------------------------- lowess
+
+
+def lowess(x, y, frac: float = 0.3, iters: int = 2, max_points: int = 300) -> np.ndarray:
+    """Robust locally linear smoother (Cleveland's LOWESS, tricube weights, bisquare
+    re-weighting), evaluated at every x.
+
+    Unlike a running median it averages a period-2 bounce away instead of following it, so
+    residuals around it measure bouncing. Curves longer than `max_points` are fitted on
+    equal-count bin medians and interpolated: O(n) in the curve length.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    if n < 4:
+        return y.copy()
+    xb, yb, _ = bin_medians(x, y, max_points)
+    m = len(yb)
+    k = int(np.clip(math.ceil(frac * m), 3, m))
+    # neighbour windows: for sorted x, the k nearest form a contiguous window
+    starts = np.searchsorted(xb, xb, side="left") - k // 2
+    starts = np.clip(starts, 0, m - k)
+    for _ in range(3):  # slide each window towards its nearer side
+        left_d = xb - xb[starts]
+        right_d = xb[np.minimum(starts + k - 1, m - 1)] - xb
+        move_r = (left_d > right_d) & (starts + k < m)
+        move_l = (right_d > left_d) & (starts > 0)
+        cand_r = np.where(move_r, np.maximum(xb - xb[np.minimum(starts + 1, m - 1)], xb[np.minimum(starts + k, m - 1)] - xb), np.inf)
+        cand_l = np.where(move_l, np.maximum(xb - xb[np.maximum(starts - 1, 0)], xb[np.maximum(starts + k - 2, 0)] - xb), np.inf)
+        cur = np.maximum(left_d, right_d)
+        starts = np.where(move_r & (cand_r < cur), starts + 1, np.where(move_l & (cand_l < cur), starts - 1, starts))
+    idx = starts[:, None] + np.arange(k)[None, :]
+    X = xb[idx]
+    Y = yb[idx]
+    d = np.abs(X - xb[:, None])
+    h = d.max(axis=1, keepdims=True)
+    h = np.where(h <= 0, 1.0, h * 1.0001)
+    w0 = (1 - (d / h) ** 3) ** 3
+    robust = np.ones(m)
+    fit = yb.copy()
+    for it in range(iters + 1):
+        w = w0 * robust[idx]
+        sw = w.sum(axis=1)
+        sw = np.where(sw <= 0, 1e-300, sw)
+        mx = (w * X).sum(axis=1) / sw
+        my = (w * Y).sum(axis=1) / sw
+        dx = X - mx[:, None]
+        sxx = (w * dx * dx).sum(axis=1)
+        sxy = (w * dx * (Y - my[:, None])).sum(axis=1)
+        slope = np.where(sxx > 0, sxy / np.where(sxx > 0, sxx, 1.0), 0.0)
+        fit = my + slope * (xb - mx)
+        if it == iters:
+            break
+        res = yb - fit
+        s = np.median(np.abs(res))
+        if s <= 0:
+            break
+        u = np.clip(res / (6 * s), -1, 1)
+        robust = (1 - u ** 2) ** 2
+    if m == n:
+        return fit
+    return np.interp(x, xb, fit)
