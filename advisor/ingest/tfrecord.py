@@ -57,29 +57,12 @@ def frame(buf, label: str) -> Framing:
     `label` names the file in warnings. Payload CRCs are not checked here (see module doc).
     """
     size = len(buf)
-    starts = array("q")
-    lengths = array("q")
+    framer = _Framer(buf)
     warnings: list[str] = []
-    header_crc_of_length: dict[int, int] = {}  # length -> its masked CRC, so each is computed once
-    unpack_header = _HEADER.unpack_from
-    append_start = starts.append
-    append_length = lengths.append
     off = 0
     truncated_at = None
     while True:
-        # The hot loop: one unpack and one dict lookup per record.
-        while off + HEADER_BYTES <= size:
-            length, stored = unpack_header(buf, off)
-            if header_crc_of_length.get(length) != stored:
-                if masked_crc(buf[off : off + 8]) != stored:
-                    break
-                header_crc_of_length[length] = stored
-            end = off + HEADER_BYTES + length + FOOTER_BYTES
-            if end > size:
-                break
-            append_start(off)
-            append_length(length)
-            off = end
+        off = framer.run_from(off)
         if off >= size:
             break
         if off + HEADER_BYTES > size or _header_ok(buf, off):
@@ -98,12 +81,125 @@ def frame(buf, label: str) -> Framing:
             f"({resume - off} bytes skipped)"
         )
         off = resume
-    return Framing(
-        np.frombuffer(starts, dtype=np.int64) if starts else np.zeros(0, np.int64),
-        np.frombuffer(lengths, dtype=np.int64) if lengths else np.zeros(0, np.int64),
-        warnings,
-        truncated_at,
-    )
+    starts, lengths = framer.arrays()
+    return Framing(starts, lengths, warnings, truncated_at)
+
+
+class _Framer:
+    """Follows the record chain; where record lengths repeat with a short period, jumps ahead.
+
+    A logger writes the same tags in the same order again and again, so record lengths repeat
+    (20 tags -> a period of 20 records). After a short sequential stretch the framer guesses
+    that the period continues, computes where the next few thousand records would start, and
+    checks at once with numpy that each guessed header holds exactly the guessed length and its
+    CRC. The guesses are accepted up to the first mismatch: every accepted record's position
+    follows from the verified lengths before it, so the result is the sequential chain, exactly.
+    """
+
+    SEQUENTIAL = 64  # records read one by one before each attempt to extrapolate
+    MAX_PERIOD = 32
+    MAX_GUESS = 1 << 16  # records guessed per numpy round, at most
+
+    def __init__(self, buf):
+        self.buf = buf
+        self.size = len(buf)
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.header_crc_of_length: dict[int, int] = {}  # each length's masked CRC, computed once
+        if self.size >= HEADER_BYTES:
+            data = np.frombuffer(buf, dtype=np.uint8)
+            self.u64 = np.ndarray((self.size - 7,), dtype="<u8", buffer=data, strides=(1,))
+            self.u32 = np.ndarray((self.size - 3,), dtype="<u4", buffer=data, strides=(1,))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if len(self.parts) == 1:
+            return self.parts[0]
+        starts = np.concatenate([p[0] for p in self.parts])
+        lengths = np.concatenate([p[1] for p in self.parts])
+        self.parts = []
+        return starts, lengths
+
+    def run_from(self, off: int) -> int:
+        """Frame from `off` until the end of the data or a record that does not check out."""
+        budget = self.SEQUENTIAL
+        while True:
+            off, recent, stopped = self._sequential(off, budget)
+            if stopped:
+                return off
+            period = _period(recent, self.MAX_PERIOD)
+            accepted = 0
+            if period:
+                accepted, off = self._extrapolate(off, recent[-period:])
+            # Irregular files (tags at different rates) stop extrapolating cheaply: read longer runs.
+            budget = self.SEQUENTIAL if accepted else min(budget * 2, 1 << 13)
+
+    def _sequential(self, off: int, budget: int) -> tuple[int, list[int], bool]:
+        buf, size = self.buf, self.size
+        starts = array("q")
+        lengths = array("q")
+        known = self.header_crc_of_length
+        unpack_header = _HEADER.unpack_from
+        stopped = True
+        for _ in range(budget):
+            if off + HEADER_BYTES > size:
+                break
+            length, stored = unpack_header(buf, off)
+            if known.get(length) != stored:
+                if masked_crc(buf[off : off + 8]) != stored:
+                    break
+                known[length] = stored
+            end = off + HEADER_BYTES + length + FOOTER_BYTES
+            if end > size:
+                break
+            starts.append(off)
+            lengths.append(length)
+            off = end
+        else:
+            stopped = False
+        if starts:
+            self.parts.append((np.frombuffer(starts, np.int64), np.frombuffer(lengths, np.int64)))
+        return off, lengths.tolist(), stopped
+
+    def _extrapolate(self, off: int, pattern: list[int]) -> tuple[int, int]:
+        period = len(pattern)
+        lengths = np.array(pattern, dtype=np.int64)
+        crcs = np.array([self._header_crc(n) for n in pattern], dtype=np.uint32)
+        spans = lengths + HEADER_BYTES + FOOTER_BYTES
+        within = np.concatenate(([0], np.cumsum(spans)[:-1]))
+        block = int(spans.sum())
+        blocks = max(1, 256 // period)
+        accepted = 0
+        while True:
+            count = min(blocks, (self.size - off) // block)  # whole blocks that fit in the file
+            if count <= 0:
+                return accepted, off
+            guess = (off + block * np.arange(count, dtype=np.int64)[:, None] + within[None, :]).ravel()
+            want = np.tile(lengths, count)
+            ok = (self.u64[guess] == want.astype(np.uint64)) & (self.u32[guess + 8] == np.tile(crcs, count))
+            bad = np.flatnonzero(~ok)
+            good = int(bad[0]) if len(bad) else len(guess)
+            if good:
+                self.parts.append((guess[:good], want[:good]))
+                accepted += good
+            if good < len(guess):
+                return accepted, int(guess[good])
+            off += count * block
+            blocks = min(blocks * 2, self.MAX_GUESS // period + 1)
+
+    def _header_crc(self, length: int) -> int:
+        crc = self.header_crc_of_length.get(length)
+        if crc is None:
+            crc = self.header_crc_of_length[length] = masked_crc(struct.pack("<Q", length))
+        return crc
+
+
+def _period(lengths: list[int], max_period: int) -> int:
+    """The shortest period with which the last records' lengths repeat (seen twice), or 0."""
+    for period in range(1, min(max_period, len(lengths) // 2) + 1):
+        if lengths[-period:] == lengths[-2 * period : -period]:
+            return period
+    return 0
 
 
 def _header_ok(buf, off: int) -> bool:
