@@ -11,6 +11,7 @@ Healthy runs print nothing except the final `::notice` summary line.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from advisor.model import Diagnosis, Finding, RunReport
@@ -28,8 +29,11 @@ from advisor.report.common import (
 COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
 
+_CONTROL_NO_CRLF = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def escape_data(text: Any) -> str:
-    s = clean(text, newlines=True)
+    s = _CONTROL_NO_CRLF.sub("\ufffd", "" if text is None else str(text))
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
