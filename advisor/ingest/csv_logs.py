@@ -145,10 +145,19 @@ def sniff(path: Path) -> Sniff | None:
     return Sniff("wide", delim, header, x)
 
 
+def _empty_table(path: Path) -> Sniff | None:
+    """A zero-byte .csv is a log that has not been written yet: claim it so read() says "empty"."""
+    try:
+        empty = path.suffix.lower() in {".csv", ".tsv"} and path.stat().st_size == 0
+    except OSError:
+        return None
+    return Sniff("wide", ",", [], None) if empty else None
+
+
 def claim(tree) -> list[RunSource]:
     """Claim every metrics table in the tree; one run per file, side configs attached."""
     unclaimed = tree.unclaimed()
-    found = [(p, s) for p in unclaimed if p.suffix.lower() in LOG_SUFFIXES for s in [sniff(p)] if s]
+    found = [(p, s) for p in unclaimed if p.suffix.lower() in LOG_SUFFIXES for s in [sniff(p) or _empty_table(p)] if s]
     per_dir: dict[Path, int] = {}
     for path, _ in found:
         per_dir[path.parent] = per_dir.get(path.parent, 0) + 1

@@ -342,6 +342,9 @@ def _rows_from_binary(path: Path, run: Run) -> tuple[list, bool]:
 
 def _rows_from_jsonl(path: Path, run: Run) -> tuple[list, bool]:
     text = read_text(path)
+    if not text.strip():
+        run.warnings.append(f"{path}: empty file")
+        return [], False
     rows, bad = [], []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
