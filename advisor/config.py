@@ -67,8 +67,8 @@ def load_config(path: Path | None = None) -> Config:
         if key not in known:
             raise ConfigError(f"{path}: unknown key '{key}' (known: {', '.join(sorted(known))})")
     fail_on = data.get("fail_on")
-    if fail_on is not None and fail_on not in ("error", "warning", "info"):
-        raise ConfigError(f"{path}: key 'fail_on' must be error, warning or info")
+    if fail_on is not None and fail_on not in ("error", "warning", "info", "never"):
+        raise ConfigError(f"{path}: key 'fail_on' must be error, warning, info or never")
     for key in ("select", "ignore", "rules"):
         if not isinstance(data.get(key, []), list):
             raise ConfigError(f"{path}: key '{key}' must be a list")

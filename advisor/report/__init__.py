@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from advisor.model import Diagnosis
+if TYPE_CHECKING:  # keep `advisor --help` free of numpy: the CLI imports this package to register `report`
+    from advisor.model import Diagnosis
 
 RENDERERS: dict[str, str] = {
     "json": "advisor.report.json_report:render",
