@@ -46,7 +46,7 @@ def assert_prefix(part, full, allow_last_to_differ: bool = False):
     """Every series of `part` is a prefix of the same series in `full` (NaN equal to NaN)."""
     for tag, series in part.series.items():
         whole = full.series[tag]
-        n = len(series) - (1 if allow_last_to_differ else 0)
+        n = max(0, len(series) - (1 if allow_last_to_differ else 0))
         assert len(series) <= len(whole), tag
         assert series.step[:n].tolist() == whole.step[:n].tolist(), tag
         assert all(same(a, b) for a, b in zip(series.value[:n], whole.value[:n])), tag

@@ -210,19 +210,19 @@ def parse_table(text: str, suffix: str) -> Table:
     table = Table(header=_unique(header_raw))
     width, segment = len(header_raw), 0
     last_lineno = len(lines) if not text.endswith(("\n", "\r")) else -1
-    for offset, row in enumerate(csv.reader(lines[first + 1:], delimiter=delim)):
+    # skipinitialspace: YOLO pads cells on the left; cells are not stripped one by one (speed)
+    for offset, cells in enumerate(csv.reader(lines[first + 1:], delimiter=delim, skipinitialspace=True)):
         lineno = first + 2 + offset
-        cells = [c.strip() for c in row]
-        if not any(cells):
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
         if lineno == last_lineno and 1 < len(cells) < width:
             cells = cells[:-1] + [""] * (width - len(cells) + 1)  # its last cell may be partial too
             table.cut_line = lineno
-        if cells == header_raw:
+        if cells[0].strip() == header_raw[0] and [c.strip() for c in cells] == header_raw:
             table.header_repeats.append(lineno)
             segment += 1
             continue
-        if len(cells) == width + 1 and cells[-1] == "":
+        if len(cells) == width + 1 and not cells[-1].strip():
             cells = cells[:-1]  # trailing delimiter
         if len(cells) != width:
             table.bad_lines.append(lineno)
@@ -254,12 +254,16 @@ def to_columns(table: Table) -> dict[str, Column]:
     frame = pd.DataFrame(table.rows, columns=table.header, dtype=object)
     columns = {}
     for name in table.header:
-        text = frame[name].astype(str)
-        lowered = text.str.lower()
-        missing = lowered.isin(MISSING_TOKENS).to_numpy()
-        values = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=np.float64)
-        parsed = ~np.isnan(values) | lowered.isin(NAN_TOKENS).to_numpy()
-        columns[name] = Column(values=values, present=parsed & ~missing, junk=~parsed & ~missing)
+        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+        present = ~np.isnan(values)
+        junk = np.zeros(len(values), dtype=bool)
+        unsure = np.flatnonzero(~present)  # blank, NA, a logged `nan`, or junk: look at the text
+        if unsure.size:
+            lowered = pd.Series(frame[name].to_numpy()[unsure], dtype=object).astype(str).str.strip().str.lower()
+            logged_nan = lowered.isin(NAN_TOKENS).to_numpy()
+            present[unsure[logged_nan]] = True
+            junk[unsure[~logged_nan & ~lowered.isin(MISSING_TOKENS).to_numpy()]] = True
+        columns[name] = Column(values=values, present=present, junk=junk)
     return columns
 
 
@@ -346,6 +350,8 @@ def _read_wide(run: Run, path: Path, table: Table) -> None:
         idx = np.flatnonzero(mask)
         if run.writer == "lightning":
             idx = _first_per_step(idx, steps, segment)
+        if idx.size == 0:
+            continue  # never logged (a Keras `val_*` column without validation): no series
         tag = _tag_for(name, table.header, path)
         builder.add_many(tag, steps[idx], col.values[idx], None if walls is None else walls[idx])
     run.series = builder.build()
@@ -386,14 +392,11 @@ def _warn_junk(run, path, table, columns, x_name, keep) -> None:
 
 def _first_per_step(idx: np.ndarray, steps: np.ndarray, segment: np.ndarray) -> np.ndarray:
     """Lightning's sparse rows: the first logged value per (segment, step) of one column."""
-    seen: set[tuple[int, int]] = set()
-    out = []
-    for i in idx:
-        key = (int(segment[i]), int(steps[i]))
-        if key not in seen:
-            seen.add(key)
-            out.append(i)
-    return np.asarray(out, dtype=np.int64)
+    if idx.size == 0:
+        return idx
+    keys = np.stack([segment[idx], steps[idx]], axis=1)
+    _, first = np.unique(keys, axis=0, return_index=True)
+    return idx[np.sort(first)]
 
 
 def _tag_for(name: str, header: list[str], path: Path) -> str:
