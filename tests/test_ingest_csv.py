@@ -149,6 +149,7 @@ def test_table_without_x_column_is_indexed_by_row():
     ("output.log", "Epoch 1/10\n100/100 [====] - loss: 0.3\nEpoch 2/10\n"),
     ("notes.txt", "just, some, prose\nwith, commas, here\n"),
     ("numbers.csv", "1,2,3\n4,5,6\n"),  # no header
+    ("train.csv", "id,label,feature_1\n0,1,0.5\n1,0,0.25\n"),  # a dataset, not a log
 ])
 def test_non_logs_are_not_claimed(tmp_path, name, text):
     (tmp_path / name).write_text(text)

@@ -261,3 +261,14 @@ def test_resumed_run_dirs_with_one_id_are_one_run(tmp_path):
         (folder / "run-abc123.wandb").write_bytes(data)
     (source,) = wandb.claim(walk(tmp_path))
     assert wandb.read(source).series["loss"].step.tolist() == [0, 1, 2]
+
+
+def test_online_run_without_binary_reports_summary_only(tmp_path):
+    files = tmp_path / "wandb" / "run-20240101_000000-abc" / "files"
+    files.mkdir(parents=True)
+    (files / "wandb-summary.json").write_text('{"loss": 0.5, "_step": 9}')
+    (files / "config.yaml").write_text("lr:\n  value: 0.1\n_wandb:\n  value:\n    cli_version: 0.16.0\n")
+    (source,) = wandb.claim(walk(tmp_path))
+    run = wandb.read(source)
+    assert run.points == 0 and run.meta["summary"] == {"loss": 0.5} and run.hparams == {"lr": 0.1}
+    assert run.writer == "wandb-0.16.0" and "no history" in run.warnings[0]

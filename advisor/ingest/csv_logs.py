@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,9 @@ WALL_COLUMNS = ["wall_time", "wall time", "_timestamp", "timestamp"]
 LONG_TAG_COLUMNS = ["tag", "metric", "key", "name"]
 MISSING_TOKENS = {"", "na", "n/a", "null", "none", "-", "nat"}
 NAN_TOKENS = {"nan", "-nan", "+nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+# words that make a column name a metric when a table has no step/epoch column
+METRIC_NAME = re.compile(r"loss|acc|lr\b|learning_rate|reward|f1|precision|recall|map|auc|err|perplex|ppl|"
+                         r"bleu|rouge|wer|iou|dice|score|^val|^train|^eval|^test|grad", re.IGNORECASE)
 # config files that describe the run whose log sits in the same folder
 CONFIG_SIDE_FILES = ["hparams.yaml", "args.yaml", "opt.yaml", "hyp.yaml", "config.yaml", "config.json",
                      "params.yaml", "args.json"]
@@ -135,10 +139,9 @@ def sniff(path: Path) -> Sniff | None:
     if not numeric:
         return None
     if x is None:
-        # no x column: only a real table file whose header names are all names, not values
-        if suffix not in {".csv", ".tsv"} or sum(1 for h in header if h) < 2:
-            return None
-        if _numeric_fraction([r[0] for r in data]) < 0.5 and len(numeric) < 1:
+        # no x column: only a .csv whose numeric columns have metric names (a dataset table such
+        # as `id,label,feature_1` is not a training log)
+        if suffix not in {".csv", ".tsv"} or not any(METRIC_NAME.search(h) for h in numeric):
             return None
     elif _numeric_fraction([r[header.index(x)] for r in data]) < 0.5:
         return None

@@ -72,6 +72,8 @@ def _run_root(path: Path) -> Path | None:
         return path.parent  # an empty binary still marks the folder (read() says what is wrong)
     if path.name == "wandb-history.jsonl":
         return path.parent.parent if path.parent.name == "files" else path.parent
+    if path.name == "wandb-summary.json" and path.parent.name == "files" and RUN_DIR.match(path.parent.parent.name):
+        return path.parent.parent  # an online run whose .wandb was not kept: summary and config only
     return None
 
 
@@ -303,7 +305,10 @@ def _read_run_dir(source: RunSource) -> Run:
     if not readable:
         raise IngestError(f"{source.path}: W&B run folder with nothing readable ({'; '.join(run.warnings) or 'no history'})")
     rows_to_series(rows, run)
-    if not rows:
+    if not binaries and not histories:
+        run.warnings.append(f"{source.path}: W&B run folder without run-<id>.wandb or wandb-history.jsonl: "
+                            "only config and final summary values, no history")
+    elif not rows:
         run.warnings.append(f"{source.path}: W&B run has no history rows (it ended before anything was logged)")
     run.writer = run.writer or "wandb"
     return run
