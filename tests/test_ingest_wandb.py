@@ -272,3 +272,14 @@ def test_online_run_without_binary_reports_summary_only(tmp_path):
     run = wandb.read(source)
     assert run.points == 0 and run.meta["summary"] == {"loss": 0.5} and run.hparams == {"lr": 0.1}
     assert run.writer == "wandb-0.16.0" and "no history" in run.warnings[0]
+
+
+def test_panel_with_a_time_axis_takes_steps_from_the_step_columns(tmp_path):
+    (tmp_path / "p.csv").write_text(
+        '"Wall Time","r - loss","r - loss__MIN","r - loss__MAX","r - _step","r - _step__MIN","r - _step__MAX"\n'
+        '"1700000000000","1.0","1.0","1.0","0","0","0"\n'
+        '"1700000060000","NaN","NaN","NaN","5","5","5"\n')
+    (source,) = wandb.claim(walk(tmp_path))
+    run = wandb.read(source)
+    assert run.series["loss"].step.tolist() == [0, 5] and math.isnan(run.series["loss"].value[1])
+    assert "_step" not in run.series

@@ -213,7 +213,8 @@ def read(source: RunSource) -> Run:
         except IngestError as exc:
             errors.append(str(exc))
     if not states:
-        raise IngestError(errors[0] if len(errors) == 1 else f"{source.path}: no readable {STATE_FILE} ({'; '.join(errors)})")
+        reason = errors[0] if len(errors) == 1 else f"{source.path}: no readable {STATE_FILE} ({'; '.join(errors)})"
+        raise IngestError(reason)
     chosen = pick_newest(states)
     run.warnings.extend(f"skipped {e}" for e in errors)
     if chosen.damaged:

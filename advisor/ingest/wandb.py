@@ -195,8 +195,7 @@ def _read_panel(source: RunSource) -> Run:
     for column, key in columns:
         if key == "_step":
             continue
-        values = pd.to_numeric(frame[column], errors="coerce")
-        present = frame[column].notna() & (values.notna() | frame[column].astype(str).isin(["NaN", "Infinity", "-Infinity", "nan", "inf", "-inf"]))
+        values, present = _numbers_and_presence(frame[column])
         present &= steps.notna()
         walls = x[present] if x_name.lower() == "wall time" else None
         builder.add_many(key, steps[present].astype("int64"), values[present], walls)
@@ -208,12 +207,25 @@ def _read_panel(source: RunSource) -> Run:
     return run
 
 
+def _numbers_and_presence(cells):
+    """A panel column as floats, and which cells hold a logged value (NaN/Infinity included)."""
+    import pandas as pd
+
+    values = pd.to_numeric(cells, errors="coerce")
+    tokens = cells.astype(str).str.strip().str.lower().isin(["nan", "infinity", "-infinity", "inf", "-inf"])
+    return values, cells.notna() & (values.notna() | tokens)
+
+
+TIME_AXES = {"relative time (process)", "relative time (wall)", "wall time"}
+
+
 def _panel_steps(frame, x, x_name: str, run_name: str):
     """Integer steps for a panel export: the x column, or the run's `_step` column for time axes."""
     import pandas as pd
 
     step_col = f"{run_name} - _step"
-    if x.notna().any() and (x.dropna() == x.dropna().round()).all():
+    is_time = x_name.strip().lower() in TIME_AXES
+    if not is_time and x.notna().any() and (x.dropna() == x.dropna().round()).all():
         return x, None
     if step_col in frame.columns:
         return pd.to_numeric(frame[step_col], errors="coerce"), f"x is {x_name!r}; steps from {step_col!r}"
@@ -303,7 +315,8 @@ def _read_run_dir(source: RunSource) -> Run:
             readable |= ok
     readable |= _read_side_files(files, run)
     if not readable:
-        raise IngestError(f"{source.path}: W&B run folder with nothing readable ({'; '.join(run.warnings) or 'no history'})")
+        reason = "; ".join(run.warnings) or "no history"
+        raise IngestError(f"{source.path}: W&B run folder with nothing readable ({reason})")
     rows_to_series(rows, run)
     if not binaries and not histories:
         run.warnings.append(f"{source.path}: W&B run folder without run-<id>.wandb or wandb-history.jsonl: "
