@@ -194,3 +194,17 @@ def test_pandas_is_not_imported_by_claim(tmp_path):
             f"csv_logs.claim(walk(Path({str(tmp_path)!r})));"
             "assert 'pandas' not in sys.modules, 'pandas imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_pandas_index_column_is_the_x(tmp_path):
+    (tmp_path / "history.csv").write_text(",loss,val_loss\n0,1.0,1.1\n1,0.5,0.7\n")
+    (source,) = csv_logs.claim(walk(tmp_path))
+    run = csv_logs.read(source)
+    assert set(run.series) == {"loss", "val_loss"} and run.series["loss"].step.tolist() == [0, 1]
+
+
+def test_header_only_log_is_an_empty_run(tmp_path):
+    (tmp_path / "metrics.csv").write_text("epoch,step,train_loss\n")
+    (source,) = csv_logs.claim(walk(tmp_path))
+    run = csv_logs.read(source)
+    assert run.points == 0 and "header only" in run.warnings[0]

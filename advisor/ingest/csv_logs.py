@@ -38,6 +38,7 @@ EPOCH_COLUMNS = ["epoch", "epochs"]
 # absolute unix-time columns: become Series.wall_time, not a metric
 WALL_COLUMNS = ["wall_time", "wall time", "_timestamp", "timestamp"]
 LONG_TAG_COLUMNS = ["tag", "metric", "key", "name"]
+INDEX_COLUMNS = {"", "unnamed: 0", "unnamed", "index"}
 MISSING_TOKENS = {"", "na", "n/a", "null", "none", "-", "nat"}
 NAN_TOKENS = {"nan", "-nan", "+nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 # words that make a column name a metric when a table has no step/epoch column
@@ -71,6 +72,8 @@ def find_x_column(header: list[str]) -> str | None:
     for alias in STEP_COLUMNS + EPOCH_COLUMNS:
         if alias in lowered:
             return header[lowered.index(alias)]
+    if lowered and lowered[0] in INDEX_COLUMNS:
+        return header[0]  # pandas' to_csv index (a Keras History DataFrame): the epoch number
     return None
 
 
@@ -123,11 +126,14 @@ def sniff(path: Path) -> Sniff | None:
     """A Sniff when the file looks like a metrics table, else None. Reads at most 16 KiB."""
     suffix = path.suffix.lower()
     lines = _sample_lines(path)
-    if len(lines) < 2:
+    if not lines:
         return None
     delim = _pick_delimiter(lines, suffix)
     rows = list(csv.reader(lines, delimiter=delim))
     header = [h.strip() for h in rows[0]]
+    if len(lines) == 1:  # a fresh log: header written, no row yet
+        x = find_x_column(header) if suffix in {".csv", ".tsv"} and header and header[0] else None
+        return Sniff("wide", delim, header, x) if x and len(header) >= 2 else None
     data = [r for r in rows[1:] if len(r) in (len(header), len(header) + 1)]
     if len(header) < 2 or not data or any(parse_float(h) is not None for h in header if h):
         return None
@@ -160,7 +166,8 @@ def _empty_table(path: Path) -> Sniff | None:
 def claim(tree) -> list[RunSource]:
     """Claim every metrics table in the tree; one run per file, side configs attached."""
     unclaimed = tree.unclaimed()
-    found = [(p, s) for p in unclaimed if p.suffix.lower() in LOG_SUFFIXES for s in [sniff(p) or _empty_table(p)] if s]
+    candidates = [p for p in unclaimed if p.suffix.lower() in LOG_SUFFIXES]
+    found = [(p, s) for p in candidates for s in [sniff(p) or _empty_table(p)] if s]
     per_dir: dict[Path, int] = {}
     for path, _ in found:
         per_dir[path.parent] = per_dir.get(path.parent, 0) + 1

@@ -66,15 +66,22 @@ def claim(tree) -> list[RunSource]:
 
 def _run_root(path: Path) -> Path | None:
     """The run folder a file belongs to, for the files that mark a W&B run."""
-    if path.suffix == ".wandb" and path.name.startswith("run-") and has_wandb_header(read_head(path, 8)):
-        return path.parent
-    if path.suffix == ".wandb" and path.name.startswith("run-") and path.stat().st_size == 0:
-        return path.parent  # an empty binary still marks the folder (read() says what is wrong)
+    if path.suffix == ".wandb" and path.name.startswith("run-"):
+        head = read_head(path, 8)
+        # an empty binary still marks the folder (read() says what is wrong with it)
+        return path.parent if has_wandb_header(head) or (head == b"" and _is_empty(path)) else None
     if path.name == "wandb-history.jsonl":
         return path.parent.parent if path.parent.name == "files" else path.parent
     if path.name == "wandb-summary.json" and path.parent.name == "files" and RUN_DIR.match(path.parent.parent.name):
         return path.parent.parent  # an online run whose .wandb was not kept: summary and config only
     return None
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def _claim_run_dirs(tree) -> list[RunSource]:
