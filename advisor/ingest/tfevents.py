@@ -29,7 +29,7 @@ import numpy as np
 
 from advisor.ingest import tfrecord
 
-CHUNK_RECORDS = 1 << 16
+CHUNK_RECORDS = 1 << 15
 _MAX_FAST_LEN = 150  # every 1-byte length prefix in the fast shape stays < 128 below this
 _MIN_FAST_LEN = 20  # wall_time(9) + summary(2) + value(2) + tag(2) + simple_value(5)
 _WORD_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
@@ -68,14 +68,24 @@ class TagNames:
 
 
 @dataclass
-class FileScalars:
-    """The scalar points of one file in log order, plus what the file says about its writer."""
+class TagPoints:
+    """One tag's points from one file, in log order; `first_record` orders tags by first sight."""
 
-    path: Path
-    tag_id: np.ndarray  # int32, run-level tag ids
     step: np.ndarray  # int64
     wall_time: np.ndarray  # float64
     value: np.ndarray  # float64
+    first_record: int
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+@dataclass
+class FileScalars:
+    """The scalar points of one file, per run-level tag id, plus what the file says about itself."""
+
+    path: Path
+    tags: dict[int, TagPoints] = field(default_factory=dict)
     records: int = 0
     file_version: str | None = None
     source_writer: str | None = None
@@ -87,7 +97,7 @@ class FileScalars:
     truncated: bool = False
 
     def __len__(self) -> int:
-        return len(self.step)
+        return sum(len(points) for points in self.tags.values())
 
 
 def read_file(path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> FileScalars:
@@ -107,17 +117,14 @@ def read_file(path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> File
     try:
         return _decode(buf, path, tags, plugin_of_tag)
     finally:
-        buf.close()
+        try:
+            buf.close()
+        except BufferError:  # a numpy view outlived an exception; the mapping goes with it
+            pass
 
 
 def _empty_result(path: Path) -> FileScalars:
-    return FileScalars(
-        path,
-        np.zeros(0, np.int32),
-        np.zeros(0, np.int64),
-        np.zeros(0, np.float64),
-        np.zeros(0, np.float64),
-    )
+    return FileScalars(path)
 
 
 def _decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> FileScalars:
@@ -126,38 +133,53 @@ def _decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> F
     out = _empty_result(path)
     out.warnings.extend(framing.warnings)
     out.truncated = framing.truncated_at is not None
-    out.records = len(framing.starts)
+    out.records = len(framing)
     if out.records == 0:
         if not framing.warnings:
             out.warnings.append(f"{label}: no records")
         return out
     data = np.frombuffer(buf, dtype=np.uint8)
     fast = _FastBatches(data, buf, tags)
-    fast_parts: list[tuple[np.ndarray, ...]] = []
-    slow_records: list[int] = []
-    starts, lengths = framing.starts, framing.lengths
-    for first in range(0, len(starts), CHUNK_RECORDS):
-        chunk = slice(first, first + CHUNK_RECORDS)
-        done, rest = fast.decode(starts[chunk], lengths[chunk])
-        if done is not None:
-            rec, tag_id, step, wall, value = done
-            fast_parts.append((rec + first, tag_id, step, wall, value))
-        slow_records.extend((rest + first).tolist())
-    slow = _SlowPoints()
-    for rec in slow_records:
-        start = int(starts[rec])
-        length = int(lengths[rec])
-        if not tfrecord.payload_ok(buf, start, length):
-            out.warnings.append(f"{label}: CRC mismatch in record payload at byte {start}; record skipped")
-            continue
-        payload = bytes(buf[start + tfrecord.HEADER_BYTES : start + tfrecord.HEADER_BYTES + length])
-        try:
-            _walk_event(payload, rec, tags, plugin_of_tag, slow, out)
-        except (ValueError, IndexError, struct.error) as exc:
-            out.warnings.append(f"{label}: malformed event at byte {start} ({exc}); record skipped")
-    del fast, data
-    _merge(out, fast_parts, slow)
+    collected = _PerTag()
+    for first, starts, lengths in framing.chunks(CHUNK_RECORDS):
+        done, rest = fast.decode(starts, lengths)
+        slow = _SlowPoints()
+        for rec, start, length in zip(rest.tolist(), starts[rest].tolist(), lengths[rest].tolist()):
+            _general_record(buf, rec, start, length, tags, plugin_of_tag, slow, out)
+        collected.add_batch(first, *_in_record_order(done, slow))
+    del fast, data, framing
+    out.tags = collected.finish()
     return out
+
+
+def _in_record_order(done, slow: "_SlowPoints"):
+    """One chunk's fast-path and general-path points as one batch in record (log) order."""
+    if not slow.rec:
+        return done if done is not None else (np.zeros(0, np.int64),) + _EMPTY_COLUMNS
+    general = (
+        np.array(slow.rec, dtype=np.int64),
+        np.array(slow.tag_id, dtype=np.int32),
+        np.array(slow.step, dtype=np.int64),
+        np.array(slow.wall, dtype=np.float64),
+        np.array(slow.value, dtype=np.float64),
+    )
+    if done is None:
+        return general
+    columns = [np.concatenate([a, b]) for a, b in zip(done, general)]
+    order = np.argsort(columns[0], kind="stable")
+    return tuple(column[order] for column in columns)
+
+
+def _general_record(buf, rec: int, start: int, length: int, tags: TagNames, plugin_of_tag, slow, out: FileScalars) -> None:
+    label = out.path.name
+    if not tfrecord.payload_ok(buf, start, length):
+        out.warnings.append(f"{label}: CRC mismatch in record payload at byte {start}; record skipped")
+        return
+    payload = bytes(buf[start + tfrecord.HEADER_BYTES : start + tfrecord.HEADER_BYTES + length])
+    try:
+        _walk_event(payload, rec, tags, plugin_of_tag, slow, out)
+    except (ValueError, IndexError, struct.error) as exc:
+        out.warnings.append(f"{label}: malformed event at byte {start} ({exc}); record skipped")
 
 
 # ----------------------------------------------------------------------------- fast path
@@ -175,6 +197,12 @@ class _FastBatches:
         self.u64 = np.ndarray((max(self.size - 7, 0),), dtype="<u8", buffer=data, strides=(1,))
         self.u32 = np.ndarray((max(self.size - 3, 0),), dtype="<u4", buffer=data, strides=(1,))
         self.crc_flat = tfrecord.crc_tables(_MAX_FAST_LEN).ravel()
+        self.known_hash = np.zeros(0, np.uint64)  # tags seen so far, sorted by hash
+        self.known_len = np.zeros(0, np.int64)
+        self.known_tag = np.zeros(0, np.int64)
+        self.known_words = np.zeros((0, 16), np.uint64)
+        self.base_known = np.zeros(0, bool)  # per (tag id, payload length): reference CRC found?
+        self.base_crc = np.zeros(0, np.uint32)
 
     def decode(self, starts: np.ndarray, lengths: np.ndarray):
         """(record index, tag id, step, wall, value) of the fast-shaped records, and the rest's indices."""
@@ -246,37 +274,77 @@ class _FastBatches:
         return ok, q, t, step, crc
 
     def _tag_ids(self, q: np.ndarray, t: np.ndarray):
-        """Run-level tag id of each record: hash the tag bytes, then check every byte exactly."""
+        """Run-level tag id of each record: hash the tag bytes, then check every byte exactly.
+
+        Known tags are kept sorted by hash across batches, so a batch costs one binary search;
+        only tags never seen before go through `_learn`.
+        """
         u64, limit = self.u64, len(self.u64) - 1
         start = q + 6
-        words = []
+        n_words = int((t.max() + 7) // 8) if len(t) else 0
+        words = np.empty((len(q), n_words), dtype=np.uint64)
         h = t.astype(np.uint64) * _HASH_MUL
-        for w in range(int((t.max() + 7) // 8) if len(t) else 0):
+        for w in range(n_words):
             left = np.clip(t - 8 * w, 0, 8)
-            word = u64[np.minimum(start + 8 * w, limit)] & _WORD_MASKS[left]
-            words.append(word)
-            h = (h ^ word) * _HASH_MUL
-        uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-        exact = np.ones(len(q), dtype=bool)
-        for word in words:
-            exact &= word == word[first][inverse]
-        ids = np.empty(len(uniq), dtype=np.int64)
-        for k, rep in enumerate(first.tolist()):
-            s = int(start[rep])
-            ids[k] = self.tags.id_of(bytes(self.buf[s : s + int(t[rep])]))
-        return ids[inverse], exact
+            words[:, w] = u64[np.minimum(start + 8 * w, limit)] & _WORD_MASKS[left]
+            h = (h ^ words[:, w]) * _HASH_MUL
+        pos = self._lookup(h)
+        unknown = np.flatnonzero(pos < 0)
+        if len(unknown):
+            self._learn(h[unknown], start[unknown], t[unknown], words[unknown])
+            pos = self._lookup(h)
+        exact = self.known_len[pos] == t
+        for w in range(n_words):
+            exact &= words[:, w] == self.known_words[pos, w]
+        return self.known_tag[pos], exact
+
+    def _lookup(self, h: np.ndarray) -> np.ndarray:
+        """Index of each hash in the known-tag table, -1 where unknown."""
+        if len(self.known_hash) == 0:
+            return np.full(len(h), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.known_hash, h), len(self.known_hash) - 1)
+        return np.where(self.known_hash[pos] == h, pos, -1)
+
+    def _learn(self, h: np.ndarray, start: np.ndarray, t: np.ndarray, words: np.ndarray) -> None:
+        _, first = np.unique(h, return_index=True)
+        padded = np.zeros((len(first), 16), dtype=np.uint64)
+        padded[:, : words.shape[1]] = words[first]
+        tag_ids = [self.tags.id_of(bytes(self.buf[int(start[i]) : int(start[i]) + int(t[i])])) for i in first.tolist()]
+        all_hash = np.concatenate([self.known_hash, h[first]])
+        order = np.argsort(all_hash, kind="stable")
+        self.known_hash = all_hash[order]
+        self.known_len = np.concatenate([self.known_len, t[first]])[order]
+        self.known_tag = np.concatenate([self.known_tag, np.array(tag_ids, dtype=np.int64)])[order]
+        self.known_words = np.concatenate([self.known_words, padded])[order]
 
     def _crc_ok(self, p: np.ndarray, n: np.ndarray, tag_id: np.ndarray, delta: np.ndarray) -> np.ndarray:
-        """Payload CRC of every record, from one reference CRC per (tag, length) group (linearity)."""
-        group_key = tag_id.astype(np.int64) * 256 + n
-        _, first, inverse = np.unique(group_key, return_index=True, return_inverse=True)
-        base = np.empty(len(first), dtype=np.uint32)
-        for k, rep in enumerate(first.tolist()):
-            s, length = int(p[rep]), int(n[rep])
-            base[k] = google_crc32c.value(bytes(self.buf[s : s + length])) ^ int(delta[rep])
-        crc = base[inverse] ^ delta
+        """Payload CRC of every record, from one reference CRC per (tag, length) group (linearity).
+
+        The reference of a group is a record whose own CRC was checked with google_crc32c; it
+        stays valid for the whole file, since same tag + same length = same constant bytes.
+        """
+        key = tag_id * _MAX_FAST_LEN + n
+        if len(key) and int(key.max()) >= len(self.base_known):
+            grown = max(int(key.max()) + 1, 2 * len(self.base_known))
+            self.base_known = np.concatenate([self.base_known, np.zeros(grown - len(self.base_known), bool)])
+            self.base_crc = np.concatenate([self.base_crc, np.zeros(grown - len(self.base_crc), np.uint32)])
         stored = self.u32[p + n]
-        return tfrecord.mask_crc_array(crc) == stored
+        missing = np.flatnonzero(~self.base_known[key])
+        if len(missing):
+            self._learn_crc_bases(key, missing, p, n, delta, stored)
+        crc = self.base_crc[key] ^ delta
+        return self.base_known[key] & (tfrecord.mask_crc_array(crc) == stored)
+
+    def _learn_crc_bases(self, key, missing, p, n, delta, stored) -> None:
+        for group in np.unique(key[missing]).tolist():
+            members = missing[key[missing] == group]
+            for rep in members[:4].tolist():  # a damaged first record must not poison the group
+                s, length = int(p[rep]), int(n[rep])
+                crc = google_crc32c.value(bytes(self.buf[s : s + length]))
+                if tfrecord.mask_crc(crc) == int(stored[rep]):
+                    self.base_crc[group] = crc ^ int(delta[rep])
+                    self.base_known[group] = True
+                    break
 
 
 # ----------------------------------------------------------------------------- general path
@@ -524,32 +592,49 @@ def _hparams(tag: str, content: bytes, out: FileScalars) -> None:
 # ----------------------------------------------------------------------------- merge
 
 
-def _merge(out: FileScalars, fast_parts: list[tuple[np.ndarray, ...]], slow: _SlowPoints) -> None:
-    """Put fast and general-path points back into record (log) order."""
-    parts = list(fast_parts)
-    if slow.rec:
-        parts.append(
-            (
-                np.array(slow.rec, dtype=np.int64),
-                np.array(slow.tag_id, dtype=np.int32),
-                np.array(slow.step, dtype=np.int64),
-                np.array(slow.wall, dtype=np.float64),
-                np.array(slow.value, dtype=np.float64),
-            )
-        )
-    if not parts:
-        return
-    if len(parts) == 1:
-        _, out.tag_id, out.step, out.wall_time, out.value = parts[0]
-        return
-    rec = np.concatenate([part[0] for part in parts])
-    ordered = bool(np.all(rec[1:] >= rec[:-1]))
-    order = None if ordered else np.argsort(rec, kind="stable")
-    columns = []
-    for k in range(1, 5):
-        column = np.concatenate([part[k] for part in parts])
-        columns.append(column if order is None else column[order])
-    out.tag_id, out.step, out.wall_time, out.value = columns
+_EMPTY_COLUMNS = (np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.float64))
+
+
+class _PerTag:
+    """Collects points per tag as they are decoded, so no file-sized unsorted table ever exists.
+
+    Batches arrive in record order and each is split by tag at once (a small stable sort), so
+    every tag's pieces are already in log order; at the end each tag's pieces are joined and
+    dropped one tag at a time: peak memory is the final arrays plus one tag's worth.
+    """
+
+    def __init__(self) -> None:
+        self.pieces: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self.first_record: dict[int, int] = {}
+
+    def add_batch(self, first: int, rec, tag_id, step, wall, value) -> None:
+        if len(rec) == 0:
+            return
+        small = tag_id.astype(np.uint16) if len(rec) and int(tag_id.max()) < 65536 else tag_id
+        order = np.argsort(small, kind="stable")  # 16-bit keys get numpy's radix sort
+        tag_sorted = tag_id[order]
+        cuts = np.flatnonzero(tag_sorted[1:] != tag_sorted[:-1]) + 1
+        lows = np.concatenate(([0], cuts)).tolist()
+        highs = np.concatenate((cuts, [len(order)])).tolist()
+        for lo, hi in zip(lows, highs):
+            idx = order[lo:hi]
+            tag = int(tag_sorted[lo])
+            if tag not in self.pieces:
+                self.pieces[tag] = []
+                self.first_record[tag] = first + int(rec[idx[0]])
+            self.pieces[tag].append((step[idx], wall[idx], value[idx]))
+
+    def finish(self) -> dict[int, TagPoints]:
+        result = {}
+        for tag in list(self.pieces):
+            pieces = self.pieces.pop(tag)
+            if len(pieces) == 1:
+                columns = pieces[0]
+            else:
+                columns = tuple(np.concatenate([p[k] for p in pieces]) for k in range(3))
+            del pieces
+            result[tag] = TagPoints(columns[0], columns[1], columns[2], self.first_record[tag])
+        return result
 
 
 # ----------------------------------------------------------------------------- claim support

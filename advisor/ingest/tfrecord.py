@@ -43,12 +43,50 @@ def payload_ok(buf, start: int, length: int) -> bool:
 
 @dataclass
 class Framing:
-    """Where the records of one file are, plus what was wrong with the framing itself."""
+    """Where the records of one file are, plus what was wrong with the framing itself.
 
-    starts: np.ndarray  # int64, offset of each record's header; header CRC checked, payload fits
-    lengths: np.ndarray  # int64, payload length of each record
+    Records are kept as the pieces the framer found them in (no file-sized concatenation);
+    `chunks` walks them in order, `starts`/`lengths` join them for callers that want one array.
+    """
+
+    parts: list[np.ndarray]  # header offsets (int64), in order
+    lengths_at: np.ndarray | None  # uint64 view of the data at every byte offset: length = lengths_at[start]
     warnings: list[str] = field(default_factory=list)
     truncated_at: int | None = None  # byte offset of an incomplete last record (live run)
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self.parts)
+
+    @property
+    def starts(self) -> np.ndarray:
+        return np.concatenate(self.parts) if self.parts else np.zeros(0, np.int64)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.lengths_at[self.starts].astype(np.int64)
+
+    def chunks(self, size: int):
+        """(index of the first record, header offsets, payload lengths) for batches of `size` records."""
+        first = 0
+        pending: list[np.ndarray] = []
+        count = 0
+        for starts in self.parts:
+            lo = 0
+            while lo < len(starts):
+                take = min(size - count, len(starts) - lo)
+                pending.append(starts[lo : lo + take])
+                count += take
+                lo += take
+                if count == size:
+                    yield first, *self._with_lengths(pending)
+                    first += count
+                    pending, count = [], 0
+        if count:
+            yield first, *self._with_lengths(pending)
+
+    def _with_lengths(self, pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        starts = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        return starts, self.lengths_at[starts].astype(np.int64)
 
 
 def frame(buf, label: str) -> Framing:
@@ -81,8 +119,7 @@ def frame(buf, label: str) -> Framing:
             f"({resume - off} bytes skipped)"
         )
         off = resume
-    starts, lengths = framer.arrays()
-    return Framing(starts, lengths, warnings, truncated_at)
+    return Framing(framer.parts, framer.u64, warnings, truncated_at)
 
 
 class _Framer:
@@ -103,22 +140,13 @@ class _Framer:
     def __init__(self, buf):
         self.buf = buf
         self.size = len(buf)
-        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.parts: list[np.ndarray] = []  # record header offsets, in order
+        self.u64 = None
         self.header_crc_of_length: dict[int, int] = {}  # each length's masked CRC, computed once
         if self.size >= HEADER_BYTES:
             data = np.frombuffer(buf, dtype=np.uint8)
             self.u64 = np.ndarray((self.size - 7,), dtype="<u8", buffer=data, strides=(1,))
             self.u32 = np.ndarray((self.size - 3,), dtype="<u4", buffer=data, strides=(1,))
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        if not self.parts:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        if len(self.parts) == 1:
-            return self.parts[0]
-        starts = np.concatenate([p[0] for p in self.parts])
-        lengths = np.concatenate([p[1] for p in self.parts])
-        self.parts = []
-        return starts, lengths
 
     def run_from(self, off: int) -> int:
         """Frame from `off` until the end of the data or a record that does not check out."""
@@ -158,7 +186,7 @@ class _Framer:
         else:
             stopped = False
         if starts:
-            self.parts.append((np.frombuffer(starts, np.int64), np.frombuffer(lengths, np.int64)))
+            self.parts.append(np.frombuffer(starts, np.int64))
         return off, lengths.tolist(), stopped
 
     def _extrapolate(self, off: int, pattern: list[int]) -> tuple[int, int]:
@@ -180,7 +208,7 @@ class _Framer:
             bad = np.flatnonzero(~ok)
             good = int(bad[0]) if len(bad) else len(guess)
             if good:
-                self.parts.append((guess[:good], want[:good]))
+                self.parts.append(guess[:good].copy() if good < len(guess) // 2 else guess[:good])
                 accepted += good
             if good < len(guess):
                 return accepted, int(guess[good])
