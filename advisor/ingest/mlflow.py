@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -113,14 +114,24 @@ def _claim_sqlite(tree) -> list[RunSource]:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    """Read-only: advisor never writes to a user's tracking store."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    """Read-only: advisor never writes to a user's tracking store.
+
+    A WAL-mode database in a read-only folder cannot be opened with `mode=ro` (SQLite wants to
+    create the -shm file); `immutable=1` reads it as a plain file then.
+    """
+    uri = path.resolve().as_uri()
+    try:
+        con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        con.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+        return con
+    except sqlite3.OperationalError:
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True)
 
 
 def _sqlite_runs(path: Path) -> list[dict[str, Any]] | None:
     """The active runs of an MLflow database, or None when the file is not one."""
     try:
-        with _connect(path) as db:
+        with closing(_connect(path)) as db:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not {"runs", "metrics", "experiments"} <= tables:
                 return None
@@ -224,7 +235,7 @@ def _read_sqlite_run(source: RunSource) -> Run:
     run_uuid = source.options["run_uuid"]
     run = Run(name=source.name, path=str(path), format=FORMAT, writer="mlflow")
     try:
-        with _connect(path) as db:
+        with closing(_connect(path)) as db:
             _sqlite_meta(db, run_uuid, run)
             run.series = _sqlite_metrics(db, run_uuid).build()
             run.hparams.update({k: parse_scalar_text(v or "") for k, v in
