@@ -1,0 +1,268 @@
+"""`advisor verify`, `advisor lr-find` and `advisor demo`: thin click commands over advisor.verify.
+
+Registered by advisor.cli through `register(main)`; command bodies import their modules lazily so
+`advisor --help` stays fast and works without torch. Results go to stdout (or -o), progress to
+stderr. Exit codes: 0 done, 1 a built-in experiment's verdict differs from the one the seeds
+predict, 2 usage error (including torch missing where it is needed).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+
+import click
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
+TORCH_HINT = "this needs torch and scikit-learn: pip install 'advisor[verify]'"
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def _need_torch() -> None:
+    if not torch_available():
+        click.echo(f"advisor: {TORCH_HINT}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"advisor: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _say(quiet: bool):
+    return (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
+
+
+def _write(text: str, output: str | None) -> None:
+    from advisor.cli import write_output
+
+    write_output(text, output)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(verify_cmd)
+    main.add_command(lr_find_cmd)
+    main.add_command(demo_cmd)
+
+
+# ----------------------------------------------------------------------------- verify
+
+
+@click.command("verify")
+@click.argument("run", required=False, type=click.Path())
+@click.option("--cmd", "cmd", help="command template, e.g. 'python train.py --lr {lr} --seed {seed} --logdir {logdir}'")
+@click.option("--entry", help="in-process entry point pkg.module:function(config, steps, seed, log, device)")
+@click.option("--builtin", help="a built-in reference experiment (see --list), or 'all'")
+@click.option("--list", "list_", is_flag=True, help="list the built-in experiments")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="baseline hyperparameter (repeatable)")
+@click.option("--rule", "rules", multiple=True, help="verify only this rule's recommendations (repeatable)")
+@click.option("--steps", type=click.IntRange(1), help="trial budget [default: the finding's onset x 1.5, capped by the run]")
+@click.option("--seeds", type=click.IntRange(1), default=3, show_default=True, help="seeds per arm")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="seconds per trial (--cmd)")
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="trials at once (one per GPU)")
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
+@click.option("--workdir", type=click.Path(file_okay=False), help="where --cmd trials write their {logdir}s")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", default=None, help="write the result to FILE (- for stdout)")
+@click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
+def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeout, jobs, device, workdir, fmt,
+               output, quiet) -> None:
+    """Re-run short fix trials (baseline vs each recommended change, several seeds) and say
+    whether the advice holds: confirmed | refuted | inconclusive | not-reproduced."""
+    from advisor.verify.trial import PlanError, parse_sets
+
+    if list_:
+        from advisor.verify.experiments import list_text
+
+        click.echo(list_text(), nl=False)
+        return
+    modes = [m for m in (cmd, entry, builtin) if m]
+    if len(modes) != 1:
+        _fail("give exactly one of --cmd, --entry or --builtin (see advisor verify --help)")
+    if builtin and run:
+        _fail("--builtin runs a reference experiment; it takes no RUN")
+    if (cmd or entry) and not run:
+        _fail("--cmd/--entry need the RUN whose findings to verify")
+    if (entry or builtin) and not torch_available():
+        _need_torch()
+    try:
+        overrides = parse_sets(sets)
+    except PlanError as exc:
+        _fail(str(exc))
+    say = _say(quiet)
+    if builtin:
+        _verify_builtin(builtin, seeds, jobs, device, fmt, output, say, steps)
+        return
+    from advisor.verify.entry import EntryError
+    from advisor.verify.runner import TemplateError
+    from advisor.verify.session import VerifyError, VerifyOptions, verify_path
+
+    options = VerifyOptions(cmd=cmd, entry=entry, steps=steps, seeds=seeds, timeout=timeout, jobs=jobs,
+                            device=device, workdir=workdir, rules=list(rules))
+    try:
+        diagnosis = verify_path(run, overrides, options, say)
+    except (VerifyError, TemplateError, EntryError, PlanError) as exc:
+        _fail(str(exc))
+    _emit(diagnosis, fmt, output)
+
+
+def _emit(diagnosis, fmt: str, output: str | None) -> None:
+    if fmt == "json":
+        from advisor.report.json_report import render
+
+        _write(render(diagnosis), output)
+        return
+    from advisor.verify.textout import verification_text
+
+    parts = []
+    for report in diagnosis.runs:
+        parts.append(f"{report.run.name}\n")
+        for v in report.verification or []:
+            parts.append(verification_text(v))
+    _write("".join(parts), output)
+
+
+def _verify_builtin(name: str, seeds: int, jobs: int, device: str, fmt: str, output: str | None, say,
+                    steps: int | None) -> None:
+    from advisor.model import Diagnosis
+    from advisor.verify.experiments import EXPERIMENTS
+    from advisor.verify.runner import TemplateError
+    from advisor.verify.session import run_experiment
+    from advisor.verify.textout import verification_text
+
+    names = list(EXPERIMENTS) if name == "all" else [name]
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown:
+        _fail(f"no built-in experiment {unknown[0]!r}; known: {', '.join(EXPERIMENTS)}, all")
+    diagnosis = Diagnosis()
+    texts, mismatches = [], []
+    for n in names:
+        exp = EXPERIMENTS[n]
+        say(f"experiment {n}: {exp.title}")
+        t0 = time.perf_counter()
+        try:
+            report = run_experiment(exp, seeds=seeds, jobs=jobs, device=device, progress=say, steps=steps)
+        except TemplateError as exc:
+            _fail(str(exc))
+        elapsed = time.perf_counter() - t0
+        diagnosis.runs.append(report)
+        v = report.verification[0]
+        ok = v.verdict == exp.expect
+        if not ok:
+            mismatches.append(n)
+        texts.append(verification_text(v, title=f"builtin:{n}")
+                     + f"  expected {exp.expect}: {'ok' if ok else 'MISMATCH'}; {elapsed:.1f}s wall\n\n")
+    if fmt == "json":
+        from advisor.report.json_report import render
+
+        _write(render(diagnosis), output)
+    else:
+        _write("".join(texts), output)
+    if mismatches:
+        click.echo(f"advisor: verdict differs from the expected one for: {', '.join(mismatches)}", err=True)
+        sys.exit(EXIT_MISMATCH)
+
+
+# ----------------------------------------------------------------------------- lr-find
+
+
+@click.command("lr-find")
+@click.argument("run", required=False, type=click.Path())
+@click.option("--builtin", "task", help="sweep a built-in task (digits-mlp, moons-mlp, ...)")
+@click.option("--entry", help="pkg.module:function shaped like builtins.lr_range_test(config, seed, log, ...)")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="config value (repeatable)")
+@click.option("--start-lr", type=float, default=1e-5, show_default=True)
+@click.option("--end-lr", type=float, default=10.0, show_default=True)
+@click.option("--steps", type=click.IntRange(12), default=200, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def lr_find_cmd(run, task, entry, sets, start_lr, end_lr, steps, seed, device, fmt) -> None:
+    """LR range test (Smith 2015): sweep the LR geometrically and read off a suggestion, or say
+    plainly that the curve is not informative. RUN analyses an existing range-test log instead."""
+    from advisor.verify.lrfind import analyse_range_test, run_lr_find, text_report
+    from advisor.verify.trial import PlanError, parse_sets
+
+    if sum(bool(m) for m in (run, task, entry)) != 1:
+        _fail("give exactly one of RUN, --builtin TASK or --entry pkg.module:function")
+    if run:
+        lr, loss = _sweep_from_log(run)
+        result = analyse_range_test(lr, loss)
+    else:
+        _need_torch()
+        try:
+            config = parse_sets(sets)
+        except PlanError as exc:
+            _fail(str(exc))
+        from advisor.verify.runner import TemplateError, inprocess_device, resolve_device
+
+        try:
+            plan = resolve_device(device)
+        except TemplateError as exc:
+            _fail(str(exc))
+        if task:
+            from advisor.verify.builtins import TASKS, lr_range_test
+
+            if task not in TASKS:
+                _fail(f"no built-in task {task!r}; known: {', '.join(TASKS)}")
+            fn, config = lr_range_test, {"task": task, **config}
+        else:
+            from advisor.verify.entry import EntryError, load_entry
+
+            try:
+                fn = load_entry(entry)
+            except EntryError as exc:
+                _fail(str(exc))
+        result = run_lr_find(fn, config, seed=seed, start_lr=start_lr, end_lr=end_lr, steps=steps,
+                             device=inprocess_device(plan.gpus[0] if plan.kind == "cuda" else None))
+    if fmt == "json":
+        from advisor.report.json_report import _clean
+
+        keep = {k: v for k, v in result.items() if k not in ("smoothed",)}
+        click.echo(json.dumps(_clean(keep), indent=2, allow_nan=False))
+    else:
+        click.echo(text_report(result), nl=False)
+
+
+def _sweep_from_log(path: str):
+    """(lr, loss) pairs of an LR-range-test log on disk, aligned by step."""
+    import numpy as np
+
+    from advisor.pipeline import read_runs
+    from advisor.roles import build_curves
+
+    runs, errors = read_runs([path])
+    if len(runs) != 1:
+        _fail(f"{path}: expected one run, found {len(runs)}" + (f" ({errors[0]['message']})" if errors else ""))
+    curves, _ = build_curves(runs[0])
+    lr, loss = curves.get("lr"), curves.get("train_loss")
+    if lr is None or loss is None:
+        _fail(f"{path}: the log needs both an lr and a training loss curve")
+    ok = np.isfinite(lr.y) & (lr.y > 0)
+    lr_at = np.exp(np.interp(loss.x, lr.x[ok], np.log(lr.y[ok])))
+    return lr_at, np.asarray(loss.y, float)
+
+
+# ----------------------------------------------------------------------------- demo
+
+
+@click.command("demo")
+@click.option("--out", type=click.Path(file_okay=False), help="where the bad run's logs go [default: a temp dir]")
+@click.option("--scenario", type=click.Choice(["oscillation", "divergence", "slow"]), default="oscillation",
+              show_default=True, help="which bad run to train")
+@click.option("--seeds", type=click.IntRange(1), default=3, show_default=True)
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+def demo_cmd(out, scenario, seeds, jobs, device) -> None:
+    """The whole loop on a real training: train a bad run, diagnose it, verify the first advice."""
+    _need_torch()
+    from advisor.verify.demo import DemoError, run_demo
+
+    try:
+        run_demo(out, scenario, seeds, jobs, device, echo=click.echo)
+    except DemoError as exc:
+        _fail(str(exc))

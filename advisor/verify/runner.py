@@ -1,0 +1,276 @@
+"""Run a trial as a command: template substitution per argv token, devices, timeouts, parallelism.
+
+Why per token and never a shell: hparams come from logs and from other people's configs. A value
+such as `; rm -rf / #` or `$(touch pwned)` must reach the training script as ONE literal
+argument. The template is split once with `shlex.split` (as a shell would split it, quotes
+included), each token's `{name}` placeholders are replaced by plain text, and the argv list goes
+to `subprocess` with `shell=False`. No `str.format` either: `{lr.__class__}` is not an attribute
+lookup here, just an unknown placeholder.
+
+Devices: `auto` means CUDA when torch sees a GPU, else CPU. On CUDA each trial is pinned to one
+GPU through `CUDA_VISIBLE_DEVICES` (round-robin over the visible GPUs when `--jobs` runs several
+at once) and `{device}` is `cuda`; on CPU `CUDA_VISIBLE_DEVICES` is emptied so a script that
+picks a GPU by itself cannot. torch is imported lazily and only to ask about GPUs.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shlex
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from advisor.verify.trial import TrialResult
+
+_TOKEN_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
+BUILTIN_PLACEHOLDERS = ("lr", "batch_size", "max_steps", "seed", "logdir", "device", "gpu")
+
+
+class TemplateError(Exception):
+    """A template that cannot be rendered (unknown placeholder, bad quoting): one line."""
+
+
+# ----------------------------------------------------------------------------- templates
+
+
+def split_template(template: str) -> list[str]:
+    try:
+        tokens = shlex.split(template)
+    except ValueError as exc:
+        raise TemplateError(f"--cmd: cannot split the command ({exc})") from None
+    if not tokens:
+        raise TemplateError("--cmd is empty")
+    return tokens
+
+
+def placeholders(template: str) -> set[str]:
+    """Every `{name}` the template uses (after splitting, as it will be rendered)."""
+    names: set[str] = set()
+    for tok in split_template(template):
+        names.update(m.group(1) for m in _TOKEN_RE.finditer(tok) if m.group(1))
+    return names
+
+
+def format_value(value: Any) -> str:
+    """A config value as command-line text: ints plainly, floats by repr (0.03, 0.0001), bools
+    as true/false, None as the empty string, anything else by str()."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def render_argv(template: str, values: dict[str, Any]) -> list[str]:
+    """The argv of one trial: `shlex.split(template)`, then `{name}` replaced inside each token.
+
+    `{{` and `}}` stand for literal braces. A value is inserted as text into its token and never
+    re-split or interpreted, so it cannot add arguments or shell syntax.
+    """
+    argv = []
+    for tok in split_template(template):
+        def sub(m: re.Match) -> str:
+            if m.group(0) == "{{":
+                return "{"
+            if m.group(0) == "}}":
+                return "}"
+            name = m.group(1)
+            if name not in values:
+                known = ", ".join(sorted(values))
+                raise TemplateError(f"--cmd: unknown placeholder {{{name}}} (known: {known})")
+            return format_value(values[name])
+
+        argv.append(_TOKEN_RE.sub(sub, tok))
+    return argv
+
+
+# ----------------------------------------------------------------------------- devices
+
+
+@dataclass
+class DevicePlan:
+    """Where trials run: `kind` cpu|cuda and, for cuda, the logical GPU indices to use."""
+
+    kind: str
+    gpus: list[int] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.kind == "cpu":
+            return "cpu"
+        return "cuda:" + ",".join(map(str, self.gpus))
+
+    def slots(self, jobs: int) -> list[int | None]:
+        """One entry per concurrent worker: a GPU index (round-robin) or None for CPU."""
+        if self.kind == "cpu" or not self.gpus:
+            return [None] * max(1, jobs)
+        return [self.gpus[i % len(self.gpus)] for i in range(max(1, jobs))]
+
+
+def _torch_cuda_count() -> int | None:
+    """GPUs torch can see, or None when torch is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return None
+    import torch
+
+    return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+
+
+def resolve_device(spec: str, cuda_count: Callable[[], int | None] = _torch_cuda_count) -> DevicePlan:
+    """`auto|cpu|cuda|cuda:N` -> a DevicePlan. `cuda` without a GPU is an error, not a silent CPU run."""
+    spec = (spec or "auto").strip().lower()
+    if spec == "cpu":
+        return DevicePlan("cpu")
+    m = re.fullmatch(r"cuda(?::(\d+))?", spec)
+    if spec != "auto" and not m:
+        raise TemplateError(f"--device {spec!r}: use auto, cpu, cuda or cuda:N")
+    count = cuda_count()
+    if spec == "auto":
+        if count:
+            return DevicePlan("cuda", list(range(count)))
+        why = "torch is not installed" if count is None else "torch sees no GPU"
+        return DevicePlan("cpu", note=f"device auto: {why}, running on CPU")
+    if count == 0:
+        raise TemplateError(f"--device {spec}: torch sees no GPU (torch.cuda.is_available() is False)")
+    if m.group(1) is not None:
+        idx = int(m.group(1))
+        if count is not None and idx >= count:
+            raise TemplateError(f"--device {spec}: only {count} GPU(s) visible")
+        return DevicePlan("cuda", [idx])
+    return DevicePlan("cuda", list(range(count or 1)))
+
+
+def physical_gpu(logical: int, env: dict[str, str] | None = None) -> str:
+    """The CUDA_VISIBLE_DEVICES entry for a logical index, honouring an inherited restriction
+    (with CUDA_VISIBLE_DEVICES=2,3 logical 0 is GPU "2")."""
+    env = os.environ if env is None else env
+    inherited = [t.strip() for t in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if t.strip()]
+    if inherited and logical < len(inherited):
+        return inherited[logical]
+    return str(logical)
+
+
+def trial_env(slot: int | None, base: dict[str, str] | None = None) -> tuple[dict[str, str], str]:
+    """Environment and `{device}` text for a subprocess trial on a slot (GPU index or None)."""
+    env = dict(os.environ if base is None else base)
+    if slot is None:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+        return env, "cpu"
+    env["CUDA_VISIBLE_DEVICES"] = physical_gpu(slot, base)
+    return env, "cuda"
+
+
+def inprocess_device(slot: int | None) -> str:
+    """The torch device string for an in-process trial on a slot."""
+    return "cpu" if slot is None else f"cuda:{slot}"
+
+
+# ----------------------------------------------------------------------------- running
+
+
+@dataclass
+class CommandOutcome:
+    argv: list[str]
+    returncode: int | None
+    timed_out: bool
+    wall_s: float
+    output_tail: str
+
+
+def run_command(argv: list[str], env: dict[str, str], timeout: float | None, output: Path,
+                cwd: str | None = None) -> CommandOutcome:
+    """Run one argv (shell=False) in its own process group; on timeout the whole group is killed,
+    so a training script's data-loader workers do not outlive it. stdout+stderr go to `output`."""
+    t0 = time.perf_counter()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "wb") as out:
+        try:
+            proc = subprocess.Popen(argv, shell=False, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True)
+        except OSError as exc:
+            return CommandOutcome(argv, None, False, time.perf_counter() - t0, f"cannot start {argv[0]!r}: {exc.strerror}")
+        timed_out = False
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            rc = proc.returncode
+    tail = output.read_text(errors="replace")[-2000:] if output.exists() else ""
+    return CommandOutcome(argv, rc, timed_out, time.perf_counter() - t0, tail)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_cmd_trial(template: str, values: dict[str, Any], logdir: Path, slot: int | None,
+                  timeout: float | None, arm: str, seed: int) -> TrialResult:
+    """One command trial: render, run, then read whatever logs `{logdir}` holds with advisor's
+    own ingesters. A crash or timeout is reported in `error`; logs it wrote before are still used
+    (a NaN crash is itself evidence of divergence)."""
+    from advisor.pipeline import read_runs
+
+    logdir.mkdir(parents=True, exist_ok=True)
+    env, device = trial_env(slot)
+    argv = render_argv(template, {**values, "logdir": str(logdir), "device": device,
+                                  "gpu": "" if slot is None else physical_gpu(slot)})
+    outcome = run_command(argv, env, timeout, logdir.parent / f"{logdir.name}.out.txt")
+    error = None
+    if outcome.timed_out:
+        error = f"timed out after {timeout:g}s"
+    elif outcome.returncode != 0:
+        last = outcome.output_tail.strip().splitlines()[-1:] or [""]
+        error = f"exit code {outcome.returncode}: {last[0][:200]}"
+    run = None
+    runs, errors = read_runs([logdir])
+    if runs:
+        run = max(runs, key=lambda r: r.points)
+    elif error is None:
+        msg = errors[0]["message"] if errors else "no log files found"
+        error = f"no readable logs in {logdir} ({msg})"
+    return TrialResult(arm=arm, seed=seed, run=run, error=error, wall_s=outcome.wall_s, logdir=str(logdir),
+                       device=device)
+
+
+def run_parallel(tasks: list[Callable[[int | None], TrialResult]], slots: list[int | None]) -> list[TrialResult]:
+    """Run `tasks` with one worker per slot; each task gets the slot it holds (a GPU or None).
+
+    A slot is a token in a queue: a worker takes one, runs its task, and gives it back, so two
+    trials never share a GPU unless there are more jobs than GPUs. Results keep task order.
+    """
+    tokens: "queue.Queue[int | None]" = queue.Queue()
+    for s in slots:
+        tokens.put(s)
+
+    def work(task: Callable[[int | None], TrialResult]) -> TrialResult:
+        slot = tokens.get()
+        try:
+            return task(slot)
+        finally:
+            tokens.put(slot)
+
+    if len(slots) <= 1:
+        return [work(t) for t in tasks]
+    with ThreadPoolExecutor(max_workers=len(slots)) as pool:
+        return list(pool.map(work, tasks))
