@@ -81,7 +81,7 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
             jobs += [(f"{i}:{a.name}", a.config, a.steps, s) for s in seeds]
     say(f"running {len(jobs)} trials ({len(seeds)} seeds x {len(baselines)} baseline + "
         f"{sum(a.skip is None for a in arms)} fix arm(s)) on {plan.label}")
-    results = execute(jobs, options, plan, {k for a in arms for k in a.change}, say)
+    results = execute(jobs, options, plan, {k for a in arms for k in a.change if k != "max_steps"}, say)
     by_arm: dict[str, list[TrialResult]] = {}
     for r in results:
         by_arm.setdefault(r.arm, []).append(r)

@@ -167,6 +167,8 @@ def apply_change(config: dict[str, Any], change: dict[str, Any],
                 value = current * float(spec["multiply"])
                 if spec.get("from") is not None and "set" in spec and _close(spec["from"], current):
                     value = spec["set"]
+                elif key == "lr" and _ladder_step(float(spec["multiply"])):
+                    value = _snap(value)  # as the engine does: 0.1 x 0.33 is the 0.03 rung
             else:
                 value = current + float(spec["add"])
             done = {k: v for k, v in spec.items() if k in ("multiply", "add")}
@@ -189,6 +191,16 @@ def apply_change(config: dict[str, Any], change: dict[str, Any],
             new[alias] = value
         concrete[key] = done
     return new, concrete
+
+
+def _ladder_step(factor: float) -> bool:
+    return factor > 0 and abs(abs(math.log10(factor)) - math.log10(3)) < 0.05
+
+
+def _snap(value: float) -> float:
+    from advisor.engine import snap_to_ladder
+
+    return snap_to_ladder(value)
 
 
 def _number(v: Any) -> bool:
@@ -267,7 +279,11 @@ def plan_arms(findings: list[Finding], config: dict[str, Any], aliases: dict[str
                 arm.skip = str(exc)
             budget = arm.change.get("max_steps", {}).get("set") if isinstance(arm.change.get("max_steps"), dict) else None
             if _number(budget) and budget > 0:
+                # a budget is the trial's step count, not a config key the training must know
                 arm.steps = int(budget)
+                arm.config = {k: v for k, v in arm.config.items() if k != "max_steps"}
+                if "max_steps" in config:
+                    arm.config["max_steps"] = int(budget)
                 arm.notes.append(f"the fix stops at step {int(budget)} (its own budget)")
             arms.append(arm)
             if first_only:

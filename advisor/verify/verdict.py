@@ -313,8 +313,13 @@ def decide(judge: Judge, base: ArmNumbers, fix: ArmNumbers) -> tuple[str, dict[s
     if improved and not judge.must_clear:
         return "confirmed", eff, (f"{judge.label} fell to x{ratio:.3g} of the baseline"
                                   + (f" ({judge.pattern} still measured in {pf}/{kf} fix seeds)" if persists else ""))
-    if not (ratio <= REFUTE_RATIO) and (persists or kf == 0):
-        return "refuted", eff, f"{judge.label} did not improve (x{ratio:.3g} of the baseline)"
+    guard_not_better = not (g.get("ratio", 1.0) <= REFUTE_RATIO)
+    if not (ratio <= REFUTE_RATIO) and (persists or kf == 0) and guard_not_better:
+        return "refuted", eff, f"{judge.label} did not improve (x{ratio:.3g} of the baseline), nor did the final loss"
+    if not (ratio <= REFUTE_RATIO) and not guard_not_better:
+        return "inconclusive", eff, (f"the final {judge.guard_role.replace('_', ' ')} improved (x{g['ratio']:.3g}) but "
+                                     f"{judge.label} did not (x{ratio:.3g}); the {judge.pattern} is still measured "
+                                     f"in {pf}/{kf} fix seeds")
     if improved:
         return "inconclusive", eff, f"{judge.label} improved (x{ratio:.3g}) but the {judge.pattern} persists in {pf}/{kf} fix seeds"
     return "inconclusive", eff, f"the effect is small or mixed across seeds (x{ratio:.3g}, Cliff's delta {cliff:+.2f})"
