@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from advisor.ingest import csv_logs, hf_trainer, read
 from advisor.ingest.discover import discover
 from advisor.ingest.wandb_log import read_wandb_bytes
-from advisor.model import IngestError
+from advisor.model import IngestError, RunSource
 from conftest import FIXTURES, REAL_LOGS
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -150,6 +150,7 @@ def test_flipped_wandb_bytes_keep_intact_records(path, flips):
 EMPTY_LAYOUTS = {
     "csv": ["lightning_logs/version_0/metrics.csv", "training.log"],
     "hf": ["out/trainer_state.json", "out/checkpoint-5/trainer_state.json"],
+    "json": ["keras/history.json"],
     "wandb": ["wandb/run-20240101_000000-abc/run-abc.wandb",
               "wandb/offline-run-20240101_000000-def/files/wandb-history.jsonl"],
     "mlflow": ["mlruns/1/0123456789abcdef0123456789abcdef/meta.yaml",
@@ -184,7 +185,7 @@ def test_zero_length_files(tmp_path, kind):
 @given(blob=st.binary(max_size=3000))
 def test_random_bytes_under_log_names(tmp_path, blob):
     for rel in ["a/metrics.csv", "b/trainer_state.json", "c/wandb/run-20240101_000000-x1/run-x1.wandb",
-                "d/mlflow.db", "e/wandb/wandb-history.jsonl"]:
+                "d/mlflow.db", "e/wandb/wandb-history.jsonl", "f/history.json"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(blob)
     discover_and_read(tmp_path)
@@ -196,3 +197,23 @@ def test_wandb_binary_with_valid_header_but_garbage(tmp_path):
     (folder / "run-zz.wandb").write_bytes(b":W&B\xe1\xbe\x00" + bytes(range(256)) * 10)
     runs, errors, _ = discover_and_read(tmp_path)
     assert errors and "nothing readable" in errors[0] or runs and runs[0].warnings
+
+
+@FAST
+@given(fraction=st.floats(0, 1))
+def test_cut_keras_history_keeps_whole_metrics(fraction):
+    from advisor.ingest import json_logs
+
+    text = json.dumps({"loss": [1.0, 0.5, float("nan")], "val_loss": [1.2, 0.8, 0.9], "lr": [0.1, 0.1, 0.01]})
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "history.json"
+        path.write_text(text[: int(len(text) * fraction)])
+        source = RunSource(name="h", path=path, format="json", files=[path], options={"kind": "keras"})
+        try:
+            run = json_logs.read(source)
+        except IngestError:
+            return
+    full = json.loads(text)
+    assert list(run.series) == list(full)[: len(run.series)]
+    for tag, series in run.series.items():
+        assert json.dumps(series.value.tolist()) == json.dumps(full[tag])

@@ -1,0 +1,198 @@
+"""Plain JSON metric dumps: Keras `History` dicts and TensorBoard UI JSON downloads.
+
+- Keras (FORMATS.md §6): `json.dump(history.history)` is a dict of equal-length lists, one per
+  metric (`loss`, `val_loss`, `accuracy`, `lr`, ...), index = epoch (0-based). Variants people
+  save: values cast to strings (numpy float32 does not serialise), and pandas'
+  `DataFrame(history.history).to_json()`, a dict of `{"0": v, "1": v}` dicts.
+- TensorBoard UI "download JSON" (§1.10): `[[wall_time, step, value], ...]` for one run and tag;
+  the tag comes from the file name (`run-<run>-tag-<tag>.json`), as for the CSV download.
+
+A JSON file is claimed only when it has this shape: configs (`config.json`) and result summaries
+(`all_results.json`) map keys to scalars or mixed values and are left alone.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from advisor.ingest._text import SNIFF_BYTES, SeriesBuilder, head_text, parse_float, read_text
+from advisor.model import IngestError, Run, RunSource
+
+FORMAT = "json"
+# words that make a key a metric (a dict of number lists named `layers` is a config, not a log)
+METRIC_KEY = re.compile(r"loss|acc|lr\b|learning_rate|auc|precision|recall|f1|mse|mae|error|iou|dice|"
+                        r"^val_|^train_|reward", re.IGNORECASE)
+KERAS_HEAD = re.compile(r'^\s*\{\s*"([^"]+)"\s*:\s*(\[|\{\s*"\d+"\s*:)')
+TB_UI_HEAD = re.compile(r"^\s*\[\s*\[\s*[-+\d.eE]+\s*,\s*-?\d+\s*,")
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+def _number(value: Any) -> float | None:
+    """A list element as float: numbers, numeric strings, NaN/Infinity tokens; None otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        return parse_float(value)
+    return None
+
+
+def _as_points(value: Any) -> list[tuple[int, float]] | None:
+    """One metric's points (index, value) from a list or an index->value dict; None if not one."""
+    if isinstance(value, list):
+        numbers = [_number(v) for v in value]
+        return None if any(n is None for n in numbers) else list(enumerate(numbers))
+    if isinstance(value, dict) and value and all(re.fullmatch(r"-?\d+", k) for k in value):
+        numbers = [(int(k), _number(v)) for k, v in value.items()]
+        return None if any(n is None for _, n in numbers) else sorted(numbers)
+    return None
+
+
+def keras_history(data: Any) -> dict[str, list[tuple[int, float]]] | None:
+    """The metrics of a Keras History dict, or None when `data` is not one."""
+    if not isinstance(data, dict) or not data:
+        return None
+    metrics = {str(k): _as_points(v) for k, v in data.items()}
+    if any(points is None for points in metrics.values()) or not any(METRIC_KEY.search(k) for k in metrics):
+        return None
+    return metrics  # type: ignore[return-value]
+
+
+def tb_ui_points(data: Any) -> list[tuple[float, int, float]] | None:
+    """`[[wall_time, step, value], ...]` rows, or None."""
+    if not isinstance(data, list) or not data:
+        return None
+    rows = []
+    for row in data:
+        if not isinstance(row, list) or len(row) != 3:
+            return None
+        wall, step, value = (_number(v) for v in row)
+        if wall is None or step is None or value is None or step != int(step):
+            return None
+        rows.append((wall, int(step), value))
+    return rows
+
+
+# ----------------------------------------------------------------------------- claim
+
+
+def _kind(path: Path) -> str | None:
+    """"keras" or "tb-ui" from the file's content; small files are parsed whole to be sure."""
+    head = head_text(path, SNIFF_BYTES)
+    keras_match, tb_match = KERAS_HEAD.match(head), TB_UI_HEAD.match(head)
+    if not keras_match and not tb_match:
+        return None
+    if len(head.encode("utf-8", errors="replace")) < SNIFF_BYTES:  # the whole file: check its shape
+        try:
+            data = json.loads(head)
+        except ValueError:
+            return None
+        if keras_history(data):
+            return "keras"
+        return "tb-ui" if tb_ui_points(data) else None
+    if keras_match:
+        return "keras" if METRIC_KEY.search(keras_match.group(1)) else None
+    return "tb-ui"
+
+
+def claim(tree) -> list[RunSource]:
+    sources = []
+    for path in tree.unclaimed():
+        if path.suffix.lower() != ".json":
+            continue
+        kind = _kind(path)
+        if kind:
+            tree.claim(path)
+            sources.append(RunSource(name=tree.run_name(path), path=path, format=FORMAT, files=[path],
+                                     options={"kind": kind}))
+    return sources
+
+
+# ----------------------------------------------------------------------------- read
+
+
+def read(source: RunSource) -> Run:
+    path = Path(source.path)
+    text = read_text(path)
+    if not text.strip():
+        raise IngestError(f"{path}: empty file")
+    damaged = None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        data = complete_members(text) if source.options.get("kind") == "keras" else None
+        if not data:
+            raise IngestError(f"{path}: not valid JSON ({exc.msg} at char {exc.pos})") from None
+        damaged = f"{path}: JSON cut or damaged at char {exc.pos}; kept the {len(data)} complete metric(s) before it"
+    run = _read_tb_ui(source, path, data) if source.options.get("kind") == "tb-ui" else _read_keras(source, path, data)
+    if damaged:
+        run.warnings.append(damaged)
+    return run
+
+
+def complete_members(text: str) -> dict[str, Any]:
+    """The `"key": value` pairs of a top-level object that were written whole before a cut."""
+    decoder, out = json.JSONDecoder(), {}
+    pos = text.find("{") + 1
+    while 0 < pos < len(text):
+        try:
+            key, pos = decoder.raw_decode(text, _skip_space(text, pos))
+            pos = _skip_space(text, pos)
+            if not isinstance(key, str) or text[pos:pos + 1] != ":":
+                break
+            value, pos = decoder.raw_decode(text, _skip_space(text, pos + 1))
+        except (ValueError, IndexError):
+            break
+        out[key] = value
+        pos = _skip_space(text, pos)
+        if text[pos:pos + 1] != ",":
+            break
+        pos += 1
+    return out
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _read_keras(source: RunSource, path: Path, data: Any) -> Run:
+    metrics = keras_history(data)
+    if metrics is None:
+        raise IngestError(f"{path}: not a Keras History dict (metric name -> list of numbers)")
+    run = Run(name=source.name, path=str(path), format=FORMAT, writer="keras")
+    builder = SeriesBuilder()
+    for tag, points in metrics.items():
+        for epoch, value in points:
+            builder.add(tag, epoch, value)
+    run.series = builder.build()
+    run.meta["x_axis"] = "epoch (list index, 0-based)"
+    lengths = {len(p) for p in metrics.values()}
+    if len(lengths) > 1:
+        run.warnings.append(f"{path}: metric lists have different lengths {sorted(lengths)}; "
+                            "each is indexed from epoch 0")
+    return run
+
+
+def _read_tb_ui(source: RunSource, path: Path, data: Any) -> Run:
+    rows = tb_ui_points(data)
+    if rows is None:
+        raise IngestError(f"{path}: not a TensorBoard JSON download ([[wall_time, step, value], ...])")
+    tag = path.stem.split("-tag-", 1)[1] if "-tag-" in path.stem else path.stem
+    run = Run(name=source.name, path=str(path), format=FORMAT, writer="tensorboard-ui-json")
+    builder = SeriesBuilder()
+    for wall, step, value in rows:
+        builder.add(tag, step, value, wall if math.isfinite(wall) else math.nan)
+    run.series = builder.build()
+    run.meta.update({"x_axis": "step", "provenance": "TensorBoard UI download: the server's sampled points"})
+    return run
+
+
+__all__ = ["claim", "read", "keras_history", "tb_ui_points"]
