@@ -28,6 +28,7 @@ FORMATS: dict[str, str] = {
     "hf-trainer": "advisor.ingest.hf_trainer",
     "tensorboard": "advisor.ingest.tensorboard",
     "csv": "advisor.ingest.csv_logs",
+    "json": "advisor.ingest.json_logs",  # Keras History dicts, TensorBoard UI JSON downloads
 }
 
 
