@@ -208,3 +208,10 @@ def test_header_only_log_is_an_empty_run(tmp_path):
     (source,) = csv_logs.claim(walk(tmp_path))
     run = csv_logs.read(source)
     assert run.points == 0 and "header only" in run.warnings[0]
+
+
+def test_wide_metrics_csv_is_not_taken_for_lightning(tmp_path):
+    (tmp_path / "metrics.csv").write_text("step,train_loss,valid_loss\n0,2.0,\n0,1.9,2.1\n1,1.5,\n")
+    (source,) = csv_logs.claim(walk(tmp_path))
+    run = csv_logs.read(source)
+    assert run.writer == "csv" and run.series["train_loss"].value.tolist() == [2.0, 1.9, 1.5]  # no collapse

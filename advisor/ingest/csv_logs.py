@@ -291,13 +291,19 @@ def guess_writer(path: Path, header: list[str]) -> str:
         return "ultralytics"
     if any(h.startswith("x/lr") for h in lowered):
         return "yolov5"
-    if "step" in lowered and path.name == "metrics.csv":
+    if "step" in lowered and path.name == "metrics.csv" and _lightning_signs(path, lowered):
         return "lightning"
     if lowered[:1] == ["epoch"] and "train_loss" in lowered and "valid_loss" in lowered and lowered[-1] == "time":
         return "fastai"
     if lowered[:1] == ["epoch"] and "loss" in lowered and lowered[1:] == sorted(lowered[1:]):
         return "keras"
     return "csv"
+
+
+def _lightning_signs(path: Path, lowered: list[str]) -> bool:
+    """CSVLogger writes `epoch` beside `step`, into `version_N/` next to an hparams.yaml."""
+    return ("epoch" in lowered or re.fullmatch(r"version_\d+", path.parent.name) is not None
+            or (path.parent / "hparams.yaml").exists())
 
 
 # ----------------------------------------------------------------------------- reading
