@@ -56,9 +56,9 @@ def claim(tree: FileTree) -> list[RunSource]:
         parts.sort(key=lambda m: (m["kind"] != "self", m["dir"]))
         files = [f for m in parts for f in sorted(by_dir[Path(m["dir"])], key=natural_key)]
         tree.claim(*files)
-        tree.claim(*_projector_files(tree, root))
         name = tree.run_name(tree.given) if tree.given.is_file() else tree.run_name(root)
         sources.append(RunSource(name=name, path=root, format=FORMAT, files=files, options={"members": parts}))
+    tree.claim(*_projector_files(tree, set(by_dir)))
     return sources
 
 
@@ -114,19 +114,22 @@ def _add_scalars_parent(folder: Path, files: list[Path], inside: Callable[[Path]
     return None
 
 
-def _projector_files(tree: FileTree, root: Path) -> list[Path]:
+def _projector_files(tree: FileTree, run_folders: set[Path]) -> list[Path]:
     """torch add_embedding's projector files (`projector_config.pbtxt`, `<step>/<tag>/*.tsv`)."""
-    config = root / "projector_config.pbtxt"
-    if config not in set(tree.files):
+    unclaimed = tree.unclaimed()
+    roots = {f.parent for f in unclaimed if f.name == "projector_config.pbtxt" and f.parent in run_folders}
+    if not roots:
         return []
-    found = [config]
-    for f in tree.unclaimed():
-        try:
-            rel = f.relative_to(root)
-        except ValueError:
-            continue
-        if len(rel.parts) >= 2 and rel.parts[0].isdigit():
+    found = []
+    for f in unclaimed:
+        if f.parent in roots and f.name == "projector_config.pbtxt":
             found.append(f)
+            continue
+        for root in roots:
+            if root in f.parents:
+                rel = f.relative_to(root)
+                if len(rel.parts) >= 2 and rel.parts[0].isdigit():
+                    found.append(f)
     return found
 
 
@@ -161,8 +164,9 @@ def read(source: RunSource) -> Run:
     for fd in decoded:
         run.warnings.extend(fd.warnings)
     run.series, run.events = tb_assemble.series_by_tag(decoded, names)
-    run.hparams = _hparams(decoded, members, run)
-    run.writer = _guess_writer(source, decoded, names, members)
+    yaml_files = [p for p in (Path(m["dir"]) / "hparams.yaml" for m in members) if p.is_file()]
+    run.hparams = _hparams(decoded, yaml_files, run)
+    run.writer = _guess_writer(decoded, names, members, yaml_files)
     run.meta.update(_meta(decoded, members))
     if run.points == 0:
         run.warnings.append(f"{source.name}: no scalar data")
@@ -196,18 +200,16 @@ def _raise_if_nothing_readable(source: RunSource, decoded: list) -> None:
         raise IngestError(f"{first.path}: not a readable TensorBoard event file ({reason})")
 
 
-def _hparams(decoded: list, members: list[dict], run: Run) -> dict[str, Any]:
+def _hparams(decoded: list, yaml_files: list[Path], run: Run) -> dict[str, Any]:
     from advisor.ingest._text import load_config_file
 
     hparams: dict[str, Any] = {}
     from_yaml: dict[str, Any] = {}
-    for member in members:
-        yaml_path = Path(member["dir"]) / "hparams.yaml"
-        if yaml_path.is_file():
-            values, warning = load_config_file(yaml_path)
-            if warning:
-                run.warnings.append(warning)
-            from_yaml.update(_plain_hparams(values))
+    for yaml_path in yaml_files:
+        values, warning = load_config_file(yaml_path)
+        if warning:
+            run.warnings.append(warning)
+        from_yaml.update(_plain_hparams(values))
     # Lightning's hparams.yaml keeps the logged types (ints stay ints): it wins over the plugin.
     for fd in decoded:
         hparams.update(fd.hparams)
@@ -257,11 +259,11 @@ _APP_TAG_SIGNS = (
 )
 
 
-def _guess_writer(source: RunSource, decoded: list, names: list[str], members: list[dict]) -> str | None:
+def _guess_writer(decoded: list, names: list[str], members: list[dict], yaml_files: list[Path]) -> str | None:
     """The program that most likely wrote the run: application first, then the writer library."""
     tags = set(names)
     folders = [Path(m["dir"]) for m in members]
-    if any((f / "hparams.yaml").is_file() for f in folders) or any(
+    if yaml_files or any(
         f.name.startswith("version_") and f.parent.name == "lightning_logs" for f in folders
     ):
         return "lightning"

@@ -653,9 +653,7 @@ def peek_first_tag(path: Path) -> str | None:
             head = handle.read(PEEK_BYTES)
     except OSError:
         return None
-    framing = tfrecord.frame(head, path.name)
-    for start, length in zip(framing.starts.tolist(), framing.lengths.tolist()):
-        body = start + tfrecord.HEADER_BYTES
+    for body, length in tfrecord.scan_prefix(head):
         try:
             tag = _first_value_tag(head, body, body + length)
         except (ValueError, IndexError, struct.error):

@@ -223,11 +223,35 @@ class _Framer:
 
 
 def _period(lengths: list[int], max_period: int) -> int:
-    """The shortest period with which the last records' lengths repeat (seen twice), or 0."""
+    """The shortest period with which the latest records' lengths repeat, or 0 if they do not.
+
+    The last three repetitions (at least 16 records) must agree, not just the last two: a tail
+    like `18, 14, 18, 18` would otherwise suggest period 1 and waste a guess, while a stretch
+    that started irregularly (the file-version record) must not hide a clean periodic tail.
+    """
     for period in range(1, min(max_period, len(lengths) // 2) + 1):
-        if lengths[-period:] == lengths[-2 * period : -period]:
+        window = lengths[-max(3 * period, 16) :]
+        if window[period:] == window[:-period]:
             return period
     return 0
+
+
+def scan_prefix(head: bytes, max_records: int = 64) -> list[tuple[int, int]]:
+    """(payload start, payload length) of the complete records at the start of `head`.
+
+    For peeking at a file's first KiB during discovery: header CRCs are checked, payloads are
+    not (a peek only guides grouping), and it stops at the first record that does not fit.
+    """
+    found = []
+    off = 0
+    while len(found) < max_records and off + HEADER_BYTES <= len(head):
+        length, stored = _HEADER.unpack_from(head, off)
+        end = off + HEADER_BYTES + length + FOOTER_BYTES
+        if end > len(head) or masked_crc(head[off : off + 8]) != stored:
+            break
+        found.append((off + HEADER_BYTES, length))
+        off = end
+    return found
 
 
 def _header_ok(buf, off: int) -> bool:
