@@ -126,8 +126,9 @@ def select(rec: Recorder, convention: str = "slash", granularity: str = "step",
     step granularity: train loss from `train/loss` at optimizer steps, eval tags at their steps.
     epoch granularity: one point per evaluation, x = evaluation index + `epoch_base`; train loss
     from `train/loss_avg`; lr sampled at the evaluation; grad_norm dropped. A run that diverged
-    after its last evaluation gets one more epoch whose train loss is the non-finite value, as
-    Keras reports `loss: nan` for the epoch that blew up.
+    after its last evaluation gets one more epoch whose train loss is the blown-up value (NaN,
+    inf, or the huge finite loss that stopped it), as Keras reports `loss: nan` for the epoch
+    that blew up.
     """
     names = CONVENTIONS[convention]
     out: dict[str, list[tuple[int, float, float]]] = {}
@@ -159,7 +160,8 @@ def select(rec: Recorder, convention: str = "slash", granularity: str = "step",
                 pts.append((index[s], lrs[j][1], lrs[j][2]))
         out[lr_name] = pts
     tl = rec.points.get("train/loss", [])
-    if tl and not math.isfinite(tl[-1][1]) and (not evals or tl[-1][0] >= evals[-1]):
+    blew_up = tl and (not math.isfinite(tl[-1][1]) or rec.meta.get("diverged"))
+    if blew_up and (not evals or tl[-1][0] >= evals[-1]):
         name = names["train_loss"]
         out.setdefault(name, []).append((len(evals) + epoch_base, tl[-1][1], tl[-1][2]))
     return out
@@ -169,9 +171,13 @@ def _steps_per_epoch(rec: Recorder) -> float:
     return float(rec.meta.get("steps_per_epoch") or rec.meta.get("eval_every") or 1)
 
 
+# trial plumbing, not hyperparameters: kept out of hparams files
+_INTERNAL = {"threads", "explode_at", "log_every", "eval_every"}
+
+
 def _config(rec: Recorder) -> dict:
     cfg = dict(rec.meta.get("config") or {})
-    return {k: v for k, v in cfg.items() if v is not None}
+    return {k: v for k, v in cfg.items() if v is not None and k not in _INTERNAL}
 
 
 def _fmt(v: float) -> str:

@@ -1,0 +1,70 @@
+"""fixtures/truth.json agrees with the committed files, and every label still holds.
+
+Why: detectors are scored against these labels, so a label must be a measured fact about the
+committed bytes. Each run is read back with its format's reference reader (fixtures/labels.py:
+tbparse, pandas, json, plain files) and relabelled with the objective criteria; the patterns and
+onsets must come out exactly as recorded, with no near-miss. No training happens here.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from fixtures.labels import CRITERIA, PATTERNS, label_curves, load_curves  # noqa: E402
+
+TRUTH = json.loads((FIXTURES / "truth.json").read_text())
+RUNS = TRUTH["runs"]
+FAMILIES = {"tensorboard", "csv", "json", "hf-trainer", "wandb", "mlflow"}
+
+
+def test_schema_and_criteria_are_current():
+    assert TRUTH["schema"] == "advisor.fixtures/1"
+    assert TRUTH["criteria"] == CRITERIA, "criteria changed: rerun fixtures/make_fixtures.py"
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_entry_is_consistent_with_the_files(name):
+    e = RUNS[name]
+    assert (FIXTURES / e["path"]).exists(), e["path"]
+    assert (FIXTURES / e["read"]).exists(), e["read"]
+    assert Path(e["path"]).parts[:2] == ("runs", name)
+    assert e["format"] in FAMILIES
+    assert set(e["patterns"]) <= set(PATTERNS)
+    assert set(e["onsets"]) == set(e["patterns"])
+    assert e["healthy"] == (not e["patterns"])
+    assert e["notes"] and e["config"]["task"]
+    assert {"train_loss", "val_loss"} == set(e["metrics"])
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_labels_hold_when_recomputed_from_the_committed_files(name):
+    e = RUNS[name]
+    curves = load_curves(FIXTURES, {**e, "path": e["read"]})
+    tr, va = curves["train_loss"], curves["val_loss"]
+    assert len(tr[0]) >= 5
+    lab = label_curves(tr[0], tr[1], va[0], va[1], e["reference"])
+    assert sorted(lab["patterns"]) == sorted(e["patterns"])
+    assert lab["onsets"] == e["onsets"]
+    assert lab["ambiguous"] == []
+
+
+def test_every_case_folder_is_in_truth():
+    assert {d.name for d in (FIXTURES / "runs").iterdir()} == set(RUNS)
+
+
+def test_coverage_of_patterns_formats_and_size():
+    seen = {p for e in RUNS.values() for p in e["patterns"]}
+    assert seen == set(PATTERNS)
+    assert sum(e["healthy"] for e in RUNS.values()) >= 3
+    assert len({e["writer"] for e in RUNS.values()}) >= 8
+    assert len({e["format"] for e in RUNS.values()}) >= 5
+    size = sum(f.stat().st_size for f in (FIXTURES / "runs").rglob("*") if f.is_file())
+    assert size < 2_000_000
