@@ -96,11 +96,12 @@ def read_tbparse(root: Path):
     return SummaryReader(str(root), pivot=False, extra_columns={"dir_name", "wall_time"}).scalars
 
 
-def timed(fn, *args) -> tuple[float, object]:
+def timed(fn, *args) -> tuple[float, float, object]:
+    """(wall seconds, CPU seconds of this process, result): CPU time is the fair number on a busy machine."""
     gc.collect()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     out = fn(*args)
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, time.process_time() - c0, out
 
 
 def peak_memory(fn, *args) -> tuple[int, int]:
@@ -153,39 +154,47 @@ def check_equal(runs: dict, accumulated: dict) -> tuple[int, list[str]]:
 
 def bench(name: str, root: Path, skip_tbparse: bool) -> dict:
     print(f"\n== {name}: {root}", flush=True)
-    t_adv, runs = timed(read_advisor, root)
-    t_adv2, runs = timed(read_advisor, root)  # warm: same page cache state as the others
-    t_adv = min(t_adv, t_adv2)
+    t_adv, c_adv, runs = timed(read_advisor, root)
+    for _ in range(2):  # warm runs: same page-cache state as the other readers; keep the best
+        del runs
+        t2, c2, runs = timed(read_advisor, root)
+        t_adv, c_adv = min(t_adv, t2), min(c_adv, c2)
     points = sum(r.points for r in runs.values())
-    print(f"advisor            {t_adv:8.3f} s  ({len(runs)} runs, {points:,} points)", flush=True)
-    t_ea, accumulated = timed(read_event_accumulator, root)
-    print(f"EventAccumulator   {t_ea:8.3f} s", flush=True)
+    print(f"advisor            {t_adv:8.3f} s wall {c_adv:8.3f} s cpu ({len(runs)} runs, {points:,} points)", flush=True)
+    t_ea, c_ea, accumulated = timed(read_event_accumulator, root)
+    print(f"EventAccumulator   {t_ea:8.3f} s wall {c_ea:8.3f} s cpu", flush=True)
     compared, problems = check_equal(runs, accumulated)
     del accumulated
-    t_tbp = None
+    t_tbp = c_tbp = None
     if not skip_tbparse:
-        t_tbp, frame = timed(read_tbparse, root)
-        print(f"tbparse            {t_tbp:8.3f} s  ({len(frame):,} rows)", flush=True)
+        t_tbp, c_tbp, frame = timed(read_tbparse, root)
+        print(f"tbparse            {t_tbp:8.3f} s wall {c_tbp:8.3f} s cpu ({len(frame):,} rows)", flush=True)
         del frame
     peak, final = peak_memory(read_advisor, root)
     return {
         "name": name, "runs": len(runs), "points": points, "advisor": t_adv, "ea": t_ea, "tbparse": t_tbp,
+        "advisor_cpu": c_adv, "ea_cpu": c_ea, "tbparse_cpu": c_tbp, "load": os.getloadavg()[0],
         "compared": compared, "problems": problems, "peak": peak, "final": final,
     }
 
 
 def print_table(rows: list[dict]) -> None:
-    print("\n| data set | runs | points | advisor s | EventAccumulator s | tbparse s | EA / advisor | "
-          "tbparse / advisor | bit-equal to EA | peak MB / final arrays MB |")
+    print("\nTimes are wall / CPU seconds of this process (CPU is the fair figure when the machine is shared).")
+    print("| data set | points | advisor s | EventAccumulator s | tbparse s | EA / advisor | "
+          "tbparse / advisor | bit-equal to EA | peak MB / final arrays MB | load avg |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        tbp = f"{r['tbparse']:.2f}" if r["tbparse"] is not None else "-"
-        tbp_ratio = f"{r['tbparse'] / r['advisor']:.0f}x" if r["tbparse"] is not None else "-"
+        tbp = f"{r['tbparse']:.2f} / {r['tbparse_cpu']:.2f}" if r["tbparse"] is not None else "-"
+        tbp_ratio = (
+            f"{r['tbparse'] / r['advisor']:.0f}x / {r['tbparse_cpu'] / r['advisor_cpu']:.0f}x" if r["tbparse"] is not None else "-"
+        )
         equal = "yes" if not r["problems"] and r["compared"] == r["points"] else f"NO ({len(r['problems'])})"
         print(
-            f"| {r['name']} | {r['runs']} | {r['points']:,} | {r['advisor']:.3f} | {r['ea']:.2f} | {tbp} | "
-            f"{r['ea'] / r['advisor']:.1f}x | {tbp_ratio} | {equal} ({r['compared']:,} pts) | "
-            f"{r['peak'] / 1e6:.1f} / {r['final'] / 1e6:.1f} = {r['peak'] / max(r['final'], 1):.2f}x |"
+            f"| {r['name']} | {r['points']:,} | {r['advisor']:.3f} / {r['advisor_cpu']:.3f} | "
+            f"{r['ea']:.2f} / {r['ea_cpu']:.2f} | {tbp} | "
+            f"{r['ea'] / r['advisor']:.1f}x / {r['ea_cpu'] / r['advisor_cpu']:.1f}x | {tbp_ratio} | "
+            f"{equal} ({r['compared']:,} pts) | "
+            f"{r['peak'] / 1e6:.1f} / {r['final'] / 1e6:.1f} = {r['peak'] / max(r['final'], 1):.2f}x | {r['load']:.1f} |"
         )
     for r in rows:
         for p in r["problems"][:10]:
