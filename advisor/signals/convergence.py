@@ -63,6 +63,10 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
                   saturated_early=saturated)
     detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.3 and not saturated)
     if detected:
+        from advisor.signals.divergence import run_divergence
+
+        detected = run_divergence(curves) is None  # a diverged run is judged by `divergence` alone
+    if detected:
         note = (f"still falling at the end ({end_slope_rel:.0%} of the total drop per 10% of the run), "
                 f"about {min(remaining_rel, 9.99):.1f}x the drop so far still to go")
     elif saturated:

@@ -21,8 +21,8 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    MIN_POINTS, curve_or_none, diff_sigma, finite_xy, head_level, odd, running_median, tail_level,
-    theil_sen,
+    MIN_POINTS, bin_medians, curve_or_none, diff_sigma, finite_xy, head_level, odd, running_median,
+    tail_level, theil_sen,
 )
 
 EXPLOSION_RATIO = 10.0  # loss >= 10x its running minimum: an explosion whatever else happens
@@ -31,17 +31,24 @@ EARLY_WINDOW = 0.3  # share of the run in which an early rise is judged
 GRAD_RATIO = 10.0
 
 
-def _smooth(y: np.ndarray) -> np.ndarray:
-    """Running median over ~2% of the points (>= 3): a rise must last to count."""
+def _smooth(y: np.ndarray, frac: float = 0.02) -> np.ndarray:
+    """Running median over `frac` of the points (>= 3): a rise must last to count."""
     n = len(y)
     if n < 5:
         return y.copy()
-    return running_median(y, odd(max(3, n // 50)))
+    return running_median(y, odd(max(3, int(n * frac))))
 
 
 def _explosion(x: np.ndarray, y: np.ndarray) -> dict:
-    """Largest sustained climb above the running minimum, scale-free."""
-    s = _smooth(y)
+    """Largest sustained climb above the running minimum, scale-free.
+
+    The trend is a running median over a tenth of the points (the labellers' trend): a loss
+    that swings between batches (unshuffled data, a too-high LR) has low troughs, and a running
+    minimum of a short-window trend would call the next swing an explosion.
+    """
+    if len(y) > 2000:
+        x, y, _ = bin_medians(x, y, 1000)
+    s = _smooth(y, 0.1)
     n = len(s)
     head = head_level(y, 0.05)
     runmin = np.minimum.accumulate(s)
@@ -227,3 +234,43 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     return Measurement(family="divergence", role=role, tag=c.tag, detected=detected, values=values,
                        start_step=onset, end_step=float(x_all[-1]) if detected else None,
                        confidence=conf if detected else 0.0, note=note)
+
+
+_CACHE: dict = {}
+
+
+def _fingerprint(curves: Curves) -> tuple:
+    parts = [id(curves)]
+    for role in ("train_loss", "val_loss", "grad_norm"):
+        c = curves.get(role)
+        if c is None:
+            parts.append(None)
+            continue
+        y = np.asarray(c.y, dtype=np.float64)
+        parts.append((id(c), len(y), float(np.nansum(y[:: max(1, len(y) // 16)])) if len(y) else 0.0))
+    return tuple(parts)
+
+
+def run_divergence(curves: Curves) -> float | None:
+    """Onset x of the run's divergence (train or validation loss), or None.
+
+    Other families abstain from detecting on a diverged run: its curve ends in the blow-up, and
+    bouncing, flat or slow stretches before it are symptoms, not separate findings (the fixture
+    labeller gives a diverged run no other label).
+    """
+    key = _fingerprint(curves)
+    if key in _CACHE:
+        return _CACHE[key]
+    onset = None
+    for role in ("train_loss", "val_loss"):
+        if curves.get(role) is None:
+            continue
+        m = measure_divergence(curves, role)
+        if m is not None and m.detected:
+            o = m.values.get("onset_step")
+            o = float(curves.get(role).x[0]) if o is None else float(o)
+            onset = o if onset is None else min(onset, o)
+    if len(_CACHE) > 256:
+        _CACHE.clear()
+    _CACHE[key] = onset
+    return onset

@@ -210,18 +210,12 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
                 keep = x >= lx[i_max]
                 if keep.sum() >= MIN_N:
                     x, y = x[keep], y[keep]
-    # after a divergence the curve is judged by `divergence`; bouncing counts only before it
-    from advisor.signals.divergence import measure_divergence
+    # a diverged run is judged by `divergence` alone
+    from advisor.signals.divergence import run_divergence
 
-    div = measure_divergence(curves, role)
-    diverged = bool(div is not None and div.detected)
-    if diverged:
-        onset = div.values.get("onset_step")
-        keep = x < onset if onset is not None else np.zeros(len(x), dtype=bool)
-        if keep.sum() < max(MIN_N, 0.5 * len(x)):
-            return Measurement(family="oscillation", role=role, tag=c.tag, detected=False,
-                               values=_empty_values(), note="diverged: judged by `divergence`")
-        x, y = x[keep], y[keep]
+    if run_divergence(curves) is not None:
+        return Measurement(family="oscillation", role=role, tag=c.tag, detected=False,
+                           values=_empty_values(), note="diverged: judged by `divergence`")
     inner = [cp for cp in cuts if x[0] < cp < x[-1]]
     seg = _core(x, y, inner)
     explains = False

@@ -15,26 +15,28 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    bin_medians, curve_or_none, diff_sigma, finite_xy, head_level, longest_flat, lr_change_points,
+    bin_medians, curve_or_none, diff_sigma, finite_xy, head_level, longest_flat, longest_flat_high,
+    lr_change_points,
     moving_average, odd, running_median, theil_sen,
 )
 
 MIN_N = 8
 ACC_ROLES = ("train_acc", "val_acc")
-MIN_LENGTH = 0.25  # a plateau worth reporting spans at least a quarter of the run
+MIN_LENGTH = 0.2  # a plateau worth reporting spans at least a fifth of the run
+FLAT = 0.05  # flat: the trend stays within 5% of the fall achieved (fixtures/labels.py's scale)
+HIGH = 0.3  # a saddle sits at least 30% of the way up from the best level
+STALL = 0.7  # a stall ends the run at >= 70% of its start level (barely learnt)
 
 
-def _flat_stretch(x: np.ndarray, z: np.ndarray) -> dict:
-    """Longest flat stretch of the trend of z (lower is better)."""
-    xb, zb, cnt = bin_medians(x, z, 120)
+def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Bin medians (<= 400) smoothed by a running median over a tenth of them: the trend a
+    practitioner reads a plateau from, with the noise left in it."""
+    xb, zb, _ = bin_medians(x, z, 400)
     m = len(zb)
-    w = odd(max(3, m // 15))
-    tb = moving_average(running_median(zb, w), 3) if m >= 5 else zb.copy()
-    noise = diff_sigma(zb)
-    rng = float(np.max(tb) - np.min(tb))
-    tol = max(0.1 * rng, 6.0 * noise / math.sqrt(w), 1e-12 * max(abs(float(np.median(tb))), 1e-300))
-    i, j = longest_flat(tb, tol)
-    return {"xb": xb, "tb": tb, "i": i, "j": j, "tol": tol, "noise": noise}
+    w = odd(max(3, int(round(0.1 * m))))
+    tb = running_median(zb, w) if m >= 5 else zb.copy()
+    noise = 1.25 * diff_sigma(zb) / math.sqrt(w)
+    return xb, tb, noise
 
 
 def measure_plateau(curves: Curves, role: str) -> Measurement | None:
@@ -47,23 +49,41 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
         return None
     is_acc = role in ACC_ROLES
     z = -y if is_acc else y
-    f = _flat_stretch(x, z)
-    xb, tb, i, j, tol = f["xb"], f["tb"], f["i"], f["j"], f["tol"]
+    xb, tb, tnoise = _trend(x, z)
+    m = len(tb)
     span_x = x[-1] - x[0]
-    # the stretch covers from its first to its last bin, extended by half a bin at each side
-    half = 0.5 * span_x / max(len(xb), 1)
-    x_start = float(x[0]) if i == 0 else float(xb[i] - half)
-    x_end = float(x[-1]) if j == len(xb) - 1 else float(xb[j] + half)
-    length = float(np.clip((x_end - x_start) / span_x, 0.0, 1.0))
-    level_z = float(np.median(tb[i: j + 1]))
     head_z = head_level(z, 0.05)
     min_z = float(np.min(tb))
+    progress = max(head_z - min_z, 0.0)
+    rng_z = float(np.percentile(z, 95) - np.percentile(z, 5))
+    # the labellers' scale: the fall achieved, but never below a tenth of the start level
+    scale = max(progress, 0.1 * abs(head_z) if head_z != 0 else 0.1 * rng_z, 1e-300)
+    tol = max(FLAT * scale, 3.0 * tnoise)  # a smoothed trend's own noise must not break a flat stretch
+    high = min_z + HIGH * progress
+    found = longest_flat_high(tb, tol, high)
+    any_flat = longest_flat(tb, tol)
+    stretches = [found] if found is not None else []
+    stretches.append(any_flat)
+    cands = [_judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, is_acc, role)
+             for (i, j) in stretches]
+    hits = [cd for cd in cands if cd["detected"]]
+    return _measurement(c, role, hits[0] if hits else cands[-1])
+
+
+def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, is_acc, role) -> dict:
+    """Evaluate one flat stretch [i, j] of the binned trend."""
+    m = len(tb)
+    span_x = x[-1] - x[0]
+    half = 0.5 * span_x / max(m, 1)
+    x_start = float(x[0]) if i == 0 else float(xb[i] - half)
+    x_end = float(x[-1]) if j == m - 1 else float(xb[j] + half)
+    length = float(np.clip((x_end - x_start) / span_x, 0.0, 1.0))
+    level_z = float(np.mean(tb[i: j + 1]))
     level = -level_z if is_acc else level_z
     head = -head_z if is_acc else head_z
-    progress = head_z - min_z
     level_rel_range = float(np.clip((level_z - min_z) / progress, 0.0, 1.5)) if progress > tol else 1.0
-    level_rel_start = float(level / head) if head != 0 and not is_acc else None
-    ends_flat = bool(j >= len(xb) - 1)
+    level_rel_start = float(level / head) if head > 0 and not is_acc else None
+    ends_flat = bool(j >= m - 1 or (x[-1] - x_end) <= 0.1 * span_x)
     # chance level: ln C for a loss, 1/C for an accuracy; else "within 10% of the start"
     C = curves.num_classes
     at_chance = False
@@ -71,8 +91,7 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
         chance = (1.0 / C) * (100.0 if is_acc and np.nanmax(y) > 1.5 else 1.0) if is_acc else math.log(C)
         at_chance = abs(level - chance) <= 0.1 * abs(chance)
     if not at_chance:
-        scale = abs(head) if (head != 0 and not is_acc) else max(progress, tol)
-        at_chance = abs(level - head) <= 0.1 * scale
+        at_chance = abs(level_z - head_z) <= 0.1 * scale if progress > 0 else True
     # breakout: a clear further drop after the stretch (not at an LR step)
     breakout, breakout_step = False, None
     if not ends_flat:
@@ -81,42 +100,41 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
         need = max(3 * tol, 0.2 * progress)
         if drop >= need:
             k = np.flatnonzero(after < level_z - tol)
-            bstep = float(xb[j + 1 + int(k[0])]) if len(k) else float(xb[min(j + 1, len(xb) - 1)])
-            # sudden: the drop takes at most half as long as the plateau lasted (a steady slow
-            # descent also has "flat" stretches at this tolerance, but no sudden escape)
-            kk = np.flatnonzero(after <= level_z - need)
-            took = float(xb[j + 1 + int(kk[0])] - x_end) if len(kk) else math.inf
+            bstep = float(xb[j + 1 + int(k[0])]) if len(k) else float(xb[min(j + 1, m - 1)])
             cps = lr_change_points(curves)
             near_lr = any(abs(cp - bstep) <= 0.05 * span_x + half for cp in cps)
-            if not near_lr and took <= 0.5 * (x_end - x_start):
+            if not near_lr:
                 breakout, breakout_step = True, bstep
     if is_acc:
         stalled_high = bool(ends_flat and at_chance)
-    elif head > 0 and level_rel_start is not None:
-        stalled_high = bool(ends_flat and (level_rel_start >= 0.5 or at_chance))
+    elif level_rel_start is not None:
+        stalled_high = bool(ends_flat and (level_rel_start >= STALL or at_chance))
     else:
         stalled_high = bool(ends_flat and at_chance)
+    is_high = level_rel_range >= HIGH
     # "flat" must also hold for the raw points: no significant slope worth the tolerance
     inside = (x >= x_start) & (x <= x_end)
     descending = False
     if inside.sum() >= 4:
         ts = theil_sen(x[inside], z[inside])
-        descending = bool(ts.significant_down and -ts.slope * (x_end - x_start) >= tol)
-    saddle = bool(breakout and level_rel_range >= 0.5 and length >= MIN_LENGTH * 0.8)
+        descending = bool(ts.significant_down and -ts.slope * (x_end - x_start) >= 0.5 * tol)
+    # a high stretch followed by a climb is the run getting worse, not a plateau
+    rises_after = bool(not ends_flat and float(np.max(tb[j + 1:])) > level_z + 3 * tol
+                       and float(np.min(tb[j + 1:])) > level_z - tol)
+    saddle = bool(is_high and not ends_flat and length >= MIN_LENGTH and not descending and not rises_after)
     stall = bool(stalled_high and length >= MIN_LENGTH and not descending)
     if (saddle or stall) and not is_acc:
         # a flat-but-bouncing curve is oscillation, a climbing one divergence: not a plateau
-        from advisor.signals.divergence import measure_divergence
+        from advisor.signals.divergence import run_divergence
         from advisor.signals.oscillation import measure_oscillation
 
-        div = measure_divergence(curves, role)
-        if div is not None and div.detected:
+        if run_divergence(curves) is not None:
             saddle = stall = False
         else:
             for r in dict.fromkeys((role, "train_loss")):
                 osc = measure_oscillation(curves, r)
                 if osc is not None and osc.detected and not osc.values.get("epoch_jumps"):
-                    stall = False
+                    saddle = stall = False
     detected = saddle or stall
     values = {
         "length_fraction": length, "level_rel_start": level_rel_start, "at_chance": bool(at_chance),
@@ -124,12 +142,17 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
         "ends_flat": ends_flat, "level_rel_range": level_rel_range, "level": level,
     }
     if saddle:
-        note = (f"flat for {length:.0%} of the run near its starting level, then breaks out at "
-                f"step {breakout_step:g} (saddle)")
+        note = f"flat for {length:.0%} of the run well above its best level" + (
+            f", then breaks out at step {breakout_step:g} (saddle)" if breakout_step is not None else "")
     elif stall:
         note = f"flat for the last {length:.0%} of the run at a high level ({level:.4g})"
     else:
         note = f"longest flat stretch {length:.0%} of the run" + (" (converged)" if ends_flat else "")
-    return Measurement(family="plateau", role=role, tag=c.tag, detected=detected, values=values,
-                       start_step=x_start, end_step=x_end,
-                       confidence=float(min(0.95, 0.4 + length)) if detected else 0.0, note=note)
+    return {"detected": bool(detected), "values": values, "start": x_start, "end": x_end,
+            "length": length, "note": note}
+
+
+def _measurement(c, role: str, r: dict) -> Measurement:
+    return Measurement(family="plateau", role=role, tag=c.tag, detected=r["detected"], values=r["values"],
+                       start_step=r["start"], end_step=r["end"],
+                       confidence=float(min(0.95, 0.4 + r["length"])) if r["detected"] else 0.0, note=r["note"])

@@ -105,14 +105,14 @@ def robust_range(y, lo: float = 5.0, hi: float = 95.0) -> float:
     return float(b - a)
 
 
-def head_level(y, frac: float = 0.1, min_n: int = 3) -> float:
+def head_level(y, frac: float = 0.1, min_n: int = 1) -> float:
     """Median of the first `frac` of the points (at least `min_n`): a robust start level."""
     y = np.asarray(y, dtype=np.float64)
     k = max(min_n, int(round(len(y) * frac)))
     return float(np.median(y[: max(1, min(k, len(y)))]))
 
 
-def tail_level(y, frac: float = 0.1, min_n: int = 3) -> float:
+def tail_level(y, frac: float = 0.1, min_n: int = 1) -> float:
     y = np.asarray(y, dtype=np.float64)
     k = max(min_n, int(round(len(y) * frac)))
     return float(np.median(y[-max(1, min(k, len(y))):]))
@@ -133,14 +133,16 @@ def odd(k: int) -> int:
 
 
 def running_median(y, w: int) -> np.ndarray:
-    """Centered running median (edges: shrinking window). Keeps level shifts sharp, ignores spikes."""
-    from scipy.ndimage import median_filter
+    """Centered running median; at the edges the window shrinks (pandas' `min_periods=1`), so the
+    last point is not over-weighted the way edge padding would. Keeps level shifts sharp and
+    ignores spikes."""
+    import pandas as pd
 
     y = np.asarray(y, dtype=np.float64)
     w = odd(max(1, min(w, len(y) if len(y) % 2 else len(y) - 1)))
     if w <= 1 or len(y) < 3:
         return y.copy()
-    return median_filter(y, size=w, mode="nearest")
+    return pd.Series(y).rolling(w, center=True, min_periods=1).median().to_numpy()
 
 
 def moving_average(y, w: int) -> np.ndarray:
@@ -253,6 +255,40 @@ def longest_flat(t, tol: float) -> tuple[int, int]:
             if minq[0] < i:
                 minq.popleft()
         if j - i > best[1] - best[0]:
+            best = (i, j)
+    return best
+
+
+def longest_flat_high(t, tol: float, high: float) -> tuple[int, int] | None:
+    """Longest window [i, j] within `tol` (max - min) whose mean is >= `high`, or None.
+
+    For each end j the window is the longest flat one ending there (two pointers, monotone
+    deques); among those whose mean sits at or above `high` the longest wins. O(n).
+    """
+    from collections import deque
+
+    t = np.asarray(t, dtype=np.float64)
+    n = len(t)
+    csum = np.concatenate([[0.0], np.cumsum(t)])
+    maxq: deque[int] = deque()
+    minq: deque[int] = deque()
+    best: tuple[int, int] | None = None
+    i = 0
+    for j in range(n):
+        while maxq and t[maxq[-1]] <= t[j]:
+            maxq.pop()
+        maxq.append(j)
+        while minq and t[minq[-1]] >= t[j]:
+            minq.pop()
+        minq.append(j)
+        while t[maxq[0]] - t[minq[0]] > tol:
+            i += 1
+            if maxq[0] < i:
+                maxq.popleft()
+            if minq[0] < i:
+                minq.popleft()
+        mean = (csum[j + 1] - csum[i]) / (j + 1 - i)
+        if mean >= high and (best is None or j - i > best[1] - best[0]):
             best = (i, j)
     return best
 
