@@ -101,7 +101,7 @@ def discover(paths: list[str | Path]) -> tuple[list[RunSource], list[Problem]]:
             if reason:
                 problems.append(Problem(str(f), reason))
         if len(sources) == before and not any(p.path.startswith(str(given)) for p in problems):
-            problems.append(Problem(str(raw), "no training log found (no event file, CSV, W&B, HF or MLflow log)"))
+            problems.append(Problem(str(raw), "no training log found (no TensorBoard event file, CSV, JSON, W&B, HF or MLflow log)"))
     return sources, problems
 
 
