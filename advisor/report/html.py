@@ -66,31 +66,85 @@ def buckets_for(n_runs: int) -> int:
     (min/max per bucket keeps spikes either way) so 500 runs stay a few MB."""
     if n_runs <= 25:
         return plots.WIDTH_PX
-    return int(max(150, min(plots.WIDTH_PX, plots.WIDTH_PX * math.sqrt(25 / n_runs))))
+    return int(max(120, min(plots.WIDTH_PX, plots.WIDTH_PX * (25 / n_runs) ** 0.6)))
 
 
 def render(diagnosis: Diagnosis, options: Any = None) -> str:
     from markupsafe import Markup
 
-    from advisor.report.output import progress
-
     runs = sorted_runs(diagnosis)
     buckets = buckets_for(len(runs))
+    charts = _charts(runs, buckets, getattr(options, "progress", None))
+    pool = plots.StylePool()
     ctx_runs = []
-    for i, r in enumerate(progress(runs, total=len(runs), label="drawing charts",
-                                   enabled=getattr(options, "progress", None)), start=1):
-        ctx_runs.append(_run_context(r, i, buckets, Markup))
+    for i, (r, (svg, err)) in enumerate(zip(runs, charts), start=1):
+        chart = None
+        if svg:
+            try:
+                chart = Markup(pool.apply(svg))
+            except ValueError as e:
+                err = clean(str(e))
+        ctx_runs.append(_run_context(r, i, chart, err, Markup))
     ctx = {
         "title": "advisor report",
         "summary": summary_line(diagnosis),
         "version": __version__,
         "generated": _generated(options),
         "csp": CSP,
+        "chart_css": Markup(plots.CHART_CSS + "\n" + pool.css()),
         "counts": _counts(runs),
         "runs": ctx_runs,
         "errors": [{"path": clean(e.get("path")), "message": clean(e.get("message"))} for e in diagnosis.errors],
     }
     return environment().get_template("report.html.j2").render(**ctx)
+
+
+def _chart_job(args) -> tuple[str | None, str | None]:
+    """(svg, error) for one run; module-level so worker processes can run it."""
+    report, chart_id, buckets = args
+    try:
+        return plots.run_chart_svg(report, chart_id=chart_id, buckets=buckets), None
+    except Exception as e:  # a chart must never take the report down with it
+        return None, clean(f"{type(e).__name__}: {e}")
+
+
+def jobs() -> int:
+    """Worker processes for charts: ADVISOR_JOBS, else one per CPU (matplotlib is single-threaded
+    and ~0.15 s per chart, so a 500-run report is minutes on one core)."""
+    env = os.environ.get("ADVISOR_JOBS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _charts(runs: list[RunReport], buckets: int, show_progress: bool | None) -> list[tuple[str | None, str | None]]:
+    from advisor.model import Run
+
+    from advisor.report.output import progress
+
+    # Only what a chart needs travels to a worker: not the raw series (they duplicate the curves).
+    light = [RunReport(run=Run(name=r.run.name, path=r.run.path, format=r.run.format), metrics={},
+                       findings=r.findings, curves=r.curves) for r in runs]
+    work = [(rep, f"c{i}", buckets) for i, rep in enumerate(light, start=1)]
+    n_jobs = jobs()
+    if n_jobs == 1 or len(work) < 12:
+        return list(progress((_chart_job(w) for w in work), total=len(work), label="drawing charts",
+                             enabled=show_progress))
+    import concurrent.futures
+    import multiprocessing
+
+    # fork, not spawn/forkserver: those re-import the caller's __main__, which breaks any script
+    # that calls render() without an `if __name__ == "__main__"` guard. Workers are forked when
+    # the work is submitted, before the progress bar starts its thread.
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return [_chart_job(w) for w in work]
+    ctx = multiprocessing.get_context("fork")
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+            return list(progress(pool.map(_chart_job, work, chunksize=4), total=len(work),
+                                 label="drawing charts", enabled=show_progress))
+    except (OSError, concurrent.futures.process.BrokenProcessPool):  # no processes here: draw in-process
+        return [_chart_job(w) for w in work]
 
 
 def _generated(options: Any) -> str | None:
@@ -113,14 +167,8 @@ def _counts(runs: list[RunReport]) -> list[dict[str, Any]]:
     return out
 
 
-def _run_context(r: RunReport, index: int, buckets: int, Markup) -> dict[str, Any]:
+def _run_context(r: RunReport, index: int, chart, chart_error: str | None, Markup) -> dict[str, Any]:
     anchor = f"run-{index}"
-    chart, chart_error = None, None
-    try:
-        svg = plots.run_chart_svg(r, chart_id=f"c{index}", buckets=buckets)
-        chart = Markup(svg) if svg else None
-    except Exception as e:  # a chart must never take the report down with it
-        chart_error = clean(f"{type(e).__name__}: {e}")
     curves = r.curves.by_role if r.curves is not None else {}
     spark_curve = next((curves[k] for k in ("train_loss", "val_loss", "val_acc", "val_metric", "reward")
                         if k in curves and len(curves[k])), None)
@@ -144,6 +192,8 @@ def _run_context(r: RunReport, index: int, buckets: int, Markup) -> dict[str, An
         "chart": chart,
         "chart_error": chart_error,
         "metrics": [{"role": clean(k), "tag": clean(v)} for k, v in r.metrics.items()],
+        "constant_lr": (fmt_num(float(curves["lr"].y[0])) if "lr" in curves and plots.is_constant(curves["lr"])
+                        else ""),
         "hparams": [{"name": clean(k), "value": fmt_num(v) if isinstance(v, (int, float)) else clean(v)}
                     for k, v in sorted(hp.items(), key=lambda kv: str(kv[0]))],
         "error": clean(r.error) if r.error else "",

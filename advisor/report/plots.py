@@ -122,6 +122,34 @@ def decimate(x: np.ndarray, y: np.ndarray, buckets: int = WIDTH_PX) -> tuple[np.
     return xs, ys
 
 
+def bucket_means(x: np.ndarray, y: np.ndarray, buckets: int = WIDTH_PX) -> tuple[np.ndarray, np.ndarray]:
+    """One point per x-bucket (mean x, mean y) for an already smoothed curve: its trend is the
+    point, so half the points of `decimate` suffice. Breaks at non-finite points like `decimate`."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if len(x) <= buckets:
+        return decimate(x, y, buckets)
+    finite = np.isfinite(y) & np.isfinite(x)
+    idx = np.flatnonzero(finite)
+    if len(idx) == 0:
+        return np.array([]), np.array([])
+    lo, hi = x[idx[0]], x[idx[-1]]
+    span = hi - lo if hi > lo else 1.0
+    b = np.minimum(((x[idx] - lo) / span * buckets).astype(np.int64), buckets - 1)
+    # A bucket also splits where non-finite points interrupt it, so gaps stay gaps.
+    nonfinite_before = np.cumsum(~finite)[idx]
+    key = b * (int(nonfinite_before.max()) + 1) + nonfinite_before
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    counts = np.diff(np.r_[starts, len(key)])
+    mx = np.add.reduceat(x[idx], starts) / counts
+    my = np.add.reduceat(y[idx], starts) / counts
+    gap = np.flatnonzero(np.diff(nonfinite_before[starts]) > 0)
+    if len(gap):
+        mx = np.insert(mx, gap + 1, np.nan)
+        my = np.insert(my, gap + 1, np.nan)
+    return mx, my
+
+
 def nonfinite_points(x: np.ndarray, y: np.ndarray, buckets: int = WIDTH_PX) -> dict[str, np.ndarray]:
     """x positions of NaN, +inf and -inf points, at most one per x-bucket each (for markers)."""
     x = np.asarray(x, dtype=np.float64)
@@ -178,7 +206,7 @@ def sparkline_svg(curve: Curve | None, status: str = "ok", width: int = 120, hei
     if curve is None or len(curve) == 0:
         return empty
     sm = tb_smooth(curve.y)
-    xs, ys = decimate(curve.x, sm, buckets=width // 2)
+    xs, ys = bucket_means(curve.x, sm, buckets=width // 2)
     ok = np.isfinite(xs) & np.isfinite(ys)
     if not ok.any():
         return empty
@@ -218,11 +246,17 @@ def safe_label(text: str, limit: int = 16) -> str:
     return _SAFE_LABEL.sub("", str(text))[:limit]
 
 
+def is_constant(c: Curve) -> bool:
+    """A curve with one finite value throughout (a constant LR gets a caption, not a panel)."""
+    y = c.y[np.isfinite(c.y)]
+    return len(y) > 0 and len(y) == len(c.y) and bool(np.all(y == y[0]))
+
+
 def panels_for(report: RunReport) -> list[tuple[str, list[Curve], float]]:
     curves = report.curves.by_role if report.curves is not None else {}
     out = []
     for title, roles, ratio in PANELS:
-        cs = [curves[r] for r in roles if r in curves and len(curves[r])]
+        cs = [curves[r] for r in roles if r in curves and len(curves[r]) and not (r == "lr" and is_constant(curves[r]))]
         if cs:
             out.append((title, cs, ratio))
     return out
@@ -268,7 +302,7 @@ def _draw_panel(ax, title: str, cs: list[Curve], buckets: int) -> None:
         color = COLORS.get(c.role, "#444")
         x, y = decimate(c.x, c.y, buckets)
         ax.plot(x, y, color=color, alpha=0.22, linewidth=0.8)
-        sx, sy = decimate(c.x, tb_smooth(c.y), buckets)
+        sx, sy = bucket_means(c.x, tb_smooth(c.y), buckets)
         ax.plot(sx, sy, color=color, linewidth=1.4, label=LABELS.get(c.role, "curve"))
         ys_all.append(y)
         tr = ax.get_xaxis_transform()  # x in data units, y in axes units
@@ -286,7 +320,10 @@ def _draw_panel(ax, title: str, cs: list[Curve], buckets: int) -> None:
                         clip_on=False, solid_capstyle="butt")
     if _use_log(ys_all):
         ax.set_yscale("log")
-    ax.set_title(title, loc="left")
+        # Minor log ticks are a third of the drawing time and most of the tick markup.
+        ax.minorticks_off()
+    # A plain text, not set_title: matplotlib re-measures every tick label to place a title.
+    ax.text(0.0, 1.02, title, transform=ax.transAxes, ha="left", va="bottom", fontsize=9)
     # Above the plot area, right-aligned: inside it would cover the NaN marks and the curves.
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, ncol=6, borderaxespad=0.1,
               handlelength=1.6, columnspacing=1.2)
@@ -321,9 +358,43 @@ _ID = re.compile(r'\bid="([^"]+)"')
 _FORBIDDEN = re.compile(r"<script|<foreignObject|\son[a-z]+\s*=|javascript:|href=\"(?!#)|url\((?!#)", re.I)
 
 
-def _round(m: re.Match) -> str:
-    v = f"{float(m.group(0)):.1f}"
+def _round_str(text: str) -> str:
+    v = f"{float(text):.1f}"
     return v[:-2] if v.endswith(".0") else v
+
+
+def _round(m: re.Match) -> str:
+    return _round_str(m.group(0))
+
+
+# The CSS every chart shares (matplotlib writes it into each SVG; the page carries it once).
+CHART_CSS = "svg.chart * { stroke-linejoin: round; stroke-linecap: butt; }"
+_STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
+_SAFE_CSS = re.compile(r"^[#%(),.\-:;\w\s']*$")
+
+
+class StylePool:
+    """Turns the `style="…"` attributes matplotlib repeats on every tick, grid line and label
+    into classes defined once for the whole page: a third of a chart's bytes. Styles come from
+    matplotlib (no log text), and each is checked against a conservative character set anyway."""
+
+    def __init__(self) -> None:
+        self.classes: dict[str, str] = {}
+
+    def apply(self, svg: str) -> str:
+        def repl(m: re.Match) -> str:
+            style = m.group(1).strip()
+            if not _SAFE_CSS.match(style) or "url(" in style.replace("url(#", ""):
+                raise ValueError("refusing an unexpected SVG style")
+            cls = self.classes.get(style)
+            if cls is None:
+                cls = self.classes[style] = f"s{len(self.classes)}"
+            return f' class="{cls}"'
+
+        return _STYLE_ATTR.sub(repl, svg)
+
+    def css(self) -> str:
+        return "\n".join(f"svg.chart .{c} {{ {s} }}" for s, c in self.classes.items())
 
 
 def _compact_path(d: str) -> str:
@@ -340,10 +411,20 @@ def _sanitize_svg(svg: str, chart_id: str) -> str:
     svg = _METADATA.sub("", svg)
     svg = _PATH_D.sub(lambda m: m.group(1) + _compact_path(m.group(2)) + m.group(3), svg)
     svg = re.sub(r">\s+<", "><", svg)
+    svg = re.sub(r'(\s(?:x|y|width|height)=")(-?\d+\.\d{2,})"', lambda m: m.group(1) + _round_str(m.group(2)) + '"', svg)
+    svg = re.sub(r'\stransform="rotate\(-?0 [^"]*\)"', "", svg)
+    svg = re.sub(r"<defs><style[^>]*>.*?</style></defs>", "", svg, flags=re.S)  # the page's CSS has it
     # Drop the ids nothing refers to (every <g> has one), keep and prefix the rest.
     referenced = set(re.findall(r'(?:href="#|url\(#)([^")]+)', svg))
     svg = _ID.sub(lambda m: m.group(0) if m.group(1) in referenced else "", svg)
     svg = re.sub(r"<g\s*>", "<g>", svg)
+    # Attribute-less groups around a single element are matplotlib bookkeeping: unwrap them.
+    while True:
+        unwrapped = re.sub(r"<g>(<(?:path|use|text)\b[^>]*?(?:/>|>[^<]*</text>))</g>", r"\1", svg)
+        if unwrapped == svg:
+            break
+        svg = unwrapped
+    svg = re.sub(r"<g></g>", "", svg)
     ids = set(_ID.findall(svg))
     if ids:
         prefix = re.sub(r"[^A-Za-z0-9_-]", "", chart_id) + "-"
