@@ -193,7 +193,7 @@ def _raise_if_nothing_readable(source: RunSource, decoded: list) -> None:
     """
     if any(fd.records for fd in decoded):
         return
-    garbage = [fd for fd in decoded if fd.path.stat().st_size > 0 and not fd.truncated]
+    garbage = [fd for fd in decoded if fd.size > 0 and not fd.truncated]
     if garbage:
         first = garbage[0]
         reason = first.warnings[0].split(": ", 1)[-1] if first.warnings else "no valid record"

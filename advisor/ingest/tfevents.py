@@ -95,6 +95,7 @@ class FileScalars:
     session_starts: list[int] = field(default_factory=list)  # steps of SessionLog.START events
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False
+    size: int = 0  # bytes in the file when it was read
 
     def __len__(self) -> int:
         return sum(len(points) for points in self.tags.values())
@@ -109,6 +110,7 @@ def read_file(path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> File
     label = path.name
     size = os.path.getsize(path)
     empty = _empty_result(path)
+    empty.size = size
     if size == 0:
         empty.warnings.append(f"{label}: empty file (zero bytes)")
         return empty
@@ -131,6 +133,7 @@ def _decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> F
     label = path.name
     framing = tfrecord.frame(buf, label)
     out = _empty_result(path)
+    out.size = len(buf)
     out.warnings.extend(framing.warnings)
     out.truncated = framing.truncated_at is not None
     out.records = len(framing)
