@@ -480,3 +480,24 @@ def test_bench_smoke():
 
 def test_header_struct_matches_format():
     assert tfrecord._HEADER.size == 12 and struct.calcsize("<Q") == 8
+
+
+def test_single_event_file_given_directly():
+    path = next(p for p in FIXTURE_EVENT_FILES if "tbx_basic" in str(p))
+    sources, runs, problems = tb_runs(path)
+    assert len(runs) == 1 and runs[0].points == 40 and not problems
+    assert sources[0].files == [path]
+
+
+def test_keras_split_given_alone_keeps_its_prefix():
+    sources, runs, _ = tb_runs(TB_FIXTURES / "keras_pair" / "validation")
+    (run,) = runs
+    assert Path(sources[0].path).name == "validation"  # the parent is outside what was given
+    assert set(run.series) == {"validation/epoch_loss", "validation/epoch_accuracy", "validation/evaluation_loss_vs_iterations"}
+
+
+def test_relative_path_names_runs_from_its_parent(monkeypatch):
+    monkeypatch.chdir(FIXTURES)
+    sources, _ = discover_mod.discover(["tensorboard"])
+    names = {s.name for s in sources if s.format == "tensorboard"}
+    assert {"tensorboard/keras_pair", "tensorboard/torch_hparams/trial", "tensorboard/lightning_logs/version_0"} <= names

@@ -75,8 +75,11 @@ def _inside(tree: FileTree) -> Callable[[Path], bool]:
 def _place(folder: Path, by_dir: dict[Path, list[Path]], inside: Callable[[Path], bool]) -> tuple[Path, dict]:
     """The run folder an event folder belongs to, and how its tags are renamed there."""
     parent = folder.parent
-    if folder.name in KERAS_SPLITS and inside(parent) and _looks_keras(folder, by_dir):
-        return parent, {"dir": str(folder), "kind": "keras", "prefix": folder.name + "/"}
+    if folder.name in KERAS_SPLITS and _looks_keras(folder, by_dir):
+        # Given on its own (parent outside the given path) it stays a run, still prefixed, so
+        # `validation/epoch_loss` keeps saying which split it is.
+        root = parent if inside(parent) else folder
+        return root, {"dir": str(folder), "kind": "keras", "prefix": folder.name + "/"}
     if (folder.name == "eval" or folder.name.startswith("eval_")) and parent in by_dir and inside(parent):
         return parent, {"dir": str(folder), "kind": "eval", "prefix": folder.name + "/"}
     if inside(parent):
