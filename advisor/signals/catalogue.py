@@ -54,6 +54,7 @@ register(Family(
         "lr_schedule_explains": "bool: the bumps coincide with LR change points (not oscillation)",
         "amplitude_vs_drop": "residual amplitude (second half) / drop achieved from the start: bouncing vs progress",
         "period": "x period of the epoch-boundary jumps (steps_per_epoch or the detected period), or None",
+        "val_bounce": "train_loss only: point-to-point bouncing of the val loss / its level (confirms step-level bouncing), or None",
     },
     fn="advisor.signals.oscillation:measure_oscillation",
 ))

@@ -74,6 +74,6 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     else:
         note = f"end slope {end_slope_rel:.1%} of the drop per 10% of the run"
     return Measurement(family="slow_convergence", role=role, tag=c.tag, detected=detected, values=values,
-                       start_step=float(x[tail][0]) if detected else None,
+                       start_step=float(x[0]) if detected else None,  # a property of the whole run
                        end_step=float(x[-1]) if detected else None,
                        confidence=float(min(0.9, 0.4 + end_slope_rel * 3)) if detected else 0.0, note=note)

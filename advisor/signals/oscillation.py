@@ -23,7 +23,8 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    acf, curve_or_none, finite_xy, head_level, lowess, lr_change_points, mad_sigma, regular, theil_sen,
+    acf, curve_or_none, finite_xy, head_level, lowess, lr_change_points, mad_sigma, odd, regular,
+    running_median, theil_sen,
 )
 
 MIN_N = 8
@@ -44,11 +45,25 @@ def noise_floor(n: int) -> float:
     return lo_v + f * (hi_v - lo_v)
 
 
+DENSE = 60  # above this many points a curve is step-level (minibatch noise)
+VAL_BOUNCE = 0.1  # relative point-to-point bouncing of the val loss that minibatch noise cannot explain
+
+
 def _trend(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
-    """LOWESS trend fitted separately on each segment between LR change points."""
+    """Trend fitted separately on each segment between LR change points: a running median over
+    a tenth of the points for step-level curves (the labellers' trend), LOWESS for short ones
+    (a running median would follow a period-2 bounce instead of averaging it away)."""
     n = len(y)
-    frac = 0.3 if n <= 60 else 0.15
+    frac = 0.3
     out = np.empty(n)
+    if n > DENSE:
+        w = odd(max(5, int(round(0.1 * n))))
+        edges = [0] + [int(np.searchsorted(x, c)) for c in cuts] + [n]
+        edges = sorted(set(e for e in edges if 0 <= e <= n))
+        for a, b in zip(edges[:-1], edges[1:]):
+            if b > a:
+                out[a:b] = running_median(y[a:b], min(w, odd(b - a) if b - a > 1 else 1))
+        return out
     edges = [0] + [int(np.searchsorted(x, c)) for c in cuts] + [n]
     edges = sorted(set(e for e in edges if 0 <= e <= n))
     for a, b in zip(edges[:-1], edges[1:]):
@@ -65,7 +80,25 @@ def _amp(r: np.ndarray) -> float:
     return mad_sigma(r) if len(r) >= 3 else 0.0
 
 
-def _core(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> dict:
+def bounce(y: np.ndarray) -> float | None:
+    """Point-to-point bouncing of a curve relative to its level, over its last two thirds:
+    robust scale of second differences / sqrt(6) / median level. Second differences cancel a
+    smooth trend, so a converging curve scores ~0 and an alternating one scores its amplitude."""
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    k = n // 3
+    z = y[k:]
+    if len(z) < 4:
+        z = y[-4:] if n >= 4 else y
+    if len(z) < 3:
+        return None
+    d2 = z[2:] - 2 * z[1:-1] + z[:-2]
+    lvl = abs(float(np.median(z)))
+    span = float(np.ptp(y))
+    return float(mad_sigma(d2) / math.sqrt(6) / max(lvl, 0.1 * span, 1e-300))
+
+
+def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None = None) -> dict:
     n = len(y)
     t = _trend(x, y, cuts)
     r = y - t
@@ -80,6 +113,8 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> dict:
         first = ~second
     head = head_level(y, 0.05)
     span = float(np.percentile(y, 97.5) - np.percentile(y, 2.5))
+    if np.all(y > 0):
+        span = 0.0  # a positive loss is judged relative to its own level, however low
     level2 = float(np.median(t[second]))
     level1 = float(np.median(t[first])) if first.any() else level2
     denom2 = max(abs(level2), 0.1 * span, 1e-300)
@@ -97,7 +132,7 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> dict:
         ratio = a4 / max(a3, 1e-300)
     else:
         ratio = 1.0
-    amp_trend = "growing" if ratio > 1.5 else ("settling" if ratio < 0.6 else "persistent")
+    amp_trend = "growing" if ratio > 1.5 else ("settling" if ratio < 0.5 else "persistent")
     # progress: how much the loss fell overall and in the second half
     drop = max(head - float(np.min(t)), 0.0)
     amp_vs_drop = amp2 / max(drop, 0.05 * span, 1e-300)
@@ -114,10 +149,15 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> dict:
     early_drop = head - float(np.median(t[early][-max(1, early.sum() // 4):])) if early.any() else 0.0
     fast_early = drop > 0 and early_drop >= 0.7 * drop
     floor = noise_floor(n)
-    big = rel2 >= floor and amp_vs_drop >= 0.12
+    if n > DENSE and confirm is not None:
+        # step-level minibatch losses bounce even when healthy: the validation loss, averaged
+        # over the whole val set, must bounce too before the bouncing is the optimiser's
+        big = rel2 >= floor and confirm >= VAL_BOUNCE
+    else:
+        big = rel2 >= floor and amp_vs_drop >= 0.12 and not improving2
     if n <= 40:
         big = big and scd >= 0.3  # on sparse curves bouncing means direction changes
-    detected = bool(big and amp_trend != "settling" and not improving2)
+    detected = bool(big and amp_trend != "settling")
     return {
         "rel2": rel2, "rel1": rel1, "amp_trend": amp_trend, "scd": scd, "floor": floor,
         "amp_vs_drop": amp_vs_drop, "detected": detected, "late_only": bool(detected and fast_early),
@@ -188,7 +228,7 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
 def _empty_values() -> dict:
     return {"rel_amplitude": None, "rel_amplitude_first": None, "sign_change_density": None,
             "amplitude_trend": None, "late_only": False, "epoch_jumps": False, "epoch_jump_ratio": None,
-            "noise_floor": None, "lr_schedule_explains": False, "amplitude_vs_drop": None, "period": None}
+            "noise_floor": None, "lr_schedule_explains": False, "amplitude_vs_drop": None, "period": None, "val_bounce": None}
 
 
 def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
@@ -217,10 +257,20 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         return Measurement(family="oscillation", role=role, tag=c.tag, detected=False,
                            values=_empty_values(), note="diverged: judged by `divergence`")
     inner = [cp for cp in cuts if x[0] < cp < x[-1]]
-    seg = _core(x, y, inner)
+    confirm = None
+    if role == "train_loss":
+        v = curves.get("val_loss")
+        if v is not None:
+            _, vy = finite_xy(v)
+            if len(vy) >= 5:
+                confirm = bounce(vy)
+    seg = _core(x, y, inner, confirm)
+    if role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
+        seg["detected"] = False  # the run's bouncing is judged on its training loss
+        seg["late_only"] = False
     explains = False
     if inner and not seg["detected"]:
-        explains = _core(x, y, [])["detected"]
+        explains = _core(x, y, [], confirm)["detected"]
     jumps, jratio, period = _epoch_jumps(curves, x, y, c.x_kind)
     detected = bool(seg["detected"] or jumps)
     values = {
@@ -229,7 +279,7 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         "late_only": bool(seg["late_only"]), "epoch_jumps": bool(jumps),
         "epoch_jump_ratio": jratio, "noise_floor": float(seg["floor"]),
         "lr_schedule_explains": bool(explains), "amplitude_vs_drop": float(seg["amp_vs_drop"]),
-        "period": period if jumps else None,
+        "period": period if jumps else None, "val_bounce": confirm,
     }
     onset = seg["onset"] if seg["detected"] else (float(x[0]) if jumps else None)
     if jumps and not seg["detected"]:
