@@ -59,9 +59,9 @@ class Browser:
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio", "--window-size=1200,900",
                 f"--user-data-dir={workdir / 'profile'}", "about:blank"]
+        self._log = open(workdir / "chromium.log", "wb")
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(workdir / "chromium.log", "wb"), pass_fds=(3, 4),
-                                     preexec_fn=wire_fds)
+                                     stderr=self._log, pass_fds=(3, 4), preexec_fn=wire_fds)
         os.close(to_child_r)
         os.close(from_child_w)
         self._buf = b""
@@ -172,6 +172,7 @@ class Browser:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._log.close()
         for fd in (self._to_child_w, self._from_child_r):
             try:
                 os.close(fd)
