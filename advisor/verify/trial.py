@@ -194,7 +194,8 @@ def apply_change(config: dict[str, Any], change: dict[str, Any],
 
 
 def _ladder_step(factor: float) -> bool:
-    return factor > 0 and abs(abs(math.log10(factor)) - math.log10(3)) < 0.05
+    # 0.33 and 3 are ladder steps; sqrt(1/8) = 0.354 (a batch-scaling factor) is not
+    return factor > 0 and abs(abs(math.log10(factor)) - math.log10(3)) < 0.02
 
 
 def _snap(value: float) -> float:

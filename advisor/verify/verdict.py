@@ -112,8 +112,10 @@ def measure_trial(judge: Judge, run: Run) -> SeedNumbers:
     if problem is None and judge.family is not None:
         source = "fallback"
         problem = _own_problem(judge.own, curves, role, value)
-    if judge.pattern in ("divergence", "gradient_explosion") and len(y) and not np.isfinite(y[-1]):
-        problem = True  # a run that ends non-finite diverged, whatever a too-short curve lets a signal say
+    if judge.pattern in ("divergence", "gradient_explosion") and not problem:
+        # belt and braces: a loss that ends non-finite or far above where it started diverged,
+        # whatever a too-short or too-smooth curve lets the signal say
+        problem = bool(_own_problem("end_start", curves, role, value))
     guard = final_level(curves.get(judge.guard_role) or curve)
     return SeedNumbers(value=value, problem=problem, guard=guard, nonfinite=nonfinite, source=source)
 
@@ -308,6 +310,9 @@ def decide(judge: Judge, base: ArmNumbers, fix: ArmNumbers) -> tuple[str, dict[s
         # relative amplitude can stay put when the level it is relative to falls.
         return "confirmed", eff, (f"the {judge.pattern} detector fires in {pb}/{kb} baseline seeds and {pf}/{kf} fix "
                                   f"seeds, and the final {judge.guard_role.replace('_', ' ')} fell to x{g['ratio']:.3g}")
+    if judge.pattern in ("divergence", "gradient_explosion") and kf and pf == kf:
+        return "refuted", eff, (f"the loss still diverges in {pf}/{kf} fix seeds (x{ratio:.3g} of the baseline's "
+                                f"{judge.label}): the change delays the blow-up at best")
     if improved and not persists:
         return "confirmed", eff, f"{judge.label} fell to x{ratio:.3g} of the baseline and the {judge.pattern} is gone"
     if improved and not judge.must_clear:

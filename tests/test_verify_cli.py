@@ -1,0 +1,149 @@
+"""`advisor verify` (--cmd end to end, --entry, usage), `advisor lr-find` on logs, and the hint
+printed when torch is missing."""
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from advisor.cli import main
+from advisor.model import Finding, Recommendation
+
+DATA = Path(__file__).resolve().parent / "data" / "verify"
+SCRIPT = DATA / "sgd_script.py"
+TEMPLATE = (f"{shlex.quote(sys.executable)} {shlex.quote(str(SCRIPT))} --lr {{lr}} --batch-size {{batch_size}} "
+            "--max-steps {max_steps} --seed {seed} --logdir {logdir} --note {note}")
+
+
+def _bad_run(tmp_path: Path, lr: float, note: str) -> Path:
+    run = tmp_path / f"run-lr{lr}"
+    subprocess.run([sys.executable, str(SCRIPT), "--lr", str(lr), "--max-steps", "300", "--logdir", str(run),
+                    "--note", note], check=True)
+    return run
+
+
+def _verify(args, cwd: Path):
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=cwd):
+        result = runner.invoke(main, ["verify", *args], catch_exceptions=False)
+        pwned = list(Path.cwd().rglob("pwned"))
+    return result, pwned
+
+
+def test_cmd_end_to_end_two_seeds_and_injection(tmp_path):
+    run = _bad_run(tmp_path, 5.0, "$(touch pwned)")  # DIV001: NaN near step 200; hparams in config.json
+    work = tmp_path / "trials"
+    result, pwned = _verify([str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300", "--rule", "DIV001",
+                             "--workdir", str(work), "--jobs", "2", "--format", "json", "-q"], tmp_path)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["schema"] == "advisor.diagnosis/1"
+    verifications = doc["runs"][0]["verification"]
+    by_action = {v["action"]: v for v in verifications}
+    lower = by_action["lower_lr"]
+    assert lower["verdict"] == "confirmed", lower["notes"]
+    assert lower["change"]["lr"]["from"] == 5.0 and lower["change"]["lr"]["set"] == 1.0
+    assert lower["baseline"] == ["inf", "inf"] and len(lower["fix"]) == 2 and lower["seeds"] == 2
+    assert lower["effect"]["problem_baseline"] == 2 and lower["effect"]["problem_fix"] == 0
+    # a change the template cannot carry is not run (it would re-run the baseline)
+    assert "no {grad_clip} placeholder" in by_action["gradient_clipping"]["notes"][0]
+    # the run's hparam `$(touch pwned)` reached every trial as one literal argument
+    argvs = [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
+    assert len(argvs) == 4
+    assert all(a[a.index("--note") + 1] == "$(touch pwned)" for a in argvs)
+    assert not pwned and not list(tmp_path.rglob("pwned"))
+
+
+def test_cmd_set_value_with_shell_syntax_and_a_refuted_fix(tmp_path):
+    run = _bad_run(tmp_path, 10.0, "x")  # x0.33 -> lr 3, which still diverges: refuted
+    work = tmp_path / "trials"
+    result, pwned = _verify([str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300", "--rule", "DIV001",
+                             "--set", "note=; rm -rf / #", "--workdir", str(work), "-q"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "DIV001 lower_lr (lr 10 -> 3)" in result.output
+    assert "verdict: REFUTED" in result.output and "still diverges" in result.output
+    argvs = [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
+    assert argvs and all(a[a.index("--note") + 1] == "; rm -rf / #" for a in argvs)
+    assert not pwned
+
+
+def test_entry_in_process_and_in_spawned_workers(tmp_path, monkeypatch):
+    from advisor.verify.session import VerifyOptions, verify_findings
+
+    monkeypatch.syspath_prepend(str(DATA))
+    f = Finding(rule="DIV001", pattern="divergence", severity="error", metric="train/loss", start_step=None,
+                end_step=None, summary="", recommendations=[Recommendation("lower_lr", {"lr": {"multiply": 0.33}}, "", "")])
+    for jobs in (1, 2):
+        opts = VerifyOptions(entry="entry_mod:train_quad", steps=60, seeds=2, jobs=jobs, device="cpu")
+        v = verify_findings([f], {"lr": 3.0}, {}, opts)[0]
+        assert v.verdict == "confirmed", v.notes
+        assert v.change["lr"]["set"] == 1.0 and v.device == "cpu"
+    crash = VerifyOptions(entry="entry_mod:train_crash", steps=10, seeds=2, device="cpu")
+    v = verify_findings([f], {"lr": 3.0}, {}, crash)[0]
+    assert v.verdict in ("inconclusive", "not-reproduced")
+    assert any("CUDA out of memory (simulated)" in n for n in v.notes)
+
+
+def test_entry_errors_are_one_line(monkeypatch):
+    from advisor.verify.entry import EntryError, load_entry
+
+    for bad in ("no_colon", "os:path.nope", "advisor.nonexistent_module:f", "x:__import__('os')"):
+        with pytest.raises(EntryError):
+            load_entry(bad)
+    assert callable(load_entry("advisor.verify.lrfind:analyse_range_test"))
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "exactly one of"),
+    (["run", "--cmd", "x", "--entry", "a:b"], "exactly one of"),
+    (["--cmd", "python x.py"], "need the RUN"),
+    (["run", "--builtin", "lr-diverges"], "takes no RUN"),
+    (["--builtin", "nope"], "no built-in experiment"),
+    (["--set", "bad", "--builtin", "lr-diverges"], "expected key=value"),
+])
+def test_usage_errors_exit_2(args, message):
+    result = CliRunner().invoke(main, ["verify", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_template_placeholder_the_run_lacks_is_a_usage_error(tmp_path):
+    run = _bad_run(tmp_path, 5.0, "x")
+    result = CliRunner().invoke(main, ["verify", str(run), "--cmd", "python t.py --wd {weight_decay}", "-q"])
+    assert result.exit_code == 2 and "unknown placeholder {weight_decay}" in result.output
+
+
+def test_list_builtin_experiments():
+    result = CliRunner().invoke(main, ["verify", "--list"])
+    assert result.exit_code == 0 and "wrong-fix" in result.output and "expect refuted" in result.output
+
+
+def test_missing_torch_prints_the_install_hint(monkeypatch):
+    import advisor.verify.cli as vcli
+
+    monkeypatch.setattr(vcli, "torch_available", lambda: False)
+    for args in (["verify", "--builtin", "lr-diverges"], ["verify", "run", "--entry", "a:b"],
+                 ["lr-find", "--builtin", "digits-mlp"], ["demo"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, args
+        assert "pip install 'advisor[verify]'" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_lr_find_on_a_range_test_log(tmp_path):
+    import numpy as np
+
+    lr = np.geomspace(1e-5, 10, 150)
+    loss = 2.3 / (1 + (lr / 1e-2) ** 1.2) + 0.1 + np.where(lr > 1, (lr - 1) * 5, 0)
+    d = tmp_path / "sweep"
+    d.mkdir()
+    (d / "metrics.csv").write_text("step,train_loss,lr\n" + "".join(f"{i},{float(v)!r},{float(r)!r}\n" for i, (v, r) in enumerate(zip(loss, lr))))
+    result = CliRunner().invoke(main, ["lr-find", str(d), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["informative"] and 1e-4 < doc["suggested_lr"] < 1

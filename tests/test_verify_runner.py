@@ -1,0 +1,103 @@
+"""The command runner: per-token substitution with no shell, devices, timeouts and crashes."""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.verify import runner
+from advisor.verify.runner import (
+    DevicePlan, TemplateError, format_value, placeholders, render_argv, resolve_device, run_cmd_trial, run_parallel,
+    trial_env,
+)
+
+DATA = Path(__file__).resolve().parent / "data" / "verify"
+PY = shlex.quote(sys.executable)
+DUMP = shlex.quote(str(DATA / "argv_dump.py"))
+
+EVIL = ["; rm -rf / #", "$(touch pwned)", "`touch pwned`", "a b  c", "--lr=9", "'quoted'", "{lr}", "x && touch pwned"]
+
+
+def test_render_substitutes_inside_tokens_and_never_splits_values():
+    argv = render_argv("python t.py --lr={lr} --name 'run {name}' {{literal}}", {"lr": 0.03, "name": "a b; c"})
+    assert argv == ["python", "t.py", "--lr=0.03", "--name", "run a b; c", "{literal}"]
+    for evil in EVIL:
+        assert render_argv("p --note {note}", {"note": evil}) == ["p", "--note", evil]
+
+
+def test_render_errors_and_formats():
+    with pytest.raises(TemplateError, match="unknown placeholder"):
+        render_argv("p {lr.__class__}", {"lr": 1})
+    with pytest.raises(TemplateError):
+        render_argv("p 'unclosed", {})
+    with pytest.raises(TemplateError):
+        render_argv("   ", {})
+    assert placeholders("p --lr {lr} --x={a.b}{c} {{no}}") == {"lr", "a.b", "c"}
+    assert [format_value(v) for v in (True, None, 1e-4, 3, "s")] == ["true", "", "0.0001", "3", "s"]
+
+
+@pytest.mark.parametrize("evil", EVIL)
+def test_injection_reaches_the_command_as_one_literal_argument(tmp_path, monkeypatch, evil):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "argv.json"
+    template = f"{PY} {DUMP} --out {shlex.quote(str(out))} --note {{note}} --lr {{lr}}"
+    result = run_cmd_trial(template, {"note": evil, "lr": 0.1, "max_steps": 5, "seed": 0}, tmp_path / "logs",
+                           None, 30, "baseline", 0)
+    dumped = json.loads(out.read_text())
+    assert dumped["argv"] == ["--out", str(out), "--note", evil, "--lr", "0.1"]
+    assert not list(tmp_path.rglob("pwned")) and not Path("pwned").exists()
+    assert "no readable logs" in (result.error or "")  # the dump script writes no training log
+
+
+def test_timeout_and_crash_are_reported_not_raised(tmp_path):
+    out = tmp_path / "a.json"
+    slow = run_cmd_trial(f"{PY} {DUMP} --out {shlex.quote(str(out))} --sleep 30", {}, tmp_path / "slow", None, 1.0,
+                         "baseline", 0)
+    assert slow.error and "timed out" in slow.error and slow.wall_s < 15
+    bad = run_cmd_trial(f"{PY} {DUMP} --out {shlex.quote(str(out))} --fail", {}, tmp_path / "bad", None, 30,
+                        "baseline", 1)
+    assert bad.error.startswith("exit code 3") and bad.run is None
+    missing = run_cmd_trial("/nonexistent/binary --x", {}, tmp_path / "missing", None, 30, "baseline", 2)
+    assert missing.error
+
+
+def test_devices_resolve_without_and_with_gpus():
+    assert resolve_device("auto", lambda: None).kind == "cpu"
+    assert "not installed" in resolve_device("auto", lambda: None).note
+    assert resolve_device("auto", lambda: 0).kind == "cpu"
+    assert resolve_device("auto", lambda: 2) == DevicePlan("cuda", [0, 1])
+    assert resolve_device("cuda:1", lambda: 2).gpus == [1]
+    assert resolve_device("cpu", lambda: 4).kind == "cpu"
+    for bad, count in (("cuda", 0), ("cuda:3", 2), ("tpu", 1)):
+        with pytest.raises(TemplateError):
+            resolve_device(bad, lambda c=count: c)
+    assert DevicePlan("cuda", [0, 1]).slots(3) == [0, 1, 0]
+    assert DevicePlan("cpu").slots(2) == [None, None]
+
+
+def test_trial_env_pins_one_gpu_and_hides_gpus_on_cpu():
+    env, dev = trial_env(1, {"CUDA_VISIBLE_DEVICES": "2,3", "PATH": "/bin"})
+    assert env["CUDA_VISIBLE_DEVICES"] == "3" and dev == "cuda"
+    env, dev = trial_env(0, {"PATH": "/bin"})
+    assert env["CUDA_VISIBLE_DEVICES"] == "0"
+    env, dev = trial_env(None, {"CUDA_VISIBLE_DEVICES": "0"})
+    assert env["CUDA_VISIBLE_DEVICES"] == "" and dev == "cpu"
+    assert runner.inprocess_device(None) == "cpu" and runner.inprocess_device(1) == "cuda:1"
+
+
+def test_parallel_gives_each_trial_its_own_gpu(tmp_path, monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    outs = [tmp_path / f"{i}.json" for i in range(4)]
+
+    def task(i):
+        return lambda slot: run_cmd_trial(f"{PY} {DUMP} --out {shlex.quote(str(outs[i]))} --sleep 0.3 --dev {{device}}",
+                                          {}, tmp_path / f"l{i}", slot, 30, "a", i)
+
+    results = run_parallel([task(i) for i in range(4)], [0, 1])
+    assert [r.seed for r in results] == [0, 1, 2, 3]
+    seen = [json.loads(o.read_text()) for o in outs]
+    assert {s["cuda_visible_devices"] for s in seen} == {"0", "1"}
+    assert all(s["argv"][-1] == "cuda" for s in seen)
