@@ -43,18 +43,11 @@ def _classify(x: np.ndarray, y: np.ndarray) -> tuple[str, bool, float | None]:
     i_max = int(np.argmax(y))
     warm = bool(0 < i_max < n - 1 and y[0] < 0.5 * ymax and t[i_max] <= 0.5 and np.all(np.diff(y[: i_max + 1]) >= -1e-12 * ymax))
     warm_end = float(x[i_max]) if warm else None
-    # cyclic: several alternating monotone runs of material size
+    # cyclic: several alternating monotone runs of material size (a warmup is one rise, not cycles)
     sgn = np.sign(d[np.abs(d) > 1e-6])
     turns = int(np.sum(sgn[1:] != sgn[:-1])) if len(sgn) > 1 else 0
-    if turns >= 3 and not warm:
-        big_turns = 0
-        seg_start = 0
-        for i in range(1, len(sgn)):
-            if sgn[i] != sgn[i - 1]:
-                big_turns += 1
-                seg_start = i
-        if np.ptp(u) > 0.3 and turns <= n / 4:
-            return "cyclic", False, None
+    if turns >= 3 and np.ptp(u) > 0.3 and turns <= n / 4:
+        return "cyclic", False, None
     start = i_max if warm else 0
     yy, tt, uu = y[start:], t[start:], u[start:]
     if len(yy) < 3:
