@@ -144,3 +144,20 @@ def test_html_charts_carry_no_log_text():
         plots._sanitize_svg('<svg><script>alert(1)</script></svg>', "c1")
     with pytest.raises(ValueError):
         plots._sanitize_svg('<svg><image href="http://x/y.png"/></svg>', "c1")
+
+
+def test_unmapped_tags_are_drawn_without_their_names():
+    """A run whose tags got no role still gets a chart; its hostile tag names stay in the HTML
+    caption (escaped) and never reach the SVG."""
+    import numpy as np
+
+    from advisor.model import Curves, Diagnosis, Run, RunReport, Series
+
+    x = np.arange(50)
+    run = Run(name="r", path="r", format="csv",
+              series={HOSTILE_TAG: Series(HOSTILE_TAG, x, np.sin(x / 5.0), None)})
+    d = Diagnosis(runs=[RunReport(run=run, metrics={}, curves=Curves(run="r"))])
+    out = render(d, "html")
+    chart = out[out.index('<svg xmlns:xlink'):out.index("</svg>", out.index('<svg xmlns:xlink'))]
+    assert "tag 1" in chart and "script" not in chart.lower() and "alert" not in chart
+    assert "tag 1 = <code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in out

@@ -118,13 +118,18 @@ def jobs() -> int:
 
 
 def _charts(runs: list[RunReport], buckets: int, show_progress: bool | None) -> list[tuple[str | None, str | None]]:
-    from advisor.model import Run
-
+    from advisor.model import Curves, Run
     from advisor.report.output import progress
 
     # Only what a chart needs travels to a worker: not the raw series (they duplicate the curves).
-    light = [RunReport(run=Run(name=r.run.name, path=r.run.path, format=r.run.format), metrics={},
-                       findings=r.findings, curves=r.curves) for r in runs]
+    light = []
+    for r in runs:
+        curves = r.curves
+        others = plots.unmapped_curves(r)
+        if others:
+            curves = Curves(run=r.run.name, by_role={c.role: c for c in others})
+        light.append(RunReport(run=Run(name=r.run.name, path=r.run.path, format=r.run.format), metrics={},
+                               findings=r.findings, curves=curves))
     work = [(rep, f"c{i}", buckets) for i, rep in enumerate(light, start=1)]
     n_jobs = jobs()
     if n_jobs == 1 or len(work) < 12:
@@ -191,7 +196,8 @@ def _run_context(r: RunReport, index: int, chart, chart_error: str | None, Marku
         "spark": Markup(plots.sparkline_svg(spark_curve, r.status)),
         "chart": chart,
         "chart_error": chart_error,
-        "metrics": [{"role": clean(k), "tag": clean(v)} for k, v in r.metrics.items()],
+        "metrics": ([{"role": clean(k), "tag": clean(v)} for k, v in r.metrics.items()]
+                    or [{"role": f"tag {i}", "tag": clean(c.tag)} for i, c in enumerate(plots.unmapped_curves(r), start=1)]),
         "constant_lr": (fmt_num(float(curves["lr"].y[0])) if "lr" in curves and plots.is_constant(curves["lr"])
                         else ""),
         "hparams": [{"name": clean(k), "value": fmt_num(v) if isinstance(v, (int, float)) else clean(v)}

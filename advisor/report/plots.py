@@ -252,6 +252,24 @@ def is_constant(c: Curve) -> bool:
     return len(y) > 0 and len(y) == len(c.y) and bool(np.all(y == y[0]))
 
 
+OTHER_COLORS = ("#1f6fb4", "#e0661a", "#2a8a5a", "#8a3fb0", "#b03a5a", "#5a6570")
+MAX_OTHER = len(OTHER_COLORS)
+
+
+def unmapped_curves(report: RunReport) -> list[Curve]:
+    """When no tag of a run got a role, its longest series (up to six) as curves `other1..6`,
+    so the report still shows what the log holds. Their tag names go to the HTML caption,
+    never into the SVG (the legend says `tag 1`, `tag 2`, …)."""
+    if report.curves is not None and any(len(c) for c in report.curves.by_role.values()):
+        return []
+    series = sorted((s for s in report.run.series.values() if len(s)), key=lambda s: (-len(s), s.tag))
+    out = []
+    for i, s in enumerate(series[:MAX_OTHER], start=1):
+        order = np.argsort(s.step, kind="stable")
+        out.append(Curve(role=f"other{i}", tag=s.tag, x=s.step[order].astype(np.float64), y=s.value[order]))
+    return out
+
+
 def panels_for(report: RunReport) -> list[tuple[str, list[Curve], float]]:
     curves = report.curves.by_role if report.curves is not None else {}
     out = []
@@ -259,7 +277,22 @@ def panels_for(report: RunReport) -> list[tuple[str, list[Curve], float]]:
         cs = [curves[r] for r in roles if r in curves and len(curves[r]) and not (r == "lr" and is_constant(curves[r]))]
         if cs:
             out.append((title, cs, ratio))
+    others = [c for r, c in curves.items() if r.startswith("other") and len(c)]
+    if not out and others:
+        out.append(("logged tags (no role recognised)", others, 2.5))
     return out
+
+
+def _label(role: str) -> str:
+    if role.startswith("other") and role[5:].isdigit():
+        return f"tag {role[5:]}"
+    return LABELS.get(role, "curve")
+
+
+def _color(role: str) -> str:
+    if role.startswith("other") and role[5:].isdigit():
+        return OTHER_COLORS[(int(role[5:]) - 1) % len(OTHER_COLORS)]
+    return COLORS.get(role, "#444")
 
 
 def run_chart_svg(report: RunReport, chart_id: str, buckets: int = WIDTH_PX) -> str | None:
@@ -299,11 +332,11 @@ def run_chart_svg(report: RunReport, chart_id: str, buckets: int = WIDTH_PX) -> 
 def _draw_panel(ax, title: str, cs: list[Curve], buckets: int) -> None:
     ys_all = []
     for c in cs:
-        color = COLORS.get(c.role, "#444")
+        color = _color(c.role)
         x, y = decimate(c.x, c.y, buckets)
         ax.plot(x, y, color=color, alpha=0.22, linewidth=0.8)
         sx, sy = bucket_means(c.x, tb_smooth(c.y), buckets)
-        ax.plot(sx, sy, color=color, linewidth=1.4, label=LABELS.get(c.role, "curve"))
+        ax.plot(sx, sy, color=color, linewidth=1.4, label=_label(c.role))
         ys_all.append(y)
         tr = ax.get_xaxis_transform()  # x in data units, y in axes units
         stretches = nonfinite_runs(c.x, c.y)
@@ -311,7 +344,7 @@ def _draw_panel(ax, title: str, cs: list[Curve], buckets: int) -> None:
         for kind, x0, x1, _count in stretches[:200]:
             yy = 0.04 if kind == "-inf" else 0.96
             marker = {"nan": "x", "+inf": "^", "-inf": "v"}[kind]
-            label = f"{kind} ({LABELS.get(c.role, '')})" if kind not in labelled else None
+            label = f"{kind} ({_label(c.role)})" if kind not in labelled else None
             labelled.add(kind)
             ax.plot([x0], [yy], linestyle="none", marker=marker, markersize=6, color="#d62728",
                     transform=tr, clip_on=False, label=label)
