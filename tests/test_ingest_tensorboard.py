@@ -501,3 +501,20 @@ def test_relative_path_names_runs_from_its_parent(monkeypatch):
     sources, _ = discover_mod.discover(["tensorboard"])
     names = {s.name for s in sources if s.format == "tensorboard"}
     assert {"tensorboard/keras_pair", "tensorboard/torch_hparams/trial", "tensorboard/lightning_logs/version_0"} <= names
+
+
+def _naive_starts(data: bytes) -> list[int]:
+    starts, off = [], 0
+    while off + 12 <= len(data):
+        length = struct.unpack_from("<Q", data, off)[0]
+        if off + 16 + length > len(data):
+            break
+        starts.append(off)
+        off += 16 + length
+    return starts
+
+
+@pytest.mark.parametrize("path", [p for p in REAL_EVENT_FILES + FIXTURE_EVENT_FILES if p.stat().st_size > 50_000] + FIXTURE_EVENT_FILES[:3], ids=_file_id)
+def test_extrapolating_framer_equals_the_sequential_chain(path):
+    data = path.read_bytes()
+    assert tfrecord.frame(data, path.name).starts.tolist() == _naive_starts(data)
