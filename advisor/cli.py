@@ -6,7 +6,6 @@ to stderr. Exit codes are the named constants below (DESIGN.md contract).
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -14,16 +13,9 @@ import click
 
 from advisor import __version__
 
-EXIT_OK = 0  # nothing at or above --fail-on
-EXIT_FINDINGS = 1  # some finding at or above --fail-on
-EXIT_USAGE = 2  # usage error, bad config or rules, or nothing readable found
+from advisor.report.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, show_progress, use_color
 
 FORMATS = ("text", "json", "markdown", "github", "junit", "html")
-
-
-def _interactive() -> bool:
-    """Progress and colour only for a person at a terminal: never when piped or in CI."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
 
 
 def _fail(message: str) -> None:
@@ -33,7 +25,7 @@ def _fail(message: str) -> None:
 
 def _progress():
     """A progress callback for long ingests (a rich bar on a TTY), or None."""
-    if not _interactive():
+    if not show_progress():
         return None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -67,18 +59,13 @@ def _load_config(config_path: str | None):
 
 
 def write_output(text: str, output: str | None) -> None:
-    """`-o -` or no -o: stdout. A file is written whole or not at all (no partial file on error)."""
-    if not output or output == "-":
-        click.echo(text, nl=False)
-        return
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.partial")
+    """`-o -` or no -o: stdout; a file appears whole or not at all (advisor.report.output)."""
+    from advisor.report import output as out
+
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+        out.write_output(output, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        _fail(f"{output}: cannot write ({exc.strerror})")
+        _fail(f"{output}: cannot write ({exc.strerror or exc})")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -115,7 +102,7 @@ def runs_cmd(paths: tuple[str, ...], fmt: str) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        console = Console(no_color=not _interactive(), width=None if _interactive() else 160)
+        console = Console(no_color=not use_color(), width=None if use_color() else 160)
         table = Table(show_lines=False)
         for col in ("run", "format", "writer", "tags", "points", "roles", "warnings"):
             table.add_column(col, overflow="fold")
@@ -228,7 +215,7 @@ def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_
             click.echo(f"warning: {e['path']}: {e['message']}", err=True)
     if fmt == "html" and not output:
         _fail("--format html needs -o FILE (or -o - for stdout)")
-    text = render(diagnosis, fmt, RenderOptions(color=_interactive() and not output, verbose=verbose, fail_on=fail_on))
+    text = render(diagnosis, fmt, RenderOptions(color=use_color() and not output, verbose=verbose, fail_on=fail_on))
     write_output(text, output)
     if not diagnosis.runs:
         if not quiet:
