@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 SCENARIOS = {
-    # LR too high for Adam: bounces, then the rules advise decaying / lowering the LR
-    "oscillation": ({"task": "digits-mlp", "optimizer": "adam", "lr": 0.1}, 600),
+    # LR too high (x3 above a good one): the loss bounces around its trend and does not settle
+    "oscillation": ({"task": "synth-mlp", "lr": 0.3}, 600),
     # SGD at LR 3: NaN within a few dozen steps
     "divergence": ({"task": "digits-mlp", "optimizer": "sgd", "init": "kaiming", "lr": 3.0, "explode_at": None}, 300),
     # plain SGD at LR 0.01: still falling when the run ends

@@ -72,7 +72,9 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
         except TemplateError as exc:
             raise VerifyError(str(exc)) from None
     seeds = seeds_for(options.seeds, options.seed_base)
-    baselines = {a.steps if a.action != "early_stop" else _baseline_steps(a, options, original): None for a in arms}
+    # one baseline per budget that some runnable fix arm needs (a fix with its own shorter budget,
+    # e.g. early stopping, is still compared with the baseline trained for the full trial budget)
+    baselines = {_baseline_steps(a, options, original): None for a in arms if a.skip is None}
     jobs: list[tuple[str, dict, int, int]] = []
     for steps in baselines:
         jobs += [(f"baseline@{steps}", config, steps, s) for s in seeds]
@@ -88,7 +90,7 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
     out: list[Verification] = []
     for i, a in enumerate(arms):
         judge = V.judge_for(a.finding)
-        bsteps = a.steps if a.action != "early_stop" else _baseline_steps(a, options, original)
+        bsteps = _baseline_steps(a, options, original)
         base_trials = by_arm.get(f"baseline@{bsteps}", [])
         base = _numbers(judge, base_trials)
         notes = list(a.notes)
@@ -110,7 +112,7 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
 
 
 def _baseline_steps(arm: Arm, options: VerifyOptions, original: int | None) -> int:
-    """Early stopping is judged against the baseline trained for the full trial budget."""
+    """The trial budget the arm was planned with, before any `max_steps` change of its own."""
     return options.steps or default_steps(arm.finding, original)
 
 

@@ -338,7 +338,9 @@ def build_verification(finding: Finding, arm_rule: str, action: str, change: dic
     measure = f"{judge.label} on {judge.role}"
     notes = [reason, *notes]
     if "fallback" in sources and judge.family:
-        notes.append(f"signal family '{judge.family}' not available: measured by advisor.verify's fallback")
+        n_fb = sum(n.source == "fallback" for n in base.numbers + fix.numbers)
+        notes.append(f"the '{judge.family}' signal was unavailable or gave no value on {n_fb} trial(s): "
+                     "advisor.verify's fallback measured those")
     notes.append(f"final {judge.guard_role} per seed: baseline {_fmt_list(n.guard for n in base.numbers)}, "
                  f"fix {_fmt_list(n.guard for n in fix.numbers)}")
     for label, arm in (("baseline", base), ("fix", fix)):
