@@ -238,15 +238,21 @@ def test_same_points_as_tbparse(real_logs, folder):
         assert _bits(series.wall_time) == _bits(rows["wall_time"].to_numpy(np.float64))
 
 
-def test_general_path_equals_fast_path(monkeypatch):
-    """The numpy fast path and the protobuf field walker decode the same events identically."""
-    files = FIXTURE_EVENT_FILES + [p for p in REAL_EVENT_FILES if "sb3-ppo-learning" in str(p) or "yolov5-tb-exp3" in str(p)]
-    fast = {p: tensorboard.read(single_file_source(p)) for p in files}
-    monkeypatch.setattr(tfevents, "_MAX_FAST_LEN", 0)
+def _points_of(run) -> dict:
+    return {t: list(zip(s.step.tolist(), s.wall_time.tolist(), s.value.tolist())) for t, s in run.series.items()}
+
+
+def test_vectorised_paths_equal_the_field_walker(monkeypatch):
+    """The numpy fast path, the learned templates and the protobuf field walker agree exactly."""
+    files = FIXTURE_EVENT_FILES + [p for p in REAL_EVENT_FILES if any(k in str(p) for k in ("sb3-ppo-learning", "yolov5-tb-exp3", "keras-tf2", "lightning-tb-lstm"))]
+    default = {p: tensorboard.read(single_file_source(p)) for p in files}
+    monkeypatch.setattr(tfevents, "_MAX_FAST_LEN", 0)  # templates only
+    templates_only = {p: tensorboard.read(single_file_source(p)) for p in files}
+    monkeypatch.setattr(tfevents, "_USE_TEMPLATES", False)  # field walker only
     for path in files:
-        slow = tensorboard.read(single_file_source(path))
-        expected = {t: list(zip(s.step.tolist(), s.wall_time.tolist(), s.value.tolist())) for t, s in slow.series.items()}
-        assert_same_points(fast[path], expected)
+        walker = _points_of(tensorboard.read(single_file_source(path)))
+        assert_same_points(default[path], walker)
+        assert_same_points(templates_only[path], walker)
 
 
 def test_small_chunks_give_the_same_points(monkeypatch):
@@ -254,8 +260,7 @@ def test_small_chunks_give_the_same_points(monkeypatch):
     whole = tensorboard.read(single_file_source(path))
     monkeypatch.setattr(tfevents, "CHUNK_RECORDS", 7)
     chunked = tensorboard.read(single_file_source(path))
-    expected = {t: list(zip(s.step.tolist(), s.wall_time.tolist(), s.value.tolist())) for t, s in whole.series.items()}
-    assert_same_points(chunked, expected)
+    assert_same_points(chunked, _points_of(whole))
 
 
 # ----------------------------------------------------------------------------- fixtures

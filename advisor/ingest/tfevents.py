@@ -7,10 +7,13 @@ decoding. So events are decoded in two ways:
   `add_scalar` (`wall_time` fixed64, optional `step` varint, `summary{value{tag, simple_value}}`,
   nothing else) is recognised, checked (payload CRC included) and decoded with numpy, a batch of
   records at a time, no Python object per event;
-* the general path: anything else (file version, TF2 tensor scalars, torch `new_style`, hparams,
-  images, histograms, graphs, multi-value summaries) goes through a small protobuf field walker
-  that skips the bulky kinds (images, histograms, audio, graphs) by length without decoding them,
-  and hands only rank-0 tensors to the real protobuf parser.
+* templates: any other fixed-layout scalar event (TF2/Keras tensor scalars, torch `new_style`)
+  is decoded once by the general path below; that record becomes a template, and later records
+  whose constant bytes equal it are checked and decoded with numpy the same way;
+* the general path: everything else (file version, hparams, images, histograms, graphs,
+  multi-value summaries, the first record of each layout) goes through a small protobuf field
+  walker that skips the bulky kinds (images, histograms, audio, graphs) by length without
+  decoding them, and hands only small tensors to the real protobuf parser.
 
 Both paths produce the same values: `simple_value` float32 widened exactly to float64, `step`
 int64, `wall_time` float64, as TensorBoard's EventAccumulator reports them.
@@ -143,46 +146,63 @@ def _decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> F
         return out
     data = np.frombuffer(buf, dtype=np.uint8)
     fast = _FastBatches(data, buf, tags)
+    templates = _Templates(fast)
     collected = _PerTag()
     for first, starts, lengths in framing.chunks(CHUNK_RECORDS):
         done, rest = fast.decode(starts, lengths)
+        batches = [] if done is None else [done]
         slow = _SlowPoints()
-        for rec, start, length in zip(rest.tolist(), starts[rest].tolist(), lengths[rest].tolist()):
-            _general_record(buf, rec, start, length, tags, plugin_of_tag, slow, out)
-        collected.add_batch(first, *_in_record_order(done, slow))
-    del fast, data, framing
+        pending = rest
+        while len(pending):
+            if templates.learned_since_match:
+                matched, pending = templates.match(starts, lengths, pending)
+                batches.extend(matched)
+            take, pending = pending[:_GENERAL_BATCH], pending[_GENERAL_BATCH:]
+            for rec, start, length in zip(take.tolist(), starts[take].tolist(), lengths[take].tolist()):
+                payload = _general_record(buf, rec, start, length, tags, plugin_of_tag, slow, out)
+                if payload is not None and _USE_TEMPLATES:
+                    templates.learn(payload, slow)
+        collected.add_batch(first, *_in_record_order(batches, slow))
+    del fast, data, framing, templates
     out.tags = collected.finish()
     return out
 
 
-def _in_record_order(done, slow: "_SlowPoints"):
-    """One chunk's fast-path and general-path points as one batch in record (log) order."""
-    if not slow.rec:
-        return done if done is not None else (np.zeros(0, np.int64),) + _EMPTY_COLUMNS
-    general = (
-        np.array(slow.rec, dtype=np.int64),
-        np.array(slow.tag_id, dtype=np.int32),
-        np.array(slow.step, dtype=np.int64),
-        np.array(slow.wall, dtype=np.float64),
-        np.array(slow.value, dtype=np.float64),
-    )
-    if done is None:
-        return general
-    columns = [np.concatenate([a, b]) for a, b in zip(done, general)]
+def _in_record_order(batches: list, slow: "_SlowPoints"):
+    """One chunk's points from every path (fast, templates, general) as one batch in log order."""
+    if slow.rec:
+        batches = batches + [
+            (
+                np.array(slow.rec, dtype=np.int64),
+                np.array(slow.tag_id, dtype=np.int32),
+                np.array(slow.step, dtype=np.int64),
+                np.array(slow.wall, dtype=np.float64),
+                np.array(slow.value, dtype=np.float64),
+            )
+        ]
+    if not batches:
+        return (np.zeros(0, np.int64),) + _EMPTY_COLUMNS
+    if len(batches) == 1:
+        return batches[0]
+    columns = [np.concatenate(parts) for parts in zip(*batches)]
     order = np.argsort(columns[0], kind="stable")
     return tuple(column[order] for column in columns)
 
 
-def _general_record(buf, rec: int, start: int, length: int, tags: TagNames, plugin_of_tag, slow, out: FileScalars) -> None:
+def _general_record(buf, rec: int, start: int, length: int, tags: TagNames, plugin_of_tag, slow, out: FileScalars) -> bytes | None:
+    """Decode one record with the field walker; its payload when it decoded cleanly (for templates)."""
     label = out.path.name
     if not tfrecord.payload_ok(buf, start, length):
         out.warnings.append(f"{label}: CRC mismatch in record payload at byte {start}; record skipped")
-        return
+        return None
     payload = bytes(buf[start + tfrecord.HEADER_BYTES : start + tfrecord.HEADER_BYTES + length])
+    slow.trace = _Trace()
     try:
         _walk_event(payload, rec, tags, plugin_of_tag, slow, out)
     except (ValueError, IndexError, struct.error) as exc:
         out.warnings.append(f"{label}: malformed event at byte {start} ({exc}); record skipped")
+        return None
+    return payload
 
 
 # ----------------------------------------------------------------------------- fast path
@@ -350,6 +370,164 @@ class _FastBatches:
                     break
 
 
+# ----------------------------------------------------------------------------- templates
+
+_USE_TEMPLATES = True
+_GENERAL_BATCH = 64  # records walked one by one between two template passes
+_MAX_TEMPLATES = 256
+
+
+@dataclass
+class _Trace:
+    """What the field walker saw in one record, to decide whether it can serve as a template."""
+
+    values: int = 0  # summary values in the event
+    other: bool = False  # any event field besides wall_time, step, summary
+    value_at: tuple[int, int] | None = None  # (offset, 4 or 8) of a self-described float scalar
+
+
+def _float_location(payload: bytes, span: tuple[int, int]) -> tuple[int, int] | None:
+    """Where a DT_FLOAT / DT_DOUBLE scalar's raw little-endian bytes sit in the payload, if simply stored."""
+    dtype = None
+    found = None
+    for number, wire, val in _fields(payload, *span):
+        if number == 1 and wire == 0:
+            dtype = val
+        elif number == 4 and wire == 2:  # tensor_content
+            found = (val[0], val[1] - val[0])
+        elif number in (5, 6) and wire == 2:  # packed float_val / double_val
+            found = (val[0], val[1] - val[0])
+        elif number == 5 and wire == 5:  # unpacked float_val
+            found = (val, 4)
+        elif number == 6 and wire == 1:  # unpacked double_val
+            found = (val, 8)
+    if found is None or (dtype, found[1]) not in ((1, 4), (2, 8)):
+        return None
+    return found
+
+
+@dataclass
+class _Template:
+    """A record layout seen once: same length + same constant bytes => same decoding.
+
+    Only wall time (bytes 1-8), the step varint and the value bytes may differ; every other byte
+    is compared (as masked 8-byte words), so a match decodes exactly as the reference did.
+    """
+
+    length: int
+    step_bytes: int  # 0 when the event has no step field
+    word_at: np.ndarray  # payload offsets of the compared words
+    words: np.ndarray  # expected words, variable bytes zeroed
+    masks: np.ndarray
+    variable: np.ndarray  # payload offsets of the variable bytes
+    value_at: int
+    value_size: int
+    crc_base: int  # crc(reference) ^ contributions of the reference's variable bytes
+    tag_id: int
+
+
+class _Templates:
+    """Vectorised decoding of any fixed-layout scalar event (TF2 tensors, torch new_style, ...).
+
+    The field walker decodes the first record of each layout; that record becomes a template
+    and later records with the same layout are checked (constant bytes, varint shape, payload
+    CRC through the same linearity trick as the fast path) and decoded with numpy.
+    """
+
+    def __init__(self, fast: "_FastBatches"):
+        self.fast = fast
+        self.templates: list[_Template] = []
+        self.keys: set = set()
+        self.learned_since_match = False
+
+    def learn(self, payload: bytes, slow: "_SlowPoints") -> None:
+        trace = slow.trace
+        n = len(payload)
+        if trace.values != 1 or trace.other or trace.value_at is None or not 16 <= n <= 4096:
+            return
+        if payload[0] != 0x09 or len(self.templates) >= _MAX_TEMPLATES:
+            return
+        step_bytes = 0
+        if payload[9] == 0x10:
+            while step_bytes < 10 and payload[10 + step_bytes] >= 0x80:
+                step_bytes += 1
+            step_bytes += 1
+            if step_bytes > 10:
+                return
+        value_at, value_size = trace.value_at
+        variable = list(range(1, 9)) + list(range(10, 10 + step_bytes)) + list(range(value_at, value_at + value_size))
+        if len(set(variable)) != len(variable):
+            return
+        mask = bytearray(b"\xff" * n)
+        for pos in variable:
+            mask[pos] = 0
+        word_at = list(range(0, n - 7, 8)) + ([n - 8] if n % 8 else [])
+        words = [int.from_bytes(payload[o : o + 8], "little") & int.from_bytes(mask[o : o + 8], "little") for o in word_at]
+        masks = [int.from_bytes(mask[o : o + 8], "little") for o in word_at]
+        key = (n, step_bytes, value_at, tuple(words))
+        if key in self.keys:
+            return
+        flat = self.fast.crc_flat
+        delta = 0
+        for pos in variable:
+            delta ^= int(flat[(n - 1 - pos) * 256 + payload[pos]])
+        self.keys.add(key)
+        self.templates.append(
+            _Template(
+                n, step_bytes, np.array(word_at, np.int64), np.array(words, np.uint64), np.array(masks, np.uint64),
+                np.array(variable, np.int64), value_at, value_size, google_crc32c.value(payload) ^ delta, slow.tag_id[-1],
+            )
+        )
+        self.learned_since_match = True
+
+    def match(self, starts: np.ndarray, lengths: np.ndarray, pending: np.ndarray):
+        """Decode the pending records that fit a template; (batches, records still pending)."""
+        self.learned_since_match = False
+        batches = []
+        left = np.ones(len(pending), dtype=bool)
+        for template in self.templates:
+            which = np.flatnonzero(left & (lengths[pending] == template.length))
+            if len(which) == 0:
+                continue
+            p = starts[pending[which]] + tfrecord.HEADER_BYTES
+            ok = self._fits(template, p)
+            which, p = which[ok], p[ok]
+            if len(which) == 0:
+                continue
+            left[which] = False
+            batches.append(self._decode(template, pending[which], p))
+        return batches, pending[left]
+
+    def _fits(self, template: _Template, p: np.ndarray) -> np.ndarray:
+        fast = self.fast
+        ok = np.ones(len(p), dtype=bool)
+        for at, word, mask in zip(template.word_at.tolist(), template.words, template.masks):
+            ok &= (fast.u64[p + at] & mask) == word
+        for k in range(template.step_bytes):
+            byte = fast.data[p + 10 + k]
+            ok &= (byte >= 0x80) if k < template.step_bytes - 1 else (byte < 0x80)
+        if not ok.any():
+            return ok
+        crc = np.full(len(p), template.crc_base, dtype=np.uint32)
+        n = template.length
+        for pos in template.variable.tolist():
+            crc ^= fast.crc_flat[(n - 1 - pos) * 256 + fast.data[p + pos].astype(np.int64)]
+        return ok & (tfrecord.mask_crc_array(crc) == fast.u32[p + n])
+
+    def _decode(self, template: _Template, rec: np.ndarray, p: np.ndarray):
+        fast = self.fast
+        step = np.zeros(len(p), dtype=np.uint64)
+        for k in range(template.step_bytes):
+            step |= (fast.data[p + 10 + k].astype(np.uint64) & np.uint64(0x7F)) << np.uint64(7 * k)
+        wall = fast.u64[p + 1].view(np.float64)
+        if template.value_size == 4:
+            value = fast.u32[p + template.value_at].view(np.float32).astype(np.float64)
+        else:
+            value = fast.u64[p + template.value_at].view(np.float64).copy()
+        tag_id = np.full(len(p), template.tag_id, dtype=np.int32)
+        return rec.astype(np.int64), tag_id, step.view(np.int64), wall, value
+
+
 # ----------------------------------------------------------------------------- general path
 
 
@@ -362,6 +540,7 @@ class _SlowPoints:
         self.step: list[int] = []
         self.wall: list[float] = []
         self.value: list[float] = []
+        self.trace = _Trace()
 
     def add(self, rec: int, tag_id: int, step: int, wall: float, value: float) -> None:
         self.rec.append(rec)
@@ -441,6 +620,8 @@ def _walk_event(payload: bytes, rec: int, tags: TagNames, plugin_of_tag: dict[st
         elif number in SKIPPED_EVENT_KINDS:
             kind = SKIPPED_EVENT_KINDS[number]
             out.skipped[kind] = out.skipped.get(kind, 0) + 1
+        if number not in (1, 2, 5):
+            slow.trace.other = True
     if summary is not None:
         for number, wire, val in _fields(payload, *summary):
             if number == 1 and wire == 2:
@@ -468,6 +649,7 @@ def _walk_value(payload, span, rec, step, wall, tags: TagNames, plugin_of_tag, s
             raw_tag = payload[val[0] : val[1]]
         elif number == 2 and wire == 5:
             simple = _F32.unpack_from(payload, val)[0]
+            simple_at = val
         elif number == 8 and wire == 2:
             tensor = val
         elif number == 9 and wire == 2:
@@ -483,8 +665,10 @@ def _walk_value(payload, span, rec, step, wall, tags: TagNames, plugin_of_tag, s
             plugin_of_tag[tag] = plugin
     if plugin is None:
         plugin = plugin_of_tag.get(tag)
+    slow.trace.values += 1
     if simple is not None:
         slow.add(rec, tags.id_of(raw_tag), step, wall, simple)
+        slow.trace.value_at = (simple_at, 4)
         return
     if skipped_kind:
         out.skipped[skipped_kind] = out.skipped.get(skipped_kind, 0) + 1
@@ -496,6 +680,8 @@ def _walk_value(payload, span, rec, step, wall, tags: TagNames, plugin_of_tag, s
         value = _tensor_scalar(payload[tensor[0] : tensor[1]], strict_rank=plugin != "scalars")
         if value is not None:
             slow.add(rec, tags.id_of(raw_tag), step, wall, value)
+            if metadata is not None:  # self-described: the same bytes always mean a scalar
+                slow.trace.value_at = _float_location(payload, tensor)
             return
     kind = plugin or ("tensor" if tensor is not None else "empty value")
     out.skipped[kind] = out.skipped.get(kind, 0) + 1
