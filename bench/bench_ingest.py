@@ -2,7 +2,9 @@
 
 Two data sets are written with torch's SummaryWriter (cached under bench/out/, git-ignored):
   big:   one event file, 20 tags x 50,000 steps = 1,000,000 scalars;
-  many:  1,000 run folders, 5 tags x 500 steps each = 2,500,000 scalars in all.
+  many:  1,000 run folders, 5 tags x 500 steps each = 2,500,000 scalars in all;
+and a third with TF2/Keras-style tensor scalars (TensorBoard's own EventFileWriter):
+  tf2:   one .v2 file, 20 tags x 10,000 steps = 200,000 DT_FLOAT tensor scalars.
 For each, in one process, it times advisor (discover + read), TensorBoard's EventAccumulator
 with size_guidance 0 (keep everything) and tbparse's SummaryReader, checks that every point
 advisor returns is bit-for-bit EventAccumulator's (value, step, wall_time), measures advisor's
@@ -47,7 +49,22 @@ def _write_run(args: tuple[str, int, int]) -> None:
     writer.close()
 
 
-def make_data(quick: bool) -> tuple[Path, Path]:
+def _write_tf2_run(folder: Path, tags: int, steps: int) -> None:
+    """TF2/Keras-style tensor scalars (DT_FLOAT tensor_content + `scalars` plugin), .v2 file."""
+    sys.path.insert(0, str(REPO / "fixtures" / "tensorboard"))
+    import make  # the fixtures' hand-built TF2 events, written with TensorBoard's EventFileWriter
+
+    writer = make._tf2_writer(folder)
+    writer.add_event(make._version_event(1.7e9))
+    rng = np.random.default_rng(0)
+    for step in range(steps):
+        for k in range(tags):
+            value = math.exp(-step / 5000.0) + 0.01 * rng.standard_normal()
+            writer.add_event(make._tensor_event(f"batch_metric_{k:02d}", step, 1.7e9 + step, make._float_tensor(value)))
+    writer.close()
+
+
+def make_data(quick: bool) -> tuple[Path, Path, Path]:
     big_steps, many_runs = (5_000, 100) if quick else (50_000, 1_000)
     big = OUT / f"big_20x{big_steps}"
     many = OUT / f"many_{many_runs}x5x500"
@@ -61,7 +78,12 @@ def make_data(quick: bool) -> tuple[Path, Path]:
         with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             list(pool.map(_write_run, jobs, chunksize=8))
         (many / "done").write_text("ok")
-    return big, many
+    tf2 = OUT / f"tf2_20x{big_steps // 5}"
+    if not (tf2 / "done").exists():
+        print(f"writing {tf2} (TF2 tensor scalars) ...", flush=True)
+        _write_tf2_run(tf2, 20, big_steps // 5)
+        (tf2 / "done").write_text("ok")
+    return big, many, tf2
 
 
 def event_dirs(root: Path) -> list[Path]:
@@ -81,19 +103,31 @@ def read_advisor(root: Path) -> dict:
 
 def read_event_accumulator(root: Path) -> dict:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
 
     result = {}
     for folder in event_dirs(root):
         acc = EventAccumulator(str(folder), size_guidance={"scalars": 0, "tensors": 0})
         acc.Reload()
         result[folder] = {tag: acc.Scalars(tag) for tag in acc.Tags()["scalars"]}
+        for tag in acc.Tags()["tensors"]:  # TF2 scalars: EventAccumulator keeps them as tensors
+            if acc.summary_metadata[tag].plugin_data.plugin_name == "scalars":
+                result[folder][tag] = [_TensorPoint(e.wall_time, e.step, float(make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
     return result
+
+
+class _TensorPoint:
+    __slots__ = ("wall_time", "step", "value")
+
+    def __init__(self, wall_time: float, step: int, value: float):
+        self.wall_time, self.step, self.value = wall_time, step, value
 
 
 def read_tbparse(root: Path):
     from tbparse import SummaryReader
 
-    return SummaryReader(str(root), pivot=False, extra_columns={"dir_name", "wall_time"}).scalars
+    reader = SummaryReader(str(root), pivot=False, extra_columns={"dir_name", "wall_time"})
+    return reader.scalars if len(reader.scalars) else reader.tensors
 
 
 def timed(fn, *args) -> tuple[float, float, object]:
@@ -205,15 +239,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10x smaller data sets")
     parser.add_argument("--skip-tbparse", action="store_true")
-    parser.add_argument("--only", choices=["big", "many"])
+    parser.add_argument("--only", choices=["big", "many", "tf2"])
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    big, many = make_data(args.quick)
+    big, many, tf2 = make_data(args.quick)
     rows = []
     if args.only in (None, "big"):
         rows.append(bench("1 file, 20 tags x 50k steps" if not args.quick else "1 file, 20x5k", big, args.skip_tbparse))
     if args.only in (None, "many"):
         rows.append(bench("1,000 runs, 5 tags x 500 steps" if not args.quick else "100 runs", many, args.skip_tbparse))
+    if args.only in (None, "tf2"):
+        rows.append(bench("1 TF2 .v2 file, 20 tags x 10k steps (tensor scalars)" if not args.quick else "TF2 20x1k", tf2, args.skip_tbparse))
     print_table(rows)
 
 
