@@ -87,12 +87,12 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeo
         _fail("--builtin runs a reference experiment; it takes no RUN")
     if (cmd or entry) and not run:
         _fail("--cmd/--entry need the RUN whose findings to verify")
-    if (entry or builtin) and not torch_available():
-        _need_torch()
     try:
         overrides = parse_sets(sets)
     except PlanError as exc:
         _fail(str(exc))
+    if (entry or builtin) and not torch_available():
+        _need_torch()
     say = _say(quiet)
     if builtin:
         _verify_builtin(builtin, seeds, jobs, device, fmt, output, say, steps)

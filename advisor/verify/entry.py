@@ -83,10 +83,11 @@ def _call(spec: str, config: dict[str, Any], steps: int, seed: int, device: str,
     from advisor.verify.logwriters import Recorder
 
     rec = Recorder()
-    t0 = time.perf_counter()
     error = None
+    t0 = time.perf_counter()
     try:
-        fn = fn or load_entry(spec)
+        fn = fn or load_entry(spec)  # importing the module (torch...) is not the trial's time
+        t0 = time.perf_counter()
         fn(dict(config), int(steps), int(seed), rec, device)
     except EntryError as exc:
         error = str(exc)
