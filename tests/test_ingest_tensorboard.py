@@ -480,7 +480,7 @@ def test_bench_smoke():
 
     root = TB_FIXTURES / "torch_basic"
     compared, problems = bench_ingest.check_equal(bench_ingest.read_advisor(root), bench_ingest.read_event_accumulator(root))
-    assert compared == 63 and not problems  # EventAccumulator's Scalars(): the simple_value points
+    assert compared == 69 and not problems  # 63 simple_value points + 6 new_style tensor scalars
 
 
 def test_header_struct_matches_format():
