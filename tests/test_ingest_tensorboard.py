@@ -523,3 +523,18 @@ def _naive_starts(data: bytes) -> list[int]:
 def test_extrapolating_framer_equals_the_sequential_chain(path):
     data = path.read_bytes()
     assert tfrecord.frame(data, path.name).starts.tolist() == _naive_starts(data)
+
+
+def _record(payload: bytes) -> bytes:
+    header = struct.pack("<Q", len(payload))
+    return header + struct.pack("<I", tfrecord.masked_crc(header)) + payload + struct.pack("<I", tfrecord.masked_crc(payload))
+
+
+def test_malformed_event_with_valid_crc_is_skipped_with_a_warning(tmp_path, tbx_file):
+    value = b"\x0a\x01x" + b"\x42\x02\x0a\xff"  # tag "x", tensor whose only field overruns it
+    summary = b"\x0a" + bytes([len(value)]) + value
+    event = b"\x09" + struct.pack("<d", 1.0) + b"\x2a" + bytes([len(summary)]) + summary
+    path = _copy_run(tmp_path, tbx_file.read_bytes() + _record(event))
+    run = tensorboard.read(single_file_source(path))
+    assert run.points == 40
+    assert any("malformed event" in w and path.name in w for w in run.warnings)

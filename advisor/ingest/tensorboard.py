@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from advisor.ingest.discover import FileTree
-from advisor.model import IngestError, Run, RunSource, Series
+from advisor.model import IngestError, Run, RunSource
 
 FORMAT = "tensorboard"
 KERAS_SPLITS = ("train", "validation")
@@ -294,4 +294,4 @@ def _guess_writer(decoded: list, names: list[str], members: list[dict], yaml_fil
     return None
 
 
-__all__ = ["claim", "read", "is_event_file", "natural_key", "Series"]
+__all__ = ["claim", "read", "is_event_file", "natural_key"]

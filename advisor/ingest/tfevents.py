@@ -1,7 +1,7 @@
 """Decode the scalars of one TensorBoard event file, fast, without sampling.
 
 Where the time goes in a naive reader is the Python object built per event, not the protobuf
-decoding. So events are decoded in two ways:
+decoding. So events are decoded in three ways:
 
 * the fast path: the event shape torch, tensorboardX, TF1 and most wrappers write for
   `add_scalar` (`wall_time` fixed64, optional `step` varint, `summary{value{tag, simple_value}}`,
@@ -15,7 +15,7 @@ decoding. So events are decoded in two ways:
   walker that skips the bulky kinds (images, histograms, audio, graphs) by length without
   decoding them, and hands only small tensors to the real protobuf parser.
 
-Both paths produce the same values: `simple_value` float32 widened exactly to float64, `step`
+All three produce the same values: `simple_value` float32 widened exactly to float64, `step`
 int64, `wall_time` float64, as TensorBoard's EventAccumulator reports them.
 """
 from __future__ import annotations
@@ -709,13 +709,15 @@ def _tensor_scalar(raw: bytes, strict_rank: bool) -> float | None:
     """
     if len(raw) > 256:  # a one-element numeric tensor is a few bytes; big ones are never scalars
         return None
+    from google.protobuf.message import DecodeError
     from tensorboard.compat.proto import tensor_pb2
 
-    tensor = tensor_pb2.TensorProto.FromString(raw)
+    try:
+        tensor = tensor_pb2.TensorProto.FromString(raw)
+    except DecodeError as exc:
+        raise ValueError(f"bad tensor: {exc}") from None
     dims = [d.size for d in tensor.tensor_shape.dim]
-    if strict_rank and dims:
-        return None
-    if int(np.prod(dims)) != 1 if dims else False:
+    if dims and (strict_rank or int(np.prod(dims)) != 1):
         return None
     return _tensor_value(tensor)
 
@@ -762,9 +764,13 @@ def _all_values_empty(tensor) -> bool:
 def _hparams(tag: str, content: bytes, out: FileScalars) -> None:
     if not tag.endswith("session_start_info") and not tag.endswith("session_end_info"):
         return
+    from google.protobuf.message import DecodeError
     from tensorboard.plugins.hparams import plugin_data_pb2
 
-    data = plugin_data_pb2.HParamsPluginData.FromString(content)
+    try:
+        data = plugin_data_pb2.HParamsPluginData.FromString(content)
+    except DecodeError as exc:
+        raise ValueError(f"bad hparams block: {exc}") from None
     if data.HasField("session_start_info"):
         for name, value in data.session_start_info.hparams.items():
             kind = value.WhichOneof("kind")
