@@ -36,7 +36,7 @@ def test_builtin_cli_json_uses_the_report_contract():
     run = doc["runs"][0]
     assert run["run"] == "builtin:batchnorm" and run["findings"][0]["rule"] == "DIV002"
     (v,) = run["verification"]
-    assert v["verdict"] == "confirmed" and v["change"] == {"batchnorm": {"set": True}}
+    assert v["verdict"] == "confirmed" and v["change"] == {"batchnorm": {"set": True, "from": False}}
     assert set(v) >= {"verdict", "rule", "action", "change", "measure", "baseline", "fix", "effect", "steps",
                       "seeds", "device", "wall_s", "notes"}
 

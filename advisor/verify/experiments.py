@@ -3,8 +3,9 @@
 Why: `advisor verify` must itself be checked against cases whose answer is known. Each experiment
 is a baseline config of a built-in training (advisor.verify.builtins) that really shows one
 problem, the finding a rule would raise on it (real rule id, pattern) and one recommendation;
-`expect` is the verdict the seeds predict. One of them is deliberately wrong (raising an LR that
-is already too high) and must come out `refuted`, so a verifier that confirms everything fails.
+`expect` is the verdict the seeds predict. Two are controls: a deliberately wrong fix (raising an
+LR that is already too high) must come out `refuted`, and a healthy run blamed for a problem it
+does not have must come out `not-reproduced`, so a verifier that confirms everything fails.
 
 Configs were chosen by running them (3 seeds, CPU, threads=1): each takes a few seconds.
 """
@@ -73,6 +74,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "seed 003 (early stopping)", _OVERFIT, 600,
                "OVF001", "overfitting", "early_stop", {"max_steps": {"set": 70}}, "confirmed",
                metric="val/loss"),
+    Experiment("false-alarm", "Control: a healthy run blamed for oscillating; the baseline must not reproduce it",
+               "control: a verifier must not confirm advice for a problem that is not there",
+               {"task": "synth-mlp"}, 300, "OSC001", "oscillation", "lower_lr", {"lr": {"multiply": 0.33}},
+               "not-reproduced"),
     Experiment("wrong-fix", "Deliberately wrong: raise an LR that is already too high (must be refuted)",
                "control: the opposite of seed 000's advice", _OSCILLATES, 300,
                "OSC001", "oscillation", "raise_lr", {"lr": {"multiply": 3.0}}, "refuted"),

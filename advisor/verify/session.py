@@ -10,6 +10,7 @@ fix is compared with the same baseline seeds (paired by seed).
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -175,7 +176,7 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
 
     if options.cmd:
         root = Path(options.workdir) if options.workdir else Path(tempfile.mkdtemp(prefix="advisor-verify-"))
-        say(f"trial logs under {root}")
+        say(f"trial logs under {root}" + ("" if options.workdir else " (removed at the end; --workdir keeps them)"))
 
         def task_for(arm: str, cfg: dict, steps: int, seed: int):
             logdir = root / f"{_slug(arm)}-{steps}-seed{seed}"
@@ -186,7 +187,11 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
 
             return task
 
-        results = runner.run_parallel([task_for(*j) for j in jobs], slots)
+        try:
+            results = runner.run_parallel([task_for(*j) for j in jobs], slots)
+        finally:
+            if not options.workdir:  # every log is read into memory by now
+                shutil.rmtree(root, ignore_errors=True)
     else:
         from advisor.verify import entry as E
 
@@ -251,9 +256,12 @@ def run_experiment(exp, seeds: int = 3, jobs: int = 1, device: str = "auto", pro
     from advisor.model import RunReport
     from advisor.verify.entry import BUILTIN_TRAIN
 
+    from advisor.verify.builtins import resolve_config
+
     options = VerifyOptions(entry=BUILTIN_TRAIN, steps=steps or exp.steps, seeds=seeds, jobs=jobs, device=device)
     finding = exp.finding()
-    verifications = verify_findings([finding], dict(exp.config), {}, options, None, progress)
+    config = resolve_config(dict(exp.config))  # the task's defaults filled in: every change has a `from`
+    verifications = verify_findings([finding], config, {}, options, None, progress)
     run = Run(name=f"builtin:{exp.name}", path=f"builtin:{exp.name}", format="builtin", writer="advisor.verify",
               hparams=dict(exp.config))
     return RunReport(run=run, metrics={}, findings=[finding], verification=verifications)
