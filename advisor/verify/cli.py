@@ -54,7 +54,9 @@ def register(main: click.Group) -> None:
 
 @click.command("verify")
 @click.argument("run", required=False, type=click.Path())
-@click.option("--cmd", "cmd", help="command template, e.g. 'python train.py --lr {lr} --seed {seed} --logdir {logdir}'")
+@click.option("--cmd", "cmd", help="command template, e.g. 'python train.py --lr {lr} --seed {seed} --logdir {logdir}'; "
+              "placeholders {lr} {batch_size} {max_steps} {seed} {logdir} {device} {gpu} and any hparam of the run, "
+              "substituted per argument after shlex.split, never through a shell")
 @click.option("--entry", help="in-process entry point pkg.module:function(config, steps, seed, log, device)")
 @click.option("--builtin", help="a built-in reference experiment (see --list), or 'all'")
 @click.option("--list", "list_", is_flag=True, help="list the built-in experiments")
@@ -121,7 +123,10 @@ def _emit(diagnosis, fmt: str, output: str | None) -> None:
     parts = []
     for report in diagnosis.runs:
         parts.append(f"{report.run.name}\n")
+        summaries = {f.rule: f.summary for f in report.findings}
         for v in report.verification or []:
+            if v.rule in summaries:
+                parts.append(f"finding {v.rule}: {summaries.pop(v.rule)}\n")
             parts.append(verification_text(v))
     _write("".join(parts), output)
 

@@ -29,7 +29,6 @@ from typing import Any, Callable
 from advisor.verify.trial import TrialResult
 
 _TOKEN_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
-BUILTIN_PLACEHOLDERS = ("lr", "batch_size", "max_steps", "seed", "logdir", "device", "gpu")
 
 
 class TemplateError(Exception):
