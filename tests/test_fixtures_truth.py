@@ -68,3 +68,46 @@ def test_coverage_of_patterns_formats_and_size():
     assert len({e["format"] for e in RUNS.values()}) >= 5
     size = sum(f.stat().st_size for f in (FIXTURES / "runs").rglob("*") if f.is_file())
     assert size < 2_000_000
+
+
+# ----------------------------------------------------------------------------- generators
+
+
+def _case(name):
+    from fixtures.make_fixtures import CASES
+
+    return next(c for c in CASES if c.name == name)
+
+
+@pytest.mark.parametrize("name", ["lr-too-low", "overfitting-keras-csv"])
+def test_a_fixture_config_still_reproduces_its_label(tmp_path, name):
+    """Guards the built-in trials: a change that alters training must be caught before the
+    committed fixtures silently stop matching what their configs produce."""
+    pytest.importorskip("torch")
+    from fixtures.make_fixtures import make_case
+
+    entry = make_case(_case(name), tmp_path)
+    assert entry["patterns"] == RUNS[name]["patterns"]
+    assert entry["onsets"] == RUNS[name]["onsets"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_every_fixture_config_reproduces_its_label(tmp_path, name):
+    pytest.importorskip("torch")
+    from fixtures.make_fixtures import make_case
+
+    entry = make_case(_case(name), tmp_path)
+    assert entry["patterns"] == RUNS[name]["patterns"]
+
+
+def test_corpus_sweep_is_seeded_and_covers_every_writer():
+    pytest.importorskip("sklearn")
+    sys.path.insert(0, str(REPO / "bench"))
+    from make_corpus import EPOCH_WRITERS, STEP_WRITERS, make_specs
+
+    a, b = make_specs(120, 0), make_specs(120, 0)
+    assert a == b and a != make_specs(120, 1)
+    assert {s["writer"] for s in a} == set(STEP_WRITERS) | set(EPOCH_WRITERS)
+    assert all(s["steps"] <= 3000 for s in a)
+    assert len({s["regime"].split("_x")[0] for s in a}) >= 10
