@@ -46,6 +46,8 @@ def noise_floor(n: int) -> float:
 
 
 DENSE = 60  # above this many points a curve is step-level (minibatch noise)
+SPARSE_BOUNCE = 0.03  # epoch-level: point-to-point bouncing >= 3% of the level ...
+SPARSE_VAL_BOUNCE = 0.08  # ... with the val loss bouncing >= 8% of its level
 VAL_BOUNCE = 0.1  # relative point-to-point bouncing of the val loss that minibatch noise cannot explain
 
 
@@ -149,18 +151,36 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
     early_drop = head - float(np.median(t[early][-max(1, early.sum() // 4):])) if early.any() else 0.0
     fast_early = drop > 0 and early_drop >= 0.7 * drop
     floor = noise_floor(n)
-    if n > DENSE and confirm is not None:
-        # step-level minibatch losses bounce even when healthy: the validation loss, averaged
-        # over the whole val set, must bounce too before the bouncing is the optimiser's
-        big = rel2 >= floor and confirm >= VAL_BOUNCE
+    # the run's own start is a healthy reference for the noise at a high level: every run
+    # starts from the same initial loss, where minibatch noise is that of the task, not of the LR
+    k = max(6, n // 20)
+    d0 = np.abs(np.diff(y[: k + 1]))
+    lvl0 = abs(float(np.median(y[: k + 1])))
+    early_rel = float(np.median(d0) * 1.4826 / math.sqrt(2) / max(lvl0, 1e-300)) if len(d0) else 0.0
+    self_ratio = amp2 / max(early_rel * abs(level2), 1e-300) if early_rel > 0 else math.inf
+    tb = bounce(y) or 0.0
+    lvl_rel = level2 / head if head > 0 else 1.0
+    if n > DENSE:
+        if confirm is not None:
+            # step-level minibatch losses bounce even when healthy: the validation loss,
+            # averaged over the whole val set, must bounce too before it is the optimiser's
+            big = rel2 >= floor and confirm >= VAL_BOUNCE
+        else:
+            big = rel2 >= floor and amp_vs_drop >= 0.12 and not improving2
+        big = big and amp_trend != "settling"
     else:
-        big = rel2 >= floor and amp_vs_drop >= 0.12 and not improving2
-    if n <= 40:
-        big = big and scd >= 0.3  # on sparse curves bouncing means direction changes
-    detected = bool(big and amp_trend != "settling")
+        # epoch-level curves are averages: a healthy one is smooth, so point-to-point bouncing
+        # of the curve itself counts (confirmed by the val loss when logged); a run that reached
+        # a small fraction of its start level is judged converged
+        if confirm is not None:
+            big = tb >= SPARSE_BOUNCE and confirm >= SPARSE_VAL_BOUNCE and lvl_rel >= 0.05
+        else:
+            big = tb >= 2 * SPARSE_BOUNCE * 1.5 and lvl_rel >= 0.05 and scd >= 0.3
+    detected = bool(big)
     return {
         "rel2": rel2, "rel1": rel1, "amp_trend": amp_trend, "scd": scd, "floor": floor,
-        "amp_vs_drop": amp_vs_drop, "detected": detected, "late_only": bool(detected and fast_early),
+        "amp_vs_drop": amp_vs_drop, "detected": detected, "self_ratio": self_ratio, "bounce": tb,
+        "lvl_rel": lvl_rel, "late_only": bool(detected and fast_early),
         "onset": _onset(x, r, t, span, floor) if detected else None,
     }
 
@@ -171,7 +191,7 @@ def _onset(x, r, t, span, floor) -> float:
     w = max(3, n // 10)
     lvl = np.maximum(np.abs(t), 0.1 * span)
     a = np.abs(r) / np.maximum(lvl, 1e-300)
-    roll = np.array([np.median(a[max(0, i - w // 2): i + w // 2 + 1]) for i in range(n)]) * 1.4826
+    roll = running_median(a, odd(w)) * 1.4826
     above = roll >= floor
     # the last time it was below before staying above
     below = np.flatnonzero(~above[: int(0.9 * n)])
@@ -228,7 +248,8 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
 def _empty_values() -> dict:
     return {"rel_amplitude": None, "rel_amplitude_first": None, "sign_change_density": None,
             "amplitude_trend": None, "late_only": False, "epoch_jumps": False, "epoch_jump_ratio": None,
-            "noise_floor": None, "lr_schedule_explains": False, "amplitude_vs_drop": None, "period": None, "val_bounce": None}
+            "noise_floor": None, "lr_schedule_explains": False, "amplitude_vs_drop": None, "period": None, "val_bounce": None,
+            "noise_vs_start": None, "bounce": None, "level_rel_start": None}
 
 
 def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
@@ -280,6 +301,8 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         "epoch_jump_ratio": jratio, "noise_floor": float(seg["floor"]),
         "lr_schedule_explains": bool(explains), "amplitude_vs_drop": float(seg["amp_vs_drop"]),
         "period": period if jumps else None, "val_bounce": confirm,
+        "noise_vs_start": float(seg["self_ratio"]) if math.isfinite(seg["self_ratio"]) else None,
+        "bounce": float(seg["bounce"]), "level_rel_start": float(seg["lvl_rel"]),
     }
     onset = seg["onset"] if seg["detected"] else (float(x[0]) if jumps else None)
     if jumps and not seg["detected"]:

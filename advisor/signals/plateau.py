@@ -58,7 +58,7 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
     rng_z = float(np.percentile(z, 95) - np.percentile(z, 5))
     # the labellers' scale: the fall achieved, but never below a tenth of the start level
     scale = max(progress, 0.1 * abs(head_z) if head_z != 0 else 0.1 * rng_z, 1e-300)
-    tol = max(FLAT * scale, 3.0 * tnoise)  # a smoothed trend's own noise must not break a flat stretch
+    tol = max(FLAT * scale, 2.0 * tnoise)  # a smoothed trend's own noise must not break a flat stretch
     high = min_z + HIGH * progress
     found = longest_flat_high(tb, tol, high)
     any_flat = longest_flat(tb, tol)

@@ -178,16 +178,15 @@ def bin_medians(x, y, nbins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(y)
     if n <= nbins:
         return x, y, np.ones(n, dtype=np.int64)
+    import pandas as pd
+
     edges = np.linspace(0, n, nbins + 1).round().astype(int)
-    xs = np.empty(nbins)
-    ys = np.empty(nbins)
-    cs = np.empty(nbins, dtype=np.int64)
-    for i in range(nbins):
-        a, b = edges[i], edges[i + 1]
-        xs[i] = np.median(x[a:b])
-        ys[i] = np.median(y[a:b])
-        cs[i] = b - a
-    return xs, ys, cs
+    cs = np.diff(edges)
+    keep = cs > 0
+    cs = cs[keep]
+    key = np.repeat(np.arange(len(cs)), cs)
+    g = pd.DataFrame({"x": x, "y": y, "k": key}).groupby("k", sort=True).median()
+    return g["x"].to_numpy(), g["y"].to_numpy(), cs.astype(np.int64)
 
 
 @dataclass

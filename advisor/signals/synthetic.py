@@ -193,7 +193,8 @@ def oscillating(seed: int, density: str = "step") -> Synth:
         for i in range(1, n):
             ar[i] = 0.5 * ar[i - 1] + e[i]
         ar /= ar.std() + 1e-12
-        train = clean * np.exp(amp * ar - 0.5 * amp ** 2)
+        ramp = np.clip((t - 0.03) / 0.07, 0.05, 1.0)  # the bouncing starts once the loss reaches the valley
+        train = clean * np.exp(amp * ramp * ar - 0.5 * (amp * ramp) ** 2)
     else:
         amp = float(rng.uniform(0.2, 0.45))
         sign = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
