@@ -153,6 +153,7 @@ def _decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> F
         batches = [] if done is None else [done]
         slow = _SlowPoints()
         pending = rest
+        templates.learned_since_match = bool(templates.templates)  # known layouts first, every chunk
         while len(pending):
             if templates.learned_since_match:
                 matched, pending = templates.match(starts, lengths, pending)
