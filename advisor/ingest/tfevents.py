@@ -407,46 +407,76 @@ def _float_location(payload: bytes, span: tuple[int, int]) -> tuple[int, int] | 
     return found
 
 
-@dataclass
-class _Template:
-    """A record layout seen once: same length + same constant bytes => same decoding.
+class _Layout:
+    """Record templates sharing length, step-varint length and value position.
 
-    Only wall time (bytes 1-8), the step varint and the value bytes may differ; every other byte
-    is compared (as masked 8-byte words), so a match decodes exactly as the reference did.
+    A template is a record decoded once by the field walker: same layout + same constant bytes
+    => same decoding. Only wall time (bytes 1-8), the step varint and the value bytes may
+    differ; every other byte is compared (as masked 8-byte words). Templates of one layout share
+    their masks, so a batch is matched against all of them at once: hash the masked words, look
+    the hash up, then compare every word exactly.
     """
 
-    length: int
-    step_bytes: int  # 0 when the event has no step field
-    word_at: np.ndarray  # payload offsets of the compared words
-    words: np.ndarray  # expected words, variable bytes zeroed
-    masks: np.ndarray
-    variable: np.ndarray  # payload offsets of the variable bytes
-    value_at: int
-    value_size: int
-    crc_base: int  # crc(reference) ^ contributions of the reference's variable bytes
-    tag_id: int
+    def __init__(self, length: int, step_bytes: int, value_at: int, value_size: int):
+        self.length, self.step_bytes, self.value_at, self.value_size = length, step_bytes, value_at, value_size
+        self.variable = np.array(
+            list(range(1, 9)) + list(range(10, 10 + step_bytes)) + list(range(value_at, value_at + value_size)), np.int64
+        )
+        mask = bytearray(b"\xff" * length)
+        for pos in self.variable.tolist():
+            mask[pos] = 0
+        self.word_at = list(range(0, length - 7, 8)) + ([length - 8] if length % 8 else [])
+        self.masks = np.array([int.from_bytes(mask[o : o + 8], "little") for o in self.word_at], np.uint64)
+        self.words = np.zeros((0, len(self.word_at)), np.uint64)  # one row per template
+        self.crc_base = np.zeros(0, np.uint32)  # crc(template) ^ contributions of its variable bytes
+        self.tag_id = np.zeros(0, np.int32)
+        self.sorted_hash = np.zeros(0, np.uint64)
+        self.by_hash = np.zeros(0, np.int64)  # template row of each sorted hash
+
+    def add(self, payload: bytes, crc_base: int, tag_id: int) -> bool:
+        row = np.array([int.from_bytes(payload[o : o + 8], "little") for o in self.word_at], np.uint64) & self.masks
+        if (self.words == row).all(axis=1).any():
+            return False
+        self.words = np.vstack([self.words, row])
+        self.crc_base = np.append(self.crc_base, np.uint32(crc_base))
+        self.tag_id = np.append(self.tag_id, np.int32(tag_id))
+        hashes = self._hash(self.words.T)
+        self.by_hash = np.argsort(hashes, kind="stable")
+        self.sorted_hash = hashes[self.by_hash]
+        return True
+
+    @staticmethod
+    def _hash(columns) -> np.ndarray:
+        h = np.zeros(len(columns[0]), np.uint64)
+        for column in columns:
+            h = (h ^ column) * _HASH_MUL
+        return h
 
 
 class _Templates:
     """Vectorised decoding of any fixed-layout scalar event (TF2 tensors, torch new_style, ...).
 
-    The field walker decodes the first record of each layout; that record becomes a template
-    and later records with the same layout are checked (constant bytes, varint shape, payload
-    CRC through the same linearity trick as the fast path) and decoded with numpy.
+    The field walker decodes the first record of each layout and tag; it becomes a template,
+    and later records that fit one (constant bytes, varint shape, payload CRC through the same
+    linearity trick as the fast path) are decoded with numpy.
     """
 
     def __init__(self, fast: "_FastBatches"):
         self.fast = fast
-        self.templates: list[_Template] = []
-        self.keys: set = set()
+        self.layouts: dict[tuple[int, int, int, int], _Layout] = {}
+        self.count = 0
         self.learned_since_match = False
+
+    @property
+    def templates(self) -> bool:
+        return self.count > 0
 
     def learn(self, payload: bytes, slow: "_SlowPoints") -> None:
         trace = slow.trace
         n = len(payload)
         if trace.values != 1 or trace.other or trace.value_at is None or not 16 <= n <= 4096:
             return
-        if payload[0] != 0x09 or len(self.templates) >= _MAX_TEMPLATES:
+        if payload[0] != 0x09 or self.count >= _MAX_TEMPLATES:
             return
         step_bytes = 0
         if payload[9] == 0x10:
@@ -456,77 +486,70 @@ class _Templates:
             if step_bytes > 10:
                 return
         value_at, value_size = trace.value_at
-        variable = list(range(1, 9)) + list(range(10, 10 + step_bytes)) + list(range(value_at, value_at + value_size))
-        if len(set(variable)) != len(variable):
+        if value_at < 10 + step_bytes or value_at + value_size > n:
             return
-        mask = bytearray(b"\xff" * n)
-        for pos in variable:
-            mask[pos] = 0
-        word_at = list(range(0, n - 7, 8)) + ([n - 8] if n % 8 else [])
-        words = [int.from_bytes(payload[o : o + 8], "little") & int.from_bytes(mask[o : o + 8], "little") for o in word_at]
-        masks = [int.from_bytes(mask[o : o + 8], "little") for o in word_at]
-        key = (n, step_bytes, value_at, tuple(words))
-        if key in self.keys:
-            return
+        key = (n, step_bytes, value_at, value_size)
+        layout = self.layouts.get(key) or _Layout(*key)
         flat = self.fast.crc_flat
         delta = 0
-        for pos in variable:
+        for pos in layout.variable.tolist():
             delta ^= int(flat[(n - 1 - pos) * 256 + payload[pos]])
-        self.keys.add(key)
-        self.templates.append(
-            _Template(
-                n, step_bytes, np.array(word_at, np.int64), np.array(words, np.uint64), np.array(masks, np.uint64),
-                np.array(variable, np.int64), value_at, value_size, google_crc32c.value(payload) ^ delta, slow.tag_id[-1],
-            )
-        )
-        self.learned_since_match = True
+        if layout.add(payload, google_crc32c.value(payload) ^ delta, slow.tag_id[-1]):
+            self.layouts[key] = layout
+            self.count += 1
+            self.learned_since_match = True
 
     def match(self, starts: np.ndarray, lengths: np.ndarray, pending: np.ndarray):
         """Decode the pending records that fit a template; (batches, records still pending)."""
         self.learned_since_match = False
         batches = []
         left = np.ones(len(pending), dtype=bool)
-        for template in self.templates:
-            which = np.flatnonzero(left & (lengths[pending] == template.length))
+        pending_lengths = lengths[pending]
+        for layout in self.layouts.values():
+            which = np.flatnonzero(left & (pending_lengths == layout.length))
             if len(which) == 0:
                 continue
             p = starts[pending[which]] + tfrecord.HEADER_BYTES
-            ok = self._fits(template, p)
-            which, p = which[ok], p[ok]
+            row, ok = self._fits(layout, p)
+            which, p, row = which[ok], p[ok], row[ok]
             if len(which) == 0:
                 continue
             left[which] = False
-            batches.append(self._decode(template, pending[which], p))
+            batches.append(self._decode(layout, pending[which], p, row))
         return batches, pending[left]
 
-    def _fits(self, template: _Template, p: np.ndarray) -> np.ndarray:
+    def _fits(self, layout: _Layout, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(template row of each record, does the record fit it exactly, CRC included)."""
         fast = self.fast
-        ok = np.ones(len(p), dtype=bool)
-        for at, word, mask in zip(template.word_at.tolist(), template.words, template.masks):
-            ok &= (fast.u64[p + at] & mask) == word
-        for k in range(template.step_bytes):
+        columns = [fast.u64[p + at] & mask for at, mask in zip(layout.word_at, layout.masks)]
+        h = _Layout._hash(columns)
+        pos = np.minimum(np.searchsorted(layout.sorted_hash, h), len(layout.sorted_hash) - 1)
+        ok = layout.sorted_hash[pos] == h
+        row = layout.by_hash[pos]
+        for k, column in enumerate(columns):
+            ok &= column == layout.words[row, k]
+        for k in range(layout.step_bytes):
             byte = fast.data[p + 10 + k]
-            ok &= (byte >= 0x80) if k < template.step_bytes - 1 else (byte < 0x80)
+            ok &= (byte >= 0x80) if k < layout.step_bytes - 1 else (byte < 0x80)
         if not ok.any():
-            return ok
-        crc = np.full(len(p), template.crc_base, dtype=np.uint32)
-        n = template.length
-        for pos in template.variable.tolist():
-            crc ^= fast.crc_flat[(n - 1 - pos) * 256 + fast.data[p + pos].astype(np.int64)]
-        return ok & (tfrecord.mask_crc_array(crc) == fast.u32[p + n])
+            return row, ok
+        n = layout.length
+        crc = layout.crc_base[row]
+        for pos in layout.variable.tolist():
+            crc = crc ^ fast.crc_flat[(n - 1 - pos) * 256 + fast.data[p + pos].astype(np.int64)]
+        return row, ok & (tfrecord.mask_crc_array(crc) == fast.u32[p + n])
 
-    def _decode(self, template: _Template, rec: np.ndarray, p: np.ndarray):
+    def _decode(self, layout: _Layout, rec: np.ndarray, p: np.ndarray, row: np.ndarray):
         fast = self.fast
         step = np.zeros(len(p), dtype=np.uint64)
-        for k in range(template.step_bytes):
+        for k in range(layout.step_bytes):
             step |= (fast.data[p + 10 + k].astype(np.uint64) & np.uint64(0x7F)) << np.uint64(7 * k)
         wall = fast.u64[p + 1].view(np.float64)
-        if template.value_size == 4:
-            value = fast.u32[p + template.value_at].view(np.float32).astype(np.float64)
+        if layout.value_size == 4:
+            value = fast.u32[p + layout.value_at].view(np.float32).astype(np.float64)
         else:
-            value = fast.u64[p + template.value_at].view(np.float64).copy()
-        tag_id = np.full(len(p), template.tag_id, dtype=np.int32)
-        return rec.astype(np.int64), tag_id, step.view(np.int64), wall, value
+            value = fast.u64[p + layout.value_at].view(np.float64).copy()
+        return rec.astype(np.int64), layout.tag_id[row], step.view(np.int64), wall, value
 
 
 # ----------------------------------------------------------------------------- general path
