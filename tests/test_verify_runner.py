@@ -101,3 +101,14 @@ def test_parallel_gives_each_trial_its_own_gpu(tmp_path, monkeypatch):
     seen = [json.loads(o.read_text()) for o in outs]
     assert {s["cuda_visible_devices"] for s in seen} == {"0", "1"}
     assert all(s["argv"][-1] == "cuda" for s in seen)
+
+
+def test_spawned_entry_workers_are_pinned_one_gpu_each(monkeypatch):
+    from advisor.verify.entry import run_entry_parallel
+
+    monkeypatch.syspath_prepend(str(DATA))
+    jobs = [({}, 3, s, "cuda", "baseline") for s in range(4)]
+    results = run_entry_parallel("entry_mod:train_env", jobs, 2, gpus=["0", "1"])
+    seen = {float(r.run.series["env/cuda"].value[0]) for r in results}
+    # every trial ran pinned to one of the two GPUs (which worker takes which job is the pool's call)
+    assert seen and seen <= {0.0, 1.0} and len(results) == 4 and all(r.error is None for r in results)

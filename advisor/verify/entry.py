@@ -110,14 +110,31 @@ def _result(points: dict, error: str | None, wall: float, spec: str, config: dic
     return TrialResult(arm=arm, seed=seed, run=run, error=error, wall_s=wall, device=device)
 
 
-def run_entry_parallel(spec: str, jobs: list[tuple[dict[str, Any], int, int, str, str]], workers: int
-                       ) -> list[TrialResult]:
-    """Run (config, steps, seed, device, arm) jobs in `workers` spawned processes, keeping order."""
+def _pin_worker(gpus) -> None:
+    """Worker initializer: take one GPU for the worker's whole life, before torch is imported, so
+    an entry that ignores its `device` argument (calls `.cuda()`) still lands on its own GPU."""
+    import os
+
+    gpu = gpus.get()
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+
+
+def run_entry_parallel(spec: str, jobs: list[tuple[dict[str, Any], int, int, str, str]], workers: int,
+                       gpus: list[str] | None = None) -> list[TrialResult]:
+    """Run (config, steps, seed, device, arm) jobs in `workers` spawned processes, keeping order.
+
+    With `gpus` (physical ids, one per worker) each worker is pinned to one GPU through
+    CUDA_VISIBLE_DEVICES and the jobs' device should be "cuda" (its only visible GPU)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    queue = ctx.Queue()
+    for i in range(workers):
+        queue.put(gpus[i % len(gpus)] if gpus else None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pin_worker,
+                             initargs=(queue,)) as pool:
         futures = [pool.submit(_call, spec, cfg, steps, seed, device) for cfg, steps, seed, device, _ in jobs]
         out = []
         for fut, (cfg, _steps, seed, device, arm) in zip(futures, jobs):

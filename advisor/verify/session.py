@@ -197,9 +197,13 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
 
         spec = options.entry or E.BUILTIN_TRAIN
         if len(slots) > 1:
-            plain = [(E.entry_config(spec, cfg, change_keys), steps, seed, runner.inprocess_device(slots[i % len(slots)]), arm)
-                     for i, (arm, cfg, steps, seed) in enumerate(jobs)]
-            results = [tick(r) for r in E.run_entry_parallel(spec, plain, len(slots))]
+            on_gpu = plan.kind == "cuda"
+            plain = [(E.entry_config(spec, cfg, change_keys), steps, seed, "cuda" if on_gpu else "cpu", arm)
+                     for arm, cfg, steps, seed in jobs]
+            gpus = [runner.physical_gpu(s) for s in slots] if on_gpu else None
+            results = [tick(r) for r in E.run_entry_parallel(spec, plain, len(slots), gpus)]
+            for r in results:
+                r.device = plan.label
         else:
             fn = E.load_entry(spec)
             device = runner.inprocess_device(slots[0])

@@ -24,3 +24,13 @@ def train_quad(config, steps, seed, log, device="cpu"):
 def train_crash(config, steps, seed, log, device="cpu"):
     log("train/loss", 0, 1.0)
     raise RuntimeError("CUDA out of memory (simulated)")
+
+
+def train_env(config, steps, seed, log, device="cpu"):
+    """Logs the CUDA_VISIBLE_DEVICES its worker was pinned to (-1 when unset or empty)."""
+    import os
+
+    cvd = os.environ.get("CUDA_VISIBLE_DEVICES") or "-1"
+    for k in range(steps):
+        log("train/loss", k, 1.0 / (k + 1))
+        log("env/cuda", k, float(cvd))
