@@ -71,7 +71,8 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
         try:  # a template the baseline cannot fill fails now, not once per trial
             render_argv(options.cmd, {**config, "max_steps": 1, "seed": 0, "logdir": "-", "device": "cpu", "gpu": ""})
         except TemplateError as exc:
-            raise VerifyError(str(exc)) from None
+            hint = "; pass --set NAME=VALUE for what the run's log does not record" if "unknown placeholder" in str(exc) else ""
+            raise VerifyError(f"{exc}{hint}") from None
     seeds = seeds_for(options.seeds, options.seed_base)
     # one baseline per budget that some runnable fix arm needs (a fix with its own shorter budget,
     # e.g. early stopping, is still compared with the baseline trained for the full trial budget)
