@@ -19,6 +19,7 @@ from advisor.signals.robust import curve_or_none, finite_xy, head_level, lowess,
 
 MIN_N = 8
 REMAINING_CAP = 10.0
+FAR_DROP = 0.65  # a loss that fell by more than 65% of its start is judged near its floor
 
 
 def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
@@ -61,7 +62,9 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     saturated = bool((y1 - y3) <= 0.05 * drop)
     values.update(end_slope_rel=end_slope_rel, still_improving=still, remaining_rel=remaining_rel,
                   saturated_early=saturated)
-    detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.3 and not saturated)
+    # far from done: a positive loss that has not even lost two thirds of its start level
+    far = rel_drop is None or head <= 0 or rel_drop <= FAR_DROP
+    detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.15 and not saturated and far)
     if detected:
         from advisor.signals.divergence import run_divergence
 

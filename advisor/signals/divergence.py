@@ -31,11 +31,12 @@ GRAD_RATIO = 10.0
 
 
 def _smooth(y: np.ndarray, frac: float = 0.02) -> np.ndarray:
-    """Running median over `frac` of the points (>= 3): a rise must last to count."""
+    """Running median over `frac` of the points (>= 5, shrinking at the edges): a rise must
+    last to count, and the first point alone cannot make the trend's start."""
     n = len(y)
-    if n < 5:
+    if n < 3:
         return y.copy()
-    return running_median(y, odd(max(3, int(n * frac))))
+    return running_median(y, odd(max(5, int(round(n * frac)))))
 
 
 def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
@@ -152,6 +153,11 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     values["grad_norm_explosion"] = bool(g_exp)
     if kind is None and g_nan and role == "train_loss":
         kind, onset = "nan", g_onset  # HF Trainer masks NaN losses; the gradients tell the truth
+    if kind in ("explosion", "early_rise") and role == "val_loss" and curves.get("train_loss") is not None \
+            and len(curves.get("train_loss")) >= MIN_POINTS:
+        # with a training loss logged, the run's divergence is read from it; a validation loss
+        # that climbs while training is fine is overfitting or noise
+        kind, onset = None, None
     if kind in ("explosion", "early_rise") and role == "val_loss":
         # A validation loss that climbs while training keeps improving is overfitting, not divergence.
         tr = curves.get("train_loss")

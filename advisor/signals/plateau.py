@@ -25,7 +25,7 @@ ACC_ROLES = ("train_acc", "val_acc")
 MIN_LENGTH = 0.2  # a plateau worth reporting spans at least a fifth of the run
 FLAT = 0.05  # flat: the trend stays within 5% of the fall achieved (fixtures/labels.py's scale)
 HIGH = 0.3  # a saddle sits at least 30% of the way up from the best level
-STALL = 0.7  # a stall ends the run at >= 70% of its start level (barely learnt)
+STALL = 0.6  # a stall sits at >= half its start level (fixtures/labels.py: half-way from the healthy final to the start)
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -122,19 +122,18 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     rises_after = bool(not ends_flat and float(np.max(tb[j + 1:])) > level_z + 3 * tol
                        and float(np.min(tb[j + 1:])) > level_z - tol)
     saddle = bool(is_high and not ends_flat and length >= MIN_LENGTH and not descending and not rises_after)
-    stall = bool(stalled_high and length >= MIN_LENGTH and not descending)
+    # a stall: a long flat stretch (anywhere) that sits at >= half the start level or at chance:
+    # the run is not learning there, whatever it does later
+    high_level = bool(level_rel_start is not None and level_rel_start >= STALL) or bool(at_chance and not is_acc)
+    stall = bool((stalled_high or high_level) and length >= MIN_LENGTH and not descending and not rises_after)
     if (saddle or stall) and not is_acc:
-        # a flat-but-bouncing curve is oscillation, a climbing one divergence: not a plateau
+        # a climbing curve is a divergence, not a plateau
         from advisor.signals.divergence import run_divergence
-        from advisor.signals.oscillation import measure_oscillation
 
         if run_divergence(curves) is not None:
             saddle = stall = False
-        else:
-            for r in dict.fromkeys((role, "train_loss")):
-                osc = measure_oscillation(curves, r)
-                if osc is not None and osc.detected and not osc.values.get("epoch_jumps"):
-                    saddle = stall = False
+    if role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
+        saddle = stall = False  # the run's plateau is judged on its training loss
     detected = saddle or stall
     values = {
         "length_fraction": length, "level_rel_start": level_rel_start, "at_chance": bool(at_chance),
@@ -145,7 +144,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         note = f"flat for {length:.0%} of the run well above its best level" + (
             f", then breaks out at step {breakout_step:g} (saddle)" if breakout_step is not None else "")
     elif stall:
-        note = f"flat for the last {length:.0%} of the run at a high level ({level:.4g})"
+        note = f"flat for {length:.0%} of the run at a high level ({level:.4g}, {level_rel_start or 1:.0%} of its start)"
     else:
         note = f"longest flat stretch {length:.0%} of the run" + (" (converged)" if ends_flat else "")
     return {"detected": bool(detected), "values": values, "start": x_start, "end": x_end,
