@@ -146,15 +146,5 @@ def run_entry_parallel(spec: str, jobs: list[tuple[dict[str, Any], int, int, str
     return out
 
 
-def truncate_run(run: Run, last_step: float) -> Run:
-    """A copy of `run` with every point after `last_step` dropped (used to simulate early stopping)."""
-    series = {}
-    for tag, s in run.series.items():
-        keep = s.step <= last_step
-        series[tag] = Series(tag, s.step[keep], s.value[keep], s.wall_time[keep])
-    return Run(name=run.name, path=run.path, format=run.format, series=series, writer=run.writer,
-               hparams=dict(run.hparams), meta=dict(run.meta))
-
-
 __all__ = ["load_entry", "run_entry_trial", "run_entry_parallel", "recorder_run", "entry_config",
-           "EntryError", "truncate_run", "BUILTIN_TRAIN"]
+           "EntryError", "BUILTIN_TRAIN"]

@@ -96,7 +96,6 @@ def measure_trial(judge: Judge, run: Run) -> SeedNumbers:
     curves, _ = build_curves(run)
     role = judge.role if curves.get(judge.role) is not None else "train_loss"
     curve = curves.get(role)
-    y = np.asarray(curve.y, float) if curve is not None else np.empty(0)
     tl = curves.get("train_loss")
     nonfinite = bool(tl is not None and (~np.isfinite(np.asarray(tl.y, float))).any())
     m = _family(curves, judge.family, role)
