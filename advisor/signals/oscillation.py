@@ -186,16 +186,15 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
 
 
 def _onset(x, r, t, span, floor) -> float:
-    """First x from which the rolling relative amplitude stays above the floor."""
+    """First x where the rolling relative amplitude reaches the floor."""
     n = len(r)
     w = max(3, n // 10)
     lvl = np.maximum(np.abs(t), 0.1 * span)
     a = np.abs(r) / np.maximum(lvl, 1e-300)
     roll = running_median(a, odd(w)) * 1.4826
-    above = roll >= floor
-    # the last time it was below before staying above
-    below = np.flatnonzero(~above[: int(0.9 * n)])
-    i = int(below[-1]) + 1 if len(below) else 0
+    above = np.flatnonzero(roll >= floor)
+    # the first time the bouncing reaches the floor: with a too-high LR that is from the start
+    i = int(above[0]) if len(above) else 0
     return float(x[min(i, n - 1)])
 
 

@@ -52,7 +52,7 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
     xb, tb, tnoise = _trend(x, z)
     m = len(tb)
     span_x = x[-1] - x[0]
-    head_z = head_level(z, 0.05)
+    head_z = float(np.median(z[:3]))  # the labellers' start: median of the first 3 points
     min_z = float(np.min(tb))
     progress = max(head_z - min_z, 0.0)
     rng_z = float(np.percentile(z, 95) - np.percentile(z, 5))
@@ -63,11 +63,15 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
     found = longest_flat_high(tb, tol, high)
     any_flat = longest_flat(tb, tol)
     stretches = [found] if found is not None else []
+    if head_z > 0 and not is_acc:
+        stall_found = longest_flat_high(tb, tol, STALL * head_z)  # the longest stretch at stall level
+        if stall_found is not None:
+            stretches.append(stall_found)
     stretches.append(any_flat)
     cands = [_judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, is_acc, role)
              for (i, j) in stretches]
     hits = [cd for cd in cands if cd["detected"]]
-    return _measurement(c, role, hits[0] if hits else cands[-1])
+    return _measurement(c, role, max(hits, key=lambda cd: cd["length"]) if hits else cands[-1])
 
 
 def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, is_acc, role) -> dict:
