@@ -147,3 +147,15 @@ def test_lr_find_on_a_range_test_log(tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["informative"] and 1e-4 < doc["suggested_lr"] < 1
+
+
+def test_cmd_verification_renders_in_markdown_and_html(tmp_path):
+    run = _bad_run(tmp_path, 5.0, "x")
+    common = [str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300", "--rule", "DIV001", "-q"]
+    md, _ = _verify([*common, "--format", "markdown"], tmp_path)
+    assert md.exit_code == 0 and "confirmed" in md.output
+    page = tmp_path / "verify.html"
+    html, _ = _verify([*common, "--format", "html", "-o", str(page)], tmp_path)
+    assert html.exit_code == 0 and "confirmed" in page.read_text()
+    no_out, _ = _verify([*common, "--format", "html"], tmp_path)
+    assert no_out.exit_code == 2

@@ -68,7 +68,8 @@ def register(main: click.Group) -> None:
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="trials at once (one per GPU)")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
 @click.option("--workdir", type=click.Path(file_okay=False), help="where --cmd trials write their {logdir}s")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True, help="text: per-seed detail; json/markdown/html: advisor's report renderers")
 @click.option("-o", "--output", default=None, help="write the result to FILE (- for stdout)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeout, jobs, device, workdir, fmt,
@@ -95,6 +96,8 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeo
         _fail(str(exc))
     if (entry or builtin) and not torch_available():
         _need_torch()
+    if fmt == "html" and not output:
+        _fail("--format html needs -o FILE (or -o - for stdout)")
     say = _say(quiet)
     if builtin:
         _verify_builtin(builtin, seeds, jobs, device, fmt, output, say, steps)
@@ -113,10 +116,10 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeo
 
 
 def _emit(diagnosis, fmt: str, output: str | None) -> None:
-    if fmt == "json":
-        from advisor.report.json_report import render
+    if fmt != "text":
+        from advisor.report import render
 
-        _write(render(diagnosis), output)
+        _write(render(diagnosis, fmt), output)
         return
     from advisor.verify.textout import verification_text
 
@@ -161,10 +164,10 @@ def _verify_builtin(name: str, seeds: int, jobs: int, device: str, fmt: str, out
             mismatches.append(n)
         texts.append(verification_text(v, title=f"builtin:{n}")
                      + f"  expected {exp.expect}: {'ok' if ok else 'MISMATCH'}; {elapsed:.1f}s wall\n\n")
-    if fmt == "json":
-        from advisor.report.json_report import render
+    if fmt != "text":
+        from advisor.report import render
 
-        _write(render(diagnosis), output)
+        _write(render(diagnosis, fmt), output)
     else:
         _write("".join(texts), output)
     if mismatches:
