@@ -109,10 +109,26 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeo
     options = VerifyOptions(cmd=cmd, entry=entry, steps=steps, seeds=seeds, timeout=timeout, jobs=jobs,
                             device=device, workdir=workdir, rules=list(rules))
     try:
-        diagnosis = verify_path(run, overrides, options, say)
+        diagnosis = verify_path(run, overrides, options, say, _diagnose_options())
     except (VerifyError, TemplateError, EntryError, PlanError) as exc:
         _fail(str(exc))
     _emit(diagnosis, fmt, output)
+
+
+def _diagnose_options():
+    """The run is diagnosed exactly as `advisor diagnose` would ([tool.advisor] rules, roles,
+    thresholds), so the findings verified are the ones the user saw."""
+    from pathlib import Path
+
+    from advisor.config import ConfigError, load_config
+    from advisor.pipeline import DiagnoseOptions
+
+    try:
+        config = load_config(None)
+    except ConfigError as exc:
+        _fail(str(exc))
+    return DiagnoseOptions(select=config.select, ignore=config.ignore, rule_dirs=[Path(p) for p in config.rules],
+                           roles=config.roles, thresholds=config.thresholds)
 
 
 def _emit(diagnosis, fmt: str, output: str | None) -> None:
