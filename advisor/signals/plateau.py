@@ -25,7 +25,7 @@ ACC_ROLES = ("train_acc", "val_acc")
 MIN_LENGTH = 0.2  # a plateau worth reporting spans at least a fifth of the run
 FLAT = 0.05  # flat: the trend stays within 5% of the fall achieved (fixtures/labels.py's scale)
 HIGH = 0.3  # a saddle sits at least 30% of the way up from the best level
-STALL = 0.6  # a stall sits at >= half its start level (fixtures/labels.py: half-way from the healthy final to the start)
+STALL = 0.65  # a stall sits at >= ~2/3 of its start level (the labeller: half-way from the healthy final to the start)
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
