@@ -366,6 +366,10 @@ def _evaluate(model, loss_fn, x, y):
 def train(config: dict, steps: int, seed: int, log: LogFn, device: str = "cpu") -> dict:
     """Really trains `steps` minibatch updates of the configured task and logs every point.
 
+    A minibatch loss that is NaN/inf, or above `explode_at` (default 1e6; None turns the guard
+    off and lets the run go on until the loss really is NaN/inf), is logged, then training stops
+    with `diverged=True`.
+
     Returns the final metrics: `train_loss`, `train_acc` (full training set, eval mode),
     `val_loss`, `val_acc`, `diverged`, `wall_s`, plus `steps_done`, `steps_per_epoch`,
     `n_train`, `best_val_loss`, `best_val_step` and the resolved `config` (what writers put in
