@@ -159,3 +159,12 @@ def test_cmd_verification_renders_in_markdown_and_html(tmp_path):
     assert html.exit_code == 0 and "confirmed" in page.read_text()
     no_out, _ = _verify([*common, "--format", "html"], tmp_path)
     assert no_out.exit_code == 2
+
+
+def test_nothing_to_verify_is_said_plainly_and_exits_0(tmp_path):
+    run = _bad_run(tmp_path, 5.0, "x")
+    result, _ = _verify([str(run), "--cmd", TEMPLATE, "--rule", "XYZ999", "--format", "json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["runs"][0]["verification"] is None
+    assert "no recommendation with a parameter change" in result.stderr

@@ -41,7 +41,11 @@ class VerifyOptions:
 
 
 class VerifyError(Exception):
-    """A session that cannot start (no finding to verify, bad template): one line, exit 2."""
+    """A session that cannot start (unreadable run, bad template): one line, exit 2."""
+
+
+class NothingToVerify(VerifyError):
+    """No finding, or no recommendation with a parameter change: said plainly, not an error."""
 
 
 def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: dict[str, list[str]],
@@ -62,7 +66,7 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
         if options.first_only and arms:
             break
     if not arms:
-        raise VerifyError("no recommendation with a parameter change to verify"
+        raise NothingToVerify("no recommendation with a parameter change to verify"
                           + (f" for rule(s) {', '.join(options.rules)}" if options.rules else ""))
     _check_reachable(arms, options, config)
     if options.cmd:
@@ -240,14 +244,19 @@ def verify_path(path: str, sets: dict[str, Any], options: VerifyOptions, progres
     report = diagnosis.runs[0]
     if report.error:
         raise VerifyError(f"{path}: {report.error}")
+    say = progress or (lambda _msg: None)
     if not report.findings:
-        raise VerifyError(f"{report.run.name}: no finding, nothing to verify")
+        say(f"{report.run.name}: no finding, nothing to verify")
+        return diagnosis
     try:
         config, aliases = baseline_config(report.run, sets)
     except PlanError as exc:
         raise VerifyError(str(exc)) from None
-    report.verification = verify_findings(report.findings, config, aliases, options, original_length(report.run),
-                                          progress)
+    try:
+        report.verification = verify_findings(report.findings, config, aliases, options,
+                                              original_length(report.run), progress)
+    except NothingToVerify as exc:
+        say(f"{report.run.name}: {exc}")
     return diagnosis
 
 
