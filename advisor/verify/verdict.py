@@ -13,6 +13,19 @@ the problem is present (the family's `detected`, else the fallback's test), the 
 whether the loss went non-finite. Across seeds: ratio of medians, Cliff's delta (share of seed
 pairs where fix < baseline minus the reverse; negative = fix lower) and Cohen's d on log values
 (on raw values when a value is <= 0). Lower is better for every judged number.
+
+Decision, in order (`decide`):
+1. no finished trial on a side -> inconclusive;
+2. the problem present in fewer than half the baseline seeds -> not-reproduced;
+3. the fix made the loss non-finite more often, or its final guard level >= 1.25x in most seed
+   pairs -> refuted (it broke training, whatever the symptom did);
+4. the detector fires on most baseline seeds and few fix seeds and the guard fell -> confirmed
+   (a relative amplitude can stay put when the level it is relative to falls);
+5. a divergence that persists in every fix seed -> refuted (the change delays the blow-up);
+6. the judged number fell to <= 0.8x with Cliff's delta <= -0.5, and the problem is gone (or the
+   judge does not require that: slow convergence, plateau, overfitting rise) -> confirmed;
+7. no better (> 0.95x), the problem persisting, and the guard no better either -> refuted;
+8. anything else (better loss but same symptom, small or mixed effects) -> inconclusive.
 """
 from __future__ import annotations
 
