@@ -167,11 +167,13 @@ def time_runs(n: int, real: Path | None) -> tuple[float, int]:
         for i in range(60):
             g = gens[i % len(gens)]
             pool.append(g(i, "step" if i % 2 else "epoch").curves)
-    points = 0
+    # distinct objects per run, so no per-run cache can make a repeat look cheap
+    import copy
+
+    runs = [copy.deepcopy(pool[i % len(pool)]) for i in range(n)]
+    points = sum(sum(len(v) for v in c.by_role.values()) for c in runs)
     t0 = time.perf_counter()
-    for i in range(n):
-        c = pool[i % len(pool)]
-        points += sum(len(v) for v in c.by_role.values())
+    for c in runs:
         measure(c)
     return time.perf_counter() - t0, points
 

@@ -52,7 +52,9 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
     xb, tb, tnoise = _trend(x, z)
     m = len(tb)
     span_x = x[-1] - x[0]
-    head_z = float(np.median(z[:3]))  # the labellers' start: median of the first 3 points
+    # the labellers' start (median of the first 3 points); on a short curve the 2nd and 3rd
+    # points are already far into training, so there the first point is the start
+    head_z = float(np.median(z[:3])) if len(z) >= 20 else float(z[0])
     min_z = float(np.min(tb))
     progress = max(head_z - min_z, 0.0)
     rng_z = float(np.percentile(z, 95) - np.percentile(z, 5))
@@ -110,7 +112,10 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
             if not near_lr:
                 breakout, breakout_step = True, bstep
     if is_acc:
-        stalled_high = bool(ends_flat and at_chance)
+        # an accuracy stuck where it started counts only when that is low (not a model that was
+        # already trained when logging began)
+        acc_scale = 100.0 if float(np.nanmax(y)) > 1.5 else 1.0
+        stalled_high = bool(ends_flat and at_chance and level < 0.5 * acc_scale)
     elif level_rel_start is not None:
         stalled_high = bool(ends_flat and (level_rel_start >= STALL or at_chance))
     else:
