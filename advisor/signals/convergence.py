@@ -65,6 +65,8 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     # far from done: a positive loss that has not even lost two thirds of its start level
     far = rel_drop is None or head <= 0 or rel_drop <= FAR_DROP
     detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.15 and not saturated and far)
+    if detected and role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
+        detected = False  # the run's speed is judged on its training loss; the val loss follows it
     if detected:
         from advisor.signals.divergence import run_divergence
 

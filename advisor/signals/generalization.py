@@ -22,7 +22,7 @@ from advisor.signals.robust import (
 MIN_N = 6
 RISE_REL = 0.15  # val must climb >= 15% above its minimum (relative; progress-relative for <= 0 losses)
 TRAIN_FALL = 0.1  # ... while the training trend falls >= 10% after it (fixtures/labels.py)
-INCONSISTENT_MAX = 0.3  # a metric that keeps improving vetoes only a mild climb
+INCONSISTENT_MAX = 0.2  # a metric that keeps improving vetoes only a mild climb (< 20%)
 ORDERS = 1.0  # val/train >= 10x: different orders of magnitude
 LOWER_IS_BETTER = ("wer", "cer", "loss", "error", "err", "rmse", "mae", "mse", "perplexity", "ppl", "fid")
 
