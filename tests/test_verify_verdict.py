@@ -132,3 +132,13 @@ def test_val_metric_finding_is_judged_on_val_loss():
     g = Finding(rule="X", pattern="brand_new_pattern", severity="info", metric="loss", start_step=None,
                 end_step=None, summary="")
     assert judge_for(g).own == "final"
+
+
+def test_a_cleared_detector_confirms_only_with_a_clearly_better_loss():
+    j = JUDGES["oscillation"]
+    base = _numbers([0.33, 0.34, 0.35], [True] * 3, [0.25, 0.20, 0.38])
+    thin = _numbers([0.33, 0.33, 0.35], [False] * 3, [0.21, 0.21, 0.29])  # x0.85, mixed pairs
+    assert decide(j, base, thin)[0] == "inconclusive"
+    clear = _numbers([0.33, 0.33, 0.35], [False] * 3, [0.12, 0.11, 0.15])
+    verdict, _, reason = decide(j, base, clear)
+    assert verdict == "confirmed" and "3/3 baseline seeds and 0/3 fix seeds" in reason

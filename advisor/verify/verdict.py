@@ -19,8 +19,9 @@ Decision, in order (`decide`):
 2. the problem present in fewer than half the baseline seeds -> not-reproduced;
 3. the fix made the loss non-finite more often, or its final guard level >= 1.25x in most seed
    pairs -> refuted (it broke training, whatever the symptom did);
-4. the detector fires on most baseline seeds and few fix seeds and the guard fell -> confirmed
-   (a relative amplitude can stay put when the level it is relative to falls);
+4. the detector fires on most baseline seeds and few fix seeds and the guard fell clearly
+   (<= 0.9x, Cliff's delta <= -0.5) -> confirmed (a relative amplitude can stay put when the
+   level it is relative to falls);
 5. a divergence that persists in every fix seed -> refuted (the change delays the blow-up);
 6. the judged number fell to <= 0.8x with Cliff's delta <= -0.5, and the problem is gone (or the
    judge does not require that: slow convergence, plateau, overfitting rise) -> confirmed;
@@ -42,6 +43,7 @@ CONFIRM_CLIFF = -0.5  # ... and most seed pairs must agree
 REFUTE_RATIO = 0.95  # no better than this and the problem persists: the fix did not help
 HARM_RATIO = 1.25  # the guard level 25% worse in most seed pairs: the fix broke something
 HARM_CLIFF = 0.5
+GUARD_GAIN = 0.9  # a cleared detector confirms only with the final loss >= 10% lower in most seed pairs
 
 
 @dataclass(frozen=True)
@@ -316,7 +318,8 @@ def decide(judge: Judge, base: ArmNumbers, fix: ArmNumbers) -> tuple[str, dict[s
     improved = ratio <= CONFIRM_RATIO and cliff <= CONFIRM_CLIFF
     persists = kf > 0 and pf * 2 >= kf
     cleared = kb > 0 and kf > 0 and pb * 2 >= kb and pf * 2 < kf
-    guard_better = g.get("ratio", math.nan) < 1.0 and g.get("cliffs_delta", 0.0) < 0
+    # the detector flipping is only worth a confirmation when the loss clearly improved too
+    guard_better = g.get("ratio", math.nan) <= GUARD_GAIN and g.get("cliffs_delta", 0.0) <= CONFIRM_CLIFF
     if cleared and guard_better and not improved:
         # the detector (which knows the noise floor) no longer fires and the loss got better: a
         # relative amplitude can stay put when the level it is relative to falls.
