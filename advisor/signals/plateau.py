@@ -130,11 +130,12 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     # a high stretch followed by a climb is the run getting worse, not a plateau
     rises_after = bool(not ends_flat and float(np.max(tb[j + 1:])) > level_z + 3 * tol
                        and float(np.min(tb[j + 1:])) > level_z - tol)
-    saddle = bool(is_high and not ends_flat and length >= MIN_LENGTH and not descending and not rises_after)
+    enough = int(inside.sum()) >= 3  # two points are a segment, not a stretch
+    saddle = bool(is_high and not ends_flat and length >= MIN_LENGTH and not descending and not rises_after and enough)
     # a stall: a long flat stretch (anywhere) that sits at >= half the start level or at chance:
     # the run is not learning there, whatever it does later
     high_level = bool(level_rel_start is not None and level_rel_start >= STALL) or bool(at_chance and not is_acc)
-    stall = bool((stalled_high or high_level) and length >= MIN_LENGTH and not descending and not rises_after)
+    stall = bool((stalled_high or high_level) and length >= MIN_LENGTH and not descending and not rises_after and enough)
     if (saddle or stall) and not is_acc:
         # a climbing curve is a divergence, not a plateau
         from advisor.signals.divergence import run_divergence
