@@ -122,7 +122,9 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     # orders apart alone is not enough: a model that memorised its training set while its val
     # loss converged is healthy (fixtures/labels.py); the gap counts while training still falls
     # and validation does not follow
-    gap_case = bool(orders is not None and orders >= ORDERS and val_flat_train_falling and rise_rel >= 0.05)
+    val_not_improving = bool(v_ts is not None and not v_ts.significant_down)
+    gap_case = bool(orders is not None and orders >= ORDERS and train_falling and val_not_improving
+                    and rise_rel >= 0.05 and sustained)
     detected = rise_case or gap_case
     if detected:
         from advisor.signals.divergence import run_divergence

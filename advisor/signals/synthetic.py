@@ -312,8 +312,9 @@ def gap_orders(seed: int) -> Synth:
     x = np.arange(n, dtype=np.float64)
     t = x / (n - 1)
     y0 = float(rng.uniform(0.7, 3.0))
-    train = _noisy(rng, _decay(t, y0, y0 * 0.003, 0.1), 0.02)
-    val = _noisy(rng, _decay(t, y0, y0 * float(rng.uniform(0.2, 0.35)), 0.08), 0.01)
+    train = _noisy(rng, y0 * (1 + t / 0.02) ** -1.5, 0.02)  # still falling, orders below val
+    vfloor = y0 * float(rng.uniform(0.2, 0.35))
+    val = _noisy(rng, _decay(t, y0, vfloor, 0.08) + vfloor * 0.1 * np.clip((t - 0.5) / 0.5, 0, 1), 0.005)
     s = _pack(f"gap-{seed}", x, train, val, x, np.full(n, 1e-3))
     s.truth = {"overfitting": None}
     return s
