@@ -110,3 +110,17 @@ def test_engine_never_uses_eval():
     for path in (REPO / "advisor" / "engine").glob("*.py"):
         text = path.read_text()
         assert not re.search(r"\beval\(|\bexec\(", text), path
+
+
+def test_recommendation_already_in_place_is_dropped():
+    """A run that already clips at 1.0 is not told to clip at 1.0."""
+    from advisor.model import Curves
+
+    rule = next(r for r in RULES if r.id == "DIV001")
+    case = next(c for c in rule.cases if c["expect"] == "fire")
+    curves = case_curves(case)
+    curves.hparams.update({"grad_clip": 1.0, "lr": 0.1})
+    verdict = evaluate_run([rule], measure(curves), curves)
+    actions = [r.action for r in verdict.findings[0].recommendations]
+    assert "gradient_clipping" not in actions and actions[0] == "lower_lr"
+    assert verdict.findings[0].recommendations[0].change["lr"]["set"] == 0.03

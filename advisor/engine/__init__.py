@@ -142,15 +142,13 @@ def _finding(rule: Rule, ctx: Context) -> Finding:
         value = ctx.resolve(ref)
         if value is not None:
             evidence[ref] = _round(value)
-    recs = [
-        Recommendation(
-            action=r.action,
-            change=_concrete_change(r.change, ctx),
-            text=_fill(r.text, ctx, curve.tag if curve else ctx.role),
-            source=r.source,
-        )
-        for r in rule.recommendations
-    ]
+    recs = []
+    for r in rule.recommendations:
+        change = _concrete_change(r.change, ctx)
+        if change and all(_already_in_place(name, spec, ctx) for name, spec in change.items()):
+            continue  # never advise what the run already does (e.g. clipping at 1.0 when it clips at 1.0)
+        recs.append(Recommendation(action=r.action, change=change,
+                                   text=_fill(r.text, ctx, curve.tag if curve else ctx.role), source=r.source))
     return Finding(
         rule=rule.id, pattern=rule.pattern, severity=rule.severity,
         metric=curve.tag if curve else None, start_step=start, end_step=end,
@@ -214,6 +212,16 @@ def snap_to_ladder(value: float) -> float:
     rungs = [m * 10.0 ** e for e in (exp - 1, exp, exp + 1) for m in LR_LADDER]
     best = min(rungs, key=lambda r: abs(math.log10(r) - math.log10(value)))
     return float(f"{best:.3g}")
+
+
+def _already_in_place(name: str, spec: Any, ctx: Context) -> bool:
+    current = ctx.curves.hparams.get(name)
+    target = spec.get("set") if isinstance(spec, dict) else spec
+    if current is None or target is None or (isinstance(spec, dict) and "multiply" in spec):
+        return False
+    if isinstance(current, (int, float)) and isinstance(target, (int, float)) and not isinstance(current, bool):
+        return math.isclose(float(current), float(target), rel_tol=1e-9)
+    return str(current).lower() == str(target).lower()
 
 
 def _is_ladder_step(factor: float) -> bool:
