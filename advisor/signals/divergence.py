@@ -128,10 +128,6 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     x_all = np.asarray(c.x, dtype=np.float64)
     bad = ~np.isfinite(y_all)
     first_bad = float(x_all[int(np.argmax(bad))]) if bad.any() else None
-    nan_persistent = False
-    if bad.any():
-        i = int(np.argmax(bad))
-        nan_persistent = bool(bad[-1] or bad[i:].mean() >= 0.5)
     x, y = finite_xy(c)
     values: dict = {
         "kind": None, "first_nonfinite_step": first_bad, "explosion_ratio": None,

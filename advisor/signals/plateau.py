@@ -15,9 +15,8 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    bin_medians, curve_or_none, diff_sigma, finite_xy, head_level, longest_flat, longest_flat_high,
-    lr_change_points,
-    moving_average, odd, running_median, theil_sen,
+    bin_medians, curve_or_none, diff_sigma, finite_xy, longest_flat, longest_flat_high,
+    lr_change_points, odd, running_median, theil_sen,
 )
 
 MIN_N = 8
@@ -50,8 +49,6 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
     is_acc = role in ACC_ROLES
     z = -y if is_acc else y
     xb, tb, tnoise = _trend(x, z)
-    m = len(tb)
-    span_x = x[-1] - x[0]
     # the labellers' start (median of the first 3 points); on a short curve the 2nd and 3rd
     # points are already far into training, so there the first point is the start
     head_z = float(np.median(z[:3])) if len(z) >= 20 else float(z[0])

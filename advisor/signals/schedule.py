@@ -32,7 +32,6 @@ def _classify(x: np.ndarray, y: np.ndarray) -> tuple[str, bool, float | None]:
         return "constant", False, None
     t = (x - x[0]) / max(x[-1] - x[0], 1e-300)
     pos = y > 0
-    ly = np.log(np.where(pos, y, np.nan))
     d = np.diff(u)
     rises = d > 1e-9 * 1
     falls = d < -1e-9
