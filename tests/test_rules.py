@@ -124,3 +124,10 @@ def test_recommendation_already_in_place_is_dropped():
     actions = [r.action for r in verdict.findings[0].recommendations]
     assert "gradient_clipping" not in actions and actions[0] == "lower_lr"
     assert verdict.findings[0].recommendations[0].change["lr"]["set"] == 0.03
+
+
+def test_lr_moves_one_rung_of_the_x3_ladder():
+    from advisor.engine import ladder_step
+
+    assert [ladder_step(v, 0.33) for v in (0.1, 0.03, 0.05, 0.001)] == [0.03, 0.01, 0.03, 0.0003]
+    assert [ladder_step(v, 3.0) for v in (0.001, 0.003, 0.005, 0.1)] == [0.003, 0.01, 0.01, 0.3]

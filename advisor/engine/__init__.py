@@ -214,6 +214,19 @@ def snap_to_ladder(value: float) -> float:
     return float(f"{best:.3g}")
 
 
+def ladder_step(value: float, factor: float) -> float:
+    """One rung down (factor < 1) or up the x3 ladder from `value`: 0.1 -> 0.03, 0.05 -> 0.03, 0.003 -> 0.01."""
+    if value <= 0 or not math.isfinite(value):
+        return value
+    exp = math.floor(math.log10(value))
+    rungs = sorted(float(f"{m * 10.0 ** e:.3g}") for e in range(exp - 2, exp + 3) for m in LR_LADDER)
+    if factor < 1:
+        below = [r for r in rungs if r < value * (1 - 1e-9)]
+        return below[-1]
+    above = [r for r in rungs if r > value * (1 + 1e-9)]
+    return above[0]
+
+
 def _already_in_place(name: str, spec: Any, ctx: Context) -> bool:
     current = ctx.curves.hparams.get(name)
     target = spec.get("set") if isinstance(spec, dict) else spec
@@ -242,7 +255,7 @@ def _concrete_change(change: dict[str, Any], ctx: Context) -> dict[str, Any]:
         if isinstance(current, (int, float)) and not isinstance(current, bool) and isinstance(factor, (int, float)) and "set" not in resolved:
             new = current * factor
             if name == "lr":
-                new = snap_to_ladder(new) if _is_ladder_step(factor) else float(f"{new:.3g}")
+                new = ladder_step(current, factor) if _is_ladder_step(factor) else float(f"{new:.3g}")
             elif name in ("batch_size", "max_steps", "epochs", "warmup_steps"):
                 new = int(round(new))
             resolved["from"] = current
@@ -256,4 +269,4 @@ def _concrete_change(change: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return out
 
 
-__all__ = ["RuleSet", "Rule", "RuleError", "load_rules", "select_rules", "evaluate_run", "RunVerdict", "snap_to_ladder"]
+__all__ = ["RuleSet", "Rule", "RuleError", "load_rules", "select_rules", "evaluate_run", "RunVerdict", "snap_to_ladder", "ladder_step"]
