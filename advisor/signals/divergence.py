@@ -1,17 +1,20 @@
 """Divergence: the loss goes non-finite, explodes, or rises from the very start (seed 003, red).
 
 What a practitioner checks, in order of certainty:
-1. a NaN/inf loss that does not recover (the run is dead from that step on);
-2. an explosion: the loss climbs far above its running minimum and gives back most of the
-   progress it had made, and stays there (a spike that recovers is `spikes`, not divergence);
-3. an early rise: the loss ends the first part of the run above where it started and never gets
-   clearly below its start (LR too high from the first step: seed 003's red curve);
-4. the gradient norm blowing up or going non-finite. HF Trainer replaces NaN losses by running
-   averages, so there the loss can look calm while the gradients are already gone.
-
-All thresholds are ratios to the curve's own running minimum, start level or progress, so they
-hold at any scale; for curves that reach zero or below, ratios use the progress made
-(start - running minimum) instead of the level.
+1. a NaN/inf loss (train, or validation) at any step: the first one is the onset;
+2. the loss trend (running median over a tenth of the points, so one bad batch or the swings
+   of unshuffled data do not count) climbing to 2.5x its start: `early_rise` when it never got
+   clearly below its start first (LR too high from the first steps), `explosion` when it learnt
+   and then blew up (onset: where it left its running minimum). The fixture labeller uses 3x and
+   treats 2-3x as too close to call;
+3. the gradient norm going non-finite: HF Trainer replaces NaN losses by running averages, so
+   there the loss can look calm while the gradients are already gone (a sustained >= 10x climb
+   of the grad norm is reported as `grad_norm_explosion`).
+`explosion_ratio` (trend / its running minimum) and `early_rise_ratio` (median of the first 30%
+/ start) are reported for every curve. For losses that are not positive the 2.5x becomes "1.5x
+the start's magnitude (or the fall achieved) above the start". With a training loss logged, a
+validation loss that merely climbs is overfitting's business; only its NaNs count here.
+`run_divergence` gives the run's onset: the other pattern families abstain on a diverged run.
 """
 from __future__ import annotations
 

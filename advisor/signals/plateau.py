@@ -1,11 +1,16 @@
 """Plateau: a long flat stretch: a saddle the run breaks out of (seeds 002/004), or a stall at a
-high loss until the end.
+high loss.
 
-"Flat" means the trend moves less than a tolerance that is the larger of (a) what the noise of
-the trend allows and (b) a tenth of the trend's own range, so it is scale-free and does not call
-a slow but steady descent flat. A curve that converged and rests at a LOW level at the end is
-healthy: that stretch is reported (`ends_flat`) but not detected. Drops that coincide with LR
-step changes are the schedule at work, not a breakout.
+"Flat" means the trend (running median over a tenth of the points) stays within 5% of the fall
+achieved (never less than a tenth of the start level; the fixture labeller's scale), widened by
+what the trend's own noise allows, with no significant Theil-Sen slope inside. A plateau covers
+>= 20% of the run and at least 3 points, and sits either >= 30% of the way up from the best
+level (a saddle; `breakout` says whether a sudden drop follows and where) or at >= 65% of the
+start level / at chance (ln C) (a stall: the run is not learning there). A curve that converged
+and rests at a LOW level at the end is healthy: that stretch is reported (`ends_flat`) but not
+detected. Drops at LR step changes are the schedule, not a breakout; a high stretch followed by
+a climb, or a diverged run, is not a plateau. On a run with a training loss, the run's plateau is
+judged on it (validation values are reported, not detected).
 """
 from __future__ import annotations
 
