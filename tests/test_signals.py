@@ -283,3 +283,24 @@ def test_synthetic_generators_are_seeded():
     a, b = S.oscillating(7), S.oscillating(7)
     np.testing.assert_array_equal(a.curves.get("train_loss").y, b.curves.get("train_loss").y)
     assert a.truth == b.truth
+
+
+def test_spikes_counts_isolated_spikes_not_noise():
+    rng = np.random.default_rng(5)
+    y = np.exp(-np.linspace(0, 2, 500)) * np.exp(0.05 * rng.normal(size=500)) + 0.1
+    quiet = {m.family: m for m in measure(_curves(y), ["spikes"])}["spikes"]
+    assert quiet.values["count"] == 0
+    y[[100, 250, 400]] *= 8
+    m = {m.family: m for m in measure(_curves(y), ["spikes"])}["spikes"]
+    assert m.values["count"] == 3 and m.values["first_step"] == 100 and m.values["max_ratio"] > 4
+
+
+def test_metric_stall_when_loss_falls_but_accuracy_does_not():
+    rng = np.random.default_rng(6)
+    c = _curves(np.exp(-np.linspace(0, 2, 30)) + 0.01 * rng.normal(size=30))
+    c.by_role["train_acc"] = Curve("train_acc", "acc", np.arange(30.0), 0.1 + 0.005 * rng.normal(size=30))
+    m = {m.family: m for m in measure(c, ["metric_stall"])}["metric_stall"]
+    assert m.detected and m.values["loss_falls"] and m.values["metric_flat"]
+    c.by_role["train_acc"].y = np.linspace(0.1, 0.9, 30)
+    m = {m.family: m for m in measure(c, ["metric_stall"])}["metric_stall"]
+    assert not m.detected
