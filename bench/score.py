@@ -66,8 +66,11 @@ def score(truth: list[dict], predictions: dict[str, dict]) -> dict:
     for entry in truth:
         pred = predictions[entry["path"]]
         true = set(entry.get("patterns", [])) & set(CORE)
+        one_of = set(entry.get("one_of", []))
+        if one_of:  # either reading is right: score the one found (or the first, if none)
+            true |= {next((p for p in CORE if p in one_of and p in pred["patterns"]), sorted(one_of)[0])}
         # findings a careful reader also accepts for this run (ambiguous curves) are not false alarms
-        got = (set(pred["patterns"]) & set(CORE)) - (set(entry.get("also_ok", [])) - true)
+        got = (set(pred["patterns"]) & set(CORE)) - ((set(entry.get("also_ok", [])) | one_of) - true)
         for p in CORE:
             if p in true and p in got:
                 counts[p]["tp"] += 1
