@@ -36,9 +36,9 @@ def _verify(args, cwd: Path):
 
 
 def test_cmd_end_to_end_two_seeds_and_injection(tmp_path):
-    run = _bad_run(tmp_path, 5.0, "$(touch pwned)")  # DIV001: NaN near step 200; hparams in config.json
+    run = _bad_run(tmp_path, 3.0, "$(touch pwned)")  # the loss explodes from the start; hparams in config.json
     work = tmp_path / "trials"
-    result, pwned = _verify([str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300", "--rule", "DIV001",
+    result, pwned = _verify([str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300",
                              "--workdir", str(work), "--jobs", "2", "--format", "json", "-q"], tmp_path)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
@@ -47,11 +47,13 @@ def test_cmd_end_to_end_two_seeds_and_injection(tmp_path):
     by_action = {v["action"]: v for v in verifications}
     lower = by_action["lower_lr"]
     assert lower["verdict"] == "confirmed", lower["notes"]
-    assert lower["change"]["lr"]["from"] == 5.0 and lower["change"]["lr"]["set"] == 1.0
-    assert lower["baseline"] == ["inf", "inf"] and len(lower["fix"]) == 2 and lower["seeds"] == 2
+    assert lower["change"]["lr"]["from"] == 3.0 and lower["change"]["lr"]["set"] == 1.0
+    assert all(v == "inf" or v > 1e6 for v in lower["baseline"])  # final/initial loss: exploded
+    assert len(lower["fix"]) == 2 and all(v < 1 for v in lower["fix"]) and lower["seeds"] == 2
     assert lower["effect"]["problem_baseline"] == 2 and lower["effect"]["problem_fix"] == 0
     # a change the template cannot carry is not run (it would re-run the baseline)
-    assert "no {grad_clip} placeholder" in by_action["gradient_clipping"]["notes"][0]
+    skipped = [v for v in verifications if v["action"] != "lower_lr"]
+    assert skipped and all("placeholder" in v["notes"][0] for v in skipped)
     # the run's hparam `$(touch pwned)` reached every trial as one literal argument
     argvs = [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
     assert len(argvs) == 4
@@ -62,10 +64,10 @@ def test_cmd_end_to_end_two_seeds_and_injection(tmp_path):
 def test_cmd_set_value_with_shell_syntax_and_a_refuted_fix(tmp_path):
     run = _bad_run(tmp_path, 10.0, "x")  # x0.33 -> lr 3, which still diverges: refuted
     work = tmp_path / "trials"
-    result, pwned = _verify([str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300", "--rule", "DIV001",
+    result, pwned = _verify([str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300",
                              "--set", "note=; rm -rf / #", "--workdir", str(work), "-q"], tmp_path)
     assert result.exit_code == 0, result.output
-    assert "DIV001 lower_lr (lr 10 -> 3)" in result.output
+    assert "lower_lr (lr 10 -> 3)" in result.output
     assert "verdict: REFUTED" in result.output and "still diverges" in result.output
     argvs = [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
     assert argvs and all(a[a.index("--note") + 1] == "; rm -rf / #" for a in argvs)
@@ -150,8 +152,8 @@ def test_lr_find_on_a_range_test_log(tmp_path):
 
 
 def test_cmd_verification_renders_in_markdown_and_html(tmp_path):
-    run = _bad_run(tmp_path, 5.0, "x")
-    common = [str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300", "--rule", "DIV001", "-q"]
+    run = _bad_run(tmp_path, 3.0, "x")
+    common = [str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300", "-q"]
     md, _ = _verify([*common, "--format", "markdown"], tmp_path)
     assert md.exit_code == 0 and "confirmed" in md.output
     page = tmp_path / "verify.html"

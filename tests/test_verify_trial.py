@@ -97,3 +97,29 @@ def test_seeds():
     assert seeds_for(3) == [0, 1, 2] and seeds_for(2, 10) == [10, 11]
     with pytest.raises(PlanError):
         seeds_for(0)
+
+
+def test_log_cadence_and_thinning_match_the_original_log():
+    import math
+
+    import numpy as np
+
+    from advisor.verify.entry import thin_run
+    from advisor.verify.trial import log_cadence
+
+    sparse = Run(name="r", path="r", format="csv",
+                 series={"train_loss_step": Series("train_loss_step", np.arange(9, 600, 10), np.ones(60), None)})
+    assert log_cadence(sparse, "train_loss_step") == 10
+    assert log_cadence(sparse, "missing") == 1 and log_cadence(None, None) == 1
+    values = np.linspace(2, 1, 100)
+    values[57] = math.nan
+    dense = Run(name="t", path="t", format="memory", series={
+        "train/loss": Series("train/loss", np.arange(100), values, None),
+        "val/loss": Series("val/loss", np.arange(20, 101, 20), np.ones(5), None)})
+    thin = thin_run(dense, 10)
+    assert list(thin.series["train/loss"].step) == [0, 10, 20, 30, 40, 50, 57, 60, 70, 80, 90]  # the NaN stays
+    assert len(thin.series["val/loss"]) == 5  # already sparser than the cadence: untouched
+    assert thin_run(dense, 1) is dense
+    stopped = Run(name="s", path="s", format="memory", series={
+        "train/loss": Series("train/loss", np.arange(5), [2.0, 3.0, 9.0, 50.0, 2e6], None)})
+    assert list(thin_run(stopped, 10, budget=300).series["train/loss"].step) == [0, 4]  # the blow-up stays

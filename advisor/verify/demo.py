@@ -36,7 +36,7 @@ def run_demo(out: str | None, scenario: str, seeds: int, jobs: int, device: str,
     from advisor.verify.logwriters import Recorder, write_lightning_csv
     from advisor.verify.session import VerifyError, VerifyOptions, verify_findings
     from advisor.verify.textout import change_text, verification_text
-    from advisor.verify.trial import baseline_config, original_length
+    from advisor.verify.trial import baseline_config, log_cadence, original_length
 
     config, steps = SCENARIOS[scenario]
     root = Path(out) if out else Path(tempfile.mkdtemp(prefix="advisor-demo-"))
@@ -67,7 +67,8 @@ def run_demo(out: str | None, scenario: str, seeds: int, jobs: int, device: str,
     finding, rec_ = first
     echo(f"3. verifying the first recommendation: {finding.rule} {rec_.action} ({change_text(rec_.change)})")
     base_config, aliases = baseline_config(report.run, {})
-    options = VerifyOptions(seeds=seeds, jobs=jobs, device=device, first_only=True)
+    options = VerifyOptions(seeds=seeds, jobs=jobs, device=device, first_only=True,
+                            log_every=log_cadence(report.run, report.metrics.get("train_loss")))
     try:
         verifications = verify_findings([_only(finding, rec_)], base_config, aliases, options,
                                         original_length(report.run), progress=lambda m: echo("   " + m))

@@ -146,5 +146,27 @@ def run_entry_parallel(spec: str, jobs: list[tuple[dict[str, Any], int, int, str
     return out
 
 
+def thin_run(run: Run, every: int, budget: int | None = None) -> Run:
+    """Keep one point in `every` steps of each series logged more densely than that, like a
+    logger's log_every_n_steps; every non-finite point is kept (a NaN is evidence), and so is the
+    last point of a trial that stopped before its `budget` (a trainer's own divergence guard)."""
+    import numpy as np
+
+    if every <= 1:
+        return run
+    series = {}
+    for tag, s in run.series.items():
+        steps = np.unique(s.step)
+        if len(steps) < 3 or np.median(np.diff(steps)) >= every:
+            series[tag] = s
+            continue
+        keep = (s.step % every == 0) | ~np.isfinite(s.value)
+        if budget is not None and s.step[-1] < budget - every:
+            keep[-1] = True
+        series[tag] = Series(tag, s.step[keep], s.value[keep], s.wall_time[keep])
+    return Run(name=run.name, path=run.path, format=run.format, series=series, writer=run.writer,
+               hparams=dict(run.hparams), meta=dict(run.meta))
+
+
 __all__ = ["load_entry", "run_entry_trial", "run_entry_parallel", "recorder_run", "entry_config",
-           "EntryError", "BUILTIN_TRAIN"]
+           "EntryError", "BUILTIN_TRAIN", "thin_run"]

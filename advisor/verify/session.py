@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from advisor.model import Diagnosis, Finding, Run, Verification
 from advisor.verify.trial import (
-    Arm, PlanError, TrialResult, baseline_config, default_steps, original_length, plan_arms, seeds_for,
+    Arm, PlanError, TrialResult, baseline_config, default_steps, log_cadence, original_length, plan_arms, seeds_for,
 )
 
 Progress = Callable[[str], None]
@@ -38,6 +38,7 @@ class VerifyOptions:
     workdir: Path | None = None  # where command trials write their {logdir}s (default: a temp dir)
     rules: list[str] = field(default_factory=list)
     first_only: bool = False  # only the first recommendation with a change (demo)
+    log_every: int = 1  # in-memory trials are measured at the original log's cadence (trial.log_cadence)
 
 
 class VerifyError(Exception):
@@ -110,6 +111,8 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
         fix = _numbers(judge, fix_trials)
         if bsteps != a.steps:
             notes.append(f"baseline ran {bsteps} steps, the fix {a.steps}")
+        if not options.cmd and options.log_every > 1:
+            notes.append(f"trials measured at the original log's cadence: one point every {options.log_every} steps")
         wall = sum(t.wall_s for t in base_trials + fix_trials)
         devices = sorted({t.device for t in base_trials + fix_trials}) or [plan.label]
         out.append(V.build_verification(a.finding, a.rule, a.action, a.change, judge, base, fix, a.steps,
@@ -214,6 +217,12 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
             device = runner.inprocess_device(slots[0])
             results = [tick(E.run_entry_trial(spec, E.entry_config(spec, cfg, change_keys), steps, seed, device, arm, fn))
                        for arm, cfg, steps, seed in jobs]
+    if not options.cmd and options.log_every > 1:
+        from advisor.verify.entry import thin_run
+
+        for r, (_arm, _cfg, steps, _seed) in zip(results, jobs):
+            if r.run is not None:
+                r.run = thin_run(r.run, options.log_every, steps)
     say(f"trials done in {time.perf_counter() - t0:.1f}s")
     return results
 
@@ -252,6 +261,8 @@ def verify_path(path: str, sets: dict[str, Any], options: VerifyOptions, progres
         config, aliases = baseline_config(report.run, sets)
     except PlanError as exc:
         raise VerifyError(str(exc)) from None
+    if not options.cmd and options.log_every == 1:
+        options.log_every = log_cadence(report.run, report.metrics.get("train_loss"))
     try:
         report.verification = verify_findings(report.findings, config, aliases, options,
                                               original_length(report.run), progress)

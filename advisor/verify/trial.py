@@ -168,7 +168,7 @@ def apply_change(config: dict[str, Any], change: dict[str, Any],
                 if spec.get("from") is not None and "set" in spec and _close(spec["from"], current):
                     value = spec["set"]
                 elif key == "lr" and _ladder_step(float(spec["multiply"])):
-                    value = _snap(value)  # as the engine does: 0.1 x 0.33 is the 0.03 rung
+                    value = _rung(current, float(spec["multiply"]), value)  # as the engine does: 0.1 -> 0.03
             else:
                 value = current + float(spec["add"])
             done = {k: v for k, v in spec.items() if k in ("multiply", "add")}
@@ -198,10 +198,14 @@ def _ladder_step(factor: float) -> bool:
     return factor > 0 and abs(abs(math.log10(factor)) - math.log10(3)) < 0.02
 
 
-def _snap(value: float) -> float:
-    from advisor.engine import snap_to_ladder
+def _rung(current: float, factor: float, value: float) -> float:
+    """One rung of the x3 ladder from `current`, by the engine's own rule (so `verify --set lr=...`
+    moves exactly as a recommendation computed from the log would)."""
+    import advisor.engine as engine
 
-    return snap_to_ladder(value)
+    if hasattr(engine, "ladder_step"):
+        return engine.ladder_step(current, factor)
+    return engine.snap_to_ladder(value)
 
 
 def _number(v: Any) -> bool:
@@ -224,6 +228,21 @@ def original_length(run: Run | None) -> int | None:
         return None
     ends = [int(s.step.max()) for s in run.series.values() if len(s)]
     return max(ends) if ends else None
+
+
+def log_cadence(run: Run | None, tag: str | None) -> int:
+    """Steps between logged points of the run's training loss (median spacing; 1 when unknown).
+
+    Detectors judge noise against what a healthy run shows *at that point density*, so trials
+    must be measured at the original's cadence (Lightning logs every 10 steps by default)."""
+    if run is None or not tag or tag not in run.series:
+        return 1
+    import numpy as np
+
+    steps = np.unique(run.series[tag].step)
+    if len(steps) < 3:
+        return 1
+    return max(1, int(np.median(np.diff(steps))))
 
 
 def default_steps(finding: Finding | None, original: int | None, fallback: int = 300) -> int:
