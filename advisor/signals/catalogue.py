@@ -57,7 +57,7 @@ register(Family(
         "val_bounce": "train_loss only: point-to-point bouncing of the val loss / its level (confirms step-level bouncing), or None",
         "noise_vs_start": "second-half residual amplitude / the relative noise the run had at its start x level (>= 3: bouncing grew)",
         "bounce": "point-to-point bouncing of this curve over its last two thirds: robust scale of second differences / sqrt(6) / level",
-        "level_rel_start": "second-half trend level / start level (positive losses; 1 = no progress)",
+        "level_rel_start": "second-half trend level / start level (1 = no progress); for losses that are not positive, (level - best) / (start - best)",
     },
     fn="advisor.signals.oscillation:measure_oscillation",
 ))

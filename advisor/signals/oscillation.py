@@ -51,6 +51,10 @@ def noise_floor(n: int) -> float:
 
 
 DENSE = 60  # above this many points a curve is step-level (minibatch noise)
+STUCK_LEVEL = 0.7  # second-half level / start: the run is not getting anywhere ...
+STUCK_BOUNCE = 0.05  # ... and bounces >= 5% of that level around its trend
+DESCENDED = 0.0  # below this level / start, relative bouncing is the tiny-loss regime's
+FLOOR_SHARE = 0.1  # a level is never taken as smaller than this share of the fall/range
 SPARSE_BOUNCE = 0.03  # epoch-level: point-to-point bouncing >= 3% of the level ...
 SPARSE_VAL_BOUNCE = 0.08  # ... with the val loss bouncing >= 8% of its level
 VAL_BOUNCE = 0.15  # relative point-to-point bouncing of the val loss that minibatch noise cannot explain
@@ -87,7 +91,7 @@ def _amp(r: np.ndarray) -> float:
     return mad_sigma(r) if len(r) >= 3 else 0.0
 
 
-def bounce(y: np.ndarray) -> float | None:
+def bounce(y: np.ndarray, ref_span: float = 0.0) -> float | None:
     """Point-to-point bouncing of a curve relative to its level, over its last two thirds:
     robust scale of second differences / sqrt(6) / median level. Second differences cancel a
     smooth trend, so a converging curve scores ~0 and an alternating one scores its amplitude."""
@@ -101,8 +105,8 @@ def bounce(y: np.ndarray) -> float | None:
         return None
     d2 = z[2:] - 2 * z[1:-1] + z[:-2]
     lvl = abs(float(np.median(z)))
-    span = float(np.ptp(y))
-    return float(mad_sigma(d2) / math.sqrt(6) / max(lvl, 0.1 * span, 1e-300))
+    span = max(float(np.ptp(y)), ref_span)
+    return float(mad_sigma(d2) / math.sqrt(6) / max(lvl, FLOOR_SHARE * span, 1e-300))
 
 
 def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None = None) -> dict:
@@ -164,15 +168,22 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
     early_rel = float(np.median(d0) * 1.4826 / math.sqrt(2) / max(lvl0, 1e-300)) if len(d0) else 0.0
     self_ratio = amp2 / max(early_rel * abs(level2), 1e-300) if early_rel > 0 else math.inf
     tb = bounce(y) or 0.0
-    lvl_rel = level2 / head if head > 0 else 1.0
+    if head > 0 and np.all(y > 0):
+        lvl_rel = level2 / head
+    else:  # a loss that is not positive: the position between its best level and its start
+        lo = float(np.min(t))
+        lvl_rel = (level2 - lo) / (head - lo) if head > lo else 1.0
     if n > DENSE:
+        # stuck high and bouncing: the loss is no better than ~70% of its start in the second
+        # half and bounces >= 5% of that level (seed 000's "抖动" around a minimum it never reaches)
+        stuck = lvl_rel >= STUCK_LEVEL and rel2 >= STUCK_BOUNCE
         if confirm is not None:
             # step-level minibatch losses bounce even when healthy: the validation loss,
             # averaged over the whole val set, must bounce too before it is the optimiser's
-            big = rel2 >= floor and confirm >= VAL_BOUNCE
+            big = rel2 >= floor and confirm >= VAL_BOUNCE and lvl_rel >= DESCENDED
         else:
             big = rel2 >= floor and amp_vs_drop >= 0.12 and not improving2
-        big = big and amp_trend != "settling"
+        big = (big or stuck) and amp_trend != "settling"
     else:
         # epoch-level curves are averages: a healthy one is smooth, so point-to-point bouncing
         # of the curve itself counts (confirmed by the val loss when logged); a run that reached
@@ -300,7 +311,11 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         if v is not None:
             _, vy = finite_xy(v)
             if len(vy) >= 5:
-                confirm = bounce(vy)
+                # relative to the level, but a level near zero after a long fall is judged
+                # against the fall (the training loss's progress): tiny losses bounce in ratio
+                _, ty = finite_xy(curves.get("train_loss"))
+                ref = float(np.median(ty[:3]) - np.min(ty)) if len(ty) >= 3 else 0.0
+                confirm = bounce(vy, ref)
     seg = _core(x, y, inner, confirm)
     if role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
         seg["detected"] = False  # the run's bouncing is judged on its training loss
