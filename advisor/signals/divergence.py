@@ -31,6 +31,7 @@ from advisor.signals.robust import (
 DIV_FACTOR = 2.5  # the loss trend climbs to 2.5x its start (fixtures/labels.py: 3x, 2-3x ambiguous)
 EARLY_WINDOW = 0.3  # share of the run whose median is reported as early_rise_ratio
 GRAD_RATIO = 10.0
+MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a divergence
 
 
 def _smooth(y: np.ndarray, frac: float = 0.02) -> np.ndarray:
@@ -124,7 +125,7 @@ def _grad_explosion(curves: Curves) -> tuple[bool, float | None, bool]:
 
 def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     """Whether and where the loss diverges: kind, onset and the ratios behind the call."""
-    c = curve_or_none(curves, role)
+    c = curve_or_none(curves, role, MIN_DIV_POINTS)
     if c is None:
         return None
     y_all = np.asarray(c.y, dtype=np.float64)
@@ -140,7 +141,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     kind, onset = None, None
     if bad.any():
         kind, onset = "nan", first_bad
-    if len(y) >= MIN_POINTS:
+    if len(y) >= MIN_DIV_POINTS:
         bl = _blowup(x, y)
         values["explosion_ratio"] = bl["ratio"]
         values["early_rise_ratio"] = bl["early_ratio"]
