@@ -128,7 +128,8 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     descending = False
     if inside.sum() >= 4:
         ts = theil_sen(x[inside], z[inside])
-        descending = bool(ts.significant_down and -ts.slope * (x_end - x_start) >= 0.5 * tol)
+        # significant AND material: with hundreds of points a drift of 0.3% is "significant"
+        descending = bool(ts.significant_down and -ts.slope * (x_end - x_start) >= max(0.5 * tol, 0.01 * abs(level_z)))
     # a high stretch followed by a climb is the run getting worse, not a plateau
     rises_after = bool(not ends_flat and float(np.max(tb[j + 1:])) > level_z + 3 * tol
                        and float(np.min(tb[j + 1:])) > level_z - tol)
