@@ -156,3 +156,13 @@ register(Family(
     },
     fn="advisor.signals.lr_range:measure_lr_range_test",
 ))
+
+register(Family(
+    name="progress",
+    roles=LOSSES,
+    keys={
+        "best_drop": "(start - best rolling-median level) / |start|: the most progress ever made, 0..1",
+        "start": "median of the first 3 points", "best": "lowest rolling-median level",
+    },
+    fn="advisor.signals.progress:measure_progress",
+))

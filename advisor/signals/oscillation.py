@@ -57,7 +57,7 @@ DESCENDED = 0.0  # below this level / start, relative bouncing is the tiny-loss 
 FLOOR_SHARE = 0.1  # a level is never taken as smaller than this share of the fall/range
 SPARSE_BOUNCE = 0.03  # epoch-level: point-to-point bouncing >= 3% of the level ...
 SPARSE_VAL_BOUNCE = 0.08  # ... with the val loss bouncing >= 8% of its level
-VAL_BOUNCE = 0.15  # relative point-to-point bouncing of the val loss that minibatch noise cannot explain
+VAL_BOUNCE = 0.25  # relative point-to-point bouncing of the val loss that minibatch noise cannot explain
 
 
 def _trend(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
