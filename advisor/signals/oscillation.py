@@ -176,7 +176,7 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
     if n > DENSE:
         # stuck high and bouncing: the loss is no better than ~70% of its start in the second
         # half and bounces >= 5% of that level (seed 000's "抖动" around a minimum it never reaches)
-        stuck = lvl_rel >= STUCK_LEVEL and rel2 >= STUCK_BOUNCE
+        stuck = lvl_rel >= STUCK_LEVEL and rel2 >= STUCK_BOUNCE and not improving2
         if confirm is not None:
             # step-level minibatch losses bounce even when healthy: the validation loss,
             # averaged over the whole val set, must bounce too before it is the optimiser's
