@@ -121,9 +121,9 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
     overrides = overrides or {}
     candidates: dict[str, list[tuple[int, int, str]]] = {}
     for tag, series in run.series.items():
-        n_finite = int(np.isfinite(series.value).sum()) + int((~np.isfinite(series.value)).sum())
-        if len(series) < 2:
-            continue
+        n_finite = len(series)
+        if len(series) < 2 and np.all(np.isfinite(series.value)):
+            continue  # one finite point says nothing; one NaN/inf point says the run died
         c = classify(tag)
         role = _role_of(c, tag, run)
         if role is None:
