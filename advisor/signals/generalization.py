@@ -21,7 +21,7 @@ from advisor.signals.robust import (
     curve_or_none, diff_sigma, finite_xy, head_level, odd, running_median, theil_sen,
 )
 
-MIN_N = 6
+MIN_N = 5  # HF evaluates every 1000 steps: a 5k-step fine-tune has 5 val points
 RISE_REL = 0.15  # val must climb >= 15% above its minimum (relative; progress-relative for <= 0 losses)
 TRAIN_FALL = 0.1  # ... while the training trend falls >= 10% after it (fixtures/labels.py)
 INCONSISTENT_MAX = 0.2  # a metric that keeps improving vetoes only a mild climb (< 20%)
