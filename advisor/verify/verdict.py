@@ -42,6 +42,7 @@ CONFIRM_RATIO = 0.8  # the fix's median must be at least 20% below the baseline'
 CONFIRM_CLIFF = -0.5  # ... and most seed pairs must agree
 REFUTE_RATIO = 0.95  # no better than this and the problem persists: the fix did not help
 HARM_RATIO = 1.25  # the guard level 25% worse in most seed pairs: the fix broke something
+TRADE_RATIO = 1.05  # the symptom is gone but the final loss is >= 5% worse in most seed pairs: a trade, not a fix
 HARM_CLIFF = 0.5
 GUARD_GAIN = 0.9  # a cleared detector confirms only with the final loss >= 10% lower in most seed pairs
 
@@ -328,6 +329,12 @@ def decide(judge: Judge, base: ArmNumbers, fix: ArmNumbers) -> tuple[str, dict[s
     if judge.pattern in ("divergence", "gradient_explosion") and kf and pf == kf:
         return "refuted", eff, (f"the loss still diverges in {pf}/{kf} fix seeds (x{ratio:.3g} of the baseline's "
                                 f"{judge.label}): the change delays the blow-up at best")
+    guard_worse = g.get("ratio", 1.0) >= TRADE_RATIO and g.get("cliffs_delta", 0.0) >= HARM_CLIFF
+    if improved and guard_worse:
+        # e.g. raising a too-high LR further: the loss stops bouncing because training died
+        return "refuted", eff, (f"{judge.label} fell to x{ratio:.3g}, but the final "
+                                f"{judge.guard_role.replace('_', ' ')} got worse (x{g['ratio']:.3g}) in most seeds: "
+                                f"the change trades the {judge.pattern} for a worse run")
     if improved and not persists:
         return "confirmed", eff, f"{judge.label} fell to x{ratio:.3g} of the baseline and the {judge.pattern} is gone"
     if improved and not judge.must_clear:
