@@ -225,22 +225,17 @@ def theil_sen(x, y, max_points: int = 150, alpha: float = 0.95) -> Slope:
 # ----------------------------------------------------------------------------- flat stretches
 
 
-def longest_flat(t, tol: float) -> tuple[int, int]:
-    """Longest index window [i, j] (inclusive) whose values stay within `tol` (max - min).
+def _flat_windows(t: np.ndarray, tol: float):
+    """For each end j, (i, j): the start of the longest window ending at j whose range <= tol.
 
-    Two pointers with monotone deques: O(n).
+    Two pointers with monotone deques, O(n) in all; the shared core of the flat-stretch scans.
     """
     from collections import deque
 
-    t = np.asarray(t, dtype=np.float64)
-    n = len(t)
-    if n == 0:
-        return 0, -1
     maxq: deque[int] = deque()
     minq: deque[int] = deque()
-    best = (0, 0)
     i = 0
-    for j in range(n):
+    for j in range(len(t)):
         while maxq and t[maxq[-1]] <= t[j]:
             maxq.pop()
         maxq.append(j)
@@ -253,6 +248,16 @@ def longest_flat(t, tol: float) -> tuple[int, int]:
                 maxq.popleft()
             if minq[0] < i:
                 minq.popleft()
+        yield i, j
+
+
+def longest_flat(t, tol: float) -> tuple[int, int]:
+    """Longest index window [i, j] (inclusive) whose values stay within `tol` (max - min). O(n)."""
+    t = np.asarray(t, dtype=np.float64)
+    if len(t) == 0:
+        return 0, -1
+    best = (0, 0)
+    for i, j in _flat_windows(t, tol):
         if j - i > best[1] - best[0]:
             best = (i, j)
     return best
@@ -261,31 +266,13 @@ def longest_flat(t, tol: float) -> tuple[int, int]:
 def longest_flat_high(t, tol: float, high: float) -> tuple[int, int] | None:
     """Longest window [i, j] within `tol` (max - min) whose mean is >= `high`, or None.
 
-    For each end j the window is the longest flat one ending there (two pointers, monotone
-    deques); among those whose mean sits at or above `high` the longest wins. O(n).
+    For each end j the window is the longest flat one ending there; among those whose mean sits
+    at or above `high` the longest wins. O(n).
     """
-    from collections import deque
-
     t = np.asarray(t, dtype=np.float64)
-    n = len(t)
     csum = np.concatenate([[0.0], np.cumsum(t)])
-    maxq: deque[int] = deque()
-    minq: deque[int] = deque()
     best: tuple[int, int] | None = None
-    i = 0
-    for j in range(n):
-        while maxq and t[maxq[-1]] <= t[j]:
-            maxq.pop()
-        maxq.append(j)
-        while minq and t[minq[-1]] >= t[j]:
-            minq.pop()
-        minq.append(j)
-        while t[maxq[0]] - t[minq[0]] > tol:
-            i += 1
-            if maxq[0] < i:
-                maxq.popleft()
-            if minq[0] < i:
-                minq.popleft()
+    for i, j in _flat_windows(t, tol):
         mean = (csum[j + 1] - csum[i]) / (j + 1 - i)
         if mean >= high and (best is None or j - i > best[1] - best[0]):
             best = (i, j)
