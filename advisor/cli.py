@@ -185,31 +185,17 @@ def export_cmd(paths: tuple[str, ...], output: str) -> None:
 def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_path, verbose, quiet,
                  baseline, baseline_tolerance) -> None:
     """Diagnose every run under PATHS: what is wrong, the evidence, and what to change."""
-    from advisor.engine import RuleError
     from advisor.model import severity_rank
-    from advisor.pipeline import DiagnoseOptions, diagnose_paths
+    from advisor.pipeline import UsageProblem, diagnose_for_cli
     from advisor.report import RenderOptions, render
 
     config = _load_config(config_path)
-    options = DiagnoseOptions(
-        select=list(select) or config.select,
-        ignore=list(ignore) or config.ignore,
-        rule_dirs=[*config.rules, *map(Path, rule_dirs)],
-        roles=config.roles,
-        thresholds=config.thresholds,
-    )
     fail_on = fail_on or config.fail_on or "error"
     try:
-        diagnosis = diagnose_paths(paths, options, None if quiet else _progress())
-    except RuleError as exc:
+        diagnosis = diagnose_for_cli(paths, config, select, ignore, rule_dirs, baseline, baseline_tolerance,
+                                     None if quiet else _progress())
+    except UsageProblem as exc:
         _fail(str(exc))
-    if baseline:
-        from advisor.report.baseline import apply_paths
-
-        try:
-            apply_paths(diagnosis, baseline, baseline_tolerance, options.roles)
-        except ValueError as exc:
-            _fail(str(exc))
     if not quiet:
         for e in diagnosis.errors:
             click.echo(f"warning: {e['path']}: {e['message']}", err=True)

@@ -26,7 +26,6 @@ def read_runs(
     paths: Iterable[str | Path], progress: Callable[[int, int, str], None] | None = None
 ) -> tuple[list[Run], list[dict[str, str]]]:
     """Discover and read every run; unreadable inputs become error entries, never exceptions."""
-    from advisor import ingest
     from advisor.ingest.discover import discover
 
     sources, problems = discover(list(paths))
@@ -84,6 +83,46 @@ def diagnose_paths(
     reports = [diagnose_run(run, rules, options) for run in runs]
     reports.sort(key=_worst_first)
     return Diagnosis(runs=reports, errors=errors)
+
+
+class UsageProblem(Exception):
+    """Rules, config or options the user must fix: one line, exit code 2."""
+
+
+def diagnose_for_cli(
+    paths: Iterable[str | Path],
+    config,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    rule_dirs: Iterable[str | Path] = (),
+    baseline: Iterable[str | Path] = (),
+    baseline_tolerance: str = "band:2",
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Diagnosis:
+    """What `diagnose` and `report` share: command-line options over `[tool.advisor]` config, the
+    diagnosis, and the baseline comparison when asked for."""
+    from advisor.engine import RuleError
+
+    options = DiagnoseOptions(
+        select=list(select) or config.select,
+        ignore=list(ignore) or config.ignore,
+        rule_dirs=[*config.rules, *map(Path, rule_dirs)],
+        roles=config.roles,
+        thresholds=config.thresholds,
+    )
+    try:
+        diagnosis = diagnose_paths(paths, options, progress)
+    except RuleError as exc:
+        raise UsageProblem(str(exc)) from None
+    baseline = list(baseline)
+    if baseline:
+        from advisor.report.baseline import apply_paths
+
+        try:
+            apply_paths(diagnosis, baseline, baseline_tolerance, options.roles)
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from None
+    return diagnosis
 
 
 def _worst_first(report: RunReport) -> tuple:

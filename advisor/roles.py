@@ -88,7 +88,6 @@ def classify(tag: str) -> Classified:
         return Classified("reward", split, 2 if "ep_rew_mean" in lower else 1)
     if toks and toks[-1] in {"epoch", "epochs"} and len(set(toks) - TRAIN_TOKENS - {"epoch", "epochs"}) == 0:
         return Classified("epoch", split, 1)
-    last = toks[-1] if toks else ""
     if tset & LOSS_TOKENS or lower.endswith("loss") or "_loss" in lower or "loss_" in lower:
         return Classified("loss", split, _loss_specificity(lower))
     if tset & ACC_TOKENS or lower.endswith("acc") or "accuracy" in lower:

@@ -49,27 +49,12 @@ def report_cmd(paths, output, fail_on, baseline, baseline_tolerance, select, ign
         config = load_config(Path(config_path) if config_path else None)
     except ConfigError as exc:
         fail(str(exc))
-    from advisor.engine import RuleError
-    from advisor.pipeline import DiagnoseOptions, diagnose_paths
+    from advisor.pipeline import UsageProblem, diagnose_for_cli
 
-    options = DiagnoseOptions(
-        select=list(select) or config.select,
-        ignore=list(ignore) or config.ignore,
-        rule_dirs=[*config.rules, *map(Path, rule_dirs)],
-        roles=config.roles,
-        thresholds=config.thresholds,
-    )
     try:
-        diagnosis = diagnose_paths(paths, options, None)
-    except RuleError as exc:
+        diagnosis = diagnose_for_cli(paths, config, select, ignore, rule_dirs, baseline, baseline_tolerance)
+    except UsageProblem as exc:
         fail(str(exc))
-    if baseline:
-        from advisor.report.baseline import apply_paths
-
-        try:
-            apply_paths(diagnosis, baseline, baseline_tolerance, config.roles)
-        except ValueError as exc:
-            fail(str(exc))
     if not quiet:
         for e in diagnosis.errors:
             message(f"warning: {e['path']}: {e['message']}")

@@ -11,7 +11,7 @@ than killing the whole diagnosis.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from advisor.model import Curves, Measurement
@@ -69,8 +69,6 @@ class Measurements:
 def measure(curves: Curves, families: list[str] | None = None) -> Measurements:
     """Run every registered family (or those named) on every role it applies to."""
     import importlib
-
-    from advisor.signals import catalogue  # noqa: F401  (registers the families)
 
     out = Measurements()
     for name, family in REGISTRY.items():
