@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from advisor.model import Curves, Measurement
-from advisor.signals.robust import curve_or_none, finite_xy, head_level, lowess, theil_sen
+from advisor.signals.robust import finite_curve, head_level, lowess, theil_sen
 
 MIN_N = 8
 REMAINING_CAP = 10.0
@@ -24,13 +24,11 @@ FAR_DROP = 0.65  # a loss that fell by more than 65% of its start is judged near
 
 def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     """End slope relative to the total drop, and the distance to the extrapolated asymptote."""
-    c = curve_or_none(curves, role, MIN_N)
-    if c is None:
+    found = finite_curve(curves, role, MIN_N)
+    if found is None:
         return None
-    x, y = finite_xy(c)
+    c, x, y = found
     n = len(y)
-    if n < MIN_N or x[-1] <= x[0]:
-        return None
     span_x = x[-1] - x[0]
     t = lowess(x, y, frac=0.3 if n <= 60 else 0.2)
     head = head_level(y, 0.05)

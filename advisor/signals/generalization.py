@@ -18,7 +18,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    curve_or_none, diff_sigma, finite_xy, head_level, odd, running_median, theil_sen,
+    diff_sigma, finite_curve, finite_xy, head_level, odd, running_median, theil_sen,
 )
 
 MIN_N = 5  # HF evaluates every 1000 steps: a 5k-step fine-tune has 5 val points
@@ -75,13 +75,11 @@ def _metric_improves(curves: Curves, x0: float) -> bool:
 
 def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     """Validation minimum, the climb after it, the train/val ratio and the gap trend."""
-    c = curve_or_none(curves, role, MIN_N)
-    if c is None:
+    found = finite_curve(curves, role, MIN_N)
+    if found is None:
         return None
-    x, y = finite_xy(c)
+    c, x, y = found
     n = len(y)
-    if n < MIN_N or x[-1] <= x[0]:
-        return None
     span_x = x[-1] - x[0]
     # rolling mean of 3 (the labellers' smoothing): one noisy evaluation neither makes nor hides it
     s = np.convolve(np.pad(y, 1, mode="edge"), np.ones(3) / 3, mode="valid") if n >= 3 else y.copy()

@@ -20,7 +20,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    bin_medians, curve_or_none, diff_sigma, finite_xy, longest_flat, longest_flat_high,
+    bin_medians, diff_sigma, finite_curve, longest_flat, longest_flat_high,
     lr_change_points, odd, running_median, theil_sen,
 )
 
@@ -45,12 +45,10 @@ def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]
 
 def measure_plateau(curves: Curves, role: str) -> Measurement | None:
     """Longest flat stretch, its level, and whether it is a saddle (breakout) or a high stall."""
-    c = curve_or_none(curves, role, MIN_N)
-    if c is None:
+    found = finite_curve(curves, role, MIN_N)
+    if found is None:
         return None
-    x, y = finite_xy(c)
-    if len(y) < MIN_N or x[-1] <= x[0]:
-        return None
+    c, x, y = found
     is_acc = role in ACC_ROLES
     z = -y if is_acc else y
     xb, tb, tnoise = _trend(x, z)
