@@ -14,7 +14,7 @@ import pytest
 
 from advisor.ingest import csv_logs
 from advisor.ingest.discover import discover, walk
-from conftest import FIXTURES, REAL_LOGS, real_manifest
+from conftest import FIXTURES, assert_matches_manifest, real_manifest
 
 CSV_ENTRIES = [m for m in real_manifest() if m["folder"].startswith("csv/")]
 NOT_COUNTED = {"epoch", "step", "Step"}
@@ -35,12 +35,7 @@ def read_one(folder: Path):
 @pytest.mark.parametrize("entry", CSV_ENTRIES, ids=[m["folder"] for m in CSV_ENTRIES])
 def test_real_csv_logs_match_manifest(real_logs, entry):
     run = read_one(real_logs / entry["folder"])
-    series = counted(run)
-    assert len(series) == entry["scalar_series"]
-    assert sum(len(s) for s in series.values()) == entry["points"]
-    assert max(len(s) for s in series.values()) == entry["max_points_per_series"]
-    steps = np.concatenate([s.step for s in series.values()])
-    assert [steps.min(), steps.max()] == entry["x_range"]
+    assert_matches_manifest(counted(run), entry)
     assert run.warnings == []
 
 

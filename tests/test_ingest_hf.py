@@ -14,7 +14,7 @@ import pytest
 
 from advisor.ingest import hf_trainer
 from advisor.ingest.discover import discover, walk
-from conftest import FIXTURES, real_manifest
+from conftest import FIXTURES, assert_matches_manifest, real_manifest
 
 HF_ENTRIES = [m for m in real_manifest() if m["folder"].startswith("hf-trainer/")]
 
@@ -32,12 +32,7 @@ def read_one(folder):
 @pytest.mark.parametrize("entry", HF_ENTRIES, ids=[m["folder"] for m in HF_ENTRIES])
 def test_real_trainer_states_match_manifest(real_logs, entry):
     run = read_one(real_logs / entry["folder"])
-    series = counted(run)
-    assert len(series) == entry["scalar_series"]
-    assert sum(len(s) for s in series.values()) == entry["points"]
-    assert max(len(s) for s in series.values()) == entry["max_points_per_series"]
-    steps = np.concatenate([s.step for s in series.values()])
-    assert [steps.min(), steps.max()] == entry["x_range"]
+    assert_matches_manifest(counted(run), entry)
     assert run.warnings == []
 
 

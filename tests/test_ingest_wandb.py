@@ -13,14 +13,13 @@ import struct
 import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from advisor.ingest import wandb
 from advisor.ingest.discover import discover, walk
 from advisor.ingest.wandb_log import BLOCK, read_wandb_bytes, split_records
 from advisor.model import Run
-from conftest import FIXTURES, real_manifest
+from conftest import FIXTURES, assert_matches_manifest, real_manifest
 
 WANDB_ENTRIES = [m for m in real_manifest() if m["folder"].startswith("wandb/")]
 
@@ -147,13 +146,7 @@ def test_real_wandb_logs_match_manifest(real_logs, entry):
     assert sources and all(s.format == "wandb" for s in sources), sources
     assert problems == []
     runs = [wandb.read(s) for s in sources]
-    series = [s for run in runs for s in run.series.values()]
-    assert len(series) == entry["scalar_series"]
-    assert sum(len(s) for s in series) == entry["points"]
-    if series:
-        steps = np.concatenate([s.step for s in series])
-        assert [steps.min(), steps.max()] == entry["x_range"]
-        assert max(len(s) for s in series) == entry["max_points_per_series"]
+    assert_matches_manifest([s for run in runs for s in run.series.values()], entry)
 
 
 def test_real_binary_run_metadata(real_logs):
