@@ -28,10 +28,7 @@ def reference_tb_smooth(y, w=0.6):
     return out
 
 
-@pytest.mark.parametrize("use_signals", [True, False])
-def test_tb_smooth_matches_tensorboard(monkeypatch, use_signals):
-    if not use_signals:
-        monkeypatch.setattr(plots, "_tb_smooth_signals", None)
+def test_tb_smooth_matches_tensorboard():
     y = [1.0, 2.0, float("nan"), 4.0, float("inf"), 0.5, 3.0]
     got = plots.tb_smooth(np.array(y))
     want = reference_tb_smooth(y)

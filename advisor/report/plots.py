@@ -33,10 +33,7 @@ import numpy as np
 
 from advisor.model import Curve, Finding, RunReport
 
-try:  # the signals' own port of TensorBoard's smoothing, when present
-    from advisor.signals.robust import tb_smooth as _tb_smooth_signals
-except Exception:  # pragma: no cover - fallback only while signals are absent or broken
-    _tb_smooth_signals = None
+from advisor.signals.robust import tb_smooth as _tb_smooth_signals
 
 SMOOTHING = 0.6
 WIDTH_PX = 1000
@@ -65,23 +62,9 @@ STATUS_COLORS = {"fail": "#d62728", "error": "#9b3dbd", "warn": "#e6a100", "ok":
 
 
 def tb_smooth(y, weight: float = SMOOTHING) -> np.ndarray:
-    """TensorBoard's debiased EMA: `last = w*last + (1-w)*y; k += 1; out = last / (1 - w**k)`,
-    non-finite points passed through, a constant series unchanged. Uses
-    advisor.signals.robust.tb_smooth when importable so charts and signals cannot drift apart."""
-    if _tb_smooth_signals is not None:
-        return _tb_smooth_signals(y, weight)
-    y = np.asarray(y, dtype=np.float64)
-    out = y.copy()
-    if len(y) == 0 or np.all(y == y[0]):
-        return out
-    last, k, w = 0.0, 0, float(weight)
-    for i, v in enumerate(y):
-        if not math.isfinite(v):
-            continue
-        last = last * w + (1.0 - w) * v
-        k += 1
-        out[i] = last / (1.0 - w ** k) if w != 1.0 else last
-    return out
+    """TensorBoard's debiased EMA at the chart's weight: the signals' own implementation
+    (advisor.signals.robust.tb_smooth), so charts and signals cannot drift apart."""
+    return _tb_smooth_signals(y, weight)
 
 
 def decimate(x: np.ndarray, y: np.ndarray, buckets: int = WIDTH_PX) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from advisor.model import Curves, Measurement
-from advisor.signals.robust import curve_or_none, diff_sigma, finite_xy, head_level, tail_level, theil_sen
+from advisor.signals.robust import diff_sigma, finite_curve, finite_xy, head_level, tail_level, theil_sen
 
 MIN_N = 5
 MATCH = {"train_acc": "train_loss", "val_acc": "val_loss"}
@@ -18,12 +18,10 @@ MATCH = {"train_acc": "train_loss", "val_acc": "val_loss"}
 
 def measure_metric_stall(curves: Curves, role: str) -> Measurement | None:
     """Whether the matching loss falls while this accuracy stays flat."""
-    c = curve_or_none(curves, role, MIN_N)
-    if c is None:
+    found = finite_curve(curves, role, MIN_N, need_span=False)
+    if found is None:
         return None
-    x, y = finite_xy(c)
-    if len(y) < MIN_N:
-        return None
+    c, x, y = found
     first, last = head_level(y, 0.1, 2), tail_level(y, 0.1, 2)
     gain = float(last - first)
     scale = 100.0 if np.nanmax(np.abs(y)) > 1.5 else 1.0

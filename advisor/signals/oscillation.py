@@ -28,7 +28,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    acf, curve_or_none, finite_xy, head_level, lowess, lr_change_points, mad_sigma, odd, regular,
+    acf, finite_curve, finite_xy, head_level, lowess, lr_change_points, mad_sigma, odd, regular,
     running_median, theil_sen,
 )
 
@@ -281,12 +281,10 @@ def _empty_values() -> dict:
 
 def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
     """Residual amplitude around a robust trend, its persistence, and epoch-boundary jumps."""
-    c = curve_or_none(curves, role, MIN_N)
-    if c is None:
+    found = finite_curve(curves, role, MIN_N, need_span=False)
+    if found is None:
         return None
-    x, y = finite_xy(c)
-    if len(y) < MIN_N:
-        return None
+    c, x, y = found
     cuts = lr_change_points(curves)
     # the warmup is a schedule, not a behaviour: judge from its end on
     lr = curves.get("lr")

@@ -67,14 +67,16 @@ def finite_xy(curve: Curve | None) -> tuple[np.ndarray, np.ndarray]:
     return x[ok], y[ok]
 
 
-def finite_curve(curves: Curves, role: str, min_points: int) -> tuple[Curve, np.ndarray, np.ndarray] | None:
-    """(curve, x, y) of the role's finite points when there are at least `min_points` of them over
-    a positive x span; None otherwise (the families that need a shape to judge start here)."""
+def finite_curve(curves: Curves, role: str, min_points: int,
+                 need_span: bool = True) -> tuple[Curve, np.ndarray, np.ndarray] | None:
+    """(curve, x, y) of the role's finite points when there are at least `min_points` of them
+    (over a positive x span, unless `need_span` is False); None otherwise. The families that need
+    a shape to judge start here."""
     c = curve_or_none(curves, role, min_points)
     if c is None:
         return None
     x, y = finite_xy(c)
-    if len(y) < min_points or x[-1] <= x[0]:
+    if len(y) < min_points or (need_span and x[-1] <= x[0]):
         return None
     return c, x, y
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -210,7 +210,6 @@ def task_data(cfg: dict, seed: int):
 
 def build_model(cfg: dict, n_features: int):
     """MLP or small CNN as the config says (depth, width, activation, BN, dropout, init)."""
-    import torch
     from torch import nn
 
     task = TASKS[cfg["task"]]

@@ -29,23 +29,10 @@ NOISE_MULT = 3.0  # ... and by more than 3x the point-to-point noise
 
 
 def _smooth(y: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard's debiased EMA (advisor.signals.robust.tb_smooth when present)."""
-    try:
-        from advisor.signals.robust import tb_smooth
-    except ImportError:  # pragma: no cover - robust.py ships with advisor
-        tb_smooth = None
-    if tb_smooth is not None:
-        return tb_smooth(y, weight)
-    out = np.empty_like(y)
-    last, k = 0.0, 0
-    for i, v in enumerate(y):
-        if not math.isfinite(v):
-            out[i] = v
-            continue
-        last = weight * last + (1 - weight) * v
-        k += 1
-        out[i] = last / (1 - weight ** k)
-    return out
+    """TensorBoard's debiased EMA (advisor.signals.robust.tb_smooth; numpy/scipy only, no torch)."""
+    from advisor.signals.robust import tb_smooth
+
+    return tb_smooth(y, weight)
 
 
 def _weight(n: int) -> float:
