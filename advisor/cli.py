@@ -14,12 +14,13 @@ import click
 from advisor import __version__
 
 from advisor.report.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, show_progress, use_color
+from advisor.terminal import sanitize, say
 
 FORMATS = ("text", "json", "markdown", "github", "junit", "html")
 
 
 def _fail(message: str) -> None:
-    click.echo(f"advisor: {message}", err=True)
+    say(f"advisor: {message}")
     sys.exit(EXIT_USAGE)
 
 
@@ -101,6 +102,7 @@ def runs_cmd(paths: tuple[str, ...], fmt: str) -> None:
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         console = Console(no_color=not use_color(), width=None if use_color() else 160)
         table = Table(show_lines=False)
@@ -108,14 +110,16 @@ def runs_cmd(paths: tuple[str, ...], fmt: str) -> None:
             table.add_column(col, overflow="fold")
         for r in rows:
             roles = ", ".join(f"{k}={v}" for k, v in r["roles"].items())
-            table.add_row(r["run"], r["format"], r["writer"] or "", str(len(r["tags"])), str(r["points"]),
-                          roles, str(len(r["warnings"])) if r["warnings"] else "")
+            cells = (r["run"], r["format"], r["writer"] or "", str(len(r["tags"])), str(r["points"]),
+                     roles, str(len(r["warnings"])) if r["warnings"] else "")
+            # Text(), not str: a run named "[link=…]" must not become rich markup.
+            table.add_row(*(Text(sanitize(c)) for c in cells))
         console.print(table)
         for r in rows:
             for w in r["warnings"]:
-                click.echo(f"warning: {r['run']}: {w}", err=True)
+                say(f"warning: {r['run']}: {w}")
     for e in errors:
-        click.echo(f"error: {e['path']}: {e['message']}", err=True)
+        say(f"error: {e['path']}: {e['message']}")
     if not runs:
         sys.exit(EXIT_USAGE)
 
@@ -131,7 +135,7 @@ def export_cmd(paths: tuple[str, ...], output: str) -> None:
 
     runs, errors = read_runs(paths, _progress())
     for e in errors:
-        click.echo(f"error: {e['path']}: {e['message']}", err=True)
+        say(f"error: {e['path']}: {e['message']}")
     if not runs:
         _fail("nothing readable found")
     frames = []
@@ -160,7 +164,7 @@ def export_cmd(paths: tuple[str, ...], output: str) -> None:
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
-    click.echo(f"wrote {len(table)} points from {len(runs)} runs to {output}", err=True)
+    say(f"wrote {len(table)} points from {len(runs)} runs to {output}")
 
 
 # ----------------------------------------------------------------------------- diagnose
@@ -198,14 +202,14 @@ def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_
         _fail(str(exc))
     if not quiet:
         for e in diagnosis.errors:
-            click.echo(f"warning: {e['path']}: {e['message']}", err=True)
+            say(f"warning: {e['path']}: {e['message']}")
     if fmt == "html" and not output:
         _fail("--format html needs -o FILE (or -o - for stdout)")
     text = render(diagnosis, fmt, RenderOptions(color=use_color() and not output, verbose=verbose, fail_on=fail_on))
     write_output(text, output)
     if not diagnosis.runs:
         if not quiet:
-            click.echo("advisor: nothing readable found", err=True)
+            say("advisor: nothing readable found")
         sys.exit(EXIT_USAGE)
     if fail_on != "never":
         threshold = severity_rank(fail_on)
@@ -230,7 +234,7 @@ def rules_cmd(rule_dirs, fmt) -> None:
     except RuleError as exc:
         _fail(str(exc))
     render = {"text": rules_text, "json": rules_json, "markdown": rules_table}[fmt]
-    click.echo(render(ruleset.rules), nl=False)
+    click.echo(sanitize(render(ruleset.rules), newlines=True), nl=False)  # user rule folders are data too
 
 
 @main.command("explain")
@@ -248,7 +252,7 @@ def explain_cmd(rule_id, rule_dirs) -> None:
     rule = ruleset.by_id(rule_id.upper()) or ruleset.by_id(rule_id)
     if rule is None:
         _fail(f"no rule {rule_id!r} (see `advisor rules`)")
-    click.echo(explain(rule), nl=False)
+    click.echo(sanitize(explain(rule), newlines=True), nl=False)
 
 
 def _register_optional_commands() -> None:

@@ -37,10 +37,11 @@ def report_cmd(paths, output, fail_on, baseline, baseline_tolerance, select, ign
 
     from advisor.model import severity_rank
     from advisor.report import RenderOptions, render
-    from advisor.report.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, is_stdout, message, write_output
+    from advisor.report.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, is_stdout, write_output
+    from advisor.terminal import say
 
     def fail(text: str) -> None:
-        click.echo(f"advisor: {text}", err=True)
+        say(f"advisor: {text}")
         sys.exit(EXIT_USAGE)
 
     try:
@@ -57,7 +58,7 @@ def report_cmd(paths, output, fail_on, baseline, baseline_tolerance, select, ign
         fail(str(exc))
     if not quiet:
         for e in diagnosis.errors:
-            message(f"warning: {e['path']}: {e['message']}")
+            say(f"warning: {e['path']}: {e['message']}")
     if not diagnosis.runs:
         fail("nothing readable found")
     try:
@@ -66,7 +67,7 @@ def report_cmd(paths, output, fail_on, baseline, baseline_tolerance, select, ign
     except OSError as exc:
         fail(f"{output}: cannot write ({exc.strerror or exc})")
     if not quiet and not is_stdout(output):
-        message(f"wrote {output} ({len(diagnosis.runs)} runs, {len(text.encode()) / 1e6:.1f} MB)")
+        say(f"wrote {output} ({len(diagnosis.runs)} runs, {len(text.encode()) / 1e6:.1f} MB)")
     if fail_on != "never":
         threshold = severity_rank(fail_on)
         if any(severity_rank(f.severity) >= threshold for r in diagnosis.runs for f in r.findings):

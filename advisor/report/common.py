@@ -8,32 +8,24 @@ handling (control characters from log files) in one audited spot.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Iterable
 
 from advisor.model import Diagnosis, Finding, Recommendation, RunReport, severity_rank
+from advisor.terminal import sanitize
 
 # Worst first. A run that could not be analysed ranks just below a failing one: the user cannot
 # trust its silence, but a run we *know* is broken is more urgent.
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "ok": 3}
 STATUS_LABEL = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "ok": "ok"}
 
-# C0/C1 control characters except tab and newline. Log files are untrusted: an ESC in a tag name
-# would otherwise drive the user's terminal (OSC 8 links, title changes, cursor moves).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def clean(text: Any, *, newlines: bool = False) -> str:
-    """`text` as a printable one-line string: control characters replaced by U+FFFD.
+    """`text` as printable one-line text: control characters, escape sequences and bidi overrides
+    shown as visible escapes (advisor.terminal.sanitize, the one sanitiser of the project).
 
     Newlines are kept only when asked (multi-line summaries in the text and JUnit bodies);
     everywhere else a newline in a run name could forge a line of output.
     """
-    s = "" if text is None else str(text)
-    if newlines:
-        return _CONTROL.sub("\ufffd", s)
-    return _CONTROL_ALL.sub("\ufffd", s)
+    return sanitize(text, newlines=newlines)
 
 
 def sorted_runs(diagnosis: Diagnosis) -> list[RunReport]:

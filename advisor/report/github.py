@@ -4,14 +4,13 @@ Escaping follows the runner's own rules (actions/toolkit `command.ts`): in the m
 and `\\n` become `%25`, `%0D`, `%0A`; in a property value `:` and `,` are escaped too (`%3A`,
 `%2C`). Each annotation is one line that we start ourselves, so text from a log can never begin a
 line and forge a command (`::stop-commands::`, `::add-mask::`, …). Control characters are
-replaced first.
+shown as visible escapes first (advisor.terminal.sanitize).
 
 Severity maps to the command: error → `::error`, warning → `::warning`, info → `::notice`.
 Healthy runs print nothing except the final `::notice` summary line.
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from advisor.model import Diagnosis, Finding, RunReport
@@ -25,15 +24,15 @@ from advisor.report.common import (
     sorted_runs,
     summary_line,
 )
+from advisor.terminal import sanitize
 
 COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
 
-_CONTROL_NO_CRLF = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 def escape_data(text: Any) -> str:
-    s = _CONTROL_NO_CRLF.sub("\ufffd", "" if text is None else str(text))
+    """Sanitised (advisor.terminal), then the runner's escapes; CR and LF survive the sanitiser
+    because the runner's own `%0D`/`%0A` encoding makes them inert."""
+    s = "\r".join(sanitize(part, newlines=True) for part in ("" if text is None else str(text)).split("\r"))
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -143,10 +143,11 @@ def _umask() -> int:
 
 
 def message(text: str, *, err: bool = True) -> None:
-    """A line for the person, on stderr, so machine output on stdout stays clean."""
-    stream = sys.stderr if err else sys.stdout
-    with contextlib.suppress(BrokenPipeError):
-        print(text, file=stream)
+    """A line for the person, on stderr, so machine output on stdout stays clean (sanitised:
+    advisor.terminal.say)."""
+    from advisor.terminal import say
+
+    say(text, err=err)
 
 
 __all__ = [

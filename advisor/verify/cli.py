@@ -14,6 +14,8 @@ import time
 
 import click
 
+from advisor.terminal import sanitize, say
+
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 TORCH_HINT = "this needs torch and scikit-learn: pip install 'advisor[verify]'"
 
@@ -24,17 +26,17 @@ def torch_available() -> bool:
 
 def _need_torch() -> None:
     if not torch_available():
-        click.echo(f"advisor: {TORCH_HINT}", err=True)
+        say(f"advisor: {TORCH_HINT}")
         sys.exit(EXIT_USAGE)
 
 
 def _fail(message: str) -> None:
-    click.echo(f"advisor: {message}", err=True)
+    say(f"advisor: {message}")
     sys.exit(EXIT_USAGE)
 
 
 def _say(quiet: bool):
-    return (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
+    return (lambda _m: None) if quiet else say
 
 
 def _write(text: str, output: str | None) -> None:
@@ -187,7 +189,7 @@ def _verify_builtin(name: str, seeds: int, jobs: int, device: str, fmt: str, out
     else:
         _write("".join(texts), output)
     if mismatches:
-        click.echo(f"advisor: verdict differs from the expected one for: {', '.join(mismatches)}", err=True)
+        say(f"advisor: verdict differs from the expected one for: {', '.join(mismatches)}", err=True)
         sys.exit(EXIT_MISMATCH)
 
 
@@ -249,7 +251,7 @@ def lr_find_cmd(run, task, entry, sets, start_lr, end_lr, steps, seed, device, f
         keep = {k: v for k, v in result.items() if k not in ("smoothed",)}
         click.echo(json.dumps(_clean(keep), indent=2, allow_nan=False))
     else:
-        click.echo(text_report(result), nl=False)
+        click.echo(sanitize(text_report(result), newlines=True), nl=False)
 
 
 def _sweep_from_log(path: str):
