@@ -223,16 +223,21 @@ def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_
 
 @main.command("rules")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="extra rule folder")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "sources"]), default="text",
+              show_default=True, help="markdown: README's rule table; sources: README's Sources section")
 def rules_cmd(rule_dirs, fmt) -> None:
     """List the rules: id, name, pattern, severity, status."""
     from advisor.engine import RuleError, load_rules
     from advisor.engine.docs import rules_json, rules_table, rules_text
+    from advisor.engine.sources import load_sources, sources_markdown
 
     try:
         ruleset = load_rules(rule_dirs)
     except RuleError as exc:
         _fail(str(exc))
+    if fmt == "sources":
+        click.echo(sanitize(sources_markdown(load_sources()), newlines=True), nl=False)
+        return
     render = {"text": rules_text, "json": rules_json, "markdown": rules_table}[fmt]
     click.echo(sanitize(render(ruleset.rules), newlines=True), nl=False)  # user rule folders are data too
 
@@ -244,6 +249,7 @@ def explain_cmd(rule_id, rule_dirs) -> None:
     """Print one rule's documentation (by id, alias or slug)."""
     from advisor.engine import RuleError, load_rules
     from advisor.engine.docs import explain
+    from advisor.engine.sources import load_sources
 
     try:
         ruleset = load_rules(rule_dirs)
@@ -252,7 +258,7 @@ def explain_cmd(rule_id, rule_dirs) -> None:
     rule = ruleset.by_id(rule_id.upper()) or ruleset.by_id(rule_id)
     if rule is None:
         _fail(f"no rule {rule_id!r} (see `advisor rules`)")
-    click.echo(sanitize(explain(rule), newlines=True), nl=False)
+    click.echo(sanitize(explain(rule, load_sources()), newlines=True), nl=False)
 
 
 def _register_optional_commands() -> None:

@@ -132,7 +132,9 @@ def test_rules_and_explain():
     code, out, _ = run("rules")
     assert code == 0 and "OSC001" in out
     code, out, _ = run("explain", "osc001")
-    assert code == 0 and "## Why it matters" in out and "seed 000" in out
+    assert code == 0 and "## Why it matters" in out and "Oscillating-loss notes" in out
+    # the source's original words (another script) appear here, and only here
+    assert "学习速率α设置得过大时" in out and "## Sources" in out
     code, _, err = run("explain", "NOPE999")
     assert code == EXIT_USAGE and "no rule" in err
 

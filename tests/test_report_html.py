@@ -155,3 +155,19 @@ def test_report_command_writes_one_file(tmp_path, monkeypatch):
     text = target.read_text()
     assert text.startswith("<!DOCTYPE html>") and "<script" not in text
     assert [p.name for p in target.parent.iterdir()] == ["r.html"]
+
+
+def test_every_rule_recommendation_renders_in_latin_script():
+    """The HTML never depends on a CJK font: every built-in rule's advice and citation, rendered,
+    is Latin script (the sources' original words are for `advisor explain` only)."""
+    from advisor.engine import load_rules
+    from advisor.model import Recommendation
+
+    d = sample_diagnosis()
+    d.runs = [r for r in d.runs if r.run.name == "runs/lr-0.1"]
+    finding = d.runs[0].findings[0]
+    finding.recommendations = [Recommendation(rec.action, rec.change, rec.text, rec.source)
+                               for rule in load_rules().rules for rec in rule.recommendations]
+    out = render(d, "html")
+    assert "Training &amp; debugging tips" in out
+    assert not re.findall(r"[^\x00-\u024f\u2000-\u22ff\u2300-\u25ff]", out)

@@ -71,6 +71,54 @@ def test_rule_docs_complete(rule):
     assert rule.recommendations[0].source
 
 
+# Latin script (with accents), general punctuation, arrows and maths symbols: what every report
+# font has. Anything else (CJK above all) renders as boxes on a machine without that font.
+NON_LATIN = re.compile(r"[^\x00-\u024f\u2000-\u22ff]")
+
+
+def _texts_outside_quotes(node, where=""):
+    """Every string of a rule file except its `quote`/`quotes` keys (the only place for other scripts)."""
+    if isinstance(node, str):
+        yield where, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key not in ("quote", "quotes"):
+                yield from _texts_outside_quotes(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _texts_outside_quotes(value, f"{where}[{i}]")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_rules_cite_registered_sources_in_latin_script(rule):
+    """Citations name a source from rules/sources.toml by its short name ("seed 003" told a reader
+    nothing), and text in other scripts lives in `quote` only, shown by `advisor explain`."""
+    import tomllib
+
+    from advisor.engine.sources import cited_names, load_sources, rule_citations
+
+    sources = load_sources()
+    for citation in rule_citations(rule):
+        unknown = [n for n in cited_names(citation) if n not in sources]
+        assert not unknown, f"{rule.id}: {citation!r} cites {unknown}, not in rules/sources.toml"
+    data = tomllib.loads(rule.path.read_text(encoding="utf-8"))
+    for where, text in _texts_outside_quotes(data):
+        assert not NON_LATIN.search(text), f"{rule.id}{where}: non-Latin text outside a quote: {text!r}"
+
+
+def test_readme_sources_section_is_current():
+    from advisor.engine.sources import load_sources, sources_markdown
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    begin, end = "<!-- sources:begin -->", "<!-- sources:end -->"
+    assert begin in readme and end in readme, "README.md lacks the generated Sources section"
+    current = readme.split(begin, 1)[1].split(end, 1)[0].strip()
+    assert current == sources_markdown(load_sources()).strip(), (
+        "README Sources section is stale: regenerate with `python -m advisor rules --format sources`"
+    )
+    assert not NON_LATIN.search(readme.split("## Rules", 1)[1]), "README's rule table or Sources quote another script"
+
+
 def test_ids_unique_and_stable_names():
     ids = [r.id for r in RULES]
     assert len(ids) == len(set(ids))

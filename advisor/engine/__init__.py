@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from advisor.engine.conditions import Context, evaluate
 from advisor.engine.rulefile import Rule, RuleError, load_file
+from advisor.engine.sources import SOURCES_FILE
 from advisor.model import Curves, Finding, Recommendation, severity_rank
 from advisor.signals import Measurements
 
@@ -55,6 +56,8 @@ def load_rules(extra_dirs: Iterable[str | Path] = ()) -> RuleSet:
         if not d.is_dir():
             raise RuleError(f"{d}: rules folder not found")
         for path in sorted(d.rglob("*.toml")):
+            if path.name == SOURCES_FILE:  # the cited sources' registry, not a rule
+                continue
             rule = load_file(path)
             by_id[rule.id] = rule
     return RuleSet(sorted(by_id.values(), key=lambda r: r.id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from advisor.engine.rulefile import Rule
+from advisor.engine.sources import Source, cited_names, rule_citations
 
 
 def rules_text(rules: list[Rule]) -> str:
@@ -37,7 +38,8 @@ def rules_table(rules: list[Rule]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def explain(rule: Rule) -> str:
+def explain(rule: Rule, sources: dict[str, Source] | None = None) -> str:
+    """`advisor explain`: the rule's docs, with its sources' original titles and quotes (any script)."""
     doc = rule.doc
     out = [f"{rule.id} ({rule.slug}): {rule.name}", ""]
     out.append(f"pattern: {rule.pattern}   severity: {rule.severity}   status: {rule.status}   metrics: {', '.join(rule.metrics)}")
@@ -51,6 +53,8 @@ def explain(rule: Rule) -> str:
     for rec in rule.recommendations:
         change = json.dumps(rec.change) if rec.change else "-"
         out.append(f"- {rec.action}: {rec.text}  (change: {change}; source: {rec.source})")
+        if rec.quote:
+            out.append(f"  original words: {rec.quote}")
     out.append("")
     if rule.params:
         out.append("## Parameters (override in [tool.advisor.thresholds." + rule.id + "])")
@@ -61,4 +65,21 @@ def explain(rule: Rule) -> str:
     out.append("## References")
     for ref in refs if isinstance(refs, list) else [refs]:
         out.append(f"- {ref}")
+    quotes = doc.get("quotes", [])
+    if quotes:
+        out += ["", "## Original words"] + [f"- {q}" for q in quotes]
+    cited = _cited_sources(rule, sources or {})
+    if cited:
+        out += ["", "## Sources"]
+        for src in cited:
+            original = f" (original title: {src.original_title})" if src.original_title else ""
+            out.append(f"- {src.name}: {src.title}{original}; {src.kind}")
     return "\n".join(out) + "\n"
+
+
+def _cited_sources(rule: Rule, sources: dict[str, Source]) -> list[Source]:
+    """The registry entries a rule cites, in order of first citation."""
+    names: list[str] = []
+    for citation in rule_citations(rule):
+        names += [n for n in cited_names(citation) if n in sources and n not in names]
+    return [sources[n] for n in names]

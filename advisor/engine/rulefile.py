@@ -41,7 +41,8 @@ class RuleRecommendation:
     action: str
     change: dict[str, Any]
     text: str
-    source: str
+    source: str  # readable short names from rules/sources.toml (see advisor.engine.sources)
+    quote: str = ""  # the source's own words, any script; shown by `advisor explain` only
 
 
 @dataclass
@@ -129,7 +130,10 @@ def _validate(path: Path, data: dict[str, Any]) -> Rule:
         change = rec.get("change", {})
         if not isinstance(change, dict):
             raise RuleError(f"{path}: key '{where}.change' must be a table")
-        recs.append(RuleRecommendation(action, change, _need(path, rec, "text", str), _need(path, rec, "source", str)))
+        quote = rec.get("quote", "")
+        if not isinstance(quote, str):
+            raise RuleError(f"{path}: key '{where}.quote' must be str, got {type(quote).__name__}")
+        recs.append(RuleRecommendation(action, change, _need(path, rec, "text", str), _need(path, rec, "source", str), quote))
     if not recs:
         raise RuleError(f"{path}: key 'recommend' needs at least one recommendation")
     doc = _need(path, data, "doc", dict)
