@@ -29,8 +29,10 @@ def test_wheel_contains_rules_and_loads_them(tmp_path):
         "import sys; sys.path.insert(0, sys.argv[1])\n"
         "from advisor.engine import builtin_rules_dir, load_rules\n"
         "d = builtin_rules_dir(); assert str(d).startswith(sys.argv[1]), d\n"
-        "print(len(load_rules().rules))"
+        "from advisor.engine.sources import load_sources\n"
+        "print(len(load_rules().rules), len(load_sources()))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert int(out.stdout.strip()) == len(in_repo)
+    n_rules, n_sources = map(int, out.stdout.split())
+    assert n_rules == len(in_repo) - 1 and n_sources > 0  # every rule file, and the sources registry
