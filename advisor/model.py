@@ -207,6 +207,8 @@ class Verification:
     device: str = "cpu"
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    confidence: float | None = None  # how sure the verdict is (advisor.verify.sequential), None: not assessed
+    compute: dict[str, Any] = field(default_factory=dict)  # trial steps, original steps, ratio, failed trials
 
 
 @dataclass

@@ -170,3 +170,65 @@ def test_nothing_to_verify_is_said_plainly_and_exits_0(tmp_path):
     doc = json.loads(result.stdout)
     assert doc["runs"][0]["verification"] is None
     assert "no recommendation with a parameter change" in result.stderr
+
+
+def test_a_value_that_would_inject_an_option_is_refused_before_anything_runs(tmp_path):
+    run = _bad_run(tmp_path, 3.0, "x")
+    work = tmp_path / "trials"
+    result, _ = _verify([str(run), "--cmd", TEMPLATE, "--set", "note=--output=/etc/passwd", "--workdir", str(work),
+                         "-q"], tmp_path)
+    assert result.exit_code == 2
+    msg = result.output.strip()
+    assert len(msg.splitlines()) == 1
+    assert "would start a new option" in msg and "--note={note}" in msg and "--allow-dash-values" in msg
+    assert not work.exists() or not list(work.iterdir())  # nothing ran
+    ok, _ = _verify([str(run), "--cmd", TEMPLATE.replace("--note {note}", "--note={note}"), "--set", "note=-rf",
+                     "--seeds", "1", "--steps", "60", "--workdir", str(work), "-q"], tmp_path)
+    assert ok.exit_code == 0, ok.output
+    argvs = [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
+    assert argvs and all("--note=-rf" in a for a in argvs)
+
+
+def test_a_session_in_which_every_trial_fails_exits_2_with_the_first_error(tmp_path):
+    run = _bad_run(tmp_path, 3.0, "x")
+    bad_template = TEMPLATE + " --no-such-option 1"  # argparse rejects every trial
+    result, _ = _verify([str(run), "--cmd", bad_template, "--seeds", "2", "--steps", "60", "--format", "json"],
+                        tmp_path)
+    assert result.exit_code == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("advisor: every trial failed") and "unrecognized arguments: --no-such-option 1" in last
+    doc = json.loads(result.stdout)  # the report is still written
+    v = doc["runs"][0]["verification"][0]
+    assert v["compute"]["failed_trials"] == v["compute"]["trials"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.trains
+def test_the_readme_cmd_example_works_verbatim_with_an_argparse_script(tmp_path, monkeypatch):
+    """README's `advisor verify runs/exp3 --cmd '...'` line, taken from the README itself, against an
+    ordinary argparse script (type=int/float, store_true, choices) logging to TensorBoard with
+    the hparams plugin, which hands every number back as a double (batch_size 32.0)."""
+    import os
+    import re
+    import shutil
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    m = re.search(r"^advisor verify (runs/exp3) --cmd '([^']+)'", readme, re.M)
+    assert m, "the README's --cmd example is gone"
+    run_dir, template = m.group(1), m.group(2)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    shutil.copy(DATA / "argparse_train.py", tmp_path / "train.py")
+    subprocess.run(["python", "train.py", "--lr", "3", "--max-steps", "300", "--logdir", run_dir], check=True,
+                   capture_output=True)
+    result = CliRunner().invoke(main, ["verify", run_dir, "--cmd", template, "--format", "json",
+                                       "--workdir", "trials"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    (lower,) = [v for v in doc["runs"][0]["verification"] if v["action"] == "lower_lr"]
+    assert lower["verdict"] == "confirmed", lower["notes"]
+    assert lower["change"]["lr"] == {"multiply": 0.33, "from": 3, "set": 1}
+    argvs = [json.loads(p.read_text()) for p in Path("trials").glob("*/argv.json")]
+    assert argvs and all(a[a.index("--batch-size") + 1] == "32" for a in argvs)
+    assert {a[a.index("--lr") + 1] for a in argvs} <= {"3", "1"}
+    assert not any("failed" in n for n in lower["notes"])

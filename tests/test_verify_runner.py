@@ -10,7 +10,7 @@ import pytest
 
 from advisor.verify import runner
 from advisor.verify.runner import (
-    DevicePlan, TemplateError, format_value, placeholders, render_argv, resolve_device, run_cmd_trial, run_parallel,
+    ArgRules, DevicePlan, TemplateError, format_value, placeholders, render_argv, resolve_device, run_cmd_trial, run_parallel,
     trial_env,
 )
 
@@ -24,8 +24,9 @@ EVIL = ["; rm -rf / #", "$(touch pwned)", "`touch pwned`", "a b  c", "--lr=9", "
 def test_render_substitutes_inside_tokens_and_never_splits_values():
     argv = render_argv("python t.py --lr={lr} --name 'run {name}' {{literal}}", {"lr": 0.03, "name": "a b; c"})
     assert argv == ["python", "t.py", "--lr=0.03", "--name", "run a b; c", "{literal}"]
-    for evil in EVIL:
-        assert render_argv("p --note {note}", {"note": evil}) == ["p", "--note", evil]
+    for evil in EVIL:  # a whole-token value that starts with "-" needs --allow-dash-values (test_verify_template)
+        rules = ArgRules(allow_dash=evil.startswith("-"))
+        assert render_argv("p --note {note}", {"note": evil}, rules) == ["p", "--note", evil]
 
 
 def test_render_errors_and_formats():
@@ -45,7 +46,7 @@ def test_injection_reaches_the_command_as_one_literal_argument(tmp_path, monkeyp
     out = tmp_path / "argv.json"
     template = f"{PY} {DUMP} --out {shlex.quote(str(out))} --note {{note}} --lr {{lr}}"
     result = run_cmd_trial(template, {"note": evil, "lr": 0.1, "max_steps": 5, "seed": 0}, tmp_path / "logs",
-                           None, 30, "baseline", 0)
+                           None, 30, "baseline", 0, ArgRules(allow_dash=True))
     dumped = json.loads(out.read_text())
     assert dumped["argv"] == ["--out", str(out), "--note", evil, "--lr", "0.1"]
     assert not list(tmp_path.rglob("pwned")) and not Path("pwned").exists()

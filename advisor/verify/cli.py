@@ -70,12 +70,22 @@ def register(main: click.Group) -> None:
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="trials at once (one per GPU)")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
 @click.option("--workdir", type=click.Path(file_okay=False), help="where --cmd trials write their {logdir}s")
+@click.option("--bool", "bools", multiple=True, metavar="KEY=STYLE",
+              help="how a boolean reaches the script: true (true/false), True, 1 (1/0), yes, or flag (a bare {key} "
+                   "token becomes --key when true, nothing when false) [default: from the script's --help, "
+                   "else as the run recorded it]")
+@click.option("--value", "value_maps", multiple=True, metavar="KEY.VALUE=TEXT",
+              help="spell a value the script's way, e.g. optimizer.sgd_momentum=momentum (repeatable)")
+@click.option("--allow-dash-values", is_flag=True,
+              help="let a value that starts with '-' fill a whole-token placeholder (by default refused: it would "
+                   "become a new option of the script)")
+@click.option("--no-help", "no_help", is_flag=True, help="do not run the script's --help to read its options")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
               show_default=True, help="text: per-seed detail; json/markdown/html: advisor's report renderers")
 @click.option("-o", "--output", default=None, help="write the result to FILE (- for stdout)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
-def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeout, jobs, device, workdir, fmt,
-               output, quiet) -> None:
+def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeout, jobs, device, workdir, bools,
+               value_maps, allow_dash_values, no_help, fmt, output, quiet) -> None:
     """Re-run short fix trials (baseline vs each recommended change, several seeds) and say
     whether the advice holds: confirmed | refuted | inconclusive | not-reproduced."""
     from advisor.verify.trial import PlanError, parse_sets
@@ -105,16 +115,25 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeo
         _verify_builtin(builtin, seeds, jobs, device, fmt, output, say, steps)
         return
     from advisor.verify.entry import EntryError
-    from advisor.verify.runner import TemplateError
-    from advisor.verify.session import VerifyError, VerifyOptions, verify_path
+    from advisor.verify.session import VerifyError, VerifyOptions, all_trials_failed, verify_path
+    from advisor.verify.template import TemplateError, parse_bool_styles, parse_value_maps
 
-    options = VerifyOptions(cmd=cmd, entry=entry, steps=steps, seeds=seeds, timeout=timeout, jobs=jobs,
-                            device=device, workdir=workdir, rules=list(rules))
     try:
+        options = VerifyOptions(cmd=cmd, entry=entry, steps=steps, seeds=seeds, timeout=timeout, jobs=jobs,
+                                device=device, workdir=workdir, rules=list(rules), bools=parse_bool_styles(bools),
+                                value_maps=parse_value_maps(value_maps), allow_dash=allow_dash_values,
+                                read_help=not no_help)
         diagnosis = verify_path(run, overrides, options, say, _diagnose_options())
     except (VerifyError, TemplateError, EntryError, PlanError) as exc:
         _fail(str(exc))
     _emit(diagnosis, fmt, output)
+    failed = all_trials_failed([v for r in diagnosis.runs for v in (r.verification or [])])
+    if failed:
+        _fail(f"every trial failed, nothing was verified; the first: {_one_line(failed)}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:300]
 
 
 def _diagnose_options():

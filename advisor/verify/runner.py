@@ -1,11 +1,4 @@
-"""Run a trial as a command: template substitution per argv token, devices, timeouts, parallelism.
-
-Why per token and never a shell: hparams come from logs and from other people's configs. A value
-such as `; rm -rf / #` or `$(touch pwned)` must reach the training script as ONE literal
-argument. The template is split once with `shlex.split` (as a shell would split it, quotes
-included), each token's `{name}` placeholders are replaced by plain text, and the argv list goes
-to `subprocess` with `shell=False`. No `str.format` either: `{lr.__class__}` is not an attribute
-lookup here, just an unknown placeholder.
+"""Run a trial as a command: devices, timeouts, parallelism (templates: advisor.verify.template).
 
 Devices: `auto` means CUDA when torch sees a GPU, else CPU. On CUDA each trial is pinned to one
 GPU through `CUDA_VISIBLE_DEVICES` (round-robin over the visible GPUs when `--jobs` runs several
@@ -17,7 +10,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shlex
 import signal
 import subprocess
 import time
@@ -26,69 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+# the template functions live in advisor.verify.template; re-exported for existing callers
+from advisor.verify.template import (  # noqa: F401
+    ArgRules, TemplateError, format_value, placeholders, render_argv, split_template,
+)
 from advisor.verify.trial import TrialResult
-
-_TOKEN_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
-
-
-class TemplateError(Exception):
-    """A template that cannot be rendered (unknown placeholder, bad quoting): one line."""
-
-
-# ----------------------------------------------------------------------------- templates
-
-
-def split_template(template: str) -> list[str]:
-    try:
-        tokens = shlex.split(template)
-    except ValueError as exc:
-        raise TemplateError(f"--cmd: cannot split the command ({exc})") from None
-    if not tokens:
-        raise TemplateError("--cmd is empty")
-    return tokens
-
-
-def placeholders(template: str) -> set[str]:
-    """Every `{name}` the template uses (after splitting, as it will be rendered)."""
-    names: set[str] = set()
-    for tok in split_template(template):
-        names.update(m.group(1) for m in _TOKEN_RE.finditer(tok) if m.group(1))
-    return names
-
-
-def format_value(value: Any) -> str:
-    """A config value as command-line text: ints plainly, floats by repr (0.03, 0.0001), bools
-    as true/false, None as the empty string, anything else by str()."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def render_argv(template: str, values: dict[str, Any]) -> list[str]:
-    """The argv of one trial: `shlex.split(template)`, then `{name}` replaced inside each token.
-
-    `{{` and `}}` stand for literal braces. A value is inserted as text into its token and never
-    re-split or interpreted, so it cannot add arguments or shell syntax.
-    """
-    argv = []
-    for tok in split_template(template):
-        def sub(m: re.Match) -> str:
-            if m.group(0) == "{{":
-                return "{"
-            if m.group(0) == "}}":
-                return "}"
-            name = m.group(1)
-            if name not in values:
-                known = ", ".join(sorted(values))
-                raise TemplateError(f"--cmd: unknown placeholder {{{name}}} (known: {known})")
-            return format_value(values[name])
-
-        argv.append(_TOKEN_RE.sub(sub, tok))
-    return argv
 
 
 # ----------------------------------------------------------------------------- devices
@@ -224,7 +158,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def run_cmd_trial(template: str, values: dict[str, Any], logdir: Path, slot: int | None,
-                  timeout: float | None, arm: str, seed: int) -> TrialResult:
+                  timeout: float | None, arm: str, seed: int, rules: ArgRules | None = None) -> TrialResult:
     """One command trial: render, run, then read whatever logs `{logdir}` holds with advisor's
     own ingesters. A crash or timeout is reported in `error`; logs it wrote before are still used
     (a NaN crash is itself evidence of divergence)."""
@@ -233,7 +167,7 @@ def run_cmd_trial(template: str, values: dict[str, Any], logdir: Path, slot: int
     logdir.mkdir(parents=True, exist_ok=True)
     env, device = trial_env(slot)
     argv = render_argv(template, {**values, "logdir": str(logdir), "device": device,
-                                  "gpu": "" if slot is None else physical_gpu(slot)})
+                                  "gpu": "" if slot is None else physical_gpu(slot)}, rules)
     outcome = run_command(argv, env, timeout, logdir.parent / f"{logdir.name}.out.txt")
     error = None
     if outcome.timed_out:

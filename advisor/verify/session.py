@@ -37,6 +37,10 @@ class VerifyOptions:
     device: str = "auto"
     workdir: Path | None = None  # where command trials write their {logdir}s (default: a temp dir)
     rules: list[str] = field(default_factory=list)
+    bools: dict[str, str] = field(default_factory=dict)  # --bool key=style (template.BOOL_STYLES)
+    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)  # --value key.value=text
+    allow_dash: bool = False  # --allow-dash-values: a whole-token value may start with "-"
+    read_help: bool = True  # read the script's --help for flags, choices and integer options
     first_only: bool = False  # only the first recommendation with a change (demo)
     log_every: int = 1  # in-memory trials are measured at the original log's cadence (trial.log_cadence)
 
@@ -70,14 +74,7 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
         raise NothingToVerify("no recommendation with a parameter change to verify"
                           + (f" for rule(s) {', '.join(options.rules)}" if options.rules else ""))
     _check_reachable(arms, options, config)
-    if options.cmd:
-        from advisor.verify.runner import TemplateError, render_argv
-
-        try:  # a template the baseline cannot fill fails now, not once per trial
-            render_argv(options.cmd, {**config, "max_steps": 1, "seed": 0, "logdir": "-", "device": "cpu", "gpu": ""})
-        except TemplateError as exc:
-            hint = "; pass --set NAME=VALUE for what the run's log does not record" if "unknown placeholder" in str(exc) else ""
-            raise VerifyError(f"{exc}{hint}") from None
+    rules = _command_rules(arms, options, config, say) if options.cmd else None
     seeds = seeds_for(options.seeds, options.seed_base)
     # one baseline per budget that some runnable fix arm needs (a fix with its own shorter budget,
     # e.g. early stopping, is still compared with the baseline trained for the full trial budget)
@@ -90,7 +87,7 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
             jobs += [(f"{i}:{a.name}", a.config, a.steps, s) for s in seeds]
     say(f"running {len(jobs)} trials ({len(seeds)} seeds x {len(baselines)} baseline + "
         f"{sum(a.skip is None for a in arms)} fix arm(s)) on {plan.label}")
-    results = execute(jobs, options, plan, {k for a in arms for k in a.change if k != "max_steps"}, say)
+    results = execute(jobs, options, plan, {k for a in arms for k in a.change if k != "max_steps"}, say, rules)
     by_arm: dict[str, list[TrialResult]] = {}
     for r in results:
         by_arm.setdefault(r.arm, []).append(r)
@@ -117,7 +114,34 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
         devices = sorted({t.device for t in base_trials + fix_trials}) or [plan.label]
         out.append(V.build_verification(a.finding, a.rule, a.action, a.change, judge, base, fix, a.steps,
                                         len(seeds), ",".join(devices), wall, notes))
+    _attach_compute(out, results, [j[2] for j in jobs], original)
     return out
+
+
+def _attach_compute(verifications: list[Verification], results: list[TrialResult], steps: list[int],
+                    original: int | None) -> None:
+    """What the session cost, in trained steps against the original run's length, and how many of
+    its trials failed outright (nothing readable came back): the same figures on every verdict."""
+    failed = [r for r in results if r.run is None]
+    total = int(sum(steps))
+    compute: dict[str, Any] = {"trials": len(results), "failed_trials": len(failed), "trial_steps": total}
+    if original:
+        compute["original_steps"] = int(original)
+        compute["ratio"] = round(total / original, 3)
+    if failed:
+        first = min(failed, key=lambda r: results.index(r))
+        compute["first_error"] = f"{first.arm.split(':', 1)[-1]} seed {first.seed}: {first.error}"
+    for v in verifications:
+        v.compute = dict(compute)
+
+
+def all_trials_failed(verifications: list[Verification]) -> str | None:
+    """The first trial's error when every trial of the session failed, else None."""
+    for v in verifications:
+        c = v.compute
+        if c.get("trials") and c.get("failed_trials") == c.get("trials"):
+            return c.get("first_error") or "no trial left a readable log"
+    return None
 
 
 def _baseline_steps(arm: Arm, options: VerifyOptions, original: int | None) -> int:
@@ -140,6 +164,53 @@ def _numbers(judge, trials: list[TrialResult]):
         except Exception as exc:  # an unmeasurable trial is reported, the others still count
             arm.errors.append(f"seed {t.seed}: not measurable ({type(exc).__name__}: {exc})")
     return arm
+
+
+def _command_rules(arms: list[Arm], options: VerifyOptions, config: dict[str, Any], say: Progress):
+    """Decide, before anything runs, how values reach the script: read its `--help` (flags,
+    choices, integer options), pick each boolean's spelling, skip arms whose value the script
+    rejects, and render every argv once so a bad template or an injected option refuses the
+    session now instead of failing every trial."""
+    import os
+
+    from advisor.verify.cmdplan import build_rules, styles_text, unacceptable
+    from advisor.verify.script_help import ScriptOptions, read_script_options
+    from advisor.verify.template import TemplateError, render_argv, split_template
+
+    try:
+        tokens = split_template(options.cmd)
+    except TemplateError as exc:
+        raise VerifyError(str(exc)) from None
+    script, why = ScriptOptions(), None
+    if options.read_help:
+        script, why = read_script_options(tokens, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+        say(f"script options: {len({id(o) for o in script.options.values()})} read from its --help ({script.source})"
+            if script.options else f"script options: not read ({why}); values rendered by their own types")
+    changed: dict[str, list[Any]] = {}
+    for a in arms:
+        for key in a.change:
+            changed.setdefault(key, []).append(a.config.get(key))
+    rules = build_rules(options.cmd, config, changed, script, options.bools, options.value_maps, options.allow_dash)
+    if rules.bools:
+        say(f"booleans rendered as: {styles_text(rules)}")
+    for a in arms:
+        if a.skip:
+            continue
+        for key in a.change:
+            reason = unacceptable(options.cmd, key, a.config.get(key), script, rules)
+            if reason:
+                a.skip = reason
+                break
+    dummy = {"max_steps": 1, "seed": 0, "logdir": "LOGDIR", "device": "cpu", "gpu": ""}
+    try:  # a template the trials cannot fill fails now, not once per trial
+        render_argv(options.cmd, {**config, **dummy}, rules)
+        for a in arms:
+            if not a.skip:
+                render_argv(options.cmd, {**a.config, **dummy}, rules)
+    except TemplateError as exc:
+        hint = "; pass --set NAME=VALUE for what the run's log does not record" if "unknown placeholder" in str(exc) else ""
+        raise VerifyError(f"{exc}{hint}") from None
+    return rules
 
 
 def _check_reachable(arms: list[Arm], options: VerifyOptions, config: dict[str, Any]) -> None:
@@ -168,7 +239,7 @@ def _check_reachable(arms: list[Arm], options: VerifyOptions, config: dict[str, 
 
 
 def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan, change_keys: set[str],
-            say: Progress) -> list[TrialResult]:
+            say: Progress, rules=None) -> list[TrialResult]:
     """Run (arm, config, steps, seed) jobs with the command runner or the entry point."""
     from advisor.verify import runner
 
@@ -191,7 +262,8 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
 
             def task(slot):
                 values = {**cfg, "max_steps": steps, "seed": seed}
-                return tick(runner.run_cmd_trial(options.cmd, values, logdir, slot, options.timeout, arm, seed))
+                return tick(runner.run_cmd_trial(options.cmd, values, logdir, slot, options.timeout, arm, seed,
+                                                    rules))
 
             return task
 

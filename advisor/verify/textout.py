@@ -62,6 +62,20 @@ def verification_text(v: Verification, title: str = "") -> str:
     if eff:
         lines.append("  effect: " + ", ".join(eff))
     lines.append(f"  {v.steps} steps x {v.seeds} seeds per arm on {v.device}, {v.wall_s:.1f}s of trials")
+    if v.confidence is not None:
+        lines.append(f"  confidence: {v.confidence:.0%}")
+    if v.compute:
+        lines.append(f"  compute: {compute_text(v.compute)}")
     for note in v.notes[1:]:
         lines.append(f"  - {note}")
     return "\n".join(lines) + "\n"
+
+
+def compute_text(c: dict) -> str:
+    """`1,200 trial steps = 0.4x the original run (3,000 steps), 6 trials (0 failed)`."""
+    text = f"{int(c.get('trial_steps', 0)):,} trial steps"
+    if c.get("ratio") is not None:
+        text += f" = {c['ratio']:.2f}x the original run ({int(c['original_steps']):,} steps)"
+    if c.get("trials") is not None:
+        text += f", {c['trials']} trial(s) ({c.get('failed_trials', 0)} failed)"
+    return text

@@ -124,16 +124,20 @@ def baseline_config(run: Run | None, sets: dict[str, Any]) -> tuple[dict[str, An
 
 
 def _plain(value: Any) -> Any:
-    """Numbers logged as strings ("0.1") become numbers; anything else (including "none", which
-    is a legitimate value of a config like lr_schedule) is kept as is."""
+    """Numbers logged as strings ("0.1") become numbers and integral numbers ints (32.0 -> 32);
+    anything else (including "none", a legitimate value of a config like lr_schedule) is kept."""
+    from advisor.verify.template import is_integral
+
     if isinstance(value, str):
         parsed = parse_value(value)
-        return parsed if isinstance(parsed, (int, float)) and not isinstance(parsed, bool) else value
-    if hasattr(value, "item") and not isinstance(value, (list, dict)):
+        value = parsed if isinstance(parsed, (int, float)) and not isinstance(parsed, bool) else value
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str, bool)):
         try:
-            return value.item()
+            value = value.item()
         except (TypeError, ValueError):
             return value
+    if is_integral(value):  # the hparams plugin stores every number as a double: 32.0 was 32
+        return int(value)
     return value
 
 
