@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from advisor import __version__
+from advisor.cli_options import execution_options
 
 from advisor.report.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, show_progress, use_color
 from advisor.terminal import sanitize, say
@@ -186,8 +187,9 @@ def export_cmd(paths: tuple[str, ...], output: str) -> None:
               help="compare key metrics with these runs (BASE001/BASE002 regressions)")
 @click.option("--baseline-tolerance", default="band:2", show_default=True,
               help="band[:k] (mean ± k·std), abs:<delta>, rel:<fraction> or <p>%")
+@execution_options
 def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_path, verbose, quiet,
-                 baseline, baseline_tolerance) -> None:
+                 baseline, baseline_tolerance, execution) -> None:
     """Diagnose every run under PATHS: what is wrong, the evidence, and what to change."""
     from advisor.model import severity_rank
     from advisor.pipeline import UsageProblem, diagnose_for_cli
@@ -197,7 +199,8 @@ def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_
     fail_on = fail_on or config.fail_on or "error"
     try:
         diagnosis = diagnose_for_cli(paths, config, select, ignore, rule_dirs, baseline, baseline_tolerance,
-                                     None if quiet else _progress())
+                                     None if quiet else _progress(), execution,
+                                     keep="curves" if fmt == "html" else "summary")
     except UsageProblem as exc:
         _fail(str(exc))
     if not quiet:

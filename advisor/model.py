@@ -68,10 +68,20 @@ class Run:
     warnings: list[str] = field(default_factory=list)  # readable-but-damaged input, one line each
     events: list[dict[str, Any]] = field(default_factory=list)  # e.g. {"kind": "restart", "step": 500}
     meta: dict[str, Any] = field(default_factory=dict)  # anything else worth showing (status, x-axis notes)
+    dropped_points: int | None = None  # set by without_points(): how many points the series held
 
     @property
     def points(self) -> int:
+        if self.dropped_points is not None:
+            return self.dropped_points
         return sum(len(s) for s in self.series.values())
+
+    def without_points(self) -> "Run":
+        """This run's metadata without its series (their point count kept), for a report that
+        no longer needs the points: a sweep's diagnosis keeps memory bounded this way."""
+        return Run(name=self.name, path=self.path, format=self.format, series={}, writer=self.writer,
+                   hparams=self.hparams, warnings=self.warnings, events=self.events, meta=self.meta,
+                   dropped_points=self.points)
 
     def table(self):
         """The long table `tag, step, wall_time, value` (pandas), one row per logged point."""

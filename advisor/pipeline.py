@@ -6,6 +6,9 @@ the other runs are still diagnosed.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -70,19 +73,96 @@ def diagnose_run(run: Run, rules, options: DiagnoseOptions) -> RunReport:
                      measurements=measurements)
 
 
+# What a diagnosis keeps of each run once its findings exist (see `slim_report`).
+KEEP = ("all", "curves", "summary")
+
+
+@dataclass
+class Execution:
+    """Where the runs are diagnosed (advisor.executor): `jobs` workers (None: the cores
+    available) of the local pool or of Ray (`executor="ray"`, `address` of a cluster)."""
+
+    jobs: int | None = 1
+    executor: str = "local"
+    address: str | None = None
+
+
 def diagnose_paths(
     paths: Iterable[str | Path],
     options: DiagnoseOptions | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    execution: Execution | None = None,
+    keep: str = "all",
 ) -> Diagnosis:
+    """Discover the runs under `paths`, then read and diagnose them one by one, on
+    `execution`'s workers, keeping of each only what `keep` says (`slim_report`). The result is
+    the same for every executor and number of jobs: runs are gathered in discovery order and
+    sorted worst first, errors listed in discovery order."""
     from advisor.engine import load_rules, select_rules
+    from advisor.executor import run_tasks
+    from advisor.ingest.discover import discover
 
+    if keep not in KEEP:
+        raise ValueError(f"keep must be one of {KEEP}, not {keep!r}")
     options = options or DiagnoseOptions()
+    execution = execution or Execution()
     rules = select_rules(load_rules(options.rule_dirs), options.select, options.ignore)
-    runs, errors = read_runs(paths, progress)
-    reports = [diagnose_run(run, rules, options) for run in runs]
+    sources, problems = discover(list(paths))
+    errors = [{"path": p.path, "message": p.message} for p in problems]
+    reports: list[RunReport] = []
+    jobs = execution.jobs
+    if execution.executor == "local" and len(sources) <= 1:
+        jobs = 1  # a pool for one run costs more than it saves
+    task = functools.partial(diagnose_source, rules=rules, options=options, keep=keep)
+    first: list = []
+    if execution.executor == "local" and jobs != 1 and sources:
+        # The first run is diagnosed here, before the pool forks: the modules a diagnosis imports
+        # on first use (scipy, pandas: seconds) are then loaded once, not once per worker.
+        first = [task(sources[0])]
+    rest = run_tasks(task, sources[len(first):], jobs=jobs, executor=execution.executor,
+                     address=execution.address)
+    for done, (report, error) in enumerate(itertools.chain(first, rest), start=1):
+        if error is not None:
+            errors.append(error)
+        else:
+            reports.append(report)
+        if progress:
+            progress(done, len(sources), report.run.name if report else "")
     reports.sort(key=_worst_first)
     return Diagnosis(runs=reports, errors=errors)
+
+
+def diagnose_source(source: RunSource, rules, options: DiagnoseOptions,
+                    keep: str = "all") -> tuple[RunReport | None, dict[str, str] | None]:
+    """Read and diagnose one discovered run: (report, None), or (None, error entry) when it
+    cannot be read. Runs in an executor's worker, so the points never leave it unless `keep`
+    asks for them."""
+    errors: list[dict[str, str]] = []
+    run = _read_one(source, errors)
+    if run is None:
+        return None, errors[0]
+    return slim_report(diagnose_run(run, rules, options), keep), None
+
+
+def slim_report(report: RunReport, keep: str) -> RunReport:
+    """Drop what the renderers that will run do not need, once the findings exist:
+    - "all": nothing (library callers that look at curves and measurements);
+    - "curves": the raw series and measurements, keeping the role curves that the HTML charts
+      and the baseline comparison use (the series stay when no tag got a role: the chart
+      falls back to them);
+    - "summary": every point; the text, JSON, Markdown, JUnit and GitHub reports need only the
+      findings and the run's metadata."""
+    if keep == "all":
+        return report
+    curves = report.curves
+    has_roles = curves is not None and any(len(c) for c in curves.by_role.values())
+    if keep == "curves":
+        run = report.run if not has_roles else report.run.without_points()
+    else:
+        run = report.run.without_points()
+        if curves is not None:
+            curves = dataclasses.replace(curves, by_role={})
+    return dataclasses.replace(report, run=run, curves=curves, measurements=None)
 
 
 class UsageProblem(Exception):
@@ -98,10 +178,14 @@ def diagnose_for_cli(
     baseline: Iterable[str | Path] = (),
     baseline_tolerance: str = "band:2",
     progress: Callable[[int, int, str], None] | None = None,
+    execution: Execution | None = None,
+    keep: str = "all",
 ) -> Diagnosis:
     """What `diagnose` and `report` share: command-line options over `[tool.advisor]` config, the
-    diagnosis, and the baseline comparison when asked for."""
+    diagnosis, and the baseline comparison when asked for. `keep` is what the renderer needs
+    (`slim_report`); the baseline comparison needs the curves, so it raises "summary" to "curves"."""
     from advisor.engine import RuleError
+    from advisor.executor import ExecutorError
 
     options = DiagnoseOptions(
         select=list(select) or config.select,
@@ -110,11 +194,13 @@ def diagnose_for_cli(
         roles=config.roles,
         thresholds=config.thresholds,
     )
-    try:
-        diagnosis = diagnose_paths(paths, options, progress)
-    except RuleError as exc:
-        raise UsageProblem(str(exc)) from None
     baseline = list(baseline)
+    if baseline and keep == "summary":
+        keep = "curves"
+    try:
+        diagnosis = diagnose_paths(paths, options, progress, execution, keep)
+    except (RuleError, ExecutorError) as exc:
+        raise UsageProblem(str(exc)) from None
     if baseline:
         from advisor.report.baseline import apply_paths
 

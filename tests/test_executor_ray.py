@@ -5,12 +5,19 @@ Ray takes seconds to start, so every Ray test lives in this module and shares on
 from __future__ import annotations
 
 import functools
+import json
 import os
 from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
+from advisor.cli import main
 from advisor.executor import ExecutorError, run_tasks
+from advisor.pipeline import Execution, diagnose_paths
+from advisor.report import RenderOptions, render
+from sweep import write_sweep
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,3 +58,20 @@ def test_ray_gpu_request_that_no_node_can_meet_is_refused(ray_cluster):
     # Ray would queue a num_gpus=1 task forever on a CPU-only cluster; say so instead.
     with pytest.raises(ExecutorError, match="no GPU"):
         run_tasks(abs, [1], executor="ray", num_gpus=1)
+
+
+@pytest.fixture(scope="module")
+def sweep_1000(tmp_path_factory):
+    return write_sweep(tmp_path_factory.mktemp("sweep"), 1000)
+
+
+@pytest.mark.slow  # 2 x 1,000 diagnoses
+def test_diagnose_on_ray_finds_what_the_local_pool_finds_on_1000_runs(ray_cluster, sweep_1000):
+    result = CliRunner().invoke(main, ["diagnose", str(sweep_1000), "--format", "json", "-q", "--executor", "ray"],
+                                catch_exceptions=False)
+    local = diagnose_paths([sweep_1000], keep="summary", execution=Execution(jobs=2))
+    assert result.stdout == render(local, "json", RenderOptions())
+    doc = json.loads(result.stdout)
+    assert len(doc["runs"]) == 1000 and not doc["errors"]
+    rules = {f["rule"] for r in doc["runs"] for f in r["findings"]}
+    assert len(rules) >= 3  # different troubles in different runs: a mix-up would show

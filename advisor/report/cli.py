@@ -10,6 +10,8 @@ import sys
 
 import click
 
+from advisor.cli_options import execution_options
+
 
 def register(main: click.Group) -> None:
     main.add_command(report_cmd)
@@ -30,8 +32,9 @@ def register(main: click.Group) -> None:
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="extra rule folder")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="advisor.toml or pyproject.toml")
 @click.option("-q", "--quiet", is_flag=True, help="no progress or messages on stderr")
+@execution_options
 def report_cmd(paths, output, fail_on, baseline, baseline_tolerance, select, ignore, rule_dirs, config_path,
-               quiet) -> None:
+               quiet, execution) -> None:
     """Write one self-contained HTML report (curves, shaded findings, advice) for the runs under PATHS."""
     from pathlib import Path
 
@@ -53,7 +56,8 @@ def report_cmd(paths, output, fail_on, baseline, baseline_tolerance, select, ign
     from advisor.pipeline import UsageProblem, diagnose_for_cli
 
     try:
-        diagnosis = diagnose_for_cli(paths, config, select, ignore, rule_dirs, baseline, baseline_tolerance)
+        diagnosis = diagnose_for_cli(paths, config, select, ignore, rule_dirs, baseline, baseline_tolerance,
+                                     execution=execution, keep="curves")
     except UsageProblem as exc:
         fail(str(exc))
     if not quiet:

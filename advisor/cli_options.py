@@ -1,0 +1,30 @@
+"""Click options shared by the commands that diagnose many runs (`diagnose`, `report`, `export`).
+
+Kept apart from advisor.cli so the command modules of other stages (advisor.report.cli) can
+decorate their commands with them without importing the CLI group.
+"""
+from __future__ import annotations
+
+import functools
+
+import click
+
+
+def execution_options(command):
+    """--jobs / --executor / --address: where the runs are read and diagnosed (advisor.executor)."""
+
+    @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                  help="worker processes (local) or Ray CPUs to use [default: the cores available]")
+    @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                  help="local process pool, or Ray (pip install 'advisor[ray]')")
+    @click.option("--address", default=None, metavar="ADDR",
+                  help="Ray cluster to use (auto, host:6379, ray://host:10001) [default: a local Ray]")
+    @functools.wraps(command)
+    def wrapper(*args, jobs, executor, address, **kwargs):
+        from advisor.pipeline import Execution
+
+        if address and executor != "ray":
+            raise click.UsageError("--address needs --executor ray")
+        return command(*args, execution=Execution(jobs=jobs, executor=executor, address=address), **kwargs)
+
+    return wrapper

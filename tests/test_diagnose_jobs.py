@@ -1,0 +1,78 @@
+"""`advisor diagnose --jobs N`: the same output as --jobs 1, and runs' points dropped once their
+findings exist (streaming memory)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from advisor.cli import main
+from advisor.pipeline import Execution, diagnose_paths
+from advisor.report import RenderOptions, render
+from conftest import FIXTURES
+from sweep import write_sweep
+
+
+@pytest.fixture(scope="module")
+def mixed_tree(tmp_path_factory):
+    """Every bundled fixture format, a small sweep, and two broken files."""
+    root = tmp_path_factory.mktemp("mixed")
+    shutil.copytree(FIXTURES / "runs", root / "fixtures")
+    write_sweep(root / "sweep", 24)
+    (root / "broken").mkdir()
+    (root / "broken" / "events.out.tfevents.1.host").write_bytes(b"\x00garbage" * 10)
+    (root / "broken" / "trainer_state.json").write_text("{not json")
+    return root
+
+
+@pytest.fixture(scope="module")
+def full(mixed_tree):
+    """The library's default: one process, everything kept."""
+    return diagnose_paths([mixed_tree])
+
+
+@pytest.fixture(scope="module")
+def slim(mixed_tree):
+    """What `advisor diagnose` does for the text formats: two workers, points dropped."""
+    return diagnose_paths([mixed_tree], keep="summary", execution=Execution(jobs=2))
+
+
+def test_cli_jobs_two_prints_what_one_process_prints(mixed_tree, full):
+    result = CliRunner().invoke(main, ["diagnose", str(mixed_tree), "--format", "json", "-q", "--jobs", "2"],
+                                catch_exceptions=False)
+    assert result.exit_code == 1  # the sweep's diverging runs are errors
+    assert result.stdout == render(full, "json", RenderOptions())
+    doc = json.loads(result.stdout)
+    assert len(doc["runs"]) == 24 + 18 and len(doc["errors"]) == 2
+    assert {r["status"] for r in doc["runs"]} >= {"ok", "warn", "fail"}
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown", "junit", "github"])
+def test_every_text_format_is_the_same_from_two_slim_workers(full, slim, fmt):
+    options = RenderOptions(verbose=True)
+    assert render(slim, fmt, options) == render(full, fmt, options)
+
+
+def test_summary_keeps_findings_and_point_counts_but_no_points(full, slim):
+    assert [r.run.name for r in slim.runs] == [r.run.name for r in full.runs]
+    assert [r.findings for r in slim.runs] == [r.findings for r in full.runs]
+    assert [r.run.points for r in slim.runs] == [r.run.points for r in full.runs]
+    assert all(r.run.points > 0 for r in slim.runs)
+    assert all(not r.run.series and r.measurements is None for r in slim.runs)
+    assert all(r.curves is None or not r.curves.by_role for r in slim.runs)
+    assert slim.errors == full.errors
+
+
+def test_curves_keep_what_the_html_charts_draw(mixed_tree):
+    kept = diagnose_paths([mixed_tree], keep="curves")
+    for r in kept.runs:
+        assert r.measurements is None
+        if r.curves is not None and r.curves.by_role:
+            assert not r.run.series and r.run.points > 0
+
+
+def test_address_without_ray_is_a_usage_error(mixed_tree):
+    result = CliRunner().invoke(main, ["diagnose", str(mixed_tree), "--address", "auto"])
+    assert result.exit_code == 2 and "--address needs --executor ray" in result.output
