@@ -149,14 +149,41 @@ def odd(k: int) -> int:
 def running_median(y, w: int) -> np.ndarray:
     """Centered running median; at the edges the window shrinks (pandas' `min_periods=1`), so the
     last point is not over-weighted the way edge padding would. Keeps level shifts sharp and
-    ignores spikes."""
-    import pandas as pd
+    ignores spikes.
 
+    Bit-for-bit pandas' `rolling(w, center=True, min_periods=1).median()` without importing
+    pandas: full windows (odd w) through scipy.ndimage's C rank filter, the shrinking edge
+    windows through `_edge_medians`. Pandas itself only when a point is not finite (it skips
+    NaNs, which a rank filter cannot).
+    """
     y = np.asarray(y, dtype=np.float64)
     w = odd(max(1, min(w, len(y) if len(y) % 2 else len(y) - 1)))
     if w <= 1 or len(y) < 3:
         return y.copy()
-    return pd.Series(y).rolling(w, center=True, min_periods=1).median().to_numpy()
+    if not np.isfinite(y).all():
+        import pandas as pd
+
+        return pd.Series(y).rolling(w, center=True, min_periods=1).median().to_numpy()
+    from scipy.ndimage import median_filter
+
+    h = w // 2
+    out = median_filter(y, size=w, mode="nearest")  # exact on [h, n - h); edges replaced below
+    out[:h] = _edge_medians(y[: 2 * h])
+    out[len(y) - h:] = _edge_medians(y[::-1][: 2 * h])[::-1]
+    return out
+
+
+def _edge_medians(head: np.ndarray) -> np.ndarray:
+    """Medians of the prefixes head[:h+1], ..., head[:2h] (h = len(head) // 2): the shrunken
+    windows at one end of a centered running median. Exact: the middle order statistic, or the
+    mean of the two middle ones as (a + b) / 2, as pandas computes it."""
+    h = len(head) // 2
+    lengths = np.arange(h + 1, 2 * h + 1)
+    rows = np.where(np.arange(2 * h)[None, :] < lengths[:, None], head[None, :], np.inf)
+    rows.sort(axis=1)
+    hi = np.take_along_axis(rows, (lengths // 2)[:, None], axis=1)[:, 0]
+    lo = np.take_along_axis(rows, ((lengths - 1) // 2)[:, None], axis=1)[:, 0]
+    return np.where(lengths % 2 == 1, hi, (lo + hi) / 2)
 
 
 def moving_average(y, w: int) -> np.ndarray:
@@ -186,21 +213,40 @@ def trend(y, w: int | None = None) -> np.ndarray:
 
 
 def bin_medians(x, y, nbins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Equal-count bins: (median x, median y, count) per bin. Identity when n <= nbins."""
+    """Equal-count bins: (median x, median y, count) per bin. Identity when n <= nbins.
+
+    Numpy, equal to pandas' groupby median bit for bit (same order statistics, (a + b) / 2 for
+    an even count); pandas only when a point is NaN (groupby skips NaNs per bin).
+    """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n = len(y)
     if n <= nbins:
         return x, y, np.ones(n, dtype=np.int64)
-    import pandas as pd
-
     edges = np.linspace(0, n, nbins + 1).round().astype(int)
     cs = np.diff(edges)
     keep = cs > 0
     cs = cs[keep]
-    key = np.repeat(np.arange(len(cs)), cs)
-    g = pd.DataFrame({"x": x, "y": y, "k": key}).groupby("k", sort=True).median()
-    return g["x"].to_numpy(), g["y"].to_numpy(), cs.astype(np.int64)
+    if np.isnan(x).any() or np.isnan(y).any():
+        import pandas as pd
+
+        key = np.repeat(np.arange(len(cs)), cs)
+        g = pd.DataFrame({"x": x, "y": y, "k": key}).groupby("k", sort=True).median()
+        return g["x"].to_numpy(), g["y"].to_numpy(), cs.astype(np.int64)
+    starts = edges[:-1][keep]
+    return _segment_medians(x, starts, cs), _segment_medians(y, starts, cs), cs.astype(np.int64)
+
+
+def _segment_medians(v: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Median of each contiguous segment v[s:s+c], vectorised per distinct segment length."""
+    out = np.empty(len(starts))
+    for c in np.unique(counts):
+        sel = np.flatnonzero(counts == c)
+        block = v[starts[sel, None] + np.arange(c)[None, :]]
+        block.sort(axis=1)
+        hi = block[:, c // 2]
+        out[sel] = hi if c % 2 else (block[:, c // 2 - 1] + hi) / 2
+    return out
 
 
 @dataclass
@@ -220,20 +266,70 @@ class Slope:
 
 
 def theil_sen(x, y, max_points: int = 150, alpha: float = 0.95) -> Slope:
-    """Theil-Sen slope with its confidence interval (scipy), on at most `max_points` bin medians.
+    """Theil-Sen slope with its confidence interval, on at most `max_points` bin medians.
 
     Binning keeps the O(n^2) estimator fast on 100k-point curves; the CI then reflects the
-    noise of bin medians, which is what a trend judgement should use.
+    noise of bin medians, which is what a trend judgement should use. The estimator is
+    `_theilslopes`, scipy.stats.theilslopes' arithmetic without importing scipy.stats (over a
+    second of imports per process); tests/test_signals_fast.py pins the two together.
     """
-    from scipy.stats import theilslopes
-
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if len(x) < 3 or np.ptp(x) == 0:
         return Slope(0.0, -math.inf, math.inf, float(np.median(y)) if len(y) else 0.0)
     xb, yb, _ = bin_medians(x, y, max_points)
-    res = theilslopes(yb, xb, alpha=alpha)
-    return Slope(float(res[0]), float(res[2]), float(res[3]), float(res[1]))
+    slope, intercept, lo, hi = _theilslopes(yb, xb, alpha)
+    return Slope(slope, lo, hi, intercept)
+
+
+# norm.ppf((1 - alpha) / 2) as scipy computes it (statistics.NormalDist is 1 ulp off)
+_NORM_PPF = {0.95: -1.959963984540054}
+
+
+def _theilslopes(y: np.ndarray, x: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
+    """(slope, intercept, low, high): scipy.stats.theilslopes(y, x, alpha), method 'separate',
+    step for step (same pairwise slopes, sort, median, Sen's (1968) interval with tie
+    corrections), so the numbers are identical. A NaN anywhere gives NaNs, as scipy's
+    nan_policy='propagate' does."""
+    if np.isnan(x).any() or np.isnan(y).any():
+        return (math.nan,) * 4
+    deltax = x[:, np.newaxis] - x
+    deltay = y[:, np.newaxis] - y
+    pos = deltax > 0
+    slopes = deltay[pos] / deltax[pos]
+    if not slopes.size:
+        return (math.nan,) * 4
+    slopes.sort()
+    medslope = np.median(slopes)
+    medinter = np.median(y) - medslope * np.median(x)
+    a = 1.0 - alpha if alpha > 0.5 else alpha
+    if alpha in _NORM_PPF:
+        z = _NORM_PPF[alpha]
+    else:
+        from scipy.stats import norm
+
+        z = norm.ppf(a / 2.0)
+    nt = len(slopes)
+    ny = len(y)
+    sigsq = 1 / 18.0 * (ny * (ny - 1) * (2 * ny + 5)
+                        - sum(k * (k - 1) * (2 * k + 5) for k in _repeat_counts(x))
+                        - sum(k * (k - 1) * (2 * k + 5) for k in _repeat_counts(y)))
+    try:
+        sigma = np.sqrt(sigsq)
+        ru = min(int(np.round((nt - z * sigma) / 2.0)), nt - 1)
+        rl = max(int(np.round((nt + z * sigma) / 2.0)) - 1, 0)
+        lo, hi = slopes[rl], slopes[ru]
+    except (ValueError, IndexError):
+        lo = hi = math.nan
+    return float(medslope), float(medinter), float(lo), float(hi)
+
+
+def _repeat_counts(v: np.ndarray) -> np.ndarray:
+    """How often each value that occurs at least twice occurs (scipy's _find_repeats)."""
+    v = np.sort(v)
+    change = np.concatenate(([True], v[1:] != v[:-1]))
+    freq = np.diff(np.concatenate((np.flatnonzero(change), [v.size])))
+    return freq[freq > 1]
 
 
 # ----------------------------------------------------------------------------- flat stretches
@@ -265,32 +361,68 @@ def _flat_windows(t: np.ndarray, tol: float):
         yield i, j
 
 
+def _flat_starts(t: np.ndarray, tol: float) -> np.ndarray:
+    """For each end j, the start i of the longest window t[i..j] whose range (max - min) <= tol.
+
+    What `_flat_windows` yields, vectorised: the range of t[i..j] only grows as i moves left, so
+    the start is found for every j at once by binary lifting over a sparse table of window
+    maxima and minima (O(n log n) numpy, the same float comparisons as the deque scan). NaN, inf
+    or a negative tol go through `_flat_windows` itself, whose comparisons define the result.
+    """
+    n = len(t)
+    if not (tol >= 0 and math.isfinite(tol) and np.isfinite(t).all()):
+        return np.fromiter((i for i, _ in _flat_windows(t, tol)), dtype=np.int64, count=n)
+    maxs, mins = [t], [t]  # level k: max/min of t[p : p + 2**k]
+    while 2 ** len(maxs) <= n:
+        half = 2 ** (len(maxs) - 1)
+        maxs.append(np.maximum(maxs[-1][:-half], maxs[-1][half:]))
+        mins.append(np.minimum(mins[-1][:-half], mins[-1][half:]))
+    start = np.arange(n)
+    hi = t.copy()
+    lo = t.copy()
+    for k in range(len(maxs) - 1, -1, -1):
+        step = 2 ** k
+        cand = start - step  # try to extend the window [start, j] to [start - 2**k, j]
+        ok = cand >= 0
+        c = np.where(ok, cand, 0)
+        new_hi = np.maximum(hi, maxs[k][np.minimum(c, len(maxs[k]) - 1)])
+        new_lo = np.minimum(lo, mins[k][np.minimum(c, len(mins[k]) - 1)])
+        ok &= ~(new_hi - new_lo > tol)
+        start = np.where(ok, cand, start)
+        hi = np.where(ok, new_hi, hi)
+        lo = np.where(ok, new_lo, lo)
+    return start
+
+
 def longest_flat(t, tol: float) -> tuple[int, int]:
-    """Longest index window [i, j] (inclusive) whose values stay within `tol` (max - min). O(n)."""
+    """Longest index window [i, j] (inclusive) whose values stay within `tol` (max - min); the
+    first such window when several are as long."""
     t = np.asarray(t, dtype=np.float64)
     if len(t) == 0:
         return 0, -1
-    best = (0, 0)
-    for i, j in _flat_windows(t, tol):
-        if j - i > best[1] - best[0]:
-            best = (i, j)
-    return best
+    starts = _flat_starts(t, tol)
+    j = int(np.argmax(np.arange(len(t)) - starts))
+    return int(starts[j]), j
 
 
 def longest_flat_high(t, tol: float, high: float) -> tuple[int, int] | None:
     """Longest window [i, j] within `tol` (max - min) whose mean is >= `high`, or None.
 
     For each end j the window is the longest flat one ending there; among those whose mean sits
-    at or above `high` the longest wins. O(n).
+    at or above `high` the longest (the first of equals) wins.
     """
     t = np.asarray(t, dtype=np.float64)
+    if len(t) == 0:
+        return None
     csum = np.concatenate([[0.0], np.cumsum(t)])
-    best: tuple[int, int] | None = None
-    for i, j in _flat_windows(t, tol):
-        mean = (csum[j + 1] - csum[i]) / (j + 1 - i)
-        if mean >= high and (best is None or j - i > best[1] - best[0]):
-            best = (i, j)
-    return best
+    starts = _flat_starts(t, tol)
+    ends = np.arange(len(t))
+    mean = (csum[ends + 1] - csum[starts]) / (ends + 1 - starts)
+    high_ok = np.flatnonzero(mean >= high)
+    if len(high_ok) == 0:
+        return None
+    j = int(high_ok[np.argmax(ends[high_ok] - starts[high_ok])])
+    return int(starts[j]), j
 
 
 def flat_mask(t, tol: float, min_len: int) -> np.ndarray:
@@ -304,9 +436,10 @@ def flat_mask(t, tol: float, min_len: int) -> np.ndarray:
 
     win = sliding_window_view(t, min_len)
     ok = (win.max(axis=1) - win.min(axis=1)) <= tol
-    for s in np.flatnonzero(ok):
-        mask[s: s + min_len] = True
-    return mask
+    cover = np.zeros(n + 1, dtype=np.int64)  # +1 where a flat window starts, -1 past its end
+    np.add.at(cover, np.flatnonzero(ok), 1)
+    np.add.at(cover, np.flatnonzero(ok) + min_len, -1)
+    return np.cumsum(cover[:n]) > 0
 
 
 # ----------------------------------------------------------------------------- change points

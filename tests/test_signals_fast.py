@@ -1,0 +1,175 @@
+"""The fast robust estimators equal the reference ones they replace, bit for bit.
+
+advisor.signals.robust computes Theil-Sen slopes, running medians, bin medians and flat
+stretches without scipy.stats or pandas (their imports cost more than a small run's whole
+diagnosis). These tests pin each fast path against the library or loop it replaced, on every
+curve of the bundled fixtures (real small trainings) and on the edge cases the fast paths hand
+back to the reference (NaN, inf, ties, constant stretches).
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import theilslopes
+
+from advisor.ingest import read
+from advisor.ingest.discover import discover
+from advisor.signals import robust
+from tests.conftest import FIXTURES
+
+
+def _fixture_curves() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    sources, _ = discover([FIXTURES / "runs"])
+    out = []
+    for src in sources:
+        run = read(src)
+        for tag, s in run.series.items():
+            x = np.asarray(s.step, dtype=np.float64)
+            y = np.asarray(s.value, dtype=np.float64)
+            ok = np.isfinite(x) & np.isfinite(y)
+            if ok.sum() >= 5:
+                out.append((f"{run.name}:{tag}", x[ok], y[ok]))
+    return out
+
+
+CURVES = _fixture_curves()
+
+
+def test_fixture_curves_found():
+    assert len(CURVES) >= 40  # 18 runs, several tags each
+
+
+def _same(a, b) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.all((a == b) | (np.isnan(a) & np.isnan(b))))
+
+
+def _scipy_slope(x, y, max_points=150):
+    xb, yb, _ = _pandas_bin_medians(x, y, max_points)
+    res = theilslopes(yb, xb, alpha=0.95)
+    return float(res[0]), float(res[1]), float(res[2]), float(res[3])
+
+
+def _pandas_bin_medians(x, y, nbins):
+    """The pandas groupby implementation bin_medians had (the reference)."""
+    n = len(y)
+    if n <= nbins:
+        return x, y, np.ones(n, dtype=np.int64)
+    edges = np.linspace(0, n, nbins + 1).round().astype(int)
+    cs = np.diff(edges)
+    cs = cs[cs > 0]
+    key = np.repeat(np.arange(len(cs)), cs)
+    g = pd.DataFrame({"x": x, "y": y, "k": key}).groupby("k", sort=True).median()
+    return g["x"].to_numpy(), g["y"].to_numpy(), cs
+
+
+def _deque_starts(t, tol):
+    """The two-pointer monotone-deque scan the flat-stretch search had (the reference)."""
+    maxq, minq, i, out = deque(), deque(), 0, []
+    for j in range(len(t)):
+        while maxq and t[maxq[-1]] <= t[j]:
+            maxq.pop()
+        maxq.append(j)
+        while minq and t[minq[-1]] >= t[j]:
+            minq.pop()
+        minq.append(j)
+        while t[maxq[0]] - t[minq[0]] > tol:
+            i += 1
+            if maxq[0] < i:
+                maxq.popleft()
+            if minq[0] < i:
+                minq.popleft()
+        out.append(i)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("name,x,y", CURVES, ids=[c[0] for c in CURVES])
+def test_theil_sen_is_scipys(name, x, y):
+    for lo, hi in ((0, len(y)), (len(y) // 2, len(y)), (0, max(3, len(y) // 4))):
+        xs, ys = x[lo:hi], y[lo:hi]
+        if len(xs) < 3 or np.ptp(xs) == 0:
+            continue
+        got = robust.theil_sen(xs, ys)
+        slope, intercept, low, high = _scipy_slope(xs, ys)
+        assert (got.slope, got.intercept, got.lo, got.hi) == (slope, intercept, low, high)
+
+
+def test_theil_sen_ties_and_nan_like_scipy():
+    x = np.repeat(np.arange(20.0), 3)  # tied x and y
+    y = np.round(np.sin(x) * 4) / 4
+    got = robust._theilslopes(y, x, 0.95)
+    assert got == tuple(float(v) for v in theilslopes(y, x, alpha=0.95))
+    y2 = y.copy()
+    y2[7] = np.nan
+    assert all(np.isnan(robust._theilslopes(y2, x, 0.95)))
+    assert all(np.isnan(list(theilslopes(y2, x, alpha=0.95))))
+    got90 = robust._theilslopes(y, x, 0.9)  # another level goes through scipy's norm.ppf
+    assert got90 == tuple(float(v) for v in theilslopes(y, x, alpha=0.9))
+
+
+@pytest.mark.parametrize("name,x,y", CURVES, ids=[c[0] for c in CURVES])
+def test_running_median_is_pandas(name, x, y):
+    for w in (3, 4, 5, 9, robust.trend_window(len(y)), len(y) // 3, len(y)):
+        got = robust.running_median(y, w)
+        ww = robust.odd(max(1, min(w, len(y) if len(y) % 2 else len(y) - 1)))
+        ref = pd.Series(y).rolling(ww, center=True, min_periods=1).median().to_numpy() if ww > 1 else y
+        assert _same(got, ref), (name, w)
+
+
+def test_running_median_nonfinite_and_long():
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=20_000).cumsum()
+    y[::97] = y[::97].round()  # ties
+    for w in (201, 2001):
+        assert _same(robust.running_median(y, w), pd.Series(y).rolling(w, center=True, min_periods=1).median())
+    y[[10, 500]] = [np.nan, np.inf]
+    assert _same(robust.running_median(y, 31), pd.Series(y).rolling(31, center=True, min_periods=1).median())
+
+
+@pytest.mark.parametrize("name,x,y", CURVES, ids=[c[0] for c in CURVES])
+def test_bin_medians_is_pandas_groupby(name, x, y):
+    for nbins in (7, 40, 150, 400):
+        got = robust.bin_medians(x, y, nbins)
+        ref = _pandas_bin_medians(x, y, nbins)
+        assert all(_same(a, b) for a, b in zip(got, ref)), (name, nbins)
+
+
+@pytest.mark.parametrize("name,x,y", CURVES, ids=[c[0] for c in CURVES])
+def test_flat_stretches_are_the_deque_scans(name, x, y):
+    t = robust.trend(y)
+    span = float(np.ptp(t))
+    for tol in (0.0, 0.01 * span, 0.05 * span, 0.3 * span, 2 * span):
+        ref = _deque_starts(t, tol)
+        assert np.array_equal(robust._flat_starts(t, tol), ref), (name, tol)
+        ends = np.arange(len(t))
+        j = int(np.argmax(ends - ref))
+        assert robust.longest_flat(t, tol) == (int(ref[j]), j)
+        high = float(np.median(t))
+        csum = np.concatenate([[0.0], np.cumsum(t)])
+        best = None
+        for jj, ii in enumerate(ref):
+            if (csum[jj + 1] - csum[ii]) / (jj + 1 - ii) >= high and (best is None or jj - ii > best[1] - best[0]):
+                best = (int(ii), jj)
+        assert robust.longest_flat_high(t, tol, high) == best
+
+
+def test_flat_starts_plateaus_ties_and_nan():
+    t = np.array([5, 5, 5, 4, 4, 4, 4, 3.5, 3.5, 1, 1, 1, 1, 1, 1, 2], dtype=float)
+    for tol in (0.0, 0.5, 1.0, 10.0):
+        assert np.array_equal(robust._flat_starts(t, tol), _deque_starts(t, tol))
+    t[4] = np.nan  # handed to the scan itself
+    assert np.array_equal(robust._flat_starts(t, 0.5), _deque_starts(t, 0.5))
+
+
+def test_flat_mask_marks_every_flat_window():
+    rng = np.random.default_rng(1)
+    t = np.round(rng.normal(size=300).cumsum())
+    for tol, k in ((0.0, 3), (1.0, 5), (3.0, 20)):
+        ref = np.zeros(len(t), dtype=bool)
+        for s in range(len(t) - k + 1):
+            if np.ptp(t[s: s + k]) <= tol:
+                ref[s: s + k] = True
+        assert np.array_equal(robust.flat_mask(t, tol, k), ref)
