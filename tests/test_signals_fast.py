@@ -173,3 +173,16 @@ def test_flat_mask_marks_every_flat_window():
             if np.ptp(t[s: s + k]) <= tol:
                 ref[s: s + k] = True
         assert np.array_equal(robust.flat_mask(t, tol, k), ref)
+
+
+def test_theil_sen_random_and_infinite_like_scipy():
+    rng = np.random.default_rng(7)
+    for n in (3, 4, 5, 10, 31, 150):
+        for _ in range(20):
+            x = np.sort(rng.choice(np.arange(2 * n, dtype=float), n, replace=False))
+            y = rng.normal(size=n).round(1)  # many tied slopes
+            assert robust._theilslopes(y, x, 0.95) == tuple(float(v) for v in theilslopes(y, x, alpha=0.95))
+    x = np.arange(8.0)
+    y = np.array([1, 2, np.inf, 3, 4, -np.inf, 5, 6])
+    ref = tuple(float(v) for v in theilslopes(y, x, alpha=0.95))
+    assert _same(robust._theilslopes(y, x, 0.95), ref)

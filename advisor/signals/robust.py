@@ -12,6 +12,7 @@ slopes on the raw points.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -293,15 +294,23 @@ def _theilslopes(y: np.ndarray, x: np.ndarray, alpha: float) -> tuple[float, flo
     nan_policy='propagate' does."""
     if np.isnan(x).any() or np.isnan(y).any():
         return (math.nan,) * 4
-    deltax = x[:, np.newaxis] - x
-    deltay = y[:, np.newaxis] - y
-    pos = deltax > 0
-    slopes = deltay[pos] / deltax[pos]
-    if not slopes.size:
+    finite = bool(np.isfinite(x).all() and np.isfinite(y).all())
+    if finite:
+        # each unordered pair once: scipy takes (i, j) with x_i > x_j, i.e. dy/dx with both
+        # differences of the same sign; (-dy)/(-dx) is that same float, negation being exact
+        i, j = _pairs(len(x))
+        dx = x[j] - x[i]
+        dy = y[j] - y[i]
+        keep = dx != 0
+        slopes = dy[keep] / dx[keep]
+    else:  # inf - inf is NaN: scipy's own pair selection and full sort decide
+        deltax = x[:, np.newaxis] - x
+        deltay = y[:, np.newaxis] - y
+        slopes = deltay[deltax > 0] / deltax[deltax > 0]
+        slopes.sort()
+    nt = len(slopes)
+    if not nt:
         return (math.nan,) * 4
-    slopes.sort()
-    medslope = np.median(slopes)
-    medinter = np.median(y) - medslope * np.median(x)
     a = 1.0 - alpha if alpha > 0.5 else alpha
     if alpha in _NORM_PPF:
         z = _NORM_PPF[alpha]
@@ -309,19 +318,35 @@ def _theilslopes(y: np.ndarray, x: np.ndarray, alpha: float) -> tuple[float, flo
         from scipy.stats import norm
 
         z = norm.ppf(a / 2.0)
-    nt = len(slopes)
     ny = len(y)
     sigsq = 1 / 18.0 * (ny * (ny - 1) * (2 * ny + 5)
                         - sum(k * (k - 1) * (2 * k + 5) for k in _repeat_counts(x))
                         - sum(k * (k - 1) * (2 * k + 5) for k in _repeat_counts(y)))
+    mid = [(nt - 1) // 2, nt // 2]
     try:
         sigma = np.sqrt(sigsq)
         ru = min(int(np.round((nt - z * sigma) / 2.0)), nt - 1)
         rl = max(int(np.round((nt + z * sigma) / 2.0)) - 1, 0)
-        lo, hi = slopes[rl], slopes[ru]
     except (ValueError, IndexError):
+        rl = ru = None
+    if finite:  # order statistics by selection instead of a full sort: the same values
+        slopes.partition(sorted(set(mid + ([rl, ru] if rl is not None and rl < nt else []))))
+        medslope = slopes[nt // 2] if nt % 2 else np.mean(slopes[mid])  # np.median's arithmetic
+    else:
+        medslope = np.median(slopes)
+    medinter = np.median(y) - medslope * np.median(x)
+    if rl is None or rl >= nt:
         lo = hi = math.nan
+    else:
+        lo, hi = slopes[rl], slopes[ru]
     return float(medslope), float(medinter), float(lo), float(hi)
+
+
+@functools.lru_cache(maxsize=64)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index arrays (i, j) of every pair i < j of n points."""
+    i, j = np.triu_indices(n, 1)
+    return i, j
 
 
 def _repeat_counts(v: np.ndarray) -> np.ndarray:
@@ -568,35 +593,22 @@ def lowess(x, y, frac: float = 0.3, iters: int = 2, max_points: int = 300) -> np
     xb, yb, _ = bin_medians(x, y, max_points)
     m = len(yb)
     k = int(np.clip(math.ceil(frac * m), 3, m))
-    # neighbour windows: for sorted x, the k nearest form a contiguous window
-    starts = np.searchsorted(xb, xb, side="left") - k // 2
-    starts = np.clip(starts, 0, m - k)
-    for _ in range(3):  # slide each window towards its nearer side
-        left_d = xb - xb[starts]
-        right_d = xb[np.minimum(starts + k - 1, m - 1)] - xb
-        move_r = (left_d > right_d) & (starts + k < m)
-        move_l = (right_d > left_d) & (starts > 0)
-        cand_r = np.where(move_r, np.maximum(xb - xb[np.minimum(starts + 1, m - 1)], xb[np.minimum(starts + k, m - 1)] - xb), np.inf)
-        cand_l = np.where(move_l, np.maximum(xb - xb[np.maximum(starts - 1, 0)], xb[np.maximum(starts + k - 2, 0)] - xb), np.inf)
-        cur = np.maximum(left_d, right_d)
-        starts = np.where(move_r & (cand_r < cur), starts + 1, np.where(move_l & (cand_l < cur), starts - 1, starts))
-    idx = starts[:, None] + np.arange(k)[None, :]
-    X = xb[idx]
+    grid = _lowess_grid(xb, k)
+    idx, X, w0 = grid.idx, grid.X, grid.w0
     Y = yb[idx]
-    d = np.abs(X - xb[:, None])
-    h = d.max(axis=1, keepdims=True)
-    h = np.where(h <= 0, 1.0, h * 1.0001)
-    w0 = (1 - (d / h) ** 3) ** 3
     robust = np.ones(m)
     fit = yb.copy()
     for it in range(iters + 1):
-        w = w0 * robust[idx]
-        sw = w.sum(axis=1)
-        sw = np.where(sw <= 0, 1e-300, sw)
-        mx = (w * X).sum(axis=1) / sw
+        if it == 0:  # robust weights start at 1.0 (w0 * 1.0 is w0): the x-only sums are the grid's
+            w, sw, mx, dx, sxx = w0, grid.sw0, grid.mx0, grid.dx0, grid.sxx0
+        else:
+            w = w0 * robust[idx]
+            sw = w.sum(axis=1)
+            sw = np.where(sw <= 0, 1e-300, sw)
+            mx = (w * X).sum(axis=1) / sw
+            dx = X - mx[:, None]
+            sxx = (w * dx * dx).sum(axis=1)
         my = (w * Y).sum(axis=1) / sw
-        dx = X - mx[:, None]
-        sxx = (w * dx * dx).sum(axis=1)
         sxy = (w * dx * (Y - my[:, None])).sum(axis=1)
         slope = np.where(sxx > 0, sxy / np.where(sxx > 0, sxx, 1.0), 0.0)
         fit = my + slope * (xb - mx)
@@ -611,3 +623,62 @@ def lowess(x, y, frac: float = 0.3, iters: int = 2, max_points: int = 300) -> np
     if m == n:
         return fit
     return np.interp(x, xb, fit)
+
+
+@dataclass(frozen=True)
+class _LowessGrid:
+    """What a LOWESS fit on one x grid computes from x alone: the neighbour windows `idx`, their
+    x, the tricube weights, and the first (unit robustness) pass's weighted x sums."""
+
+    idx: np.ndarray
+    X: np.ndarray
+    w0: np.ndarray
+    sw0: np.ndarray
+    mx0: np.ndarray
+    dx0: np.ndarray
+    sxx0: np.ndarray
+
+
+_GRID_CACHE: dict[tuple[bytes, int], _LowessGrid] = {}
+
+
+def _lowess_grid(xb: np.ndarray, k: int) -> _LowessGrid:
+    """The x-only part of a LOWESS fit on the grid xb with k neighbours. The curves of a run
+    (and of a sweep) share their x grid, so the last few grids are kept: the next curve on a
+    grid skips the windows, the tricube powers and the first pass's x sums, most of a fit's
+    cost. Same arithmetic as computing them in place, so the fit is identical."""
+    key = (xb.tobytes(), k)
+    hit = _GRID_CACHE.get(key)
+    if hit is not None:
+        return hit
+    m = len(xb)
+    # neighbour windows: for sorted x, the k nearest form a contiguous window
+    starts = np.searchsorted(xb, xb, side="left") - k // 2
+    starts = np.clip(starts, 0, m - k)
+    for _ in range(3):  # slide each window towards its nearer side
+        left_d = xb - xb[starts]
+        right_d = xb[np.minimum(starts + k - 1, m - 1)] - xb
+        move_r = (left_d > right_d) & (starts + k < m)
+        move_l = (right_d > left_d) & (starts > 0)
+        cand_r = np.where(move_r, np.maximum(xb - xb[np.minimum(starts + 1, m - 1)], xb[np.minimum(starts + k, m - 1)] - xb), np.inf)
+        cand_l = np.where(move_l, np.maximum(xb - xb[np.maximum(starts - 1, 0)], xb[np.maximum(starts + k - 2, 0)] - xb), np.inf)
+        cur = np.maximum(left_d, right_d)
+        starts = np.where(move_r & (cand_r < cur), starts + 1, np.where(move_l & (cand_l < cur), starts - 1, starts))
+    idx = starts[:, None] + np.arange(k)[None, :]
+    X = xb[idx]
+    d = np.abs(X - xb[:, None])
+    h = d.max(axis=1, keepdims=True)
+    h = np.where(h <= 0, 1.0, h * 1.0001)
+    w0 = (1 - (d / h) ** 3) ** 3
+    sw0 = w0.sum(axis=1)
+    sw0 = np.where(sw0 <= 0, 1e-300, sw0)
+    mx0 = (w0 * X).sum(axis=1) / sw0
+    dx0 = X - mx0[:, None]
+    sxx0 = (w0 * dx0 * dx0).sum(axis=1)
+    grid = _LowessGrid(idx, X, w0, sw0, mx0, dx0, sxx0)
+    for a in (idx, X, w0, sw0, mx0, dx0, sxx0):
+        a.flags.writeable = False
+    if len(_GRID_CACHE) >= 8:
+        _GRID_CACHE.pop(next(iter(_GRID_CACHE)))
+    _GRID_CACHE[key] = grid
+    return grid
