@@ -186,3 +186,26 @@ def test_theil_sen_random_and_infinite_like_scipy():
     y = np.array([1, 2, np.inf, 3, 4, -np.inf, 5, 6])
     ref = tuple(float(v) for v in theilslopes(y, x, alpha=0.95))
     assert _same(robust._theilslopes(y, x, 0.95), ref)
+
+
+def test_moving_average_is_scipys_uniform_filter():
+    from scipy.ndimage import uniform_filter1d
+
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 7, 50, 501, 4000):
+        y = rng.normal(size=n).cumsum() * 10.0 ** rng.integers(-6, 6)
+        for w in (1, 2, 3, 4, 5, 8, 25, 100, 1001, n):
+            ww = max(1, min(w, n))
+            ref = uniform_filter1d(y, size=ww, mode="nearest") if ww > 1 else y
+            assert _same(robust.moving_average(y, w), ref), (n, w)
+    for name, _, y in CURVES:
+        w = max(2, robust.trend_window(len(y)) // 2)  # w = 1 is the identity, never filtered
+        assert _same(robust.moving_average(y, w), uniform_filter1d(y, size=min(w, len(y)), mode="nearest")), name
+
+
+def test_running_median_long_window_path_is_pandas():
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=30_000).cumsum()
+    w = 1001  # n * w beyond numpy selection: the rank-filter path
+    assert len(y) * w > robust._SELECT_MAX
+    assert _same(robust.running_median(y, w), pd.Series(y).rolling(w, center=True, min_periods=1).median())

@@ -153,9 +153,9 @@ def running_median(y, w: int) -> np.ndarray:
     ignores spikes.
 
     Bit-for-bit pandas' `rolling(w, center=True, min_periods=1).median()` without importing
-    pandas: full windows (odd w) through scipy.ndimage's C rank filter, the shrinking edge
-    windows through `_edge_medians`. Pandas itself only when a point is not finite (it skips
-    NaNs, which a rank filter cannot).
+    pandas: the full windows (odd w) by selection in numpy, or scipy.ndimage's C rank filter for
+    long curves (its import pays off there), the shrinking edge windows through `_edge_medians`.
+    Pandas itself only when a point is not finite (it skips NaNs, which selection cannot).
     """
     y = np.asarray(y, dtype=np.float64)
     w = odd(max(1, min(w, len(y) if len(y) % 2 else len(y) - 1)))
@@ -165,13 +165,23 @@ def running_median(y, w: int) -> np.ndarray:
         import pandas as pd
 
         return pd.Series(y).rolling(w, center=True, min_periods=1).median().to_numpy()
-    from scipy.ndimage import median_filter
-
+    n = len(y)
     h = w // 2
-    out = median_filter(y, size=w, mode="nearest")  # exact on [h, n - h); edges replaced below
+    if n * w <= _SELECT_MAX:
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        out = np.empty(n)
+        out[h: n - h] = np.partition(sliding_window_view(y, w), h, axis=1)[:, h]
+    else:
+        from scipy.ndimage import median_filter
+
+        out = median_filter(y, size=w, mode="nearest")  # exact on [h, n - h)
     out[:h] = _edge_medians(y[: 2 * h])
-    out[len(y) - h:] = _edge_medians(y[::-1][: 2 * h])[::-1]
+    out[n - h:] = _edge_medians(y[::-1][: 2 * h])[::-1]
     return out
+
+
+_SELECT_MAX = 2_000_000  # window elements up to which numpy selection beats importing scipy.ndimage
 
 
 def _edge_medians(head: np.ndarray) -> np.ndarray:
@@ -188,13 +198,24 @@ def _edge_medians(head: np.ndarray) -> np.ndarray:
 
 
 def moving_average(y, w: int) -> np.ndarray:
-    from scipy.ndimage import uniform_filter1d
+    """Centered moving mean over w points, edges extended with the end values.
 
+    scipy.ndimage.uniform_filter1d(y, w, mode="nearest") step for step (importing scipy.ndimage
+    costs more than a small run's diagnosis): the first window summed left to right, each next
+    sum as the previous plus (entering - leaving), accumulated in order, each divided by w, so
+    every float is the one scipy's C loop produces (tests/test_signals_fast.py pins it).
+    """
     y = np.asarray(y, dtype=np.float64)
     w = max(1, min(int(w), len(y)))
     if w <= 1:
         return y.copy()
-    return uniform_filter1d(y, size=w, mode="nearest")
+    n = len(y)
+    left = w // 2
+    ext = np.concatenate([np.full(left, y[0]), y, np.full(w - left - 1, y[-1])])
+    steps = np.empty(n)
+    steps[0] = np.add.accumulate(ext[:w])[-1]
+    steps[1:] = ext[w: w + n - 1] - ext[: n - 1]
+    return np.add.accumulate(steps) / w
 
 
 def trend_window(n: int) -> int:
