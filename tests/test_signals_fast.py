@@ -8,8 +8,6 @@ back to the reference (NaN, inf, ties, constant stretches).
 """
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,23 +65,9 @@ def _pandas_bin_medians(x, y, nbins):
 
 
 def _deque_starts(t, tol):
-    """The two-pointer monotone-deque scan the flat-stretch search had (the reference)."""
-    maxq, minq, i, out = deque(), deque(), 0, []
-    for j in range(len(t)):
-        while maxq and t[maxq[-1]] <= t[j]:
-            maxq.pop()
-        maxq.append(j)
-        while minq and t[minq[-1]] >= t[j]:
-            minq.pop()
-        minq.append(j)
-        while t[maxq[0]] - t[minq[0]] > tol:
-            i += 1
-            if maxq[0] < i:
-                maxq.popleft()
-            if minq[0] < i:
-                minq.popleft()
-        out.append(i)
-    return np.array(out)
+    """Starts from the two-pointer monotone-deque scan (`robust._flat_windows`, the reference
+    the vectorised search replaced and still falls back to)."""
+    return np.array([i for i, _ in robust._flat_windows(np.asarray(t, dtype=np.float64), tol)], dtype=np.int64)
 
 
 @pytest.mark.parametrize("name,x,y", CURVES, ids=[c[0] for c in CURVES])
