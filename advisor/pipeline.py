@@ -48,12 +48,19 @@ def read_runs(
 def _read_one(src: RunSource, errors: list[dict[str, str]]) -> Run | None:
     from advisor import ingest
 
+    mirrored = src.options.get("remote")  # a run of a remote URL, read from its local mirror
+    shown = (lambda text: text.replace(mirrored["local"], mirrored["url"])) if mirrored else str
     try:
-        return ingest.read(src)
+        run = ingest.read(src)
     except IngestError as exc:
-        errors.append({"path": str(src.path), "message": str(exc)})
+        errors.append({"path": shown(str(src.path)), "message": shown(str(exc))})
     except Exception as exc:  # a reader bug must not hide the other runs
-        errors.append({"path": str(src.path), "message": f"could not be read ({type(exc).__name__}: {exc})"})
+        errors.append({"path": shown(str(src.path)), "message": f"could not be read ({type(exc).__name__}: {shown(str(exc))})"})
+    else:
+        if mirrored:
+            run.path = shown(run.path)
+            run.warnings = [shown(w) for w in run.warnings]
+        return run
     return None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from advisor.model import RunSource
 
@@ -35,6 +36,7 @@ class FileTree:
     base: Path  # run names are relative to this folder (see `run_name`)
     files: list[Path] = field(default_factory=list)  # sorted, not yet claimed
     claimed: set[Path] = field(default_factory=set)
+    mirror: Any = None  # advisor.ingest.remote.Mirror when `given` is the local copy of a remote URL
 
     def unclaimed(self) -> list[Path]:
         return [f for f in self.files if f not in self.claimed]
@@ -43,7 +45,10 @@ class FileTree:
         self.claimed.update(paths)
 
     def run_name(self, path: Path) -> str:
-        """Name of a run: relative to the given path's parent when the given path was relative."""
+        """Name of a run: relative to the given path's parent when the given path was relative;
+        the remote URL for a mirrored remote path."""
+        if self.mirror is not None:
+            return self.mirror.display(path)
         if self.given.is_absolute():
             return str(path)
         try:
@@ -83,24 +88,37 @@ def walk(given: Path) -> FileTree:
 
 def discover(paths: list[str | Path]) -> tuple[list[RunSource], list[Problem]]:
     """All runs under `paths`, plus one Problem per path or file that could not be used."""
-    from advisor.ingest import format_modules
+    from advisor.ingest import format_modules, remote
 
     sources: list[RunSource] = []
     problems: list[Problem] = []
     for raw in paths:
-        given = Path(raw)
-        if not given.exists():
+        mirror = None
+        if remote.is_remote(raw):
+            try:
+                mirror = remote.mirror(str(raw))
+            except remote.RemoteError as exc:
+                problems.append(Problem(str(raw), str(exc).removeprefix(f"{raw}: ")))
+                continue
+            given = mirror.local
+        else:
+            given = Path(remote.local_path(raw))
+        if not given.exists() and mirror is None:
             problems.append(Problem(str(raw), "no such file or folder"))
             continue
-        tree = walk(given)
+        tree = walk(given) if given.exists() else FileTree(given=given, base=given)
+        tree.mirror = mirror
         before = len(sources)
         for module in format_modules():
             sources.extend(module.claim(tree))
+        if mirror is not None:
+            for src in sources[before:]:
+                src.options["remote"] = {"local": str(mirror.local), "url": mirror.url}
         for f in tree.unclaimed():
             reason = _why_unrecognised(f)
             if reason:
-                problems.append(Problem(str(f), reason))
-        if len(sources) == before and not any(p.path.startswith(str(given)) for p in problems):
+                problems.append(Problem(tree.run_name(f) if mirror else str(f), reason))
+        if len(sources) == before and not any(p.path.startswith(str(raw) if mirror else str(given)) for p in problems):
             problems.append(Problem(str(raw), "no training log found (no TensorBoard event file, CSV, JSON, W&B, HF or MLflow log)"))
     return sources, problems
 
