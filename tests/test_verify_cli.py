@@ -49,14 +49,17 @@ def test_cmd_end_to_end_two_seeds_and_injection(tmp_path):
     assert lower["verdict"] == "confirmed", lower["notes"]
     assert lower["change"]["lr"]["from"] == 3.0 and lower["change"]["lr"]["set"] == 1.0
     assert all(v == "inf" or v > 1e6 for v in lower["baseline"])  # final/initial loss: exploded
-    assert len(lower["fix"]) == 2 and all(v < 1 for v in lower["fix"]) and lower["seeds"] == 2
-    assert lower["effect"]["problem_baseline"] == 2 and lower["effect"]["problem_fix"] == 0
+    assert 1 <= len(lower["fix"]) == lower["seeds"] <= 2 and all(v < 1 for v in lower["fix"])
+    assert lower["effect"]["problem_fix"] == 0 and lower["confidence"] >= 0.9
+    # the original run is the seed-0 baseline: only fix arms (and extra seeds) were trained
+    assert any("the original run itself" in n for n in lower["notes"])
+    assert lower["compute"]["trial_steps"] == 300 * lower["compute"]["trials"]
     # a change the template cannot carry is not run (it would re-run the baseline)
     skipped = [v for v in verifications if v["action"] != "lower_lr"]
     assert skipped and all("placeholder" in v["notes"][0] for v in skipped)
     # the run's hparam `$(touch pwned)` reached every trial as one literal argument
     argvs = [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
-    assert len(argvs) == 4
+    assert len(argvs) == lower["compute"]["trials"] >= 1
     assert all(a[a.index("--note") + 1] == "$(touch pwned)" for a in argvs)
     assert not pwned and not list(tmp_path.rglob("pwned"))
 
@@ -64,7 +67,7 @@ def test_cmd_end_to_end_two_seeds_and_injection(tmp_path):
 def test_cmd_set_value_with_shell_syntax_and_a_refuted_fix(tmp_path):
     run = _bad_run(tmp_path, 10.0, "x")  # x0.33 -> lr 3, which still diverges: refuted
     work = tmp_path / "trials"
-    result, pwned = _verify([str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300",
+    result, pwned = _verify([str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300", "--budget", "none",
                              "--set", "note=; rm -rf / #", "--workdir", str(work), "-q"], tmp_path)
     assert result.exit_code == 0, result.output
     assert "lower_lr (lr 10 -> 3)" in result.output
@@ -232,3 +235,18 @@ def test_the_readme_cmd_example_works_verbatim_with_an_argparse_script(tmp_path,
     assert argvs and all(a[a.index("--batch-size") + 1] == "32" for a in argvs)
     assert {a[a.index("--lr") + 1] for a in argvs} <= {"3", "1"}
     assert not any("failed" in n for n in lower["notes"])
+
+
+def test_try_tests_the_users_own_change_and_budget_is_parsed(tmp_path):
+    run = _bad_run(tmp_path, 3.0, "x")
+    result, _ = _verify([str(run), "--cmd", TEMPLATE, "--try", "lr=0.3", "--try", "lr=0.1,batch_size=64",
+                         "--only-try", "--budget", "0.5x", "--format", "json", "-q"], tmp_path)
+    assert result.exit_code == 0, result.output
+    vs = json.loads(result.stdout)["runs"][0]["verification"]
+    assert [v["action"] for v in vs] == ["try", "try"]
+    assert vs[0]["change"] == {"lr": {"set": 0.3, "from": 3}}
+    assert vs[1]["change"]["batch_size"] == {"set": 64, "from": 32}
+    assert all(v["compute"]["trial_steps"] <= 0.5 * v["compute"]["original_steps"] for v in vs)
+    for bad in (["--budget", "cheap"], ["--only-try"], ["--try", "lr"]):
+        r = CliRunner().invoke(main, ["verify", str(run), "--cmd", TEMPLATE, *bad])
+        assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output

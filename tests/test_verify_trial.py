@@ -6,7 +6,6 @@ import pytest
 from advisor.model import Finding, Recommendation, Run, Series
 from advisor.verify.trial import (
     MIN_STEPS, PlanError, apply_change, baseline_config, default_steps, parse_sets, parse_value, plan_arms,
-    seeds_for,
 )
 
 
@@ -92,11 +91,6 @@ def test_plan_arms_one_per_change_and_skips_with_reason():
     assert arms[2].skip and "grad_clip" in arms[2].skip
     assert plan_arms([_finding(recs=recs)], {"lr": 0.1}, {}, 300, rules=["DIV001"]) == []
 
-
-def test_seeds():
-    assert seeds_for(3) == [0, 1, 2] and seeds_for(2, 10) == [10, 11]
-    with pytest.raises(PlanError):
-        seeds_for(0)
 
 
 def test_log_cadence_and_thinning_match_the_original_log():

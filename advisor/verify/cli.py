@@ -64,8 +64,24 @@ def register(main: click.Group) -> None:
 @click.option("--list", "list_", is_flag=True, help="list the built-in experiments")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="baseline hyperparameter (repeatable)")
 @click.option("--rule", "rules", multiple=True, help="verify only this rule's recommendations (repeatable)")
-@click.option("--steps", type=click.IntRange(1), help="trial budget [default: the finding's onset x 1.5, capped by the run]")
-@click.option("--seeds", type=click.IntRange(1), default=3, show_default=True, help="seeds per arm")
+@click.option("--steps", type=click.IntRange(1),
+              help="trial budget [default: past the step from which the finding's own criterion holds on the "
+                   "original run, x1.5 (x3 for oscillation)]")
+@click.option("--seeds", type=click.IntRange(1), default=3, show_default=True,
+              help="the most seeds per arm; seeds are added one round at a time until the verdict is clear")
+@click.option("--confidence", type=click.FloatRange(0.5, 1.0, max_open=True), default=0.9, show_default=True,
+              help="stop adding seeds once the verdict is this sure")
+@click.option("--budget", "budget", default="1.5x", show_default=True, metavar="Nx",
+              help="compute cap: the most trial steps, as a multiple of the original run's steps (e.g. 0.25x); "
+                   "'none' for no cap")
+@click.option("--try", "tries", multiple=True, metavar="KEY=VALUE",
+              help="test your own candidate change beside the rules' recommendations (repeatable; "
+                   "comma-separate to change several keys in one arm: --try lr=0.01,batch_size=128)")
+@click.option("--only-try", is_flag=True, help="test only the --try changes, not the rules' recommendations")
+@click.option("--include-info", is_flag=True, help="verify info-level findings too")
+@click.option("--no-reuse", is_flag=True,
+              help="train the seed-0 baseline instead of reusing the original run's log (when the template does "
+                   "not reproduce how the original was run)")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="seconds per trial (--cmd)")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="trials at once (one per GPU)")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
@@ -84,8 +100,9 @@ def register(main: click.Group) -> None:
               show_default=True, help="text: per-seed detail; json/markdown/html: advisor's report renderers")
 @click.option("-o", "--output", default=None, help="write the result to FILE (- for stdout)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
-def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeout, jobs, device, workdir, bools,
-               value_maps, allow_dash_values, no_help, fmt, output, quiet) -> None:
+def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, confidence, budget, tries, only_try,
+               include_info, no_reuse, timeout, jobs, device, workdir, bools, value_maps, allow_dash_values, no_help,
+               fmt, output, quiet) -> None:
     """Re-run short fix trials (baseline vs each recommended change, several seeds) and say
     whether the advice holds: confirmed | refuted | inconclusive | not-reproduced."""
     from advisor.verify.trial import PlanError, parse_sets
@@ -104,15 +121,19 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeo
         _fail("--cmd/--entry need the RUN whose findings to verify")
     try:
         overrides = parse_sets(sets)
+        try_changes = [parse_sets(t.split(",")) for t in tries]
     except PlanError as exc:
-        _fail(str(exc))
+        _fail(str(exc).replace("--set", "--set/--try"))
+    cap = _parse_budget(budget)
+    if only_try and not tries:
+        _fail("--only-try needs at least one --try KEY=VALUE")
     if (entry or builtin) and not torch_available():
         _need_torch()
     if fmt == "html" and not output:
         _fail("--format html needs -o FILE (or -o - for stdout)")
     say = _say(quiet)
     if builtin:
-        _verify_builtin(builtin, seeds, jobs, device, fmt, output, say, steps)
+        _verify_builtin(builtin, seeds, jobs, device, fmt, output, say, steps, cap, confidence)
         return
     from advisor.verify.entry import EntryError
     from advisor.verify.session import VerifyError, VerifyOptions, all_trials_failed, verify_path
@@ -121,6 +142,8 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeo
     try:
         options = VerifyOptions(cmd=cmd, entry=entry, steps=steps, seeds=seeds, timeout=timeout, jobs=jobs,
                                 device=device, workdir=workdir, rules=list(rules), bools=parse_bool_styles(bools),
+                                confidence=confidence, budget=cap, tries=try_changes, only_tries=only_try,
+                                include_info=include_info, reuse_original=not no_reuse,
                                 value_maps=parse_value_maps(value_maps), allow_dash=allow_dash_values,
                                 read_help=not no_help)
         diagnosis = verify_path(run, overrides, options, say, _diagnose_options())
@@ -130,6 +153,20 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, timeo
     failed = all_trials_failed([v for r in diagnosis.runs for v in (r.verification or [])])
     if failed:
         _fail(f"every trial failed, nothing was verified; the first: {_one_line(failed)}")
+
+
+def _parse_budget(text: str) -> float | None:
+    """`1.5x`, `0.25x`, `0.25` or `none` -> the cap as a multiple of the original run (None: no cap)."""
+    t = (text or "").strip().lower()
+    if t in ("none", "inf", "off"):
+        return None
+    try:
+        value = float(t[:-1] if t.endswith("x") else t)
+    except ValueError:
+        value = -1.0
+    if not (value > 0 and value < 1e6):
+        _fail(f"--budget {text!r}: expected a multiple of the original run such as 0.25x, 1.5x, or none")
+    return value
 
 
 def _one_line(text: str) -> str:
@@ -172,11 +209,11 @@ def _emit(diagnosis, fmt: str, output: str | None) -> None:
 
 
 def _verify_builtin(name: str, seeds: int, jobs: int, device: str, fmt: str, output: str | None, say,
-                    steps: int | None) -> None:
+                    steps: int | None, budget: float | None = 1.5, confidence: float = 0.9) -> None:
     from advisor.model import Diagnosis
     from advisor.verify.experiments import EXPERIMENTS
     from advisor.verify.runner import TemplateError
-    from advisor.verify.session import run_experiment
+    from advisor.verify.session import VerifyError, run_experiment
     from advisor.verify.textout import verification_text
 
     names = list(EXPERIMENTS) if name == "all" else [name]
@@ -190,8 +227,9 @@ def _verify_builtin(name: str, seeds: int, jobs: int, device: str, fmt: str, out
         say(f"experiment {n}: {exp.title}")
         t0 = time.perf_counter()
         try:
-            report = run_experiment(exp, seeds=seeds, jobs=jobs, device=device, progress=say, steps=steps)
-        except TemplateError as exc:
+            report = run_experiment(exp, seeds=seeds, jobs=jobs, device=device, progress=say, steps=steps,
+                                    budget=budget, confidence=confidence)
+        except (TemplateError, VerifyError) as exc:
             _fail(str(exc))
         elapsed = time.perf_counter() - t0
         diagnosis.runs.append(report)
@@ -201,12 +239,20 @@ def _verify_builtin(name: str, seeds: int, jobs: int, device: str, fmt: str, out
             mismatches.append(n)
         texts.append(verification_text(v, title=f"builtin:{n}")
                      + f"  expected {exp.expect}: {'ok' if ok else 'MISMATCH'}; {elapsed:.1f}s wall\n\n")
+    ratios = [r.verification[0].compute.get("ratio") for r in diagnosis.runs if r.verification]
+    ratios = sorted(x for x in ratios if x is not None)
+    if ratios:
+        mid = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+        texts.append(f"compute: median {mid:.2f}x, max {ratios[-1]:.2f}x of the original run's steps over "
+                     f"{len(ratios)} experiment(s) (the original runs themselves not counted)\n")
     if fmt != "text":
         from advisor.report import render
 
         _write(render(diagnosis, fmt), output)
     else:
         _write("".join(texts), output)
+    if ratios and fmt != "text":
+        say(texts[-1].rstrip())
     if mismatches:
         say(f"advisor: verdict differs from the expected one for: {', '.join(mismatches)}", err=True)
         sys.exit(EXIT_MISMATCH)
@@ -297,8 +343,8 @@ def _sweep_from_log(path: str):
 
 @click.command("demo")
 @click.option("--out", type=click.Path(file_okay=False), help="where the bad run's logs go [default: a temp dir]")
-@click.option("--scenario", type=click.Choice(["oscillation", "divergence", "slow"]), default="oscillation",
-              show_default=True, help="which bad run to train")
+@click.option("--scenario", type=click.Choice(["slow", "divergence"]), default="slow",
+              show_default=True, help="which bad run to train (each chosen to give the same result on any CPU)")
 @click.option("--seeds", type=click.IntRange(1), default=3, show_default=True)
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--device", default="auto", show_default=True)

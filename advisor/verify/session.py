@@ -9,6 +9,7 @@ fix is compared with the same baseline seeds (paired by seed).
 """
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import tempfile
@@ -19,7 +20,7 @@ from typing import Any, Callable
 
 from advisor.model import Diagnosis, Finding, Run, Verification
 from advisor.verify.trial import (
-    Arm, PlanError, TrialResult, baseline_config, default_steps, log_cadence, original_length, plan_arms, seeds_for,
+    MIN_STEPS, Arm, PlanError, TrialResult, baseline_config, default_steps, log_cadence, original_length, plan_arms,
 )
 
 Progress = Callable[[str], None]
@@ -29,9 +30,15 @@ Progress = Callable[[str], None]
 class VerifyOptions:
     cmd: str | None = None  # command template (runner.py)
     entry: str | None = None  # pkg.module:function (entry.py)
-    steps: int | None = None  # None: from the finding's onset (trial.default_steps)
-    seeds: int = 3
+    steps: int | None = None  # None: where the fault first shows in the original run (sequential.fault_step)
+    seeds: int = 3  # the most seeds per arm; fewer when the verdict is clear sooner
     seed_base: int = 0
+    confidence: float = 0.9  # stop adding seeds once the verdict is this sure
+    budget: float | None = 1.5  # the most trial steps, as a multiple of the original run's length
+    reuse_original: bool = True  # the original run (truncated to the budget) is the seed-0 baseline
+    include_info: bool = False  # verify info-level findings too
+    tries: list[dict[str, Any]] = field(default_factory=list)  # --try key=value changes
+    only_tries: bool = False  # the user's changes instead of the rules' recommendations
     timeout: float | None = None
     jobs: int = 1
     device: str = "auto"
@@ -53,10 +60,29 @@ class NothingToVerify(VerifyError):
     """No finding, or no recommendation with a parameter change: said plainly, not an error."""
 
 
+@dataclass
+class Comparison:
+    """The trials of one fix config at one budget, shared by every arm that asks for exactly that
+    config (the same clip under two findings runs once), and the baseline it is compared with."""
+
+    arms: list[Arm]
+    config: dict[str, Any]
+    steps: int
+    base_key: str  # which baseline pool: "steps:<n>", or "full" for a fix with its own length
+    index: int = 0
+    fix: list[TrialResult] = field(default_factory=list)
+    done: bool = False
+    stop: str = ""  # why no more seeds were added
+
+
 def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: dict[str, list[str]],
                     options: VerifyOptions, original: int | None = None,
-                    progress: Progress | None = None) -> list[Verification]:
-    """Verify every recommendation (with a change) of `findings` against `config`."""
+                    progress: Progress | None = None, original_run: Run | None = None) -> list[Verification]:
+    """Verify the recommendations (with a change) of `findings`, and the user's `--try` changes.
+
+    With `original_run` (the run the findings came from) its log, truncated to the trial budget,
+    is the seed-0 baseline, the budget comes from where each finding's own criterion first holds
+    on it, and seeds are added one round at a time until each verdict is clear (sequential.py)."""
     from advisor.verify import verdict as V
     from advisor.verify.runner import resolve_device
 
@@ -64,75 +90,323 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
     plan = resolve_device(options.device)
     if plan.note:
         say(plan.note)
+    skipped_info = [f for f in findings if f.severity == "info" and not options.include_info]
+    findings = [f for f in findings if f not in skipped_info]
+    if skipped_info:
+        say(f"not verifying {len(skipped_info)} info-level finding(s) ({', '.join(f.rule for f in skipped_info)}); "
+            "--include-info verifies them too")
+    onsets = {id(f): _onset(f, options, original, original_run) for f in findings}
+    budgets = {id(f): _budget(f, onsets[id(f)], options, original, original_run, say) for f in findings}
+    # a change of the run's length (train longer, stop early) multiplies the original's length
+    # when the config does not record one; the key itself reaches a trial only as its step budget
+    plan_config = {**config, "max_steps": original} if original and "max_steps" not in config else config
     arms: list[Arm] = []
     for f in findings:
-        steps = options.steps or default_steps(f, original)
-        arms.extend(plan_arms([f], config, aliases, steps, options.rules, options.first_only and not arms))
+        if not options.only_tries:
+            arms.extend(plan_arms([f], plan_config, aliases, budgets[id(f)], options.rules,
+                                  options.first_only and not arms))
         if options.first_only and arms:
             break
+    if options.tries and findings:
+        arms.extend(_try_arms(findings[0], plan_config, aliases, budgets[id(findings[0])], options.tries))
+    if plan_config is not config:
+        for a in arms:
+            a.config.pop("max_steps", None)
     if not arms:
         raise NothingToVerify("no recommendation with a parameter change to verify"
-                          + (f" for rule(s) {', '.join(options.rules)}" if options.rules else ""))
+                              + (f" for rule(s) {', '.join(options.rules)}" if options.rules else ""))
+    for a in arms:
+        if a.skip is None and a.config == config and a.steps == budgets[id(a.finding)]:
+            a.skip = "the change leaves the configuration as it is: there is nothing to compare"
+    absent = {id(f) for f in findings if original_run is not None and original and onsets[id(f)] is None
+              and V.judge_for(f).family is not None}
     _check_reachable(arms, options, config)
     rules = _command_rules(arms, options, config, say) if options.cmd else None
-    seeds = seeds_for(options.seeds, options.seed_base)
-    # one baseline per budget that some runnable fix arm needs (a fix with its own shorter budget,
-    # e.g. early stopping, is still compared with the baseline trained for the full trial budget)
-    baselines = {_baseline_steps(a, options, original): None for a in arms if a.skip is None}
-    jobs: list[tuple[str, dict, int, int]] = []
-    for steps in baselines:
-        jobs += [(f"baseline@{steps}", config, steps, s) for s in seeds]
-    for i, a in enumerate(arms):
-        if a.skip is None:
-            jobs += [(f"{i}:{a.name}", a.config, a.steps, s) for s in seeds]
-    say(f"running {len(jobs)} trials ({len(seeds)} seeds x {len(baselines)} baseline + "
-        f"{sum(a.skip is None for a in arms)} fix arm(s)) on {plan.label}")
-    results = execute(jobs, options, plan, {k for a in arms for k in a.change if k != "max_steps"}, say, rules)
-    by_arm: dict[str, list[TrialResult]] = {}
-    for r in results:
-        by_arm.setdefault(r.arm, []).append(r)
-    out: list[Verification] = []
-    for i, a in enumerate(arms):
-        judge = V.judge_for(a.finding)
-        bsteps = _baseline_steps(a, options, original)
-        base_trials = by_arm.get(f"baseline@{bsteps}", [])
-        base = _numbers(judge, base_trials)
-        notes = list(a.notes)
-        if a.skip is not None:
-            out.append(Verification(verdict="inconclusive", rule=a.rule, action=a.action, change=a.change,
-                                    measure=f"{judge.label} on {judge.role}", baseline=base.values, fix=[],
-                                    steps=a.steps, seeds=len(seeds), device=plan.label,
-                                    notes=[f"fix not run: {a.skip}"]))
-            continue
-        fix_trials = by_arm.get(f"{i}:{a.name}", [])
-        fix = _numbers(judge, fix_trials)
-        if bsteps != a.steps:
-            notes.append(f"baseline ran {bsteps} steps, the fix {a.steps}")
-        if not options.cmd and options.log_every > 1:
-            notes.append(f"trials measured at the original log's cadence: one point every {options.log_every} steps")
-        wall = sum(t.wall_s for t in base_trials + fix_trials)
-        devices = sorted({t.device for t in base_trials + fix_trials}) or [plan.label]
-        out.append(V.build_verification(a.finding, a.rule, a.action, a.change, judge, base, fix, a.steps,
-                                        len(seeds), ",".join(devices), wall, notes))
-    _attach_compute(out, results, [j[2] for j in jobs], original)
+    comparisons = _comparisons([a for a in arms if id(a.finding) not in absent], original, original_run, budgets)
+    _skip_over_budget(comparisons, options, original)
+    session = _Session(options, plan, config, rules, original, original_run, say,
+                       {k for a in arms for k in a.change if k != "max_steps"})
+    session.no_criterion = {id(f) for f in findings if original_run is not None and onsets[id(f)] is None
+                            and id(f) not in absent}
+    session.run(comparisons)
+    out = [session.verification(c, a) for c in comparisons for a in c.arms]
+    out += [_not_run(a, plan.label) for a in arms if a.skip is not None and id(a.finding) not in absent]
+    out += [_absent(a, plan.label) for a in arms if id(a.finding) in absent]
+    order = {id(a): i for i, a in enumerate(arms)}
+    out.sort(key=lambda v: order[v._arm_id])  # type: ignore[attr-defined]
+    for v in out:
+        del v._arm_id  # type: ignore[attr-defined]
+    session.attach_compute(out)
     return out
 
 
-def _attach_compute(verifications: list[Verification], results: list[TrialResult], steps: list[int],
-                    original: int | None) -> None:
-    """What the session cost, in trained steps against the original run's length, and how many of
-    its trials failed outright (nothing readable came back): the same figures on every verdict."""
-    failed = [r for r in results if r.run is None]
-    total = int(sum(steps))
-    compute: dict[str, Any] = {"trials": len(results), "failed_trials": len(failed), "trial_steps": total}
-    if original:
-        compute["original_steps"] = int(original)
-        compute["ratio"] = round(total / original, 3)
-    if failed:
-        first = min(failed, key=lambda r: results.index(r))
-        compute["first_error"] = f"{first.arm.split(':', 1)[-1]} seed {first.seed}: {first.error}"
-    for v in verifications:
-        v.compute = dict(compute)
+def _onset(f: Finding, options: VerifyOptions, original: int | None, original_run: Run | None) -> int | None:
+    """Where the finding's own criterion first holds on the original run (None: unknown or never)."""
+    from advisor.verify import verdict as V
+    from advisor.verify.sequential import fault_step
+
+    if original_run is None or not original:
+        return None
+    return fault_step(original_run, V.judge_for(f), original, MIN_STEPS)
+
+
+def _budget(f: Finding, onset: int | None, options: VerifyOptions, original: int | None,
+            original_run: Run | None, say: Progress) -> int:
+    """Trial steps for a finding: --steps, else where its own criterion first holds on the
+    original run (with a margin), else the detector onset rule of trial.default_steps."""
+    from advisor.verify import verdict as V
+    from advisor.verify.sequential import trial_budget
+
+    if options.steps:
+        return options.steps
+    if original_run is None or not original:
+        return default_steps(f, original)
+    judge = V.judge_for(f)
+    steps = trial_budget(onset, original, MIN_STEPS, judge.pattern)
+    if onset is None and judge.family is None:
+        say(f"{f.rule}: no detector for {judge.pattern}; trials run the original's full length ({original} steps)")
+    elif onset is None:
+        say(f"{f.rule}: the {judge.pattern} detector does not fire on the original run itself: nothing to reproduce")
+    else:
+        say(f"{f.rule}: {judge.pattern} first shows at step {onset} of {original} in the original run; "
+            f"trials run {steps} steps ({steps / original:.0%} of it)")
+        if steps / original > 0.5:
+            say(f"{f.rule}: the fault shows late, so each trial costs {steps / original:.0%} of the original run")
+    return steps
+
+
+def _try_arms(finding: Finding, config, aliases, steps: int, tries: list[dict[str, Any]]) -> list[Arm]:
+    """The user's own candidate changes (`--try lr=0.01`), judged on the first finding."""
+    from advisor.model import Recommendation
+    from dataclasses import replace
+
+    arms = []
+    for change in tries:
+        rec = Recommendation(action="try", change={k: {"set": v} for k, v in change.items()},
+                             text="the user's candidate change (--try)", source="--try")
+        for arm in plan_arms([replace(finding, recommendations=[rec])], config, aliases, steps):
+            arm.finding = finding  # judged (and budgeted) as the finding it is tried against
+            arms.append(arm)
+    return arms
+
+
+def _comparisons(arms: list[Arm], original: int | None, original_run: Run | None,
+                 budgets: dict[int, int]) -> list[Comparison]:
+    """Group runnable arms by (config, steps): identical arms share one set of trials."""
+    groups: dict[tuple, Comparison] = {}
+    for a in arms:
+        if a.skip is not None:
+            continue
+        own_length = a.steps != budgets[id(a.finding)]  # a fix that sets its own max_steps
+        # an early stop (or a longer run) is judged against the full original run, not a cut of it
+        base_key = "full" if own_length and original_run is not None and original else f"steps:{budgets[id(a.finding)]}"
+        key = (repr(sorted(a.config.items(), key=lambda kv: kv[0])), a.steps, base_key)
+        if key in groups:
+            groups[key].arms.append(a)
+        else:
+            groups[key] = Comparison(arms=[a], config=a.config, steps=a.steps, base_key=base_key, index=len(groups))
+    return list(groups.values())
+
+
+def _skip_over_budget(comparisons: list[Comparison], options: VerifyOptions, original: int | None) -> None:
+    """An arm whose single trial already costs more than the cap (train 2x longer under a 1x cap)
+    is not run; it says what it would cost."""
+    if not options.budget or not original:
+        return
+    for c in list(comparisons):
+        if c.steps > options.budget * original:
+            for a in c.arms:
+                a.skip = (f"one trial of {c.steps} steps costs {c.steps / original:.2g}x the original run, over the "
+                          f"--budget {options.budget:g}x cap")
+            comparisons.remove(c)
+
+
+def _not_run(a: Arm, device: str) -> Verification:
+    from advisor.verify import verdict as V
+
+    judge = V.judge_for(a.finding)
+    v = Verification(verdict="inconclusive", rule=a.rule, action=a.action, change=a.change,
+                     measure=f"{judge.label} on {judge.role}", baseline=[], fix=[], steps=a.steps, seeds=0,
+                     device=device, notes=[f"fix not run: {a.skip}"])
+    v._arm_id = id(a)  # type: ignore[attr-defined]
+    return v
+
+
+def _absent(a: Arm, device: str) -> Verification:
+    """The finding's own detector does not fire on the original run: there is no fault to
+    reproduce, so no trial is run (the finding rests on measurements the judge does not share)."""
+    from advisor.verify import verdict as V
+
+    judge = V.judge_for(a.finding)
+    v = Verification(verdict="not-reproduced", rule=a.rule, action=a.action, change=a.change,
+                     measure=f"{judge.label} on {judge.role}", baseline=[], fix=[], steps=0, seeds=0, device=device,
+                     notes=[f"the {judge.pattern} detector does not fire on the original run itself, at any length: "
+                            "there is no fault to reproduce, so no trial was run"])
+    v._arm_id = id(a)  # type: ignore[attr-defined]
+    return v
+
+
+class _Session:
+    """Rounds of trials: each round adds one fix seed to every undecided comparison (and, from the
+    second round, one baseline seed to each pool they use), within the compute cap."""
+
+    def __init__(self, options: VerifyOptions, plan, config, rules, original, original_run, say, change_keys):
+        self.options, self.plan, self.config, self.rules = options, plan, config, rules
+        self.original, self.original_run, self.say, self.change_keys = original, original_run, say, change_keys
+        self.pools: dict[str, list[TrialResult]] = {}
+        self.results: list[TrialResult] = []
+        self.trained_steps = 0
+        self.rounds = 0
+        self.no_criterion: set[int] = set()  # findings whose criterion never holds on the original run
+        orig_seed = config.get("seed")
+        self.first_seed = orig_seed if isinstance(orig_seed, int) and not isinstance(orig_seed, bool) \
+            else options.seed_base
+        self.cap = options.budget * original if options.budget and original else math.inf
+
+    def seed(self, i: int) -> int:
+        return self.first_seed + i
+
+    def pool_steps(self, key: str) -> int:
+        return self.original if key == "full" else int(key.split(":")[1])
+
+    def seed_pools(self, comparisons: list[Comparison]) -> None:
+        """Seed 0 of every baseline pool is the original run itself (cut to the pool's budget)."""
+        from advisor.verify.sequential import truncate
+
+        for c in comparisons:
+            if c.base_key in self.pools:
+                continue
+            self.pools[c.base_key] = []
+            if self.options.reuse_original and self.original_run is not None:
+                steps = self.pool_steps(c.base_key)
+                run = self.original_run if c.base_key == "full" else truncate(self.original_run, steps)
+                self.pools[c.base_key].append(TrialResult(arm=f"baseline@{steps}", seed=self.seed(0), run=run,
+                                                          wall_s=0.0, device="original run"))
+
+    def run(self, comparisons: list[Comparison]) -> None:
+        self.seed_pools(comparisons)
+        for r in range(self.options.seeds):
+            live = [c for c in comparisons if not c.done]
+            if not live:
+                break
+            jobs, funded = self.round_jobs(live, r)
+            for c in live:
+                if c not in funded:
+                    c.done, c.stop = True, f"stopped after {len(c.fix)} seed(s): the --budget cap was reached"
+            if not jobs:
+                break
+            self.rounds += 1
+            self.say(f"round {r + 1}: {len(jobs)} trial(s) for {len(funded)} comparison(s) on {self.plan.label}")
+            results = execute(jobs, self.options, self.plan, self.change_keys, self.say, self.rules)
+            self.results += results
+            self.trained_steps += sum(j[2] for j in jobs)
+            by_index = {c.index: c for c in funded}
+            for (name, _cfg, _steps, _seed), res in zip(jobs, results):
+                if name.startswith("pool:"):
+                    self.pools[name[5:]].append(res)
+                else:
+                    by_index[int(name.split(":")[1])].fix.append(res)
+            for c in funded:
+                self.judge_round(c)
+        for c in comparisons:
+            if not c.done:
+                c.done, c.stop = True, c.stop or f"the seed limit ({self.options.seeds}) was reached"
+
+    def round_jobs(self, live: list[Comparison], r: int):
+        """This round's (name, config, steps, seed) jobs, funding comparisons by promise while the
+        cap allows (successive halving: the clearly worse were dropped when they were refuted)."""
+        ranked = sorted(live, key=self.promise)
+        jobs: list[tuple[str, dict, int, int]] = []
+        funded: list[Comparison] = []
+        want_pool: dict[str, int] = {}
+        spent = self.trained_steps
+        for c in ranked:
+            cost = c.steps
+            pool = self.pools[c.base_key]
+            # one more baseline seed per round; a full-length pool keeps the original (or one run)
+            target = 1 if c.base_key == "full" else r + 1
+            need_base = len(pool) < target and c.base_key not in want_pool
+            base_cost = self.pool_steps(c.base_key) if need_base else 0
+            if spent + cost + base_cost > self.cap and (funded or self.rounds):
+                continue
+            spent += cost + base_cost
+            if need_base:
+                want_pool[c.base_key] = len(pool)
+            funded.append(c)
+        for key, have in want_pool.items():
+            jobs.append((f"pool:{key}", self.config, self.pool_steps(key), self.seed(have)))
+        for c in funded:
+            jobs.append((f"fix:{c.index}:{c.arms[0].name}", c.config, c.steps, self.seed(len(c.fix))))
+        return jobs, funded
+
+    def promise(self, c: Comparison) -> float:
+        """Lower is more promising: the fix's median judged number relative to the baseline's."""
+        if not c.fix:
+            return 0.0
+        v = self.judged(c, c.arms[0])
+        return v.effect.get("ratio", 1.0) if v.effect else 1.0
+
+    def judged(self, c: Comparison, arm: Arm) -> Verification:
+        from advisor.verify import verdict as V
+        from advisor.verify.sequential import verdict_confidence
+
+        judge = V.judge_for(arm.finding)
+        base = _numbers(judge, self.pools.get(c.base_key, []))
+        fix = _numbers(judge, c.fix)
+        notes = list(arm.notes)
+        if id(arm.finding) in self.no_criterion:
+            # the rule fired but the judge's detector does not, even on the whole original run:
+            # presence cannot be judged, so the verdict rests on the judged number alone
+            for n in base.numbers + fix.numbers:
+                n.problem = None
+            notes.append(f"the {judge.pattern} detector does not fire on the original run: judged on "
+                         f"{judge.label} alone")
+        if c.base_key == "full":
+            notes.append(f"judged against the full original run ({self.original} steps)")
+        if self.options.reuse_original and self.original_run is not None:
+            notes.append(f"baseline seed {self.seed(0)} is the original run itself, cut to the trial budget")
+        if not self.options.cmd and self.options.log_every > 1:
+            notes.append(f"trials measured at the original log's cadence: one point every {self.options.log_every} steps")
+        trials = self.pools.get(c.base_key, []) + c.fix
+        wall = sum(t.wall_s for t in trials)
+        devices = sorted({t.device for t in trials if t.device != "original run"}) or [self.plan.label]
+        v = V.build_verification(arm.finding, arm.rule, arm.action, arm.change, judge, base, fix, c.steps,
+                                 len(c.fix), ",".join(devices), wall, notes)
+        v.confidence = verdict_confidence(v.verdict, judge, base, fix, v.effect)
+        return v
+
+    def judge_round(self, c: Comparison) -> None:
+        target = self.options.confidence
+        sure = []
+        for a in c.arms:
+            v = self.judged(c, a)
+            sure.append(v.verdict in ("confirmed", "refuted", "not-reproduced") and (v.confidence or 0) >= target)
+        if all(sure):
+            c.done, c.stop = True, f"decided after {len(c.fix)} seed(s) at {target:.0%} confidence"
+
+    def verification(self, c: Comparison, arm: Arm) -> Verification:
+        v = self.judged(c, arm)
+        if c.stop and not c.fix:
+            v.notes[0] = f"fix not run: {c.stop.replace('stopped after 0 seed(s): ', '')}"
+        elif c.stop:
+            v.notes.append(c.stop)
+        v._arm_id = id(arm)  # type: ignore[attr-defined]
+        return v
+
+    def attach_compute(self, verifications: list[Verification]) -> None:
+        """What the session cost, in trained steps against the original run's length (the original
+        itself is not counted: it was already paid for), and how many trials failed outright."""
+        failed = [r for r in self.results if r.run is None]
+        compute: dict[str, Any] = {"trials": len(self.results), "failed_trials": len(failed),
+                                   "trial_steps": int(self.trained_steps), "rounds": self.rounds}
+        if self.original:
+            compute["original_steps"] = int(self.original)
+            compute["ratio"] = round(self.trained_steps / self.original, 3)
+        if failed:
+            first = failed[0]
+            compute["first_error"] = f"{first.arm.split(':')[-1]} seed {first.seed}: {first.error}"
+        for v in verifications:
+            v.compute = dict(compute)
 
 
 def all_trials_failed(verifications: list[Verification]) -> str | None:
@@ -142,11 +416,6 @@ def all_trials_failed(verifications: list[Verification]) -> str | None:
         if c.get("trials") and c.get("failed_trials") == c.get("trials"):
             return c.get("first_error") or "no trial left a readable log"
     return None
-
-
-def _baseline_steps(arm: Arm, options: VerifyOptions, original: int | None) -> int:
-    """The trial budget the arm was planned with, before any `max_steps` change of its own."""
-    return options.steps or default_steps(arm.finding, original)
 
 
 def _numbers(judge, trials: list[TrialResult]):
@@ -337,7 +606,7 @@ def verify_path(path: str, sets: dict[str, Any], options: VerifyOptions, progres
         options.log_every = log_cadence(report.run, report.metrics.get("train_loss"))
     try:
         report.verification = verify_findings(report.findings, config, aliases, options,
-                                              original_length(report.run), progress)
+                                              original_length(report.run), progress, original_run=report.run)
     except NothingToVerify as exc:
         say(f"{report.run.name}: {exc}")
     return diagnosis
@@ -347,18 +616,30 @@ def verify_path(path: str, sets: dict[str, Any], options: VerifyOptions, progres
 
 
 def run_experiment(exp, seeds: int = 3, jobs: int = 1, device: str = "auto", progress: Progress | None = None,
-                   steps: int | None = None):
+                   steps: int | None = None, budget: float | None = 1.5, confidence: float = 0.9):
     """Run one built-in reference experiment (advisor.verify.experiments) -> a RunReport with its
-    finding and verification, shaped like a diagnosed run so every renderer can show it."""
+    finding and verification, shaped like a diagnosed run so every renderer can show it.
+
+    The experiment's full-length run (seed 0, `exp.steps`) is trained first and plays the user's
+    original run: it is not counted in the compute ratio, and the verification then follows exactly
+    the path of a real run (budget from where the fault first shows, seed 0 reused, sequential seeds)."""
     from advisor.model import RunReport
-    from advisor.verify.entry import BUILTIN_TRAIN
-
     from advisor.verify.builtins import resolve_config
+    from advisor.verify.entry import BUILTIN_TRAIN, entry_config, run_entry_trial
+    from advisor.verify.runner import inprocess_device, resolve_device
 
-    options = VerifyOptions(entry=BUILTIN_TRAIN, steps=steps or exp.steps, seeds=seeds, jobs=jobs, device=device)
+    options = VerifyOptions(entry=BUILTIN_TRAIN, steps=steps, seeds=seeds, jobs=jobs, device=device, budget=budget,
+                            confidence=confidence)
     finding = exp.finding()
     config = resolve_config(dict(exp.config))  # the task's defaults filled in: every change has a `from`
-    verifications = verify_findings([finding], config, {}, options, None, progress)
+    plan = resolve_device(device)
+    say = progress or (lambda _msg: None)
+    say(f"training the original run ({exp.steps} steps, seed 0)")
+    original = run_entry_trial(BUILTIN_TRAIN, entry_config(BUILTIN_TRAIN, config), exp.steps, 0,
+                               inprocess_device(plan.gpus[0] if plan.kind == "cuda" else None), "original")
+    if original.run is None:
+        raise VerifyError(f"builtin:{exp.name}: the original run failed ({original.error})")
+    verifications = verify_findings([finding], config, {}, options, exp.steps, progress, original_run=original.run)
     run = Run(name=f"builtin:{exp.name}", path=f"builtin:{exp.name}", format="builtin", writer="advisor.verify",
               hparams=dict(exp.config))
     return RunReport(run=run, metrics={}, findings=[finding], verification=verifications)

@@ -273,14 +273,6 @@ def default_steps(finding: Finding | None, original: int | None, fallback: int =
     return max(MIN_STEPS, steps)
 
 
-def seeds_for(k: int, base: int = 0) -> list[int]:
-    """Seeds of each arm: the same k seeds for baseline and fix, so each pair shares its data order
-    and initialisation where the training code honours the seed (a paired comparison)."""
-    if k < 1:
-        raise PlanError("--seeds must be at least 1")
-    return [base + i for i in range(k)]
-
-
 # ----------------------------------------------------------------------------- arms
 
 
