@@ -267,8 +267,15 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
     """The curves of a run keyed by role, plus the role -> tag map (for the report)."""
     roles = assign_roles(run, overrides)
     curves = Curves(run=run.name, hparams=normalise_hparams(run.hparams))
+    x_axis = run.meta.get("x_axis")
+    epoch_axis = isinstance(x_axis, str) and x_axis.lower().startswith("epoch")
     for role, tag in roles.items():
-        curves.by_role[role] = curve_of(run.series[tag], role)
+        curve = curve_of(run.series[tag], role)
+        # the run counts epochs (a Keras/fastai CSV, Keras History JSON, Keras TensorBoard
+        # `epoch_loss`): findings then say "epoch 4" and stop points are `epochs`, not `max_steps`
+        if curve.x_kind == "step" and (epoch_axis or tag.rsplit("/", 1)[-1].lower().startswith("epoch_")):
+            curve.x_kind = "epoch"
+        curves.by_role[role] = curve
     lr = curves.get("lr")
     if "lr" not in curves.hparams and lr is not None:
         finite = lr.y[np.isfinite(lr.y) & (lr.y > 0)]
@@ -280,7 +287,11 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
         ok = np.isfinite(e)
         if ok.sum() > 2 and np.ptp(e[ok]) > 0:
             slope = np.polyfit(e[ok], epoch.x[ok], 1)[0]
-            if slope > 1:
+            if np.array_equal(e[ok], epoch.x[ok]):  # logged once per epoch, x = the epoch (W&B `_step`)
+                for c in curves.by_role.values():
+                    if c.x_kind == "step":
+                        c.x_kind = "epoch"
+            elif slope > 1:
                 curves.steps_per_epoch = float(slope)
     if "train_loss" in roles and "val_loss" in roles:
         curves.comparable_losses = loss_stem(roles["train_loss"]) == loss_stem(roles["val_loss"])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from advisor.engine.conditions import Context, evaluate
+from advisor.engine.priors import stop_point
 from advisor.engine.rulefile import Rule, RuleError, load_file
 from advisor.engine.sources import SOURCES_FILE
 from advisor.model import Curves, Finding, Recommendation, severity_rank
@@ -147,7 +148,11 @@ def _finding(rule: Rule, ctx: Context) -> Finding:
             evidence[ref] = _round(value)
     recs = []
     for r in rule.recommendations:
+        if r.when is not None and evaluate(r.when, Context(ctx.measurements, ctx.curves, ctx.role, ctx.params)) is not True:
+            continue  # advice that does not fit this run (switch an Adam run to SGD, raise an LR already too high)
         change = _concrete_change(r.change, ctx)
+        if change is None:
+            continue  # e.g. early stopping at the first evaluation: no advice at all
         if change and all(_already_in_place(name, spec, ctx) for name, spec in change.items()):
             continue  # never advise what the run already does (e.g. clipping at 1.0 when it clips at 1.0)
         recs.append(Recommendation(action=r.action, change=change,
@@ -160,24 +165,42 @@ def _finding(rule: Rule, ctx: Context) -> Finding:
     )
 
 
-_PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_.]*)\}")
+_PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_.]*)(?:\|(pct|int))?\}")
 
 
 def _fill(template: str, ctx: Context, metric: str) -> str:
-    """Substitute {metric}, {hparam.lr}, {oscillation.rel_amplitude}, {$param}: no format(), no eval."""
+    """Substitute {metric}, {hparam.lr}, {oscillation.rel_amplitude}, {$param}: no format(), no eval.
+
+    `{ref|pct}` writes a fraction as a percentage (0.9 -> "90%"); `{ref|int}` and any ref naming
+    a step (`..._step`) write a whole number, since a log has no fractional steps."""
 
     def sub(match: re.Match) -> str:
-        ref = match.group(1)
+        ref, how = match.group(1), match.group(2)
         if ref == "metric":
             return metric
         if ref == "role":
             return ctx.role
-        if ref in ctx.params:
-            return _fmt(ctx.params[ref])
-        value = ctx.resolve(ref)
-        return "?" if value is None else _fmt(value)
+        if ref == "x_unit":
+            curve = ctx.curves.get(ctx.role)
+            return "epoch" if curve is not None and curve.x_kind == "epoch" else "step"
+        value = ctx.params[ref] if ref in ctx.params else ctx.resolve(ref)
+        if value is None:
+            return "?"
+        if how == "pct" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return _pct(float(value))
+        if (how == "int" or ref.endswith("_step")) and isinstance(value, float) and math.isfinite(value):
+            return str(int(round(value)))
+        return _fmt(value)
 
     return _PLACEHOLDER.sub(sub, template)
+
+
+def _pct(fraction: float) -> str:
+    """0.9 -> "90%", 0.0411 -> "4.1%", 38.8 -> "3880%"."""
+    if not math.isfinite(fraction):
+        return str(fraction)
+    p = 100 * fraction
+    return f"{p:.0f}%" if abs(p) >= 10 else f"{p:.2g}%"
 
 
 def _fmt(value: Any) -> str:
@@ -217,17 +240,24 @@ def snap_to_ladder(value: float) -> float:
     return float(f"{best:.3g}")
 
 
+LADDER_TOL = 1e-3  # relative: float32 logs 3e-4 as 0.000300000014 (1e-7 off); a rung is a rung
+
+
+def _ladder(exp: int) -> list[float]:
+    return sorted(float(f"{m * 10.0 ** e:.3g}") for e in range(exp - 2, exp + 3) for m in LR_LADDER)
+
+
 def ladder_step(value: float, factor: float) -> float:
-    """One rung down (factor < 1) or up the x3 ladder from `value`: 0.1 -> 0.03, 0.05 -> 0.03, 0.003 -> 0.01."""
+    """One rung down (factor < 1) or up the x3 ladder from `value`: 0.1 -> 0.03, 0.05 -> 0.03, 0.003 -> 0.01.
+
+    A value within LADDER_TOL of a rung counts as that rung, so an LR read back from a float32
+    event file (0.0003 stored as 0.000300000014) moves to 0.0001, not back to 0.0003."""
     if value <= 0 or not math.isfinite(value):
         return value
-    exp = math.floor(math.log10(value))
-    rungs = sorted(float(f"{m * 10.0 ** e:.3g}") for e in range(exp - 2, exp + 3) for m in LR_LADDER)
+    rungs = _ladder(math.floor(math.log10(value)))
     if factor < 1:
-        below = [r for r in rungs if r < value * (1 - 1e-9)]
-        return below[-1]
-    above = [r for r in rungs if r > value * (1 + 1e-9)]
-    return above[0]
+        return [r for r in rungs if r < value * (1 - LADDER_TOL)][-1]
+    return [r for r in rungs if r > value * (1 + LADDER_TOL)][0]
 
 
 def _already_in_place(name: str, spec: Any, ctx: Context) -> bool:
@@ -236,7 +266,7 @@ def _already_in_place(name: str, spec: Any, ctx: Context) -> bool:
     if current is None or target is None or (isinstance(spec, dict) and "multiply" in spec):
         return False
     if isinstance(current, (int, float)) and isinstance(target, (int, float)) and not isinstance(current, bool):
-        return math.isclose(float(current), float(target), rel_tol=1e-9)
+        return math.isclose(float(current), float(target), rel_tol=LADDER_TOL)
     return str(current).lower() == str(target).lower()
 
 
@@ -245,10 +275,21 @@ def _is_ladder_step(factor: float) -> bool:
     return factor > 0 and abs(abs(math.log10(factor)) - math.log10(3)) < 0.05
 
 
-def _concrete_change(change: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """Resolve `$refs` and, when the run's value is known, add the new value (`set`)."""
+def _concrete_change(change: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+    """Resolve `$refs` and, when the run's value is known, add the new value (`set`).
+
+    A stop point (`max_steps = {set = ...}`) is written in the unit the run counts (`epochs` for
+    epoch-level logs); a stop at the first evaluation makes the whole change None (no advice).
+    A parameter whose value cannot be resolved is left out rather than shown empty."""
     out: dict[str, Any] = {}
     for name, spec in change.items():
+        if name == "max_steps" and isinstance(spec, dict) and "set" in spec:
+            target = ctx.param(spec["set"])
+            stop = stop_point(ctx.curves, ctx.role, float(target) if isinstance(target, (int, float)) else None)
+            if stop is None:
+                return None
+            out[stop[0]] = {"set": stop[1]}
+            continue
         if not isinstance(spec, dict):
             out[name] = ctx.param(spec)
             continue
@@ -268,6 +309,8 @@ def _concrete_change(change: dict[str, Any], ctx: Context) -> dict[str, Any]:
                 resolved[k] = _round(v)
         if any(v is None for v in resolved.values()):
             resolved = {k: v for k, v in resolved.items() if v is not None}
+            if not resolved:
+                continue
         out[name] = resolved
     return out
 

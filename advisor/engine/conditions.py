@@ -10,6 +10,8 @@ References a leaf can make:
   "<family>.<key>"   a measurement value on the rule's metric role (or `role = "..."`)
   "hparam.<name>"    a normalised hyperparameter (lr, batch_size, optimizer, ...)
   "curve.<role>"     whether the run has that curve (use with exists / missing)
+  "run.<fact>"       a fact about the whole run (advisor.engine.priors): lr_over_usual,
+                     optimizer_family, saturating_net, grad_clip, warmup_steps, ...
   "$<param>"         (as a value) a rule parameter, overridable from config
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor.engine import priors
 from advisor.model import Curves
 from advisor.signals import Measurements
 
@@ -41,7 +44,26 @@ class Context:
             return self.curves.num_classes
         if ref == "run.comparable_losses":
             return self.curves.comparable_losses
+        if ref.startswith("run."):
+            return self._run_fact(ref[4:], role or self.role)
         return self.measurements.value(ref, role or self.role)
+
+    def _run_fact(self, name: str, role: str) -> Any:
+        hp = self.curves.hparams
+        if name == "lr_over_usual":
+            return priors.lr_over_usual(hp)
+        if name == "optimizer_family":
+            return priors.optimizer_family(hp)
+        if name == "saturating_net":
+            return priors.saturating_net(hp)
+        onset = self.measurements.value("divergence.onset_step", role)
+        if name == "grad_clip":
+            return priors.grad_clip(self.curves, onset)
+        if name == "warmup_steps":
+            return priors.warmup_steps(self.curves, role, onset)
+        if name == "total_steps":
+            return priors.total_steps(self.curves, role)
+        return None
 
     def param(self, value: Any) -> Any:
         if isinstance(value, str) and value.startswith("$"):

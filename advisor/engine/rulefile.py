@@ -43,6 +43,7 @@ class RuleRecommendation:
     text: str
     source: str  # readable short names from rules/sources.toml (see advisor.engine.sources)
     quote: str = ""  # the source's own words, any script; shown by `advisor explain` only
+    when: dict[str, Any] | None = None  # given only to runs where this holds (unknown: not given)
 
 
 @dataclass
@@ -133,7 +134,14 @@ def _validate(path: Path, data: dict[str, Any]) -> Rule:
         quote = rec.get("quote", "")
         if not isinstance(quote, str):
             raise RuleError(f"{path}: key '{where}.quote' must be str, got {type(quote).__name__}")
-        recs.append(RuleRecommendation(action, change, _need(path, rec, "text", str), _need(path, rec, "source", str), quote))
+        rec_when = rec.get("when")
+        if rec_when is not None:
+            _validate_condition(path, rec_when, f"{where}.when")
+        unknown = set(rec) - {"action", "change", "text", "source", "quote", "when"}
+        if unknown:
+            raise RuleError(f"{path}: key '{where}' has unknown keys {sorted(unknown)}")
+        recs.append(RuleRecommendation(action, change, _need(path, rec, "text", str), _need(path, rec, "source", str), quote,
+                                       rec_when))
     if not recs:
         raise RuleError(f"{path}: key 'recommend' needs at least one recommendation")
     doc = _need(path, data, "doc", dict)

@@ -1,0 +1,117 @@
+"""What a practitioner knows about a run before looking at its curves: the optimizer's usual LR
+range, whether the net is deep and saturating, and the concrete numbers a fix needs (a clip
+threshold from the logged gradient norm, a warmup length) in the run's own units.
+
+Rules reach these as `run.<name>` (advisor.engine.conditions.Context.resolve). They live here,
+not in advisor/signals, because they read hyperparameters and whole curves as logged rather than
+measure a pattern on one curve.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from advisor.model import Curves
+
+# Upper end of the LR range each optimizer family is normally run at (PyTorch/Keras defaults and
+# common practice): Adam-like 1e-3 (seed 004: "默认的超参数设置已经很好了"), Adagrad 1e-2,
+# SGD 0.1 (seed 002 trains MNIST at 0.1-0.5 with plain SGD; momentum runs use <= 0.1).
+USUAL_LR_MAX = {"adaptive": 1e-3, "adagrad": 1e-2, "sgd": 0.5, "sgd_momentum": 0.1}
+ADAPTIVE = ("adam", "rmsprop", "nadam", "radam", "lamb", "adafactor", "adadelta", "lion")
+
+
+def optimizer_family(hparams: dict[str, Any]) -> str | None:
+    """"adaptive" | "adagrad" | "sgd" | "sgd_momentum" | None (not logged or not recognised)."""
+    name = str(hparams.get("optimizer") or "").lower()
+    if not name:
+        return None
+    if "adagrad" in name:
+        return "adagrad"
+    if any(a in name for a in ADAPTIVE):
+        return "adaptive"
+    if "sgd" in name or "momentum" in name or "nesterov" in name:
+        mom = hparams.get("momentum")
+        if "momentum" in name or "nesterov" in name or (isinstance(mom, (int, float)) and mom >= 0.5):
+            return "sgd_momentum"
+        return "sgd"
+    return None
+
+
+def lr_over_usual(hparams: dict[str, Any]) -> float | None:
+    """The run's LR divided by the top of its optimizer's usual range (Adam at 0.05 -> 50)."""
+    fam = optimizer_family(hparams)
+    lr = hparams.get("lr")
+    if fam is None or not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
+        return None
+    return float(lr) / USUAL_LR_MAX[fam]
+
+
+def saturating_net(hparams: dict[str, Any]) -> bool | None:
+    """True for sigmoid/tanh nets of >= 4 layers, or tiny initial weights (std <= 0.05): the deep
+    saturating nets of seeds 000/004 whose signal vanishes layer by layer. None when unknown."""
+    act = str(hparams.get("activation") or "").lower()
+    depth = hparams.get("depth") if hparams.get("depth") is not None else hparams.get("num_layers")
+    init = str(hparams.get("init") or "").lower()
+    scale = hparams.get("init_scale")
+    tiny = init == "small" or (isinstance(scale, (int, float)) and 0 < scale <= 0.05 and init not in ("kaiming", "xavier"))
+    if not act and depth is None and not init:
+        return None
+    if hparams.get("batchnorm") is True:
+        return False
+    deep = isinstance(depth, (int, float)) and depth >= 4
+    return bool((act in ("sigmoid", "tanh") and (deep or depth is None)) or (tiny and (deep or act in ("sigmoid", "tanh"))))
+
+
+def _nice(value: float) -> float:
+    """Two significant digits: 0.2347 -> 0.23, 15.41 -> 15."""
+    return float(f"{value:.2g}")
+
+
+def grad_clip(curves: Curves, onset: float | None) -> float | None:
+    """Twice the median logged gradient norm before the loss ran away (the whole run if it did
+    not): typical steps pass untouched, blow-ups are cut. None when no grad norm is logged, so a
+    rule falls back to the conventional 1.0 instead of reading a threshold off the loss."""
+    g = curves.get("grad_norm")
+    if g is None or len(g) == 0:
+        return None
+    ok = np.isfinite(g.y) & (g.y > 0)
+    if onset is not None:
+        ok &= g.x < onset
+    if ok.sum() < 3:
+        return None
+    return _nice(2.0 * float(np.median(g.y[ok])))
+
+
+def total_steps(curves: Curves, role: str) -> float | None:
+    c = curves.get(role)
+    if c is None or len(c) < 2 or c.x_kind not in ("step", "epoch"):
+        return None
+    return float(c.x[-1])
+
+
+def warmup_steps(curves: Curves, role: str, onset: float | None) -> int | None:
+    """A warmup long enough to matter and short enough not to waste the run: the blow-up's onset,
+    clamped to 5-10% of the steps (seed 004's BERT warmup; "at most ~10% of the steps")."""
+    c = curves.get(role)
+    total = total_steps(curves, role)
+    if c is None or total is None or c.x_kind != "step":
+        return None
+    want = onset if onset is not None and math.isfinite(onset) else 0.05 * total
+    steps = int(round(min(max(want, 0.05 * total), 0.10 * total)))
+    return steps if steps >= 10 else None  # a warmup of a few steps does nothing: give no number
+
+
+def stop_point(curves: Curves, role: str, x: float | None) -> tuple[str, int] | None:
+    """Where to stop, in the unit the run counts: ("epochs", N) for epoch-level logs (N epochs
+    done at the logged index x: x + 1 when the log counts from 0), else ("max_steps", x). None
+    when x is the first evaluation (stopping there means not training at all)."""
+    c = curves.get(role)
+    if c is None or x is None or len(c) == 0 or not math.isfinite(x):
+        return None
+    if x <= c.x[0]:
+        return None
+    if c.x_kind == "epoch":
+        return "epochs", int(round(x + 1 if c.x[0] == 0 else x))
+    return "max_steps", int(round(x))
