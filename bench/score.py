@@ -52,6 +52,7 @@ def diagnose_one(args: tuple[str, str]) -> dict:
         "path": rel,
         "patterns": sorted({f.pattern for f in findings}),
         "first_action": first,
+        "actions": [r.action for f in findings for r in f.recommendations],
         "first_pattern": findings[0].pattern if findings else None,
         "findings": [(f.rule, f.pattern, f.severity, f.summary) for f in findings],
         "error": diagnosis.runs[0].error,
@@ -62,7 +63,8 @@ def score(truth: list[dict], predictions: dict[str, dict]) -> dict:
     counts = {p: Counter() for p in CORE}
     healthy_runs = healthy_alarms = 0
     action_total = action_ok = 0
-    misses, alarms, wrong_actions = [], [], []
+    expected_total = expected_among = expected_first = 0
+    misses, alarms, wrong_actions, wrong_expected = [], [], [], []
     for entry in truth:
         pred = predictions[entry["path"]]
         true = set(entry.get("patterns", [])) & set(CORE)
@@ -91,6 +93,15 @@ def score(truth: list[dict], predictions: dict[str, dict]) -> dict:
                 action_ok += 1
             else:
                 wrong_actions.append((entry["path"], primary, pred["first_action"]))
+        expected = entry.get("expected_actions") or []
+        if true and expected:  # the action that fixes the cause the run was drawn for (OOS corpus)
+            expected_total += 1
+            among = bool(set(expected) & set(pred.get("actions", [])))
+            first = pred["first_action"] in expected
+            expected_among += among
+            expected_first += first
+            if not first:
+                wrong_expected.append((entry["path"], expected, pred["first_action"], among))
     per = {}
     for p, c in counts.items():
         prec = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else float("nan")
@@ -102,7 +113,10 @@ def score(truth: list[dict], predictions: dict[str, dict]) -> dict:
     return {
         "per_pattern": per, "macro_f1": macro, "healthy_runs": healthy_runs, "healthy_false_alarms": healthy_alarms,
         "first_action_accuracy": action_ok / action_total if action_total else float("nan"),
-        "misses": misses, "alarms": alarms, "wrong_actions": wrong_actions,
+        "expected_runs": expected_total,
+        "expected_among": expected_among / expected_total if expected_total else float("nan"),
+        "expected_first": expected_first / expected_total if expected_total else float("nan"),
+        "misses": misses, "alarms": alarms, "wrong_actions": wrong_actions, "wrong_expected": wrong_expected,
     }
 
 
@@ -128,6 +142,9 @@ def main() -> None:
         print(f"{p:18} {r['tp']:4d} {r['fp']:4d} {r['fn']:4d} {r['precision']:6.2f} {r['recall']:6.2f} {r['f1']:6.2f}")
     print(f"macro-F1 {result['macro_f1']:.3f}   healthy false alarms {result['healthy_false_alarms']}/{result['healthy_runs']}"
           f"   first action right {result['first_action_accuracy']:.2%}")
+    if result["expected_runs"]:
+        print(f"expected action ({result['expected_runs']} runs): among recommendations {result['expected_among']:.1%}"
+              f"   first {result['expected_first']:.1%}")
     if args.errors:
         for path, p, got in result["misses"]:
             print(f"MISS   {p:17} {path}   (found {got})")
@@ -135,6 +152,8 @@ def main() -> None:
             print(f"ALARM  {p:17} {path}   (truth {true})")
         for path, p, act in result["wrong_actions"]:
             print(f"ACTION {p:17} {path}   first action {act}")
+        for path, want, act, among in result["wrong_expected"]:
+            print(f"EXPECT {'/'.join(want):17} {path}   first action {act}{' (expected one later)' if among else ''}")
         for path, pred in preds.items():
             if pred.get("error"):
                 print(f"ERROR  {path}: {pred['error']}")
