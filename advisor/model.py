@@ -141,6 +141,7 @@ class Curves:
     num_classes: int | None = None
     comparable_losses: bool = True  # train and val loss measure the same thing (not nll vs rmse)
     higher_is_better: dict[str, bool] = field(default_factory=dict)  # per metric role (wer: False)
+    rl: bool = False  # a reinforcement-learning run (reward, policy/value losses): only RL rules judge it
 
     def get(self, role: str) -> Curve | None:
         return self.by_role.get(role)

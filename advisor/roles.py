@@ -23,7 +23,7 @@ from advisor.model import Curve, Curves, Run, Series
 
 ROLES = (
     "train_loss", "val_loss", "train_acc", "val_acc", "val_metric", "lr", "grad_norm",
-    "reward", "epoch",
+    "reward", "epoch", "entropy", "kl",
 )
 
 VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing"}
@@ -44,6 +44,10 @@ VAL_METRIC_PATTERNS = (  # in order of preference when several are logged
     re.compile(r"rouge"), re.compile(r"bleu"), re.compile(r"precision"), re.compile(r"recall"),
     re.compile(r"top5"), re.compile(r"wer"), re.compile(r"iou"),
 )
+
+# tags only reinforcement-learning libraries log (SB3, RLlib, CleanRL)
+RL_TAGS = {"ep_rew_mean", "ep_len_mean", "approx_kl", "clip_fraction", "policy_gradient_loss", "value_loss",
+           "entropy_loss", "episode_reward_mean", "episodic_return", "episode_len_mean", "vf_loss", "policy_loss"}
 
 _SPLIT_RE = re.compile(r"[/\\.:\s]+")
 
@@ -86,6 +90,12 @@ def classify(tag: str) -> Classified:
         return Classified("lr", split, 2 if tset & {"lr", "learning_rate"} else 1)
     if tset & REWARD_TOKENS or "ep_rew" in lower:
         return Classified("reward", split, 2 if "ep_rew_mean" in lower else 1)
+    # policy-gradient bookkeeping (SB3 `train/entropy_loss`, `train/approx_kl`, RLlib `entropy`,
+    # `kl`): never a training loss to judge as one
+    if tset & {"entropy", "entropy_loss"}:
+        return Classified("entropy", split, 2 if "entropy_loss" in lower else 1)
+    if tset & {"approx_kl", "kl_divergence"} or (tset & {"kl"} and tset & {"policy", "info", "learner", "train"}):
+        return Classified("kl", split, 2 if "approx_kl" in lower else 1)
     if toks and toks[-1] in {"epoch", "epochs"} and len(set(toks) - TRAIN_TOKENS - {"epoch", "epochs"}) == 0:
         return Classified("epoch", split, 1)
     if tset & LOSS_TOKENS or lower.endswith("loss") or "_loss" in lower or "loss_" in lower:
@@ -149,7 +159,7 @@ def _role_of(c: Classified, tag: str, run: Run) -> str | None:
         return "val_acc" if c.split == "val" else "train_acc"
     if c.kind == "metric":
         return "val_metric"
-    if c.kind in {"lr", "grad_norm", "reward", "epoch"}:
+    if c.kind in {"lr", "grad_norm", "reward", "epoch", "entropy", "kl"}:
         return c.kind
     return None
 
@@ -207,6 +217,11 @@ HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
     "num_classes": ("num_classes", "n_classes", "nc", "num_labels", "classes"),
     "batchnorm": ("batchnorm", "batch_norm", "bn", "use_bn"),
     "grad_clip": ("grad_clip", "max_grad_norm", "clip_grad_norm", "gradient_clip_val", "clip"),
+    # the architecture facts the deep-saturating-net rule needs (advisor.engine.priors)
+    "activation": ("activation", "act", "activation_fn", "nonlinearity", "hidden_act", "hidden_activation"),
+    "depth": ("depth", "num_layers", "n_layers", "num_hidden_layers", "hidden_layers"),
+    "init": ("init", "weight_init", "initializer", "kernel_initializer", "init_method"),
+    "init_scale": ("init_scale", "init_std"),
 }
 
 
@@ -226,7 +241,7 @@ def normalise_hparams(raw: dict[str, Any]) -> dict[str, Any]:
                 if value is None:
                     continue
                 if name in {"lr", "batch_size", "momentum", "weight_decay", "dropout", "epochs", "max_steps",
-                            "warmup_steps", "warmup_ratio", "num_classes", "grad_clip"}:
+                            "warmup_steps", "warmup_ratio", "num_classes", "grad_clip", "depth", "init_scale"}:
                     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                         continue
                 out[name] = value
@@ -293,6 +308,8 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
                         c.x_kind = "epoch"
             elif slope > 1:
                 curves.steps_per_epoch = float(slope)
+    # a reinforcement-learning run: judged by its reward, never as a supervised loss
+    curves.rl = "reward" in roles or any(t.split("/")[-1].lower() in RL_TAGS for t in run.series)
     if "train_loss" in roles and "val_loss" in roles:
         curves.comparable_losses = loss_stem(roles["train_loss"]) == loss_stem(roles["val_loss"])
     for role in ("train_acc", "val_acc", "val_metric"):

@@ -34,6 +34,7 @@ from bench.score import CORE, PRIMARY_ORDER, load_truth, score  # noqa: E402
 # rule id -> param -> candidate values; the first value of each list is the shipped default
 GRID: dict[str, dict[str, list]] = {
     "PLT005": {"min_ratio": [3.0, 2.0, 5.0, 10.0]},
+    "PLT007": {"max_ratio": [0.03, 0.01, 0.1]},
     "OVF001": {"min_rise": [0.1, 0.05, 0.2]},
     "PLT004": {"max_best_drop": [0.15, 0.1, 0.25]},
 }

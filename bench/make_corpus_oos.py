@@ -62,13 +62,15 @@ CRITERIA: dict[str, float] = {
     "learned_frac": 0.7,        # "learned" = full-batch loss got below 70% of its start ...
     "relapse_frac": 0.9,        # ... then its last three evaluations are back above 90% of the start
     "acc_collapse": 0.05,       # or val accuracy back within 5 points of chance after beating it by 25
-    "stall_level": 0.92,        # "at its start" = full-batch loss >= 92% of its start
+    "stall_level": 0.97,        # "at its start" = full-batch loss >= 97% of its start
     "stall_len": 0.40,          # plateau: such a stretch from the start covers >= 40% of the run
     "stall_len_amb": 0.25,
     "osc_move": 0.10,           # oscillation (second half): mean |change| between evaluations >= 10% of the level
     "osc_move_amb": 0.05,
     "osc_up": 0.30,             # ... and >= 30% of evaluations go up by more than 2% of the level
-    "slow_tail": 0.15,          # slow: the last quarter still makes >= 15% of the total fall
+    "slow_min_fall": 0.03,      # a run that never fell 3% below its start did not move at all (plateau)
+    "slow_early": 0.10,         # slow: the first quarter made >= 10% of the fall (moving from the start) ...
+    "slow_tail": 0.15,          # ... and the last quarter still makes >= 15% of the total fall
     "slow_tail_amb": 0.08,
     "slow_far": 0.30,           # ... and the end is >= 30% of the way from the reference's end back to the start
     "slow_far_amb": 0.15,
@@ -283,14 +285,31 @@ def label(run: dict, ref: dict | None) -> tuple[list[str], list[str], dict]:
                     and np.all(vacc[-3:] <= run["chance_acc"] + C["acc_collapse"]))
     if relapse or acc_collapse:
         return ["divergence"], [], {**st, "why": "learned, then relapsed to the start / chance"}
-    # plateau: a stretch at the starting level from the start
+    total = start - float(fb[-1])
+    q = n - max(2, n // 4)
+    # slow convergence: moving from the start, still falling steadily at the end, far from what
+    # the reference reaches in the same budget (the yellow curve: not flat first, then falling)
+    slow = False
+    if ref is not None and n >= 8 and total > C["slow_min_fall"] * start:
+        st["slow_tail"] = float((fb[q] - fb[-1]) / total)
+        st["early_share"] = float((start - fb[max(1, n // 4)]) / total)
+        gap = start - ref["fb_end"]
+        st["slow_far"] = float((fb[-1] - ref["fb_end"]) / gap) if gap > 0 else 0.0
+        moving = st["early_share"] >= C["slow_early"]
+        if st["slow_tail"] >= C["slow_tail"] and st["slow_far"] >= C["slow_far"] and moving:
+            pats.append("slow_convergence")
+            slow = True
+        elif st["slow_tail"] >= C["slow_tail_amb"] and st["slow_far"] >= C["slow_far_amb"] and moving:
+            amb.append("slow_convergence")
+    # plateau: flat at the starting level from the start (within 3%), or never moved at all
     at_start = fb >= C["stall_level"] * start
     stall = int(np.argmin(at_start)) if not at_start.all() else n
     st["stall_frac"] = stall / n
-    if st["stall_frac"] >= C["stall_len"]:
-        pats.append("plateau")
-    elif st["stall_frac"] >= C["stall_len_amb"]:
-        amb.append("plateau")
+    if not slow:
+        if st["stall_frac"] >= C["stall_len"] or total <= C["slow_min_fall"] * start:
+            pats.append("plateau")
+        elif st["stall_frac"] >= C["stall_len_amb"]:
+            amb.append("plateau")
     # oscillation: the full-batch loss itself jumps around in the second half
     half = fb[n // 2:]
     if len(half) >= 6 and "plateau" not in pats:
@@ -300,19 +319,10 @@ def label(run: dict, ref: dict | None) -> tuple[list[str], list[str], dict]:
         st["osc_up"] = float(np.mean(d > 0.02 * level))
         if st["osc_move"] >= C["osc_move"] and st["osc_up"] >= C["osc_up"]:
             pats.append("oscillation")
+            if slow:
+                pats.remove("slow_convergence")
         elif st["osc_move"] >= C["osc_move_amb"] and st["osc_up"] >= C["osc_up"] / 2:
             amb.append("oscillation")
-    # slow convergence: still falling steadily, far from what the reference reaches
-    if ref is not None and not pats and n >= 8:
-        q = n - max(2, n // 4)
-        total = start - fb[-1]
-        st["slow_tail"] = float((fb[q] - fb[-1]) / total) if total > 0 else 0.0
-        gap = start - ref["fb_end"]
-        st["slow_far"] = float((fb[-1] - ref["fb_end"]) / gap) if gap > 0 else 0.0
-        if st["slow_tail"] >= C["slow_tail"] and st["slow_far"] >= C["slow_far"]:
-            pats.append("slow_convergence")
-        elif st["slow_tail"] >= C["slow_tail_amb"] and st["slow_far"] >= C["slow_far_amb"]:
-            amb.append("slow_convergence")
     # overfitting: val loss passes its minimum and climbs while the training loss keeps falling
     if len(vl) >= 8:
         sm = np.convolve(vl, np.ones(3) / 3, mode="valid")
@@ -353,6 +363,7 @@ def reference(task: str, model: str, steps: int, batch: int) -> dict:
 
 USUAL_LR = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "sgd": 0.05, "momentum": 0.01}
 MLP_TASKS = ["wine", "circles", "quantiles", "hastie", "blobs"]
+LINEAR_TASKS = ["wine", "blobs"]
 
 
 def _regime(rng: np.random.Generator) -> tuple[str, str, dict]:
@@ -366,8 +377,8 @@ def _regime(rng: np.random.Generator) -> tuple[str, str, dict]:
            "activation": str(rng.choice(["relu", "relu", "tanh"])), "batch_size": int(rng.choice([16, 32, 64]))}
     if kind == "healthy":
         flavour = str(rng.choice(["adam", "rmsprop", "momentum", "sgd_small", "logreg", "lstm", "deep_bn", "adamw"]))
-        if flavour == "logreg":
-            return "healthy_logreg", "none", {"model": "logreg", "task": task, "optimizer": "sgd",
+        if flavour == "logreg":  # on the linearly separable tasks: elsewhere a linear model cannot fit at all
+            return "healthy_logreg", "none", {"model": "logreg", "task": str(rng.choice(LINEAR_TASKS)), "optimizer": "sgd",
                                                "lr": float(rng.choice([0.1, 0.3])), "batch_size": 32}
         if flavour == "lstm":
             return "healthy_lstm", "none", {"model": "lstm", "task": "seq", "hidden": 24, "optimizer": "adam",
@@ -399,7 +410,7 @@ def _regime(rng: np.random.Generator) -> tuple[str, str, dict]:
         return "momentum_0.99_blowup", "lr_high", {**mlp, "optimizer": "sgd", "momentum": 0.99,
                                                     "lr": float(rng.choice([0.1, 0.2, 0.3]))}
     if kind == "logreg_slow":
-        return "logreg_sgd_slow", "lr_low", {"model": "logreg", "task": task, "optimizer": "sgd",
+        return "logreg_sgd_slow", "lr_low", {"model": "logreg", "task": str(rng.choice(LINEAR_TASKS)), "optimizer": "sgd",
                                               "lr": float(rng.choice([3e-4, 1e-3])), "batch_size": 32}
     if kind == "lstm_slow":
         return "lstm_adam_slow", "lr_low", {"model": "lstm", "task": "seq", "hidden": 24, "optimizer": "adam",

@@ -17,8 +17,9 @@ from advisor.model import Curves
 
 # Upper end of the LR range each optimizer family is normally run at (PyTorch/Keras defaults and
 # common practice): Adam-like 1e-3 (seed 004: "默认的超参数设置已经很好了"), Adagrad 1e-2,
-# SGD 0.1 (seed 002 trains MNIST at 0.1-0.5 with plain SGD; momentum runs use <= 0.1).
-USUAL_LR_MAX = {"adaptive": 1e-3, "adagrad": 1e-2, "sgd": 0.5, "sgd_momentum": 0.1}
+# plain SGD 0.2 (seed 002 trains MNIST at 0.1-0.5 and finds 0.5 best at batch 128, 0.1 at batch 16),
+# SGD with momentum 0.1.
+USUAL_LR_MAX = {"adaptive": 1e-3, "adagrad": 1e-2, "sgd": 0.2, "sgd_momentum": 0.1}
 ADAPTIVE = ("adam", "rmsprop", "nadam", "radam", "lamb", "adafactor", "adadelta", "lion")
 
 
