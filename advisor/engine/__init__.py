@@ -96,10 +96,6 @@ def evaluate_run(
     verdict = RunVerdict()
     fired: list[tuple[Rule, Finding]] = []
     for rule in rules:
-        if curves.rl != (rule.category == "rl"):
-            why = "an RL run is judged by its reward (rules/rl)" if curves.rl else "not an RL run"
-            verdict.abstentions.append((rule.id, why))
-            continue
         role = next((m for m in rule.metrics if curves.get(m) is not None), None)
         if role is None:
             verdict.abstentions.append((rule.id, f"no {' or '.join(rule.metrics)} curve in this run"))
