@@ -107,7 +107,7 @@ def test_running_median_nonfinite_and_long():
     rng = np.random.default_rng(3)
     y = rng.normal(size=20_000).cumsum()
     y[::97] = y[::97].round()  # ties
-    for w in (201, 2001):
+    for w in (129, 131, 201, 2001):  # short and long ends (sorted matrix / sorted-list insertion)
         assert _same(robust.running_median(y, w), pd.Series(y).rolling(w, center=True, min_periods=1).median())
     y[[10, 500]] = [np.nan, np.inf]
     assert _same(robust.running_median(y, 31), pd.Series(y).rolling(31, center=True, min_periods=1).median())
@@ -187,9 +187,44 @@ def test_moving_average_is_scipys_uniform_filter():
         assert _same(robust.moving_average(y, w), uniform_filter1d(y, size=min(w, len(y)), mode="nearest")), name
 
 
-def test_running_median_long_window_path_is_pandas():
+def test_running_median_long_window_paths_are_pandas():
     rng = np.random.default_rng(5)
     y = rng.normal(size=30_000).cumsum()
-    w = 1001  # n * w beyond numpy selection: the rank-filter path
-    assert len(y) * w > robust._SELECT_MAX
+    y[::50] = y[::50].round()  # ties inside the sorted window
+    w = 1001  # n * w beyond numpy selection: the sorted sliding window
+    assert len(y) * w > robust._SELECT_MAX and len(y) <= robust._SLIDE_MAX
     assert _same(robust.running_median(y, w), pd.Series(y).rolling(w, center=True, min_periods=1).median())
+    z = rng.normal(size=robust._SLIDE_MAX + 1_000)  # beyond the sliding window: scipy's rank filter
+    assert _same(robust.running_median(z, 41), pd.Series(z).rolling(41, center=True, min_periods=1).median())
+
+
+def test_group_medians_are_np_median_per_group():
+    rng = np.random.default_rng(2)
+    keys = rng.integers(0, 30, size=700)
+    v = rng.normal(size=700).round(1)
+    v[[3, 99]] = np.nan  # a group with NaN gets NaN, as np.median gives
+    got_keys, got = robust.group_medians(v, keys)
+    assert np.array_equal(got_keys, np.unique(keys))
+    assert _same(got, [np.median(v[keys == g]) for g in np.unique(keys)])
+    assert len(robust.group_medians(v[:0], keys[:0])[0]) == 0
+
+
+def test_epoch_jump_signs_are_the_per_epoch_loop():
+    from advisor.signals.oscillation import _jump_signs
+
+    rng = np.random.default_rng(4)
+    for trial in range(30):
+        n, nb = int(rng.integers(40, 400)), int(rng.integers(4, 12))
+        x = np.sort(rng.choice(np.arange(3 * n, dtype=float), n, replace=False))
+        r = rng.normal(size=n)
+        P = float(rng.integers(8, 40))
+        b = np.minimum(np.floor(((x - x[0]) % P) / P * nb + 1e-6).astype(int), nb - 1)
+        cyc = ((x - x[0]) // P).astype(int)
+        for k in (0, int(rng.integers(0, nb)), nb - 1):  # nb - 1: the jump into the next epoch
+            ref = []
+            for e in np.unique(cyc):
+                before = r[(cyc == e) & (b == k)]
+                after = r[(cyc == e + (1 if k == nb - 1 else 0)) & (b == (k + 1) % nb)]
+                if len(before) and len(after):
+                    ref.append(np.sign(np.median(after) - np.median(before)))
+            assert _same(_jump_signs(r, cyc, b, k, nb), ref), (trial, k)

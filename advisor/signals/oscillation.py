@@ -28,7 +28,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    acf, finite_curve, finite_xy, head_level, lowess, lr_change_points, mad_sigma, odd, regular,
+    acf, finite_curve, finite_xy, group_medians, head_level, lowess, lr_change_points, mad_sigma, odd, regular,
     running_median, theil_sen,
 )
 
@@ -247,14 +247,7 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
     ratio = float(np.abs(dif[k]) / max(np.median(others), 1e-300))
     # the jump must show in (almost) every epoch, not only on average
     cyc = ((x - x[0]) // P).astype(int)
-    signs = []
-    for e in np.unique(cyc):
-        m = cyc == e
-        before = r[m & (b == k)]
-        after_m = (cyc == e + (1 if k == nb - 1 else 0)) & (b == (k + 1) % nb)
-        after = r[after_m]
-        if len(before) and len(after):
-            signs.append(np.sign(np.median(after) - np.median(before)))
+    signs = _jump_signs(r, cyc, b, k, nb)
     consistent = len(signs) >= 3 and abs(np.mean(signs)) >= 0.6
     size = abs(dif[k]) >= 0.05 and abs(dif[k]) >= 2 * mad_sigma(r) / math.sqrt(max(1, n / nb))
     jump = bool(ratio >= 4 and consistent and size)
@@ -270,6 +263,17 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
         explained = 1.0 - float(np.var(r - fitted)) / max(float(np.var(r)), 1e-300)
         periodic = bool(ac_p >= 0.5 and explained >= 0.4 and float(np.std(prof)) >= 0.05)
     return bool(jump or periodic), ratio, float(P)
+
+
+def _jump_signs(r: np.ndarray, cyc: np.ndarray, b: np.ndarray, k: int, nb: int) -> np.ndarray:
+    """Per epoch (in order), the sign of median(residuals just after bin k) - median(just
+    before), for the epochs that have points on both sides: does the jump show in each epoch.
+    One sort for all epochs (`group_medians`) instead of masking the curve once per epoch."""
+    shift = 1 if k == nb - 1 else 0  # the bin after the last is the next epoch's first
+    before_keys, before_med = group_medians(r[b == k], cyc[b == k])
+    after_keys, after_med = group_medians(r[b == (k + 1) % nb], cyc[b == (k + 1) % nb] - shift)
+    both, i_before, i_after = np.intersect1d(before_keys, after_keys, assume_unique=True, return_indices=True)
+    return np.sign(after_med[i_after] - before_med[i_before])
 
 
 def _empty_values() -> dict:

@@ -153,8 +153,9 @@ def running_median(y, w: int) -> np.ndarray:
     ignores spikes.
 
     Bit-for-bit pandas' `rolling(w, center=True, min_periods=1).median()` without importing
-    pandas: the full windows (odd w) by selection in numpy, or scipy.ndimage's C rank filter for
-    long curves (its import pays off there), the shrinking edge windows through `_edge_medians`.
+    pandas: the full windows (odd w) by selection in numpy, a sorted sliding window for long
+    windows, or scipy.ndimage's C rank filter for curves long enough for its import to pay off;
+    the shrinking edge windows through `_edge_medians`.
     Pandas itself only when a point is not finite (it skips NaNs, which selection cannot).
     """
     y = np.asarray(y, dtype=np.float64)
@@ -172,6 +173,9 @@ def running_median(y, w: int) -> np.ndarray:
 
         out = np.empty(n)
         out[h: n - h] = np.partition(sliding_window_view(y, w), h, axis=1)[:, h]
+    elif n <= _SLIDE_MAX:
+        out = np.empty(n)
+        out[h: n - h] = _sliding_sorted_medians(y, w)
     else:
         from scipy.ndimage import median_filter
 
@@ -182,14 +186,44 @@ def running_median(y, w: int) -> np.ndarray:
 
 
 _SELECT_MAX = 2_000_000  # window elements up to which numpy selection beats importing scipy.ndimage
+_SLIDE_MAX = 60_000  # points up to which a sorted sliding window beats importing scipy.ndimage
+
+
+def _sliding_sorted_medians(y: np.ndarray, w: int) -> np.ndarray:
+    """Middle element of every full window of odd length w, from one sorted list slid along the
+    curve (drop the leaving value, insert the entering one): O(n log w) compares and no import,
+    for long windows on curves of up to tens of thousands of points."""
+    import bisect
+
+    h = w // 2
+    vals_in = y.tolist()
+    window = sorted(vals_in[:w])
+    out = [window[h]]
+    drop_at, insert = bisect.bisect_left, bisect.insort
+    for leaving, entering in zip(vals_in, vals_in[w:]):
+        del window[drop_at(window, leaving)]
+        insert(window, entering)
+        out.append(window[h])
+    return np.array(out)
 
 
 def _edge_medians(head: np.ndarray) -> np.ndarray:
     """Medians of the prefixes head[:h+1], ..., head[:2h] (h = len(head) // 2): the shrunken
     windows at one end of a centered running median. Exact: the middle order statistic, or the
-    mean of the two middle ones as (a + b) / 2, as pandas computes it."""
+    mean of the two middle ones as (a + b) / 2, as pandas computes it. Short ends as one sorted
+    matrix (O(h^2) elements); long ones by inserting into a sorted list (O(h log h) compares)."""
     h = len(head) // 2
     lengths = np.arange(h + 1, 2 * h + 1)
+    if h > 64:
+        import bisect
+
+        vals = sorted(head[: h + 1].tolist())
+        out = np.empty(h)
+        for k, L in enumerate(lengths.tolist()):
+            if k:
+                bisect.insort(vals, float(head[L - 1]))
+            out[k] = vals[L // 2] if L % 2 else (vals[L // 2 - 1] + vals[L // 2]) / 2
+        return out
     rows = np.where(np.arange(2 * h)[None, :] < lengths[:, None], head[None, :], np.inf)
     rows.sort(axis=1)
     hi = np.take_along_axis(rows, (lengths // 2)[:, None], axis=1)[:, 0]
@@ -269,6 +303,25 @@ def _segment_medians(v: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> n
         hi = block[:, c // 2]
         out[sel] = hi if c % 2 else (block[:, c // 2 - 1] + hi) / 2
     return out
+
+
+def group_medians(v: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct keys, median of v per key), each median np.median's number for that
+    group (the middle value, or the mean of the two middle ones); one lexsort for all groups.
+    A group holding NaN gets NaN, as np.median gives."""
+    v = np.asarray(v, dtype=np.float64)
+    keys = np.asarray(keys)
+    if len(v) == 0:
+        return keys[:0], v[:0]
+    order = np.lexsort((v, keys))  # by key, then value (NaN last within its key)
+    ks, vs = keys[order], v[order]
+    starts = np.flatnonzero(np.concatenate(([True], ks[1:] != ks[:-1])))
+    counts = np.diff(np.append(starts, len(ks)))
+    hi = vs[starts + counts // 2]
+    lo = vs[starts + (counts - 1) // 2]
+    med = np.where(counts % 2 == 1, hi, (lo + hi) / 2)
+    last = vs[starts + counts - 1]
+    return ks[starts], np.where(np.isnan(last), np.nan, med)
 
 
 @dataclass
@@ -590,7 +643,7 @@ def lr_change_points(curves: Curves) -> list[float]:
 __all__ = [
     "tb_smooth", "finite_xy", "curve_or_none", "mad_sigma", "diff_sigma", "robust_range",
     "head_level", "tail_level", "level_scale", "running_median", "moving_average", "trend",
-    "trend_window", "bin_medians", "theil_sen", "Slope", "longest_flat", "flat_mask",
+    "trend_window", "bin_medians", "group_medians", "theil_sen", "Slope", "longest_flat", "flat_mask",
     "step_change_points", "mean_shift_points", "acf", "regular", "interp_at", "lr_change_points",
 ]
 
