@@ -50,12 +50,13 @@ def _read_one(src: RunSource, errors: list[dict[str, str]]) -> Run | None:
 
     mirrored = src.options.get("remote")  # a run of a remote URL, read from its local mirror
     shown = (lambda text: text.replace(mirrored["local"], mirrored["url"])) if mirrored else str
+    where = src.options.get("url") or shown(str(src.path))  # a tracking server's run: its URL
     try:
         run = ingest.read(src)
     except IngestError as exc:
-        errors.append({"path": shown(str(src.path)), "message": shown(str(exc))})
+        errors.append({"path": where, "message": shown(str(exc))})
     except Exception as exc:  # a reader bug must not hide the other runs
-        errors.append({"path": shown(str(src.path)), "message": f"could not be read ({type(exc).__name__}: {shown(str(exc))})"})
+        errors.append({"path": where, "message": f"could not be read ({type(exc).__name__}: {shown(str(exc))})"})
     else:
         if mirrored:
             run.path = shown(run.path)

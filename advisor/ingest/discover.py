@@ -88,12 +88,22 @@ def walk(given: Path) -> FileTree:
 
 def discover(paths: list[str | Path]) -> tuple[list[RunSource], list[Problem]]:
     """All runs under `paths`, plus one Problem per path or file that could not be used."""
-    from advisor.ingest import format_modules, remote
+    from advisor.ingest import format_modules, mlflow_server, remote
 
     sources: list[RunSource] = []
     problems: list[Problem] = []
     for raw in paths:
         mirror = None
+        if mlflow_server.is_url(raw):
+            try:
+                found = mlflow_server.list_runs(str(raw))
+            except mlflow_server.ServerError as exc:
+                problems.append(Problem(str(raw), str(exc).removeprefix(f"{raw}: ")))
+                continue
+            sources.extend(found)
+            if not found:
+                problems.append(Problem(str(raw), "the experiment has no active run"))
+            continue
         if remote.is_remote(raw):
             try:
                 mirror = remote.mirror(str(raw))

@@ -291,6 +291,10 @@ def _sqlite_value(value: float | None, is_nan: Any) -> float:
 
 
 def read(source: RunSource) -> Run:
+    if source.options.get("store") == "rest":  # a run on a tracking server: mlflow://HOST:PORT/EXPERIMENT
+        from advisor.ingest.mlflow_server import read_run
+
+        return read_run(source)
     if source.options.get("store") == "sqlite":
         return _read_sqlite_run(source)
     return _read_file_store_run(source)

@@ -1,0 +1,145 @@
+"""`advisor diagnose mlflow://HOST:PORT/EXPERIMENT` against a real `mlflow server` process (SQLite
+backend) started here: the runs read through the REST API, page by page, carry exactly the points
+the SQLite store holds (read by the store reader from the same file), and diagnose the same."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from advisor.cli import main
+from advisor.ingest import mlflow_server
+from advisor.pipeline import Execution, diagnose_paths, read_runs
+
+pytest.importorskip("mlflow", reason="mlflow (for its server) is part of [test]")
+pytestmark = pytest.mark.slow  # the server takes 10-60 s to start and migrate its database
+
+POINTS = 3000
+EXPERIMENT = "sweep/lr"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(base: str, endpoint: str, body: dict) -> dict:
+    req = urllib.request.Request(f"{base}/api/2.0/mlflow/{endpoint}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        raise AssertionError(f"{endpoint}: HTTP {exc.code}: {exc.read()[:300]!r}") from None
+
+
+def _log_run(base: str, experiment_id: str, name: str, lr: float, kind: str) -> None:
+    run_id = _post(base, "runs/create", {"experiment_id": experiment_id, "run_name": name,
+                                         "start_time": 1_700_000_000_000})["run"]["info"]["run_id"]
+    rng = np.random.default_rng(len(name))
+    steps = np.arange(POINTS)
+    train = 2.0 * np.exp(-steps / 600) + 0.05 + rng.normal(0, 0.01, POINTS)
+    if kind == "diverging":
+        train = train + np.where(steps > 2000, (steps - 2000) * 0.01, 0)
+    val = train[::30] + 0.05
+    metrics = [{"key": "train_loss", "value": float(v), "timestamp": 1_700_000_000_000 + int(s) * 100, "step": int(s)}
+               for s, v in zip(steps, train)]
+    metrics += [{"key": "val_loss", "value": float(v), "timestamp": 1_700_000_000_000 + int(s) * 100, "step": int(s)}
+                for s, v in zip(steps[::30], val)]
+    if kind == "diverging":  # a NaN at the end, as a diverged run logs it
+        metrics.append({"key": "train_loss", "value": "NaN", "timestamp": 1_700_000_400_000, "step": POINTS})
+    for i in range(0, len(metrics), 900):  # at most 1,000 metrics and params per batch
+        _post(base, "runs/log-batch", {"run_id": run_id, "metrics": metrics[i:i + 900],
+                                       "params": [{"key": "lr", "value": str(lr)}] if i == 0 else []})
+    _post(base, "runs/update", {"run_id": run_id, "status": "FINISHED", "end_time": 1_700_000_500_000})
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`mlflow server` on a free port with a SQLite store, three runs logged; killed at the end."""
+    mlflow_bin = shutil.which("mlflow", path=os.path.dirname(sys.executable)) or shutil.which("mlflow")
+    assert mlflow_bin, "mlflow command not found"
+    tmp = tmp_path_factory.mktemp("mlflow")
+    db = tmp / "mlflow.db"
+    port = _free_port()
+    proc = subprocess.Popen(
+        [mlflow_bin, "server", "--backend-store-uri", f"sqlite:///{db}", "--default-artifact-root", str(tmp / "art"),
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"), start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("mlflow server did not start: " + (tmp / "server.log").read_text()[-2000:])
+                time.sleep(0.5)
+        experiment_id = _post(base, "experiments/create", {"name": EXPERIMENT})["experiment_id"]
+        for name, lr, kind in [("lr-0.01", 0.01, "healthy"), ("lr-0.3", 0.3, "diverging"), ("lr-0.03", 0.03, "healthy")]:
+            _log_run(base, experiment_id, name, lr, kind)
+        yield {"url": f"mlflow://127.0.0.1:{port}/{EXPERIMENT}", "db": db, "port": port, "id": experiment_id}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_rest_runs_carry_every_point_of_the_store_with_paging(server, monkeypatch):
+    monkeypatch.setattr(mlflow_server, "HISTORY_PAGE", 500)  # 3,001 points: 7 pages
+    monkeypatch.setattr(mlflow_server.history, "__defaults__", (500,))
+    rest, errors = read_runs([server["url"]])
+    assert not errors
+    assert [r.name for r in rest] == [f"{server['url']}#{n}" for n in ("lr-0.01", "lr-0.03", "lr-0.3")]
+    store, _ = read_runs([server["db"]])
+    by_name = {r.meta["run_name"]: r for r in store}
+    for run in rest:
+        twin = by_name[run.meta["run_name"]]
+        assert set(run.series) == set(twin.series) == {"train_loss", "val_loss"}
+        for tag, s in run.series.items():
+            t = twin.series[tag]
+            assert np.array_equal(s.step, t.step) and np.array_equal(s.value, t.value, equal_nan=True)
+            assert np.allclose(s.wall_time, t.wall_time)
+        assert run.hparams == twin.hparams and run.meta["status"] == "FINISHED"
+        assert run.meta["history_pages"] >= math.ceil(POINTS / 500) + 1  # paged, not one big answer
+    assert math.isnan(rest[2].series["train_loss"].value[-1])
+
+
+def test_diagnose_by_url_on_two_workers_matches_the_store(server):
+    result = CliRunner().invoke(main, ["diagnose", server["url"], "--format", "json", "-q", "--jobs", "2"])
+    doc = json.loads(result.stdout)
+    assert [r["run"] for r in doc["runs"]][0] == f"{server['url']}#lr-0.3"  # worst first: the diverged run
+    assert doc["runs"][0]["status"] == "fail" and not doc["errors"]
+    store = diagnose_paths([server["db"]], execution=Execution(jobs=1))
+    findings = {r.run.meta["run_name"]: [f.rule for f in r.findings] for r in store.runs}
+    assert {r["run"].split("#")[1]: [f["rule"] for f in r["findings"]] for r in doc["runs"]} == findings
+
+
+def test_experiment_by_id_and_unknown_names_or_servers(server):
+    by_id = read_runs([f"mlflow://127.0.0.1:{server['port']}/{server['id']}"])[0]
+    assert len(by_id) == 3
+    result = CliRunner().invoke(main, ["diagnose", f"mlflow://127.0.0.1:{server['port']}/no-such"])
+    assert result.exit_code == 2 and "no experiment named 'no-such'" in result.output
+    assert "Traceback" not in result.output
+    dead = _free_port()
+    result = CliRunner().invoke(main, ["diagnose", f"mlflow://127.0.0.1:{dead}/x"])
+    assert result.exit_code == 2 and "not reachable" in result.output
