@@ -114,3 +114,18 @@ def test_the_compute_cap_skips_what_it_cannot_afford(entry):
                                                                           confidence=0.999999), 59,
                             original_run=_original())
     assert tight[0].compute["trial_steps"] <= max(0.3 * 59, tight[0].steps)
+
+
+@pytest.mark.slow
+def test_builtin_trials_fan_out_on_a_local_ray_instance():
+    """--executor ray: trials are Ray tasks (advisor.executor); the built-in trainer is importable
+    on every worker, which a cluster needs of any --entry."""
+    pytest.importorskip("ray")
+    pytest.importorskip("torch")
+    from advisor.verify.experiments import EXPERIMENTS
+    from advisor.verify.session import run_experiment
+
+    report = run_experiment(EXPERIMENTS["lr-diverges"], seeds=2, jobs=2, device="cpu", executor="ray",
+                            confidence=0.9999999)
+    (v,) = report.verification
+    assert v.verdict == "confirmed" and v.compute["failed_trials"] == 0 and v.compute["trials"] >= 1

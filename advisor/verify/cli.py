@@ -84,6 +84,9 @@ def register(main: click.Group) -> None:
                    "not reproduce how the original was run)")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="seconds per trial (--cmd)")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="trials at once (one per GPU)")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="where --entry/--builtin trials run: local processes, or a Ray cluster (one GPU per trial on cuda)")
+@click.option("--address", default=None, help="Ray cluster address for --executor ray (default: start a local one)")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
 @click.option("--workdir", type=click.Path(file_okay=False), help="where --cmd trials write their {logdir}s")
 @click.option("--bool", "bools", multiple=True, metavar="KEY=STYLE",
@@ -101,7 +104,7 @@ def register(main: click.Group) -> None:
 @click.option("-o", "--output", default=None, help="write the result to FILE (- for stdout)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, confidence, budget, tries, only_try,
-               include_info, no_reuse, timeout, jobs, device, workdir, bools, value_maps, allow_dash_values, no_help,
+               include_info, no_reuse, timeout, jobs, executor, address, device, workdir, bools, value_maps, allow_dash_values, no_help,
                fmt, output, quiet) -> None:
     """Re-run short fix trials (baseline vs each recommended change, several seeds) and say
     whether the advice holds: confirmed | refuted | inconclusive | not-reproduced."""
@@ -125,6 +128,8 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, confi
     except PlanError as exc:
         _fail(str(exc).replace("--set", "--set/--try"))
     cap = _parse_budget(budget)
+    if executor == "ray" and cmd:
+        _fail("--executor ray runs --entry and --builtin trials; --cmd trials run on this machine (use --jobs)")
     if only_try and not tries:
         _fail("--only-try needs at least one --try KEY=VALUE")
     if (entry or builtin) and not torch_available():
@@ -133,8 +138,9 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, confi
         _fail("--format html needs -o FILE (or -o - for stdout)")
     say = _say(quiet)
     if builtin:
-        _verify_builtin(builtin, seeds, jobs, device, fmt, output, say, steps, cap, confidence)
+        _verify_builtin(builtin, seeds, jobs, device, fmt, output, say, steps, cap, confidence, executor, address)
         return
+    from advisor.executor import ExecutorError
     from advisor.verify.entry import EntryError
     from advisor.verify.session import VerifyError, VerifyOptions, all_trials_failed, verify_path
     from advisor.verify.template import TemplateError, parse_bool_styles, parse_value_maps
@@ -142,12 +148,12 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, confi
     try:
         options = VerifyOptions(cmd=cmd, entry=entry, steps=steps, seeds=seeds, timeout=timeout, jobs=jobs,
                                 device=device, workdir=workdir, rules=list(rules), bools=parse_bool_styles(bools),
-                                confidence=confidence, budget=cap, tries=try_changes, only_tries=only_try,
+                                confidence=confidence, budget=cap, executor=executor, address=address, tries=try_changes, only_tries=only_try,
                                 include_info=include_info, reuse_original=not no_reuse,
                                 value_maps=parse_value_maps(value_maps), allow_dash=allow_dash_values,
                                 read_help=not no_help)
         diagnosis = verify_path(run, overrides, options, say, _diagnose_options())
-    except (VerifyError, TemplateError, EntryError, PlanError) as exc:
+    except (VerifyError, TemplateError, EntryError, PlanError, ExecutorError) as exc:
         _fail(str(exc))
     _emit(diagnosis, fmt, output)
     failed = all_trials_failed([v for r in diagnosis.runs for v in (r.verification or [])])
@@ -209,10 +215,12 @@ def _emit(diagnosis, fmt: str, output: str | None) -> None:
 
 
 def _verify_builtin(name: str, seeds: int, jobs: int, device: str, fmt: str, output: str | None, say,
-                    steps: int | None, budget: float | None = 1.5, confidence: float = 0.9) -> None:
+                    steps: int | None, budget: float | None = 1.5, confidence: float = 0.9, executor: str = "local",
+                    address: str | None = None) -> None:
     from advisor.model import Diagnosis
     from advisor.verify.experiments import EXPERIMENTS
     from advisor.verify.runner import TemplateError
+    from advisor.executor import ExecutorError
     from advisor.verify.session import VerifyError, run_experiment
     from advisor.verify.textout import verification_text
 
@@ -228,8 +236,8 @@ def _verify_builtin(name: str, seeds: int, jobs: int, device: str, fmt: str, out
         t0 = time.perf_counter()
         try:
             report = run_experiment(exp, seeds=seeds, jobs=jobs, device=device, progress=say, steps=steps,
-                                    budget=budget, confidence=confidence)
-        except (TemplateError, VerifyError) as exc:
+                                    budget=budget, confidence=confidence, executor=executor, address=address)
+        except (TemplateError, VerifyError, ExecutorError) as exc:
             _fail(str(exc))
         elapsed = time.perf_counter() - t0
         diagnosis.runs.append(report)

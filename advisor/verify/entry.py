@@ -8,7 +8,8 @@ GPU the entry point is the fast path. It is called exactly like `advisor.verify.
 and every `log(tag, step, value)` point lands in a `Recorder`, which becomes a `Run` measured by the
 same roles and signals as any log on disk. With `--jobs N > 1` trials run in spawned worker
 processes (the function is importable by name, and a fresh process keeps torch's global thread
-setting and CUDA context per trial); with one job they run in this process.
+setting and CUDA context per trial) through advisor.executor, locally or on a Ray cluster
+(`--executor ray`, one GPU per trial); with one job they run in this process.
 """
 from __future__ import annotations
 
@@ -110,40 +111,47 @@ def _result(points: dict, error: str | None, wall: float, spec: str, config: dic
     return TrialResult(arm=arm, seed=seed, run=run, error=error, wall_s=wall, device=device)
 
 
-def _pin_worker(gpus) -> None:
-    """Worker initializer: take one GPU for the worker's whole life, before torch is imported, so
-    an entry that ignores its `device` argument (calls `.cuda()`) still lands on its own GPU."""
-    import os
-
-    gpu = gpus.get()
-    if gpu is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+def _call_item(item: tuple) -> tuple[dict, str | None, float]:
+    """`_call` on one (spec, config, steps, seed, device) item: what advisor.executor fans out."""
+    return _call(*item)
 
 
 def run_entry_parallel(spec: str, jobs: list[tuple[dict[str, Any], int, int, str, str]], workers: int,
-                       gpus: list[str] | None = None) -> list[TrialResult]:
-    """Run (config, steps, seed, device, arm) jobs in `workers` spawned processes, keeping order.
+                       gpus: list[str] | None = None, executor: str = "local",
+                       address: str | None = None) -> list[TrialResult]:
+    """Run (config, steps, seed, device, arm) jobs on `workers` processes of advisor.executor
+    (local, or Ray with `executor="ray"`), keeping order.
 
-    With `gpus` (physical ids, one per worker) each worker is pinned to one GPU through
-    CUDA_VISIBLE_DEVICES and the jobs' device should be "cuda" (its only visible GPU)."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    With `gpus` (physical ids) each trial asks for one GPU: a local worker is pinned to one of
+    them through CUDA_VISIBLE_DEVICES before torch is imported (so an entry that ignores its
+    `device` argument and calls `.cuda()` still lands on its own GPU), a Ray task gets
+    `num_gpus=1`; the jobs' device should then be "cuda". Workers are spawned, never forked: a
+    forked child of a process that touched CUDA cannot use it."""
+    import os
 
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    for i in range(workers):
-        queue.put(gpus[i % len(gpus)] if gpus else None)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pin_worker,
-                             initargs=(queue,)) as pool:
-        futures = [pool.submit(_call, spec, cfg, steps, seed, device) for cfg, steps, seed, device, _ in jobs]
-        out = []
-        for fut, (cfg, _steps, seed, device, arm) in zip(futures, jobs):
-            try:
-                points, error, wall = fut.result()
-            except Exception as exc:  # a worker that died (OOM, segfault) is one failed trial
-                points, error, wall = {}, f"worker failed: {type(exc).__name__}: {exc}", 0.0
-            out.append(_result(points, error, wall, spec, cfg, arm, seed, device))
-    return out
+    from advisor.executor import ExecutorError, run_tasks
+
+    items = [(spec, cfg, steps, seed, device) for cfg, steps, seed, device, _arm in jobs]
+    before = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if gpus:  # the executor pins local workers round robin over CUDA_VISIBLE_DEVICES
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(dict.fromkeys(gpus))
+    outs: list[tuple[dict, str | None, float]] = []
+    try:
+        for out in run_tasks(_call_item, items, jobs=workers, executor=executor, address=address,
+                             num_gpus=1 if gpus else 0, start_method="spawn"):
+            outs.append(out)
+    except ExecutorError:
+        raise
+    except Exception as exc:  # a worker that died (OOM, segfault): the rest of the jobs failed with it
+        outs += [({}, f"worker failed: {type(exc).__name__}: {exc}", 0.0)] * (len(items) - len(outs))
+    finally:
+        if gpus:
+            if before is None:
+                os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+            else:
+                os.environ["CUDA_VISIBLE_DEVICES"] = before
+    return [_result(points, error, wall, spec, cfg, arm, seed, device)
+            for (points, error, wall), (cfg, _steps, seed, device, arm) in zip(outs, jobs)]
 
 
 def thin_run(run: Run, every: int, budget: int | None = None) -> Run:

@@ -41,6 +41,8 @@ class VerifyOptions:
     only_tries: bool = False  # the user's changes instead of the rules' recommendations
     timeout: float | None = None
     jobs: int = 1
+    executor: str = "local"  # advisor.executor: "local" or "ray" (in-process entry trials)
+    address: str | None = None  # Ray cluster address
     device: str = "auto"
     workdir: Path | None = None  # where command trials write their {logdir}s (default: a temp dir)
     rules: list[str] = field(default_factory=list)
@@ -545,12 +547,13 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
         from advisor.verify import entry as E
 
         spec = options.entry or E.BUILTIN_TRAIN
-        if len(slots) > 1:
+        if len(slots) > 1 or options.executor != "local":
             on_gpu = plan.kind == "cuda"
             plain = [(E.entry_config(spec, cfg, change_keys), steps, seed, "cuda" if on_gpu else "cpu", arm)
                      for arm, cfg, steps, seed in jobs]
             gpus = [runner.physical_gpu(s) for s in slots] if on_gpu else None
-            results = [tick(r) for r in E.run_entry_parallel(spec, plain, len(slots), gpus)]
+            results = [tick(r) for r in E.run_entry_parallel(spec, plain, len(slots), gpus, options.executor,
+                                                             options.address)]
             for r in results:
                 r.device = plan.label
         else:
@@ -616,7 +619,8 @@ def verify_path(path: str, sets: dict[str, Any], options: VerifyOptions, progres
 
 
 def run_experiment(exp, seeds: int = 3, jobs: int = 1, device: str = "auto", progress: Progress | None = None,
-                   steps: int | None = None, budget: float | None = 1.5, confidence: float = 0.9):
+                   steps: int | None = None, budget: float | None = 1.5, confidence: float = 0.9,
+                   executor: str = "local", address: str | None = None):
     """Run one built-in reference experiment (advisor.verify.experiments) -> a RunReport with its
     finding and verification, shaped like a diagnosed run so every renderer can show it.
 
@@ -629,7 +633,7 @@ def run_experiment(exp, seeds: int = 3, jobs: int = 1, device: str = "auto", pro
     from advisor.verify.runner import inprocess_device, resolve_device
 
     options = VerifyOptions(entry=BUILTIN_TRAIN, steps=steps, seeds=seeds, jobs=jobs, device=device, budget=budget,
-                            confidence=confidence)
+                            confidence=confidence, executor=executor, address=address)
     finding = exp.finding()
     config = resolve_config(dict(exp.config))  # the task's defaults filled in: every change has a `from`
     plan = resolve_device(device)
