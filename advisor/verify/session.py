@@ -123,6 +123,7 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
     absent = {id(f) for f in findings if original_run is not None and original and onsets[id(f)] is None
               and V.judge_for(f).family is not None}
     _check_reachable(arms, options, config)
+    _check_builtin_options(arms, options)
     rules = _command_rules(arms, options, config, say) if options.cmd else None
     comparisons = _comparisons([a for a in arms if id(a.finding) not in absent], original, original_run, budgets)
     _skip_over_budget(comparisons, options, original)
@@ -482,6 +483,24 @@ def _command_rules(arms: list[Arm], options: VerifyOptions, config: dict[str, An
         hint = "; pass --set NAME=VALUE for what the run's log does not record" if "unknown placeholder" in str(exc) else ""
         raise VerifyError(f"{exc}{hint}") from None
     return rules
+
+
+def _check_builtin_options(arms: list[Arm], options: VerifyOptions) -> None:
+    """The built-in trainer says which options and values it takes (builtins.resolve_config): an
+    arm it would reject is skipped with its reason before anything runs, like a script's --help."""
+    from advisor.verify.entry import BUILTIN_TRAIN
+
+    if options.cmd or (options.entry or BUILTIN_TRAIN) != BUILTIN_TRAIN:
+        return
+    from advisor.verify.builtins import resolve_config
+    from advisor.verify.entry import entry_config
+
+    for a in arms:
+        if a.skip is None:
+            try:
+                resolve_config(entry_config(BUILTIN_TRAIN, a.config, set(a.change) - {"max_steps"}))
+            except ValueError as exc:
+                a.skip = f"the built-in trainer cannot take it: {exc}"
 
 
 def _check_reachable(arms: list[Arm], options: VerifyOptions, config: dict[str, Any]) -> None:
