@@ -17,7 +17,7 @@ from advisor.cli_options import execution_options
 from advisor.report.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, show_progress, use_color
 from advisor.terminal import sanitize, say
 
-FORMATS = ("text", "json", "markdown", "github", "junit", "html")
+FORMATS = ("text", "json", "markdown", "github", "junit", "html", "sarif", "gitlab")
 
 
 def _fail(message: str) -> None:
@@ -81,48 +81,89 @@ def main() -> None:
 
 @main.command("runs")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
+              help="text: a table fitted to the terminal; json and csv: for scripts")
 def runs_cmd(paths: tuple[str, ...], fmt: str) -> None:
-    """List the runs found under PATHS: format, writer, tags, points, roles, warnings."""
+    """List the runs found under PATHS: format, writer, tags, points, roles, warnings (sorted by path)."""
     import json
 
     from advisor.pipeline import read_runs
+    from advisor.report.common import located
     from advisor.roles import assign_roles
 
     runs, errors = read_runs(paths, _progress())
     rows = []
-    for run in runs:
+    for run in sorted(runs, key=lambda r: str(r.path)):
         rows.append({
-            "run": run.name, "format": run.format, "writer": run.writer, "points": run.points,
-            "tags": {t: len(s) for t, s in run.series.items()}, "roles": assign_roles(run),
-            "hparams": {k: v for k, v in list(run.hparams.items())[:50]}, "warnings": run.warnings,
-            "events": run.events,
+            "run": _relative_to_argument(run, paths), "path": str(run.path), "format": run.format,
+            "writer": run.writer, "points": run.points, "tags": {t: len(s) for t, s in run.series.items()},
+            "roles": assign_roles(run), "hparams": {k: v for k, v in list(run.hparams.items())[:50]},
+            "warnings": run.warnings, "events": run.events,
         })
     if fmt == "json":
         click.echo(json.dumps({"runs": rows, "errors": errors}, indent=2, default=str))
-    else:
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        console = Console(no_color=not use_color(), width=None if use_color() else 160)
-        table = Table(show_lines=False)
-        for col in ("run", "format", "writer", "tags", "points", "roles", "warnings"):
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            roles = ", ".join(f"{k}={v}" for k, v in r["roles"].items())
-            cells = (r["run"], r["format"], r["writer"] or "", str(len(r["tags"])), str(r["points"]),
-                     roles, str(len(r["warnings"])) if r["warnings"] else "")
-            # Text(), not str: a run named "[link=…]" must not become rich markup.
-            table.add_row(*(Text(sanitize(c)) for c in cells))
-        console.print(table)
-        for r in rows:
-            for w in r["warnings"]:
-                say(f"warning: {r['run']}: {w}")
-    for e in errors:
-        say(f"error: {e['path']}: {e['message']}")
+    elif fmt == "csv" and rows:
+        _runs_csv(rows)
+    elif rows:
+        _runs_table(rows)
+    for r in rows:
+        for w in r["warnings"]:
+            say(f"warning: {located(r['path'], w)}")
+    problems = [located(e["path"], e["message"]) for e in errors]
     if not runs:
-        sys.exit(EXIT_USAGE)
+        _fail(f"no run found: {problems[0]}" if len(problems) == 1 else "no run found under " + ", ".join(paths))
+    for line in problems:
+        say(f"error: {line}")
+
+
+def _relative_to_argument(run, paths) -> str:
+    """The run relative to the argument it was found under (its own name when it is the argument),
+    so a table of one experiment folder does not repeat its prefix on every row."""
+    import os
+
+    for given in paths:
+        for where in (run.name, run.path):
+            rel = os.path.relpath(where, given)
+            if not rel.startswith(".."):
+                return Path(where).name if rel == "." else rel
+    return run.name
+
+
+def _runs_table(rows: list[dict]) -> None:
+    """A rich table as wide as the terminal (COLUMNS when not a terminal): one line per run, the
+    path never wrapped; the roles column takes what width is left."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(no_color=not use_color())
+    table = Table(show_lines=False, box=None, pad_edge=False)
+    table.add_column("run", overflow="fold", min_width=16, ratio=3)
+    for col in ("format", "writer"):
+        table.add_column(col, no_wrap=True)
+    for col in ("tags", "points", "warnings"):
+        table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
+    table.add_column("roles", overflow="fold", ratio=2, min_width=12)
+    for r in rows:
+        roles = ", ".join(r["roles"])  # role names only; which tag plays each role: --format json
+        cells = (r["run"], r["format"], r["writer"] or "", str(len(r["tags"])), f"{r['points']:,}",
+                 str(len(r["warnings"])) if r["warnings"] else "", roles)
+        # Text(), not str: a run named "[link=…]" must not become rich markup.
+        table.add_row(*(Text(sanitize(c)) for c in cells))
+    console.print(table)
+
+
+def _runs_csv(rows: list[dict]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["run", "path", "format", "writer", "tags", "points", "roles", "warnings"])
+    for r in rows:
+        writer.writerow([r["run"], r["path"], r["format"], r["writer"] or "", len(r["tags"]), r["points"],
+                         ";".join(f"{k}={v}" for k, v in r["roles"].items()), len(r["warnings"])])
+    click.echo(buf.getvalue(), nl=False)
 
 
 @main.command("export")
@@ -173,10 +214,16 @@ def export_cmd(paths: tuple[str, ...], output: str) -> None:
 
 @main.command("diagnose")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", default=None, help="write the report to FILE (- for stdout)")
+@click.option("--format", "fmts", type=click.Choice(FORMATS), multiple=True,
+              help="text (default), json, markdown, github, junit, html, sarif, gitlab; repeat with one -o "
+                   "each for several reports from one diagnosis")
+@click.option("-o", "--output", "outputs", multiple=True, help="write the report to FILE (- for stdout); one per --format")
+@click.option("--output-dir", type=click.Path(file_okay=False),
+              help="write each --format to DIR/advisor.<ext> (advisor.sarif, advisor.junit.xml, ...)")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None,
               help="exit 1 when a finding is at or above this severity [default: error]")
+@click.option("--allow-empty", is_flag=True, default=None,
+              help="runs with no scalar points (placeholders) do not fail the gate")
 @click.option("--select", multiple=True, help="only these rules (ids, id prefixes, slugs, categories)")
 @click.option("--ignore", multiple=True, help="skip these rules")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="extra rule folder")
@@ -188,37 +235,37 @@ def export_cmd(paths: tuple[str, ...], output: str) -> None:
 @click.option("--baseline-tolerance", default="band:2", show_default=True,
               help="band[:k] (mean ± k·std), abs:<delta>, rel:<fraction> or <p>%")
 @execution_options
-def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_path, verbose, quiet,
-                 baseline, baseline_tolerance, execution) -> None:
+def diagnose_cmd(paths, fmts, outputs, output_dir, fail_on, allow_empty, select, ignore, rule_dirs, config_path,
+                 verbose, quiet, baseline, baseline_tolerance, execution) -> None:
     """Diagnose every run under PATHS: what is wrong, the evidence, and what to change."""
-    from advisor.model import severity_rank
+    from advisor.gate import exit_code
     from advisor.pipeline import UsageProblem, diagnose_for_cli
     from advisor.report import RenderOptions, render
+    from advisor.report.output import is_stdout, problem_lines, report_targets, say_problems
 
+    try:
+        targets = report_targets(list(fmts) or ["text"], list(outputs), output_dir)
+    except ValueError as exc:
+        _fail(str(exc))
     config = _load_config(config_path)
     fail_on = fail_on or config.fail_on or "error"
+    allow_empty = config.allow_empty if allow_empty is None else allow_empty
     try:
         diagnosis = diagnose_for_cli(paths, config, select, ignore, rule_dirs, baseline, baseline_tolerance,
                                      None if quiet else _progress(), execution,
-                                     keep="curves" if fmt == "html" else "summary")
+                                     keep="curves" if any(fmt == "html" for fmt, _ in targets) else "summary")
     except UsageProblem as exc:
         _fail(str(exc))
+    code = exit_code(diagnosis, fail_on, allow_empty)
+    for fmt, out in targets:
+        if fmt == "text" and code == EXIT_USAGE and is_stdout(out):
+            continue  # nothing readable: the one-line message below says it all
+        options = RenderOptions(color=use_color() and is_stdout(out), verbose=verbose, fail_on=fail_on,
+                                allow_empty=allow_empty)
+        write_output(render(diagnosis, fmt, options), out)
     if not quiet:
-        for e in diagnosis.errors:
-            say(f"warning: {e['path']}: {e['message']}")
-    if fmt == "html" and not output:
-        _fail("--format html needs -o FILE (or -o - for stdout)")
-    text = render(diagnosis, fmt, RenderOptions(color=use_color() and not output, verbose=verbose, fail_on=fail_on))
-    write_output(text, output)
-    if not diagnosis.runs:
-        if not quiet:
-            say("advisor: nothing readable found")
-        sys.exit(EXIT_USAGE)
-    if fail_on != "never":
-        threshold = severity_rank(fail_on)
-        if any(severity_rank(f.severity) >= threshold for r in diagnosis.runs for f in r.findings):
-            sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_OK)
+        say_problems(problem_lines(diagnosis), nothing_readable=code == EXIT_USAGE)
+    sys.exit(code)
 
 
 # ----------------------------------------------------------------------------- rules
@@ -230,19 +277,19 @@ def diagnose_cmd(paths, fmt, output, fail_on, select, ignore, rule_dirs, config_
               show_default=True, help="markdown: README's rule table; sources: README's Sources section")
 def rules_cmd(rule_dirs, fmt) -> None:
     """List the rules: id, name, pattern, severity, status."""
-    from advisor.engine import RuleError, load_rules
+    from advisor.engine import RuleError, documented_rules, load_rules
     from advisor.engine.docs import rules_json, rules_table, rules_text
     from advisor.engine.sources import load_sources, sources_markdown
 
     try:
-        ruleset = load_rules(rule_dirs)
+        rules = documented_rules(load_rules(rule_dirs))
     except RuleError as exc:
         _fail(str(exc))
     if fmt == "sources":
         click.echo(sanitize(sources_markdown(load_sources()), newlines=True), nl=False)
         return
     render = {"text": rules_text, "json": rules_json, "markdown": rules_table}[fmt]
-    click.echo(sanitize(render(ruleset.rules), newlines=True), nl=False)  # user rule folders are data too
+    click.echo(sanitize(render(rules), newlines=True), nl=False)  # user rule folders are data too
 
 
 @main.command("explain")
@@ -250,17 +297,19 @@ def rules_cmd(rule_dirs, fmt) -> None:
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="extra rule folder")
 def explain_cmd(rule_id, rule_dirs) -> None:
     """Print one rule's documentation (by id, alias or slug)."""
-    from advisor.engine import RuleError, load_rules
+    from advisor.engine import RuleError, RuleSet, check_selectors, documented_rules, load_rules
     from advisor.engine.docs import explain
     from advisor.engine.sources import load_sources
 
     try:
-        ruleset = load_rules(rule_dirs)
+        ruleset = RuleSet(documented_rules(load_rules(rule_dirs)))
+        rule = ruleset.by_id(rule_id.upper()) or ruleset.by_id(rule_id)
+        if rule is None:
+            check_selectors(ruleset.rules, [rule_id], "explain")  # raises, with the closest names
     except RuleError as exc:
         _fail(str(exc))
-    rule = ruleset.by_id(rule_id.upper()) or ruleset.by_id(rule_id)
     if rule is None:
-        _fail(f"no rule {rule_id!r} (see `advisor rules`)")
+        _fail(f"explain: {rule_id!r} names several rules; give one id (see `advisor rules`)")
     click.echo(sanitize(explain(rule, load_sources()), newlines=True), nl=False)
 
 

@@ -5,6 +5,7 @@ first `pyproject.toml` that has a `[tool.advisor]` table. Command-line options w
 
     [tool.advisor]
     fail_on = "warning"            # error | warning | info
+    allow_empty = true             # runs without a point (placeholders) do not fail the gate
     select = ["DIV", "OSC"]        # rule ids, id prefixes, slugs or categories
     ignore = ["SLOW001"]
     rules = ["ci/advisor-rules"]   # extra rule folders, relative to the config file
@@ -29,6 +30,7 @@ class ConfigError(Exception):
 class Config:
     path: Path | None = None
     fail_on: str | None = None
+    allow_empty: bool = False  # runs without a scalar point do not fail the gate (placeholders)
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     rules: list[Path] = field(default_factory=list)
@@ -62,13 +64,15 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("advisor", {})
-    known = {"fail_on", "select", "ignore", "rules", "roles", "thresholds"}
+    known = {"fail_on", "allow_empty", "select", "ignore", "rules", "roles", "thresholds"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{path}: unknown key '{key}' (known: {', '.join(sorted(known))})")
     fail_on = data.get("fail_on")
     if fail_on is not None and fail_on not in ("error", "warning", "info", "never"):
         raise ConfigError(f"{path}: key 'fail_on' must be error, warning, info or never")
+    if not isinstance(data.get("allow_empty", False), bool):
+        raise ConfigError(f"{path}: key 'allow_empty' must be true or false")
     for key in ("select", "ignore", "rules"):
         if not isinstance(data.get(key, []), list):
             raise ConfigError(f"{path}: key '{key}' must be a list")
@@ -78,6 +82,7 @@ def load_config(path: Path | None = None) -> Config:
     return Config(
         path=path,
         fail_on=fail_on,
+        allow_empty=data.get("allow_empty", False),
         select=[str(s) for s in data.get("select", [])],
         ignore=[str(s) for s in data.get("ignore", [])],
         rules=[(path.parent / r) for r in data.get("rules", [])],

@@ -233,14 +233,34 @@ class RunReport:
     verification: list[Verification] | None = None
     curves: Curves | None = None
     measurements: Any = None  # advisor.signals.Measurements, for --verbose and the HTML report
-    error: str | None = None  # a rule/signal crash or read failure for this run
+    error: str | None = None  # a rule/signal crash for this run
+    read_error: str | None = None  # the run was found but nothing in it could be decoded
+    log_file: str | None = None  # the run's (first) log file: where CI annotations point
 
     @property
     def status(self) -> str:
+        """`unreadable` (nothing decoded), `error` (the analysis crashed), `empty` (readable, no
+        scalar point: a training that crashed before it logged), else by the worst finding."""
+        if self.read_error:
+            return "unreadable"
         if self.error:
             return "error"
+        if self.run.points == 0 and not (self.curves and any(len(c) for c in self.curves.by_role.values())):
+            return "empty"
         worst = max((severity_rank(f.severity) for f in self.findings), default=-1)
         return {-1: "ok", 0: "ok", 1: "warn", 2: "fail"}[worst]
+
+    @property
+    def problem(self) -> str | None:
+        """Why this run could not be judged, in one line, or None when it was."""
+        status = self.status
+        if status == "unreadable":
+            return f"could not be read: {self.read_error}"
+        if status == "error":
+            return f"analysis failed: {self.error}"
+        if status == "empty":
+            return "empty: no scalar points in the log (did the training stop before its first log?)"
+        return None
 
 
 @dataclass
@@ -249,3 +269,4 @@ class Diagnosis:
 
     runs: list[RunReport] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)  # {"path": ..., "message": ...}
+    rules: list[Any] = field(default_factory=list)  # the rules applied (advisor.engine.rulefile.Rule), for SARIF

@@ -1,8 +1,8 @@
 """The whole diagnosis, stage after stage: discover -> ingest -> roles -> signals -> rules.
 
 Kept apart from the CLI so tests, the HTML report and the verifier call the same code path.
-A run that cannot be read, or whose measurement crashes, becomes an error entry for that run;
-the other runs are still diagnosed.
+A run that cannot be read becomes a run with status `unreadable`, one whose measurement crashes a
+run with status `error`; the other runs are still diagnosed.
 """
 from __future__ import annotations
 
@@ -37,32 +37,39 @@ def read_runs(
     for i, src in enumerate(sources):
         if progress:
             progress(i, len(sources), src.name)
-        run = _read_one(src, errors)
+        run, error = _read_one(src)
         if run is not None:
             runs.append(run)
+        else:
+            errors.append(error)
     if progress:
         progress(len(sources), len(sources), "")
     return runs, errors
 
 
-def _read_one(src: RunSource, errors: list[dict[str, str]]) -> Run | None:
+def _read_one(src: RunSource) -> tuple[Run | None, dict[str, str] | None]:
+    """(run, None), or (None, {"path", "message"}) when nothing in it can be decoded."""
     from advisor import ingest
 
     mirrored = src.options.get("remote")  # a run of a remote URL, read from its local mirror
     shown = (lambda text: text.replace(mirrored["local"], mirrored["url"])) if mirrored else str
-    where = src.options.get("url") or shown(str(src.path))  # a tracking server's run: its URL
+    path = src.options.get("url") or shown(str(src.path))  # a tracking server's run: its URL
     try:
         run = ingest.read(src)
     except IngestError as exc:
-        errors.append({"path": where, "message": shown(str(exc))})
+        return None, {"path": path, "message": _without_path(shown(str(exc)), path)}
     except Exception as exc:  # a reader bug must not hide the other runs
-        errors.append({"path": where, "message": f"could not be read ({type(exc).__name__}: {shown(str(exc))})"})
-    else:
-        if mirrored:
-            run.path = shown(run.path)
-            run.warnings = [shown(w) for w in run.warnings]
-        return run
-    return None
+        return None, {"path": path, "message": f"could not be read ({type(exc).__name__}: {shown(str(exc))})"}
+    if mirrored:
+        run.path = shown(run.path)
+        run.warnings = [shown(w) for w in run.warnings]
+    return run, None
+
+
+def _without_path(message: str, path: str) -> str:
+    """A reader's message names its file; drop a leading "<run path>: " so the path is said once."""
+    prefix = f"{path}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def diagnose_run(run: Run, rules, options: DiagnoseOptions) -> RunReport:
@@ -129,27 +136,26 @@ def diagnose_paths(
         first = [task(sources[0])]
     rest = run_tasks(task, sources[len(first):], jobs=jobs, executor=execution.executor,
                      address=execution.address)
-    for done, (report, error) in enumerate(itertools.chain(first, rest), start=1):
-        if error is not None:
-            errors.append(error)
-        else:
-            reports.append(report)
+    for done, report in enumerate(itertools.chain(first, rest), start=1):
+        reports.append(report)
         if progress:
-            progress(done, len(sources), report.run.name if report else "")
+            progress(done, len(sources), report.run.name)
     reports.sort(key=_worst_first)
-    return Diagnosis(runs=reports, errors=errors)
+    return Diagnosis(runs=reports, errors=errors, rules=rules)
 
 
-def diagnose_source(source: RunSource, rules, options: DiagnoseOptions,
-                    keep: str = "all") -> tuple[RunReport | None, dict[str, str] | None]:
-    """Read and diagnose one discovered run: (report, None), or (None, error entry) when it
-    cannot be read. Runs in an executor's worker, so the points never leave it unless `keep`
-    asks for them."""
-    errors: list[dict[str, str]] = []
-    run = _read_one(source, errors)
+def diagnose_source(source: RunSource, rules, options: DiagnoseOptions, keep: str = "all") -> RunReport:
+    """Read and diagnose one discovered run; one that cannot be read is a report with status
+    `unreadable` (it fails the gate, advisor.gate). Runs in an executor's worker, so the points
+    never leave it unless `keep` asks for them."""
+    run, error = _read_one(source)
     if run is None:
-        return None, errors[0]
-    return slim_report(diagnose_run(run, rules, options), keep), None
+        report = RunReport(run=Run(name=source.name, path=error["path"], format=source.format), metrics={},
+                           read_error=error["message"])
+    else:
+        report = slim_report(diagnose_run(run, rules, options), keep)
+    report.log_file = str(sorted(source.files)[0]) if source.files else str(source.path)
+    return report
 
 
 def slim_report(report: RunReport, keep: str) -> RunReport:
@@ -191,8 +197,11 @@ def diagnose_for_cli(
 ) -> Diagnosis:
     """What `diagnose` and `report` share: command-line options over `[tool.advisor]` config, the
     diagnosis, and the baseline comparison when asked for. `keep` is what the renderer needs
-    (`slim_report`); the baseline comparison needs the curves, so it raises "summary" to "curves"."""
-    from advisor.engine import RuleError
+    (`slim_report`); the baseline comparison needs the curves, so it raises "summary" to "curves".
+    Unknown rule names in options or config are a UsageProblem naming where they came from and
+    the closest known names."""
+    from advisor.engine import RuleError, RuleSet, check_selectors, documented_rules, load_rules, select_rules
+    from advisor.engine.baseline import baseline_rules
     from advisor.executor import ExecutorError
 
     options = DiagnoseOptions(
@@ -206,14 +215,19 @@ def diagnose_for_cli(
     if baseline and keep == "summary":
         keep = "curves"
     try:
+        known = documented_rules(load_rules(options.rule_dirs))
+        for key, given, configured in (("select", select, config.select), ("ignore", ignore, config.ignore)):
+            check_selectors(known, given or configured, f"--{key}" if given else f"{config.path}: {key}")
+        check_selectors(known, config.thresholds, f"{config.path}: thresholds")
         diagnosis = diagnose_paths(paths, options, progress, execution, keep)
     except (RuleError, ExecutorError) as exc:
         raise UsageProblem(str(exc)) from None
     if baseline:
-        from advisor.report.baseline import apply_paths
+        from advisor.engine.baseline import apply_paths
 
+        base_ids = [r.id for r in select_rules(RuleSet(baseline_rules()), options.select, options.ignore)]
         try:
-            apply_paths(diagnosis, baseline, baseline_tolerance, options.roles)
+            apply_paths(diagnosis, baseline, baseline_tolerance, options.roles, base_ids)
         except ValueError as exc:
             raise UsageProblem(str(exc)) from None
     return diagnosis
@@ -223,6 +237,6 @@ def _worst_first(report: RunReport) -> tuple:
     from advisor.model import severity_rank
 
     worst = max((severity_rank(f.severity) for f in report.findings), default=-1)
-    if report.error:
+    if report.problem:
         worst = 3
     return (-worst, report.run.name)

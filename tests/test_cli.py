@@ -136,7 +136,7 @@ def test_rules_and_explain():
     # the source's original words (another script) appear here, and only here
     assert "学习速率α设置得过大时" in out and "## Sources" in out
     code, _, err = run("explain", "NOPE999")
-    assert code == EXIT_USAGE and "no rule" in err
+    assert code == EXIT_USAGE and "unknown rule" in err
 
 
 def test_module_entry_point():

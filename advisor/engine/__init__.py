@@ -64,12 +64,36 @@ def load_rules(extra_dirs: Iterable[str | Path] = ()) -> RuleSet:
     return RuleSet(sorted(by_id.values(), key=lambda r: r.id))
 
 
+def _matches(rule: Rule, keys: list[str]) -> bool:
+    return any(rule.id.startswith(k) or k in (rule.slug, rule.category) or k in rule.aliases for k in keys)
+
+
+def documented_rules(ruleset: RuleSet) -> list[Rule]:
+    """Every rule a user can name: the rule files plus BASE001/BASE002 (advisor.engine.baseline)."""
+    from advisor.engine.baseline import baseline_rules
+
+    return sorted([*ruleset.rules, *baseline_rules()], key=lambda r: r.id)
+
+
+def check_selectors(rules: list[Rule], keys: Iterable[str], where: str) -> None:
+    """A selector that names no rule is a usage error, with the closest known names (like ruff):
+    a typo in `--ignore` or `[tool.advisor]` must not silently switch checks off or on."""
+    import difflib
+
+    names = sorted({n for r in rules for n in (r.id, r.slug, r.category, *r.aliases)})
+    for key in keys:
+        if any(_matches(r, [key]) for r in rules):
+            continue
+        close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
+        close += [n for n in difflib.get_close_matches(key.upper(), names, n=3, cutoff=0.5) if n not in close]
+        hint = f" (closest: {', '.join(close[:3])})" if close else " (see `advisor rules`)"
+        raise RuleError(f"{where}: unknown rule {key!r}{hint}")
+
+
 def select_rules(ruleset: RuleSet, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
     """Rules whose id, slug, category or id prefix is selected and not ignored."""
     select, ignore = list(select), list(ignore)
-
-    def matches(rule: Rule, keys: list[str]) -> bool:
-        return any(rule.id.startswith(k) or k in (rule.slug, rule.category) or k in rule.aliases for k in keys)
+    matches = _matches
 
     chosen = [r for r in ruleset.rules if r.status != "deprecated"]
     if select:

@@ -31,10 +31,10 @@ def rules_table(rules: list[Rule]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in rules:
-        first = r.recommendations[0]
+        first = f"`{r.recommendations[0].action}`" if r.recommendations else "—"
         refs = r.doc.get("references", [])
-        ref = refs[0] if isinstance(refs, list) and refs else str(refs)
-        lines.append(f"| `{r.id}` | {r.slug} | {r.pattern} | {r.severity} | `{first.action}` | {ref} |")
+        ref = refs[0] if isinstance(refs, list) and refs else (str(refs) if refs else "—")
+        lines.append(f"| `{r.id}` | {r.slug} | {r.pattern} | {r.severity} | {first} | {ref} |")
     return "\n".join(lines) + "\n"
 
 

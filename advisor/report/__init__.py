@@ -19,6 +19,8 @@ RENDERERS: dict[str, str] = {
     "github": "advisor.report.github:render",
     "junit": "advisor.report.junit:render",
     "html": "advisor.report.html:render",
+    "sarif": "advisor.report.sarif:render",
+    "gitlab": "advisor.report.gitlab:render",
 }
 
 
@@ -27,6 +29,7 @@ class RenderOptions:
     color: bool = False  # ANSI colour (text, on a TTY only)
     verbose: bool = False  # show abstentions and measurement details
     fail_on: str = "error"
+    allow_empty: bool = False  # an empty run is a placeholder, not a failure (--allow-empty)
 
 
 def renderer(name: str) -> Callable[[Diagnosis, RenderOptions], str]:

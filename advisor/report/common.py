@@ -13,10 +13,13 @@ from typing import Any, Iterable
 from advisor.model import Diagnosis, Finding, Recommendation, RunReport, severity_rank
 from advisor.terminal import sanitize
 
-# Worst first. A run that could not be analysed ranks just below a failing one: the user cannot
-# trust its silence, but a run we *know* is broken is more urgent.
-STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "ok": 3}
-STATUS_LABEL = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "ok": "ok"}
+# Worst first. A run that could not be read or analysed, or that holds no point at all (a training
+# that crashed before it logged), ranks just below a failing one: the user cannot trust its
+# silence, but a run we *know* is broken is more urgent.
+STATUSES = ("fail", "unreadable", "error", "empty", "warn", "ok")
+STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
+STATUS_LABEL = {"fail": "FAIL", "unreadable": "UNREADABLE", "error": "ERROR", "empty": "EMPTY", "warn": "WARN",
+                "ok": "ok"}
 
 def clean(text: Any, *, newlines: bool = False) -> str:
     """`text` as printable one-line text: control characters, escape sequences and bidi overrides
@@ -37,6 +40,30 @@ def sorted_runs(diagnosis: Diagnosis) -> list[RunReport]:
         return (STATUS_ORDER.get(r.status, 9), -n_worst, r.run.name)
 
     return sorted(diagnosis.runs, key=key)
+
+
+def located(path: Any, message: Any) -> str:
+    """`path: message`, or the message alone when it already starts with that path (readers name
+    the file they complain about; a warning must not say it twice)."""
+    path_s, message_s = clean(path), clean(message)
+    return message_s if path_s and message_s.startswith(path_s) else f"{path_s}: {message_s}"
+
+
+def workspace_path(path: Any, workspace: str | None = None) -> str | None:
+    """`path` relative to the CI workspace ($GITHUB_WORKSPACE, $CI_PROJECT_DIR, else the current
+    folder) with forward slashes, as GitHub annotations, SARIF and GitLab want it; None when the
+    file lies outside the workspace (an annotation cannot point there)."""
+    import os
+    from pathlib import Path
+
+    if not path:
+        return None
+    root = Path(workspace or os.environ.get("GITHUB_WORKSPACE") or os.environ.get("CI_PROJECT_DIR") or os.getcwd())
+    try:
+        rel = Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
+    except ValueError:
+        return None
+    return rel.as_posix()
 
 
 def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
@@ -64,7 +91,7 @@ def at_or_above(findings: Iterable[Finding], level: str) -> list[Finding]:
 
 def counts(diagnosis: Diagnosis) -> dict[str, int]:
     """Runs per status, in a fixed order (for summary lines and tables)."""
-    out = {"fail": 0, "error": 0, "warn": 0, "ok": 0}
+    out = dict.fromkeys(STATUSES, 0)
     for r in diagnosis.runs:
         out[r.status] = out.get(r.status, 0) + 1
     return out
@@ -73,7 +100,7 @@ def counts(diagnosis: Diagnosis) -> dict[str, int]:
 def summary_line(diagnosis: Diagnosis) -> str:
     c = counts(diagnosis)
     n = len(diagnosis.runs)
-    parts = [f"{c[s]} {s}" for s in ("fail", "error", "warn", "ok") if c[s]]
+    parts = [f"{c[s]} {s}" for s in STATUSES if c[s]]
     line = f"{n} run{'s' if n != 1 else ''}" + (": " + ", ".join(parts) if parts else "")
     if diagnosis.errors:
         k = len(diagnosis.errors)

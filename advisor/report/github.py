@@ -23,6 +23,7 @@ from advisor.report.common import (
     sorted_findings,
     sorted_runs,
     summary_line,
+    workspace_path,
 )
 from advisor.terminal import sanitize
 
@@ -47,9 +48,10 @@ def command(name: str, message: str, **props: Any) -> str:
 
 
 def render(diagnosis: Diagnosis, options: Any = None) -> str:
+    allow_empty = bool(getattr(options, "allow_empty", False))
     lines = []
     for r in sorted_runs(diagnosis):
-        lines += _run(r)
+        lines += _run(r, allow_empty)
     for e in diagnosis.errors:
         lines.append(command("warning", f"could not read {clean(e.get('path'))}: {clean(e.get('message'))}",
                              title="advisor: unreadable input"))
@@ -57,14 +59,18 @@ def render(diagnosis: Diagnosis, options: Any = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run(r: RunReport) -> list[str]:
+def _run(r: RunReport, allow_empty: bool = False) -> list[str]:
+    """The run's annotations, on its log file (`file=` relative to the workspace, as ruff and
+    sqlfluff do, so GitHub shows them on that file in the pull request)."""
     out = []
-    if r.error:
-        out.append(command("error", f"{r.run.name}: analysis failed: {r.error}",
-                           title=f"advisor: {r.run.name}: analysis failed"))
+    where = workspace_path(r.log_file)
+    if r.problem:
+        kind = r.problem.partition(": ")[0]
+        level = "notice" if r.status == "empty" and allow_empty else "error"
+        out.append(command(level, f"{r.run.name}: {r.problem}", file=where, title=f"advisor: {kind}"))
     hp = hparams_of(r)
     for f in sorted_findings(r.findings):
-        out.append(command(COMMAND.get(f.severity, "warning"), _message(r, f, hp),
+        out.append(command(COMMAND.get(f.severity, "warning"), _message(r, f, hp), file=where,
                            title=f"{f.rule} {f.pattern}: {r.run.name}"))
     return out
 

@@ -29,6 +29,7 @@ from advisor.model import Curve, Diagnosis, Finding, RunReport
 from advisor.report import plots
 from advisor.report.common import (
     STATUS_LABEL,
+    STATUSES,
     clean,
     fmt_change,
     fmt_num,
@@ -165,7 +166,7 @@ def _generated(options: Any) -> str | None:
 
 def _counts(runs: list[RunReport]) -> list[dict[str, Any]]:
     out = []
-    for status in ("fail", "error", "warn", "ok"):
+    for status in STATUSES:
         n = sum(1 for r in runs if r.status == status)
         if n:
             out.append({"status": status, "label": STATUS_LABEL[status], "n": n})
@@ -202,7 +203,8 @@ def _run_context(r: RunReport, index: int, chart, chart_error: str | None, Marku
                         else ""),
         "hparams": [{"name": clean(k), "value": fmt_num(v) if isinstance(v, (int, float)) else clean(v)}
                     for k, v in sorted(hp.items(), key=lambda kv: str(kv[0]))],
-        "error": clean(r.error) if r.error else "",
+        "error": clean(r.problem.partition(": ")[2]) if r.problem else "",
+        "problem_kind": r.problem.partition(": ")[0] if r.problem else "",
         "findings": [_finding_context(f, hp) for f in sorted_findings(r.findings)],
         "verification": [_verification_context(v) for v in (r.verification or [])],
         "warnings": [clean(x) for x in r.run.warnings],
@@ -266,7 +268,7 @@ def _key_numbers(curves: dict[str, Curve]) -> list[dict[str, str]]:
         text = fmt_num(float(last)) if not math.isfinite(last) else fmt_num(_last_finite(c))
         ok = np.isfinite(c.y)
         if best and role == "val_metric":
-            from advisor.report.baseline import lower_is_better
+            from advisor.engine.baseline import lower_is_better
 
             best = "min" if lower_is_better(role, c.tag) else "max"
         if best and ok.any():

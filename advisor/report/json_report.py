@@ -17,7 +17,9 @@ def to_dict(diagnosis: Diagnosis) -> dict[str, Any]:
         "schema": SCHEMA,
         "advisor_version": __version__,
         "runs": [run_dict(r) for r in diagnosis.runs],
-        "errors": [dict(e) for e in diagnosis.errors],
+        # unreadable runs stay listed here too: `errors` has always held every input that could not be read
+        "errors": [dict(e) for e in diagnosis.errors]
+                  + [{"path": r.run.path, "message": r.read_error} for r in diagnosis.runs if r.read_error],
     }
 
 
@@ -36,8 +38,8 @@ def run_dict(report: RunReport) -> dict[str, Any]:
         out["writer"] = run.writer
     if run.warnings:
         out["warnings"] = list(run.warnings)
-    if report.error:
-        out["error"] = report.error
+    if report.read_error or report.error:
+        out["error"] = report.read_error or report.error
     return out
 
 

@@ -4,7 +4,8 @@ One `<testsuite>` per invocation, one `<testcase>` per run (classname `advisor.<
 run), plus one per input that could not be read. A run with findings at or above `--fail-on`
 gets ONE `<failure>` (message: the worst finding; body: all of them), because several consumers
 keep only the first failure of a test case; findings below the threshold go to `<system-out>`.
-A run whose analysis crashed, and an unreadable input, is an `<error>`.
+A run whose analysis crashed, an unreadable run or input, and an empty run (a training that crashed
+before it logged) is an `<error>`; with `--allow-empty` an empty run is `<skipped>`.
 
 Built with ElementTree (which escapes `<`, `&`, quotes), after removing the characters XML 1.0
 cannot carry at all (NUL, ESC, …): an escaped control character is still invalid XML and would
@@ -45,19 +46,21 @@ def a(text: Any) -> str:
 
 def render(diagnosis: Diagnosis, options: Any = None) -> str:
     fail_on = getattr(options, "fail_on", "error") or "error"
+    allow_empty = bool(getattr(options, "allow_empty", False))
     runs = sorted_runs(diagnosis)
-    failures = sum(1 for r in runs if not r.error and at_or_above(r.findings, fail_on))
-    errors = sum(1 for r in runs if r.error) + len(diagnosis.errors)
+    skipped = sum(1 for r in runs if r.status == "empty" and allow_empty)
+    errors = sum(1 for r in runs if r.problem) - skipped + len(diagnosis.errors)
+    failures = sum(1 for r in runs if not r.problem and at_or_above(r.findings, fail_on))
     tests = len(runs) + len(diagnosis.errors)
     suites = ET.Element("testsuites", name="advisor", tests=str(tests), failures=str(failures),
                         errors=str(errors), time="0")
     suite = ET.SubElement(suites, "testsuite", name="advisor diagnose", tests=str(tests),
-                          failures=str(failures), errors=str(errors), skipped="0", time="0")
+                          failures=str(failures), errors=str(errors), skipped=str(skipped), time="0")
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="advisor.version", value=x(__version__))
     ET.SubElement(props, "property", name="fail_on", value=x(fail_on))
     for r in runs:
-        _testcase(suite, r, fail_on)
+        _testcase(suite, r, fail_on, allow_empty)
     for e in diagnosis.errors:
         tc = ET.SubElement(suite, "testcase", classname="advisor.input", name=a(e.get("path")), time="0")
         err = ET.SubElement(tc, "error", message=a(e.get("message")), type="unreadable")
@@ -66,12 +69,14 @@ def render(diagnosis: Diagnosis, options: Any = None) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def _testcase(suite: ET.Element, r: RunReport, fail_on: str) -> None:
+def _testcase(suite: ET.Element, r: RunReport, fail_on: str, allow_empty: bool) -> None:
     tc = ET.SubElement(suite, "testcase", classname=a(f"advisor.{r.run.format}"), name=a(r.run.name), time="0")
     hp = hparams_of(r)
-    if r.error:
-        err = ET.SubElement(tc, "error", message=a(r.error), type="analysis")
-        err.text = x(r.error)
+    if r.problem:
+        kind = {"error": "analysis"}.get(r.status, r.status)
+        tag = "skipped" if r.status == "empty" and allow_empty else "error"
+        err = ET.SubElement(tc, tag, message=a(r.problem), type=kind)
+        err.text = x(r.problem)
     failing = sorted_findings(at_or_above(r.findings, fail_on))
     rest = [f for f in sorted_findings(r.findings) if f not in failing]
     if failing:

@@ -26,7 +26,8 @@ from advisor.report.common import (
     worst_finding,
 )
 
-STATUS_ICON = {"fail": "❌ fail", "error": "⛔ error", "warn": "⚠️ warn", "ok": "✅ ok"}
+STATUS_ICON = {"fail": "❌ fail", "unreadable": "⛔ unreadable", "error": "⛔ error", "empty": "⛔ empty",
+               "warn": "⚠️ warn", "ok": "✅ ok"}
 SEVERITY_ICON = {"error": "❌ error", "warning": "⚠️ warning", "info": "ℹ️ info"}
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
@@ -50,7 +51,7 @@ def render(diagnosis: Diagnosis, options: Any = None) -> str:
         out += ["| Status | Run | Findings | Worst finding | Where |", "|---|---|---:|---|---|"]
         for r in sorted_runs(diagnosis):
             w = worst_finding(r)
-            worst = f"{md(w.rule)} {md(w.pattern)} ({md(w.severity)})" if w else ("—" if not r.error else "analysis failed")
+            worst = f"{md(w.rule)} {md(w.pattern)} ({md(w.severity)})" if w else md((r.problem or "—").split(":")[0])
             where = " ".join(x for x in (md(w.metric) if w and w.metric else "",
                                          md(fmt_steps(w.start_step, w.end_step)) if w else "") if x)
             out.append(f"| {STATUS_ICON[r.status]} | {md(r.run.name)} | {len(r.findings)} | {worst} | {where or '—'} |")
@@ -69,8 +70,9 @@ def render(diagnosis: Diagnosis, options: Any = None) -> str:
 
 def _run_section(r: RunReport) -> list[str]:
     out = [f"### {STATUS_ICON[r.status]}: {md(r.run.name)}", ""]
-    if r.error:
-        out += [f"**Analysis failed:** {md(r.error)}", ""]
+    if r.problem:
+        kind, _, detail = r.problem.partition(": ")
+        out += [f"**{md(kind[:1].upper() + kind[1:])}:** {md(detail)}", ""]
     hp = hparams_of(r)
     for f in sorted_findings(r.findings):
         out += _finding(f, hp)

@@ -21,10 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterable, Iterator, TypeVar
 
-# Exit codes (DESIGN.md, contract). The CLI owns the decision; the names live here, in one place.
-EXIT_OK = 0  # nothing at or above --fail-on
-EXIT_FINDINGS = 1  # some finding at or above --fail-on
-EXIT_USAGE = 2  # usage error, or nothing readable found
+# Exit codes (DESIGN.md, contract): named and decided in one place, advisor.gate.
+from advisor.gate import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE  # noqa: E402
 
 T = TypeVar("T")
 
@@ -110,6 +108,60 @@ def open_output(path: str | os.PathLike | None, *, binary: bool = False) -> Iter
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+REPORT_FILE_NAMES = {
+    "text": "advisor.txt", "json": "advisor.json", "markdown": "advisor.md", "github": "advisor.github.txt",
+    "junit": "advisor.junit.xml", "html": "advisor.html", "sarif": "advisor.sarif", "gitlab": "advisor.gitlab.json",
+}
+
+
+def report_targets(formats: list[str], outputs: list[str], output_dir: str | None) -> list[tuple[str, str | None]]:
+    """Pair each `--format` with its `-o` (in order), or with DIR/advisor.<ext> for `--output-dir`,
+    so one diagnosis feeds several reports. ValueError (a usage error) when they do not pair up."""
+    if output_dir:
+        if outputs:
+            raise ValueError("give -o or --output-dir, not both")
+        if len(set(formats)) != len(formats):
+            raise ValueError("--output-dir: each --format once")
+        return [(fmt, str(Path(output_dir) / REPORT_FILE_NAMES[fmt])) for fmt in formats]
+    if len(formats) == 1 and len(outputs) <= 1:
+        targets = [(formats[0], outputs[0] if outputs else None)]
+    elif len(outputs) != len(formats):
+        raise ValueError(f"{len(formats)} --format but {len(outputs)} -o: give one -o per --format, or --output-dir")
+    else:
+        targets = list(zip(formats, outputs))
+    if sum(1 for _, out in targets if is_stdout(out)) > 1:
+        raise ValueError("only one report can go to stdout: give the others -o FILE")
+    for fmt, out in targets:
+        if fmt == "html" and out is None:
+            raise ValueError("--format html needs -o FILE (or -o - for stdout)")
+    return targets
+
+
+def problem_lines(diagnosis) -> list[str]:
+    """One line per input that could not be used: inputs that are no run, and unreadable runs;
+    each names its file once (advisor.report.common.located)."""
+    from advisor.report.common import located
+
+    lines = [located(e.get("path"), e.get("message")) for e in diagnosis.errors]
+    lines += [located(r.run.name, r.read_error) for r in diagnosis.runs if r.read_error]
+    return lines
+
+
+def say_problems(lines: list[str], nothing_readable: bool) -> None:
+    """Each input problem once, on stderr (the report on stdout or in a file shows it in its own
+    format), folded into the final message when it is why nothing could be read."""
+    if nothing_readable:
+        if len(lines) == 1:
+            message(f"advisor: nothing readable: {lines[0]}")
+            return
+        for line in lines:
+            message(f"error: {line}")
+        message("advisor: nothing readable found")
+        return
+    for line in lines:
+        message(f"warning: {line}")
 
 
 def write_output(path: str | os.PathLike | None, text: str) -> None:

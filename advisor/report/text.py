@@ -31,7 +31,8 @@ from advisor.report.common import (
 Segment = tuple[str, str]  # (text, rich style; "" = none)
 Line = list[Segment]
 
-STATUS_STYLE = {"fail": "bold red", "error": "bold magenta", "warn": "bold yellow", "ok": "green"}
+STATUS_STYLE = {"fail": "bold red", "unreadable": "bold magenta", "error": "bold magenta", "empty": "bold magenta",
+                "warn": "bold yellow", "ok": "green"}
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 INDENT = "    "
 
@@ -61,7 +62,7 @@ def build_lines(diagnosis: Diagnosis, *, verbose: bool = False) -> list[Line]:
 def _run_lines(report: RunReport, verbose: bool) -> list[Line]:
     status = report.status
     head: Line = [
-        (f"{STATUS_LABEL[status]:<6}", STATUS_STYLE[status]),
+        ((STATUS_LABEL[status] + " ").ljust(6), STATUS_STYLE[status]),
         (clean(report.run.name), "bold"),
         (f"  ({run_meta(report)})", "dim"),
     ]
@@ -70,12 +71,13 @@ def _run_lines(report: RunReport, verbose: bool) -> list[Line]:
         head.append(("  no findings", "green"))
         return [head]
     out = [head]
-    if report.error:
-        out.append([("  error: ", "bold magenta"), (clean(report.error), "")])
+    if report.problem:
+        kind, _, detail = report.problem.partition(": ")
+        out.append([(f"  {kind}: ", "bold magenta"), (clean(detail), "")])
     hparams = hparams_of(report)
     for f in sorted_findings(report.findings):
         out.extend(_finding_lines(f, hparams))
-    if not report.findings and not report.error:
+    if not report.findings and not report.problem:
         out.append([("  no findings", "green")])
     for v in report.verification or []:
         out.append(_verification_line(v))

@@ -115,7 +115,13 @@ def sample_diagnosis() -> Diagnosis:
                                      summary="Still falling at the end.", evidence={"rel_drop_last_10pct": 0.08})])
     run5 = Run(name="runs/crashed", path="runs/crashed", format="mlflow")
     r5 = RunReport(run=run5, metrics={}, error="signal 'plateau' failed: ValueError: empty series")
-    return Diagnosis(runs=[r3, r4, r2, r5, r1],
+    # a training that crashed before its first log, and a file nothing could be decoded from
+    r6 = RunReport(run=Run(name="runs/oom-at-start", path="runs/oom-at-start", format="csv"), metrics={},
+                   log_file="runs/oom-at-start/metrics.csv")
+    r7 = RunReport(run=Run(name="runs/garbage", path="runs/garbage", format="tensorboard"), metrics={},
+                   read_error="runs/garbage/events.out.tfevents.1.host: not a readable TensorBoard event file",
+                   log_file="runs/garbage/events.out.tfevents.1.host")
+    return Diagnosis(runs=[r3, r4, r2, r5, r1, r6, r7],
                      errors=[{"path": "runs/broken/events.out.tfevents.1", "message": "truncated record at byte 4096"}])
 
 

@@ -1,4 +1,4 @@
-"""Baseline gating (advisor.report.baseline): regressions beyond the tolerance, silence within it."""
+"""Baseline gating (advisor.engine.baseline): regressions beyond the tolerance, silence within it."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from advisor.model import Curve, Curves, Diagnosis, Run, RunReport
 from advisor.report import RenderOptions, render
-from advisor.report.baseline import Tolerance, apply, compare, compare_detailed, parse_tolerance
+from advisor.engine.baseline import Tolerance, apply, compare, compare_detailed, parse_tolerance
 
 
 def make(name: str, val_loss_end: float | None = None, val_acc_end: float | None = None,

@@ -22,19 +22,22 @@ Tolerance (`--baseline-tolerance`, see `parse_tolerance`):
 - `rel:<f>` or `<p>%`: worse than the baseline mean by more than f·|mean| (e.g. `rel:0.05`, `5%`).
 
 A metric the run or every baseline lacks is skipped and reported as an abstention, never
-guessed. This module computes (it is the gating logic, not a renderer); it lives beside the
-renderers because it feeds the CI formats and has no rules-file form (its input is two groups
-of runs, not one run's measurements).
+guessed. This module decides (it is gating logic, no renderer): it lives beside the rules engine.
+BASE001/BASE002 have no rules-file form (their input is two groups of runs, not one run's
+measurements), so `baseline_rules()` documents them for `advisor rules`, `advisor explain` and
+`--select/--ignore`.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
+from advisor.engine.rulefile import Rule
 from advisor.model import Curve, Curves, Diagnosis, Finding, Run
 
 RULE_FINAL = "BASE001"
@@ -42,6 +45,39 @@ RULE_BEST = "BASE002"
 
 KEY_ROLES = ("val_loss", "train_loss", "val_acc", "val_metric")
 _LOWER_IS_BETTER_TOKENS = ("loss", "wer", "cer", "perplexity", "ppl", "error", "err", "mse", "mae", "rmse", "nll")
+
+
+_DOC_COMMON = {
+    "known_problems": "A metric the run or every baseline run lacks is not compared (`-v` shows it among the "
+                      "abstentions). One baseline run has no spread: the band is then its value ± 2%.",
+    "fix": "Look at what changed since the baseline (code, data, hyperparameters, library versions); re-run "
+           "the baseline with the same seed to rule out noise; widen --baseline-tolerance only with evidence.",
+    "references": [],
+}
+
+
+def baseline_rules() -> list[Rule]:
+    """BASE001 and BASE002 as documented rules (evaluated here by `apply`, never by the engine)."""
+    here = Path(__file__)
+    specs = [
+        (RULE_FINAL, "final-metric-regression", "The final value of a key metric is worse than the baseline's",
+         "The run ends worse than the baseline runs: its last value of a key metric (val_loss, train_loss, "
+         "val_acc, the main validation metric) is outside the tolerance, direction-aware. A run that ends in "
+         "NaN/inf always regresses.",
+         "A run can look healthy and still ship a worse model than last week's; the final value is the model "
+         "you would ship."),
+        (RULE_BEST, "best-metric-regression", "The best value of a key metric is worse than the baseline's best",
+         "The best value the run reached on a key metric is worse than the baseline runs' best beyond the "
+         "tolerance.",
+         "Fair to early-stopping setups, whose final value is not the one kept: the run could not reach what "
+         "the baseline reached."),
+    ]
+    return [Rule(id=rid, slug=slug, name=name, status="stable", pattern="regression", severity="error",
+                 metrics=list(KEY_ROLES), when={}, summary=name, recommendations=[],
+                 doc={"summary": name, "what": what + " Given with `--baseline PATH` (repeatable) and "
+                      "`--baseline-tolerance band[:k] | abs:<d> | rel:<f> | <p>%`.", "why": why, **_DOC_COMMON},
+                 path=here, category="baseline")
+            for rid, slug, name, what, why in specs]
 
 
 @dataclass(frozen=True)
@@ -223,18 +259,19 @@ def _g(v: float) -> str:
 
 
 def apply(diagnosis: Diagnosis, baseline_runs: Iterable[tuple[Run, Curves]],
-          tolerance: Tolerance | str | None = None) -> None:
-    """Add the regression findings (and abstentions) to every run of `diagnosis`, in place.
-    The CLI calls this between the rules engine and the renderers when --baseline is given."""
+          tolerance: Tolerance | str | None = None, rule_ids: Iterable[str] = (RULE_FINAL, RULE_BEST)) -> None:
+    """Add the regression findings (and abstentions) of the rules in `rule_ids` (what --select and
+    --ignore left) to every run of `diagnosis`, in place, between the engine and the renderers."""
     base = list(baseline_runs)
     tol = tolerance if isinstance(tolerance, Tolerance) else parse_tolerance(tolerance)
+    wanted = set(rule_ids)
     for report in diagnosis.runs:
-        if report.curves is None or report.error:
+        if report.curves is None or report.problem:
             report.abstentions.append((RULE_FINAL, "the run has no curves to compare"))
             continue
         findings, abst = compare_detailed(report.run, report.curves, base, tol)
-        report.findings.extend(findings)
-        report.abstentions.extend(abst)
+        report.findings.extend(f for f in findings if f.rule in wanted)
+        report.abstentions.extend(a for a in abst if a[0] in wanted)
 
 
 def load_baseline(paths: Iterable[str], roles: dict[str, str] | None = None) -> tuple[list[tuple[Run, Curves]], list[dict[str, str]]]:
@@ -256,7 +293,7 @@ def load_baseline(paths: Iterable[str], roles: dict[str, str] | None = None) -> 
 
 
 def apply_paths(diagnosis: Diagnosis, baseline_paths: Iterable[str], tolerance: Tolerance | str | None = None,
-                roles: dict[str, str] | None = None) -> int:
+                roles: dict[str, str] | None = None, rule_ids: Iterable[str] = (RULE_FINAL, RULE_BEST)) -> int:
     """`--baseline PATH...`: read the baseline runs, add regression findings to `diagnosis`.
     Returns the number of baseline runs used; raises ValueError (a usage error) when the
     tolerance is malformed or no baseline run could be read."""
@@ -265,5 +302,6 @@ def apply_paths(diagnosis: Diagnosis, baseline_paths: Iterable[str], tolerance: 
     diagnosis.errors.extend({"path": e["path"], "message": f"baseline: {e['message']}"} for e in errors)
     if not base:
         raise ValueError("--baseline: no readable baseline run found")
-    apply(diagnosis, base, tol)
+    apply(diagnosis, base, tol, rule_ids)
+    diagnosis.rules.extend(r for r in baseline_rules() if r.id in set(rule_ids))
     return len(base)
