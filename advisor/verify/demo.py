@@ -57,9 +57,9 @@ def run_demo(out: str | None, scenario: str = DEFAULT_SCENARIO, seeds: int = 3, 
 
     echo("2. advisor diagnose " + str(logdir))
     diagnosis = diagnose_paths([str(logdir)])
-    if not diagnosis.runs or diagnosis.runs[0].error:
+    if not diagnosis.runs or diagnosis.runs[0].problem:
         raise DemoError(f"could not diagnose {logdir}: "
-                        + (diagnosis.runs[0].error if diagnosis.runs else str(diagnosis.errors)))
+                        + (diagnosis.runs[0].problem if diagnosis.runs else str(diagnosis.errors)))
     report = diagnosis.runs[0]
     if not report.findings:
         raise DemoError("the rules found nothing wrong with the bad run; nothing to verify")

@@ -614,8 +614,8 @@ def verify_path(path: str, sets: dict[str, Any], options: VerifyOptions, progres
         names = ", ".join(r.run.name for r in diagnosis.runs[:5])
         raise VerifyError(f"{path} holds {len(diagnosis.runs)} runs ({names}...): point verify at one run")
     report = diagnosis.runs[0]
-    if report.error:
-        raise VerifyError(f"{path}: {report.error}")
+    if report.problem:  # unreadable, empty, or its analysis crashed: nothing to verify
+        raise VerifyError(f"{path}: {report.problem}")
     say = progress or (lambda _msg: None)
     if not report.findings:
         say(f"{report.run.name}: no finding, nothing to verify")
