@@ -16,6 +16,7 @@ from advisor.verify.experiments import EXPERIMENTS  # noqa: E402
 from advisor.verify.session import run_experiment  # noqa: E402
 
 
+@pytest.mark.trains
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
 def test_experiment_gives_the_verdict_the_seeds_predict(name):
     exp = EXPERIMENTS[name]
