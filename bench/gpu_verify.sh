@@ -42,9 +42,9 @@ run() {  # NAME TIMEOUT ARGS... : one advisor command, its wall time and exit co
 }
 
 : > "$OUT/times.txt"
-run verify-cpu 70 verify --builtin all --device cpu --format json -o "$OUT/verify-cpu.json"
-run verify-cuda 80 verify --builtin all --device cuda --format json -o "$OUT/verify-cuda.json"
-run verify-cuda-jobs4 60 verify --builtin overfit-wd --device cuda --jobs 4 --seeds 4 --confidence 0.99 --format json -o "$OUT/verify-cuda-jobs4.json"
+run verify-cpu 60 verify --builtin all --device cpu --format json -o "$OUT/verify-cpu.json"
+run verify-cuda 70 verify --builtin all --device cuda --format json -o "$OUT/verify-cuda.json"
+run verify-cuda-jobs4 60 verify --builtin overfit-wd --device cuda --jobs 4 --seeds 4 --confidence 0.99 --budget none --format json -o "$OUT/verify-cuda-jobs4.json"
 run demo-cuda 40 demo --device cuda
 
 # one line per experiment and device: verdict, confidence, compute ratio, where the trials ran
