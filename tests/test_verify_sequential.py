@@ -129,3 +129,10 @@ def test_builtin_trials_fan_out_on_a_local_ray_instance():
                             confidence=0.9999999)
     (v,) = report.verification
     assert v.verdict == "confirmed" and v.compute["failed_trials"] == 0 and v.compute["trials"] >= 1
+
+
+def test_no_reuse_trains_the_seed0_baseline_too(entry):
+    opts = VerifyOptions(entry=entry, seeds=3, device="cpu", reuse_original=False)
+    (v,) = verify_findings([_finding()], {"lr": 3.0}, {}, opts, 59, original_run=_original())
+    assert v.verdict == "confirmed" and v.compute["trials"] == 2  # baseline seed 0 and fix seed 0
+    assert not any("the original run itself" in n for n in v.notes)
