@@ -60,12 +60,13 @@ def _load_config(config_path: str | None):
         _fail(str(exc))
 
 
-def write_output(text: str, output: str | None) -> None:
-    """`-o -` or no -o: stdout; a file appears whole or not at all (advisor.report.output)."""
+def write_output(text, output: str | None) -> None:
+    """`-o -` or no -o: stdout; a file appears whole or not at all (advisor.report.output).
+    `text` is the report, or an iterable of its pieces from a streaming renderer."""
     from advisor.report import output as out
 
     try:
-        out.write_output(output, text)
+        out.write_chunks(output, [text] if isinstance(text, str) else text)
     except OSError as exc:
         _fail(f"{output}: cannot write ({exc.strerror or exc})")
 
@@ -169,44 +170,32 @@ def _runs_csv(rows: list[dict]) -> None:
 @main.command("export")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, help="table.parquet, table.csv, or - for CSV on stdout")
-def export_cmd(paths: tuple[str, ...], output: str) -> None:
+@execution_options
+def export_cmd(paths: tuple[str, ...], output: str, execution) -> None:
     """Write every point of every run under PATHS as one long table (run, tag, step, wall_time, value)."""
-    import pandas as pd
+    from advisor.export import ExportError, export, table_format
+    from advisor.pipeline import iter_runs
+    from advisor.report.output import open_output
 
-    from advisor.pipeline import read_runs
-
-    runs, errors = read_runs(paths, _progress())
-    for e in errors:
-        say(f"error: {e['path']}: {e['message']}")
-    if not runs:
-        _fail("nothing readable found")
-    frames = []
-    for run in runs:
-        t = run.table()
-        t.insert(0, "run", run.name)
-        frames.append(t)
-    table = pd.concat(frames, ignore_index=True)
-    table["run"] = table["run"].astype("category")
-    table["tag"] = table["tag"].astype(str).astype("category")
-    if output == "-":
-        click.echo(table.to_csv(index=False), nl=False)
-        return
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.partial")
     try:
-        if target.suffix == ".parquet":
-            try:
-                table.to_parquet(tmp, index=False)
-            except ImportError:
-                _fail("writing parquet needs pyarrow: pip install 'advisor[parquet]'")
-        elif target.suffix in (".csv", ".txt"):
-            table.to_csv(tmp, index=False)
-        else:
-            _fail(f"{output}: unknown table format (use .parquet or .csv)")
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    say(f"wrote {len(table)} points from {len(runs)} runs to {output}")
+        table_format(output)
+    except ExportError as exc:
+        _fail(str(exc))
+
+    def readable():
+        for run, error in iter_runs(paths, execution, _progress()):
+            if error is not None:
+                say(f"error: {error['path']}: {error['message']}")
+            else:
+                yield run
+
+    try:
+        points, runs = export(readable(), output, open_output)
+    except ExportError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{output}: cannot write ({exc.strerror or exc})")
+    say(f"wrote {points} points from {runs} runs to {output}")
 
 
 # ----------------------------------------------------------------------------- diagnose
@@ -262,7 +251,12 @@ def diagnose_cmd(paths, fmts, outputs, output_dir, fail_on, allow_empty, select,
             continue  # nothing readable: the one-line message below says it all
         options = RenderOptions(color=use_color() and is_stdout(out), verbose=verbose, fail_on=fail_on,
                                 allow_empty=allow_empty)
-        write_output(render(diagnosis, fmt, options), out)
+        if fmt == "json":  # streamed: a sweep's JSON document is never whole in memory
+            from advisor.report.json_report import render_chunks
+
+            write_output(render_chunks(diagnosis, options), out)
+        else:
+            write_output(render(diagnosis, fmt, options), out)
     if not quiet:
         say_problems(problem_lines(diagnosis), nothing_readable=code == EXIT_USAGE)
     sys.exit(code)

@@ -11,7 +11,7 @@ import functools
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from advisor.model import Diagnosis, IngestError, Run, RunReport, RunSource
 
@@ -29,22 +29,38 @@ def read_runs(
     paths: Iterable[str | Path], progress: Callable[[int, int, str], None] | None = None
 ) -> tuple[list[Run], list[dict[str, str]]]:
     """Discover and read every run; unreadable inputs become error entries, never exceptions."""
-    from advisor.ingest.discover import discover
-
-    sources, problems = discover(list(paths))
-    errors = [{"path": p.path, "message": p.message} for p in problems]
     runs: list[Run] = []
-    for i, src in enumerate(sources):
-        if progress:
-            progress(i, len(sources), src.name)
-        run, error = _read_one(src)
+    errors: list[dict[str, str]] = []
+    for run, error in iter_runs(paths, progress=progress):
         if run is not None:
             runs.append(run)
         else:
             errors.append(error)
-    if progress:
-        progress(len(sources), len(sources), "")
     return runs, errors
+
+
+def iter_runs(
+    paths: Iterable[str | Path],
+    execution: "Execution | None" = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Iterator[tuple[Run | None, dict[str, str] | None]]:
+    """(run, None) for every run under `paths`, read on `execution`'s workers, in discovery
+    order, one at a time (nothing is kept here: a caller that writes each run out, like
+    `advisor export`, holds one run's points at a time); (None, error) for discovery problems
+    (first) and unreadable runs."""
+    from advisor.executor import run_tasks
+    from advisor.ingest.discover import discover
+
+    execution = execution or Execution()
+    sources, problems = discover(list(paths))
+    for p in problems:
+        yield None, {"path": p.path, "message": p.message}
+    jobs = 1 if execution.executor == "local" and len(sources) <= 1 else execution.jobs
+    results = run_tasks(_read_one, sources, jobs=jobs, executor=execution.executor, address=execution.address)
+    for done, (run, error) in enumerate(results, start=1):
+        if progress:
+            progress(done, len(sources), run.name if run else "")
+        yield run, error
 
 
 def _read_one(src: RunSource) -> tuple[Run | None, dict[str, str] | None]:

@@ -77,3 +77,46 @@ def test_curves_keep_what_the_html_charts_draw(mixed_tree):
 def test_address_without_ray_is_a_usage_error(mixed_tree):
     result = CliRunner().invoke(main, ["diagnose", str(mixed_tree), "--address", "auto"])
     assert result.exit_code == 2 and "--address needs --executor ray" in result.output
+
+
+def test_json_is_written_piece_by_piece_and_reads_the_same(full, monkeypatch):
+    from advisor.report import json_report
+
+    converted = []
+    real = json_report.run_dict
+    monkeypatch.setattr(json_report, "run_dict", lambda r: converted.append(r) or real(r))
+    chunks = json_report.render_chunks(full)
+    head = "".join(next(chunks) for _ in range(40))
+    assert head.startswith('{\n  "schema": "advisor.diagnosis/1"')
+    assert 1 <= len(converted) < len(full.runs)  # runs are converted as the writer reaches them
+    assert head + "".join(chunks) == render(full, "json", RenderOptions())
+
+
+def test_export_streams_one_row_group_per_run_with_the_whole_table(mixed_tree, tmp_path):
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from advisor.pipeline import read_runs
+
+    target = tmp_path / "table.parquet"
+    result = CliRunner().invoke(main, ["export", str(mixed_tree), "-o", str(target), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    runs, _ = read_runs([mixed_tree])
+    assert pq.ParquetFile(target).num_row_groups == len(runs)
+    got = pd.read_parquet(target)
+    expected = pd.concat([r.table().assign(run=r.name)[["run", "tag", "step", "wall_time", "value"]]
+                          for r in runs], ignore_index=True)
+    assert list(got.columns) == ["run", "tag", "step", "wall_time", "value"]
+    assert got["run"].astype(str).tolist() == expected["run"].tolist()
+    assert got["tag"].astype(str).tolist() == expected["tag"].astype(str).tolist()
+    for col in ("step", "wall_time", "value"):
+        assert got[col].equals(expected[col])
+    csv = CliRunner().invoke(main, ["export", str(mixed_tree), "-o", "-"])
+    assert csv.stdout.count("\n") == len(got) + 1 and csv.stdout.startswith("run,tag,step,wall_time,value\n")
+
+
+def test_export_of_nothing_readable_leaves_no_file(tmp_path):
+    (tmp_path / "empty").mkdir()
+    target = tmp_path / "t.parquet"
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "empty"), "-o", str(target)])
+    assert result.exit_code == 2 and not target.exists() and not list(tmp_path.glob("*.part"))

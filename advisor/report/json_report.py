@@ -12,11 +12,12 @@ from advisor.model import Diagnosis, Finding, RunReport, Verification
 SCHEMA = "advisor.diagnosis/1"
 
 
-def to_dict(diagnosis: Diagnosis) -> dict[str, Any]:
+def to_dict(diagnosis: Diagnosis, runs: list | None = None) -> dict[str, Any]:
+    """The document; `runs` replaces the list of run dicts (render_chunks passes a lazy one)."""
     return {
         "schema": SCHEMA,
         "advisor_version": __version__,
-        "runs": [run_dict(r) for r in diagnosis.runs],
+        "runs": [run_dict(r) for r in diagnosis.runs] if runs is None else runs,
         # unreadable runs stay listed here too: `errors` has always held every input that could not be read
         "errors": [dict(e) for e in diagnosis.errors]
                   + [{"path": r.run.path, "message": r.read_error} for r in diagnosis.runs if r.read_error],
@@ -97,3 +98,30 @@ def _clean(value: Any) -> Any:
 
 def render(diagnosis: Diagnosis, options: Any = None) -> str:
     return json.dumps(to_dict(diagnosis), indent=2, allow_nan=False) + "\n"
+
+
+class _LazyRuns(list):
+    """The `runs` list of the document, converted one run at a time as the encoder reaches it,
+    so a 100,000-run diagnosis never holds its whole JSON (or every run dict) in memory."""
+
+    def __init__(self, reports):
+        super().__init__()
+        self._reports = reports
+
+    def __len__(self) -> int:
+        return len(self._reports)
+
+    def __bool__(self) -> bool:
+        return bool(self._reports)
+
+    def __iter__(self):
+        return (run_dict(r) for r in self._reports)
+
+
+def render_chunks(diagnosis: Diagnosis, options: Any = None):
+    """The text of `render`, piece by piece (identical once joined): what `advisor diagnose
+    --format json` writes as it goes. json's pure-Python encoder (the one `indent` uses anyway)
+    walks lists by iteration, which is what lets the runs be converted lazily."""
+    doc = to_dict(diagnosis, runs=_LazyRuns(diagnosis.runs))
+    yield from json.JSONEncoder(indent=2, allow_nan=False).iterencode(doc)
+    yield "\n"

@@ -170,9 +170,17 @@ def write_output(path: str | os.PathLike | None, text: str) -> None:
     A closed pipe on stdout (`advisor diagnose | head`) is not an error: the reader has what it
     wanted. stdout is pointed at /dev/null so Python's exit flush does not raise again.
     """
+    write_chunks(path, [text])
+
+
+def write_chunks(path: str | os.PathLike | None, chunks: Iterable[str]) -> None:
+    """`write_output` for a report produced piece by piece (a streaming renderer): each piece is
+    written as it comes, so the whole text is never in memory; a file still appears whole or
+    not at all."""
     try:
         with open_output(path) as f:
-            f.write(text)
+            for chunk in chunks:
+                f.write(chunk)
     except BrokenPipeError:
         if not is_stdout(path):
             raise
@@ -203,7 +211,7 @@ def message(text: str, *, err: bool = True) -> None:
 
 
 __all__ = [
-    "EXIT_OK", "EXIT_FINDINGS", "EXIT_USAGE", "in_ci", "use_color", "show_progress", "progress",
+    "EXIT_OK", "EXIT_FINDINGS", "EXIT_USAGE", "write_chunks", "in_ci", "use_color", "show_progress", "progress",
     "is_stdout", "open_output", "write_output", "render_to", "message",
 ]
 
