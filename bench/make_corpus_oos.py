@@ -371,7 +371,7 @@ def _regime(rng: np.random.Generator) -> tuple[str, str, dict]:
     kind = str(rng.choice(
         ["healthy", "adaptive_high", "sgd_small_batch_high", "deep_saturating", "momentum_blowup", "logreg_slow",
          "lstm_slow", "sgd_kill", "adamw_high", "overfit", "mlp_slow"],
-        p=[0.30, 0.11, 0.08, 0.10, 0.06, 0.06, 0.04, 0.05, 0.04, 0.10, 0.06]))
+        p=[0.30, 0.14, 0.10, 0.08, 0.06, 0.06, 0.04, 0.04, 0.04, 0.08, 0.06]))
     task = str(rng.choice(MLP_TASKS))
     mlp = {"model": "mlp", "task": task, "depth": int(rng.choice([1, 2, 3])), "hidden": int(rng.choice([32, 64])),
            "activation": str(rng.choice(["relu", "relu", "tanh"])), "batch_size": int(rng.choice([16, 32, 64]))}

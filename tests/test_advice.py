@@ -10,7 +10,8 @@ import re
 import numpy as np
 import pytest
 
-from advisor.engine import ladder_step, priors
+from advisor import priors
+from advisor.engine import ladder_step
 from advisor.pipeline import diagnose_paths, read_runs
 from advisor.roles import build_curves
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from advisor.engine.conditions import Context, evaluate
-from advisor.engine.priors import stop_point
+from advisor.priors import stop_point
 from advisor.engine.rulefile import Rule, RuleError, load_file
 from advisor.engine.sources import SOURCES_FILE
 from advisor.model import Curves, Finding, Recommendation, severity_rank

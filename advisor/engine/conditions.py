@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.engine import priors
+from advisor import priors
 from advisor.model import Curves
 from advisor.signals import Measurements
 

@@ -2,9 +2,10 @@
 range, whether the net is deep and saturating, and the concrete numbers a fix needs (a clip
 threshold from the logged gradient norm, a warmup length) in the run's own units.
 
-Rules reach these as `run.<name>` (advisor.engine.conditions.Context.resolve). They live here,
-not in advisor/signals, because they read hyperparameters and whole curves as logged rather than
-measure a pattern on one curve.
+Rules reach these as `run.<name>` (advisor.engine.conditions.Context.resolve); signals use the
+LR prior too (an Adam run at 50x its usual LR needs less evidence of bouncing). They live outside
+advisor/signals and advisor/engine because both read them: hyperparameters and whole curves as
+logged, not a pattern measured on one curve.
 """
 from __future__ import annotations
 
