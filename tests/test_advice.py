@@ -206,3 +206,42 @@ def test_json_output_keeps_the_contract_with_conditional_advice(real_logs, tmp_p
     data = json.loads(res.output)
     rec = data["runs"][0]["findings"][0]["recommendations"][0]
     assert set(rec) == {"action", "change", "text", "source"}
+
+
+# ----------------------------------------------------------------------------- reinforcement learning
+
+RL_RUNS = ("tensorboard/sb3-ppo-dead-and-empty/logs/PPO_6", "tensorboard/sb3-ppo-learning-spiky",
+           "tensorboard/sb3-ppo-entropy-collapse-nan", "csv/sb3-progress-ppo", "wandb/wandb-0.8-legacy-spaceinvaders-dqn")
+
+
+def test_rl_runs_are_judged_by_their_reward(real):
+    """A PPO run whose reward climbs from -98 to 250 was FAIL / "diverged, add BatchNorm"; a PPO run
+    with the reward pinned at -100, loss exactly 0 and a collapsed entropy was "ok"."""
+    for prefix in RL_RUNS:
+        report = _run(real, prefix)
+        assert report.curves.rl, prefix
+        assert all(f.rule.startswith("RL") for f in report.findings), (prefix, [f.rule for f in report.findings])
+    learning = _run(real, "tensorboard/sb3-ppo-learning-spiky")
+    assert learning.status == "ok" and learning.measurements.get("rl", "reward").values["learning"]
+    dead = _run(real, "tensorboard/sb3-ppo-dead-and-empty/logs/PPO_6")
+    f = dead.findings[0]
+    assert (f.rule, f.pattern, f.recommendations[0].action) == ("RL001", "plateau", "check_data")
+    assert not any(_run(real, p).curves.rl for p in ("hf-trainer/lora-roberta-agnews", "tensorboard/keras-tf2-imdb-overfit"))
+
+
+def test_divergence_after_learning_is_divergence_not_a_plateau():
+    """A net that learns, then blows up and collapses to chance (SGD momentum 0.99) was reported as
+    a plateau at chance with plateau advice."""
+    from advisor.engine import evaluate_run, load_rules, select_rules
+    from advisor.model import Curve, Curves
+    from advisor.signals import measure
+
+    rng = np.random.default_rng(3)
+    x = np.arange(300, dtype=float)
+    y = np.where(x < 120, 0.3 + 0.8 * np.exp(-x / 30), np.where(x < 150, 0.3 + (x - 120) / 30 * 0.8, 1.1))
+    y = y * (1 + 0.03 * rng.standard_normal(300))
+    curves = Curves(run="relapse", by_role={"train_loss": Curve("train_loss", "loss", x, y)}, num_classes=3)
+    verdict = evaluate_run(select_rules(load_rules()), measure(curves), curves)
+    assert [f.pattern for f in verdict.findings][:1] == ["divergence"]
+    assert verdict.findings[0].rule == "DIV006" and verdict.findings[0].recommendations[0].action == "lower_lr"
+    assert "plateau" not in [f.pattern for f in verdict.findings]

@@ -120,6 +120,11 @@ def evaluate_run(
     verdict = RunVerdict()
     fired: list[tuple[Rule, Finding]] = []
     for rule in rules:
+        if curves.rl != (rule.category == "rl"):
+            # a policy-gradient loss is not a supervised loss: an RL run is judged by its reward
+            why = "an RL run is judged by its reward (rules/rl)" if curves.rl else "not a reinforcement-learning run"
+            verdict.abstentions.append((rule.id, why))
+            continue
         role = next((m for m in rule.metrics if curves.get(m) is not None), None)
         if role is None:
             verdict.abstentions.append((rule.id, f"no {' or '.join(rule.metrics)} curve in this run"))
@@ -161,7 +166,7 @@ def _root_causes(fired: list[tuple[Rule, Finding]], verdict: RunVerdict) -> list
 
 def _finding(rule: Rule, ctx: Context) -> Finding:
     curve = ctx.curves.get(ctx.role)
-    family = SPAN_FAMILY.get(rule.pattern)
+    family = "rl" if rule.category == "rl" else SPAN_FAMILY.get(rule.pattern)
     m = ctx.measurements.get(family, ctx.role) if family else None
     start = m.start_step if m else None
     end = m.end_step if m else None

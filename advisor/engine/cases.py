@@ -81,6 +81,7 @@ def case_curves(case: dict[str, Any]) -> Curves:
         curves.by_role[role] = case_curve(role, spec)
     if "steps_per_epoch" in case:
         curves.steps_per_epoch = float(case["steps_per_epoch"])
+    curves.rl = bool(case.get("rl", False))
     if "num_classes" in case:
         curves.num_classes = int(case["num_classes"])
     return curves

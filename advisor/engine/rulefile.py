@@ -17,13 +17,13 @@ from advisor.model import SEVERITIES
 PATTERNS = {
     "divergence", "oscillation", "plateau", "slow_convergence", "overfitting", "underfitting",
     "gradient_explosion", "gradient_vanishing", "loss_spike", "metric_stall", "lr_range_test",
-    "regression", "inconsistent_metric", "batch_lr_mismatch",
+    "regression", "inconsistent_metric", "batch_lr_mismatch", "kl_blowup",
 }
 ACTIONS = {
     "lower_lr", "raise_lr", "lr_schedule", "warmup", "raise_batch_size", "lower_batch_size",
     "add_batchnorm", "regularize", "augment_data", "early_stop", "gradient_clipping",
     "change_optimizer", "shuffle_data", "normalize_inputs", "check_data", "lr_range_test",
-    "change_loss", "change_init", "check_metric", "train_longer",
+    "change_loss", "change_init", "check_metric", "train_longer", "raise_entropy_bonus",
 }
 STATUSES = {"stable", "preview", "deprecated"}
 OPS = {"==", "!=", "<", "<=", ">", ">=", "in", "not_in", "exists", "missing"}

@@ -28,7 +28,7 @@ register(Family(
     name="divergence",
     roles=LOSSES,
     keys={
-        "kind": "'nan' | 'explosion' | 'early_rise' | None",
+        "kind": "'nan' | 'explosion' | 'early_rise' | 'relapse' | None",
         "first_nonfinite_step": "x of the first NaN/inf, or None",
         "explosion_ratio": "max after the running minimum / running minimum (scale-free)",
         "early_rise_ratio": "median of the early-rise window / start level",
@@ -165,4 +165,24 @@ register(Family(
         "start": "median of the first 3 points", "best": "lowest rolling-median level",
     },
     fn="advisor.signals.progress:measure_progress",
+))
+
+register(Family(
+    name="rl",
+    roles=("reward",),
+    keys={
+        "reward_first": "median of the first 10% of the reward", "reward_last": "median of the last 10%",
+        "reward_peak": "highest level of the reward trend", "peak_step": "x of that peak",
+        "gain_rel": "(last - first) / the trend's range",
+        "learning": "bool: the reward ends >= 25% of its range above its start",
+        "flat": "bool: the reward trend's range is <= 5% of its magnitude",
+        "dead_policy": "bool: flat reward with a collapsed entropy, a loss of exactly 0 or a KL of exactly 0",
+        "collapsed": "bool: the reward rose, then lost >= half of its gain by the end",
+        "entropy_last": "|entropy| over the last 10% (nats)", "entropy_collapsed": "bool: <= 0.05 nats",
+        "loss_zero": "bool: the loss is exactly 0 over the second half",
+        "kl_max": "largest approximate KL between successive policies",
+        "kl_spikes": "number of updates with approx_kl > 0.1",
+        "kl_blowup": "bool: >= 3 updates with approx_kl > 0.1",
+    },
+    fn="advisor.signals.rl:measure_rl",
 ))

@@ -10,6 +10,11 @@ What a practitioner checks, in order of certainty:
 3. the gradient norm going non-finite: HF Trainer replaces NaN losses by running averages, so
    there the loss can look calm while the gradients are already gone (a sustained >= 10x climb
    of the grad norm is reported as `grad_norm_explosion`).
+4. a loss that learnt and then came back: the trend fell to <= 70% of its start, then climbed
+   back to >= 90% of it and is still there at the end (`relapse`: seed 000's "损失函数越来越大"
+   after a good start, a net that learns and then collapses to chance, e.g. SGD momentum 0.99);
+   and a loss whose whole second half sits >= 20% above its start (`early_rise`: it never got
+   anywhere better than where it began, however much it bounces on the way).
 `explosion_ratio` (trend / its running minimum) and `early_rise_ratio` (median of the first 30%
 / start) are reported for every curve. For losses that are not positive the 2.5x becomes "1.5x
 the start's magnitude (or the fall achieved) above the start". With a training loss logged, a
@@ -29,6 +34,9 @@ from advisor.signals.robust import (
 )
 
 DIV_FACTOR = 2.5  # the loss trend climbs to 2.5x its start (fixtures/labels.py: 3x, 2-3x ambiguous)
+LEARNT = 0.7  # relapse: the trend first fell to <= 70% of its start ...
+RELAPSE = 0.9  # ... then came back to >= 90% of it and stayed there (last 10% of the points)
+ABOVE_START = 1.2  # the whole second half of the trend >= 1.2x its start: worse than doing nothing
 EARLY_WINDOW = 0.3  # share of the run whose median is reported as early_rise_ratio
 GRAD_RATIO = 10.0
 MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a divergence
@@ -74,6 +82,8 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     out = {"ratio": float(np.max(ratio)), "early_ratio": float(early_ratio), "kind": None, "onset": None}
     over = np.flatnonzero(s > threshold)
     if not len(over):
+        if positive and start > 0 and n >= 8:
+            return _came_back(xs, ys, s, start, out)
         return out
     c = int(over[0])
     learnt_first = bool(np.min(s[: c + 1]) < start - 0.1 * max(abs(start), 1e-300)) if positive else \
@@ -94,6 +104,25 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     else:
         calm = np.flatnonzero(s[: c + 1] <= start + 0.1 * (threshold - start))
         out.update(kind="early_rise", onset=float(xs[int(calm[-1])]) if len(calm) else float(xs[0]))
+    return out
+
+
+def _came_back(xs: np.ndarray, ys: np.ndarray, s: np.ndarray, start: float, out: dict) -> dict:
+    """Below the explosion threshold: a loss that learnt and came back to its start (`relapse`), or
+    whose second half sits above its start (`early_rise`). Vectorised over the trend `s`."""
+    n = len(s)
+    i_min = int(np.argmin(s))
+    tail = float(np.median(ys[-max(2, n // 10):]))
+    second = float(np.median(s[n // 2:]))
+    if s[i_min] <= LEARNT * start and tail >= RELAPSE * start and np.all(s[-max(2, n // 10):] >= RELAPSE * start):
+        # onset: where the trend left its minimum for good (the last point within 10% of the
+        # fall above the minimum before the climb)
+        back = np.flatnonzero(s[: i_min + 1] <= s[i_min] + 0.1 * (start - s[i_min]))
+        j = i_min + int(np.argmax(s[i_min:] > s[i_min] + 0.1 * (start - s[i_min]))) - 1
+        out.update(kind="relapse", onset=float(xs[max(j, int(back[-1]) if len(back) else i_min)]))
+    elif second >= ABOVE_START * start and tail >= ABOVE_START * start:
+        above = np.flatnonzero(s > start)
+        out.update(kind="early_rise", onset=float(xs[int(above[0])]) if len(above) else float(xs[0]))
     return out
 
 
@@ -153,12 +182,12 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     values["grad_norm_explosion"] = bool(g_exp)
     if kind is None and g_nan and role == "train_loss":
         kind, onset = "nan", g_onset  # HF Trainer masks NaN losses; the gradients tell the truth
-    if kind in ("explosion", "early_rise") and role == "val_loss" and curves.get("train_loss") is not None \
+    if kind in ("explosion", "early_rise", "relapse") and role == "val_loss" and curves.get("train_loss") is not None \
             and len(curves.get("train_loss")) >= MIN_POINTS:
         # with a training loss logged, the run's divergence is read from it; a validation loss
         # that climbs while training is fine is overfitting or noise
         kind, onset = None, None
-    if kind in ("explosion", "early_rise") and role == "val_loss":
+    if kind in ("explosion", "early_rise", "relapse") and role == "val_loss":
         # A validation loss that climbs while training keeps improving is overfitting, not divergence.
         tr = curves.get("train_loss")
         if tr is not None:
@@ -179,7 +208,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         conf = 0.95
     elif kind == "explosion":
         conf = 0.85
-    elif kind == "early_rise":
+    elif kind in ("early_rise", "relapse"):
         conf = 0.7
     if kind is None:
         note = "no divergence"
@@ -188,6 +217,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
                 else "gradient norm becomes non-finite (the logged loss may be masked)")
     elif kind == "explosion":
         note = f"loss explodes to {values['explosion_ratio']:.3g}x its running minimum, above {DIV_FACTOR:g}x its start"
+    elif kind == "relapse":
+        note = "the loss learnt, then climbed back to its starting level and stayed there"
     else:
         note = f"loss rises from the start to over {DIV_FACTOR:g}x its starting level (LR too high from the first steps)"
     return Measurement(family="divergence", role=role, tag=c.tag, detected=detected, values=values,

@@ -1,0 +1,99 @@
+"""Reinforcement-learning runs (SB3, RLlib, CleanRL): judged by the reward, not the loss.
+
+A policy-gradient loss is not a supervised loss: it rises when the policy improves, jumps when
+the value targets move, and a run "learns" when its episode reward climbs. What a practitioner
+reads off an SB3/RLlib log:
+- *learning*: the reward trend (running median over a tenth of the points) ends clearly above
+  where it started (`gain_rel`: the rise as a share of the trend's range);
+- *dead policy*: the reward trend is flat (`flat`) and nothing reaches the learner: the entropy
+  has collapsed to a near-deterministic policy (|entropy| <= 0.05 nats at the end,
+  `entropy_collapsed`), the loss is exactly 0 (`loss_zero`) or the KL between successive
+  policies is exactly 0 (`kl_zero`);
+- *policy collapse*: the reward rose (peak >= 30% of the range above the start) and then lost at
+  least half of what it had gained by the end (`collapsed`, onset at the peak);
+- *KL blow-ups*: the approximate KL between successive policies above 0.1 (SB3's `target_kl` is
+  usually 0.01-0.05) in `kl_spikes` updates.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from advisor.model import Curves, Measurement
+from advisor.signals.robust import finite_xy, head_level, odd, running_median, tail_level
+
+MIN_N = 5
+FLAT = 0.05  # trend range <= 5% of the reward's magnitude: flat
+LEARN = 0.25  # the reward ends >= 25% of its trend's range above its start: learning
+COLLAPSE_RISE = 0.3  # the peak is >= 30% of the range above the start ...
+COLLAPSE_LOSS = 0.5  # ... and the end has lost >= 50% of that gain
+ENTROPY_DEAD = 0.05  # nats: a near-deterministic policy
+KL_HIGH = 0.1
+
+
+def _tail_zero(curves: Curves, role: str) -> bool | None:
+    c = curves.get(role)
+    if c is None:
+        return None
+    _, y = finite_xy(c)
+    if len(y) < MIN_N:
+        return None
+    return bool(np.all(y[len(y) // 2:] == 0.0))
+
+
+def measure_rl(curves: Curves, role: str) -> Measurement | None:
+    """Learning, dead policy, policy collapse and KL blow-ups of an RL run, from its reward."""
+    c = curves.get(role)
+    if c is None or not curves.rl:
+        return None
+    x, y = finite_xy(c)
+    if len(y) < MIN_N:
+        return None
+    n = len(y)
+    t = running_median(y, odd(max(3, n // 10)))
+    head, tail = head_level(y, 0.1), tail_level(y, 0.1)
+    rng = float(np.ptp(t))
+    level = max(abs(float(np.median(y))), 1e-12)
+    flat = bool(rng <= FLAT * level)
+    gain = tail - head
+    learning = bool(not flat and gain >= LEARN * rng and gain > 0)
+    i_peak = int(np.argmax(t))
+    rise = float(t[i_peak] - head)
+    collapsed = bool(not flat and rng > 0 and rise >= COLLAPSE_RISE * rng and i_peak < n - max(2, n // 10)
+                     and tail <= t[i_peak] - COLLAPSE_LOSS * rise)
+    ent = curves.get("entropy")
+    ent_tail = None
+    if ent is not None:
+        _, ey = finite_xy(ent)
+        if len(ey) >= MIN_N:
+            ent_tail = float(abs(tail_level(ey, 0.1)))
+    entropy_collapsed = None if ent_tail is None else bool(ent_tail <= ENTROPY_DEAD)
+    loss_zero = _tail_zero(curves, "train_loss")
+    kl = curves.get("kl")
+    kl_max = kl_spikes = None
+    kl_zero = None
+    if kl is not None:
+        _, ky = finite_xy(kl)
+        if len(ky) >= MIN_N:
+            kl_max = float(np.max(ky))
+            kl_spikes = int(np.sum(ky > KL_HIGH))
+            kl_zero = bool(np.all(ky[len(ky) // 2:] == 0.0))
+    dead = bool(flat and (entropy_collapsed or loss_zero or kl_zero))
+    values = {
+        "reward_first": float(head), "reward_last": float(tail), "reward_peak": float(t[i_peak]),
+        "peak_step": float(x[i_peak]), "gain_rel": float(gain / rng) if rng > 0 else 0.0,
+        "learning": learning, "flat": flat, "dead_policy": dead, "collapsed": collapsed,
+        "entropy_last": ent_tail, "entropy_collapsed": entropy_collapsed, "loss_zero": loss_zero,
+        "kl_max": kl_max, "kl_spikes": kl_spikes, "kl_blowup": bool(kl_spikes is not None and kl_spikes >= 3),
+    }
+    if dead:
+        note = f"reward flat at {tail:.4g} with nothing reaching the learner: a dead policy"
+    elif collapsed:
+        note = f"reward peaked at {t[i_peak]:.4g} at step {x[i_peak]:g}, then fell back to {tail:.4g}: policy collapse"
+    elif learning:
+        note = f"reward rose from {head:.4g} to {tail:.4g}: learning"
+    else:
+        note = f"reward from {head:.4g} to {tail:.4g}"
+    detected = dead or collapsed
+    return Measurement(family="rl", role=role, tag=c.tag, detected=detected, values=values,
+                       start_step=float(x[i_peak]) if collapsed else (float(x[0]) if dead else None),
+                       end_step=float(x[-1]) if detected else None, confidence=0.8 if detected else 0.0, note=note)
