@@ -245,3 +245,24 @@ def test_divergence_after_learning_is_divergence_not_a_plateau():
     assert [f.pattern for f in verdict.findings][:1] == ["divergence"]
     assert verdict.findings[0].rule == "DIV006" and verdict.findings[0].recommendations[0].action == "lower_lr"
     assert "plateau" not in [f.pattern for f in verdict.findings]
+
+
+@pytest.mark.slow
+@pytest.mark.trains
+@pytest.mark.parametrize("seed", [0, 1])
+def test_momentum_099_run_that_learns_then_collapses_is_divergence(tmp_path, seed):
+    """A real training (digits MLP, SGD momentum 0.99, LR 0.05): the loss falls to ~0.45, then the
+    net is thrown back to chance (2.30 = ln 10) and stays there. Margins are wide (the minimum is
+    < 25% of the start, the end > 98% of it) so both CPU kernels agree."""
+    from advisor.verify import logwriters as lw
+    from advisor.verify.builtins import train
+
+    rec = lw.Recorder(clock=lw.fake_clock())
+    rec.meta.update(train({"task": "digits-mlp", "optimizer": "momentum", "momentum": 0.99, "lr": 0.05}, 600, seed, rec))
+    lw.write_tb_torch(rec, tmp_path / "run")
+    report = diagnose_paths([str(tmp_path / "run")]).runs[0]
+    first = report.findings[0]
+    # relapse to chance (DIV006) or, on some kernels, a trend that overshoots 2.5x the start first (DIV002)
+    assert first.rule in ("DIV006", "DIV002") and (first.pattern, first.recommendations[0].action) == ("divergence", "lower_lr")
+    assert "plateau" not in [f.pattern for f in report.findings]
+    assert any(r.action == "change_optimizer" and r.change == {"momentum": {"set": 0.9}} for r in first.recommendations)
