@@ -58,7 +58,7 @@ DEFAULT_OUT = REPO / "bench" / "out" / "oos"
 
 # Every threshold of the labeller (see label()); "amb" entries are the near-miss bands rejected.
 CRITERIA: dict[str, float] = {
-    "blowup_factor": 1.5,       # full-batch loss above 1.5x its start (or non-finite): diverged
+    "blowup_factor": 1.5,       # non-finite, or the last quarter's median full-batch loss >= 1.5x its start: diverged
     "learned_frac": 0.7,        # "learned" = full-batch loss got below 70% of its start ...
     "relapse_frac": 0.9,        # ... then its last three evaluations are back above 90% of the start
     "acc_collapse": 0.05,       # or val accuracy back within 5 points of chance after beating it by 25
@@ -275,9 +275,13 @@ def label(run: dict, ref: dict | None) -> tuple[list[str], list[str], dict]:
     pats: list[str] = []
     amb: list[str] = []
     finite = np.isfinite(fb)
-    if run["diverged"] or not finite.all() or np.nanmax(fb) >= C["blowup_factor"] * start:
-        return ["divergence"], [], {**st, "why": "non-finite or blew up"}
     n = len(fb)
+    if run["diverged"] or not finite.all():
+        return ["divergence"], [], {**st, "why": "non-finite or blew up"}
+    # a rise past the start that lasts (the last quarter's median above 1.5x the start); a spike
+    # above it that comes back down is for the oscillation criterion to judge
+    if np.median(fb[-max(2, n // 4):]) >= C["blowup_factor"] * start:
+        return ["divergence"], [], {**st, "why": "rose past its start and stayed there"}
     i_min = int(np.argmin(fb))
     st["min_frac"] = float(fb[i_min] / start)
     relapse = fb[i_min] <= C["learned_frac"] * start and np.all(fb[-3:] >= C["relapse_frac"] * start)
@@ -491,6 +495,8 @@ def run_spec(args: tuple[dict, str]) -> tuple[str, dict | None, str | None]:
         pats, amb, stats = label(run, ref)
         if amb:
             return spec["id"], None, "ambiguous: " + ",".join(amb)
+        if spec["train_only"] and "overfitting" in pats:
+            return spec["id"], None, "unobservable: overfitting in a train-only log"
         cause = spec["cause"]
         if pats:
             primary = next(p for p in PATTERNS if p in pats)

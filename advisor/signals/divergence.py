@@ -36,6 +36,7 @@ from advisor.signals.robust import (
 DIV_FACTOR = 2.5  # the loss trend climbs to 2.5x its start (fixtures/labels.py: 3x, 2-3x ambiguous)
 LEARNT = 0.7  # relapse: the trend first fell to <= 70% of its start ...
 RELAPSE = 0.9  # ... then came back to >= 90% of it and stayed there (last 10% of the points)
+LAST_BLOWUP = 100.0  # the last logged value >= 100x the start and the median: the run ended blown up
 ABOVE_START = 1.2  # the whole second half of the trend >= 1.2x its start: worse than doing nothing
 EARLY_WINDOW = 0.3  # share of the run whose median is reported as early_rise_ratio
 GRAD_RATIO = 10.0
@@ -81,6 +82,11 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     early_ratio = early_med / start if start > 0 else 1.0 + (early_med - start) / span
     out = {"ratio": float(np.max(ratio)), "early_ratio": float(early_ratio), "kind": None, "onset": None}
     over = np.flatnonzero(s > threshold)
+    if not len(over) and positive and start > 0 and n >= 8 and ys[-1] >= LAST_BLOWUP * max(start, float(np.median(ys))):
+        # the run stopped on a loss 100x its start (a guard like `loss > 1e6: stop`, or the job
+        # crashed): one point, but the last one, so no trend will ever show it
+        out.update(kind="explosion", onset=float(xs[-1]), ratio=float(ys[-1] / max(float(runmin[-1]), 1e-300)))
+        return out
     if not len(over):
         if positive and start > 0 and n >= 8:
             return _came_back(xs, ys, s, start, out)
