@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.score import CORE, PRIMARY_ORDER, load_truth, score  # noqa: E402
+from bench.score import PRIMARY_ORDER, load_truth, print_errors, print_table, score  # noqa: E402
 
 # rule id -> param -> candidate values; the first value of each list is the shipped default
 GRID: dict[str, dict[str, list]] = {
@@ -149,10 +149,7 @@ def main() -> None:
         return
     print(f"{len(truth)} labelled runs ({result['healthy_runs']} healthy), {args.folds}-fold CV over {len(cands)} settings")
     print("held-out (pooled over folds):")
-    print(f"{'pattern':18} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'recall':>6} {'f1':>6}")
-    for p in CORE:
-        r = result["per_pattern"][p]
-        print(f"{p:18} {r['tp']:4d} {r['fp']:4d} {r['fn']:4d} {r['precision']:6.2f} {r['recall']:6.2f} {r['f1']:6.2f}")
+    print_table(result)
     print(f"macro-F1 {result['macro_f1']:.3f}   healthy false alarms {result['healthy_false_alarms']}/{result['healthy_runs']}"
           f"   expected action among {result['expected_among']:.1%}   first {result['expected_first']:.1%}")
     for pf in per_fold:
@@ -163,12 +160,7 @@ def main() -> None:
           f"{default['healthy_false_alarms']}/{default['healthy_runs']}, expected among {default['expected_among']:.1%}, "
           f"first {default['expected_first']:.1%}")
     if args.errors:
-        for path, p, got in result["misses"]:
-            print(f"MISS   {p:17} {path}   (found {got})")
-        for path, p, true in result["alarms"]:
-            print(f"ALARM  {p:17} {path}   (truth {true})")
-        for path, want, act, among in result["wrong_expected"]:
-            print(f"EXPECT {'/'.join(want):17} {path}   first action {act}{' (expected one later)' if among else ''}")
+        print_errors(result)
 
 
 if __name__ == "__main__":

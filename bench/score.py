@@ -120,6 +120,23 @@ def score(truth: list[dict], predictions: dict[str, dict]) -> dict:
     }
 
 
+def print_table(result: dict) -> None:
+    """Per-pattern counts, precision, recall and F1, one line each."""
+    print(f"{'pattern':18} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'recall':>6} {'f1':>6}")
+    for p, r in result["per_pattern"].items():
+        print(f"{p:18} {r['tp']:4d} {r['fp']:4d} {r['fn']:4d} {r['precision']:6.2f} {r['recall']:6.2f} {r['f1']:6.2f}")
+
+
+def print_errors(result: dict) -> None:
+    """Every miss, false alarm and run whose expected action is not the first one given."""
+    for path, p, got in result["misses"]:
+        print(f"MISS   {p:17} {path}   (found {got})")
+    for path, p, true in result["alarms"]:
+        print(f"ALARM  {p:17} {path}   (truth {true})")
+    for path, want, act, among in result["wrong_expected"]:
+        print(f"EXPECT {'/'.join(want):17} {path}   first action {act}{' (expected one later)' if among else ''}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", type=Path)
@@ -137,23 +154,16 @@ def main() -> None:
         print(json.dumps(result, indent=2, default=str))
         return
     print(f"{len(truth)} labelled runs ({result['healthy_runs']} healthy)")
-    print(f"{'pattern':18} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'recall':>6} {'f1':>6}")
-    for p, r in result["per_pattern"].items():
-        print(f"{p:18} {r['tp']:4d} {r['fp']:4d} {r['fn']:4d} {r['precision']:6.2f} {r['recall']:6.2f} {r['f1']:6.2f}")
+    print_table(result)
     print(f"macro-F1 {result['macro_f1']:.3f}   healthy false alarms {result['healthy_false_alarms']}/{result['healthy_runs']}"
           f"   first action right {result['first_action_accuracy']:.2%}")
     if result["expected_runs"]:
         print(f"expected action ({result['expected_runs']} runs): among recommendations {result['expected_among']:.1%}"
               f"   first {result['expected_first']:.1%}")
     if args.errors:
-        for path, p, got in result["misses"]:
-            print(f"MISS   {p:17} {path}   (found {got})")
-        for path, p, true in result["alarms"]:
-            print(f"ALARM  {p:17} {path}   (truth {true})")
+        print_errors(result)
         for path, p, act in result["wrong_actions"]:
             print(f"ACTION {p:17} {path}   first action {act}")
-        for path, want, act, among in result["wrong_expected"]:
-            print(f"EXPECT {'/'.join(want):17} {path}   first action {act}{' (expected one later)' if among else ''}")
         for path, pred in preds.items():
             if pred.get("error"):
                 print(f"ERROR  {path}: {pred['error']}")
