@@ -2,10 +2,10 @@
 range, whether the net is deep and saturating, and the concrete numbers a fix needs (a clip
 threshold from the logged gradient norm, a warmup length) in the run's own units.
 
-Rules reach these as `run.<name>` (advisor.engine.conditions.Context.resolve); signals use the
-LR prior too (an Adam run at 50x its usual LR needs less evidence of bouncing). They live outside
-advisor/signals and advisor/engine because both read them: hyperparameters and whole curves as
-logged, not a pattern measured on one curve.
+Rules reach these as `run.<name>` (advisor.engine.conditions.Context.resolve). They live outside
+advisor/engine so that signals can read the LR prior too (not done yet: the oscillation and
+slow-convergence detectors do not use it); they are hyperparameters and whole curves as logged,
+not a pattern measured on one curve.
 """
 from __future__ import annotations
 
