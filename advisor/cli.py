@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from advisor import __version__
-from advisor.cli_options import execution_options
+from advisor.cli_options import execution_options, limit_option
 
 from advisor.report.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, show_progress, use_color
 from advisor.terminal import sanitize, say
@@ -80,19 +80,38 @@ def main() -> None:
 # ----------------------------------------------------------------------------- runs / export
 
 
+def _limits_of_call(limit_flags):
+    """The call's limits (config, then --limit); a bad --limit is a usage error."""
+    from advisor.pipeline import UsageProblem, limits_for_cli
+
+    try:
+        return limits_for_cli(_load_config(None), limit_flags)
+    except UsageProblem as exc:
+        _fail(str(exc))
+
+
+def _read_runs_within_limits(paths, limit_flags):
+    """read_runs under the call's limits."""
+    from advisor import limits
+    from advisor.pipeline import read_runs
+
+    with limits.use(_limits_of_call(limit_flags)):
+        return read_runs(paths, _progress())
+
+
 @main.command("runs")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
               help="text: a table fitted to the terminal; json and csv: for scripts")
-def runs_cmd(paths: tuple[str, ...], fmt: str) -> None:
+@limit_option
+def runs_cmd(paths: tuple[str, ...], fmt: str, limit_flags: tuple[str, ...]) -> None:
     """List the runs found under PATHS: format, writer, tags, points, roles, warnings (sorted by path)."""
     import json
 
-    from advisor.pipeline import read_runs
     from advisor.report.common import located
     from advisor.roles import assign_roles
 
-    runs, errors = read_runs(paths, _progress())
+    runs, errors = _read_runs_within_limits(paths, limit_flags)
     rows = []
     for run in sorted(runs, key=lambda r: str(r.path)):
         rows.append({
@@ -171,8 +190,10 @@ def _runs_csv(rows: list[dict]) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, help="table.parquet, table.csv, or - for CSV on stdout")
 @execution_options
-def export_cmd(paths: tuple[str, ...], output: str, execution) -> None:
+@limit_option
+def export_cmd(paths: tuple[str, ...], output: str, execution, limit_flags: tuple[str, ...]) -> None:
     """Write every point of every run under PATHS as one long table (run, tag, step, wall_time, value)."""
+    from advisor import limits
     from advisor.export import ExportError, export, table_format
     from advisor.pipeline import iter_runs
     from advisor.report.output import open_output
@@ -190,7 +211,8 @@ def export_cmd(paths: tuple[str, ...], output: str, execution) -> None:
                 yield run
 
     try:
-        points, runs = export(readable(), output, open_output)
+        with limits.use(_limits_of_call(limit_flags)):
+            points, runs = export(readable(), output, open_output)
     except ExportError as exc:
         _fail(str(exc))
     except OSError as exc:
@@ -224,8 +246,10 @@ def export_cmd(paths: tuple[str, ...], output: str, execution) -> None:
 @click.option("--baseline-tolerance", default="band:2", show_default=True,
               help="band[:k] (mean ± k·std), abs:<delta>, rel:<fraction> or <p>%")
 @execution_options
+@limit_option
 def diagnose_cmd(paths, fmts, outputs, output_dir, fail_on, allow_empty, select, ignore, rule_dirs, config_path,
-                 verbose, quiet, baseline, baseline_tolerance, execution) -> None:
+                 verbose, quiet, baseline, baseline_tolerance, execution,
+                 limit_flags) -> None:
     """Diagnose every run under PATHS: what is wrong, the evidence, and what to change."""
     from advisor.gate import exit_code
     from advisor.pipeline import UsageProblem, diagnose_for_cli
@@ -242,7 +266,8 @@ def diagnose_cmd(paths, fmts, outputs, output_dir, fail_on, allow_empty, select,
     try:
         diagnosis = diagnose_for_cli(paths, config, select, ignore, rule_dirs, baseline, baseline_tolerance,
                                      None if quiet else _progress(), execution,
-                                     keep="curves" if any(fmt == "html" for fmt, _ in targets) else "summary")
+                                     keep="curves" if any(fmt == "html" for fmt, _ in targets) else "summary",
+                                     limit_flags=limit_flags)
     except UsageProblem as exc:
         _fail(str(exc))
     code = exit_code(diagnosis, fail_on, allow_empty)

@@ -28,3 +28,13 @@ def execution_options(command):
         return command(*args, execution=Execution(jobs=jobs, executor=executor, address=address), **kwargs)
 
     return wrapper
+
+
+def limit_option(command):
+    """--limit NAME=VALUE (repeatable): raise one of the limits of advisor.limits for this call."""
+    from advisor.limits import Limits
+
+    return click.option(
+        "--limit", "limit_flags", multiple=True, metavar="NAME=VALUE",
+        help="raise a limit on what one log may cost (" + ", ".join(Limits.names()) + "), e.g. file_bytes=8G",
+    )(command)

@@ -13,6 +13,8 @@ first `pyproject.toml` that has a `[tool.advisor]` table. Command-line options w
     val_loss = "metrics/val_nll"
     [tool.advisor.thresholds.OSC001]   # per-rule parameter overrides
     min_rel_amplitude = 0.3
+    [tool.advisor.limits]              # raise what one log may cost (advisor.limits)
+    file_bytes = "8G"
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ class Config:
     rules: list[Path] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)
     thresholds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    limits: dict[str, Any] = field(default_factory=dict)
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -64,7 +67,7 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("advisor", {})
-    known = {"fail_on", "allow_empty", "select", "ignore", "rules", "roles", "thresholds"}
+    known = {"fail_on", "allow_empty", "select", "ignore", "rules", "roles", "thresholds", "limits"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{path}: unknown key '{key}' (known: {', '.join(sorted(known))})")
@@ -76,7 +79,7 @@ def load_config(path: Path | None = None) -> Config:
     for key in ("select", "ignore", "rules"):
         if not isinstance(data.get(key, []), list):
             raise ConfigError(f"{path}: key '{key}' must be a list")
-    for key in ("roles", "thresholds"):
+    for key in ("roles", "thresholds", "limits"):
         if not isinstance(data.get(key, {}), dict):
             raise ConfigError(f"{path}: key '{key}' must be a table")
     return Config(
@@ -88,4 +91,15 @@ def load_config(path: Path | None = None) -> Config:
         rules=[(path.parent / r) for r in data.get("rules", [])],
         roles={str(k): str(v) for k, v in data.get("roles", {}).items()},
         thresholds={str(k): dict(v) for k, v in data.get("thresholds", {}).items()},
+        limits=_limits(path, data.get("limits", {})),
     )
+
+
+def _limits(path: Path, table: dict[str, Any]) -> dict[str, Any]:
+    from advisor.limits import DEFAULT
+
+    try:
+        DEFAULT.raised(table)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [limits] {exc}") from None
+    return dict(table)

@@ -23,6 +23,7 @@ class DiagnoseOptions:
     rule_dirs: list[Path] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)
     thresholds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    limits: Any = None  # advisor.limits.Limits, carried to executor workers; None: the active policy
 
 
 def read_runs(
@@ -164,7 +165,10 @@ def diagnose_source(source: RunSource, rules, options: DiagnoseOptions, keep: st
     """Read and diagnose one discovered run; one that cannot be read is a report with status
     `unreadable` (it fails the gate, advisor.gate). Runs in an executor's worker, so the points
     never leave it unless `keep` asks for them."""
-    run, error = _read_one(source)
+    from advisor import limits
+
+    with limits.within(options.limits):  # a worker process gets the call's policy too
+        run, error = _read_one(source)
     if run is None:
         report = RunReport(run=Run(name=source.name, path=error["path"], format=source.format), metrics={},
                            read_error=error["message"])
@@ -210,12 +214,15 @@ def diagnose_for_cli(
     progress: Callable[[int, int, str], None] | None = None,
     execution: Execution | None = None,
     keep: str = "all",
+    limit_flags: Iterable[str] = (),
 ) -> Diagnosis:
     """What `diagnose` and `report` share: command-line options over `[tool.advisor]` config, the
     diagnosis, and the baseline comparison when asked for. `keep` is what the renderer needs
     (`slim_report`); the baseline comparison needs the curves, so it raises "summary" to "curves".
     Unknown rule names in options or config are a UsageProblem naming where they came from and
-    the closest known names."""
+    the closest known names. `limit_flags` (`--limit NAME=VALUE`) raise the limits of
+    advisor.limits over the config's."""
+    from advisor import limits
     from advisor.engine import RuleError, RuleSet, check_selectors, documented_rules, load_rules, select_rules
     from advisor.engine.baseline import baseline_rules
     from advisor.executor import ExecutorError
@@ -226,6 +233,7 @@ def diagnose_for_cli(
         rule_dirs=[*config.rules, *map(Path, rule_dirs)],
         roles=config.roles,
         thresholds=config.thresholds,
+        limits=limits_for_cli(config, limit_flags),
     )
     baseline = list(baseline)
     if baseline and keep == "summary":
@@ -235,7 +243,8 @@ def diagnose_for_cli(
         for key, given, configured in (("select", select, config.select), ("ignore", ignore, config.ignore)):
             check_selectors(known, given or configured, f"--{key}" if given else f"{config.path}: {key}")
         check_selectors(known, config.thresholds, f"{config.path}: thresholds")
-        diagnosis = diagnose_paths(paths, options, progress, execution, keep)
+        with limits.use(options.limits):
+            diagnosis = diagnose_paths(paths, options, progress, execution, keep)
     except (RuleError, ExecutorError) as exc:
         raise UsageProblem(str(exc)) from None
     if baseline:
@@ -247,6 +256,16 @@ def diagnose_for_cli(
         except ValueError as exc:
             raise UsageProblem(str(exc)) from None
     return diagnosis
+
+
+def limits_for_cli(config, limit_flags: Iterable[str] = ()):
+    """The limits of one call: the defaults, raised by `[tool.advisor.limits]`, then by `--limit`."""
+    from advisor import limits
+
+    try:
+        return limits.DEFAULT.raised(getattr(config, "limits", {}) or {}).raised(limits.parse_flags(list(limit_flags)))
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 def _worst_first(report: RunReport) -> tuple:

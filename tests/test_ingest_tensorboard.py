@@ -470,6 +470,8 @@ def test_claim_peeks_only_at_file_heads(tmp_path, monkeypatch):
         return handle
 
     monkeypatch.setattr("builtins.open", spy)
+    real_os_read = os.read  # advisor.limits.read_head reads through os.read (O_NONBLOCK: no FIFO hangs)
+    monkeypatch.setattr(os, "read", lambda fd, n: sizes.append(n) or real_os_read(fd, n))
     tensorboard.claim(discover_mod.walk(TB_FIXTURES))
     assert sizes and all(0 < n <= tfevents.PEEK_BYTES for n in sizes)
 

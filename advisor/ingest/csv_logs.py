@@ -11,8 +11,10 @@ See FORMATS.md section 3 for the layouts and the pitfalls handled here.
 from __future__ import annotations
 
 import csv
-import math
+import io
+import os
 import re
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +26,9 @@ from advisor.ingest._text import (
     line_list,
     load_config_file,
     parse_float,
-    read_text,
     SNIFF_BYTES,
 )
+from advisor import limits
 from advisor.model import IngestError, Run, RunSource
 
 FORMAT = "csv"
@@ -185,62 +187,7 @@ def claim(tree) -> list[RunSource]:
 
 # ----------------------------------------------------------------------------- parsing
 
-
-@dataclass
-class Table:
-    """The rows of a CSV that fit its header, with what was wrong with the others."""
-
-    header: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    line_numbers: list[int] = field(default_factory=list)  # 1-based line of each row
-    segment: list[int] = field(default_factory=list)  # 0, then +1 after each repeated header
-    bad_lines: list[int] = field(default_factory=list)
-    header_repeats: list[int] = field(default_factory=list)
-    cut_line: int | None = None  # a last line without its newline and its last fields (live/killed)
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        name = name or "unnamed"
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
-    return out
-
-
-def parse_table(text: str, suffix: str) -> Table:
-    """Split a CSV text into rows that match its header; never raises on bad lines."""
-    lines = text.splitlines()
-    first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
-    if first is None:
-        return Table(header=[])
-    delim = _pick_delimiter([ln for ln in lines[first:first + 6] if ln.strip()], suffix)
-    header_raw = [h.strip() for h in next(csv.reader([lines[first]], delimiter=delim))]
-    table = Table(header=_unique(header_raw))
-    width, segment = len(header_raw), 0
-    last_lineno = len(lines) if not text.endswith(("\n", "\r")) else -1
-    # skipinitialspace: YOLO pads cells on the left; cells are not stripped one by one (speed)
-    for offset, cells in enumerate(csv.reader(lines[first + 1:], delimiter=delim, skipinitialspace=True)):
-        lineno = first + 2 + offset
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue
-        if lineno == last_lineno and 1 < len(cells) < width:
-            cells = cells[:-1] + [""] * (width - len(cells) + 1)  # its last cell may be partial too
-            table.cut_line = lineno
-        if cells[0].strip() == header_raw[0] and [c.strip() for c in cells] == header_raw:
-            table.header_repeats.append(lineno)
-            segment += 1
-            continue
-        if len(cells) == width + 1 and not cells[-1].strip():
-            cells = cells[:-1]  # trailing delimiter
-        if len(cells) != width:
-            table.bad_lines.append(lineno)
-            continue
-        table.rows.append(cells)
-        table.line_numbers.append(lineno)
-        table.segment.append(segment)
-    return table
+CHUNK_ROWS = 1 << 15  # rows held as text at once; everything before is already float64 columns
 
 
 @dataclass
@@ -257,24 +204,199 @@ class Column:
         return filled > 0 and self.present.sum() >= 0.5 * filled
 
 
-def to_columns(table: Table) -> dict[str, Column]:
-    """Every column converted to floats with pandas, keeping blanks apart from logged NaN."""
-    import pandas as pd
+@dataclass
+class Table:
+    """A CSV read into numeric columns (the text is not kept), with what was wrong with its lines.
 
-    frame = pd.DataFrame(table.rows, columns=table.header, dtype=object)
-    columns = {}
-    for name in table.header:
-        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
-        present = ~np.isnan(values)
-        junk = np.zeros(len(values), dtype=bool)
-        unsure = np.flatnonzero(~present)  # blank, NA, a logged `nan`, or junk: look at the text
-        if unsure.size:
-            lowered = pd.Series(frame[name].to_numpy()[unsure], dtype=object).astype(str).str.strip().str.lower()
-            logged_nan = lowered.isin(NAN_TOKENS).to_numpy()
-            present[unsure[logged_nan]] = True
-            junk[unsure[~logged_nan & ~lowered.isin(MISSING_TOKENS).to_numpy()]] = True
-        columns[name] = Column(values=values, present=present, junk=junk)
-    return columns
+    Text columns that a long table needs as labels (`tag`, `run`) are kept as integer codes into
+    `labels`; every other column is float64 plus two masks, so memory is ~10 bytes per cell
+    whatever the length of the text.
+    """
+
+    header: list[str]
+    columns: dict[str, Column] = field(default_factory=dict)
+    codes: dict[str, np.ndarray] = field(default_factory=dict)  # label column -> int32 codes
+    labels: dict[str, list[str]] = field(default_factory=dict)  # label column -> names by code
+    line_numbers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # 1-based line per row
+    segment: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # +1 after each repeated header
+    bad_lines: list[int] = field(default_factory=list)  # the first few, for the warning
+    bad_count: int = 0
+    long_lines: int = 0  # lines or cells over limits.csv_field_bytes, skipped
+    header_repeats: list[int] = field(default_factory=list)
+    cut_line: int | None = None  # a last line without its newline and its last fields (live/killed)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.line_numbers)
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        name = name or "unnamed"
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
+def _bounded_lines(stream, max_line: int, table: Table):
+    """The stream's physical lines; a line longer than `max_line` is drained and counted, and an
+    empty line stands in for it so line numbers stay true. Memory per line is bounded."""
+    while True:
+        line = stream.readline(max_line)
+        if not line:
+            return
+        if len(line) >= max_line and not line.endswith(("\n", "\r")):
+            while True:
+                more = stream.readline(max_line)
+                if not more or more.endswith(("\n", "\r")):
+                    break
+            table.long_lines += 1
+            yield "\n"
+            continue
+        yield line
+
+
+class _Columns:
+    """Row chunks converted to float64 columns as they fill (the text of a chunk is then dropped)."""
+
+    def __init__(self, header: list[str], label_columns: set[str]):
+        self.header = header
+        self.label_columns = label_columns
+        self.parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {h: [] for h in header}
+        self.code_parts: dict[str, list[np.ndarray]] = {h: [] for h in label_columns}
+        self.names: dict[str, dict[str, int]] = {h: {} for h in label_columns}
+        self.rows: list[list[str]] = []
+
+    def add(self, cells: list[str]) -> None:
+        self.rows.append(cells)
+        if len(self.rows) >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        import pandas as pd
+
+        for j, name in enumerate(self.header):
+            cells = [r[j] for r in self.rows]
+            if name in self.label_columns:
+                index = self.names[name]
+                self.code_parts[name].append(np.fromiter((index.setdefault(c, len(index)) for c in cells),
+                                                         np.int32, len(cells)))
+            obj = np.asarray(cells, dtype=object)
+            values = pd.to_numeric(obj, errors="coerce").astype(np.float64, copy=False)
+            present = ~np.isnan(values)
+            junk = np.zeros(len(values), dtype=bool)
+            unsure = np.flatnonzero(~present)  # blank, NA, a logged `nan`, or junk: look at the text
+            if unsure.size:
+                lowered = pd.Series(obj[unsure], dtype=object).astype(str).str.strip().str.lower()
+                logged_nan = lowered.isin(NAN_TOKENS).to_numpy()
+                present[unsure[logged_nan]] = True
+                junk[unsure[~logged_nan & ~lowered.isin(MISSING_TOKENS).to_numpy()]] = True
+            self.parts[name].append((values, present, junk))
+        self.rows = []
+
+    def finish(self, table: Table) -> None:
+        self.flush()
+        for name in list(self.parts):
+            parts = self.parts.pop(name)  # freed column by column: at most one column held twice
+            if parts:
+                table.columns[name] = Column(*(parts[0][i] if len(parts) == 1 else np.concatenate([p[i] for p in parts])
+                                               for i in range(3)))
+            else:
+                table.columns[name] = Column(np.zeros(0), np.zeros(0, bool), np.zeros(0, bool))
+            del parts
+        for name in self.label_columns:
+            table.codes[name] = (np.concatenate(self.code_parts[name]) if self.code_parts[name]
+                                 else np.zeros(0, np.int32))
+            table.labels[name] = list(self.names[name])
+
+
+def parse_stream(stream, suffix: str, ends_with_newline: bool) -> Table:
+    """Read a CSV text stream (opened with newline="") into a Table; never raises on bad lines.
+
+    The csv module sees the whole stream, so a quoted newline inside a header or a cell is part of
+    that cell, not a broken line. A line that does not fit the header is skipped and counted; so is
+    a line or cell over `limits.csv_field_bytes`.
+    """
+    policy = limits.current()
+    csv.field_size_limit(max(policy.csv_field_bytes, 1 << 17))
+    head = stream.read(SNIFF_BYTES)
+    sample = [ln for ln in head.splitlines() if ln.strip()][:7]
+    if len(head) >= SNIFF_BYTES and len(sample) > 1:
+        sample = sample[:-1]  # the last line of a cut head is partial
+    stream.seek(0)
+    if not sample:
+        return Table(header=[])
+    delim = _pick_delimiter(sample[:6], suffix)
+    table = Table(header=[])
+    lines = _bounded_lines(stream, policy.csv_field_bytes, table)
+    reader = csv.reader(lines, delimiter=delim, skipinitialspace=True)
+    header_raw: list[str] | None = None
+    width = segment = 0
+    columns: _Columns | None = None
+    line_numbers, segments = array("q"), array("i")
+    pending: tuple[list[str], int] | None = None
+
+    def take(cells: list[str], lineno: int, last: bool) -> None:
+        nonlocal segment
+        if last and not ends_with_newline and 1 < len(cells) < width:
+            cells = cells[:-1] + [""] * (width - len(cells) + 1)  # its last cell may be partial too
+            table.cut_line = lineno
+        if cells[0].strip() == header_raw[0] and [c.strip() for c in cells] == header_raw:
+            table.header_repeats.append(lineno)
+            segment += 1
+            return
+        if len(cells) == width + 1 and not cells[-1].strip():
+            cells = cells[:-1]  # trailing delimiter
+        if len(cells) != width:
+            _bad(table, lineno)
+            return
+        columns.add(cells)
+        line_numbers.append(lineno)
+        segments.append(segment)
+
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:  # a cell over the field limit, an unterminated quote at the end
+            _bad(table, reader.line_num)
+            continue
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue
+        lineno = reader.line_num
+        if header_raw is None:
+            header_raw = [h.strip() for h in cells]
+            table.header = _unique(header_raw)
+            width = len(header_raw)
+            long_cols = find_long_columns(table.header) or {}
+            columns = _Columns(table.header, {long_cols[k] for k in ("tag", "run") if k in long_cols})
+            continue
+        if pending is not None:
+            take(*pending, last=False)
+        pending = (cells, lineno)
+    if pending is not None:
+        take(*pending, last=True)
+    if columns is not None:
+        columns.finish(table)
+    table.line_numbers = np.frombuffer(line_numbers, np.int64) if line_numbers else np.zeros(0, np.int64)
+    table.segment = np.frombuffer(segments, np.int32) if segments else np.zeros(0, np.int32)
+    return table
+
+
+def _bad(table: Table, lineno: int) -> None:
+    table.bad_count += 1
+    if len(table.bad_lines) < 16:
+        table.bad_lines.append(lineno)
+
+
+def parse_table(text: str, suffix: str) -> Table:
+    """`parse_stream` over text already in memory (tests, stdin)."""
+    return parse_stream(io.StringIO(text.lstrip("\ufeff"), newline=""), suffix, text.endswith(("\n", "\r")))
 
 
 # ----------------------------------------------------------------------------- writers
@@ -310,12 +432,29 @@ def _lightning_signs(path: Path, lowered: list[str]) -> bool:
 
 
 def read(source: RunSource) -> Run:
-    """Every point of one CSV run; bad lines skipped with a warning, side configs as hparams."""
+    """Every point of one CSV run; bad lines skipped with a warning, side configs as hparams.
+
+    The file is streamed (advisor.limits.open_regular: regular files only, within the byte
+    budgets) and converted to float64 columns a chunk at a time, so memory follows the number of
+    cells, not the length of the text.
+    """
     path = Path(source.path)
-    text = read_text(path)
-    if not text.strip():
+    try:
+        with limits.open_regular(path) as raw:
+            size = os.fstat(raw.fileno()).st_size
+            ends_with_newline = True
+            if size:
+                raw.seek(size - 1)
+                ends_with_newline = raw.read(1) in (b"\n", b"\r")
+                raw.seek(0)
+            stream = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+            table = parse_stream(stream, path.suffix.lower(), ends_with_newline)
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({limits.describe_os_error(exc)})") from None
+    except MemoryError:
+        raise IngestError(f"{path}: cannot read (out of memory)") from None
+    if not table.header:
         raise IngestError(f"{path}: empty file")
-    table = parse_table(text, path.suffix.lower())
     if len(table.header) < 2:
         raise IngestError(f"{path}: no table header (need at least two columns)")
     run = Run(name=source.name, path=str(path), format=FORMAT, writer=guess_writer(path, table.header))
@@ -327,7 +466,7 @@ def read(source: RunSource) -> Run:
 def _fill_run(run: Run, path: Path, table: Table) -> None:
     _warn_table_problems(run, path, table)
     long_cols = find_long_columns(table.header)
-    if not table.rows:
+    if not table.n_rows:
         run.warnings.append(f"{path}: header only, no rows")
     elif long_cols:
         _read_long(run, table, long_cols)
@@ -336,9 +475,13 @@ def _fill_run(run: Run, path: Path, table: Table) -> None:
 
 
 def _warn_table_problems(run: Run, path: Path, table: Table) -> None:
-    if table.bad_lines:
-        run.warnings.append(f"{path}: skipped {len(table.bad_lines)} unreadable line(s) "
-                            f"(lines {line_list(table.bad_lines)}): field count differs from the header")
+    if table.bad_count:
+        run.warnings.append(f"{path}: skipped {table.bad_count} unreadable line(s) "
+                            f"(lines {line_list(table.bad_lines) if table.bad_count <= len(table.bad_lines) else line_list(table.bad_lines, 8) + ', …'}): "
+                            "field count differs from the header, or a quote is never closed")
+    if table.long_lines:
+        run.warnings.append(f"{path}: skipped {table.long_lines} line(s) longer than "
+                            f"{limits.human(limits.current().csv_field_bytes)} (raise with --limit csv_field_bytes=…)")
     if table.cut_line:
         run.warnings.append(f"{path}: last line {table.cut_line} is cut short (file still being written or "
                             "the run was killed); its complete cells were kept")
@@ -348,14 +491,14 @@ def _warn_table_problems(run: Run, path: Path, table: Table) -> None:
 
 
 def _read_wide(run: Run, path: Path, table: Table) -> None:
-    columns = to_columns(table)
+    columns = table.columns
     x_name = find_x_column(table.header)
     wall_name = next((h for h in table.header if h.strip().lower() in WALL_COLUMNS), None)
-    keep = np.ones(len(table.rows), dtype=bool)
+    keep = np.ones(table.n_rows, dtype=bool)
     steps, x_is_tag = _x_steps(run, path, table, columns, x_name, keep)
     _warn_junk(run, path, table, columns, x_name, keep)
     walls = columns[wall_name].values if wall_name and columns[wall_name].numeric else None
-    segment = np.asarray(table.segment)
+    segment = table.segment
     builder = SeriesBuilder()
     metric_names = [h for h in table.header if h != wall_name and (h != x_name or x_is_tag)]
     for name in metric_names:
@@ -363,29 +506,36 @@ def _read_wide(run: Run, path: Path, table: Table) -> None:
         if not col.numeric:
             continue  # a text column (fastai `time` mm:ss, run names): not a metric
         mask = col.present & keep
+        tag = _tag_for(name, table.header, path)
+        if mask.all() and run.writer != "lightning":  # every row logged it: share the arrays, no copies
+            builder.add_many(tag, steps, col.values, walls)
+            continue
         idx = np.flatnonzero(mask)
         if run.writer == "lightning":
             idx = _first_per_step(idx, steps, segment)
         if idx.size == 0:
             continue  # never logged (a Keras `val_*` column without validation): no series
-        tag = _tag_for(name, table.header, path)
         builder.add_many(tag, steps[idx], col.values[idx], None if walls is None else walls[idx])
     run.series = builder.build()
     run.meta["x_axis"] = x_name if (x_name and not x_is_tag) else "row"
-    _note_step_resets(run, steps[keep], segment[keep], table)
+    _note_step_resets(run, steps[keep], segment[keep])
 
 
 def _x_steps(run, path, table, columns, x_name, keep) -> tuple[np.ndarray, bool]:
-    """Integer steps per row from the x column; row index when there is none or it is fractional."""
-    n = len(table.rows)
+    """Integer steps per row from the x column; row index when there is none or it is fractional.
+
+    A row whose x is missing, NaN, inf or beyond int64 (1e308) is a bad row: skipped and counted.
+    """
+    n = table.n_rows
     if x_name is None:
         return np.arange(n, dtype=np.int64), False
     x = columns[x_name]
-    unusable = ~x.present | ~np.isfinite(np.where(x.present, x.values, 0.0))
+    with np.errstate(invalid="ignore"):
+        unusable = ~x.present | ~(np.abs(np.where(x.present, x.values, 0.0)) < 2.0**63)
     if unusable.any():
-        bad = [table.line_numbers[i] for i in np.flatnonzero(unusable)]
+        bad = table.line_numbers[np.flatnonzero(unusable)].tolist()
         run.warnings.append(f"{path}: skipped {len(bad)} row(s) without a readable {x_name!r} value "
-                            f"(lines {line_list(bad)})")
+                            f"(missing, not a number, or beyond int64; lines {line_list(bad)})")
         keep &= ~unusable
     vals = np.where(keep, x.values, 0.0)
     if np.all(vals[keep] == np.round(vals[keep])):
@@ -396,12 +546,12 @@ def _x_steps(run, path, table, columns, x_name, keep) -> tuple[np.ndarray, bool]
 
 def _warn_junk(run, path, table, columns, x_name, keep) -> None:
     """One warning for non-numeric cells inside numeric columns (a garbled row, a stray word)."""
-    junk_rows = np.zeros(len(table.rows), dtype=bool)
+    junk_rows = np.zeros(table.n_rows, dtype=bool)
     for name, col in columns.items():
         if name != x_name and col.numeric:
             junk_rows |= col.junk & keep
     if junk_rows.any():
-        lines = [table.line_numbers[i] for i in np.flatnonzero(junk_rows)]
+        lines = table.line_numbers[np.flatnonzero(junk_rows)].tolist()
         run.warnings.append(f"{path}: ignored non-numeric cells in numeric columns on {len(lines)} line(s) "
                             f"(lines {line_list(lines)})")
 
@@ -410,7 +560,7 @@ def _first_per_step(idx: np.ndarray, steps: np.ndarray, segment: np.ndarray) -> 
     """Lightning's sparse rows: the first logged value per (segment, step) of one column."""
     if idx.size == 0:
         return idx
-    keys = np.stack([segment[idx], steps[idx]], axis=1)
+    keys = np.stack([segment[idx].astype(np.int64), steps[idx]], axis=1)
     _, first = np.unique(keys, axis=0, return_index=True)
     return idx[np.sort(first)]
 
@@ -423,7 +573,7 @@ def _tag_for(name: str, header: list[str], path: Path) -> str:
     return name
 
 
-def _note_step_resets(run: Run, steps: np.ndarray, segment: np.ndarray, table: Table) -> None:
+def _note_step_resets(run: Run, steps: np.ndarray, segment: np.ndarray) -> None:
     """An x value that goes back within a segment is a restart too (appended log, no new header)."""
     if len(steps) < 2:
         return
@@ -434,20 +584,27 @@ def _note_step_resets(run: Run, steps: np.ndarray, segment: np.ndarray, table: T
 
 def _read_long(run: Run, table: Table, cols: dict[str, str]) -> None:
     """`tag, step, value[, wall_time][, run]` rows; several runs in one file get `run/` prefixes."""
-    h = {name: table.header.index(col) for name, col in cols.items()}
-    runs = {r[h["run"]] for r in table.rows} if "run" in h else set()
-    builder, bad = SeriesBuilder(), []
-    for cells, lineno in zip(table.rows, table.line_numbers):
-        step, value = parse_float(cells[h["step"]]), parse_float(cells[h["value"]])
-        if step is None or not math.isfinite(step) or value is None:
-            if cells[h["value"]].strip().lower() not in MISSING_TOKENS:
-                bad.append(lineno)
-            continue
-        wall = parse_float(cells[h["wall"]]) if "wall" in h else None
-        tag = cells[h["tag"]]
-        if len(runs) > 1:
-            tag = f"{cells[h['run']]}/{tag}"
-        builder.add(tag, int(step), value, math.nan if wall is None else wall)
+    step, value = table.columns[cols["step"]], table.columns[cols["value"]]
+    with np.errstate(invalid="ignore"):
+        ok = step.present & (np.abs(np.where(step.present, step.values, np.inf)) < 2.0**63) & value.present
+    value_missing = ~value.present & ~value.junk
+    bad = table.line_numbers[np.flatnonzero(~ok & ~value_missing)].tolist()
+    wall = table.columns[cols["wall"]] if "wall" in cols else None
+    tags, names = table.codes[cols["tag"]], table.labels[cols["tag"]]
+    runs = table.codes.get(cols.get("run", ""), None)
+    run_names = table.labels.get(cols.get("run", ""), [])
+    multi = runs is not None and len(np.unique(runs[ok])) > 1 if ok.any() and runs is not None else False
+    key = tags.astype(np.int64) if not multi else runs.astype(np.int64) * (len(names) + 1) + tags
+    idx = np.flatnonzero(ok)
+    order = idx[np.argsort(key[idx], kind="stable")]
+    builder = SeriesBuilder()
+    if order.size:
+        bounds = np.flatnonzero(np.diff(key[order])) + 1
+        for group in np.split(order, bounds):
+            first = group[0]
+            tag = names[tags[first]] if not multi else f"{run_names[runs[first]]}/{names[tags[first]]}"
+            walls = None if wall is None else np.where(wall.present[group], wall.values[group], np.nan)
+            builder.add_many(tag, np.trunc(step.values[group]).astype(np.int64), value.values[group], walls)
     if bad:
         run.warnings.append(f"{run.path}: skipped {len(bad)} long-format row(s) with a non-numeric step "
                             f"or value (lines {line_list(bad)})")

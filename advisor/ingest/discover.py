@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from advisor import limits
 from advisor.model import RunSource
 
 # Never logs, whatever their size: skipped without being opened.
@@ -24,8 +25,9 @@ SKIP_SUFFIXES = {
     ".gz", ".zip", ".tar", ".bz2", ".xz", ".7z", ".whl", ".so", ".pyc", ".py", ".ipynb",
 }
 SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "node_modules", ".trash", ".venv", "venv"}
-# A non-TensorBoard text log larger than this is not read (no CSV/JSON log of a run is this big).
-MAX_TEXT_LOG_BYTES = 2 << 30
+# Files worth a warning when they cannot even be opened (permission denied, …)
+LOG_LIKE_SUFFIXES = {".csv", ".tsv", ".log", ".txt", ".json", ".jsonl", ".db", ".sqlite", ".sqlite3", ".wandb",
+                     ".yaml", ".yml"}
 
 
 @dataclass
@@ -37,6 +39,7 @@ class FileTree:
     files: list[Path] = field(default_factory=list)  # sorted, not yet claimed
     claimed: set[Path] = field(default_factory=set)
     mirror: Any = None  # advisor.ingest.remote.Mirror when `given` is the local copy of a remote URL
+    problems: list["Problem"] = field(default_factory=list)  # files never opened, folders not listed
 
     def unclaimed(self) -> list[Path]:
         return [f for f in self.files if f not in self.claimed]
@@ -67,21 +70,57 @@ class Problem:
 
 
 def walk(given: Path) -> FileTree:
+    """Every candidate file under `given`, without opening any.
+
+    Iterative (a folder tree 1,000 levels deep costs no recursion), symlinked folders not followed,
+    and only regular files kept: a FIFO named like a log would block the first read forever, and a
+    symlink to /dev/urandom never ends, so FIFOs, devices and sockets (and symlinks to them) become a
+    Problem each and are never opened. Folders that cannot be listed are Problems too ("permission
+    denied"), not silently empty.
+    """
     base = given.parent if given.parent != Path("") else Path(".")
     tree = FileTree(given=given, base=base)
-    if given.is_file():
-        tree.files = [given]
+    if not given.is_dir():
+        reason = limits.not_regular_reason(given)
+        if reason:
+            tree.problems.append(Problem(str(given), reason))
+        else:
+            tree.files = [given]
         return tree
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(given, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            p = Path(dirpath) / name
-            if p.suffix.lower() in SKIP_SUFFIXES and "tfevents" not in name:
+    stack = [given]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            tree.problems.append(Problem(str(folder), f"folder not read ({limits.describe_os_error(exc)})"))
+            continue
+        subdirs = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in SKIP_DIRS:
+                        subdirs.append(Path(entry.path))
+                    continue
+                p = Path(entry.path)
+                if p.suffix.lower() in SKIP_SUFFIXES and "tfevents" not in entry.name:
+                    continue
+                if entry.is_file(follow_symlinks=True):
+                    found.append(p)
+                    continue
+                if entry.is_symlink() and not os.path.exists(entry.path):
+                    continue  # a dangling link: nothing to read, nothing to say
+                if entry.is_symlink() and os.path.isdir(entry.path):
+                    continue  # symlinked folders are not followed (loops)
+            except OSError as exc:
+                tree.problems.append(Problem(entry.path, f"not read ({limits.describe_os_error(exc)})"))
                 continue
-            if p.is_symlink() and not p.exists():
-                continue
-            found.append(p)
+            reason = limits.not_regular_reason(entry.path)
+            if reason:
+                tree.problems.append(Problem(entry.path, reason))
+        stack.extend(reversed(subdirs))  # depth first, in name order, like os.walk
     tree.files = found
     return tree
 
@@ -118,6 +157,7 @@ def discover(paths: list[str | Path]) -> tuple[list[RunSource], list[Problem]]:
             continue
         tree = walk(given) if given.exists() else FileTree(given=given, base=given)
         tree.mirror = mirror
+        problems.extend(tree.problems)
         before = len(sources)
         for module in format_modules():
             sources.extend(module.claim(tree))
@@ -136,6 +176,10 @@ def discover(paths: list[str | Path]) -> tuple[list[RunSource], list[Problem]]:
 def _why_unrecognised(path: Path) -> str | None:
     """A message for files that look like logs but no format claimed; None for files to ignore quietly."""
     name = path.name.lower()
+    if "tfevents" in name or path.suffix.lower() in LOG_LIKE_SUFFIXES:
+        why_not = limits.open_problem(path)
+        if why_not:  # say what stopped us, not what the file failed to look like
+            return f"not read ({why_not})"
     if "tfevents" in name:
         return "looks like a TensorBoard event file but could not be read"
     if path.suffix.lower() in {".csv", ".tsv"}:

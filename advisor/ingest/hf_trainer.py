@@ -25,7 +25,9 @@ from advisor.ingest._text import (
     flatten,
     head_text,
     integral_step,
+    _first_line,
     load_config_file,
+    loads_json,
     read_text,
 )
 from advisor.model import IngestError, Run, RunSource
@@ -108,13 +110,13 @@ def parse_state(path: Path) -> State:
     if not text.strip():
         raise IngestError(f"{path}: empty file")
     try:
-        data = json.loads(text)
-    except ValueError as exc:
+        data = loads_json(text)
+    except ValueError as exc:  # also JSONTooDeep, and integers over Python's digit limit
         data, kept = recover_log_history(text)
+        why = f"{exc.msg} at char {exc.pos}" if hasattr(exc, "pos") else _first_line(exc)
         if data is None:
-            raise IngestError(f"{path}: not valid JSON and no log_history entry recoverable ({exc})") from None
-        return State(path, data, damaged=f"JSON cut or damaged ({exc.msg} at char {exc.pos}); "
-                                         f"recovered {kept} complete log_history entries")
+            raise IngestError(f"{path}: not valid JSON and no log_history entry recoverable ({why})") from None
+        return State(path, data, damaged=f"JSON cut or damaged ({why}); recovered {kept} complete log_history entries")
     if not isinstance(data, dict) or not isinstance(data.get("log_history"), list):
         raise IngestError(f"{path}: no log_history list")
     return State(path, data)
@@ -140,7 +142,7 @@ def recover_log_history(text: str) -> tuple[dict[str, Any] | None, int]:
             break
         try:
             value, pos = decoder.raw_decode(text, pos)
-        except ValueError:
+        except (ValueError, RecursionError):
             break
         if isinstance(value, dict):
             entries.append(value)
@@ -161,7 +163,7 @@ def _recover_top_level(prefix: str, decoder: json.JSONDecoder) -> dict[str, Any]
     for match in re.finditer(r'^\s{1,4}"([A-Za-z_]+)":\s*', prefix, flags=re.M):
         try:
             value, _ = decoder.raw_decode(prefix, match.end())
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         out[match.group(1)] = value
     return out
@@ -182,9 +184,12 @@ def history_to_series(history: list[dict[str, Any]], run: Run) -> None:
     """log_history rows into series: every numeric key but `step`; `epoch` kept as a series."""
     builder = SeriesBuilder()
     last_step = 0
-    no_step = 0
+    no_step = bad = 0
     for row in history:
-        step = integral_step(as_number(row.get("step")))
+        step = integral_step(row.get("step"))
+        if step is None and row.get("step") is not None:  # NaN, 2^63, 1e308, a string: a bad row
+            bad += sum(1 for k, v in row.items() if k != "step" and as_number(v) is not None)
+            continue
         if step is None:
             step, no_step = last_step, no_step + 1
         last_step = step
@@ -194,6 +199,9 @@ def history_to_series(history: list[dict[str, Any]], run: Run) -> None:
                 continue
             builder.add(key, step, number)
     run.series = builder.build()
+    if bad:
+        run.warnings.append(f"left out {bad} bad point(s): log_history entries whose step is not a whole "
+                            "number within int64")
     if no_step:
         run.meta["x_note"] = f"{no_step} log_history entries without a step were placed at the step before them"
 

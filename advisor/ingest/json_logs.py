@@ -18,7 +18,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from advisor.ingest._text import SNIFF_BYTES, SeriesBuilder, head_text, parse_float, read_text
+from advisor.ingest._text import (
+    SNIFF_BYTES,
+    _first_line,
+    SeriesBuilder,
+    as_number,
+    head_text,
+    integral_step,
+    loads_json,
+    parse_float,
+    read_text,
+)
 from advisor.model import IngestError, Run, RunSource
 
 FORMAT = "json"
@@ -37,21 +47,35 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+        return as_number(value)  # a 400-digit integer is inf, not an OverflowError
+    if isinstance(value, str) and len(value) < 64:
         return parse_float(value)
     return None
 
 
 def _as_points(value: Any) -> list[tuple[int, float]] | None:
-    """One metric's points (index, value) from a list or an index->value dict; None if not one."""
+    """One metric's points (index, value) from a list or an index->value dict; None if not one.
+
+    A metric is one when more than half its entries are numbers; the others (a `null`, a nested
+    object, an index beyond int64) are bad points, left out and counted by `bad_points`, so one
+    damaged value costs that value, not the run.
+    """
     if isinstance(value, list):
-        numbers = [_number(v) for v in value]
-        return None if any(n is None for n in numbers) else list(enumerate(numbers))
-    if isinstance(value, dict) and value and all(re.fullmatch(r"-?\d+", k) for k in value):
-        numbers = [(int(k), _number(v)) for k, v in value.items()]
-        return None if any(n is None for _, n in numbers) else sorted(numbers)
-    return None
+        points = [(i, n) for i, n in enumerate(map(_number, value)) if n is not None]
+        total = len(value)
+    elif isinstance(value, dict) and value and all(isinstance(k, str) and re.fullmatch(r"-?\d{1,40}", k)
+                                                  for k in value):
+        points = sorted((step, n) for k, v in value.items()
+                        for step, n in [(integral_step(int(k)), _number(v))] if step is not None and n is not None)
+        total = len(value)
+    else:
+        return None
+    return points if total == 0 or 2 * len(points) > total else None
+
+
+def bad_points(data: Any, metrics: dict[str, list]) -> int:
+    """Entries of the history's metrics that were not numbers (left out by `_as_points`)."""
+    return sum(len(data[k]) - len(p) for k, p in metrics.items() if isinstance(data.get(k), (list, dict)))
 
 
 def keras_history(data: Any) -> dict[str, list[tuple[int, float]]] | None:
@@ -73,10 +97,11 @@ def tb_ui_points(data: Any) -> list[tuple[float, int, float]] | None:
         if not isinstance(row, list) or len(row) != 3:
             return None
         wall, step, value = (_number(v) for v in row)
-        if wall is None or step is None or value is None or step != int(step):
-            return None
-        rows.append((wall, int(step), value))
-    return rows
+        step = integral_step(step)
+        if wall is None or step is None or value is None:
+            continue  # a bad point (a step beyond int64, NaN or fractional): counted by the reader
+        rows.append((wall, step, value))
+    return rows if 2 * len(rows) > len(data) else None
 
 
 # ----------------------------------------------------------------------------- claim
@@ -90,8 +115,8 @@ def _kind(path: Path) -> str | None:
         return None
     if len(head.encode("utf-8", errors="replace")) < SNIFF_BYTES:  # the whole file: check its shape
         try:
-            data = json.loads(head)
-        except ValueError:
+            data = loads_json(head)
+        except ValueError:  # also JSONTooDeep and integers over Python's digit limit
             return None
         if keras_history(data):
             return "keras"
@@ -124,12 +149,14 @@ def read(source: RunSource) -> Run:
         raise IngestError(f"{path}: empty file")
     damaged = None
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except ValueError as exc:
+        where = getattr(exc, "pos", None)
+        why = f"{exc.msg} at char {where}" if where is not None else _first_line(exc)
         data = complete_members(text) if source.options.get("kind") == "keras" else None
         if not data:
-            raise IngestError(f"{path}: not valid JSON ({exc.msg} at char {exc.pos})") from None
-        damaged = f"{path}: JSON cut or damaged at char {exc.pos}; kept the {len(data)} complete metric(s) before it"
+            raise IngestError(f"{path}: not valid JSON ({why})") from None
+        damaged = f"{path}: JSON cut or damaged ({why}); kept the {len(data)} complete metric(s) before it"
     run = _read_tb_ui(source, path, data) if source.options.get("kind") == "tb-ui" else _read_keras(source, path, data)
     if damaged:
         run.warnings.append(damaged)
@@ -147,7 +174,7 @@ def complete_members(text: str) -> dict[str, Any]:
             if not isinstance(key, str) or text[pos:pos + 1] != ":":
                 break
             value, pos = decoder.raw_decode(text, _skip_space(text, pos + 1))
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, RecursionError):
             break
         out[key] = value
         pos = _skip_space(text, pos)
@@ -174,6 +201,9 @@ def _read_keras(source: RunSource, path: Path, data: Any) -> Run:
             builder.add(tag, epoch, value)
     run.series = builder.build()
     run.meta["x_axis"] = "epoch (list index, 0-based)"
+    bad = bad_points(data, metrics)
+    if bad:
+        run.warnings.append(f"{path}: left out {bad} bad point(s) (not a number, or an epoch beyond int64)")
     lengths = {len(p) for p in metrics.values()}
     if len(lengths) > 1:
         run.warnings.append(f"{path}: metric lists have different lengths {sorted(lengths)}; "
@@ -191,6 +221,9 @@ def _read_tb_ui(source: RunSource, path: Path, data: Any) -> Run:
     for wall, step, value in rows:
         builder.add(tag, step, value, wall if math.isfinite(wall) else math.nan)
     run.series = builder.build()
+    if len(rows) < len(data):
+        run.warnings.append(f"{path}: left out {len(data) - len(rows)} bad point(s) (a step that is not a "
+                            "whole number within int64, or a value that is not a number)")
     run.meta.update({"x_axis": "step", "provenance": "TensorBoard UI download: the server's sampled points"})
     return run
 

@@ -19,8 +19,12 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from advisor import limits
 from advisor.ingest._text import (
     SeriesBuilder,
+    _first_line,
+    as_number,
+    integral_step,
     head_text,
     line_list,
     load_yaml,
@@ -99,7 +103,14 @@ def _claim_sqlite(tree) -> list[RunSource]:
     for path in tree.unclaimed():
         if path.suffix.lower() not in {".db", ".sqlite", ".sqlite3"} or read_head(path, 16) != SQLITE_MAGIC:
             continue
-        runs = _sqlite_runs(path)
+        try:
+            runs = _sqlite_runs(path)
+        except BrokenStore as exc:
+            # A damaged database is a run we could not read, not a file to pass over in silence.
+            tree.claim(path)
+            sources.append(RunSource(name=tree.run_name(path), path=path, format=FORMAT, files=[path],
+                                     options={"store": "sqlite", "broken": str(exc)}))
+            continue
         if runs is None:
             continue
         tree.claim(path)
@@ -113,23 +124,43 @@ def _claim_sqlite(tree) -> list[RunSource]:
     return sources
 
 
+class BrokenStore(Exception):
+    """An SQLite file that looks like an MLflow store but cannot be read; one line saying why."""
+
+
+def _text(raw: Any) -> str:
+    """TEXT and BLOB cells as str: a byte that is not UTF-8 (0xB4 in a schema) is replaced, not raised."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return bytes(raw).decode("utf-8", errors="replace")
+    return "" if raw is None else str(raw)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     """Read-only: advisor never writes to a user's tracking store.
 
     A WAL-mode database in a read-only folder cannot be opened with `mode=ro` (SQLite wants to
-    create the -shm file); `immutable=1` reads it as a plain file then.
+    create the -shm file); `immutable=1` reads it as a plain file then. Text comes back leniently
+    decoded (`_text`): the database is as untrusted as any log.
     """
+    problem = limits.open_problem(path) or limits.not_regular_reason(path)
+    if problem:
+        raise sqlite3.OperationalError(problem)
+    limits.charge(path, path.stat().st_size)
     uri = path.resolve().as_uri()
     try:
         con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        con.text_factory = _text
         con.execute("SELECT 1 FROM sqlite_master LIMIT 1")
         return con
     except sqlite3.OperationalError:
-        return sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        con = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        con.text_factory = _text
+        return con
 
 
 def _sqlite_runs(path: Path) -> list[dict[str, Any]] | None:
-    """The active runs of an MLflow database, or None when the file is not one."""
+    """The active runs of an MLflow database, None when the file is not one (other tables), and
+    BrokenStore when it cannot be read (damaged, permission denied)."""
     try:
         with closing(_connect(path)) as db:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -137,9 +168,9 @@ def _sqlite_runs(path: Path) -> list[dict[str, Any]] | None:
                 return None
             rows = db.execute("SELECT run_uuid, name FROM runs WHERE lifecycle_stage IS NULL "
                               "OR lifecycle_stage != 'deleted' ORDER BY start_time, run_uuid").fetchall()
-    except sqlite3.Error:
-        return None
-    return [{"run_uuid": u, "name": n} for u, n in rows]
+    except (sqlite3.Error, ValueError, MemoryError) as exc:
+        raise BrokenStore(f"{path}: SQLite database not readable ({_first_line(exc) or type(exc).__name__})") from None
+    return [{"run_uuid": _text(u), "name": _text(n) if n is not None else None} for u, n in rows]
 
 
 # ----------------------------------------------------------------------------- file store
@@ -159,11 +190,11 @@ def parse_metric_lines(text: str) -> tuple[list[tuple[int, float, float]], list[
             bad.append(lineno)
             continue
         ts, value = parse_float(fields[0]), parse_float(fields[1])
-        step = parse_float(fields[2]) if len(fields) >= 3 else 0.0
-        if ts is None or value is None or step is None or not math.isfinite(step) or step != int(step):
+        step = _step_of(fields[2]) if len(fields) >= 3 else 0
+        if ts is None or value is None or step is None:  # a step of 2^63 or NaN is a bad line
             bad.append(lineno)
             continue
-        points.append((int(step), value, ts / 1000.0))
+        points.append((step, value, ts / 1000.0))
     return points, bad
 
 
@@ -188,7 +219,7 @@ def _read_file_store_run(source: RunSource) -> Run:
             if bad:
                 damaged.append(f"{path}: skipped {len(bad)} unreadable line(s) (lines {line_list(bad)})")
         elif part == "params":
-            run.hparams[key] = parse_scalar_text(text)
+            run.hparams[key] = _param(text)
         else:
             run.meta.setdefault("tags", {})[key] = text
     run.series = builder.build()
@@ -232,16 +263,23 @@ def _name_and_writer(run: Run) -> None:
 
 def _read_sqlite_run(source: RunSource) -> Run:
     path = Path(source.path)
+    if source.options.get("broken"):
+        raise IngestError(source.options["broken"])
     run_uuid = source.options["run_uuid"]
     run = Run(name=source.name, path=str(path), format=FORMAT, writer="mlflow")
     try:
         with closing(_connect(path)) as db:
             _sqlite_meta(db, run_uuid, run)
-            run.series = _sqlite_metrics(db, run_uuid).build()
-            run.hparams.update({k: parse_scalar_text(v or "") for k, v in
+            builder = _sqlite_metrics(db, run_uuid)
+            run.series = builder.build()
+            if builder.bad:
+                run.warnings.append(f"{path}: left out {builder.bad} bad metric row(s) (a step that is not a whole "
+                                    "number within int64, or a value or timestamp that is not a number)")
+            run.hparams.update({_text(k): _param(_text(v)) for k, v in
                                 db.execute("SELECT key, value FROM params WHERE run_uuid=?", (run_uuid,))})
-            tags = dict(db.execute("SELECT key, value FROM tags WHERE run_uuid=?", (run_uuid,)).fetchall())
-    except sqlite3.Error as exc:
+            tags = {_text(k): _text(v) for k, v in
+                    db.execute("SELECT key, value FROM tags WHERE run_uuid=?", (run_uuid,)).fetchall()}
+    except (sqlite3.Error, ValueError, MemoryError) as exc:
         if run.series:
             run.warnings.append(f"{path}: database partly unreadable ({exc})")
             return run
@@ -272,19 +310,45 @@ def _sqlite_metrics(db: sqlite3.Connection, run_uuid: str) -> SeriesBuilder:
     query = ("SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid=? "
              "ORDER BY key, timestamp, step")
     for key, value, timestamp, step, is_nan in db.execute(query, (run_uuid,)):
-        builder.add(key, int(step or 0), _sqlite_value(value, is_nan),
-                    timestamp / 1000.0 if timestamp is not None else math.nan)
+        number = _sqlite_value(value, is_nan)
+        wall = as_number(timestamp) if timestamp is not None else math.nan
+        if number is None or wall is None:  # text or a BLOB where a number belongs
+            builder.bad += 1
+            continue
+        builder.add(_text(key), 0 if step is None else step, number, wall / 1000.0)
     return builder
 
 
-def _sqlite_value(value: float | None, is_nan: Any) -> float:
+def _sqlite_value(value: Any, is_nan: Any) -> float | None:
+    """A metric value back to float (NaN/inf restored); None for text or BLOB values."""
     if is_nan in (1, True, "1") or value is None:
         return math.nan
+    value = as_number(value)
+    if value is None:
+        return None
     if value >= DOUBLE_MAX:
         return math.inf
     if value <= -DOUBLE_MAX:
         return -math.inf
-    return float(value)
+    return value
+
+
+def _step_of(text: str) -> int | None:
+    """A file-store step: digits (any length: 2^63 is checked, not overflowed) or a float text."""
+    if len(text) > 40:
+        return None
+    try:
+        return integral_step(int(text))
+    except ValueError:
+        return integral_step(parse_float(text))
+
+
+def _param(text: str) -> Any:
+    """A param as int/float/bool where it is one; a number too long for Python's int conversion stays text."""
+    try:
+        return parse_scalar_text(text)
+    except ValueError:
+        return text
 
 
 # ----------------------------------------------------------------------------- read

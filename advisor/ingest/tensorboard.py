@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from advisor.ingest.discover import FileTree
+from advisor import limits
 from advisor.model import IngestError, Run, RunSource
 
 FORMAT = "tensorboard"
@@ -162,7 +163,9 @@ def read(source: RunSource) -> Run:
             try:
                 decoded.append(tfevents.read_file(path, tags, plugin_of_tag))
             except OSError as exc:
-                run.warnings.append(f"{path.name}: cannot read ({exc.strerror or exc})")
+                run.warnings.append(f"{path}: cannot read ({limits.describe_os_error(exc)})")
+    if not decoded and run.warnings:  # not one file could be opened: the run is unreadable
+        raise IngestError(run.warnings[0] + (f" (+{len(run.warnings) - 1} more)" if len(run.warnings) > 1 else ""))
     _raise_if_nothing_readable(source, decoded)
     for fd in decoded:
         run.warnings.extend(fd.warnings)

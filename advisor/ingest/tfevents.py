@@ -30,6 +30,8 @@ from typing import Any, Callable
 import google_crc32c
 import numpy as np
 
+from advisor import limits
+
 from advisor.ingest import tfrecord
 
 CHUNK_RECORDS = 1 << 15
@@ -111,13 +113,13 @@ def read_file(path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> File
     metadata only on its first occurrence.
     """
     label = path.name
-    size = os.path.getsize(path)
-    empty = _empty_result(path)
-    empty.size = size
-    if size == 0:
-        empty.warnings.append(f"{label}: empty file (zero bytes)")
-        return empty
-    with open(path, "rb") as handle:
+    with limits.open_regular(path, text_log=False) as handle:  # never a FIFO or device; budgeted
+        size = os.fstat(handle.fileno()).st_size
+        empty = _empty_result(path)
+        empty.size = size
+        if size == 0:
+            empty.warnings.append(f"{label}: empty file (zero bytes)")
+            return empty
         buf = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     try:
         return _decode(buf, path, tags, plugin_of_tag)
@@ -867,11 +869,7 @@ def peek_first_tag(path: Path) -> str | None:
     Used by discovery to recognise `add_scalars` child folders without reading whole files; a
     damaged or foreign prefix simply yields None.
     """
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(PEEK_BYTES)
-    except OSError:
-        return None
+    head = limits.read_head(path, PEEK_BYTES)
     for body, length in tfrecord.scan_prefix(head):
         try:
             tag = _first_value_tag(head, body, body + length)

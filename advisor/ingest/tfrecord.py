@@ -22,7 +22,7 @@ FOOTER_BYTES = 4  # uint32 masked crc of the payload
 _HEADER = struct.Struct("<QI")
 _U32 = struct.Struct("<I")
 # Scan at most this many bytes at once when resynchronising after a corrupt header.
-_RESYNC_WINDOW = 1 << 20
+_RESYNC_WINDOW = 1 << 22
 
 
 def mask_crc(crc: int) -> int:
@@ -263,22 +263,41 @@ def _resync(buf, begin: int) -> int | None:
     """The first offset >= begin that starts a complete record with both CRCs valid, or None.
 
     Random data passes a 32-bit header CRC about once in 4 billion offsets; requiring the payload
-    CRC too makes a false resync practically impossible. Lengths that overrun the file are ruled
-    out with numpy first so only plausible offsets pay for a CRC.
+    CRC too makes a false resync practically impossible. Candidates are ruled out with numpy, a
+    window at a time, before any offset pays for a CRC in Python: the length must fit in the file,
+    the 12 header bytes must not all be zero (a zero length's masked CRC is not zero, so a run of
+    zeros, e.g. a preallocated or sparse file, holds no record start), and the stored header CRC
+    must equal the masked CRC of the length (computed once per distinct length). So a 1 GiB
+    zero-filled file costs O(n) numpy work, not a Python call per byte.
     """
     size = len(buf)
     data = np.frombuffer(buf, dtype=np.uint8)
+    last = size - HEADER_BYTES - FOOTER_BYTES  # the last offset a record (empty payload) can start at
     pos = begin
-    while pos + HEADER_BYTES + FOOTER_BYTES <= size:
-        stop = min(size - HEADER_BYTES - FOOTER_BYTES + 1, pos + _RESYNC_WINDOW)
+    while pos <= last:
+        window = data[pos : pos + _RESYNC_WINDOW] != 0
+        first_nonzero = int(np.argmax(window))
+        if not window[first_nonzero]:  # a window of zeros: no header can start in it (see above)
+            pos += _RESYNC_WINDOW
+            continue
+        pos = max(pos, pos + first_nonzero - (HEADER_BYTES - 1))
+        if pos > last:
+            break
+        stop = min(last + 1, pos + _RESYNC_WINDOW)
         count = stop - pos
         lengths = np.ndarray((count,), dtype="<u8", buffer=data, offset=pos, strides=(1,))
-        room = (size - HEADER_BYTES - FOOTER_BYTES) - np.arange(pos, stop, dtype=np.int64)
-        plausible = np.flatnonzero(lengths <= room.astype(np.uint64))
+        stored = np.ndarray((count,), dtype="<u4", buffer=data, offset=pos + 8, strides=(1,))
+        room = (last - pos) - np.arange(count, dtype=np.int64)
+        plausible = np.flatnonzero((lengths <= room.astype(np.uint64)) & ((lengths != 0) | (stored != 0)))
+        if len(plausible) > 64:
+            cand = lengths[plausible]
+            distinct, which = np.unique(cand, return_inverse=True)
+            want = np.fromiter((masked_crc(struct.pack("<Q", int(n))) for n in distinct), np.uint32, len(distinct))
+            plausible = plausible[want[which] == stored[plausible]]
         for rel in plausible.tolist():
-            cand = pos + rel
-            if _header_ok(buf, cand) and payload_ok(buf, cand, int(lengths[rel])):
-                return cand
+            cand_off = pos + rel
+            if _header_ok(buf, cand_off) and payload_ok(buf, cand_off, int(lengths[rel])):
+                return cand_off
         pos = stop
     return None
 

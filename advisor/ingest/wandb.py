@@ -23,7 +23,10 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from advisor import limits
 from advisor.ingest._text import (
+    YAMLTooBig,
+    read_bytes,
     SeriesBuilder,
     flatten,
     head_text,
@@ -203,10 +206,14 @@ def _read_panel(source: RunSource) -> Run:
         if key == "_step":
             continue
         values, present = _numbers_and_presence(frame[column])
-        present &= steps.notna()
+        usable = steps.notna() & steps.abs().lt(2.0**63)  # -inf, 1e308: bad points, counted
+        builder.bad += int((present & ~usable).sum())
+        present &= usable
         walls = x[present] if x_name.lower() == "wall time" else None
         builder.add_many(key, steps[present].astype("int64"), values[present], walls)
     run.series = builder.build()
+    if builder.bad:
+        run.warnings.append(builder.bad_warning(path))
     run.meta.update({"x_axis": x_name, "sampled": True, "panel_run": run_name})
     if x_note:
         run.meta["x_note"] = x_note
@@ -243,8 +250,11 @@ def _read_csv_frame(path: Path):
     import pandas as pd
 
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], on_bad_lines="skip")
-    except (ValueError, OSError) as exc:  # pandas' ParserError is a ValueError
+        with limits.open_regular(path) as fh:
+            return pd.read_csv(fh, dtype=str, keep_default_na=False, na_values=[""], on_bad_lines="skip")
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({limits.describe_os_error(exc)})") from None
+    except (ValueError, MemoryError) as exc:  # pandas' ParserError is a ValueError
         raise IngestError(f"{path}: unreadable CSV ({str(exc).splitlines()[0][:120]})") from None
 
 
@@ -293,11 +303,14 @@ def rows_to_series(rows: Iterable[tuple[dict[str, Any], int | None]], run: Run) 
             step = integral_step(finite_or_token(row.get(step_key))) if step_key != "_step" else row_step
             if step is None:
                 step, step_key = row_step, "_step"
-            if step is None:
+            if step is None:  # a _step of 2^63, -inf or NaN: a bad point, counted
+                builder.bad += 1
                 continue
             x_keys.add(step_key)
             builder.add(key, step, number, wall)
     run.series = builder.build()
+    if builder.bad:
+        run.warnings.append(builder.bad_warning(run.path))
     run.meta["x_axis"] = sorted(x_keys) if len(x_keys) > 1 else (next(iter(x_keys)) if x_keys else "_step")
 
 
@@ -336,9 +349,9 @@ def _read_run_dir(source: RunSource) -> Run:
 
 def _rows_from_binary(path: Path, run: Run) -> tuple[list, bool]:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        run.warnings.append(f"{path}: cannot read ({exc.strerror or exc})")
+        data = read_bytes(path)
+    except IngestError as exc:
+        run.warnings.append(str(exc))
         return [], False
     if not data:
         run.warnings.append(f"{path}: empty file")
@@ -397,6 +410,8 @@ def clean_config(config: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, dict) and "value" in value and set(value) <= {"value", "desc"}:
             value = value["value"]
         out.update(flatten({key: value}))
+        if len(out) >= limits.current().hparams:
+            break
     return out
 
 
@@ -424,6 +439,12 @@ def _read_side_files(files: list[Path], run: Run) -> bool:
 def _read_config_yaml(path: Path, run: Run) -> bool:
     try:
         config = load_yaml(read_text(path))
+    except IngestError as exc:
+        run.warnings.append(f"config not read: {exc}")
+        return False
+    except YAMLTooBig as exc:
+        run.warnings.append(f"{path}: config not read ({exc})")
+        return False
     except Exception as exc:  # a yaml error must not lose the history
         run.warnings.append(f"{path}: config not readable ({type(exc).__name__})")
         return False

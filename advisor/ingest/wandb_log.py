@@ -188,7 +188,7 @@ def decode_item(buf: bytes) -> tuple[str, Any]:
         elif number == 2 and wire == 2:
             nested.append(_text(raw))
         elif number == 16 and wire == 2:
-            value, have = json.loads(_text(raw)), True
+            value, have = _json_value(raw), True
         elif not have:
             value, have = _typed_value(number, wire, raw)
     return (key or ".".join(nested)), value
@@ -204,8 +204,16 @@ def _typed_value(number: int, wire: int, raw: Any) -> tuple[Any, bool]:
     if number == 7 and wire == 2:
         return _text(raw), True
     if number == 8 and wire == 2:
-        return json.loads(_text(raw)), True
+        return _json_value(raw), True
     return None, False
+
+
+def _json_value(raw: bytes) -> Any:
+    """One item's JSON value; a damaged or 100,000-deep one is None (that value lost, not the row)."""
+    try:
+        return json.loads(_text(raw))
+    except (ValueError, RecursionError):
+        return None
 
 
 def decode_history(buf: bytes) -> tuple[dict[str, Any], int | None]:
@@ -294,7 +302,7 @@ def read_wandb_bytes(data: bytes) -> WandbLog:
     for record in framing.records:
         try:
             _apply_record(log, record)
-        except (WireError, ValueError, UnicodeDecodeError, struct.error, IndexError):
+        except (WireError, ValueError, UnicodeDecodeError, struct.error, IndexError, RecursionError, OverflowError):
             undecodable += 1
     if undecodable:
         log.problems.append(f"{undecodable} record(s) could not be decoded and were skipped")
@@ -332,8 +340,10 @@ def finite_or_token(value: Any) -> float | None:
     """A history value as float (NaN/inf kept); None for strings, media dicts, lists, bools."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return float(value) if -(2**1023) < value < 2**1023 else (math.inf if value > 0 else -math.inf)
     if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
         return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[value]
     return None

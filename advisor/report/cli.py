@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from advisor.cli_options import execution_options
+from advisor.cli_options import execution_options, limit_option
 
 
 def register(main: click.Group) -> None:
@@ -36,8 +36,9 @@ def register(main: click.Group) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="advisor.toml or pyproject.toml")
 @click.option("-q", "--quiet", is_flag=True, help="no progress or messages on stderr")
 @execution_options
+@limit_option
 def report_cmd(paths, output, fail_on, allow_empty, baseline, baseline_tolerance, select, ignore, rule_dirs,
-               config_path, quiet, execution) -> None:
+               config_path, quiet, execution, limit_flags) -> None:
     """Write one self-contained HTML report (curves, shaded findings, advice) for the runs under PATHS."""
     from pathlib import Path
 
@@ -60,7 +61,7 @@ def report_cmd(paths, output, fail_on, allow_empty, baseline, baseline_tolerance
 
     try:
         diagnosis = diagnose_for_cli(paths, config, select, ignore, rule_dirs, baseline, baseline_tolerance,
-                                     execution=execution, keep="curves")
+                                     execution=execution, keep="curves", limit_flags=limit_flags)
     except UsageProblem as exc:
         fail(str(exc))
     fail_on = fail_on or config.fail_on or "error"

@@ -84,7 +84,9 @@ def worst_finding(report: RunReport) -> Finding | None:
 
 
 def at_or_above(findings: Iterable[Finding], level: str) -> list[Finding]:
-    """The findings at or above `level` (the --fail-on threshold)."""
+    """The findings at or above `level` (the --fail-on threshold); none for `never`."""
+    if level == "never":
+        return []
     threshold = severity_rank(level)
     return [f for f in findings if severity_rank(f.severity) >= threshold]
 
