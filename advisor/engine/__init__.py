@@ -259,9 +259,14 @@ def _round(value: Any) -> Any:
 LR_LADDER = (1.0, 3.0)  # seed 000: try LRs a factor ~3 apart: 0.1, 0.03, 0.01, 0.003 ...
 
 
+def _on_ladder_scale(value: float) -> bool:
+    """Positive, finite, and far enough from the float range's ends for rungs 10^±3 around it."""
+    return math.isfinite(value) and 1e-300 < value < 1e300
+
+
 def snap_to_ladder(value: float) -> float:
     """The nearest rung of the x3 ladder (1 and 3 times a power of ten) in log space."""
-    if value <= 0 or not math.isfinite(value):
+    if not _on_ladder_scale(value):
         return value
     exp = math.floor(math.log10(value))
     rungs = [m * 10.0 ** e for e in (exp - 1, exp, exp + 1) for m in LR_LADDER]
@@ -280,9 +285,12 @@ def ladder_step(value: float, factor: float) -> float:
     """One rung down (factor < 1) or up the x3 ladder from `value`: 0.1 -> 0.03, 0.05 -> 0.03, 0.003 -> 0.01.
 
     A value within LADDER_TOL of a rung counts as that rung, so an LR read back from a float32
-    event file (0.0003 stored as 0.000300000014) moves to 0.0001, not back to 0.0003."""
+    event file (0.0003 stored as 0.000300000014) moves to 0.0001, not back to 0.0003. A value no
+    ladder reaches (a corrupted log's LR of 1e308) is simply multiplied."""
     if value <= 0 or not math.isfinite(value):
         return value
+    if not _on_ladder_scale(value):
+        return value * factor
     rungs = _ladder(math.floor(math.log10(value)))
     if factor < 1:
         return [r for r in rungs if r < value * (1 - LADDER_TOL)][-1]
