@@ -385,10 +385,10 @@ def test_csv_header_with_a_quoted_newline_reads_its_points(tmp_path):
 
 UNREADABLE_PROBE = textwrap.dedent("""
     import json, os, sys
-    # Everything read_runs may import, imported while still root (the interpreter lives under /root).
-    import pandas, yaml, sqlite3, advisor.pipeline, advisor.ingest, advisor.ingest.discover
-    for m in advisor.ingest.format_modules(): pass
     from advisor.pipeline import read_runs
+    # Every module a read may import, imported while still root (the interpreter lives under /root):
+    # read the fixtures (all formats) once, then drop to nobody.
+    read_runs([sys.argv[2]])
     os.setegid(65534); os.seteuid(65534)
     runs, errors = read_runs([sys.argv[1]])
     print(json.dumps({"runs": [r.name for r in runs], "errors": errors}))
@@ -421,7 +421,8 @@ def test_unreadable_input_is_said_to_be_permission_denied(name):
         os.chmod(target, 0)
         if os.geteuid() == 0:
             env = {**os.environ, "PYTHONPATH": str(REPO)}
-            out = subprocess.run([sys.executable, "-c", UNREADABLE_PROBE, str(root / "logs")], capture_output=True,
+            out = subprocess.run([sys.executable, "-c", UNREADABLE_PROBE, str(root / "logs"), str(FIXTURES / "runs")],
+                                 capture_output=True,
                                  text=True, env=env, cwd="/", timeout=120)
             assert out.returncode == 0, out.stderr
             result = json.loads(out.stdout)

@@ -32,7 +32,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from advisor.ingest.discover import MAX_TEXT_LOG_BYTES, SKIP_DIRS, SKIP_SUFFIXES
+from advisor import limits
+from advisor.ingest.discover import SKIP_DIRS, SKIP_SUFFIXES
 
 URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 # Folders of model checkpoints: never listed.
@@ -116,7 +117,7 @@ def _wanted(name: str, size: int | None, in_checkpoint: bool) -> bool:
         return bool(LOGS_IN_CHECKPOINT.search(name))
     if PurePosixPath(name).suffix.lower() in SKIP_SUFFIXES and "tfevents" not in name:
         return False
-    return "tfevents" in name or size is None or size <= MAX_TEXT_LOG_BYTES
+    return "tfevents" in name or size is None or size <= limits.current().file_bytes  # the per-file limit
 
 
 def list_logs(fs, root: str, mirror: Mirror) -> dict[str, dict]:
