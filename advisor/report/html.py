@@ -70,6 +70,37 @@ def buckets_for(n_runs: int) -> int:
     return int(max(120, min(plots.WIDTH_PX, plots.WIDTH_PX * (25 / n_runs) ** 0.6)))
 
 
+# A report of more runs than this is a sweep report: the overview gets status and pattern filters
+# and the run sections are split into pages of this many runs (see `_sweep`).
+PAGE_RUNS = 100
+
+
+def _sweep(runs: list[RunReport], ctx_runs: list[dict[str, Any]], Markup) -> dict[str, Any]:
+    """What a big report adds, without a line of script (the CSP forbids it): radio buttons whose
+    `:checked` state hides the overview rows of other statuses / patterns through sibling
+    selectors, and pages of PAGE_RUNS run sections of which only the linked one is displayed
+    (`:target`, `:has(:target)`), so a browser lays out one page, not 1,000 charts. Classes and
+    ids are made of indexes and fixed status names only, never of text from a log."""
+    patterns = sorted({f.pattern for r in runs for f in r.findings})
+    pid = {p: i for i, p in enumerate(patterns)}
+    for r, c in zip(runs, ctx_runs):
+        c["filter_classes"] = " ".join([f"s-{r.status}", *sorted({f"p{pid[f.pattern]}" for f in r.findings})])
+    css = [".sweep input[type=radio] { position: absolute; opacity: 0; }",
+           ".sweep label { display: inline-block; margin: 2px 4px; padding: 1px 8px; border: 1px solid var(--line);"
+           " border-radius: 10px; cursor: pointer; font-size: 12px; }",
+           ".sweep input:checked + label { background: var(--fg); color: #fff; }",
+           ".page { display: none; } .page:target, .page:has(:target) { display: block; }"]
+    css += [f"#fs-{s}:checked ~ table.overview tbody tr:not(.s-{s}) {{ display: none; }}" for s in STATUS_LABEL]
+    css += [f"#fp-{i}:checked ~ table.overview tbody tr:not(.p{i}) {{ display: none; }}" for i in pid.values()]
+    pages = []
+    for k, first in enumerate(range(0, len(ctx_runs), PAGE_RUNS), start=1):
+        chunk = ctx_runs[first:first + PAGE_RUNS]
+        pages.append({"anchor": f"page-{k}", "first": first + 1, "last": first + len(chunk), "runs": chunk})
+    counts = {p: sum(1 for r in runs if any(f.pattern == p for f in r.findings)) for p in patterns}
+    return {"page_runs": PAGE_RUNS, "pages": pages, "css": Markup("\n".join(css)),
+            "patterns": [{"id": pid[p], "name": clean(p), "n": counts[p]} for p in patterns]}
+
+
 def render(diagnosis: Diagnosis, options: Any = None) -> str:
     from markupsafe import Markup
 
@@ -87,6 +118,7 @@ def render(diagnosis: Diagnosis, options: Any = None) -> str:
                 err = clean(str(e))
         ctx_runs.append(_run_context(r, i, chart, err, Markup))
     ctx = {
+        "sweep": _sweep(runs, ctx_runs, Markup) if len(runs) > PAGE_RUNS else None,
         "title": "advisor report",
         "summary": summary_line(diagnosis),
         "version": __version__,
