@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--cap-mb", type=float, default=2048, help="RLIMIT_AS of each case")
     parser.add_argument("--control-every", type=int, default=250)
     parser.add_argument("--max-seed-mb", type=float, default=4)
+    parser.add_argument("--out", default=str(REPO / "bench" / "out" / "fuzz.json"), help="where the figures go")
     args = parser.parse_args()
 
     fuzzing.preload()
@@ -78,9 +79,9 @@ def main() -> None:
     elapsed = time.time() - started
     result = {**asdict(summary), "manifest_mismatches": manifest_wrong, "seconds": elapsed, "seeds": len(seeds),
               "operators": len(fuzzing.OPERATORS)}
-    out = REPO / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "fuzz.json").write_text(json.dumps(result, indent=2))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
     print(f"\n{summary.cases} mutated files ({summary.skipped} draws not applicable) in {elapsed:.0f} s")
     print(f"  tracebacks: {len(summary.tracebacks)}   hangs > {args.timeout:.0f} s: {len(summary.hangs)}   "
           f"cases >= {args.memory_mb:.0f} MB: {len(summary.over_memory)}")
