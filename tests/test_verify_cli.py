@@ -28,10 +28,20 @@ def _bad_run(tmp_path: Path, lr: float, note: str) -> Path:
 
 
 def _verify(args, cwd: Path):
+    """`advisor verify` run from a fresh folder under `cwd` (click's isolated_filesystem is
+    deprecated), and any file a hostile value managed to create there."""
+    import os
+    import tempfile
+
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=cwd):
-        result = runner.invoke(main, ["verify", *args], catch_exceptions=False)
-        pwned = list(Path.cwd().rglob("pwned"))
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(dir=cwd) as work:
+        os.chdir(work)
+        try:
+            result = runner.invoke(main, ["verify", *args], catch_exceptions=False)
+            pwned = list(Path(work).rglob("pwned"))
+        finally:
+            os.chdir(here)
     return result, pwned
 
 

@@ -379,7 +379,8 @@ def _theilslopes(y: np.ndarray, x: np.ndarray, alpha: float) -> tuple[float, flo
         slopes = dy[keep] / dx[keep]
     else:  # inf - inf is NaN: scipy's own pair selection and full sort decide
         deltax = x[:, np.newaxis] - x
-        deltay = y[:, np.newaxis] - y
+        with np.errstate(invalid="ignore"):  # the NaN is expected, and dropped by the sort below like scipy
+            deltay = y[:, np.newaxis] - y
         slopes = deltay[deltax > 0] / deltax[deltax > 0]
         slopes.sort()
     nt = len(slopes)
