@@ -55,6 +55,7 @@ def test_unknown_config_key_is_an_error():
 # ----------------------------------------------------------------------------- training
 
 
+@pytest.mark.trains
 def test_a_trial_trains_and_its_loss_falls():
     rec, res = _train({"task": "digits-mlp"}, 200)
     _, loss = rec.series("train/loss")

@@ -79,6 +79,7 @@ def _case(name):
     return next(c for c in CASES if c.name == name)
 
 
+@pytest.mark.trains
 @pytest.mark.parametrize("name", ["lr-too-low", "overfitting-keras-csv"])
 def test_a_fixture_config_still_reproduces_its_label(tmp_path, name):
     """Guards the built-in trials: a change that alters training must be caught before the

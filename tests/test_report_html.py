@@ -171,3 +171,28 @@ def test_every_rule_recommendation_renders_in_latin_script():
     out = render(d, "html")
     assert "Training &amp; debugging tips" in out
     assert not re.findall(r"[^\x00-\u024f\u2000-\u22ff\u2300-\u25ff]", out)
+
+
+def test_epoch_axis_captions_and_unmapped_legends():
+    """An epoch-level run gets an "epoch" axis with whole-number ticks, a caption whose sentences
+    do not run together, and legends that name unmapped metrics by their tags (not "tag 1")."""
+    from advisor.model import Series
+
+    epochs = np.arange(0, 6, dtype=float)
+    loss = Curve(role="train_loss", tag="loss", x=epochs, y=50.0 * np.exp(-epochs / 2) + 10, x_kind="epoch")
+    lr = Curve(role="lr", tag="lr", x=epochs, y=np.full(6, 3e-4), x_kind="epoch")
+    run = Run(name="keras-run", path="keras-run", format="csv",
+              series={"loss": Series("loss", epochs.astype(int), loss.y, None)})
+    report = RunReport(run=run, metrics={"train_loss": "loss", "lr": "lr"},
+                       curves=Curves(run="keras-run", by_role={"train_loss": loss, "lr": lr}))
+    out = render(Diagnosis(runs=[report]), "html")
+    assert "0.0003. Curves:" in out and "0.0003.Curves" not in out
+    svg = out[out.index("<svg"):]
+    ticks = set(re.findall(r">\s*([0-9.]+)\s*</text>", svg))
+    assert "epoch" in svg and {"0", "1", "2", "3", "4", "5"} & ticks
+    assert not ticks & {"0.5", "1.5", "2.5", "3.5", "4.5", "0.0", "1.0"}, ticks
+
+    export = Run(name="wandb-export", path="wandb-export", format="wandb",
+                 series={"Loss/pretraining": Series("Loss/pretraining", np.arange(50), np.linspace(3, 1, 50), None)})
+    out = render(Diagnosis(runs=[RunReport(run=export, metrics={})]), "html")
+    assert "tag 1" not in out and "Loss/pretraining" in out

@@ -266,9 +266,12 @@ def panels_for(report: RunReport) -> list[tuple[str, list[Curve], float]]:
     return out
 
 
-def _label(role: str) -> str:
+def _label(curve: Curve) -> str:
+    """The legend entry: the role's name, or the metric's own tag when no role was recognised
+    (a W&B export's "loss" reads better than "tag 1")."""
+    role = curve.role
     if role.startswith("other") and role[5:].isdigit():
-        return f"tag {role[5:]}"
+        return curve.tag if len(curve.tag) <= 40 else curve.tag[:39] + "…"
     return LABELS.get(role, "curve")
 
 
@@ -306,6 +309,11 @@ def run_chart_svg(report: RunReport, chart_id: str, buckets: int = WIDTH_PX) -> 
             tags_in_panel.append({c.tag for c in cs})
         _draw_findings(axes, tags_in_panel, report.findings)
         axes[-1].set_xlabel(next(iter(kinds)) if len(kinds) == 1 else "x")
+        if kinds == {"epoch"}:  # whole epochs: no "2.5" tick
+            from matplotlib.ticker import MaxNLocator
+
+            for ax in axes:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.subplots_adjust(left=0.07, right=0.985, top=1 - 0.22 / height, bottom=0.42 / height)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
@@ -319,7 +327,7 @@ def _draw_panel(ax, title: str, cs: list[Curve], buckets: int) -> None:
         x, y = decimate(c.x, c.y, buckets)
         ax.plot(x, y, color=color, alpha=0.22, linewidth=0.8)
         sx, sy = bucket_means(c.x, tb_smooth(c.y), buckets)
-        ax.plot(sx, sy, color=color, linewidth=1.4, label=_label(c.role))
+        ax.plot(sx, sy, color=color, linewidth=1.4, label=_label(c))
         ys_all.append(y)
         tr = ax.get_xaxis_transform()  # x in data units, y in axes units
         stretches = nonfinite_runs(c.x, c.y)
@@ -327,7 +335,7 @@ def _draw_panel(ax, title: str, cs: list[Curve], buckets: int) -> None:
         for kind, x0, x1, _count in stretches[:200]:
             yy = 0.04 if kind == "-inf" else 0.96
             marker = {"nan": "x", "+inf": "^", "-inf": "v"}[kind]
-            label = f"{kind} ({_label(c.role)})" if kind not in labelled else None
+            label = f"{kind} ({_label(c)})" if kind not in labelled else None
             labelled.add(kind)
             ax.plot([x0], [yy], linestyle="none", marker=marker, markersize=6, color="#d62728",
                     transform=tr, clip_on=False, label=label)
