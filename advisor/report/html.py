@@ -230,7 +230,8 @@ def _run_context(r: RunReport, index: int, chart, chart_error: str | None, Marku
         "chart": chart,
         "chart_error": chart_error,
         "metrics": ([{"role": clean(k), "tag": clean(v)} for k, v in r.metrics.items()]
-                    or [{"role": "", "tag": clean(c.tag)} for c in plots.unmapped_curves(r)]),
+                    or [{"role": "" if plots.unmapped_label(c) == c.tag else plots.unmapped_label(c),
+                         "tag": clean(c.tag)} for c in plots.unmapped_curves(r)]),
         "constant_lr": (fmt_num(float(curves["lr"].y[0])) if "lr" in curves and plots.is_constant(curves["lr"])
                         else ""),
         "hparams": [{"name": clean(k), "value": fmt_num(v) if isinstance(v, (int, float)) else clean(v)}

@@ -266,12 +266,20 @@ def panels_for(report: RunReport) -> list[tuple[str, list[Curve], float]]:
     return out
 
 
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_./ -]{1,40}$")
+
+
+def unmapped_label(curve: Curve) -> str:
+    """How a curve without a role is named in the legend and the caption: its own tag when that
+    is a plain metric name (a W&B export's "Loss/pretraining" reads better than "tag 1"), else
+    "tag N" — a tag from the log with markup or odd characters never reaches the SVG."""
+    return curve.tag if _PLAIN_NAME.match(curve.tag) else f"tag {curve.role[5:]}"
+
+
 def _label(curve: Curve) -> str:
-    """The legend entry: the role's name, or the metric's own tag when no role was recognised
-    (a W&B export's "loss" reads better than "tag 1")."""
     role = curve.role
     if role.startswith("other") and role[5:].isdigit():
-        return curve.tag if len(curve.tag) <= 40 else curve.tag[:39] + "…"
+        return unmapped_label(curve)
     return LABELS.get(role, "curve")
 
 
