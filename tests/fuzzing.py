@@ -478,6 +478,17 @@ def _diagnose_in_process(path: Path) -> tuple[int, str]:
     return rc, out.getvalue()
 
 
+def _address_space() -> int:
+    """This process's mapped address space in bytes (VmSize), 0 where /proc is not there."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def run_case(path: Path, timeout: float = 60.0, memory_cap: int = 2 << 30) -> Outcome:
     """`advisor diagnose PATH --format json` in a forked child under RLIMIT_AS and a timeout."""
     rfd, wfd = os.pipe()
@@ -488,7 +499,11 @@ def run_case(path: Path, timeout: float = 60.0, memory_cap: int = 2 << 30) -> Ou
         code = 0
         payload: dict = {}
         try:
-            resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
+            # The cap is on what the case may add: a parent that imported torch or Ray already maps
+            # gigabytes of address space, and a cap below that makes every stack growth fail
+            # (a deep-JSON case then dies of SIGSEGV instead of raising RecursionError).
+            limit = _address_space() + memory_cap
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             rc, text = _diagnose_in_process(path)
             payload["rc"] = rc
             try:
