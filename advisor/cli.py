@@ -336,7 +336,7 @@ def _register_optional_commands() -> None:
     """Commands whose modules live in other stages register themselves here (lazy bodies)."""
     from importlib import import_module
 
-    for module in ("advisor.report.cli", "advisor.verify.cli"):
+    for module in ("advisor.report.cli", "advisor.verify.cli", "advisor.live.cli"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

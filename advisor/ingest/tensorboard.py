@@ -147,16 +147,13 @@ def natural_key(path: Path) -> list:
 
 def read(source: RunSource) -> Run:
     """Every scalar of the run, restarts resolved, with hparams, writer guess and warnings."""
-    from advisor.ingest import tb_assemble, tfevents
+    from advisor.ingest import tfevents
 
-    members = source.options.get("members") or [{"dir": str(source.path), "kind": "self"}]
     run = Run(name=source.name, path=str(source.path), format=FORMAT)
     names: list[str] = []
     index: dict[str, int] = {}
     decoded = []
-    for member in members:
-        folder = Path(member["dir"])
-        tags = tfevents.TagNames(names, index, _renamer(member, folder, source.path))
+    for folder, tags in member_tag_names(source, names, index):
         plugin_of_tag: dict[str, str] = {}  # TensorBoard carries metadata per run folder
         files = sorted((f for f in source.files if f.parent == folder), key=natural_key)
         for path in files:
@@ -166,6 +163,26 @@ def read(source: RunSource) -> Run:
                 run.warnings.append(f"{path}: cannot read ({limits.describe_os_error(exc)})")
     if not decoded and run.warnings:  # not one file could be opened: the run is unreadable
         raise IngestError(run.warnings[0] + (f" (+{len(run.warnings) - 1} more)" if len(run.warnings) > 1 else ""))
+    return assemble(source, run, decoded, names)
+
+
+def member_tag_names(source: RunSource, names: list[str], index: dict[str, int]):
+    """(member folder, TagNames) per member of the run: the run-level tag ids every file shares."""
+    from advisor.ingest import tfevents
+
+    members = source.options.get("members") or [{"dir": str(source.path), "kind": "self"}]
+    return [(Path(m["dir"]), tfevents.TagNames(names, index, _renamer(m, Path(m["dir"]), source.path)))
+            for m in members]
+
+
+def assemble(source: RunSource, run: Run, decoded: list, names: list[str]) -> Run:
+    """The run from its decoded files (in file order): series, restarts, hparams, writer, meta.
+
+    Shared by `read` and the live reader (advisor.live.tail), which decodes files as they grow.
+    """
+    from advisor.ingest import tb_assemble
+
+    members = source.options.get("members") or [{"dir": str(source.path), "kind": "self"}]
     _raise_if_nothing_readable(source, decoded)
     for fd in decoded:
         run.warnings.extend(fd.warnings)

@@ -100,6 +100,7 @@ class FileScalars:
     session_starts: list[int] = field(default_factory=list)  # steps of SessionLog.START events
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False
+    truncated_at: int | None = None  # byte offset of the incomplete last record (a live run's next read starts there)
     size: int = 0  # bytes in the file when it was read
 
     def __len__(self) -> int:
@@ -122,7 +123,7 @@ def read_file(path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> File
             return empty
         buf = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     try:
-        return _decode(buf, path, tags, plugin_of_tag)
+        return decode(buf, path, tags, plugin_of_tag)
     finally:
         try:
             buf.close()
@@ -134,13 +135,15 @@ def _empty_result(path: Path) -> FileScalars:
     return FileScalars(path)
 
 
-def _decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> FileScalars:
+def decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> FileScalars:
+    """The scalars of the records in `buf` (bytes or mmap starting at a record boundary)."""
     label = path.name
     framing = tfrecord.frame(buf, label)
     out = _empty_result(path)
     out.size = len(buf)
     out.warnings.extend(framing.warnings)
     out.truncated = framing.truncated_at is not None
+    out.truncated_at = framing.truncated_at
     out.records = len(framing)
     if out.records == 0:
         if not framing.warnings:

@@ -1,0 +1,156 @@
+"""`advisor.Monitor`: the in-process diagnosis every callback and pruner is built on.
+
+Feed it scalars as training runs (`monitor.log(step, train_loss=..., val_loss=..., lr=...)`);
+it keeps every point (appended to growing numpy columns, no copy of the history per call) and
+every so often diagnoses the run with the same roles, signals and rules `advisor diagnose` uses
+(advisor.pipeline.diagnose_run on a `Run` built from the logged points). What changed since the
+last evaluation comes back as `advisor.event/1` objects (advisor.live.events).
+
+Cost: `log` is a few dict look-ups and array stores. An evaluation measures the whole run, so
+evaluations are spaced: after `every_steps` logged steps or `every_seconds`, whichever comes
+first, and never more often than keeps their total time under `max_overhead` of the wall time
+between them (an evaluation that took 20 ms waits at least 20 ms / 0.005 = 4 s by default). A
+non-finite value (NaN/inf loss) triggers an evaluation at once: that is the run dying.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Iterable
+
+from advisor.live.buffer import Points
+from advisor.live.events import FindingTracker, worst_severity
+from advisor.live.session import warm_up
+from advisor.model import Finding, Run, RunReport, Series, severity_rank
+from advisor.pipeline import DiagnoseOptions
+
+# How a keyword of `log` is named in the run; roles are then assigned as for any log
+# (advisor.roles), so `train_loss`, `val_loss`, `lr` and any other name a logger uses all work.
+ROLE_TAGS = {"train_loss": "train/loss", "val_loss": "val/loss", "train_acc": "train/acc", "val_acc": "val/acc",
+             "lr": "lr", "grad_norm": "grad_norm"}
+
+
+class Monitor:
+    """Scalars in, findings out. See the module doc for when it evaluates and what it costs."""
+
+    def __init__(
+        self,
+        name: str = "run",
+        every_steps: int = 50,
+        every_seconds: float = 30.0,
+        max_overhead: float = 0.005,
+        hparams: dict[str, Any] | None = None,
+        select: Iterable[str] = (),
+        ignore: Iterable[str] = (),
+        thresholds: dict[str, dict[str, Any]] | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        writer: str | None = None,
+    ) -> None:
+        from advisor.engine import load_rules, select_rules
+
+        self.name = name
+        self.every_steps = every_steps
+        self.every_seconds = every_seconds
+        self.max_overhead = max_overhead
+        self.hparams = dict(hparams or {})
+        self.writer = writer
+        self.options = DiagnoseOptions(select=list(select), ignore=list(ignore), thresholds=thresholds or {})
+        self.rules = select_rules(load_rules(), self.options.select, self.options.ignore)
+        self.on_event = on_event
+        warm_up(self.rules, self.options)
+        self.points: dict[str, Points] = {}
+        self.tracker = FindingTracker(name)
+        self.report: RunReport | None = None
+        self.events: list[dict[str, Any]] = []  # every event so far, in order
+        self.evaluations = 0
+        self.eval_seconds = 0.0
+        self._pending_steps = 0
+        self._last_eval = time.perf_counter()
+        self._last_cost = 0.0
+        self._urgent = False
+
+    # ------------------------------------------------------------------ feeding
+
+    def log(self, step: int, **scalars: float | None) -> list[dict[str, Any]]:
+        """Record the scalars logged at `step` (None values are skipped); evaluate when due.
+
+        Returns the events of that evaluation (empty when none ran or nothing changed).
+        """
+        now = time.time()
+        for key, value in scalars.items():
+            if value is None:
+                continue
+            value = float(value)
+            points = self.points.get(key)
+            if points is None:
+                points = self.points[key] = Points(len(self.points))
+            points.append(step, now, value)
+            if not math.isfinite(value):
+                self._urgent = True
+        self._pending_steps += 1
+        if self._due():
+            return self.evaluate()
+        return []
+
+    def _due(self) -> bool:
+        if self._urgent:
+            return True
+        elapsed = time.perf_counter() - self._last_eval
+        if elapsed < self._last_cost / self.max_overhead:
+            return False
+        return self._pending_steps >= self.every_steps or elapsed >= self.every_seconds
+
+    # ------------------------------------------------------------------ diagnosing
+
+    def run(self) -> Run:
+        """The run as logged so far (arrays are views of the growing columns)."""
+        series = {}
+        for key, p in sorted(self.points.items(), key=lambda kv: kv[1].first_record):
+            tag = ROLE_TAGS.get(key, key)
+            series[tag] = Series(tag, p.step.view(), p.value.view(), p.wall_time.view())
+        return Run(name=self.name, path=self.name, format="monitor", series=series, writer=self.writer,
+                   hparams=dict(self.hparams))
+
+    def evaluate(self, final: bool = False) -> list[dict[str, Any]]:
+        """Diagnose now; the events (new, escalated, cleared findings and the status) it produced."""
+        from advisor.pipeline import diagnose_run
+
+        start = time.perf_counter()
+        self.report = diagnose_run(self.run(), self.rules, self.options)
+        events = self.tracker.update(self.report, final=final)
+        end = time.perf_counter()
+        self._last_cost = end - start
+        self.eval_seconds += self._last_cost
+        self.evaluations += 1
+        self._last_eval = end
+        self._pending_steps = 0
+        self._urgent = False
+        self.events.extend(events)
+        if self.on_event:
+            for e in events:
+                self.on_event(e)
+        return events
+
+    def diagnose(self) -> RunReport:
+        """The diagnosis of everything logged so far (evaluates now if anything is new)."""
+        if self.report is None or self._pending_steps:
+            self.evaluate()
+        return self.report
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The run is over: a last evaluation that reports end-of-run findings too."""
+        return self.evaluate(final=True)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The findings reported so far and not cleared (what the event stream announced)."""
+        return list(self.tracker.active.values())
+
+    def worst(self, events: list[dict[str, Any]] | None = None) -> str | None:
+        """The worst severity among new findings in `events` (default: all active findings)."""
+        if events is not None:
+            rank = worst_severity(events)
+            return None if rank < 0 else ("info", "warning", "error")[rank]
+        ranks = [severity_rank(f.severity) for f in self.findings]
+        return ("info", "warning", "error")[max(ranks)] if ranks else None
+

@@ -1,0 +1,119 @@
+"""A watched set of paths: discover, read what changed, re-diagnose only the runs that changed.
+
+`LiveRuns.poll()` is one pass. Discovery runs every pass (a new run folder or file is picked up as
+soon as it appears); each run keeps its incremental reader (advisor.live.tail) and its
+`FindingTracker`, and only runs whose files gave new data are measured again, with the same
+`diagnose_run` (roles, signals, rules) that `advisor diagnose` uses.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from advisor.live.events import FindingTracker, event
+from advisor.live.tail import tail_for
+from advisor.model import Diagnosis, IngestError, Run, RunReport, Series
+from advisor.pipeline import DiagnoseOptions, diagnose_run
+
+# A run that read fine and then fails to read (a file rewritten while we read it) is retried this
+# many passes before the failure is reported.
+FAILURES_BEFORE_REPORT = 3
+
+
+class LiveRuns:
+    def __init__(self, paths: Iterable[str | Path], options: DiagnoseOptions | None = None) -> None:
+        from advisor.engine import load_rules, select_rules
+
+        self.paths = [str(p) for p in paths]
+        self.options = options or DiagnoseOptions()
+        self.rules = select_rules(load_rules(self.options.rule_dirs), self.options.select, self.options.ignore)
+        self.readers: dict[tuple[str, str], Any] = {}
+        self.trackers: dict[str, FindingTracker] = {}
+        self.reports: dict[str, RunReport] = {}
+        self.failures: dict[tuple[str, str], int] = {}
+        self.reported_errors: set[tuple[str, str]] = set()
+        self.errors: list[dict[str, str]] = []
+        self.changed_at = time.monotonic()  # when a run last gained data (for --idle-exit)
+        warm_up(self.rules, self.options)
+
+    def poll(self) -> list[dict[str, Any]]:
+        """One pass over the paths; the events it produced, in order."""
+        from advisor.ingest.discover import discover
+
+        sources, problems = discover(self.paths)
+        events: list[dict[str, Any]] = []
+        for problem in problems:
+            if problem.path in self.paths:
+                continue  # a watched folder with no log yet (the job has not started writing): wait
+            events.extend(self._error(problem.path, problem.message))
+        for source in sources:
+            key = (source.format, str(source.path), source.name)
+            reader = self.readers.get(key)
+            if reader is None:
+                reader = self.readers[key] = tail_for(source)
+            else:
+                reader.update_source(source)
+            events.extend(self._refresh(key, source.name, reader))
+        return events
+
+    def _refresh(self, key, name: str, reader) -> list[dict[str, Any]]:
+        try:
+            if not reader.poll():
+                return []
+            self.changed_at = time.monotonic()
+            run = reader.run()
+        except IngestError as exc:
+            return self._failed(key, name, str(exc))
+        except OSError as exc:
+            return self._failed(key, name, f"{key[1]}: cannot read ({exc.strerror or exc})")
+        self.failures.pop(key, None)
+        report = diagnose_run(run, self.rules, self.options)
+        self.reports[name] = report
+        tracker = self.trackers.setdefault(name, FindingTracker(name))
+        return tracker.update(report)
+
+    def finish(self) -> list[dict[str, Any]]:
+        """A last pass once the runs are over: end-of-run findings are reported, nothing is held."""
+        events = self.poll()
+        for name, report in self.reports.items():
+            events.extend(self.trackers[name].update(report, final=True))
+        return events
+
+    def _failed(self, key, name: str, message: str) -> list[dict[str, Any]]:
+        count = self.failures[key] = self.failures.get(key, 0) + 1
+        if name in self.reports and count < FAILURES_BEFORE_REPORT:
+            return []
+        return self._error(key[1], message)
+
+    def _error(self, path: str, message: str) -> list[dict[str, Any]]:
+        if (path, message) in self.reported_errors:
+            return []
+        self.reported_errors.add((path, message))
+        self.errors.append({"path": path, "message": message})
+        return [event("error", path, message=message)]
+
+    def diagnosis(self) -> Diagnosis:
+        """The latest diagnosis of every run, ordered as `advisor diagnose` orders them."""
+        from advisor.pipeline import _worst_first
+
+        reports = sorted(self.reports.values(), key=_worst_first)
+        return Diagnosis(runs=reports, errors=list(self.errors))
+
+
+_WARM = False
+
+
+def warm_up(rules, options: DiagnoseOptions) -> None:
+    """Diagnose a tiny run once per process, so the first real diagnosis (inside a training loop,
+    or the first pass of `watch`) does not pay for the imports the signals need: scipy.stats and
+    pandas take seconds to load, long enough to miss the first seconds of a divergence."""
+    global _WARM
+    if _WARM:
+        return
+    import numpy as np
+
+    steps = np.arange(20)
+    loss = Series("train/loss", steps, 1.0 / (1.0 + steps), np.full(20, np.nan))
+    diagnose_run(Run(name="warm-up", path="", format="monitor", series={"train/loss": loss}), rules, options)
+    _WARM = True

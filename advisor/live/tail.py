@@ -1,0 +1,199 @@
+"""Incremental readers: each remembers where it stopped and reads only what was added since.
+
+* TensorBoard event files (`EventFileTail`) are read by byte offset. Each poll decodes the bytes
+  appended since the last complete record with the one-shot decoder (advisor.ingest.tfevents), so
+  only whole records whose CRCs check out are taken; a half-written last record is left where it
+  is (no warning, no value) and read whole at the next poll. A file that shrank or was replaced
+  is read again from its start.
+* Every other format (`RereadOnChange`) is read again with its own reader when one of its files
+  changes size or modification time: CSV, W&B, trainer_state.json and MLflow stores are rewritten
+  or appended in ways (rewritten headers, truncate-and-restart, JSON rewritten whole) that their
+  readers already handle, and they are small next to event files.
+
+Both produce the same `Run` the one-shot reader does (advisor.ingest.read), so a run diagnosed
+live ends with exactly the diagnosis `advisor diagnose` gives of the finished files.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from advisor.ingest import tensorboard, tfevents
+from advisor.live.buffer import Points
+from advisor.model import Run, RunSource
+
+_BYTE = re.compile(r"\bbyte (\d+)")
+
+
+class EventFileTail:
+    """One event file read as it grows: every complete record once, in order."""
+
+    def __init__(self, path: Path, tags: tfevents.TagNames, plugin_of_tag: dict[str, str]) -> None:
+        self.path = path
+        self.tags = tags
+        self.plugin_of_tag = plugin_of_tag
+        self._reset(None)
+
+    def _reset(self, identity) -> None:
+        self.identity = identity
+        self.offset = 0  # bytes consumed: the start of the first record not read yet
+        self.pending = False  # a partial record waits after `offset`
+        self.tail_warnings: list[str] = []  # about the state of the end of the file (partial record, empty)
+        self.by_tag: dict[int, Points] = {}
+        self.info = tfevents.FileScalars(self.path)  # what the file says about itself, accumulated
+
+    def poll(self) -> bool:
+        """Read what was appended; True when the file gave new records (or was replaced)."""
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        identity = (stat.st_dev, stat.st_ino)
+        replaced = self.identity is not None and (identity != self.identity or stat.st_size < self.offset)
+        if replaced or self.identity is None:
+            self._reset(identity)
+        if stat.st_size == 0:  # a fresh writer: the one-shot reader's own words for it
+            self.tail_warnings = tfevents.read_file(self.path, self.tags, self.plugin_of_tag).warnings
+            return replaced
+        if stat.st_size == self.offset:
+            return replaced
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read(stat.st_size - self.offset)
+        decoded = tfevents.decode(chunk, self.path, self.tags, self.plugin_of_tag)
+        consumed = len(chunk) if decoded.truncated_at is None else decoded.truncated_at
+        self.tail_warnings = []
+        self._merge(decoded, self.offset)
+        self.offset += consumed
+        self.pending = decoded.truncated_at is not None
+        return bool(decoded.records) or replaced
+
+    def _merge(self, decoded: tfevents.FileScalars, base: int) -> None:
+        info = self.info
+        first = info.records
+        for tag_id, points in decoded.tags.items():
+            column = self.by_tag.get(tag_id)
+            if column is None:
+                column = self.by_tag[tag_id] = Points(first + points.first_record)
+            column.extend(points.step, points.wall_time, points.value)
+        info.records += decoded.records
+        info.file_version = info.file_version or decoded.file_version
+        info.source_writer = info.source_writer or decoded.source_writer
+        for kind, count in decoded.skipped.items():
+            info.skipped[kind] = info.skipped.get(kind, 0) + count
+        info.hparams.update(decoded.hparams)
+        info.session_status = decoded.session_status or info.session_status
+        info.session_starts.extend(decoded.session_starts)
+        for warning in decoded.warnings:
+            # offsets in the chunk -> offsets in the file
+            warning = _BYTE.sub(lambda m: f"byte {int(m.group(1)) + base}", warning)
+            if decoded.truncated_at is not None and f"truncated record at byte {decoded.truncated_at + base}" in warning:
+                # the record being written now: read whole at the next poll, and until then only
+                # mentioned in the run's warnings as the one-shot reader would (never an event)
+                self.tail_warnings.append(warning)
+                continue
+            info.warnings.append(warning)
+
+    def snapshot(self) -> tfevents.FileScalars:
+        """What the file holds so far, as the one-shot decoder returns it (arrays are views)."""
+        info = self.info
+        tags = {
+            tag_id: tfevents.TagPoints(p.step.view(), p.wall_time.view(), p.value.view(), p.first_record)
+            for tag_id, p in self.by_tag.items()
+        }
+        return tfevents.FileScalars(
+            self.path, tags, info.records, info.file_version, info.source_writer, dict(info.skipped),
+            dict(info.hparams), info.session_status, list(info.session_starts), info.warnings + self.tail_warnings,
+            truncated=self.pending, size=self.offset,
+        )
+
+
+class TensorBoardTail:
+    """A TensorBoard run (one or more folders of event files) read incrementally."""
+
+    def __init__(self, source: RunSource) -> None:
+        self.source = source
+        self._start()
+
+    def _start(self) -> None:
+        self.names: list[str] = []
+        index: dict[str, int] = {}
+        self.members = tensorboard.member_tag_names(self.source, self.names, index)
+        self.plugins: dict[Path, dict[str, str]] = {folder: {} for folder, _ in self.members}
+        self.files: dict[Path, EventFileTail] = {}
+        self.layout = self._layout(self.source)
+
+    @staticmethod
+    def _layout(source: RunSource):
+        return repr(source.options.get("members"))
+
+    def update_source(self, source: RunSource) -> None:
+        """Discovery saw the run again: new files join; a changed folder layout starts over."""
+        relayout = self._layout(source) != self.layout
+        self.source = source
+        if relayout:
+            self._start()
+
+    def poll(self) -> bool:
+        changed = False
+        for folder, tags in self.members:
+            for path in self._files_in(folder):
+                tail = self.files.get(path)
+                if tail is None:
+                    tail = self.files[path] = EventFileTail(path, tags, self.plugins[folder])
+                    changed = True
+                changed |= tail.poll()
+        return changed
+
+    def _files_in(self, folder: Path) -> list[Path]:
+        return sorted((f for f in self.source.files if f.parent == folder), key=tensorboard.natural_key)
+
+    def run(self) -> Run:
+        run = Run(name=self.source.name, path=str(self.source.path), format=tensorboard.FORMAT)
+        decoded = [self.files[p].snapshot() for folder, _ in self.members for p in self._files_in(folder)
+                   if p in self.files]
+        return tensorboard.assemble(self.source, run, decoded, self.names)
+
+
+class RereadOnChange:
+    """Any other format: read again, with its own reader, when a file changes size or mtime."""
+
+    def __init__(self, source: RunSource) -> None:
+        self.source = source
+        self.seen: tuple | None = None
+        self._run: Run | None = None
+
+    def update_source(self, source: RunSource) -> None:
+        self.source = source
+
+    def _signature(self) -> tuple:
+        marks = []
+        for path in self.source.files or [self.source.path]:
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            marks.append((str(path), stat.st_size, stat.st_mtime_ns))
+        return tuple(marks)
+
+    def poll(self) -> bool:
+        signature = self._signature()
+        if signature == self.seen:
+            return False
+        from advisor import ingest
+
+        self._run = ingest.read(self.source)  # IngestError propagates: the caller reports it
+        self.seen = signature
+        return True
+
+    def run(self) -> Run:
+        assert self._run is not None
+        return self._run
+
+
+def tail_for(source: RunSource):
+    """The incremental reader for a discovered run."""
+    if source.format == tensorboard.FORMAT:
+        return TensorBoardTail(source)
+    return RereadOnChange(source)
