@@ -40,9 +40,8 @@ def main() -> None:
     source_file = next(big.glob("*tfevents*"))
     data = source_file.read_bytes()
 
-    from advisor.ingest.discover import discover
     from advisor.ingest import read
-    from advisor.live.tail import TensorBoardTail
+    from advisor.ingest.discover import discover
 
     (src,), _ = discover([str(big)])
     once = []
@@ -55,16 +54,39 @@ def main() -> None:
     rng = np.random.default_rng(0)
     cuts = np.sort(rng.choice(np.arange(1, len(data)), size=args.appends - 1, replace=False))
     bounds = [0, *cuts.tolist(), len(data)]
+    live_times = []
+    for _ in range(3):  # the machine is shared: best of three, like the one-shot read
+        t_poll, t_build, run = _grow_and_poll(data, source_file.name, bounds)
+        live_times.append((t_poll, t_build))
+    t_poll, t_build = min(live_times)
+    same = set(run.series) == set(whole.series) and all(
+        np.array_equal(run.series[k].step, whole.series[k].step)
+        and np.array_equal(run.series[k].value, whole.series[k].value)
+        and np.array_equal(run.series[k].wall_time, whole.series[k].wall_time)
+        for k in whole.series
+    )
+    points = whole.points
+    print(f"{points:,} scalars, {len(data):,} bytes, {args.appends} appends")
+    print(f"one read of the finished file : {t_once:8.3f} s")
+    print(f"live polls, all appends       : {t_poll:8.3f} s   ratio {t_poll / t_once:5.2f}x (target <= ~2x)")
+    print(f"building the Run after each   : {t_build:8.3f} s   ({t_build / args.appends * 1e3:.2f} ms per poll)")
+    print(f"live run equals one-shot read : {same}  (warnings live: {run.warnings})")
+
+
+def _grow_and_poll(data: bytes, name: str, bounds: list[int]):
+    """Append the file piece by piece, polling the live reader after each piece."""
+    from advisor.ingest.discover import discover
+    from advisor.live.tail import TensorBoardTail
+
     tmp = Path(tempfile.mkdtemp(prefix="bench_live_"))
     try:
         run_dir = tmp / "run"
         run_dir.mkdir()
-        target = run_dir / source_file.name
+        target = run_dir / name
         target.write_bytes(b"")
         (live_src,), _ = discover([str(run_dir)])
         tail = TensorBoardTail(live_src)
-        t_poll = 0.0
-        t_build = 0.0
+        t_poll = t_build = 0.0
         with open(target, "ab") as out:
             for lo, hi in zip(bounds[:-1], bounds[1:]):
                 out.write(data[lo:hi])
@@ -75,20 +97,9 @@ def main() -> None:
                 t = time.perf_counter()
                 run = tail.run()
                 t_build += time.perf_counter() - t
-        same = set(run.series) == set(whole.series) and all(
-            np.array_equal(run.series[k].step, whole.series[k].step)
-            and np.array_equal(run.series[k].value, whole.series[k].value)
-            and np.array_equal(run.series[k].wall_time, whole.series[k].wall_time)
-            for k in whole.series
-        )
     finally:
         shutil.rmtree(tmp)
-    points = whole.points
-    print(f"{points:,} scalars, {len(data):,} bytes, {args.appends} appends")
-    print(f"one read of the finished file : {t_once:8.3f} s")
-    print(f"live polls, all appends       : {t_poll:8.3f} s   ratio {t_poll / t_once:5.2f}x (target <= ~2x)")
-    print(f"building the Run after each   : {t_build:8.3f} s   ({t_build / args.appends * 1e3:.2f} ms per poll)")
-    print(f"live run equals one-shot read : {same}  (warnings live: {run.warnings})")
+    return t_poll, t_build, run
 
 
 if __name__ == "__main__":

@@ -135,7 +135,18 @@ def _empty_result(path: Path) -> FileScalars:
     return FileScalars(path)
 
 
-def decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> FileScalars:
+class DecodeState:
+    """What decoding learns about a file (its tags, CRC references, record templates), kept from
+    one `decode` call to the next when a file is read in pieces as it grows (advisor.live.tail),
+    so each piece costs its own records and not the learning again."""
+
+    def __init__(self, tags: TagNames) -> None:
+        self.fast = _FastBatches(np.zeros(0, np.uint8), b"", tags)
+        self.templates = _Templates(self.fast)
+
+
+def decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str],
+           state: DecodeState | None = None) -> FileScalars:
     """The scalars of the records in `buf` (bytes or mmap starting at a record boundary)."""
     label = path.name
     framing = tfrecord.frame(buf, label)
@@ -150,8 +161,9 @@ def decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> Fi
             out.warnings.append(f"{label}: no records")
         return out
     data = np.frombuffer(buf, dtype=np.uint8)
-    fast = _FastBatches(data, buf, tags)
-    templates = _Templates(fast)
+    state = state or DecodeState(tags)
+    fast, templates = state.fast, state.templates
+    fast.bind(data, buf)
     collected = _PerTag()
     for first, starts, lengths in framing.chunks(CHUNK_RECORDS):
         done, rest = fast.decode(starts, lengths)
@@ -169,6 +181,7 @@ def decode(buf, path: Path, tags: TagNames, plugin_of_tag: dict[str, str]) -> Fi
                 if payload is not None and _USE_TEMPLATES:
                     templates.learn(payload, slow)
         collected.add_batch(first, *_in_record_order(batches, slow))
+    fast.bind(np.zeros(0, np.uint8), b"")  # no view of `buf` may outlive this call (mmap close)
     del fast, data, framing, templates
     out.tags = collected.finish()
     return out
@@ -218,13 +231,8 @@ class _FastBatches:
     """Vectorised decoding of the fixed-shape `simple_value` scalar event, one chunk at a time."""
 
     def __init__(self, data: np.ndarray, buf, tags: TagNames):
-        self.data = data
-        self.buf = buf
-        self.size = len(data)
         self.tags = tags
-        # Unaligned little-endian views at every byte offset: one gather reads a whole field.
-        self.u64 = np.ndarray((max(self.size - 7, 0),), dtype="<u8", buffer=data, strides=(1,))
-        self.u32 = np.ndarray((max(self.size - 3, 0),), dtype="<u4", buffer=data, strides=(1,))
+        self.bind(data, buf)
         self.crc_flat = tfrecord.crc_tables(_MAX_FAST_LEN).ravel()
         self.known_hash = np.zeros(0, np.uint64)  # tags seen so far, sorted by hash
         self.known_len = np.zeros(0, np.int64)
@@ -232,6 +240,15 @@ class _FastBatches:
         self.known_words = np.zeros((0, 16), np.uint64)
         self.base_known = np.zeros(0, bool)  # per (tag id, payload length): reference CRC found?
         self.base_crc = np.zeros(0, np.uint32)
+
+    def bind(self, data: np.ndarray, buf) -> None:
+        """Decode from this buffer; what was learned (tags, CRC references) stays (DecodeState)."""
+        self.data = data
+        self.buf = buf
+        self.size = len(data)
+        # Unaligned little-endian views at every byte offset: one gather reads a whole field.
+        self.u64 = np.ndarray((max(self.size - 7, 0),), dtype="<u8", buffer=data, strides=(1,))
+        self.u32 = np.ndarray((max(self.size - 3, 0),), dtype="<u4", buffer=data, strides=(1,))
 
     def decode(self, starts: np.ndarray, lengths: np.ndarray):
         """(record index, tag id, step, wall, value) of the fast-shaped records, and the rest's indices."""

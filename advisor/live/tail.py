@@ -42,6 +42,7 @@ class EventFileTail:
         self.tail_warnings: list[str] = []  # about the state of the end of the file (partial record, empty)
         self.by_tag: dict[int, Points] = {}
         self.info = tfevents.FileScalars(self.path)  # what the file says about itself, accumulated
+        self.state = tfevents.DecodeState(self.tags)  # what decoding learned: not learned again per poll
 
     def poll(self) -> bool:
         """Read what was appended; True when the file gave new records (or was replaced)."""
@@ -61,7 +62,7 @@ class EventFileTail:
         with open(self.path, "rb") as handle:
             handle.seek(self.offset)
             chunk = handle.read(stat.st_size - self.offset)
-        decoded = tfevents.decode(chunk, self.path, self.tags, self.plugin_of_tag)
+        decoded = tfevents.decode(chunk, self.path, self.tags, self.plugin_of_tag, self.state)
         consumed = len(chunk) if decoded.truncated_at is None else decoded.truncated_at
         self.tail_warnings = []
         self._merge(decoded, self.offset)
