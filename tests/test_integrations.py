@@ -200,3 +200,24 @@ def test_keras_leaves_a_healthy_fit_alone():
     history, callback, _ = _keras(HEALTHY_LR)
     assert len(history.history["loss"]) == 8
     assert callback.stop_reason is None
+
+
+def test_readme_plain_loop_snippet_runs_and_stops_a_diverging_loop(capsys):
+    """The README's TrainingGuard snippet, taken from the README itself."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### In the loop: `advisor.Monitor` and plain PyTorch", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    x, y = _data()
+    model = _mlp()
+    namespace = {
+        "model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=DIVERGING_LR),
+        "loss_fn": torch.nn.functional.cross_entropy,
+        "loader": [(x[i:i + 32], y[i:i + 32]) for i in range(0, len(x), 32)] * 4,
+    }
+    exec(compile(snippet, "README.md", "exec"), namespace)
+    guard = namespace["guard"]
+    assert guard.should_stop and "divergence" in guard.stop_reason
+    assert "advisor stopped the run" in capsys.readouterr().out

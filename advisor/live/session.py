@@ -104,16 +104,20 @@ class LiveRuns:
 _WARM = False
 
 
-def warm_up(rules, options: DiagnoseOptions) -> None:
+def warm_up(rules, options: DiagnoseOptions) -> float:
     """Diagnose a tiny run once per process, so the first real diagnosis (inside a training loop,
     or the first pass of `watch`) does not pay for the imports the signals need: scipy.stats and
-    pandas take seconds to load, long enough to miss the first seconds of a divergence."""
+    pandas take seconds to load, long enough to miss the first seconds of a divergence.
+    Returns what a diagnosis of that tiny run costs once warm (a Monitor's first cost estimate)."""
     global _WARM
-    if _WARM:
-        return
     import numpy as np
 
     steps = np.arange(20)
     loss = Series("train/loss", steps, 1.0 / (1.0 + steps), np.full(20, np.nan))
-    diagnose_run(Run(name="warm-up", path="", format="monitor", series={"train/loss": loss}), rules, options)
-    _WARM = True
+    run = Run(name="warm-up", path="", format="monitor", series={"train/loss": loss})
+    if not _WARM:
+        diagnose_run(run, rules, options)
+        _WARM = True
+    start = time.perf_counter()
+    diagnose_run(run, rules, options)
+    return time.perf_counter() - start
