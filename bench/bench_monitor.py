@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def train(steps: int, hidden: int, monitor=None):
+def train(steps: int, hidden: int, monitor=None, device: str = "cpu"):
     """(wall s, CPU s, wall s inside monitor.log, CPU s inside monitor.log, log calls)."""
     import torch
     from sklearn.datasets import load_digits
@@ -31,17 +31,18 @@ def train(steps: int, hidden: int, monitor=None):
     x, y = load_digits(return_X_y=True)
     x = torch.tensor(x / 16.0, dtype=torch.float32)
     y = torch.tensor(y)
+    x, y = x.to(device), y.to(device)
     xv, yv = x[1500:], y[1500:]
     x, y = x[:1500], y[:1500]
     model = torch.nn.Sequential(torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
-                                torch.nn.ReLU(), torch.nn.Linear(hidden, 10))
+                                torch.nn.ReLU(), torch.nn.Linear(hidden, 10)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(0)
     inside = inside_cpu = 0.0
     calls = 0
     start, start_cpu = time.perf_counter(), time.thread_time()
     for step in range(steps):
-        batch = torch.randint(0, len(x), (128,), generator=g)
+        batch = torch.randint(0, len(x), (128,), generator=g).to(device)
         loss = torch.nn.functional.cross_entropy(model(x[batch]), y[batch])
         opt.zero_grad()
         loss.backward()
@@ -63,18 +64,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (the loss is read with .item() every step)")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
     from advisor.live.monitor import Monitor
 
-    train(200, args.hidden)  # warm the kernels
-    plain, plain_cpu, *_ = train(args.steps, args.hidden)
+    train(200, args.hidden, device=args.device)  # warm the kernels
+    plain, plain_cpu, *_ = train(args.steps, args.hidden, device=args.device)
     monitor = Monitor("bench")
-    with_monitor, with_cpu, inside, inside_cpu, calls = train(args.steps, args.hidden, monitor)
+    with_monitor, with_cpu, inside, inside_cpu, calls = train(args.steps, args.hidden, monitor, args.device)
     step_time = plain / args.steps
-    print(f"training: {args.steps} steps, MLP 64-{args.hidden}-{args.hidden}-10, batch 128, 1 thread")
+    print(f"training: {args.steps} steps, MLP 64-{args.hidden}-{args.hidden}-10, batch 128, 1 thread, {args.device}")
     print(f"step time without Monitor       : {step_time * 1e3:8.3f} ms wall, {plain_cpu / args.steps * 1e3:.3f} ms CPU")
     print(f"Monitor inside the loop         : {inside:8.3f} s over {calls} log calls, "
           f"{monitor.evaluations} evaluations ({monitor.eval_seconds:.3f} s of them)")
