@@ -19,6 +19,7 @@ import os
 import re
 from pathlib import Path
 
+from advisor import limits
 from advisor.ingest import tensorboard, tfevents
 from advisor.live.buffer import Points
 from advisor.model import Run, RunSource
@@ -47,9 +48,14 @@ class EventFileTail:
     def poll(self) -> bool:
         """Read what was appended; True when the file gave new records (or was replaced)."""
         try:
-            stat = os.stat(self.path)
+            handle = limits.open_regular(self.path, text_log=False)  # never a FIFO or a device
         except FileNotFoundError:
             return False
+        with handle:
+            return self._read_from(handle)
+
+    def _read_from(self, handle) -> bool:
+        stat = os.fstat(handle.fileno())
         identity = (stat.st_dev, stat.st_ino)
         replaced = self.identity is not None and (identity != self.identity or stat.st_size < self.offset)
         if replaced or self.identity is None:
@@ -59,9 +65,8 @@ class EventFileTail:
             return replaced
         if stat.st_size == self.offset:
             return replaced
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offset)
-            chunk = handle.read(stat.st_size - self.offset)
+        handle.seek(self.offset)
+        chunk = handle.read(stat.st_size - self.offset)
         decoded = tfevents.decode(chunk, self.path, self.tags, self.plugin_of_tag, self.state)
         consumed = len(chunk) if decoded.truncated_at is None else decoded.truncated_at
         self.tail_warnings = []
