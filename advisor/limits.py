@@ -10,6 +10,8 @@ assumes the file may be hostile or simply huge, and the cost of reading it is bo
 - `yaml_nodes`: a YAML document's size *after alias expansion* (a 746-byte "billion laughs"
   `hparams.yaml` expands to ~10^9 keys); a document above it is refused with a one-line warning.
 - `hparams` / `hparams_depth`: flattened hparams kept per run, and the nesting they are read to.
+- `config_bytes`: a YAML config (hparams.yaml, W&B config.yaml, MLflow meta.yaml) larger than this is not
+  parsed (PyYAML is pure Python: a 20 MiB YAML line takes most of a minute).
 - `csv_field_bytes`: one CSV cell (Python's default is 128 KiB; some loggers write long JSON
   blobs into a cell); a row with a longer cell is skipped and counted.
 
@@ -48,6 +50,7 @@ class Limits:
     hparams: int = 5_000
     hparams_depth: int = 16
     csv_field_bytes: int = 16 * MIB
+    config_bytes: int = 4 * MIB
 
     @classmethod
     def names(cls) -> list[str]:

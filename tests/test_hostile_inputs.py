@@ -86,7 +86,7 @@ def test_yaml_alias_bound_can_be_raised(tmp_path):
     run = csv_run(tmp_path / "run")
     (run / "hparams.yaml").write_text("a: &a {x: 1, y: 2}\nb: {p: *a, q: *a, r: *a}\n")  # 14 nodes expanded
     proc = advisor("runs", str(run), "--format", "json", "--limit", "yaml_nodes=10")
-    assert any("expands to more than 10" in w for w in json.loads(proc.stdout)["runs"][0]["warnings"])
+    assert any("more than 10 nodes" in w for w in json.loads(proc.stdout)["runs"][0]["warnings"])
     proc = advisor("runs", str(run), "--format", "json", "--limit", "yaml_nodes=100")
     assert json.loads(proc.stdout)["runs"][0]["hparams"]["b.q.y"] == 2
 

@@ -151,7 +151,16 @@ class _TolerantLoader:
             import yaml
 
             class Loader(yaml.SafeLoader):
-                pass
+                composed = 0
+
+                def compose_node(self, parent, index):
+                    # Counted while composing: a 2M-element flow list is refused after yaml_nodes
+                    # nodes, not parsed for minutes first (PyYAML's composer is pure Python).
+                    self.composed += 1
+                    bound = limits.current().yaml_nodes
+                    if self.composed > bound:
+                        raise YAMLTooBig(f"YAML has more than {bound:,} nodes (raise it with --limit yaml_nodes=…)")
+                    return super().compose_node(parent, index)
 
             def construct_any(loader, tag_suffix, node):
                 if isinstance(node, yaml.MappingNode):
@@ -181,6 +190,10 @@ def load_yaml(text: str) -> Any:
     (each node once, memoised), so a "billion laughs" is refused in microseconds instead of being
     expanded later by whoever walks the data; YAMLTooBig says so.
     """
+    policy = limits.current()
+    if len(text) > policy.config_bytes:
+        raise YAMLTooBig(f"YAML of {limits.human(len(text))} is over the config_bytes limit of "
+                         f"{limits.human(policy.config_bytes)} (raise it with --limit config_bytes=…)")
     loader = _TolerantLoader.get()(text)
     try:
         node = loader.get_single_node()
