@@ -322,14 +322,12 @@ def test_one_bad_sqlite_cell_costs_one_point(tmp_path, sql):
 
 
 def test_minus_inf_step_in_wandb_export_is_a_bad_point(tmp_path):
-    src = (FIXTURES / "wandb" / "exports" / "history.csv").read_text().splitlines()
-    header = src[0].split(",")
-    cells = src[3].split(",")
-    cells[header.index("_step")] = "-inf"
-    src[3] = ",".join(cells)
-    (tmp_path / "history.csv").write_text("\n".join(src) + "\n")
+    src = (FIXTURES / "wandb" / "exports" / "panel.csv").read_text().splitlines()
+    src[2] = '"-inf"' + src[2][src[2].index(","):]  # the panel's "Step" column
+    (tmp_path / "panel.csv").write_text("\n".join(src) + "\n")
     runs, errors = read_runs([tmp_path])
-    assert len(runs) == 1 and runs[0].points > 0, errors
+    assert len(runs) == 2 and all(r.points > 0 for r in runs), errors  # was: both runs lost (IntCastingNaNError)
+    assert all(any("bad point" in w for w in r.warnings) for r in runs)
 
 
 def test_hparam_of_1e308_does_not_fail_the_diagnosis(tmp_path):
@@ -377,10 +375,10 @@ def test_corrupted_mlflow_db_is_an_error_not_silence(tmp_path):
 
 
 def test_csv_header_with_a_quoted_newline_reads_its_points(tmp_path):
-    rows = "".join(f"{i},{1 / (i + 1):.4f}\n" for i in range(30))
-    (tmp_path / "metrics.csv").write_text('step,"train\nloss"\n' + rows)
+    rows = "".join(f"{i},{1 / (i + 1):.4f},{0.5 / (i + 1):.4f}\n" for i in range(30))
+    (tmp_path / "metrics.csv").write_text('"step","train\nloss","val_loss"\n' + rows)
     runs, errors = read_runs([tmp_path])
-    assert len(runs) == 1 and runs[0].points == 30, (runs and runs[0].warnings, errors)
+    assert len(runs) == 1 and runs[0].points == 60, (runs and runs[0].warnings, errors)  # was 0, shown as ok
 
 
 UNREADABLE_PROBE = textwrap.dedent("""
