@@ -242,11 +242,20 @@ def normalise_hparams(raw: dict[str, Any]) -> dict[str, Any]:
                     continue
                 if name in {"lr", "batch_size", "momentum", "weight_decay", "dropout", "epochs", "max_steps",
                             "warmup_steps", "warmup_ratio", "num_classes", "grad_clip", "depth", "init_scale"}:
-                    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                    if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value):
                         continue
                 out[name] = value
                 break
     return out
+
+
+def _finite(value: int | float) -> bool:
+    """A finite number that fits a float: a 400-digit int from a corrupted config is not one (and
+    math.isfinite would raise OverflowError on it, failing the whole diagnosis)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _coerce(value: Any) -> Any:

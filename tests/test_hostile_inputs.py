@@ -333,7 +333,7 @@ def test_minus_inf_step_in_wandb_export_is_a_bad_point(tmp_path):
 def test_hparam_of_1e308_does_not_fail_the_diagnosis(tmp_path):
     run = csv_run(tmp_path / "run")
     (run / "hparams.yaml").write_text("lr: 1.0e+308\nbatch_size: 1.0e+308\nnum_classes: 1.0e+308\nepochs: 1e308\n"
-                                      "max_steps: 1.0e+308\nwarmup_steps: 1.0e+308\n")
+                                      "max_steps: 1.0e+308\nwarmup_steps: " + "9" * 400 + "\n")  # int() but no float()
     code, report, _ = diagnose_json(run)
     (r,) = report["runs"]
     assert r["status"] != "error", r
