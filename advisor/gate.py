@@ -1,7 +1,7 @@
 """The CI gate: one exit code from a diagnosis, for `diagnose` (every format) and `report` alike.
 
 Exit codes are a contract (DESIGN.md): 0 nothing at or above `--fail-on`; 1 something is; 2 a
-usage error or nothing readable at all. A run that could not be read, or that holds no point (a
+usage error or nothing readable at all. A run that could not be read or analysed, or that holds no point (a
 training that crashed before it logged), fails the gate like an error finding: in CI a job that
 wrote nothing must not pass. `--allow-empty` (or `allow_empty = true` in config) lets empty runs
 through, for folders that hold placeholders; an unreadable run still fails.
@@ -30,6 +30,8 @@ def exit_code(diagnosis: Diagnosis, fail_on: str = "error", allow_empty: bool = 
     threshold = severity_rank(fail_on)
     if any(severity_rank(f.severity) >= threshold for r in diagnosis.runs for f in r.findings):
         return EXIT_FINDINGS
-    if any(r.status == "unreadable" or (r.status == "empty" and not allow_empty) for r in diagnosis.runs):
+    # A run whose analysis crashed (status `error`) was not diagnosed: its silence proves nothing, so
+    # it fails the gate like an unreadable one (issue 14: one corrupted value must not pass the gate).
+    if any(r.status in ("unreadable", "error") or (r.status == "empty" and not allow_empty) for r in diagnosis.runs):
         return EXIT_FINDINGS
     return EXIT_OK

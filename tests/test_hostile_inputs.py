@@ -434,3 +434,17 @@ def test_unreadable_input_is_said_to_be_permission_denied(name):
             for d in dirnames:
                 os.chmod(os.path.join(dirpath, d), 0o755)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_run_whose_analysis_crashed_fails_the_gate(tmp_path, monkeypatch):
+    """'diagnosis failed' (status error) proved nothing about the run: it must not pass the gate."""
+    from click.testing import CliRunner
+
+    import advisor.signals
+    from advisor.cli import main
+
+    csv_run(tmp_path / "run")
+    monkeypatch.setattr(advisor.signals, "measure", lambda curves: 1 / 0)
+    result = CliRunner().invoke(main, ["diagnose", str(tmp_path), "--jobs", "1", "--format", "json"])
+    (run,) = json.loads(result.stdout)["runs"]
+    assert run["status"] == "error" and result.exit_code == 1
