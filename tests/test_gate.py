@@ -338,3 +338,20 @@ def test_readme_baseline_example_diagnoses_only_the_candidate(tmp_path: Path):
                           text=True)
     assert proc.returncode == EXIT_OK, proc.stderr
     assert [r["run"] for r in json.loads(proc.stdout)["runs"]] == ["candidate"]
+
+
+def test_a_run_whose_analysis_failed_fails_the_gate(tmp_path):
+    """The fuzz campaign's exit flip: one MLflow param set to a 400-digit number made the
+    diagnosis of the dead-relu-stall fixture fail, and the call exited 0 where it exits 1."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "dead-relu-stall"
+    shutil.copytree(FIXTURES / "runs" / "dead-relu-stall", run)
+    (param,) = run.glob("mlruns/0/*/params/weight_decay")
+    param.write_text("9" * 400)
+    proc = subprocess.run([sys.executable, "-m", "advisor", "diagnose", str(run), "--format", "json"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (report,) = json.loads(proc.stdout)["runs"]
+    assert report["status"] in ("error", "unreadable", "fail")
