@@ -448,3 +448,27 @@ def test_a_run_whose_analysis_crashed_fails_the_gate(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["diagnose", str(tmp_path), "--jobs", "1", "--format", "json"])
     (run,) = json.loads(result.stdout)["runs"]
     assert run["status"] == "error" and result.exit_code == 1
+
+
+def test_a_stray_quote_costs_its_line_not_the_rest_of_the_csv(tmp_path):
+    """The fuzz campaign's `number->quote` on a Keras training.log: a value replaced by `"` opened a
+    quoted cell that ran to the end of the file, so every later epoch was lost and the run's
+    divergence with them; the record is read line by line instead."""
+    shutil.copytree(FIXTURES / "runs" / "overfitting-keras-csv", tmp_path / "run")
+    log = tmp_path / "run" / "training.log"
+    before = _count_points(tmp_path / "run")
+    lines = log.read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[1] = '"'
+    lines[3] = ",".join(cells)
+    log.write_text("\n".join(lines) + "\n")
+    runs, _ = read_runs([tmp_path / "run"])
+    width = len(lines[0].split(","))
+    assert before - width <= runs[0].points < before  # that line only
+    assert any("skipped 1 unreadable line" in w for w in runs[0].warnings)
+
+
+def test_a_multi_line_cell_of_prose_stays_one_cell(tmp_path):
+    (tmp_path / "metrics.csv").write_text('step,loss,note\n1,0.5,"restarted\nfrom checkpoint\nafter OOM"\n2,0.4,x\n')
+    runs, _ = read_runs([tmp_path])
+    assert runs[0].series["loss"].value.tolist() == [0.5, 0.4] and not runs[0].warnings

@@ -332,7 +332,7 @@ def parse_stream(stream, suffix: str, ends_with_newline: bool) -> Table:
         return Table(header=[])
     delim = _pick_delimiter(sample[:6], suffix)
     table = Table(header=[])
-    lines = _bounded_lines(stream, policy.csv_field_bytes, table)
+    lines = _Recorded(_bounded_lines(stream, policy.csv_field_bytes, table))
     reader = csv.reader(lines, delimiter=delim, skipinitialspace=True)
     header_raw: list[str] | None = None
     width = segment = 0
@@ -358,17 +358,29 @@ def parse_stream(stream, suffix: str, ends_with_newline: bool) -> Table:
         line_numbers.append(lineno)
         segments.append(segment)
 
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error:  # a cell over the field limit, an unterminated quote at the end
-            _bad(table, reader.line_num)
-            continue
+    def rows():
+        """(cells, line number) per record; a record that a stray quote stretched over lines which
+        are rows of their own is split back into those lines (see `_swallowed_rows`)."""
+        while True:
+            lines.taken = []
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:  # a cell over the field limit, an unterminated quote at the end
+                _bad(table, reader.line_num)
+                continue
+            if header_raw is not None and len(lines.taken) > 1:
+                split = _swallowed_rows(lines.taken, delim, width)
+                if split is not None:
+                    first = reader.line_num - len(lines.taken) + 1
+                    yield from ((row, first + k) for k, row in enumerate(split))
+                    continue
+            yield cells, reader.line_num
+
+    for cells, lineno in rows():
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
-        lineno = reader.line_num
         if header_raw is None:
             header_raw = [h.strip() for h in cells]
             table.header = _unique(header_raw)
@@ -386,6 +398,38 @@ def parse_stream(stream, suffix: str, ends_with_newline: bool) -> Table:
     table.line_numbers = np.frombuffer(line_numbers, np.int64) if line_numbers else np.zeros(0, np.int64)
     table.segment = np.frombuffer(segments, np.int32) if segments else np.zeros(0, np.int32)
     return table
+
+
+class _Recorded:
+    """An iterator over lines that remembers the ones taken since `taken` was last reset."""
+
+    def __init__(self, lines):
+        self.lines = lines
+        self.taken: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.taken.append(line)
+        return line
+
+
+def _swallowed_rows(taken: list[str], delim: str, width: int) -> list[list[str]] | None:
+    """The lines of a multi-line record read one by one, when the record is damage, else None.
+
+    A quote that a corrupted value left open makes the csv module read on to the next quote,
+    maybe the end of the file: every row in between would be lost to one bad value. A legitimate
+    multi-line cell holds prose; here the continuation lines parse, alone, into full rows of the
+    table, so the record is read line by line instead (the line with the stray quote then fails
+    the field count and is counted as a bad line, the others are kept).
+    """
+    parsed = [next(csv.reader([ln.rstrip("\r\n")], delimiter=delim, skipinitialspace=True), []) for ln in taken]
+    rows_alone = sum(1 for cells in parsed[1:] if len(cells) in (width, width + 1))
+    if rows_alone < max(1, (len(taken) - 1) // 2):
+        return None
+    return parsed
 
 
 def _bad(table: Table, lineno: int) -> None:
