@@ -472,3 +472,21 @@ def test_a_multi_line_cell_of_prose_stays_one_cell(tmp_path):
     (tmp_path / "metrics.csv").write_text('step,loss,note\n1,0.5,"restarted\nfrom checkpoint\nafter OOM"\n2,0.4,x\n')
     runs, _ = read_runs([tmp_path])
     assert runs[0].series["loss"].value.tolist() == [0.5, 0.4] and not runs[0].warnings
+
+
+def test_a_wandb_value_rewritten_with_more_digits_keeps_the_exit_code(tmp_path):
+    """The fuzz campaign's 1 -> 0 flips on `.wandb` files: one digit more in an early loss value
+    shifted the rest of the block, the reader dropped it and with it the NaN that fails the run.
+    Only the damaged record may go, with one warning naming the file and the byte offset."""
+    shutil.copytree(FIXTURES / "wandb" / "offline-run", tmp_path / "run")
+    assert diagnose_json(tmp_path / "run")[0] == 1
+    (log,) = (tmp_path / "run").glob("wandb/*/run-*.wandb")
+    data = log.read_bytes()
+    at = data.rindex(b"train/loss\x82\x01\x031.9") + len(b"train/loss\x82\x01\x03")  # history row of step 1
+    log.write_bytes(data[:at] + b"1.95" + data[at + 3:])  # the protobuf still says 3 bytes
+    code, report, stderr = diagnose_json(tmp_path / "run")
+    assert code == 1
+    (run,) = report["runs"]
+    assert run["points"] == 26 - 3  # the history row of step 1 (loss, accuracy, global step) and nothing else
+    (warning,) = [w for w in run["warnings"] if ".wandb" in w]
+    assert warning.startswith(f"{log}: ") and "chunk at byte 1034" in warning and "kept 8 history rows" in warning

@@ -7,19 +7,23 @@ hand decoder is also checked record by record against `wandb_internal_pb2`.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 import struct
 import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from advisor.ingest import wandb
 from advisor.ingest.discover import discover, walk
 from advisor.ingest.wandb_log import BLOCK, read_wandb_bytes, split_records
 from advisor.model import Run
-from conftest import FIXTURES, assert_matches_manifest, real_manifest
+from conftest import FIXTURES, REAL_LOGS, assert_matches_manifest, real_manifest
 
 WANDB_ENTRIES = [m for m in real_manifest() if m["folder"].startswith("wandb/")]
 
@@ -276,3 +280,95 @@ def test_panel_with_a_time_axis_takes_steps_from_the_step_columns(tmp_path):
     run = wandb.read(source)
     assert run.series["loss"].step.tolist() == [0, 5] and math.isnan(run.series["loss"].value[1])
     assert "_step" not in run.series
+
+
+# ----------------------------------------------------------------------------- resync after length-changing damage
+#
+# A value rewritten with more or fewer digits, or bytes inserted or deleted inside a block, shifts
+# every later chunk off the 32 KiB grid. The chunks after the damage are still whole and pass their
+# CRCs, so the reader must lose only the records the damage touched (it used to lose the rest of the
+# block, and with it the NaN that made a run fail: the fuzz campaign's exit-code flips 1 -> 0).
+
+BINARY_FILES = sorted(REAL_LOGS.glob("wandb/wandb-binary-*/wandb/run-*/run-*.wandb")) + sorted(
+    FIXTURES.glob("wandb/**/*.wandb"))
+NUMBER_IN_JSON = re.compile(rb"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+
+
+@functools.lru_cache(maxsize=None)
+def record_spans(path: Path) -> list[tuple[int, int, list[str]]]:
+    """(first byte, end, history rows as JSON) of every record of an undamaged file, by walking its chunks."""
+    data = path.read_bytes()
+    spans, pos, start = [], 7, None
+    while pos + 7 <= len(data):
+        if BLOCK - pos % BLOCK < 7:
+            pos += BLOCK - pos % BLOCK
+            continue
+        _, length, kind = struct.unpack_from("<IHB", data, pos)
+        start = pos if kind in (1, 2) else start
+        pos += 7 + length
+        if kind in (1, 4):
+            rows = read_wandb_bytes(b":W&B\xe1\xbe\x00" + _one_chunk(split_records(data[:7] + data[start:pos]).records[0]))
+            spans.append((start, pos, [json.dumps(r, sort_keys=True) for r, _ in rows.rows]))
+    assert split_records(data).problems == [] and len(spans) == len(split_records(data).records)
+    return spans
+
+
+def rows_outside(path: Path, first: int, end: int, inserted: bool) -> list[str]:
+    """The history rows of the records of the undamaged file that bytes [first, end) do not overlap
+    and, when bytes were inserted at `first`, that it does not fall strictly inside."""
+    return [row for start, stop, rows in record_spans(path)
+            if not (first < end and start < end and stop > first) and not (inserted and start < first < stop) for row in rows]
+
+
+@functools.lru_cache(maxsize=None)
+def numbers_in(path: Path) -> list[tuple[int, int]]:
+    return [m.span() for m in NUMBER_IN_JSON.finditer(path.read_bytes(), 7)]
+
+
+def rows_of(data: bytes) -> tuple[list[str], list[str]]:
+    log = read_wandb_bytes(data)
+    return [json.dumps(r, sort_keys=True) for r, _ in log.rows], log.problems
+
+
+@pytest.mark.skipif(not BINARY_FILES, reason="no .wandb files")
+@pytest.mark.parametrize("path", BINARY_FILES, ids=lambda p: p.name)
+@settings(max_examples=30, deadline=None)
+@given(which=st.floats(0, 1, exclude_max=True), digits=st.sampled_from([b"9", b"12345", b"1e308", b"-0.0", b"9" * 400]))
+def test_a_number_rewritten_with_another_length_costs_its_record_only(path, which, digits):
+    data = path.read_bytes()
+    numbers = numbers_in(path)
+    first, end = numbers[int(which * len(numbers))]
+    if len(digits) == end - first:
+        digits += b"0"
+    got, problems = rows_of(data[:first] + digits + data[end:])
+    assert got == rows_outside(path, first, end, inserted=True)
+    assert problems and all("byte " in p for p in problems)
+
+
+@pytest.mark.skipif(not BINARY_FILES, reason="no .wandb files")
+@pytest.mark.parametrize("path", BINARY_FILES, ids=lambda p: p.name)
+@settings(max_examples=30, deadline=None)
+@given(where=st.floats(0, 1), delete=st.integers(0, 300), insert=st.binary(min_size=0, max_size=40))
+def test_bytes_inserted_or_deleted_cost_only_the_records_they_touch(path, where, delete, insert):
+    data = path.read_bytes()
+    first = 7 + int(where * (len(data) - 7))
+    end = min(len(data), first + delete)
+    damaged = data[:first] + insert + data[end:]
+    got, problems = rows_of(damaged)
+    assert got == rows_outside(path, first, end, inserted=bool(insert))
+    starts = {start for start, _, _ in record_spans(path)} | {len(data)}
+    if not insert and first in starts and end in starts:
+        return  # whole records cut out cleanly: nothing left to notice
+    if len(got) < len(rows_outside(path, len(data), len(data), inserted=False)):
+        assert problems  # what was lost is said
+
+
+def test_resync_past_a_long_stretch_of_garbage_and_zeros():
+    records = [history_record(i, {"loss": float(i), "_step": i}) for i in range(2000)]
+    data = frame_records(records)
+    middle = len(data) // 2
+    damaged = data[:middle] + bytes(range(256)) * 4000 + bytes(1 << 20) + data[middle:]
+    log = read_wandb_bytes(damaged)
+    losses = [r["loss"] for r, _ in log.rows]
+    assert len(losses) == 1999 and losses == sorted(losses)
+    assert len(log.problems) == 1 and "resynchronised at byte" in log.problems[0]

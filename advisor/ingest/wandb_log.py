@@ -7,9 +7,11 @@ Each reassembled record is a protobuf `wandb_internal.Record`; we hand-decode th
 format for the few fields advisor needs (history items, step, run config, display name, the
 writer version), because wandb is not a dependency and its on-disk reader is gone from 0.31.
 
-Damage is expected (killed runs, a known SDK bug that corrupted files): a bad chunk costs that
-record only when the chunk's length can be trusted, else the rest of its block; a truncated tail
-stops reading. Problems are returned as text for the caller's one warning line.
+Damage is expected (killed runs, a known SDK bug that corrupted files, a value rewritten with
+more digits): a bad chunk costs its record, and reading resumes at the next chunk that passes its
+CRC wherever it starts (bytes inserted or deleted inside a block shift every later chunk off the
+32 KiB grid); a truncated tail stops reading. Problems are returned as text for the caller's one
+warning line, with byte offsets.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterator
+
+import numpy as np
 
 HEADER_MAGIC = b":W&B"
 HEADER_LEN = 7
@@ -46,62 +50,113 @@ def has_wandb_header(head: bytes) -> bool:
     return len(head) >= HEADER_LEN and head[:4] == HEADER_MAGIC and head[4:6] == b"\xe1\xbe"
 
 
-def _chunk_ok(data: bytes, pos: int) -> bool:
-    """Whether a chunk header at `pos` is followed by data that passes its CRC."""
+def _chunk_end(data: bytes, pos: int) -> int | None:
+    """Where the chunk whose header is at `pos` ends, if it is whole and passes its CRC; else None."""
     if pos + CHUNK_HEADER > len(data):
-        return False
+        return None
     crc, length, kind = struct.unpack_from("<IHB", data, pos)
     end = pos + CHUNK_HEADER + length
     if kind not in (FULL, FIRST, MIDDLE, LAST) or end > len(data):
-        return False
-    return zlib.crc32(data[pos + 6:end]) & 0xFFFFFFFF == crc
+        return None
+    if zlib.crc32(memoryview(data)[pos + 6:end]) & 0xFFFFFFFF != crc:
+        return None
+    return end
 
 
 def split_records(data: bytes) -> Framing:
-    """Reassemble the protobuf records of a `.wandb` file, skipping what fails its CRC."""
+    """Reassemble the protobuf records of a `.wandb` file, skipping what fails its CRC.
+
+    Chunks are followed by their lengths; where that chain breaks (a chunk that fails its CRC, a
+    type that does not exist, zeros), the reader looks for the next offset that starts a chunk
+    with a good CRC and goes on from there (`next_chunk`). Block boundaries are not trusted after
+    damage: bytes inserted or deleted inside a block (a value rewritten with more or fewer digits)
+    shift every later chunk off the 32 KiB grid, and the shifted chunks are still whole and still
+    pass their CRCs, so following them loses only the damaged record. Zeros between chunks are the
+    writer's block padding (or a preallocated tail) and are skipped silently when short or final;
+    anything else skipped is one problem line with its byte offsets.
+    """
     out = Framing()
     if not has_wandb_header(data):
         out.problems.append("not a W&B transaction log (no ':W&B' header)")
         return out
     pos, pending = HEADER_LEN, None  # pending: parts of a FIRST..LAST record being assembled
-    while pos < len(data):
-        block_end = (pos // BLOCK + 1) * BLOCK
-        if block_end - pos < CHUNK_HEADER:
-            pos = block_end  # zero padding at the end of a block
+    size = len(data)
+    while pos < size:
+        end = _chunk_end(data, pos)
+        if end is not None:
+            pending = _take_chunk(out, data[pos + 6], data[pos + CHUNK_HEADER:end], pending, pos)
+            pos = end
             continue
-        if pos + CHUNK_HEADER > len(data):
-            out.truncated = True
-            out.problems.append(f"truncated chunk header at byte {pos}")
-            break
-        crc, length, kind = struct.unpack_from("<IHB", data, pos)
-        end = pos + CHUNK_HEADER + length
-        if crc == 0 and length == 0 and kind == 0:
-            pos = block_end  # preallocated zeros: nothing more in this block
+        resume = next_chunk(data, pos + 1)
+        stop = size if resume is None else resume
+        if _all_zero(data, pos, stop):
+            if resume is not None and stop - pos >= CHUNK_HEADER and stop % BLOCK:
+                out.problems.append(f"{stop - pos} zero bytes at byte {pos} (not block padding); skipped")
+            pos = stop
             continue
-        if end > len(data):
+        if resume is None:  # nothing readable after `pos`: a torn tail (run killed or still writing) or damage
             out.truncated = True
-            out.problems.append(f"truncated record at byte {pos} (needs {length} bytes, {len(data) - pos - 7} left)")
-            break
-        if end > block_end or kind not in (FULL, FIRST, MIDDLE, LAST) or \
-                zlib.crc32(data[pos + 6:end]) & 0xFFFFFFFF != crc:
+            out.problems.append(_tail_problem(data, pos))
             pending = None
-            pos = _resync(data, pos, end, block_end, out)
-            continue
-        pending = _take_chunk(out, kind, data[pos + CHUNK_HEADER:end], pending, pos)
-        pos = end
+            break
+        out.problems.append(_damage_problem(data, pos, resume, pending is not None))
+        pending = None
+        pos = resume
     if pending is not None:
         out.truncated = True
         out.problems.append("last record incomplete (FIRST chunk without LAST)")
     return out
 
 
-def _resync(data: bytes, pos: int, end: int, block_end: int, out: Framing) -> int:
-    """After a bad chunk: trust its length only if the next chunk checks out, else skip the block."""
-    if end <= block_end and (block_end - end < CHUNK_HEADER or end >= len(data) or _chunk_ok(data, end)):
-        out.problems.append(f"bad CRC in chunk at byte {pos}; record skipped")
-        return end
-    out.problems.append(f"corrupt chunk at byte {pos}; rest of its 32 KiB block skipped")
-    return block_end
+def _damage_problem(data: bytes, pos: int, resume: int, in_record: bool) -> str:
+    lost = "its record" if not in_record else "the record it belonged to"
+    _, length, kind = struct.unpack_from("<IHB", data, pos)
+    if kind in (FULL, FIRST, MIDDLE, LAST) and pos + CHUNK_HEADER + length == resume:
+        return f"bad CRC in chunk at byte {pos}; {lost} skipped"
+    return f"damaged chunk at byte {pos}; {lost} and {resume - pos} bytes skipped, resynchronised at byte {resume}"
+
+
+def _tail_problem(data: bytes, pos: int) -> str:
+    left = len(data) - pos
+    if left < CHUNK_HEADER:
+        return f"truncated chunk header at byte {pos}"
+    _, length, kind = struct.unpack_from("<IHB", data, pos)
+    if kind in (FULL, FIRST, MIDDLE, LAST) and pos + CHUNK_HEADER + length > len(data):
+        return f"truncated record at byte {pos} (needs {length} bytes, {left - CHUNK_HEADER} left)"
+    return f"damaged chunk at byte {pos}; nothing readable in the {left} bytes after it"
+
+
+def _all_zero(data: bytes, start: int, stop: int) -> bool:
+    return not np.frombuffer(data, np.uint8, stop - start, start).any()
+
+
+# Candidate offsets are screened this many bytes at a time (growing), so a resync that finds its
+# chunk a few bytes on (the usual case) does not pay for screening the rest of the file.
+_SCAN_FIRST, _SCAN_MAX = 1 << 12, 1 << 20
+
+
+def next_chunk(data: bytes, begin: int) -> int | None:
+    """The first offset >= `begin` where a whole chunk with a good CRC starts, or None.
+
+    Offsets are screened with numpy before any CRC is computed: the type byte must be FULL, FIRST,
+    MIDDLE or LAST and the length must fit in a block and in the file, which rules out ~99% of
+    random offsets and every offset in a run of zeros (type 0). A random 32-bit CRC matches by
+    chance once in 4 billion candidates, so a false resync is practically impossible.
+    """
+    size = len(data)
+    last = size - CHUNK_HEADER  # the last offset a chunk (empty payload) can start at
+    arr = np.frombuffer(data, np.uint8)
+    pos, window = begin, _SCAN_FIRST
+    while pos <= last:
+        stop = min(last + 1, pos + window)
+        typed = pos + np.flatnonzero(arr[pos + 6:stop + 6] - np.uint8(FULL) < np.uint8(LAST))  # kind 1..4
+        lengths = arr[typed + 4].astype(np.int64) | (arr[typed + 5].astype(np.int64) << 8)
+        plausible = typed[(lengths <= BLOCK - CHUNK_HEADER) & (typed + CHUNK_HEADER + lengths <= size)]
+        for cand in plausible.tolist():
+            if _chunk_end(data, cand) is not None:
+                return cand
+        pos, window = stop, min(window * 2, _SCAN_MAX)
+    return None
 
 
 def _take_chunk(out: Framing, kind: int, payload: bytes, pending: list[bytes] | None, pos: int):
