@@ -6,7 +6,9 @@ assumes the file may be hostile or simply huge, and the cost of reading it is bo
 - `file_bytes`: a text log (CSV, JSON, YAML, W&B history, …) larger than this is not read. TensorBoard
   event files are streamed and bounded by `call_bytes` only.
 - `call_bytes`: all the bytes one `advisor` call may read, summed over its files; once spent, the
-  remaining files are reported as not read instead of the call running for hours.
+  remaining files are reported as not read instead of the call running for hours. Runs get their
+  share in input order before they fan out to `--jobs` workers (`share_out`), so the budget holds
+  for the call, not per worker, and the same runs are read whatever the number of jobs.
 - `yaml_nodes`: a YAML document's size *after alias expansion* (a 746-byte "billion laughs"
   `hparams.yaml` expands to ~10^9 keys); a document above it is refused with a one-line warning.
 - `hparams` / `hparams_depth`: flattened hparams kept per run, and the nesting they are read to.
@@ -37,7 +39,7 @@ import os
 import stat
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Mapping
+from typing import Any, BinaryIO, Iterable, Iterator, Mapping
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 
@@ -140,6 +142,46 @@ def within(limits: Limits | None) -> Iterator[Limits]:
         yield active
 
 
+def share_out(sizes: Iterable[int]) -> Iterator[int | None]:
+    """The call's byte budget handed out to its runs in input order, before they fan out to workers.
+
+    With `--jobs N` (or Ray) the runs are read in processes that share no counter: each worker
+    would spend the whole `call_bytes` on its own, and which runs got read would depend on
+    scheduling. So the calling process decides, from the sizes of the files discovery found for
+    each run: a run gets what the call has left when its turn comes (None: its files do not fit,
+    it is not read) and its size is charged to the call. The run then reads within that share
+    (`share`), wherever it runs; the same runs are read for every number of jobs and executor.
+    Side files a reader opens beyond the discovered ones (a config next to a CSV) are paid from
+    the run's share too, so the call can read at most their sizes beyond `call_bytes`.
+    """
+    call = _ACTIVE.get() or _Call(current())
+    for size in sizes:
+        left = call.limits.call_bytes - call.spent
+        if size > left:
+            yield None
+            continue
+        call.spent += size
+        yield left
+
+
+@contextlib.contextmanager
+def share(nbytes: int) -> Iterator[Limits]:
+    """Read one run within `nbytes` of the call's byte budget (its share from `share_out`), under
+    the active limits; the call's own counter is left as `share_out` set it."""
+    limits = current()
+    token = _ACTIVE.set(_Call(limits, spent=limits.call_bytes - nbytes))
+    try:
+        yield limits
+    finally:
+        _ACTIVE.reset(token)
+
+
+def budget_spent(limits: Limits | None = None) -> str:
+    """Why a file or a run was not read once the per-call byte budget is spent (one line)."""
+    limits = limits or current()
+    return f"the per-call byte budget of {human(limits.call_bytes)} is spent (raise it with --limit call_bytes=…)"
+
+
 class LimitExceeded(OSError):
     """A file (or the call) would cost more than the policy allows; the message says which limit."""
 
@@ -150,8 +192,7 @@ def charge(path: Path | str, nbytes: int) -> None:
     if call is None:
         return
     if call.spent + nbytes > call.limits.call_bytes:
-        raise LimitExceeded(errno.EFBIG, f"the per-call byte budget of {human(call.limits.call_bytes)} is spent "
-                            f"(raise it with --limit call_bytes=…)")
+        raise LimitExceeded(errno.EFBIG, budget_spent(call.limits))
     call.spent += nbytes
 
 
@@ -254,5 +295,5 @@ def read_file(path: Path | str) -> bytes:
         return fh.read()
 
 
-__all__ = ["Limits", "DEFAULT", "current", "use", "within", "charge", "open_regular", "read_head", "read_file",
+__all__ = ["Limits", "DEFAULT", "current", "use", "within", "charge", "share_out", "share", "budget_spent", "open_regular", "read_head", "read_file",
            "not_regular_reason", "open_problem", "describe_os_error", "parse_size", "parse_flags", "LimitExceeded", "human"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -57,22 +58,47 @@ def iter_runs(
     for p in problems:
         yield None, {"path": p.path, "message": p.message}
     jobs = 1 if execution.executor == "local" and len(sources) <= 1 else execution.jobs
-    results = run_tasks(_read_one, sources, jobs=jobs, executor=execution.executor, address=execution.address)
+    results = run_tasks(_read_one, with_byte_shares(sources), jobs=jobs, executor=execution.executor,
+                        address=execution.address)
     for done, (run, error) in enumerate(results, start=1):
         if progress:
             progress(done, len(sources), run.name if run else "")
         yield run, error
 
 
-def _read_one(src: RunSource) -> tuple[Run | None, dict[str, str] | None]:
-    """(run, None), or (None, {"path", "message"}) when nothing in it can be decoded."""
-    from advisor import ingest
+def with_byte_shares(sources: list[RunSource]) -> list[tuple[RunSource, int | None]]:
+    """Each run with its share of the call's byte budget (advisor.limits.share_out), decided here,
+    in discovery order, before the runs fan out to workers: the budget then holds for the whole
+    call with `--jobs N`, and the same runs are read whatever N."""
+    from advisor import limits
 
+    return list(zip(sources, limits.share_out(map(_discovered_bytes, sources))))
+
+
+def _discovered_bytes(source: RunSource) -> int:
+    total = 0
+    for path in source.files:
+        try:
+            total += os.stat(path).st_size
+        except OSError:  # gone, unreadable or remote: the reader says what is wrong
+            pass
+    return total
+
+
+def _read_one(item: tuple[RunSource, int | None]) -> tuple[Run | None, dict[str, str] | None]:
+    """(run, None), or (None, {"path", "message"}) when nothing in it can be decoded. `item` is a
+    run and its byte share (`with_byte_shares`; None: the call's budget does not cover its files)."""
+    from advisor import ingest, limits
+
+    src, share = item
     mirrored = src.options.get("remote")  # a run of a remote URL, read from its local mirror
     shown = (lambda text: text.replace(mirrored["local"], mirrored["url"])) if mirrored else str
     path = src.options.get("url") or shown(str(src.path))  # a tracking server's run: its URL
+    if share is None:
+        return None, {"path": path, "message": limits.budget_spent()}
     try:
-        run = ingest.read(src)
+        with limits.share(share):
+            run = ingest.read(src)
     except IngestError as exc:
         return None, {"path": path, "message": _without_path(shown(str(exc)), path)}
     except Exception as exc:  # a reader bug must not hide the other runs
@@ -146,12 +172,13 @@ def diagnose_paths(
     if execution.executor == "local" and len(sources) <= 1:
         jobs = 1  # a pool for one run costs more than it saves
     task = functools.partial(diagnose_source, rules=rules, options=options, keep=keep)
+    items = with_byte_shares(sources)
     first: list = []
     if execution.executor == "local" and jobs != 1 and sources:
         # The first run is diagnosed here, before the pool forks: the modules a diagnosis imports
         # on first use (scipy, pandas: seconds) are then loaded once, not once per worker.
-        first = [task(sources[0])]
-    rest = run_tasks(task, sources[len(first):], jobs=jobs, executor=execution.executor,
+        first = [task(items[0])]
+    rest = run_tasks(task, items[len(first):], jobs=jobs, executor=execution.executor,
                      address=execution.address)
     for done, report in enumerate(itertools.chain(first, rest), start=1):
         reports.append(report)
@@ -161,14 +188,15 @@ def diagnose_paths(
     return Diagnosis(runs=reports, errors=errors, rules=rules)
 
 
-def diagnose_source(source: RunSource, rules, options: DiagnoseOptions, keep: str = "all") -> RunReport:
-    """Read and diagnose one discovered run; one that cannot be read is a report with status
-    `unreadable` (it fails the gate, advisor.gate). Runs in an executor's worker, so the points
-    never leave it unless `keep` asks for them."""
+def diagnose_source(item: tuple[RunSource, int | None], rules, options: DiagnoseOptions, keep: str = "all") -> RunReport:
+    """Read and diagnose one discovered run (`item`: the run and its byte share, `with_byte_shares`);
+    one that cannot be read is a report with status `unreadable` (it fails the gate, advisor.gate).
+    Runs in an executor's worker, so the points never leave it unless `keep` asks for them."""
     from advisor import limits
 
+    source = item[0]
     with limits.within(options.limits):  # a worker process gets the call's policy too
-        run, error = _read_one(source)
+        run, error = _read_one(item)
     if run is None:
         report = RunReport(run=Run(name=source.name, path=error["path"], format=source.format), metrics={},
                            read_error=error["message"])

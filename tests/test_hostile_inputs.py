@@ -490,3 +490,26 @@ def test_a_wandb_value_rewritten_with_more_digits_keeps_the_exit_code(tmp_path):
     assert run["points"] == 26 - 3  # the history row of step 1 (loss, accuracy, global step) and nothing else
     (warning,) = [w for w in run["warnings"] if ".wandb" in w]
     assert warning.startswith(f"{log}: ") and "chunk at byte 1034" in warning and "kept 8 history rows" in warning
+
+
+@pytest.mark.parametrize("jobs", ["1", "3"])
+def test_the_byte_budget_holds_for_the_call_whatever_the_jobs(tmp_path, jobs):
+    """`call_bytes` is one budget for the call: with `--jobs 3` each worker used to spend it on its own
+    (6 runs read where 3 fit) and which runs were read depended on the number of jobs."""
+    for i in range(6):
+        csv_run(tmp_path / f"run{i}")
+    size = (tmp_path / "run0" / "metrics.csv").stat().st_size
+    code, report, _ = diagnose_json(tmp_path, "--jobs", jobs, "--limit", f"call_bytes={3 * size + size // 2}")
+    read = sorted(Path(r["run"]).name for r in report["runs"] if r["status"] != "unreadable")
+    refused = [r for r in report["runs"] if r["status"] == "unreadable"]
+    assert read == ["run0", "run1", "run2"] and len(refused) == 3
+    assert all("per-call byte budget of" in r["error"] and "--limit call_bytes" in r["error"] for r in refused)
+    assert code == 1  # a run left unread fails the gate
+
+
+def test_the_per_file_limit_holds_in_workers(tmp_path):
+    for i in range(4):
+        csv_run(tmp_path / f"run{i}", rows=80 + 40 * (i % 2))
+    small = (tmp_path / "run0" / "metrics.csv").stat().st_size
+    _, report, _ = diagnose_json(tmp_path, "--jobs", "2", "--limit", f"file_bytes={small}")
+    assert sorted(Path(r["run"]).name for r in report["runs"] if r["status"] != "unreadable") == ["run0", "run2"]
