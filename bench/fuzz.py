@@ -4,8 +4,9 @@ Every case is one run folder copied to scratch, one of its log files mutated by 
 operators of tests/fuzzing.py, then `advisor diagnose --format json` in a forked child under
 RLIMIT_AS and a timeout. Printed at the end, and written to bench/out/fuzz.json:
 - tracebacks, hangs past the timeout, cases whose peak RSS reached the memory threshold;
-- exit-code flips 1 -> 0 after a one-value mutation, split into "run lost or errored" (a bug)
-  and "run read and diagnosed, symptom gone" (the value carried the symptom: informational);
+- exit-code flips 1 -> 0 after a one-value mutation, split into "run lost or errored" and "run read
+  but most of its points lost" (bugs: the W&B framing lost whole blocks this way) and "run read
+  and diagnosed, symptom gone" (the value carried the symptom: informational);
 - every control's point count (the unmutated seed in the sandbox) against an in-process read, and
   controls re-run every `--control-every` cases against their first reading (state leaking between cases);
 - peak RSS and the slowest case.
@@ -88,11 +89,13 @@ def main() -> None:
           f"cases >= {args.memory_mb:.0f} MB: {len(summary.over_memory)}")
     print(f"  peak RSS {summary.peak_rss_mb:.0f} MB, slowest case {summary.max_seconds:.1f} s")
     print(f"  exit 1 -> 0 after one corrupted value: {len(summary.lost_run_flips)} with the run lost or errored, "
+          f"{len(summary.points_lost_flips)} with most of its points lost, "
           f"{len(summary.signal_flips)} with the run read and diagnosed (the value carried the symptom)")
     print(f"  controls: {len(controls_wrong)} seeds off their in-process point count, "
           f"{len(summary.control_mismatches)} re-runs differing from the first reading")
     for label, items in (("traceback", summary.tracebacks), ("hang", summary.hangs),
                          ("memory", summary.over_memory), ("lost run", summary.lost_run_flips),
+                         ("points lost", summary.points_lost_flips), ("symptom gone", summary.signal_flips),
                          ("control count", controls_wrong), ("control", summary.control_mismatches)):
         for item in items[:10]:
             print(f"  {label}: {item}")

@@ -552,6 +552,7 @@ class Summary:
     hangs: list[str] = field(default_factory=list)
     over_memory: list[str] = field(default_factory=list)
     lost_run_flips: list[str] = field(default_factory=list)  # 1 -> 0 with the run lost or errored
+    points_lost_flips: list[str] = field(default_factory=list)  # 1 -> 0, run read but most of its points lost
     signal_flips: list[str] = field(default_factory=list)  # 1 -> 0, run read and diagnosed (informational)
     control_mismatches: list[str] = field(default_factory=list)
     peak_rss_mb: float = 0.0
@@ -559,7 +560,8 @@ class Summary:
     by_op: dict[str, int] = field(default_factory=dict)
 
     def ok(self) -> bool:
-        return not (self.tracebacks or self.hangs or self.over_memory or self.lost_run_flips or self.control_mismatches)
+        return not (self.tracebacks or self.hangs or self.over_memory or self.lost_run_flips or self.points_lost_flips
+                    or self.control_mismatches)
 
 
 def baselines(all_seeds: list[Seed], timeout: float) -> dict[str, Outcome]:
@@ -594,7 +596,11 @@ def campaign(all_seeds: list[Seed], count: int, seed: int = 14, timeout: float =
         base = controls[case.seed.name]
         if base.rc == 1 and outcome.rc == 0 and case.op in ONE_VALUE:
             lost = len(outcome.runs) < len(base.runs) or any(r["status"] == "error" for r in outcome.runs.values())
-            (summary.lost_run_flips if lost else summary.signal_flips).append(label)
+            points = sum(r["points"] for r in outcome.runs.values())
+            control = sum(r["points"] for r in base.runs.values())
+            kind = (summary.lost_run_flips if lost else
+                    summary.points_lost_flips if points < control / 2 else summary.signal_flips)
+            kind.append(f"{label} ({points} of {control} points)")
         if control_every and done % control_every == 0:
             name = control_names[(done // control_every) % len(control_names)]
             again = run_case(by_name[name].path, timeout)

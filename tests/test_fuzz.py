@@ -40,4 +40,5 @@ def test_seeded_sample_holds_the_oracle(small_seeds):
     assert not summary.hangs, summary.hangs
     assert not summary.over_memory, summary.over_memory
     assert not summary.lost_run_flips, summary.lost_run_flips
+    assert not summary.points_lost_flips, summary.points_lost_flips
     assert not summary.control_mismatches, summary.control_mismatches
