@@ -314,23 +314,30 @@ class _Columns:
             table.labels[name] = list(self.names[name])
 
 
-def parse_stream(stream, suffix: str, ends_with_newline: bool) -> Table:
+def sample_delimiter(head: str, suffix: str) -> str | None:
+    """The delimiter `parse_stream` uses, from the first SNIFF_BYTES characters of the text (None
+    when they hold no line). Its first 7 non-blank lines decide: a live reader that has them
+    (advisor.live.tail_text) fixes the delimiter once and passes it to `parse_stream`."""
+    sample = [ln for ln in head.splitlines() if ln.strip()][:7]
+    if len(head) >= SNIFF_BYTES and len(sample) > 1:
+        sample = sample[:-1]  # the last line of a cut head is partial
+    return _pick_delimiter(sample[:6], suffix) if sample else None
+
+
+def parse_stream(stream, suffix: str, ends_with_newline: bool, delimiter: str | None = None) -> Table:
     """Read a CSV text stream (opened with newline="") into a Table; never raises on bad lines.
 
     The csv module sees the whole stream, so a quoted newline inside a header or a cell is part of
     that cell, not a broken line. A line that does not fit the header is skipped and counted; so is
-    a line or cell over `limits.csv_field_bytes`.
+    a line or cell over `limits.csv_field_bytes`. `delimiter`: the one a first look at the whole
+    file picked (`sample_delimiter`), for a stream that is only a header and appended rows.
     """
     policy = limits.current()
     csv.field_size_limit(max(policy.csv_field_bytes, 1 << 17))
-    head = stream.read(SNIFF_BYTES)
-    sample = [ln for ln in head.splitlines() if ln.strip()][:7]
-    if len(head) >= SNIFF_BYTES and len(sample) > 1:
-        sample = sample[:-1]  # the last line of a cut head is partial
+    delim = sample_delimiter(stream.read(SNIFF_BYTES), suffix) if delimiter is None else delimiter
     stream.seek(0)
-    if not sample:
+    if delim is None:
         return Table(header=[])
-    delim = _pick_delimiter(sample[:6], suffix)
     table = Table(header=[])
     lines = _Recorded(_bounded_lines(stream, policy.csv_field_bytes, table))
     reader = csv.reader(lines, delimiter=delim, skipinitialspace=True)
@@ -497,6 +504,11 @@ def read(source: RunSource) -> Run:
         raise IngestError(f"{path}: cannot read ({limits.describe_os_error(exc)})") from None
     except MemoryError:
         raise IngestError(f"{path}: cannot read (out of memory)") from None
+    return run_from_table(source, path, table)
+
+
+def run_from_table(source: RunSource, path: Path, table: Table) -> Run:
+    """The Run of a parsed table (shared by `read` and the live reader, advisor.live.tail_text)."""
     if not table.header:
         raise IngestError(f"{path}: empty file")
     if len(table.header) < 2:
@@ -674,4 +686,4 @@ def read_csv_text(text: str, name: str = "<text>") -> Run:
     return run
 
 
-__all__ = ["claim", "read", "sniff", "parse_table", "read_csv_text"]
+__all__ = ["claim", "read", "sniff", "parse_table", "read_csv_text", "run_from_table", "sample_delimiter"]

@@ -176,13 +176,14 @@ def _sqlite_runs(path: Path) -> list[dict[str, Any]] | None:
 # ----------------------------------------------------------------------------- file store
 
 
-def parse_metric_lines(text: str) -> tuple[list[tuple[int, float, float]], list[int]]:
+def parse_metric_lines(text: str, first_line: int = 1) -> tuple[list[tuple[int, float, float]], list[int]]:
     """(step, value, wall seconds) per line of a metric file, and the numbers of bad lines.
 
     2 fields = old format without a step (step 0); 3 = `ts value step`; 5 adds the dataset.
+    `first_line`: the number of the text's first line (a live reader parses appended lines).
     """
     points, bad = [], []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.splitlines(), start=first_line):
         fields = line.split()
         if not fields:
             continue
@@ -198,7 +199,13 @@ def parse_metric_lines(text: str) -> tuple[list[tuple[int, float, float]], list[
     return points, bad
 
 
-def _read_file_store_run(source: RunSource) -> Run:
+def _metric_file_lines(path: Path) -> tuple[list[tuple[int, float, float]], list[int]]:
+    return parse_metric_lines(read_text(path))
+
+
+def _read_file_store_run(source: RunSource, metric_lines=_metric_file_lines) -> Run:
+    """A run folder of a file store. `metric_lines(path)`: the points and bad line numbers of one
+    metric file (the live reader passes one that parses only appended lines, advisor.live)."""
     run_dir = Path(source.path)
     run = Run(name=source.name, path=str(run_dir), format=FORMAT, writer="mlflow")
     files = [Path(f) for f in source.files]
@@ -207,13 +214,15 @@ def _read_file_store_run(source: RunSource) -> Run:
     for path in sorted(f for f in files if _part_of_run(f, run_dir)):
         part, key = path.relative_to(run_dir).parts[0], "/".join(path.relative_to(run_dir).parts[1:])
         try:
-            text = read_text(path)
+            if part == "metrics":
+                points, bad = metric_lines(path)
+            else:
+                text = read_text(path)
         except IngestError as exc:
             damaged.append(str(exc))
             continue
         readable = True
         if part == "metrics":
-            points, bad = parse_metric_lines(text)
             for step, value, wall in points:
                 builder.add(key, step, value, wall)
             if bad:

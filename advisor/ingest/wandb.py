@@ -317,7 +317,10 @@ def rows_to_series(rows: Iterable[tuple[dict[str, Any], int | None]], run: Run) 
 # ----------------------------------------------------------------------------- run folders
 
 
-def _read_run_dir(source: RunSource) -> Run:
+def _read_run_dir(source: RunSource, rows_from_jsonl=None) -> Run:
+    """A W&B run folder. `rows_from_jsonl(path, run)`: how a history file gives its rows (the live
+    reader passes one that parses only the lines appended, advisor.live.tail_text)."""
+    rows_from_jsonl = rows_from_jsonl or _rows_from_jsonl
     run = Run(name=source.name, path=str(source.path), format=FORMAT)
     files = [Path(f) for f in source.files]
     binaries = [f for f in files if f.suffix == ".wandb" and f.name.startswith("run-")]
@@ -330,7 +333,7 @@ def _read_run_dir(source: RunSource) -> Run:
         readable |= ok
     if not binaries:
         for history in histories:
-            got, ok = _rows_from_jsonl(history, run)
+            got, ok = rows_from_jsonl(history, run)
             rows.extend(got)
             readable |= ok
     readable |= _read_side_files(files, run)
@@ -380,11 +383,15 @@ def _rows_from_binary(path: Path, run: Run) -> tuple[list, bool]:
 
 def _rows_from_jsonl(path: Path, run: Run) -> tuple[list, bool]:
     text = read_text(path)
-    if not text.strip():
-        run.warnings.append(f"{path}: empty file")
-        return [], False
+    rows, bad = parse_history_lines(text)
+    return history_file_rows(path, run, rows, bad, blank=not text.strip())
+
+
+def parse_history_lines(text: str, first_line: int = 1) -> tuple[list[tuple[dict, None]], list[int]]:
+    """The rows of wandb-history.jsonl text, and the numbers of its unreadable lines. `first_line`:
+    the number of the text's first line (a live reader parses appended lines, advisor.live)."""
     rows, bad = [], []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.splitlines(), start=first_line):
         if not line.strip():
             continue
         try:
@@ -396,6 +403,14 @@ def _rows_from_jsonl(path: Path, run: Run) -> tuple[list, bool]:
             rows.append((row, None))
         else:
             bad.append(lineno)
+    return rows, bad
+
+
+def history_file_rows(path: Path, run: Run, rows: list, bad: list[int], blank: bool) -> tuple[list, bool]:
+    """(rows, readable) of one history file, its problems said in `run.warnings`."""
+    if blank:
+        run.warnings.append(f"{path}: empty file")
+        return [], False
     if bad:
         run.warnings.append(f"{path}: skipped {len(bad)} unreadable line(s) (lines {line_list(bad)})")
     return rows, bool(rows) or not bad

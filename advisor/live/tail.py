@@ -5,10 +5,11 @@
   only whole records whose CRCs check out are taken; a half-written last record is left where it
   is (no warning, no value) and read whole at the next poll. A file that shrank or was replaced
   is read again from its start.
+* CSV tables, W&B history JSONL and MLflow metric files are read by the lines appended
+  (advisor.live.tail_text), surviving a rewritten header or a file truncated and restarted.
 * Every other format (`RereadOnChange`) is read again with its own reader when one of its files
-  changes size or modification time: CSV, W&B, trainer_state.json and MLflow stores are rewritten
-  or appended in ways (rewritten headers, truncate-and-restart, JSON rewritten whole) that their
-  readers already handle, and they are small next to event files.
+  changes size or modification time: trainer_state.json is rewritten whole at each checkpoint,
+  an MLflow SQLite store is a database, a W&B export is written once.
 
 Both produce the same `Run` the one-shot reader does (advisor.ingest.read), so a run diagnosed
 live ends with exactly the diagnosis `advisor diagnose` gives of the finished files.
@@ -200,6 +201,8 @@ class RereadOnChange:
 
 def tail_for(source: RunSource):
     """The incremental reader for a discovered run."""
+    from advisor.live.tail_text import text_tail_for
+
     if source.format == tensorboard.FORMAT:
         return TensorBoardTail(source)
-    return RereadOnChange(source)
+    return text_tail_for(source) or RereadOnChange(source)
