@@ -91,22 +91,44 @@ def _read_one(item: tuple[RunSource, int | None]) -> tuple[Run | None, dict[str,
     from advisor import ingest, limits
 
     src, share = item
-    mirrored = src.options.get("remote")  # a run of a remote URL, read from its local mirror
-    shown = (lambda text: text.replace(mirrored["local"], mirrored["url"])) if mirrored else str
-    path = src.options.get("url") or shown(str(src.path))  # a tracking server's run: its URL
     if share is None:
-        return None, {"path": path, "message": limits.budget_spent()}
+        return None, {"path": shown_path(src), "message": limits.budget_spent()}
     try:
         with limits.share(share):
             run = ingest.read(src)
-    except IngestError as exc:
-        return None, {"path": path, "message": _without_path(shown(str(exc)), path)}
-    except Exception as exc:  # a reader bug must not hide the other runs
-        return None, {"path": path, "message": f"could not be read ({type(exc).__name__}: {shown(str(exc))})"}
-    if mirrored:
+    except Exception as exc:
+        return None, read_failure(src, exc)
+    return shown_as_given(src, run), None
+
+
+def _shown(src: RunSource) -> Callable[[str], str]:
+    """Text about a run of a remote URL names the URL, not the local mirror it was read from."""
+    mirrored = src.options.get("remote")
+    return (lambda text: text.replace(mirrored["local"], mirrored["url"])) if mirrored else str
+
+
+def shown_path(src: RunSource) -> str:
+    """How a run's path is shown: a tracking server's run by its URL, a mirrored one by the remote URL."""
+    return src.options.get("url") or _shown(src)(str(src.path))
+
+
+def read_failure(src: RunSource, exc: Exception) -> dict[str, str]:
+    """{"path", "message"} for a run that could not be read: the reader's one line for an
+    IngestError, "could not be read (…)" for a reader bug (it must not hide the other runs)."""
+    shown = _shown(src)
+    path = shown_path(src)
+    if isinstance(exc, IngestError):
+        return {"path": path, "message": _without_path(shown(str(exc)), path)}
+    return {"path": path, "message": f"could not be read ({type(exc).__name__}: {shown(str(exc))})"}
+
+
+def shown_as_given(src: RunSource, run: Run) -> Run:
+    """A run read from the local mirror of a remote URL, with the URL in its path and warnings."""
+    if src.options.get("remote"):
+        shown = _shown(src)
         run.path = shown(run.path)
         run.warnings = [shown(w) for w in run.warnings]
-    return run, None
+    return run
 
 
 def _without_path(message: str, path: str) -> str:
@@ -198,12 +220,23 @@ def diagnose_source(item: tuple[RunSource, int | None], rules, options: Diagnose
     with limits.within(options.limits):  # a worker process gets the call's policy too
         run, error = _read_one(item)
     if run is None:
-        report = RunReport(run=Run(name=source.name, path=error["path"], format=source.format), metrics={},
-                           read_error=error["message"])
-    else:
-        report = slim_report(diagnose_run(run, rules, options), keep)
-    report.log_file = str(sorted(source.files)[0]) if source.files else str(source.path)
+        return unreadable_report(source, error)
+    report = slim_report(diagnose_run(run, rules, options), keep)
+    report.log_file = log_file_of(source)
     return report
+
+
+def unreadable_report(source: RunSource, error: dict[str, str]) -> RunReport:
+    """The report of a run that could not be read (`read_failure`): status `unreadable`."""
+    report = RunReport(run=Run(name=source.name, path=error["path"], format=source.format), metrics={},
+                       read_error=error["message"])
+    report.log_file = log_file_of(source)
+    return report
+
+
+def log_file_of(source: RunSource) -> str:
+    """The run's first log file: where CI annotations point."""
+    return str(sorted(source.files)[0]) if source.files else str(source.path)
 
 
 def slim_report(report: RunReport, keep: str) -> RunReport:

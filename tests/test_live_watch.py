@@ -167,6 +167,52 @@ def test_watch_cli_once_text_and_exit_codes(real_logs, tmp_path):
     assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def _garbage_and_good(root: Path) -> Path:
+    (root / "garbage").mkdir(parents=True)
+    (root / "garbage" / "events.out.tfevents.123.host").write_bytes(bytes(range(256)) * 12)
+    (root / "good").mkdir()
+    (root / "good" / "metrics.csv").write_text("step,loss\n" + "".join(f"{s},{1 / (s + 1):.4f}\n" for s in range(40)))
+    return root
+
+
+def test_unreadable_run_is_reported_as_diagnose_reports_it(tmp_path):
+    """Issue 10 item: an unreadable run is a run with status `unreadable` and the reader's words,
+    in the events and in the final diagnosis, exactly as `advisor diagnose`; not an error event."""
+    root = _garbage_and_good(tmp_path / "logs")
+    diagnosed = json.loads(_advisor("diagnose", "--format", "json", str(root)).stdout)
+    watched = _advisor("watch", "--once", "--format", "json", str(root))
+    events = [json.loads(line) for line in watched.stdout.splitlines()]
+    assert not [e for e in events if e["event"] == "error"]
+    status = [e for e in events if e["event"] == "status" and e["run"] == str(root / "garbage")]
+    unreadable = next(r for r in diagnosed["runs"] if r["status"] == "unreadable")
+    assert [(e["status"], e["error"]) for e in status] == [("unreadable", unreadable["error"])]
+    assert status[0]["problem"] == f"could not be read: {unreadable['error']}"
+    final = events[-1]["diagnosis"]
+    assert [(r["run"], r["status"], r.get("error")) for r in final["runs"]] == \
+        [(r["run"], r["status"], r.get("error")) for r in diagnosed["runs"]]
+    assert final["errors"] == diagnosed["errors"]
+    # the gate of diagnose: an unreadable run fails --exit-on, alone it is "nothing readable"
+    assert watched.returncode == 0
+    assert _advisor("watch", "--once", "--exit-on", "error", str(root)).returncode == 1
+    text = _advisor("watch", "--once", str(root)).stdout
+    assert f"{root / 'garbage'}: unreadable: could not be read: {unreadable['error']}" in text
+    assert _advisor("watch", "--once", str(root / "garbage")).returncode == 2
+
+
+def test_a_run_that_turns_unreadable_is_given_a_few_passes_then_reported(tmp_path):
+    root = _garbage_and_good(tmp_path / "logs")
+    shutil.rmtree(root / "garbage")
+    good = root / "good" / "metrics.csv"
+    live = LiveRuns([str(root)])
+    assert [e["status"] for e in live.poll() if e["event"] == "status"] == ["ok"]
+    good.write_bytes(b"")  # caught mid-rewrite: empty for a moment
+    os.utime(good, ns=(1, 1))
+    assert live.poll() == [] and live.poll() == []
+    events = live.poll()
+    assert [(e["status"], e["error"]) for e in events] == [("unreadable", "empty file")]
+    assert diagnose_paths([str(root)]).runs[0].read_error == "empty file"
+
+
 @pytest.mark.slow
 @pytest.mark.trains
 def test_watch_follows_a_training_in_another_process(tmp_path):

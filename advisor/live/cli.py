@@ -47,6 +47,7 @@ def watch_cmd(paths, fmt, interval, force_poll, exit_on, once, idle_exit, select
     """Watch runs under PATHS as they are written; print each finding once, when it appears."""
     from advisor.cli import _load_config
     from advisor.engine import RuleError
+    from advisor.gate import exit_code
     from advisor.live.session import LiveRuns
     from advisor.model import severity_rank
     from advisor.pipeline import DiagnoseOptions
@@ -86,24 +87,21 @@ def watch_cmd(paths, fmt, interval, force_poll, exit_on, once, idle_exit, select
         pass
     finally:
         out.close(live)
-    if threshold is not None and code == EXIT_OK and _worst(live) >= threshold:
-        code = EXIT_FINDINGS
-    if not live.reports and not live.errors and once:
+    if exit_on is not None and code == EXIT_OK:
+        code = exit_code(live.diagnosis(), fail_on=exit_on, allow_empty=True)  # diagnose's own gate
+    if once and not any(r.status != "unreadable" for r in live.reports.values()):
         click.echo("advisor: nothing readable found", err=True)
         code = EXIT_USAGE
     sys.exit(code)
 
 
 def _fired(events: list[dict[str, Any]], threshold: int) -> bool:
+    """A finding at or above the threshold appeared, or a run turned unreadable or its analysis
+    failed (the gate of `advisor diagnose` fails those too, advisor.gate)."""
     from advisor.live.events import worst_severity
 
-    return worst_severity(events) >= threshold
-
-
-def _worst(live) -> int:
-    from advisor.model import severity_rank
-
-    return max((severity_rank(f.severity) for r in live.reports.values() for f in r.findings), default=-1)
+    return worst_severity(events) >= threshold or any(
+        e["event"] == "status" and e["status"] in ("unreadable", "error") for e in events)
 
 
 def _stop_on_sigterm() -> None:
@@ -179,10 +177,11 @@ class _Output:
         table = Table(title="advisor watch", expand=False)
         for col in ("run", "status", "step", "points", "findings"):
             table.add_column(col, overflow="fold")
-        style = {"ok": "green", "warn": "yellow", "fail": "red", "error": "magenta"}
+        style = {"ok": "green", "warn": "yellow", "fail": "red", "error": "magenta", "unreadable": "magenta",
+                 "empty": "magenta"}
         for name, e in sorted(self.rows.items()):
             table.add_row(name, f"[{style.get(e['status'], '')}]{e['status']}[/]", _step(e.get("step")),
-                          str(e.get("points", "")), ", ".join(e.get("findings") or []) or "-")
+                          str(e.get("points", "")), e.get("problem") or ", ".join(e.get("findings") or []) or "-")
         return table
 
     def close(self, live) -> None:
@@ -216,6 +215,8 @@ def _event_line(e: dict[str, Any]) -> str:
 
 
 def _status_line(e: dict[str, Any]) -> str:
+    if e.get("problem"):  # unreadable, analysis failed, empty: the words `advisor diagnose` uses
+        return f"{e['run']}: {e['status']}: {e['problem']}"
     findings = ", ".join(e.get("findings") or []) or "no findings"
     extra = f" ({e['error']})" if e.get("error") else ""
     return f"{e['run']}: {e['status']} at step {_step(e.get('step'))}, {e.get('points', 0)} points: {findings}{extra}"

@@ -94,7 +94,7 @@ def status_event(report: RunReport) -> dict[str, Any]:
     return event("status", report.run.name, step=last_step(report), status=report.status,
                  format=report.run.format, points=report.run.points,
                  findings=[f"{f.rule} {f.pattern} ({f.severity})" for f in report.findings],
-                 error=report.error)
+                 error=report.read_error or report.error, problem=report.problem)
 
 
 def worst_severity(events: list[dict[str, Any]]) -> int:

@@ -54,21 +54,29 @@ class LiveRuns:
                 reader = self.readers[key] = tail_for(source)
             else:
                 reader.update_source(source)
-            events.extend(self._refresh(key, source.name, reader))
+            events.extend(self._refresh(key, source, reader))
         return events
 
-    def _refresh(self, key, name: str, reader) -> list[dict[str, Any]]:
+    def _refresh(self, key, source, reader) -> list[dict[str, Any]]:
+        from advisor import limits
+        from advisor.pipeline import log_file_of, shown_as_given
+
         try:
-            if not reader.poll():
-                return []
-            self.changed_at = time.monotonic()
+            if reader.poll():
+                self.changed_at = time.monotonic()
+            elif key not in self.failures:
+                return []  # nothing new (a run failing to read is tried again at every pass)
             run = reader.run()
-        except IngestError as exc:
-            return self._failed(key, name, str(exc))
-        except OSError as exc:
-            return self._failed(key, name, f"{key[1]}: cannot read ({exc.strerror or exc})")
+        except OSError as exc:  # said as the one-shot readers say it
+            return self._failed(key, source, IngestError(f"{source.path}: cannot read ({limits.describe_os_error(exc)})"))
+        except Exception as exc:  # IngestError, or a reader bug: an unreadable run, as diagnose has it
+            return self._failed(key, source, exc)
         self.failures.pop(key, None)
-        report = diagnose_run(run, self.rules, self.options)
+        report = diagnose_run(shown_as_given(source, run), self.rules, self.options)
+        report.log_file = log_file_of(source)
+        return self._track(source.name, report)
+
+    def _track(self, name: str, report: RunReport) -> list[dict[str, Any]]:
         self.reports[name] = report
         tracker = self.trackers.setdefault(name, FindingTracker(name))
         return tracker.update(report)
@@ -80,13 +88,20 @@ class LiveRuns:
             events.extend(self.trackers[name].update(report, final=True))
         return events
 
-    def _failed(self, key, name: str, message: str) -> list[dict[str, Any]]:
+    def _failed(self, key, source, exc: Exception) -> list[dict[str, Any]]:
+        """A run that cannot be read is a run with status `unreadable` and the reader's reason,
+        exactly as `advisor diagnose` reports it (advisor.pipeline.unreadable_report); one that
+        read fine before is given FAILURES_BEFORE_REPORT passes first (caught mid-rewrite)."""
+        from advisor.pipeline import read_failure, unreadable_report
+
         count = self.failures[key] = self.failures.get(key, 0) + 1
-        if name in self.reports and count < FAILURES_BEFORE_REPORT:
+        before = self.reports.get(source.name)
+        if before is not None and not before.read_error and count < FAILURES_BEFORE_REPORT:
             return []
-        return self._error(key[1], message)
+        return self._track(source.name, unreadable_report(source, read_failure(source, exc)))
 
     def _error(self, path: str, message: str) -> list[dict[str, Any]]:
+        """A path that is no run (discovery's problems): listed in the diagnosis' `errors`."""
         if (path, message) in self.reported_errors:
             return []
         self.reported_errors.add((path, message))
