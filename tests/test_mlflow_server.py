@@ -143,3 +143,53 @@ def test_experiment_by_id_and_unknown_names_or_servers(server):
     dead = _free_port()
     result = CliRunner().invoke(main, ["diagnose", f"mlflow://127.0.0.1:{dead}/x"])
     assert result.exit_code == 2 and "not reachable" in result.output
+
+
+def _log_points(base: str, run_id: str, steps: range) -> None:
+    """train/val loss that learn, blow up from step 90 and end in NaN at step 120."""
+    metrics = []
+    for s in steps:
+        loss = 2.0 / (1 + s / 10) + 0.05
+        if s >= 90:
+            loss *= 10 ** ((s - 89) / 3)
+        value = "NaN" if s >= 120 else float(loss)
+        for key, v in (("train_loss", value), ("val_loss", value if s >= 120 else float(loss) * 1.1)):
+            metrics.append({"key": key, "value": v, "timestamp": 1_700_000_000_000 + s * 1000, "step": s})
+    _post(base, "runs/log-batch", {"run_id": run_id, "metrics": metrics})
+
+
+def test_watch_follows_a_run_on_the_tracking_server(server, monkeypatch):
+    """Issue 10: `advisor watch mlflow://…` as `diagnose` reads it: a run's history is fetched
+    again only when the server's run search says its last points changed, the divergence
+    appears once the training logs it, and the final diagnosis equals `advisor diagnose`."""
+    from advisor.live.session import LiveRuns
+    from advisor.report.json_report import to_dict
+
+    base = f"http://127.0.0.1:{server['port']}"
+    experiment_id = _post(base, "experiments/create", {"name": "live/job"})["experiment_id"]
+    url = f"mlflow://127.0.0.1:{server['port']}/live/job"
+    fetched = []
+    history = mlflow_server.history
+    monkeypatch.setattr(mlflow_server, "history", lambda *a, **k: fetched.append(a[2]) or history(*a, **k))
+    live = LiveRuns([url])
+    assert live.poll() == []  # no run yet: the job has not started, a wait
+    run_id = _post(base, "runs/create", {"experiment_id": experiment_id, "run_name": "job-1",
+                                         "start_time": 1_700_000_000_000})["run"]["info"]["run_id"]
+    _log_points(base, run_id, range(0, 60))
+    events = live.poll()
+    assert [(e["event"], e["run"], e["status"]) for e in events] == [("status", f"{url}#job-1", "ok")]
+    assert sorted(fetched) == ["train_loss", "val_loss"]
+    fetched.clear()
+    assert live.poll() == [] and fetched == []  # nothing logged since: no history fetched
+    _log_points(base, run_id, range(60, 121))
+    found = [e["finding"] for e in live.poll() if e["event"] == "finding"]
+    assert [(f["pattern"], f["severity"]) for f in found] == [("divergence", "error")]
+    _post(base, "runs/update", {"run_id": run_id, "status": "FAILED", "end_time": 1_700_000_200_000})
+    live.finish()
+    assert to_dict(live.diagnosis()) == to_dict(diagnose_paths([url]))
+    result = CliRunner().invoke(main, ["watch", "--once", "--format", "json", "--exit-on", "error", url])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout.splitlines()[-1])["diagnosis"]
+    assert [(r["run"], r["status"]) for r in doc["runs"]] == [(f"{url}#job-1", "fail")]
+    dead = CliRunner().invoke(main, ["watch", "--once", f"mlflow://127.0.0.1:{_free_port()}/x"])
+    assert dead.exit_code == 2 and "not reachable" in dead.output and "Traceback" not in dead.output

@@ -204,3 +204,51 @@ def test_hf_output_folder_without_its_own_state_reads_the_latest_checkpoint_only
     assert [(s.name, s.format) for s in sources] == [(f"s3://{BUCKET}/hf/out", "hf-trainer")] and not problems
     assert calls["GET"] == [f"/{BUCKET}/hf/out/checkpoint-12/trainer_state.json"]
     assert not [c for c in calls["LIST"] if "checkpoint-8" in c]
+
+
+def _diverging_csv(rows: int) -> bytes:
+    """A CSV run that learns, then blows up from step 90 and logs NaN at step 120."""
+    lines = ["step,train_loss,val_loss"]
+    for s in range(min(rows, 120)):
+        loss = 2.0 / (1 + s / 10) + 0.05
+        if s >= 90:
+            loss *= 10 ** ((s - 89) / 3)
+        lines.append(f"{s},{loss:.6g},{loss * 1.1:.6g}")
+    if rows > 120:
+        lines.append("120,nan,nan")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_watch_follows_a_run_on_s3_and_ends_as_diagnose(s3, recorder):
+    """Issue 10: `advisor watch s3://…` as `diagnose` reads it: the run is named by its URL, a
+    pass fetches only the objects that changed (none when nothing did), the divergence appears
+    when the writer uploads it, and the final diagnosis equals `advisor diagnose` of the URL."""
+    from advisor.live.session import LiveRuns
+    from advisor.report.json_report import to_dict
+
+    endpoint, client = s3
+    url = f"s3://{BUCKET}/live"
+    key = "live/job-1/metrics.csv"
+    live = LiveRuns([url])
+    assert live.poll() == []  # an empty prefix: the job has not written yet, a wait
+    client.put_object(Bucket=BUCKET, Key=key, Body=_diverging_csv(60))
+    events = live.poll()
+    assert [(e["event"], e["run"], e["status"]) for e in events] == [("status", f"{url}/job-1", "ok")]
+    recorder.start()
+    assert live.poll() == []
+    assert recorder.stop()["GET"] == []  # nothing changed: nothing fetched
+    client.put_object(Bucket=BUCKET, Key=key, Body=_diverging_csv(121))
+    recorder.start()
+    events = live.poll()
+    assert recorder.stop()["GET"] == [f"/{BUCKET}/{key}"]
+    found = [e["finding"] for e in events if e["event"] == "finding"]
+    assert [(f["pattern"], f["severity"]) for f in found] == [("divergence", "error")]
+    assert remote.cache_root().as_posix() not in json.dumps(events)
+    live.finish()
+    assert to_dict(live.diagnosis()) == to_dict(diagnose_paths([url]))
+    result = CliRunner().invoke(main, ["watch", "--once", "--format", "json", "--exit-on", "error", url])
+    assert result.exit_code == 1, result.output  # the divergence, as a sidecar exits on it
+    doc = json.loads(result.stdout.splitlines()[-1])["diagnosis"]
+    assert [(r["run"], r["status"]) for r in doc["runs"]] == [(f"{url}/job-1", "fail")]
+    missing = CliRunner().invoke(main, ["watch", "--once", "s3://no-such-bucket/x"])
+    assert missing.exit_code == 2 and "s3://no-such-bucket/x" in missing.output and "Traceback" not in missing.output

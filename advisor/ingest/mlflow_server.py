@@ -145,6 +145,9 @@ def list_runs(url: str) -> list[RunSource]:
             name=f"{root}#{name}", path=Path(experiment), format="mlflow",
             options={"store": "rest", "base": base, "url": f"{root}#{name}", "info": info,
                      "metrics": sorted({m["key"] for m in data.get("metrics", [])}),
+                     # each metric's last point: `advisor watch` fetches a run's history again
+                     # only when this changes (advisor.live.tail.ServerRunTail)
+                     "latest": sorted((m["key"], m.get("step"), m.get("timestamp")) for m in data.get("metrics", [])),
                      "params": {p["key"]: p.get("value", "") for p in data.get("params", [])},
                      "tags": {t["key"]: t.get("value", "") for t in data.get("tags", [])},
                      "experiment": experiment}))

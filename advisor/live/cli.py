@@ -54,7 +54,9 @@ def watch_cmd(paths, fmt, interval, force_poll, exit_on, once, idle_exit, select
     from advisor.report.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 
     config = _load_config(config_path)
-    missing = [p for p in paths if not Path(p).exists()]
+    from advisor.live.session import is_url
+
+    missing = [p for p in paths if not is_url(p) and not Path(p).exists()]
     if missing:
         click.echo(f"advisor: {missing[0]}: no such file or folder", err=True)
         sys.exit(EXIT_USAGE)
@@ -62,7 +64,7 @@ def watch_cmd(paths, fmt, interval, force_poll, exit_on, once, idle_exit, select
                               rule_dirs=[*config.rules, *map(Path, rule_dirs)], roles=config.roles,
                               thresholds=config.thresholds)
     try:
-        live = LiveRuns(paths, options)
+        live = LiveRuns(paths, options, wait=not once)
     except RuleError as exc:
         click.echo(f"advisor: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -74,7 +76,8 @@ def watch_cmd(paths, fmt, interval, force_poll, exit_on, once, idle_exit, select
         if once:
             out.emit(live.finish())
         else:
-            for _ in _wakeups(paths, interval, force_poll):
+            # file-system events exist only for local paths: URLs (s3://, mlflow://) are polled
+            for _ in _wakeups(paths, interval, force_poll or any(map(is_url, paths))):
                 events = live.poll()
                 out.emit(events)
                 if threshold is not None and _fired(events, threshold):
@@ -90,7 +93,7 @@ def watch_cmd(paths, fmt, interval, force_poll, exit_on, once, idle_exit, select
     if exit_on is not None and code == EXIT_OK:
         code = exit_code(live.diagnosis(), fail_on=exit_on, allow_empty=True)  # diagnose's own gate
     if once and not any(r.status != "unreadable" for r in live.reports.values()):
-        click.echo("advisor: nothing readable found", err=True)
+        click.echo("advisor: nothing readable found", err=True)  # (each problem was said above)
         code = EXIT_USAGE
     sys.exit(code)
 

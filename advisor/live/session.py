@@ -21,11 +21,27 @@ from advisor.pipeline import DiagnoseOptions, diagnose_run
 FAILURES_BEFORE_REPORT = 3
 
 
+# what discovery says of a watched URL that holds no run yet (advisor.ingest.discover): a wait,
+# unlike a bucket or a server that cannot be reached
+NOT_YET = ("no training log found", "the experiment has no active run",
+           "no such file or folder")  # (an S3 prefix exists once the job writes its first object)
+
+
+def is_url(path: str) -> bool:
+    from advisor.ingest import mlflow_server, remote
+
+    return mlflow_server.is_url(path) or remote.is_remote(path)
+
+
 class LiveRuns:
-    def __init__(self, paths: Iterable[str | Path], options: DiagnoseOptions | None = None) -> None:
+    def __init__(self, paths: Iterable[str | Path], options: DiagnoseOptions | None = None,
+                 wait: bool = True) -> None:
+        """`wait`: a watched path that holds no run yet is waited for (a sidecar started before
+        the job); False (`watch --once`) reports it as `diagnose` does."""
         from advisor.engine import load_rules, select_rules
 
         self.paths = [str(p) for p in paths]
+        self.wait = wait
         self.options = options or DiagnoseOptions()
         self.rules = select_rules(load_rules(self.options.rule_dirs), self.options.select, self.options.ignore)
         self.readers: dict[tuple[str, str], Any] = {}
@@ -44,8 +60,9 @@ class LiveRuns:
         sources, problems = discover(self.paths)
         events: list[dict[str, Any]] = []
         for problem in problems:
-            if problem.path in self.paths:
-                continue  # a watched folder with no log yet (the job has not started writing): wait
+            if self.wait and problem.path in self.paths and (
+                    not is_url(problem.path) or problem.message.startswith(NOT_YET)):
+                continue  # a watched folder or URL with no log yet (the job has not started writing): wait
             events.extend(self._error(problem.path, problem.message))
         for source in sources:
             key = (source.format, str(source.path), source.name)

@@ -10,6 +10,10 @@
 * Every other format (`RereadOnChange`) is read again with its own reader when one of its files
   changes size or modification time: trainer_state.json is rewritten whole at each checkpoint,
   an MLflow SQLite store is a database, a W&B export is written once.
+* A run on an MLflow tracking server (`ServerRunTail`) is fetched again when the server's run
+  search says its last points, status, params or tags changed. A run under an s3:// (or other
+  fsspec) URL is read from its local mirror (advisor.ingest.remote), which discovery refreshes
+  at every pass, fetching only the objects that changed; the readers above read the mirror.
 
 Both produce the same `Run` the one-shot reader does (advisor.ingest.read), so a run diagnosed
 live ends with exactly the diagnosis `advisor diagnose` gives of the finished files.
@@ -199,10 +203,22 @@ class RereadOnChange:
         return self._run
 
 
+class ServerRunTail(RereadOnChange):
+    """A run on an MLflow tracking server (mlflow://): discovery's `runs/search` at every pass
+    gives each metric's last point, the run's status, params and tags; the history is fetched
+    again only when one of them changed."""
+
+    def _signature(self) -> tuple:
+        options = self.source.options
+        return tuple(repr(options.get(k)) for k in ("latest", "metrics", "info", "params", "tags"))
+
+
 def tail_for(source: RunSource):
     """The incremental reader for a discovered run."""
     from advisor.live.tail_text import text_tail_for
 
     if source.format == tensorboard.FORMAT:
         return TensorBoardTail(source)
+    if source.options.get("store") == "rest":
+        return ServerRunTail(source)
     return text_tail_for(source) or RereadOnChange(source)
