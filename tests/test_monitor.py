@@ -49,18 +49,24 @@ def test_a_nan_loss_is_diagnosed_at_once():
 
 
 def test_evaluations_stay_within_the_overhead_budget():
-    """However often it is asked, evaluation time stays under max_overhead of the elapsed time
-    (plus one evaluation): a fast loop is not slowed by diagnosing at every step."""
+    """However often it is asked, evaluation time stays under max_overhead of the elapsed time,
+    the first evaluation included (it waits until the run has paid for it, from the warm-up's
+    estimate): a fast loop is not slowed by diagnosing at every step."""
     import time
 
-    monitor = advisor.Monitor("m", every_steps=1, every_seconds=0.0, max_overhead=0.01)
+    monitor = advisor.Monitor("m", every_steps=1, every_seconds=0.0, max_overhead=0.2)
+    curve = _curve(100_000)
     start = time.perf_counter()
-    for step, value in enumerate(_curve(3000)):
-        monitor.log(step, train_loss=value, val_loss=value + 0.05 if step % 50 == 0 else None)
-    elapsed = time.perf_counter() - start
+    step = 0
+    while time.perf_counter() - start < 2.0:
+        monitor.log(step, train_loss=curve[step], val_loss=curve[step] + 0.05 if step % 50 == 0 else None)
+        step += 1
+        time.sleep(0.001)  # a training step
+    elapsed = time.perf_counter() - monitor._started
     assert monitor.evaluations >= 1
     per_eval = monitor.eval_seconds / monitor.evaluations
-    assert monitor.eval_seconds <= 0.01 * elapsed + 2 * per_eval
+    assert monitor.eval_seconds <= 0.2 * elapsed + per_eval  # (an evaluation may outgrow its estimate)
+    assert monitor.log(step, train_loss=math.nan) and monitor.evaluations >= 2  # a NaN never waits
 
 
 def test_healthy_curve_has_no_error_and_end_of_run_findings_wait_for_finish():

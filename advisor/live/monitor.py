@@ -14,7 +14,6 @@ non-finite value (NaN/inf loss) triggers an evaluation at once: that is the run 
 """
 from __future__ import annotations
 
-from math import isfinite
 import time
 from typing import Any, Callable, Iterable
 
@@ -23,6 +22,8 @@ from advisor.live.events import FindingTracker, worst_severity
 from advisor.live.session import warm_up
 from advisor.model import Finding, Run, RunReport, Series, severity_rank
 from advisor.pipeline import DiagnoseOptions
+
+_wall_clock = time.time
 
 # How a keyword of `log` is named in the run; roles are then assigned as for any log
 # (advisor.roles), so `train_loss`, `val_loss`, `lr` and any other name a logger uses all work.
@@ -57,12 +58,10 @@ class Monitor:
         self.options = DiagnoseOptions(select=list(select), ignore=list(ignore), thresholds=thresholds or {})
         self.rules = select_rules(load_rules(), self.options.select, self.options.ignore)
         self.on_event = on_event
-        # First estimate of an evaluation's cost: a real run has several curves of many more points
-        # than the 20-point warm-up run, and measures about ten times slower (bench/bench_monitor.py).
-        self._last_cost = 10 * warm_up(self.rules, self.options)
-        self._started = time.perf_counter()  # after the warm-up: the budget counts training time only
+        warm_cost = warm_up(self.rules, self.options)
         self.points: dict[str, Points] = {}
         self._pending: dict[str, tuple[list, list, list]] = {}  # logged since the last evaluation
+        self._appenders: dict[str, tuple] = {}  # the `append`s of those lists
         self.tracker = FindingTracker(name)
         self.report: RunReport | None = None
         self.events: list[dict[str, Any]] = []  # every event so far, in order
@@ -70,8 +69,12 @@ class Monitor:
         self.eval_seconds = 0.0  # wall time spent evaluating
         self.eval_cpu_seconds = 0.0  # CPU time of the calling thread spent evaluating
         self._pending_steps = 0
+        # after the warm-up: the budget counts training time only
         self._started = self._last_eval = time.perf_counter()
-        self._last_cost = 0.0
+        # First estimate of an evaluation's cost, so the first one waits for its share of the
+        # budget too: a real run has several curves of many more points than the 20-point warm-up
+        # run, and measures about ten times slower (bench/bench_monitor.py).
+        self._last_cost = 10 * warm_cost
         self._urgent = False
 
     # ------------------------------------------------------------------ feeding
@@ -83,32 +86,43 @@ class Monitor:
         to plain lists first (a list append is the cheapest store Python has) and into the numpy
         columns at the next evaluation.
         """
-        now = time.time()
-        pending = self._pending
+        now = _wall_clock()
+        appenders = self._appenders
+        urgent = False
         for key, value in scalars.items():
             if value is None:
                 continue
             value = float(value)
-            lists = pending.get(key)
-            if lists is None:
-                lists = pending[key] = ([], [], [])
-                if key not in self.points:
-                    self.points[key] = Points(len(self.points))
-            lists[0].append(step)
-            lists[1].append(now)
-            lists[2].append(value)
-            if not isfinite(value):
-                self._urgent = True
-        self._pending_steps += 1
-        if self._urgent or self._due():
+            add = appenders.get(key)
+            if add is None:
+                add = self._start_key(key)
+            add[0](step)
+            add[1](now)
+            add[2](value)
+            if value - value:  # NaN for NaN and ±inf, 0.0 for a finite value
+                urgent = True
+        self._pending_steps = pending = self._pending_steps + 1
+        if urgent:
+            self._urgent = True
+        # the clock is read for the every_seconds rule once in 16 calls: `log` is on the hot path
+        if self._urgent or ((pending >= self.every_steps or not pending & 15) and self._due()):
             return self.evaluate()
         return []
+
+    def _start_key(self, key: str) -> tuple:
+        """The appenders of a scalar's pending lists (bound methods: no attribute look-up per call)."""
+        lists = self._pending[key] = ([], [], [])
+        if key not in self.points:
+            self.points[key] = Points(len(self.points))
+        add = self._appenders[key] = (lists[0].append, lists[1].append, lists[2].append)
+        return add
 
     def _flush(self) -> None:
         for key, (steps, walls, values) in self._pending.items():
             if steps:
                 self.points[key].extend(steps, walls, values)
         self._pending = {}
+        self._appenders = {}
 
     def _due(self) -> bool:
         """Enough new steps or seconds, and the evaluation budget allows one more.
