@@ -1,13 +1,16 @@
-"""Benchmark: what `advisor.Monitor` costs inside a real training loop.
+"""Benchmark: what `advisor.Monitor` costs inside a real training loop, in CPU time.
 
 A real torch training (an MLP on scikit-learn's digits, Adam, batch 128, 1 thread) runs for
-`--steps` steps twice: without a Monitor, and with `monitor.log(step, train_loss=..., lr=...)`
-every step (plus `val_loss` every epoch) at the default evaluation interval. Every `log` call is
-timed inside the loop (perf_counter around each call), so the overhead is measured directly; the
-difference of the two runs' CPU and wall times is printed too, but on a shared machine it is
-noisier than the overhead itself. Also printed: the cost of
-one `log` that does not evaluate, and of one evaluation at several history lengths.
-Run: `python bench/bench_monitor.py [--steps 6000] [--hidden 256]`.
+`--steps` steps, `--repeat` times each way: without a Monitor (the anchor: the loop's own CPU
+time per step, measured in the same run), and with `monitor.log(step, train_loss=..., lr=...,
+val_loss=...)` every step at the default evaluation interval. The CPU time of the training thread
+spent inside `log` (evaluations included) is summed with `time.thread_time` around every call,
+so time the thread spends preempted on a shared machine is not counted (wall time is, and is
+printed too). The timer's own cost (one `thread_time` pair per call, measured here) is reported,
+not subtracted. Also printed: one `log` that does not evaluate in a tight loop, and one
+evaluation at several history lengths.
+Run: `python bench/bench_monitor.py [--steps 6000] [--hidden 256] [--repeat 3]`, on a quiet
+machine (`uptime`): under load the caches are cold and every figure grows.
 """
 from __future__ import annotations
 
@@ -53,17 +56,32 @@ def train(steps: int, hidden: int, monitor=None, device: str = "cpu"):
                 with torch.no_grad():
                     val = torch.nn.functional.cross_entropy(model(xv), yv).item()
             scalars = {"train_loss": loss.item(), "lr": opt.param_groups[0]["lr"], "val_loss": val}
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             monitor.log(step, **scalars)
+            inside_cpu += time.thread_time() - c
             inside += time.perf_counter() - t
             calls += 1
     return time.perf_counter() - start, time.thread_time() - start_cpu, inside, inside_cpu, calls
+
+
+def _timer_cost() -> float:
+    """What one `thread_time` + `perf_counter` pair around a call costs (part of each timed span)."""
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(20_000):
+            a, b = time.perf_counter(), time.thread_time()
+            b -= time.thread_time()
+            a -= time.perf_counter()
+        best = min(best, (time.perf_counter() - t) / 20_000)
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (the loss is read with .item() every step)")
     args = parser.parse_args()
     import torch
@@ -71,20 +89,33 @@ def main() -> None:
     torch.set_num_threads(1)
     from advisor.live.monitor import Monitor
 
+    import os
+    import statistics
+
     train(200, args.hidden, device=args.device)  # warm the kernels
-    plain, plain_cpu, *_ = train(args.steps, args.hidden, device=args.device)
-    monitor = Monitor("bench")
-    with_monitor, with_cpu, inside, inside_cpu, calls = train(args.steps, args.hidden, monitor, args.device)
-    step_time = plain / args.steps
-    print(f"training: {args.steps} steps, MLP 64-{args.hidden}-{args.hidden}-10, batch 128, 1 thread, {args.device}")
-    print(f"step time without Monitor       : {step_time * 1e3:8.3f} ms wall, {plain_cpu / args.steps * 1e3:.3f} ms CPU")
-    print(f"Monitor inside the loop         : {inside:8.3f} s over {calls} log calls, "
-          f"{monitor.evaluations} evaluations ({monitor.eval_seconds:.3f} s of them)")
-    print(f"  of which evaluations {monitor.eval_seconds:.3f} s wall ({monitor.eval_cpu_seconds:.3f} s CPU); "
-          f"{(inside - monitor.eval_seconds) / calls * 1e6:.1f} us wall per call without evaluation")
-    print(f"overhead, timed in the loop     : {inside / with_monitor:8.2%} of the loop's wall time (target < 1%)")
-    print(f"overhead, CPU time difference   : {(with_cpu - plain_cpu) / plain_cpu:8.2%} (two runs, noisy on a shared machine)")
-    print(f"overhead, wall time difference  : {(with_monitor - plain) / plain:8.2%} (noisy on a shared machine)")
+    rows = []
+    for _ in range(args.repeat):
+        plain, plain_cpu, *_ = train(args.steps, args.hidden, device=args.device)
+        monitor = Monitor("bench")
+        wall, cpu, inside, inside_cpu, calls = train(args.steps, args.hidden, monitor, args.device)
+        rows.append({"anchor_cpu": plain_cpu / args.steps, "anchor_wall": plain / args.steps,
+                     "inside_cpu": inside_cpu, "inside_wall": inside, "wall": wall, "calls": calls,
+                     "evals": monitor.evaluations, "eval_cpu": monitor.eval_cpu_seconds,
+                     "ratio_cpu": inside_cpu / (plain_cpu / args.steps * calls),
+                     "ratio_wall": inside / wall})
+    timer = _timer_cost()
+    print(f"training: {args.steps} steps x {args.repeat} runs each way, MLP 64-{args.hidden}-{args.hidden}-10, "
+          f"batch 128, 1 thread, {args.device}; load average {os.getloadavg()[0]:.1f}")
+    for i, r in enumerate(rows, 1):
+        log_only = (r["inside_cpu"] - r["eval_cpu"]) / r["calls"]
+        print(f"run {i}: anchor {r['anchor_cpu'] * 1e3:.3f} ms CPU/step ({r['anchor_wall'] * 1e3:.3f} ms wall); "
+              f"Monitor {r['inside_cpu'] * 1e3:.1f} ms CPU in {r['calls']} log calls = {log_only * 1e6:.1f} us/call "
+              f"+ {r['evals']} evaluations {r['eval_cpu'] * 1e3:.1f} ms CPU -> {r['ratio_cpu']:.3%} of the anchor's CPU "
+              f"({r['ratio_wall']:.3%} of the loop's wall)")
+    ratio = statistics.median(r["ratio_cpu"] for r in rows)
+    print(f"overhead, CPU, median of {args.repeat}: {ratio:.3%} of the step's CPU time (target < 1%); "
+          f"the timer itself costs {timer * 1e6:.2f} us/call = "
+          f"{timer / statistics.median(r['anchor_cpu'] for r in rows):.3%} of it")
 
     # one log call that does not evaluate, and one evaluation at several history lengths
     m = Monitor("cost", every_steps=10**9, every_seconds=1e9)
