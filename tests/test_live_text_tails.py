@@ -271,3 +271,35 @@ def test_mlflow_metric_files_grown_read_as_the_one_shot_reader(tmp_path, monkeyp
     monkeypatch.setattr(mlflow, "_metric_file_lines", lambda *a: pytest.fail("whole-file read"))
     reader.poll()
     assert_same_run(reader.run(), run)
+
+
+def test_hf_output_folder_parses_only_the_state_files_that_changed(tmp_path):
+    """Trainer rewrites trainer_state.json whole at each save: a changed file is parsed whole,
+    the checkpoints' files that did not change are not parsed again."""
+    from advisor.live.tail_text import HfStatesTail
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "hf" / "tiny-run"
+    root = tmp_path / "out"
+    root.mkdir()
+    shutil.copy(fixture / "training_args.json", root)
+    shutil.copytree(fixture / "checkpoint-4", root / "checkpoint-4")
+
+    def look():
+        source = discover([str(root)])[0][0]
+        reader.update_source(source)
+        changed = reader.poll()
+        compare(reader, source)
+        return changed
+
+    reader = HfStatesTail(discover([str(root)])[0][0])
+    assert look() and reader.parsed == 1
+    assert not look() and reader.parsed == 1  # nothing changed: nothing parsed
+    shutil.copytree(fixture / "checkpoint-8", root / "checkpoint-8")
+    assert look() and reader.parsed == 2  # only the new checkpoint's file
+    shutil.copytree(fixture / "checkpoint-12", root / "checkpoint-12")
+    shutil.copy(fixture / "trainer_state.json", root)
+    assert look() and reader.parsed == 4
+    state = root / "trainer_state.json"
+    state.write_text(state.read_text()[:-40])  # caught mid-rewrite: recovered as the one-shot reader does
+    assert look() and reader.parsed == 5
+    assert [w.split(": ", 1)[1].split(" (")[0] for w in reader.run().warnings] == ["JSON cut or damaged"]

@@ -211,13 +211,16 @@ def _writer(hparams: dict[str, Any]) -> str:
     return f"hf-transformers-{version}" if version else "hf-transformers"
 
 
-def read(source: RunSource) -> Run:
-    """The run of one output folder from its newest readable trainer_state.json."""
+def read(source: RunSource, parse=None) -> Run:
+    """The run of one output folder from its newest readable trainer_state.json. `parse(path)`:
+    how a state file becomes a State (the live reader passes one that parses only files that
+    changed since its last look, advisor.live.tail_text)."""
+    parse = parse or parse_state
     run = Run(name=source.name, path=str(source.path), format=FORMAT)
     states, errors = [], []
     for name in source.options.get("states") or [f for f in source.files if Path(f).name == STATE_FILE]:
         try:
-            states.append(parse_state(Path(name)))
+            states.append(parse(Path(name)))
         except IngestError as exc:
             errors.append(str(exc))
     if not states:

@@ -179,14 +179,9 @@ class RereadOnChange:
         self.source = source
 
     def _signature(self) -> tuple:
-        marks = []
-        for path in self.source.files or [self.source.path]:
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue
-            marks.append((str(path), stat.st_size, stat.st_mtime_ns))
-        return tuple(marks)
+        from advisor.live.tail_text import stat_marks
+
+        return stat_marks(self.source.files or [self.source.path])
 
     def poll(self) -> bool:
         signature = self._signature()

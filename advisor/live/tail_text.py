@@ -355,7 +355,8 @@ class AppendedLines:
         return self.items + items, self.bad + bad, not (self.nonblank or text.strip())
 
 
-def _stat_marks(paths) -> tuple:
+def stat_marks(paths) -> tuple:
+    """(path, size, mtime) of each file that exists: what tells a rewritten small file."""
     marks = []
     for path in paths:
         try:
@@ -393,7 +394,7 @@ class LineFilesTail:
                 log = self.logs[path] = AppendedLines(path, type(self).parse)
                 changed = True
             changed |= log.poll()
-        marks = _stat_marks(p for p in map(Path, self.source.files or [self.source.path]) if p not in logs)
+        marks = stat_marks(p for p in map(Path, self.source.files or [self.source.path]) if p not in logs)
         changed |= marks != self.side_marks
         self.side_marks = marks
         return changed
@@ -435,6 +436,52 @@ class MlflowFileStoreTail(LineFilesTail):
         return mlflow_reader()._read_file_store_run(self.source, metric_lines=metric_lines)
 
 
+class HfStatesTail:
+    """A Hugging Face output folder: each trainer_state.json (the folder's own, one per
+    checkpoint) is parsed again only when it changed (size, mtime, inode); Trainer rewrites the
+    file whole at each save, so a changed one is parsed whole, but the checkpoints' files that did
+    not change are not read again. The Run is built by the one-shot reader from those States."""
+
+    def __init__(self, source: RunSource) -> None:
+        self.source = source
+        self.states: dict[Path, tuple[tuple, object]] = {}  # path -> (mark, State or IngestError)
+        self.marks: tuple | None = None
+        self.parsed = 0  # state files parsed so far (tests count them)
+
+    def update_source(self, source: RunSource) -> None:
+        self.source = source
+
+    def poll(self) -> bool:
+        marks = stat_marks(self.source.files or [self.source.path])
+        changed, self.marks = marks != self.marks, marks
+        return changed
+
+    def _parse(self, path: Path):
+        from advisor.ingest import hf_trainer
+
+        try:
+            stat = os.stat(path)
+            mark = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            mark = None
+        known = self.states.get(path)
+        if known is None or known[0] != mark or mark is None:
+            try:
+                result = hf_trainer.parse_state(path)
+            except IngestError as exc:
+                result = exc
+            self.parsed += 1
+            known = self.states[path] = (mark, result)
+        if isinstance(known[1], IngestError):
+            raise known[1]
+        return known[1]
+
+    def run(self) -> Run:
+        from advisor.ingest import hf_trainer
+
+        return hf_trainer.read(self.source, parse=self._parse)
+
+
 def wandb_reader():
     from advisor.ingest import wandb
 
@@ -456,4 +503,6 @@ def text_tail_for(source: RunSource):
         return WandbHistoryTail(source)
     if source.format == "mlflow" and source.options.get("store") not in ("sqlite", "rest"):
         return MlflowFileStoreTail(source)
+    if source.format == "hf-trainer":
+        return HfStatesTail(source)
     return None
