@@ -303,3 +303,50 @@ def test_hf_output_folder_parses_only_the_state_files_that_changed(tmp_path):
     state.write_text(state.read_text()[:-40])  # caught mid-rewrite: recovered as the one-shot reader does
     assert look() and reader.parsed == 5
     assert [w.split(": ", 1)[1].split(" (")[0] for w in reader.run().warnings] == ["JSON cut or damaged"]
+
+
+def _wandb_binary_runs():
+    runs = sorted((REAL / "wandb").glob("wandb-binary-*/wandb/run-*"))
+    if not runs:
+        pytest.skip("real logs not available")
+    return runs
+
+
+def test_wandb_binary_logs_grown_in_random_cuts_read_as_the_one_shot_reader(tmp_path, monkeypatch):
+    """Each real `.wandb` is written in 25 random cuts (most inside a chunk, some inside a
+    chunk header); only the chunks appended are framed and decoded."""
+    from advisor.live.tail_text import WandbRunTail
+
+    for i, run_dir in enumerate(_wandb_binary_runs()):
+        root = tmp_path / f"w{i}" / run_dir.name
+        logs = _copy_tree(run_dir, root, lambda f: f.suffix == ".wandb")
+        reader, polls = grow_and_compare(logs, root, WandbRunTail, seed=i)
+        size = sum(map(len, logs.values()))
+        assert size <= _bytes_read(reader) <= size + polls * ANCHOR
+        assert all(log.whole_reads == 0 for log in reader.logs.values())
+        full = ingest.read(discover([str(root)])[0][0])
+        with monkeypatch.context() as m:
+            m.setattr(wandb, "_whole_log", lambda *a: pytest.fail("whole-file read"))
+            reader.poll()
+            assert_same_run(reader.run(), full)
+
+
+def test_damaged_wandb_binary_log_grown_reads_as_the_one_shot_reader(tmp_path):
+    """Bytes inserted into a chunk, a chunk's bytes overwritten, a run of zeros: the live reader
+    ends where the one-shot reader's resync does, whatever the cuts."""
+    from advisor.live.tail_text import WandbRunTail
+
+    run_dir = _wandb_binary_runs()[1]
+    data = next(run_dir.glob("run-*.wandb")).read_bytes()
+    damaged = {
+        "inserted": data[:40_000] + b"12345" + data[40_000:],
+        "overwritten": data[:70_000] + bytes(b ^ 0x5A for b in data[70_000:70_300]) + data[70_300:],
+        "zeros": data[:50_000] + b"\0" * 40 + data[50_040:],
+    }
+    for name, broken in damaged.items():
+        root = tmp_path / name / run_dir.name
+        logs = _copy_tree(run_dir, root, lambda f: f.suffix == ".wandb")
+        logs = {path: broken for path in logs}
+        reader, _ = grow_and_compare(logs, root, WandbRunTail, seed=7, steps=30)
+        assert any("chunk at byte" in w for w in reader.run().warnings), name
+        assert all(log.whole_reads == 0 for log in reader.logs.values())

@@ -38,7 +38,7 @@ from advisor.ingest._text import (
     read_head,
     read_text,
 )
-from advisor.ingest.wandb_log import finite_or_token, has_wandb_header, read_wandb_bytes
+from advisor.ingest.wandb_log import WandbLog, finite_or_token, has_wandb_header, read_wandb_bytes
 from advisor.model import IngestError, Run, RunSource
 
 FORMAT = "wandb"
@@ -317,9 +317,10 @@ def rows_to_series(rows: Iterable[tuple[dict[str, Any], int | None]], run: Run) 
 # ----------------------------------------------------------------------------- run folders
 
 
-def _read_run_dir(source: RunSource, rows_from_jsonl=None) -> Run:
-    """A W&B run folder. `rows_from_jsonl(path, run)`: how a history file gives its rows (the live
-    reader passes one that parses only the lines appended, advisor.live.tail_text)."""
+def _read_run_dir(source: RunSource, rows_from_jsonl=None, read_log=None) -> Run:
+    """A W&B run folder. `rows_from_jsonl(path, run)`: how a history file gives its rows;
+    `read_log(path)`: how a `.wandb` file gives its WandbLog (None: empty). The live reader passes
+    ones that read only what was appended (advisor.live.tail_text)."""
     rows_from_jsonl = rows_from_jsonl or _rows_from_jsonl
     run = Run(name=source.name, path=str(source.path), format=FORMAT)
     files = [Path(f) for f in source.files]
@@ -328,7 +329,7 @@ def _read_run_dir(source: RunSource, rows_from_jsonl=None) -> Run:
     rows: list[tuple[dict, int | None]] = []
     readable = False
     for binary in binaries:
-        got, ok = _rows_from_binary(binary, run)
+        got, ok = _rows_from_binary(binary, run, read_log)
         rows.extend(got)
         readable |= ok
     if not binaries:
@@ -350,16 +351,21 @@ def _read_run_dir(source: RunSource, rows_from_jsonl=None) -> Run:
     return run
 
 
-def _rows_from_binary(path: Path, run: Run) -> tuple[list, bool]:
+def _whole_log(path: Path) -> WandbLog | None:
+    """The decoded `.wandb` file; None when it is empty."""
+    data = read_bytes(path)
+    return read_wandb_bytes(data) if data else None
+
+
+def _rows_from_binary(path: Path, run: Run, read_log=None) -> tuple[list, bool]:
     try:
-        data = read_bytes(path)
+        log = (read_log or _whole_log)(path)
     except IngestError as exc:
         run.warnings.append(str(exc))
         return [], False
-    if not data:
+    if log is None:
         run.warnings.append(f"{path}: empty file")
         return [], False
-    log = read_wandb_bytes(data)
     if log.problems:
         run.warnings.append(f"{path}: " + "; ".join(log.problems[:3]) +
                             (f" (+{len(log.problems) - 3} more)" if len(log.problems) > 3 else "") +

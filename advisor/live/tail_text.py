@@ -297,23 +297,20 @@ def _lines_before_open_record(data: bytes, delimiter: str) -> int:
 # ----------------------------------------------------------------------------- line logs
 
 
-class AppendedLines:
-    """A log of one record per line (W&B history JSONL, an MLflow metric file) parsed by the
-    lines appended. `parse(text, first_line) -> (items, bad line numbers)` is the one-shot
-    reader's own line parser; the line being written is parsed only for a snapshot."""
+class GrowingLog:
+    """A log file read by what it gained: `poll` reads the new bytes into `buffer` and lets
+    `_commit` parse what is final of them; a file that is not the one read so far starts over."""
 
-    def __init__(self, path: Path, parse) -> None:
+    def __init__(self, path: Path) -> None:
         self.file = GrowingFile(path)
-        self.parse = parse
         self.error: str | None = None  # why the file could not be read at the last poll
         self._forget()
 
     def _forget(self) -> None:
-        self.buffer = b""
-        self.items: list = []
-        self.bad: list[int] = []
-        self.lines = 0
-        self.nonblank = False
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
 
     def poll(self) -> bool:
         try:
@@ -328,6 +325,27 @@ class AppendedLines:
         if not data:
             return restarted
         self.buffer += data
+        self._commit()
+        return True
+
+
+class AppendedLines(GrowingLog):
+    """A log of one record per line (W&B history JSONL, an MLflow metric file) parsed by the
+    lines appended. `parse(text, first_line) -> (items, bad line numbers)` is the one-shot
+    reader's own line parser; the line being written is parsed only for a snapshot."""
+
+    def __init__(self, path: Path, parse) -> None:
+        self.parse = parse
+        super().__init__(path)
+
+    def _forget(self) -> None:
+        self.buffer = b""
+        self.items: list = []
+        self.bad: list[int] = []
+        self.lines = 0
+        self.nonblank = False
+
+    def _commit(self) -> None:
         cut = self.buffer.rfind(b"\n") + 1
         if cut:
             text = self._decode(self.buffer[:cut], self.lines == 0)
@@ -337,7 +355,6 @@ class AppendedLines:
             self.lines += len(text.splitlines())
             self.nonblank |= bool(text.strip())
             self.buffer = self.buffer[cut:]
-        return True
 
     @staticmethod
     def _decode(data: bytes, at_start: bool) -> str:
@@ -385,13 +402,16 @@ class LineFilesTail:
 
     parse = None  # parse(text, first_line) -> (items, bad)
 
+    def make_log(self, path: Path):
+        return AppendedLines(path, type(self).parse)
+
     def poll(self) -> bool:
         changed = False
         logs = self.line_logs()
         for path in logs:
             log = self.logs.get(path)
             if log is None:
-                log = self.logs[path] = AppendedLines(path, type(self).parse)
+                log = self.logs[path] = self.make_log(path)
                 changed = True
             changed |= log.poll()
         marks = stat_marks(p for p in map(Path, self.source.files or [self.source.path]) if p not in logs)
@@ -498,11 +518,139 @@ def text_tail_for(source: RunSource):
     """The incremental reader of a text-format run, or None (the caller re-reads it on change)."""
     if source.format == csv_logs.FORMAT:
         return CsvTail(source)
-    if source.format == "wandb" and source.options.get("kind", "run-dir") == "run-dir" and not any(
-            Path(f).suffix == ".wandb" for f in source.files):
-        return WandbHistoryTail(source)
+    if source.format == "wandb" and source.options.get("kind", "run-dir") == "run-dir":
+        binary = any(Path(f).suffix == ".wandb" and Path(f).name.startswith("run-") for f in source.files)
+        return WandbRunTail(source) if binary else WandbHistoryTail(source)
     if source.format == "mlflow" and source.options.get("store") not in ("sqlite", "rest"):
         return MlflowFileStoreTail(source)
     if source.format == "hf-trainer":
         return HfStatesTail(source)
     return None
+
+
+# ----------------------------------------------------------------------------- W&B binary log
+
+
+class WandbBinaryLog(GrowingLog):
+    """A `run-<id>.wandb` transaction log read by the chunks appended.
+
+    Each poll runs `split_records`' loop (advisor.ingest.wandb_log, its own functions: whole
+    chunks with good CRCs, the resync at the next good chunk, zero runs) from where the last poll
+    stopped, at the same file offsets, and commits up to the last point where no record is half
+    read; the records are decoded into the WandbLog kept so far. What follows (a chunk being
+    written, damage with nothing readable after it yet) stays uncommitted and is framed by
+    `split_records` as the end of the file only when a snapshot is taken: at the commit point the
+    one-shot reader is in the same state (no record pending), so the result is the same. A run
+    of 7 or more zero bytes in that end (a preallocated tail) makes the snapshot read the file
+    whole, since whether it counts as padding depends on its offset in the 32 KiB block.
+    """
+
+    def _forget(self) -> None:
+        from advisor.ingest import wandb_log
+
+        self.buffer = b""  # the uncommitted bytes, from file offset `committed`
+        self.committed = 0
+        self.header = b""
+        self.break_at = 0  # where, in `buffer`, the chain of whole chunks stops
+        self.whole_reads = 0  # snapshots that had to read the file whole (tests count them)
+        self.log = wandb_log.WandbLog()  # the decoded committed records
+        self.problems: list[str] = []  # framing problems met in the committed part
+        self.undecodable = 0
+
+    def _commit(self) -> None:
+        from advisor.ingest import wandb_log as w
+
+        buffer, base = self.buffer, self.committed
+        pos = 0
+        if base == 0:
+            if len(buffer) < w.HEADER_LEN or not w.has_wandb_header(buffer):
+                return  # no header yet (or not a W&B log): the snapshot says what it is
+            pos = w.HEADER_LEN
+            self.header = buffer[:pos]
+        scratch, pending, boundary = w.Framing(), None, pos
+        kept_records, kept_problems = [], []
+        while pos < len(buffer):  # split_records' loop, at file offsets base + pos
+            end = w._chunk_end(buffer, pos)
+            if end is not None:
+                pending = w._take_chunk(scratch, buffer[pos + 6], buffer[pos + w.CHUNK_HEADER:end], pending, base + pos)
+                pos = end
+            else:
+                resume = w.next_chunk(buffer, pos + 1)
+                if resume is None:
+                    break  # a chunk being written (or damage with nothing after it yet): wait
+                if w._all_zero(buffer, pos, resume):  # padding, or zeros the one-shot reader names
+                    if resume - pos >= w.CHUNK_HEADER and (base + resume) % w.BLOCK:
+                        scratch.problems.append(f"{resume - pos} zero bytes at byte {base + pos} (not block padding); skipped")
+                else:
+                    problem = w._damage_problem(buffer, pos, resume, pending is not None)
+                    scratch.problems.append(_BYTE_AT.sub(lambda m: f"byte {int(m.group(1)) + base}", problem))
+                    pending = None
+                pos = resume
+            if pending is None:  # no record half read: everything so far is final
+                boundary = pos
+                kept_records += scratch.records
+                kept_problems += scratch.problems
+                scratch = w.Framing()
+        self.break_at = pos - boundary
+        if boundary == 0:
+            return
+        self.problems += kept_problems
+        self.undecodable += _apply_records(self.log, kept_records)
+        self.log.records += len(kept_records)
+        self.buffer = buffer[boundary:]
+        self.committed = base + boundary
+
+    def snapshot(self):
+        """The WandbLog `read_wandb_bytes` gives of the file as it is now (None: empty file)."""
+        from advisor.ingest import wandb_log as w
+        from advisor.ingest._text import read_bytes
+
+        if self.error:
+            raise IngestError(self.error)
+        if self.committed == 0:
+            return w.read_wandb_bytes(self.buffer) if self.buffer else None
+        if b"\0" * w.CHUNK_HEADER in self.buffer[self.break_at:]:
+            self.whole_reads += 1
+            return w.read_wandb_bytes(read_bytes(self.file.path))
+        tail = w.split_records(self.header + self.buffer)
+        shift = self.committed - w.HEADER_LEN
+        log = w.WandbLog(rows=list(self.log.rows), run=dict(self.log.run), config=dict(self.log.config),
+                         summary=dict(self.log.summary), version=self.log.version, exit_code=self.log.exit_code,
+                         records=self.log.records + len(tail.records), truncated=tail.truncated,
+                         problems=self.problems + [_BYTE_AT.sub(lambda m: f"byte {int(m.group(1)) + shift}", p)
+                                                   for p in tail.problems])
+        undecodable = self.undecodable + _apply_records(log, tail.records)
+        if undecodable:
+            log.problems.append(f"{undecodable} record(s) could not be decoded and were skipped")
+        return log
+
+
+_BYTE_AT = re.compile(r"\bbyte (\d+)")
+
+
+def _apply_records(log, records: list[bytes]) -> int:
+    """Decode records into `log` as `read_wandb_bytes` does; how many could not be decoded."""
+    import struct
+
+    from advisor.ingest import wandb_log as w
+
+    undecodable = 0
+    for record in records:
+        try:
+            w._apply_record(log, record)
+        except (w.WireError, ValueError, UnicodeDecodeError, struct.error, IndexError, RecursionError, OverflowError):
+            undecodable += 1
+    return undecodable
+
+
+class WandbRunTail(LineFilesTail):
+    """A W&B run folder with a binary `run-<id>.wandb` log."""
+
+    def line_logs(self) -> list[Path]:
+        return [Path(f) for f in self.source.files if Path(f).suffix == ".wandb" and Path(f).name.startswith("run-")]
+
+    def make_log(self, path: Path):
+        return WandbBinaryLog(path)
+
+    def run(self) -> Run:
+        return wandb_reader()._read_run_dir(self.source, read_log=lambda path: self.logs[Path(path)].snapshot())
