@@ -10,7 +10,7 @@ import pytest
 
 from advisor.verify import runner
 from advisor.verify.runner import (
-    ArgRules, DevicePlan, TemplateError, format_value, placeholders, render_argv, resolve_device, run_cmd_trial, run_parallel,
+    ArgRules, DevicePlan, TemplateError, format_value, placeholders, render_argv, resolve_device, run_cmd_trial,
     trial_env,
 )
 
@@ -89,19 +89,23 @@ def test_trial_env_pins_one_gpu_and_hides_gpus_on_cpu():
     assert runner.inprocess_device(None) == "cpu" and runner.inprocess_device(1) == "cuda:1"
 
 
-def test_parallel_gives_each_trial_its_own_gpu(tmp_path, monkeypatch):
+def test_command_trials_fan_out_through_the_executor_one_gpu_each(tmp_path, monkeypatch):
+    from advisor.verify.runner import run_cmd_trials
+
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     outs = [tmp_path / f"{i}.json" for i in range(4)]
-
-    def task(i):
-        return lambda slot: run_cmd_trial(f"{PY} {DUMP} --out {shlex.quote(str(outs[i]))} --sleep 0.3 --dev {{device}}",
-                                          {}, tmp_path / f"l{i}", slot, 30, "a", i)
-
-    results = run_parallel([task(i) for i in range(4)], [0, 1])
+    template = f"{PY} {DUMP} --out {{out}} --sleep 0.3 --dev {{device}}"
+    jobs = [({"out": str(outs[i])}, tmp_path / f"l{i}", "a", i) for i in range(4)]
+    results = list(run_cmd_trials(template, jobs, 30, None, 2, gpus=["0", "1"]))
     assert [r.seed for r in results] == [0, 1, 2, 3]
     seen = [json.loads(o.read_text()) for o in outs]
-    assert {s["cuda_visible_devices"] for s in seen} == {"0", "1"}
-    assert all(s["argv"][-1] == "cuda" for s in seen)
+    # every trial ran pinned to exactly one of the two GPUs (which worker takes which job is the pool's call)
+    assert {s["cuda_visible_devices"] for s in seen} <= {"0", "1"}
+    assert all(s["argv"][-1] == "cuda" for s in seen) and all(r.device == "cuda" for r in results)
+    # on CPU the trials see no GPU at all
+    cpu = list(run_cmd_trials(template, jobs[:2], 30, None, 2))
+    assert [json.loads(o.read_text())["cuda_visible_devices"] for o in outs[:2]] == ["", ""]
+    assert [r.device for r in cpu] == ["cpu", "cpu"]
 
 
 def test_spawned_entry_workers_are_pinned_one_gpu_each(monkeypatch):

@@ -8,15 +8,13 @@ picks a GPU by itself cannot. torch is imported lazily and only to ask about GPU
 from __future__ import annotations
 
 import os
-import queue
 import re
 import signal
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 # the template functions live in advisor.verify.template; re-exported for existing callers
 from advisor.verify.template import (  # noqa: F401
@@ -186,24 +184,34 @@ def run_cmd_trial(template: str, values: dict[str, Any], logdir: Path, slot: int
                        device=device)
 
 
-def run_parallel(tasks: list[Callable[[int | None], TrialResult]], slots: list[int | None]) -> list[TrialResult]:
-    """Run `tasks` with one worker per slot; each task gets the slot it holds (a GPU or None).
+def run_cmd_trials(template: str, jobs: list[tuple[dict[str, Any], Path, str, int]], timeout: float | None,
+                   rules: ArgRules | None, workers: int, gpus: list[str] | None = None
+                   ) -> Iterator[TrialResult]:
+    """Run (values, logdir, arm, seed) command trials on `workers` processes of advisor.executor,
+    yielding results in job order as they come.
 
-    A slot is a token in a queue: a worker takes one, runs its task, and gives it back, so two
-    trials never share a GPU unless there are more jobs than GPUs. Results keep task order.
-    """
-    tokens: "queue.Queue[int | None]" = queue.Queue()
-    for s in slots:
-        tokens.put(s)
+    Why the executor and not a pool of our own: one fan-out for every kind of trial (entry points
+    use it too), with its bounded window of work in flight and its GPU pinning: with `gpus`
+    (physical ids) each worker is pinned to one of them through CUDA_VISIBLE_DEVICES and its trials
+    see that one GPU as `{device}` = cuda; on CPU every trial runs with CUDA hidden."""
+    from advisor.executor import run_tasks
 
-    def work(task: Callable[[int | None], TrialResult]) -> TrialResult:
-        slot = tokens.get()
-        try:
-            return task(slot)
-        finally:
-            tokens.put(slot)
+    items = [(template, values, logdir, bool(gpus), timeout, arm, seed, rules) for values, logdir, arm, seed in jobs]
+    before = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if gpus:  # the executor pins its workers round robin over CUDA_VISIBLE_DEVICES
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(dict.fromkeys(gpus))
+    try:
+        yield from run_tasks(_cmd_item, items, jobs=max(1, workers), num_gpus=1 if gpus else 0)
+    finally:
+        if gpus:
+            if before is None:
+                os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+            else:
+                os.environ["CUDA_VISIBLE_DEVICES"] = before
 
-    if len(slots) <= 1:
-        return [work(t) for t in tasks]
-    with ThreadPoolExecutor(max_workers=len(slots)) as pool:
-        return list(pool.map(work, tasks))
+
+def _cmd_item(item: tuple) -> TrialResult:
+    """One command trial in an executor worker (top level, so a worker process can run it): on a
+    GPU the worker was pinned to one device, logical 0 of its CUDA_VISIBLE_DEVICES."""
+    template, values, logdir, on_gpu, timeout, arm, seed, rules = item
+    return run_cmd_trial(template, values, logdir, 0 if on_gpu else None, timeout, arm, seed, rules)
