@@ -49,7 +49,8 @@ def test_cmd_end_to_end_two_seeds_and_injection(tmp_path):
     run = _bad_run(tmp_path, 3.0, "$(touch pwned)")  # the loss explodes from the start; hparams in config.json
     work = tmp_path / "trials"
     result, pwned = _verify([str(run), "--cmd", TEMPLATE, "--seeds", "2", "--steps", "300",
-                             "--workdir", str(work), "--jobs", "2", "--format", "json", "-q"], tmp_path)
+                             "--workdir", str(work), "--jobs", "2", "--format", "json", "-q",
+                             "--all-recommendations"], tmp_path)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["schema"] == "advisor.diagnosis/1"
@@ -82,6 +83,9 @@ def test_cmd_set_value_with_shell_syntax_and_a_refuted_fix(tmp_path):
     assert result.exit_code == 0, result.output
     assert "lower_lr (lr 10 -> 3)" in result.output
     assert "verdict: REFUTED" in result.output and "still diverges" in result.output
+    # by default only the finding's first recommendation that can run is verified (the others the
+    # template cannot carry are not listed; --all-recommendations lists them)
+    assert result.output.count("verdict:") == 1
     argvs = [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
     assert argvs and all(a[a.index("--note") + 1] == "; rm -rf / #" for a in argvs)
     assert not pwned

@@ -79,6 +79,8 @@ def register(main: click.Group) -> None:
                    "comma-separate to change several keys in one arm: --try lr=0.01,batch_size=128)")
 @click.option("--only-try", is_flag=True, help="test only the --try changes, not the rules' recommendations")
 @click.option("--include-info", is_flag=True, help="verify info-level findings too")
+@click.option("--all-recommendations", "all_recommendations", is_flag=True,
+              help="verify every recommendation of a finding [default: only the first one the script can take]")
 @click.option("--no-reuse", is_flag=True,
               help="train the seed-0 baseline instead of reusing the original run's log (when the template does "
                    "not reproduce how the original was run)")
@@ -104,7 +106,7 @@ def register(main: click.Group) -> None:
 @click.option("-o", "--output", default=None, help="write the result to FILE (- for stdout)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress on stderr")
 def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, confidence, budget, tries, only_try,
-               include_info, no_reuse, timeout, jobs, executor, address, device, workdir, bools, value_maps, allow_dash_values, no_help,
+               include_info, all_recommendations, no_reuse, timeout, jobs, executor, address, device, workdir, bools, value_maps, allow_dash_values, no_help,
                fmt, output, quiet) -> None:
     """Re-run short fix trials (baseline vs each recommended change, several seeds) and say
     whether the advice holds: confirmed | refuted | inconclusive | not-reproduced."""
@@ -149,6 +151,7 @@ def verify_cmd(run, cmd, entry, builtin, list_, sets, rules, steps, seeds, confi
         options = VerifyOptions(cmd=cmd, entry=entry, steps=steps, seeds=seeds, timeout=timeout, jobs=jobs,
                                 device=device, workdir=workdir, rules=list(rules), bools=parse_bool_styles(bools),
                                 confidence=confidence, budget=cap, executor=executor, address=address, tries=try_changes, only_tries=only_try,
+                                all_recommendations=all_recommendations,
                                 include_info=include_info, reuse_original=not no_reuse,
                                 value_maps=parse_value_maps(value_maps), allow_dash=allow_dash_values,
                                 read_help=not no_help)

@@ -71,6 +71,29 @@ def entry_config(spec: str, config: dict[str, Any], keep: set[str] = frozenset()
     return {k: v for k, v in config.items() if k in known or k in keep}
 
 
+def mapped_values(config: dict[str, Any], value_maps: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """`config` with `--value key.VALUE=TEXT` maps applied, as an entry point receives it.
+
+    Why: a rule names a value its own way (`optimizer=sgd_momentum`, `loss=cross_entropy`); the
+    user says how their trainer spells it, exactly as for a `--cmd` script (template.format_value
+    maps the rendered text the same way). A mapped string stays a string; the text that replaces a
+    number or a boolean is read back as one (`--value batchnorm.True=1` gives the int 1)."""
+    if not value_maps:
+        return dict(config)
+    from advisor.verify.template import format_value
+    from advisor.verify.trial import parse_value
+
+    out = dict(config)
+    for key, table in value_maps.items():
+        if key not in out:
+            continue
+        value = out[key]
+        text = format_value(value)
+        if text in table:
+            out[key] = table[text] if isinstance(value, str) else parse_value(table[text])
+    return out
+
+
 def run_entry_trial(spec: str, config: dict[str, Any], steps: int, seed: int, device: str, arm: str,
                     fn: Callable[..., Any] | None = None) -> TrialResult:
     """Run one trial in this process and keep every logged point in memory."""
@@ -176,5 +199,5 @@ def thin_run(run: Run, every: int, budget: int | None = None) -> Run:
                hparams=dict(run.hparams), meta=dict(run.meta))
 
 
-__all__ = ["load_entry", "run_entry_trial", "run_entry_parallel", "recorder_run", "entry_config",
+__all__ = ["mapped_values", "load_entry", "run_entry_trial", "run_entry_parallel", "recorder_run", "entry_config",
            "EntryError", "BUILTIN_TRAIN", "thin_run"]

@@ -51,6 +51,7 @@ class VerifyOptions:
     allow_dash: bool = False  # --allow-dash-values: a whole-token value may start with "-"
     read_help: bool = True  # read the script's --help for flags, choices and integer options
     first_only: bool = False  # only the first recommendation with a change (demo)
+    all_recommendations: bool = False  # every recommendation of a finding, not only the first it can take
     log_every: int = 1  # in-memory trials are measured at the original log's cadence (trial.log_cadence)
 
 
@@ -117,14 +118,19 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
     if not arms:
         raise NothingToVerify("no recommendation with a parameter change to verify"
                               + (f" for rule(s) {', '.join(options.rules)}" if options.rules else ""))
+    from advisor.verify.entry import mapped_values
+
+    same = mapped_values(config, options.value_maps)
     for a in arms:
-        if a.skip is None and a.config == config and a.steps == budgets[id(a.finding)]:
+        if a.skip is None and mapped_values(a.config, options.value_maps) == same and a.steps == budgets[id(a.finding)]:
             a.skip = "the change leaves the configuration as it is: there is nothing to compare"
     absent = {id(f) for f in findings if original_run is not None and original and onsets[id(f)] is None
               and V.judge_for(f).family is not None}
     _check_reachable(arms, options, config)
     _check_builtin_options(arms, options)
     rules = _command_rules(arms, options, config, say) if options.cmd else None
+    if not options.all_recommendations:
+        arms = _first_runnable(arms, say)
     comparisons = _comparisons([a for a in arms if id(a.finding) not in absent], original, original_run, budgets)
     _skip_over_budget(comparisons, options, original)
     session = _Session(options, plan, config, rules, original, original_run, say,
@@ -141,6 +147,33 @@ def verify_findings(findings: list[Finding], config: dict[str, Any], aliases: di
         del v._arm_id  # type: ignore[attr-defined]
     session.attach_compute(out)
     return out
+
+
+def _first_runnable(arms: list[Arm], say: Progress) -> list[Arm]:
+    """Per finding, only its first recommendation that can run (rules list their actions best
+    first); the user's `--try` arms are all kept.
+
+    Why: a finding carries 3-5 recommendations, and one fix seed each at a budget of ~0.4 of the
+    run already costs more than the run (median 1.22x on bench/verify_agreement.py). The first
+    action is the one a user applies; `--all-recommendations` verifies the rest. A finding none of
+    whose changes can run keeps every arm, so each reason is still reported (they cost nothing)."""
+    dropped = 0
+    by_finding: dict[int, list[Arm]] = {}
+    for a in arms:
+        if a.action == "try":
+            continue
+        by_finding.setdefault(id(a.finding), []).append(a)
+    chosen = {}
+    for key, group in by_finding.items():
+        runnable = [a for a in group if a.skip is None]
+        chosen[key] = runnable[:1] if runnable else group
+        dropped += len(group) - len(chosen[key])
+    kept = {id(a) for group in chosen.values() for a in group}
+    keep = [a for a in arms if a.action == "try" or id(a) in kept]
+    if dropped:
+        say(f"verifying each finding's first recommendation that can run ({dropped} more not verified; "
+            "--all-recommendations verifies every one)")
+    return keep
 
 
 def _onset(f: Finding, options: VerifyOptions, original: int | None, original_run: Run | None) -> int | None:
@@ -493,12 +526,13 @@ def _check_builtin_options(arms: list[Arm], options: VerifyOptions) -> None:
     if options.cmd or (options.entry or BUILTIN_TRAIN) != BUILTIN_TRAIN:
         return
     from advisor.verify.builtins import resolve_config
-    from advisor.verify.entry import entry_config
+    from advisor.verify.entry import entry_config, mapped_values
 
     for a in arms:
         if a.skip is None:
             try:
-                resolve_config(entry_config(BUILTIN_TRAIN, a.config, set(a.change) - {"max_steps"}))
+                resolve_config(entry_config(BUILTIN_TRAIN, mapped_values(a.config, options.value_maps),
+                                            set(a.change) - {"max_steps"}))
             except ValueError as exc:
                 a.skip = f"the built-in trainer cannot take it: {exc}"
 
@@ -547,18 +581,12 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
         root = Path(options.workdir) if options.workdir else Path(tempfile.mkdtemp(prefix="advisor-verify-"))
         say(f"trial logs under {root}" + ("" if options.workdir else " (removed at the end; --workdir keeps them)"))
 
-        def task_for(arm: str, cfg: dict, steps: int, seed: int):
-            logdir = root / f"{_slug(arm)}-{steps}-seed{seed}"
-
-            def task(slot):
-                values = {**cfg, "max_steps": steps, "seed": seed}
-                return tick(runner.run_cmd_trial(options.cmd, values, logdir, slot, options.timeout, arm, seed,
-                                                    rules))
-
-            return task
-
+        gpus = [runner.physical_gpu(s) for s in dict.fromkeys(slots)] if plan.kind == "cuda" else None
+        trials = [({**cfg, "max_steps": steps, "seed": seed}, root / f"{_slug(arm)}-{steps}-seed{seed}", arm, seed)
+                  for arm, cfg, steps, seed in jobs]
         try:
-            results = runner.run_parallel([task_for(*j) for j in jobs], slots)
+            results = [tick(r) for r in runner.run_cmd_trials(options.cmd, trials, options.timeout, rules,
+                                                              len(slots), gpus)]
         finally:
             if not options.workdir:  # every log is read into memory by now
                 shutil.rmtree(root, ignore_errors=True)
@@ -568,8 +596,8 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
         spec = options.entry or E.BUILTIN_TRAIN
         if len(slots) > 1 or options.executor != "local":
             on_gpu = plan.kind == "cuda"
-            plain = [(E.entry_config(spec, cfg, change_keys), steps, seed, "cuda" if on_gpu else "cpu", arm)
-                     for arm, cfg, steps, seed in jobs]
+            plain = [(E.entry_config(spec, E.mapped_values(cfg, options.value_maps), change_keys), steps, seed,
+                      "cuda" if on_gpu else "cpu", arm) for arm, cfg, steps, seed in jobs]
             gpus = [runner.physical_gpu(s) for s in slots] if on_gpu else None
             results = [tick(r) for r in E.run_entry_parallel(spec, plain, len(slots), gpus, options.executor,
                                                              options.address)]
@@ -578,7 +606,8 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
         else:
             fn = E.load_entry(spec)
             device = runner.inprocess_device(slots[0])
-            results = [tick(E.run_entry_trial(spec, E.entry_config(spec, cfg, change_keys), steps, seed, device, arm, fn))
+            results = [tick(E.run_entry_trial(spec, E.entry_config(spec, E.mapped_values(cfg, options.value_maps),
+                                                                    change_keys), steps, seed, device, arm, fn))
                        for arm, cfg, steps, seed in jobs]
     if not options.cmd and options.log_every > 1:
         from advisor.verify.entry import thin_run
