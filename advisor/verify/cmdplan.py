@@ -26,6 +26,7 @@ def build_rules(template: str, config: dict[str, Any], changed: dict[str, list[A
     tokens = split_template(template)
     rules = ArgRules(bools=dict(bools or {}), values=dict(values or {}), allow_dash=allow_dash)
     rules.option_flags = {n for n, o in script.options.items() if o.flag}
+    rules.multi = {n for n, o in script.options.items() if o.multi}
     for key in placeholders(template):
         seen = [config.get(key), *changed.get(key, [])]
         if key in rules.bools or not any(isinstance(v, bool) for v in seen):
@@ -90,7 +91,7 @@ def unacceptable(template: str, key: str, value: Any, script: ScriptOptions, rul
     if info is None or info.flag:
         return None
     text = format_value(value, key, rules)
-    if info.choices and text not in info.choices:
+    if info.choices and text not in info.choices and not _same_number(text, info.choices):
         hint = ""
         if isinstance(value, str):
             hint = f"; map it with --value {key}.{value}=<one of them>"
@@ -98,6 +99,21 @@ def unacceptable(template: str, key: str, value: Any, script: ScriptOptions, rul
     if info.kind == "int" and isinstance(value, float) and not is_integral(value):
         return f"the script takes {option} as an integer: {text!r} is not one"
     return None
+
+
+def _same_number(text: str, choices: list[str]) -> bool:
+    """`1` is the choice `1.0` of a `type=float` option: argparse compares converted values."""
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    for choice in choices:
+        try:
+            if float(choice) == value:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def styles_text(rules: ArgRules) -> str:

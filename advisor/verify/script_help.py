@@ -33,6 +33,7 @@ class OptionInfo:
     negated: str | None = None  # "--no-x" of a BooleanOptionalAction / click "--x / --no-x"
     choices: list[str] | None = None
     kind: str | None = None  # "int" | "float" | "bool" | "str" when the help says so (click)
+    multi: bool = False  # takes several values (argparse nargs="+"/"*": "X [X ...]")
 
 
 @dataclass
@@ -48,9 +49,16 @@ def parse_help(text: str) -> ScriptOptions:
     """Options listed in an argparse or click help page."""
     out = ScriptOptions(source="click" if re.search(r"^Options:\s*$", text, re.M) else
                         ("argparse" if re.search(r"^(usage:|options:|optional arguments:)", text, re.M | re.I) else ""))
+    in_usage = False
     for line in text.splitlines():
         stripped = line.strip()
-        if not line[:1].isspace() or not stripped.startswith("-"):
+        # the usage paragraph wraps required options onto indented lines ("  --max-steps N [--seed S]"):
+        # they are not entries, and the real entry below must not lose to them
+        if re.match(r"^usage:", line, re.I):
+            in_usage = True
+        elif not stripped:
+            in_usage = False
+        if in_usage or not line[:1].isspace() or not stripped.startswith("-"):
             continue
         head = re.split(r"\s{2,}", stripped, maxsplit=1)[0]
         info = _option_from_head(head)
@@ -75,6 +83,7 @@ def _option_from_head(head: str) -> OptionInfo | None:
     info = OptionInfo(names=names, flag=metavar is None)
     if metavar:
         metavar = metavar.strip()
+        info.multi = metavar.endswith("...]")
         if metavar.startswith("{") and metavar.endswith("}"):
             info.choices = [c.strip() for c in metavar[1:-1].split(",")]
         elif metavar.startswith("[") and metavar.endswith("]") and "|" in metavar:

@@ -57,6 +57,7 @@ class ArgRules:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     allow_dash: bool = False
     option_flags: set[str] = field(default_factory=set)  # options that take no value: `--opt {key}` pairs collapse
+    multi: set[str] = field(default_factory=set)  # options that take several values (argparse nargs="+"/"*")
 
 
 def split_template(template: str) -> list[str]:
@@ -134,13 +135,19 @@ def render_argv(template: str, values: dict[str, Any], rules: ArgRules | None = 
             if rules.bools.get(name) == "flag" or (prev in rules.option_flags and isinstance(values[name], bool)):
                 _render_flag(argv, name, values[name], prev, rules)
                 continue
-            text = format_value(values[name], name, rules)
-            if text.startswith("-") and not _NUMBER_RE.match(text) and not rules.allow_dash:
-                where = f"{prev}={{{name}}}" if prev.startswith("-") else f"--{name.replace('_', '-')}={{{name}}}"
-                raise TemplateError(f"--cmd: {{{name}}} = {text!r} would start a new option of the script where the "
-                                    f"template has a bare {{{name}}}; write {where} in the template (the value stays "
-                                    f"a value), or pass --allow-dash-values")
-            argv.append(text)
+            value = _as_list(values[name], prev, rules)
+            if value is None:  # no value: `--clip {clip}` disappears, so the script's own default applies
+                if prev.startswith("-") and argv and argv[-1] == prev:
+                    argv.pop()
+                continue
+            for item in (value if isinstance(value, list) else [value]):  # nargs: one token per element
+                text = format_value(item, name, rules)
+                if text.startswith("-") and not _NUMBER_RE.match(text) and not rules.allow_dash:
+                    where = f"{prev}={{{name}}}" if prev.startswith("-") else f"--{name.replace('_', '-')}={{{name}}}"
+                    raise TemplateError(f"--cmd: {{{name}}} = {text!r} would start a new option of the script where "
+                                        f"the template has a bare {{{name}}}; write {where} in the template (the value "
+                                        "stays a value), or pass --allow-dash-values")
+                argv.append(text)
             continue
 
         def sub(m: re.Match) -> str:
@@ -155,6 +162,25 @@ def render_argv(template: str, values: dict[str, Any], rules: ArgRules | None = 
 
         argv.append(_TOKEN_RE.sub(sub, tok))
     return argv
+
+
+def _as_list(value: Any, prev: str, rules: ArgRules) -> Any:
+    """A list value as a list of elements (a whole-token placeholder then becomes one argument per
+    element, as argparse's nargs="+" reads them); a list the TensorBoard hparams plugin flattened
+    to its text ("[64, 64]") is read back as one, without eval, where the script's help says the
+    option takes several values."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, str) and prev in rules.multi and value.startswith("[") and value.endswith("]"):
+        import ast
+
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return value
+        if isinstance(parsed, (list, tuple)) and all(isinstance(v, (int, float, str)) for v in parsed):
+            return list(parsed)
+    return value
 
 
 def _render_flag(argv: list[str], name: str, value: Any, prev: str, rules: ArgRules) -> None:

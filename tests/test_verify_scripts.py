@@ -1,0 +1,148 @@
+"""`advisor verify` against ordinary training scripts and trainers: argparse subcommands, nargs,
+store_true / BooleanOptionalAction flags, float choices and options whose default is None (the
+script `tests/data/verify/argparse_subcmd.py`), and `--value` maps on `--entry` trainers."""
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from advisor.cli import main
+from advisor.model import Finding, Recommendation
+from advisor.verify.cmdplan import build_rules, unacceptable
+from advisor.verify.script_help import parse_help
+from advisor.verify.template import ArgRules, render_argv
+
+DATA = Path(__file__).resolve().parent / "data" / "verify"
+SCRIPT = DATA / "argparse_subcmd.py"
+TEMPLATE = (f"{shlex.quote(sys.executable)} {shlex.quote(str(SCRIPT))} fit --lr {{lr}} --batch-size {{batch_size}} "
+            "--max-steps {max_steps} --seed {seed} --logdir {logdir} --hidden-sizes {hidden_sizes} --clip {clip} "
+            "--nesterov {nesterov} --shuffle {shuffle} --schedule {schedule} --decay {decay}")
+
+
+def _help() -> str:
+    return subprocess.run([sys.executable, str(SCRIPT), "fit", "--help"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_subcommand_help_is_read_past_its_wrapped_usage_lines():
+    script = parse_help(_help())
+    # "--max-steps MAX_STEPS [--seed SEED] --logdir" is a wrapped usage line, not the option's entry
+    assert script.get("--max-steps").choices is None and not script.get("--max-steps").flag
+    assert script.get("--hidden-sizes").multi and not script.get("--lr").multi
+    assert script.get("--nesterov").flag and script.get("--shuffle").negated == "--no-shuffle"
+    assert script.get("--decay").choices == ["0.5", "1.0"]
+
+
+def test_lists_nones_and_float_choices_render_as_argparse_reads_them():
+    rules = build_rules(TEMPLATE, {"nesterov": False, "shuffle": True}, {}, parse_help(_help()))
+    values = {"lr": 0.1, "batch_size": 32, "max_steps": 10, "seed": 0, "logdir": "L", "hidden_sizes": [64, 32.0],
+              "clip": None, "nesterov": False, "shuffle": True, "schedule": "cosine", "decay": 1.0}
+    argv = render_argv(TEMPLATE, values, rules)
+    assert argv[argv.index("--hidden-sizes") + 1:argv.index("--hidden-sizes") + 3] == ["64", "32"]
+    assert "--clip" not in argv and "--nesterov" not in argv and "--shuffle" in argv
+    # the TensorBoard hparams plugin stores a list as its text; the help says the option takes several
+    argv = render_argv(TEMPLATE, {**values, "hidden_sizes": "[16, 8]"}, rules)
+    assert argv[argv.index("--hidden-sizes") + 1:argv.index("--hidden-sizes") + 3] == ["16", "8"]
+    # ... but text is never re-read for an option that takes one value
+    assert render_argv("s --name {n}", {"n": "[1, 2]"}, ArgRules()) == ["s", "--name", "[1, 2]"]
+    # a bare {x} with no value leaves no empty argument behind
+    assert render_argv("s {x} --y 1", {"x": None}, ArgRules()) == ["s", "--y", "1"]
+    # argparse compares converted values: 1 is the choice 1.0 of a type=float option
+    script = parse_help(_help())
+    assert unacceptable(TEMPLATE, "decay", 1.0, script, rules) is None
+    assert "not among them" in unacceptable(TEMPLATE, "decay", 0.25, script, rules)
+
+
+@pytest.mark.trains
+def test_an_ordinary_argparse_script_is_verified_end_to_end(tmp_path):
+    """Every option kind at once: before the fix the list reached the script as '[8, 8]' and
+    every trial died of `invalid int value`."""
+    run = tmp_path / "run"
+    subprocess.run([sys.executable, str(SCRIPT), "fit", "--lr", "3", "--max-steps", "300", "--logdir", str(run)],
+                   check=True)
+    work = tmp_path / "trials"
+    result = CliRunner().invoke(main, ["verify", str(run), "--cmd", TEMPLATE, "--seeds", "2", "--workdir", str(work),
+                                       "--format", "json", "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (v,) = json.loads(result.output)["runs"][0]["verification"]
+    assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
+    assert v["compute"]["failed_trials"] == 0 and v["compute"]["ratio"] <= 0.5
+    argvs = [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
+    assert argvs and all(a[0] == "fit" for a in argvs)
+    for a in argvs:
+        i = a.index("--hidden-sizes")
+        assert a[i + 1:i + 3] == ["8", "8"] and "--clip" not in a and "--nesterov" not in a
+        assert "--shuffle" in a and a[a.index("--decay") + 1] == "1"
+
+
+def _finding(*recs: Recommendation) -> Finding:
+    return Finding(rule="PLT001", pattern="plateau", severity="warning", metric="train/loss", start_step=None,
+                   end_step=None, summary="", recommendations=list(recs))
+
+
+@pytest.mark.trains
+def test_value_maps_reach_entry_trainers(monkeypatch):
+    """`--value optimizer.sgd_momentum=momentum` used to apply to --cmd templates only: the entry
+    got "sgd_momentum", rejected it, and every trial failed."""
+    from advisor.verify.session import VerifyOptions, verify_findings
+
+    monkeypatch.syspath_prepend(str(DATA))
+    f = _finding(Recommendation("change_optimizer", {"optimizer": {"set": "sgd_momentum"}}, "", ""))
+    config = {"lr": 0.1, "optimizer": "sgd"}
+    plain = VerifyOptions(entry="entry_mod:train_quad_opt", steps=40, seeds=1, device="cpu")
+    (v,) = verify_findings([f], config, {}, plain)
+    assert v.verdict == "inconclusive" and any("not 'sgd_momentum'" in n for n in v.notes), v.notes
+    mapped = VerifyOptions(entry="entry_mod:train_quad_opt", steps=40, seeds=1, device="cpu",
+                           value_maps={"optimizer": {"sgd_momentum": "momentum"}})
+    (v,) = verify_findings([f], config, {}, mapped)
+    assert v.compute["failed_trials"] == 0 and v.seeds == 1, v.notes  # the trainer took "momentum"
+    assert v.change["optimizer"]["set"] == "sgd_momentum"  # reported in the rule's words
+
+
+def test_a_mapped_change_that_equals_the_baseline_is_not_run(monkeypatch):
+    from advisor.verify.session import VerifyOptions, verify_findings
+
+    monkeypatch.syspath_prepend(str(DATA))
+    f = _finding(Recommendation("change_optimizer", {"optimizer": {"set": "sgd_momentum"}}, "", ""))
+    opts = VerifyOptions(entry="entry_mod:train_quad_opt", steps=40, seeds=1, device="cpu",
+                         value_maps={"optimizer": {"sgd_momentum": "momentum"}})
+    (v,) = verify_findings([f], {"lr": 0.1, "optimizer": "momentum"}, {}, opts)
+    assert v.seeds == 0 and "leaves the configuration as it is" in v.notes[0] and v.compute["trials"] == 0
+
+
+def test_value_maps_are_checked_against_the_builtin_trainer():
+    from advisor.verify.session import VerifyOptions, _check_builtin_options
+    from advisor.verify.trial import plan_arms
+
+    f = _finding(Recommendation("change_optimizer", {"optimizer": {"set": "sgd_momentum"}}, "", ""))
+    config = {"task": "moons-mlp", "lr": 0.1, "optimizer": "sgd"}
+    for maps, runs in (({}, False), ({"optimizer": {"sgd_momentum": "momentum"}}, True)):
+        arms = plan_arms([f], config, {}, 50)
+        _check_builtin_options(arms, VerifyOptions(value_maps=maps))
+        assert (arms[0].skip is None) == runs, arms[0].skip
+
+
+def test_only_the_first_recommendation_that_can_run_is_verified_by_default(monkeypatch):
+    """Compute: a finding's 3-5 recommendations each cost a trial; by default the first one the
+    trainer can take is verified (here the second: the first is outside the trainer's options)."""
+    from advisor.verify.session import VerifyOptions, verify_findings
+
+    monkeypatch.syspath_prepend(str(DATA))
+    f = _finding(Recommendation("change_optimizer", {"optimizer": {"set": "adamw"}}, "", ""),
+                 Recommendation("lower_lr", {"lr": {"multiply": 0.33}}, "", ""),
+                 Recommendation("raise_lr", {"lr": {"multiply": 3.0}}, "", ""))
+    config = {"lr": 3.0, "optimizer": "sgd", "task": "moons-mlp"}
+    opts = VerifyOptions(steps=40, seeds=1, device="cpu", entry="entry_mod:train_quad_opt")
+    out = verify_findings([f], config, {}, opts)
+    # entry_mod has no option check, so adamw is tried and fails; with the built-in trainer's check
+    # it is skipped before anything runs
+    assert [v.action for v in out] == ["change_optimizer"]
+    every = verify_findings([f], config, {}, VerifyOptions(steps=40, seeds=1, device="cpu",
+                                                           entry="entry_mod:train_quad_opt", all_recommendations=True))
+    assert [v.action for v in every] == ["change_optimizer", "lower_lr", "raise_lr"]
