@@ -65,30 +65,6 @@ def _original(config: dict, steps: int, root: Path, name: str):
     return diagnose_paths([str(logdir)]).runs[0]
 
 
-def _candidates(report, config: dict, original: int):
-    """(finding, arm) for every recommendation with a change, plus a wrong LR move per finding."""
-    from dataclasses import replace
-
-    from advisor.model import Recommendation
-    from advisor.verify.trial import plan_arms
-
-    plan_config = {**config, "max_steps": original}
-    out = []
-    for f in report.findings:
-        if f.severity == "info":
-            continue
-        recs = [r for r in f.recommendations if r.change]
-        moves = {r.action for r in recs}
-        wrong = "raise_lr" if "lower_lr" in moves or f.pattern in ("divergence", "oscillation") else "lower_lr"
-        recs.append(Recommendation(wrong, {"lr": {"multiply": 3.0 if wrong == "raise_lr" else 0.33}},
-                                   "deliberately wrong control", "bench"))
-        for arm in plan_arms([replace(f, recommendations=recs)], plan_config, {}, original):
-            arm.finding = f
-            arm.config.pop("max_steps", None)
-            out.append((f, arm))
-    return out
-
-
 def _full_runs(config: dict, steps: int, seeds: int, every: int):
     from advisor.verify.entry import BUILTIN_TRAIN, entry_config, run_entry_trial, thin_run
 
@@ -113,8 +89,36 @@ def _truth(judge, base_trials, fix_trials) -> tuple[str, str]:
     return label, reason
 
 
-def run(cases=CASES, progress=print) -> dict:
+# how the built-in trainer spells what the rules call sgd_momentum and cross_entropy: passed as a
+# user passes `--value` to `advisor verify`
+VALUE_MAPS = {"optimizer": {"sgd_momentum": "momentum"}, "loss": {"cross_entropy": "ce"}}
+
+
+def _wrong_move(report, config: dict) -> dict:
+    """The deliberately wrong LR move for the case's first finding, as a user's `--try` is given."""
+    f = next(f for f in report.findings if f.severity != "info")
+    moves = {r.action for r in f.recommendations}
+    up = "lower_lr" in moves or f.pattern in ("divergence", "oscillation")
+    return {"lr": float(f"{config['lr'] * (3.0 if up else 0.33):.6g}")}
+
+
+def _arm_of(v, config: dict, original: int) -> tuple[dict, int]:
+    """The config and length a verification's fix trained with, for its full-length truth."""
+    from advisor.verify.entry import mapped_values
+
+    cfg, steps = dict(config), original
+    for key, spec in v.change.items():
+        value = spec.get("set") if isinstance(spec, dict) else spec
+        if key == "max_steps":
+            steps = int(value)
+        else:
+            cfg[key] = value
+    return mapped_values(cfg, VALUE_MAPS), steps
+
+
+def run(cases=CASES, progress=print, all_recommendations: bool = False) -> dict:
     from advisor.verify import verdict as V
+    from advisor.verify.builtins import resolve_config
     from advisor.verify.entry import BUILTIN_TRAIN
     from advisor.verify.session import VerifyOptions, verify_findings
     from advisor.verify.trial import log_cadence, original_length
@@ -123,65 +127,57 @@ def run(cases=CASES, progress=print) -> dict:
     rows, case_rows = [], []
     t0 = time.perf_counter()
     for name, cfg, steps in cases:
-        from advisor.verify.builtins import resolve_config
-
         config = resolve_config(cfg)
         report = _original(config, steps, root, name)
         every = log_cadence(report.run, report.metrics.get("train_loss"))
         original = original_length(report.run)
-        cands = _candidates(report, config, original)
-        progress(f"{name}: {len(report.findings)} finding(s) {[f.rule for f in report.findings]}, "
-                 f"{len(cands)} candidate(s)")
-        if not cands:
+        findings = [f for f in report.findings if f.severity != "info"]
+        progress(f"{name}: {len(report.findings)} finding(s) {[f.rule for f in report.findings]}")
+        if not findings:
             case_rows.append({"case": name, "findings": [], "ratio": None})
             continue
-        # truth: full-length, 3 seeds
+        # the verifier, as `advisor verify RUN --entry ... --value ...` runs it (defaults otherwise) ...
+        opts = VerifyOptions(entry=BUILTIN_TRAIN, device="cpu", log_every=every, value_maps=VALUE_MAPS,
+                             all_recommendations=all_recommendations)
+        verdicts = verify_findings(report.findings, dict(config), {}, opts, original, original_run=report.run)
+        ratio = verdicts[0].compute.get("ratio") if verdicts else None
+        # ... and the wrong move as a user's own session: `advisor verify RUN ... --only-try lr=WRONG`
+        opts = VerifyOptions(entry=BUILTIN_TRAIN, device="cpu", log_every=every, value_maps=VALUE_MAPS,
+                             tries=[_wrong_move(report, config)], only_tries=True)
+        control = verify_findings(report.findings, dict(config), {}, opts, original, original_run=report.run)
+        control_ratio = control[0].compute.get("ratio") if control else None
+        verdicts += control
+        # truth: baseline and each verified change rerun at full length, 3 seeds
         base_full = _full_runs(config, original, TRUTH_SEEDS, every)
-        shows = {}
-        truths = []
-        for f, arm in cands:
+        by_rule = {f.rule: f for f in findings}
+        shows, truths = {}, {}
+        for v in verdicts:
+            f = by_rule[v.rule]
             judge = V.judge_for(f)
             if f.rule not in shows:
                 flags = [V.measure_trial(judge, t.run).problem for t in base_full if t.run is not None]
                 shows[f.rule] = sum(bool(x) for x in flags) * 2 >= max(1, len(flags))
-            if arm.skip:
-                truths.append(("not-expressible", arm.skip))
-                continue
-            if arm.config == config and arm.steps == original:
-                truths.append(("no-change", "the change leaves the configuration as it is"))
-                continue
-            fix_full = _full_runs(arm.config, arm.steps if arm.steps != original else original, TRUTH_SEEDS, every)
-            truths.append(_truth(judge, base_full, fix_full))
-        # the verifier, as `advisor verify RUN --entry` runs it
-        vconfig = {k: v for k, v in config.items()}
-        findings = []
-        for f, arm in cands:
-            if f not in findings:
-                findings.append(f)
-        from dataclasses import replace
-
-        by_finding = {}
-        for f, arm in cands:
-            by_finding.setdefault(id(f), []).append(arm)
-        tried = [replace(f, recommendations=[_rec(a) for a in by_finding[id(f)]]) for f in findings]
-        opts = VerifyOptions(entry=BUILTIN_TRAIN, device="cpu", log_every=every)
-        verdicts = verify_findings(tried, vconfig, {}, opts, original, original_run=report.run)
-        ratio = verdicts[0].compute.get("ratio") if verdicts else None
-        for (f, arm), (truth, why), v in zip(cands, truths, verdicts):
-            rows.append({"case": name, "rule": f.rule, "pattern": f.pattern, "action": arm.action,
-                         "change": _change_text(arm.change), "truth": truth, "truth_reason": why,
+            note = v.notes[0] if v.notes else ""
+            if note.startswith("fix not run: the change leaves"):
+                truth = ("no-change", note)
+            elif note.startswith("fix not run: the built-in trainer cannot"):
+                truth = ("not-expressible", note)
+            else:
+                fcfg, fsteps = _arm_of(v, config, original)
+                key = (f.rule, repr(sorted(fcfg.items())), fsteps)
+                if key not in truths:
+                    truths[key] = _truth(judge, base_full, _full_runs(fcfg, fsteps, TRUTH_SEEDS, every))
+                truth = truths[key]
+            rows.append({"case": name, "rule": f.rule, "pattern": f.pattern, "action": v.action,
+                         "change": _change_text(v.change), "truth": truth[0], "truth_reason": truth[1],
                          "verdict": v.verdict, "confidence": v.confidence, "fault_in_full_run": shows[f.rule],
-                         "agree": (truth, v.verdict) in (("helps", "confirmed"), ("does-not-help", "refuted")),
-                         "steps": v.steps, "seeds": v.seeds, "note": v.notes[0] if v.notes else ""})
-        case_rows.append({"case": name, "findings": sorted(shows), "ratio": ratio, "original_steps": original})
+                         "agree": (truth[0], v.verdict) in (("helps", "confirmed"), ("does-not-help", "refuted")),
+                         "steps": v.steps, "seeds": v.seeds, "note": note})
+        case_rows.append({"case": name, "findings": sorted(shows), "ratio": ratio, "control_ratio": control_ratio,
+                          "original_steps": original})
+        progress(f"{name}: compute {ratio}x (+{control_ratio}x for the control), {sum(r['agree'] for r in rows if r['case'] == name)}/"
+                 f"{sum(r['case'] == name for r in rows)} agree")
     return {"rows": rows, "cases": case_rows, "wall_s": round(time.perf_counter() - t0, 1)}
-
-
-def _rec(arm):
-    from advisor.model import Recommendation
-
-    change = {k: ({"set": v["set"]} if isinstance(v, dict) and "set" in v else v) for k, v in arm.change.items()}
-    return Recommendation(arm.action, change, "", "")
 
 
 def _change_text(change: dict) -> str:
@@ -209,9 +205,15 @@ def summarize(result: dict) -> dict:
         "not_reproduced_rate": round(notrep / len(faults), 3) if faults else None,
         "compute_median": round(statistics.median(ratios), 3) if ratios else None,
         "compute_max": round(max(ratios), 3) if ratios else None,
+        "control_compute_median": _median([c.get("control_ratio") for c in result["cases"]]),
         "cases_with_findings": len(ratios),
         "wall_s": result["wall_s"],
     }
+
+
+def _median(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 3) if values else None
 
 
 def table(result: dict) -> str:
@@ -223,7 +225,9 @@ def table(result: dict) -> str:
     lines.append("")
     for c in result["cases"]:
         ratio = "-" if c.get("ratio") is None else f"{c['ratio']:.2f}x"
-        lines.append(f"{c['case']:<20} compute {ratio:<7} findings {', '.join(c['findings']) or '-'}")
+        control = "-" if c.get("control_ratio") is None else f"{c['control_ratio']:.2f}x"
+        lines.append(f"{c['case']:<20} compute {ratio:<7} (control session {control:<6}) "
+                     f"findings {', '.join(c['findings']) or '-'}")
     return "\n".join(lines)
 
 
@@ -231,9 +235,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--json", help="also write rows and summary to this file")
     p.add_argument("--case", action="append", help="only these cases (repeatable)")
+    p.add_argument("--all-recommendations", action="store_true",
+                   help="verify every recommendation of a finding (advisor verify --all-recommendations)")
     a = p.parse_args(argv)
     cases = [c for c in CASES if not a.case or c[0] in a.case]
-    result = run(cases, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    result = run(cases, progress=lambda m: print(m, file=sys.stderr, flush=True),
+                 all_recommendations=a.all_recommendations)
     summary = summarize(result)
     print(table(result))
     print()
