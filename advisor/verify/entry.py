@@ -150,29 +150,20 @@ def run_entry_parallel(spec: str, jobs: list[tuple[dict[str, Any], int, int, str
     `device` argument and calls `.cuda()` still lands on its own GPU), a Ray task gets
     `num_gpus=1`; the jobs' device should then be "cuda". Workers are spawned, never forked: a
     forked child of a process that touched CUDA cannot use it."""
-    import os
-
     from advisor.executor import ExecutorError, run_tasks
+    from advisor.verify.runner import pinning_over
 
     items = [(spec, cfg, steps, seed, device) for cfg, steps, seed, device, _arm in jobs]
-    before = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if gpus:  # the executor pins local workers round robin over CUDA_VISIBLE_DEVICES
-        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(dict.fromkeys(gpus))
     outs: list[tuple[dict, str | None, float]] = []
     try:
-        for out in run_tasks(_call_item, items, jobs=workers, executor=executor, address=address,
-                             num_gpus=1 if gpus else 0, start_method="spawn"):
-            outs.append(out)
+        with pinning_over(gpus):
+            for out in run_tasks(_call_item, items, jobs=workers, executor=executor, address=address,
+                                 num_gpus=1 if gpus else 0, start_method="spawn"):
+                outs.append(out)
     except ExecutorError:
         raise
     except Exception as exc:  # a worker that died (OOM, segfault): the rest of the jobs failed with it
         outs += [({}, f"worker failed: {type(exc).__name__}: {exc}", 0.0)] * (len(items) - len(outs))
-    finally:
-        if gpus:
-            if before is None:
-                os.environ.pop("CUDA_VISIBLE_DEVICES", None)
-            else:
-                os.environ["CUDA_VISIBLE_DEVICES"] = before
     return [_result(points, error, wall, spec, cfg, arm, seed, device)
             for (points, error, wall), (cfg, _steps, seed, device, arm) in zip(outs, jobs)]
 

@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -197,11 +198,20 @@ def run_cmd_trials(template: str, jobs: list[tuple[dict[str, Any], Path, str, in
     from advisor.executor import run_tasks
 
     items = [(template, values, logdir, bool(gpus), timeout, arm, seed, rules) for values, logdir, arm, seed in jobs]
+    with pinning_over(gpus):
+        yield from run_tasks(_cmd_item, items, jobs=max(1, workers), num_gpus=1 if gpus else 0)
+
+
+@contextmanager
+def pinning_over(gpus: list[str] | None):
+    """While the executor starts its workers, CUDA_VISIBLE_DEVICES lists `gpus` (physical ids):
+    it pins its local workers round robin over that variable. Restored afterwards; nothing
+    changes without GPUs."""
     before = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if gpus:  # the executor pins its workers round robin over CUDA_VISIBLE_DEVICES
+    if gpus:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(dict.fromkeys(gpus))
     try:
-        yield from run_tasks(_cmd_item, items, jobs=max(1, workers), num_gpus=1 if gpus else 0)
+        yield
     finally:
         if gpus:
             if before is None:
