@@ -81,6 +81,31 @@ def test_an_ordinary_argparse_script_is_verified_end_to_end(tmp_path):
         assert "--shuffle" in a and a[a.index("--decay") + 1] == "1"
 
 
+@pytest.mark.trains
+def test_a_script_that_counts_in_epochs_gets_a_budget_in_epochs(tmp_path):
+    """`--epochs {epochs}` and no `{max_steps}`: the trial's length used to be the run's full 20
+    epochs while the compute said 45 steps, and its whole log was judged against the baseline cut
+    at 45. Now it gets the same share in whole epochs, its log is cut to the budget, and the
+    compute counts what it trained."""
+    run = tmp_path / "run"
+    subprocess.run([sys.executable, str(SCRIPT), "fit", "--lr", "3", "--epochs", "20", "--logdir", str(run)],
+                   check=True)
+    work = tmp_path / "trials"
+    template = f"{shlex.quote(sys.executable)} {shlex.quote(str(SCRIPT))} fit --lr {{lr}} --epochs {{epochs}} " \
+               "--seed {seed} --logdir {logdir}"
+    result = CliRunner().invoke(main, ["verify", str(run), "--cmd", template, "--seeds", "2", "--workdir", str(work),
+                                       "--format", "json", "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (v,) = json.loads(result.output)["runs"][0]["verification"]
+    assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
+    budget = v["steps"]
+    argvs = [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
+    epochs = {int(a[a.index("--epochs") + 1]) for a in argvs}
+    assert epochs == {-(-budget * 20 // 299)} and max(epochs) < 20
+    # counted as trained (whole epochs), not as the budget
+    assert v["compute"]["trial_steps"] == v["compute"]["trials"] * (max(epochs) * 15 - 1)
+
+
 def _finding(*recs: Recommendation) -> Finding:
     return Finding(rule="PLT001", pattern="plateau", severity="warning", metric="train/loss", start_step=None,
                    end_step=None, summary="", recommendations=list(recs))

@@ -333,9 +333,11 @@ class _Session:
                 break
             self.rounds += 1
             self.say(f"round {r + 1}: {len(jobs)} trial(s) for {len(funded)} comparison(s) on {self.plan.label}")
-            results = execute(jobs, self.options, self.plan, self.change_keys, self.say, self.rules)
+            results = execute(jobs, self.options, self.plan, self.change_keys, self.say, self.rules, self.original,
+                              self.config)
             self.results += results
-            self.trained_steps += sum(j[2] for j in jobs)
+            # what was trained: the budget, or more where a script ran past it (whole epochs)
+            self.trained_steps += sum(max(j[2], r.trained_steps or 0) for j, r in zip(jobs, results))
             by_index = {c.index: c for c in funded}
             for (name, _cfg, _steps, _seed), res in zip(jobs, results):
                 if name.startswith("pool:"):
@@ -550,8 +552,9 @@ def _check_reachable(arms: list[Arm], options: VerifyOptions, config: dict[str, 
             continue
         for key in a.change:
             if key == "max_steps":
-                if "max_steps" not in names:
-                    a.skip = "the command template has no {max_steps}: the fix's shorter budget cannot reach it"
+                if "max_steps" not in names and epochs_per_step(options.cmd, config, None) is None:
+                    a.skip = ("the command template has no {max_steps} (nor an {epochs} the run records): the fix's "
+                              "shorter budget cannot reach it")
                 continue
             carriers = {key} | {k for k, v in config.items() if k != key and a.config.get(k) != v}
             if not carriers & names:
@@ -562,8 +565,38 @@ def _check_reachable(arms: list[Arm], options: VerifyOptions, config: dict[str, 
 # ----------------------------------------------------------------------------- execution
 
 
+def epochs_per_step(template: str | None, config: dict[str, Any], original: int | None) -> float | None:
+    """Epochs per step of the original run's x axis, when the command takes its length as
+    `{epochs}` and not `{max_steps}` (`python train.py --epochs {epochs}`, the ordinary form) and
+    the run records its epochs; None otherwise. With `original` None: 1.0 stands for "yes"."""
+    from advisor.verify.runner import placeholders
+
+    if not template:
+        return None
+    names = placeholders(template)
+    epochs = config.get("epochs")
+    if "max_steps" in names or "epochs" not in names or isinstance(epochs, bool) \
+            or not isinstance(epochs, (int, float)) or not epochs > 0:
+        return None
+    return float(epochs) / original if original else 1.0
+
+
+def _length_values(template: str, cfg: dict[str, Any], steps: int, original: int | None,
+                   base: dict[str, Any]) -> dict[str, Any]:
+    """A command trial's values with its length: `{max_steps}`, and `{epochs}` scaled to the same
+    share of the original run where the template counts in epochs (rounded up: the trial's log is
+    cut to `steps` when it is measured). A fix that sets its own epochs (an early stop in epochs)
+    keeps them."""
+    values = {**cfg, "max_steps": steps}
+    per_step = epochs_per_step(template, base, original)
+    if per_step is not None and original and cfg.get("epochs") == base.get("epochs"):
+        values["epochs"] = max(1, math.ceil(steps * per_step - 1e-9))
+    return values
+
+
 def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan, change_keys: set[str],
-            say: Progress, rules=None) -> list[TrialResult]:
+            say: Progress, rules=None, original: int | None = None,
+            base: dict[str, Any] | None = None) -> list[TrialResult]:
     """Run (arm, config, steps, seed) jobs with the command runner or the entry point."""
     from advisor.verify import runner
 
@@ -582,8 +615,8 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
         say(f"trial logs under {root}" + ("" if options.workdir else " (removed at the end; --workdir keeps them)"))
 
         gpus = [runner.physical_gpu(s) for s in dict.fromkeys(slots)] if plan.kind == "cuda" else None
-        trials = [({**cfg, "max_steps": steps, "seed": seed}, root / f"{_slug(arm)}-{steps}-seed{seed}", arm, seed)
-                  for arm, cfg, steps, seed in jobs]
+        trials = [(_length_values(options.cmd, cfg, steps, original, base or cfg) | {"seed": seed},
+                   root / f"{_slug(arm)}-{steps}-seed{seed}", arm, seed) for arm, cfg, steps, seed in jobs]
         try:
             results = [tick(r) for r in runner.run_cmd_trials(options.cmd, trials, options.timeout, rules,
                                                               len(slots), gpus)]
@@ -609,6 +642,14 @@ def execute(jobs: list[tuple[str, dict, int, int]], options: VerifyOptions, plan
             results = [tick(E.run_entry_trial(spec, E.entry_config(spec, E.mapped_values(cfg, options.value_maps),
                                                                     change_keys), steps, seed, device, arm, fn))
                        for arm, cfg, steps, seed in jobs]
+    from advisor.verify.sequential import truncate
+
+    for r, (_arm, _cfg, steps, _seed) in zip(results, jobs):
+        r.trained_steps = original_length(r.run) if r.run is not None else None
+        if r.run is not None and (r.trained_steps or 0) > steps:
+            # a script that ran past its budget (whole epochs, or a length it does not take from the
+            # template) is judged over the budget, like the baseline cut it is compared with
+            r.run = truncate(r.run, steps)
     if not options.cmd and options.log_every > 1:
         from advisor.verify.entry import thin_run
 

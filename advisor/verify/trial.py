@@ -51,6 +51,7 @@ class TrialResult:
     wall_s: float = 0.0
     logdir: str | None = None
     device: str = "cpu"
+    trained_steps: int | None = None  # the trial log's length before it was cut to the budget
 
 
 # ----------------------------------------------------------------------------- config values

@@ -1,6 +1,7 @@
 """An argparse script with what ordinary training scripts use and the verifier must survive: a
 subcommand (`fit`), `nargs="+"` with `type=int`, `store_true`, `BooleanOptionalAction`, `choices`,
-and `type=float` options with defaults (one of them `None`).
+and `type=float` options with defaults (one of them `None`); its length is `--max-steps` or
+`--epochs` (of 15 steps each).
 
 Numpy minibatch SGD on a linear regression (no torch: starts in ~0.1 s); stable for LR below
 ~0.6, diverging above. Writes `<logdir>/metrics.csv` (step, train_loss), `<logdir>/config.json`
@@ -15,13 +16,17 @@ from pathlib import Path
 import numpy as np
 
 
+STEPS_PER_EPOCH = 15
+
+
 def parser():
     p = argparse.ArgumentParser(description="linear regression by SGD")
     sub = p.add_subparsers(dest="command", required=True)
     fit = sub.add_parser("fit", help="train")
     fit.add_argument("--lr", type=float, default=0.1, help="learning rate (default: %(default)s)")
     fit.add_argument("--batch-size", type=int, default=32)
-    fit.add_argument("--max-steps", type=int, required=True)
+    fit.add_argument("--max-steps", type=int, default=None, help="or --epochs")
+    fit.add_argument("--epochs", type=int, default=None, help=f"epochs of {STEPS_PER_EPOCH} steps")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--logdir", required=True)
     fit.add_argument("--hidden-sizes", type=int, nargs="+", default=[8, 8], help="unused widths, recorded")
@@ -47,14 +52,15 @@ def main(argv=None):
     w = 0.1 * rng.standard_normal(20)
     rows = []
     with np.errstate(all="ignore"):
-        for step in range(a.max_steps):
+        total = a.max_steps if a.max_steps is not None else a.epochs * STEPS_PER_EPOCH
+        for step in range(total):
             idx = rng.integers(0, len(y), a.batch_size)
             r = x[idx] @ w - y[idx]
             loss = float(0.5 * np.mean(r * r))
             rows.append((step, loss))
             if not math.isfinite(loss):
                 break
-            lr = a.lr * (0.5 * (1 + math.cos(math.pi * step / a.max_steps)) if a.schedule == "cosine" else 1.0)
+            lr = a.lr * (0.5 * (1 + math.cos(math.pi * step / total)) if a.schedule == "cosine" else 1.0)
             grad = (x[idx].T @ r) / a.batch_size
             if a.clip is not None and np.linalg.norm(grad) > a.clip:
                 grad = grad * (a.clip / np.linalg.norm(grad))
