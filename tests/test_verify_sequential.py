@@ -45,6 +45,36 @@ def test_fault_step_is_where_the_criterion_starts_to_hold_for_good():
     assert fault_step(_loss_run(np.linspace(2.0, 0.5, 300)), judge, 299, 30) is None  # a healthy run
 
 
+def test_a_single_cut_where_a_noisy_criterion_dips_does_not_restart_the_onset(monkeypatch):
+    """The stall of bench case moons-lr-explodes: holds at 122 and 134, misses at 149, holds from
+    164 on. One isolated miss is noise (onset 122); two misses in a row restart the count."""
+    from advisor.verify.sequential import scan_cuts
+
+    cuts = scan_cuts(299, 30)
+    i122 = cuts.index(122)
+    run = _loss_run(np.ones(300))
+
+    def measured(misses):
+        def fake(judge, r):
+            last = int(r.series["train/loss"].step.max())
+            return _Problem(last >= 122 and last not in misses)
+        return fake
+
+    monkeypatch.setattr(V, "measure_trial", measured({cuts[i122 + 2]}))
+    assert fault_step(run, V.judge_for(_finding()), 299, 30) == 122
+    monkeypatch.setattr(V, "measure_trial", measured({cuts[i122 + 2], cuts[i122 + 3]}))
+    assert fault_step(run, V.judge_for(_finding()), 299, 30) == cuts[i122 + 4]
+    monkeypatch.setattr(V, "measure_trial", measured({cuts[-1]}))  # the end must hold
+    assert fault_step(run, V.judge_for(_finding()), 299, 30) is None
+
+
+class _Problem:
+    """What fault_step reads of a measured trial."""
+
+    def __init__(self, problem):
+        self.problem = problem
+
+
 def test_confidence_grows_with_the_effect_and_the_seeds():
     assert prob_below([1.0], [0.3], 0.8, 0.15) > 0.95  # a dramatic effect: one pair is enough
     assert prob_below([1.0], [0.9], 0.8, 0.15) < 0.5

@@ -69,7 +69,9 @@ def fault_step(run: Run, judge, original: int, min_steps: int) -> int | None:
 
     Why "and keeps seeing it": early in any run a criterion can flicker (every run is "still
     falling, far from done" at step 50); the fault the finding is about is the one that holds
-    from some point on, so the budget starts from there."""
+    from some point on, so the budget starts from there. A single scanned cut where a noisy
+    measure dips under its threshold between two cuts that hold does not restart the count (a
+    stall at a far too high LR: holds at 122 and 134, misses at 149, holds from 164 to the end)."""
     from advisor.verify.verdict import measure_trial
 
     holds = []
@@ -78,6 +80,8 @@ def fault_step(run: Run, judge, original: int, min_steps: int) -> int | None:
             holds.append((cut, bool(measure_trial(judge, truncate(run, cut)).problem)))
         except Exception:  # too few points to measure yet
             holds.append((cut, False))
+    holds = [(cut, ok or (0 < i < len(holds) - 1 and holds[i - 1][1] and holds[i + 1][1]))
+             for i, (cut, ok) in enumerate(holds)]
     onset = None
     for cut, ok in holds:
         if ok and onset is None:
