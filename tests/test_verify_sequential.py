@@ -47,7 +47,8 @@ def test_fault_step_is_where_the_criterion_starts_to_hold_for_good():
 
 def test_a_single_cut_where_a_noisy_criterion_dips_does_not_restart_the_onset(monkeypatch):
     """The stall of bench case moons-lr-explodes: holds at 122 and 134, misses at 149, holds from
-    164 on. One isolated miss is noise (onset 122); two misses in a row restart the count."""
+    164 on. For a stall one isolated miss is noise (onset 122); two misses in a row restart the
+    count, and for other patterns (here a divergence judge) any miss does."""
     from advisor.verify.sequential import scan_cuts
 
     cuts = scan_cuts(299, 30)
@@ -60,12 +61,16 @@ def test_a_single_cut_where_a_noisy_criterion_dips_does_not_restart_the_onset(mo
             return _Problem(last >= 122 and last not in misses)
         return fake
 
+    stall = V.judge_for(Finding(rule="PLT005", pattern="plateau", severity="warning", metric="train/loss",
+                                start_step=0, end_step=None, summary="", recommendations=[]))
     monkeypatch.setattr(V, "measure_trial", measured({cuts[i122 + 2]}))
-    assert fault_step(run, V.judge_for(_finding()), 299, 30) == 122
+    assert fault_step(run, stall, 299, 30) == 122
+    # an oscillation seen and lost again is a transient: its onset restarts
+    assert fault_step(run, V.judge_for(_finding()), 299, 30) == cuts[i122 + 3]
     monkeypatch.setattr(V, "measure_trial", measured({cuts[i122 + 2], cuts[i122 + 3]}))
-    assert fault_step(run, V.judge_for(_finding()), 299, 30) == cuts[i122 + 4]
+    assert fault_step(run, stall, 299, 30) == cuts[i122 + 4]
     monkeypatch.setattr(V, "measure_trial", measured({cuts[-1]}))  # the end must hold
-    assert fault_step(run, V.judge_for(_finding()), 299, 30) is None
+    assert fault_step(run, stall, 299, 30) is None
 
 
 class _Problem:

@@ -42,6 +42,10 @@ BUDGET_MARGIN = 1.5  # trials run this much past the step from which the fault s
 # case 0.25-0.74x instead of 0.71-1.22x). Slow convergence keeps its margin: a higher LR's lead grows
 # with time (lr-too-low: x0.87 of the baseline at the onset, inconclusive; confirmed at 1.5x).
 PATTERN_MARGIN = {"oscillation": 3.0, "plateau": 1.0}
+# patterns whose onset survives one scanned cut where the criterion dips between two that hold: a
+# stall is a level a fix changes at once; an oscillation seen early and lost again is a transient
+# (lr-oscillates: from such an onset the 3x budget is 135 steps, too short for a lower LR to settle)
+DIP_TOLERANT = {"plateau"}
 SCAN_POINTS = 24  # truncation points tried on the original run
 
 
@@ -69,9 +73,10 @@ def fault_step(run: Run, judge, original: int, min_steps: int) -> int | None:
 
     Why "and keeps seeing it": early in any run a criterion can flicker (every run is "still
     falling, far from done" at step 50); the fault the finding is about is the one that holds
-    from some point on, so the budget starts from there. A single scanned cut where a noisy
-    measure dips under its threshold between two cuts that hold does not restart the count (a
-    stall at a far too high LR: holds at 122 and 134, misses at 149, holds from 164 to the end)."""
+    from some point on, so the budget starts from there. For a stall (DIP_TOLERANT) a single
+    scanned cut where the noisy level dips under its threshold between two cuts that hold does
+    not restart the count (a stall at a far too high LR: holds at 122 and 134, misses at 149,
+    holds from 164 to the end)."""
     from advisor.verify.verdict import measure_trial
 
     holds = []
@@ -80,8 +85,9 @@ def fault_step(run: Run, judge, original: int, min_steps: int) -> int | None:
             holds.append((cut, bool(measure_trial(judge, truncate(run, cut)).problem)))
         except Exception:  # too few points to measure yet
             holds.append((cut, False))
-    holds = [(cut, ok or (0 < i < len(holds) - 1 and holds[i - 1][1] and holds[i + 1][1]))
-             for i, (cut, ok) in enumerate(holds)]
+    if judge.pattern in DIP_TOLERANT:
+        holds = [(cut, ok or (0 < i < len(holds) - 1 and holds[i - 1][1] and holds[i + 1][1]))
+                 for i, (cut, ok) in enumerate(holds)]
     onset = None
     for cut, ok in holds:
         if ok and onset is None:
