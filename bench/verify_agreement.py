@@ -1,26 +1,29 @@
 """Agreement benchmark for `advisor verify`: do short, adaptive verifications agree with full-length
 multi-seed reruns, and what do they cost?
 
-Method (run on demand; CPU, about 5 minutes on 2 cores with `nice`):
+Method (run on demand; CPU, about 4 minutes on an idle 2-core box, 16 at load 20, with `nice`):
 
 1. Cases: real small trainings (advisor.verify.builtins.train on scikit-learn data) with a fault,
    on tasks and with faults that differ from the built-in experiments (advisor.verify.experiments
    uses digits-mlp and synth-mlp; these use moons-mlp, cancer-mlp and digits-cnn).
 2. Each case's original run (seed 0, full length) is written as a Lightning CSV log and diagnosed
-   by the real pipeline; every recommendation with a parameter change is a candidate, plus one
-   deliberately wrong candidate per case (the opposite LR move), as a user's `--try` would be.
-3. Truth: baseline and each candidate rerun at FULL length with 3 seeds, measured with the
+   by the real pipeline.
+3. The verifier: `verify_findings` exactly as `advisor verify RUN --entry ... --value ...` runs it
+   with its defaults (each finding's first recommendation that can run, original run reused as
+   seed 0, budget from where the finding's criterion holds, sequential seeds, 1.5x cap, confidence
+   0.9; `--all-recommendations` here verifies every one). The `--value` maps spell the rules'
+   `sgd_momentum`/`cross_entropy` the built-in trainer's way, as a user would. A deliberately
+   wrong LR move is verified in a second session, as a user's `--only-try` would be (its compute is
+   reported apart: it is not part of what `advisor verify RUN` costs).
+4. Truth: baseline and each verified change rerun at FULL length with 3 seeds, measured with the
    finding's own judge at the original log's cadence, decided by the same rule as the verifier
    (advisor.verify.verdict.decide): confirmed = helps, refuted = does-not-help, anything else =
    no clear truth (reported, left out of the agreement).
-4. The verifier: `verify_findings` exactly as `advisor verify RUN --entry` runs it (original run
-   reused as seed 0, budget from where the finding's criterion holds, sequential seeds, default
-   1.5x cap, confidence 0.9).
 
 Scores: agreement over all tested candidates with a clear truth (a verdict other than confirmed/
 refuted counts as a disagreement), decided rate, not-reproduced rate over the faults that the
-full-length baseline shows, compute ratio per case (trial steps / original steps; the truth
-reruns are not counted).
+full-length baseline shows, compute ratio per case (steps trained by the `advisor verify RUN`
+session / original steps; the truth reruns and the control session are not counted).
 
     nice -n 10 python bench/verify_agreement.py            # everything, table on stdout
     nice -n 10 python bench/verify_agreement.py --json out.json
