@@ -32,13 +32,16 @@ def clean(text: Any, *, newlines: bool = False) -> str:
 
 
 def sorted_runs(diagnosis: Diagnosis) -> list[RunReport]:
-    """Runs worst first: status, then the number of findings at the worst severity, then name."""
+    """Runs worst first: status, then the number of findings at the worst severity, then name.
+    A sweep's packed reports (advisor.packed) stay packed: sorted by key, unpacked as read."""
 
     def key(r: RunReport):
         worst = max((severity_rank(f.severity) for f in r.findings), default=-1)
         n_worst = sum(1 for f in r.findings if worst >= 0 and severity_rank(f.severity) == worst)
         return (STATUS_ORDER.get(r.status, 9), -n_worst, r.run.name)
 
+    if hasattr(diagnosis.runs, "sorted_by"):
+        return diagnosis.runs.sorted_by(key)
     return sorted(diagnosis.runs, key=key)
 
 
