@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from advisor import __version__
-from advisor.cli_options import execution_options, limit_option
+from advisor.cli_options import execution_options, limit_option, mlflow_option
 
 from advisor.report.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, show_progress, use_color
 from advisor.terminal import sanitize, say
@@ -100,10 +100,11 @@ def _read_runs_within_limits(paths, limit_flags):
 
 
 @main.command("runs")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=False, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
               help="text: a table fitted to the terminal; json and csv: for scripts")
 @limit_option
+@mlflow_option
 def runs_cmd(paths: tuple[str, ...], fmt: str, limit_flags: tuple[str, ...]) -> None:
     """List the runs found under PATHS: format, writer, tags, points, roles, warnings (sorted by path)."""
     import json
@@ -187,10 +188,11 @@ def _runs_csv(rows: list[dict]) -> None:
 
 
 @main.command("export")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=False, type=click.Path())
 @click.option("-o", "--output", required=True, help="table.parquet, table.csv, or - for CSV on stdout")
 @execution_options
 @limit_option
+@mlflow_option
 def export_cmd(paths: tuple[str, ...], output: str, execution, limit_flags: tuple[str, ...]) -> None:
     """Write every point of every run under PATHS as one long table (run, tag, step, wall_time, value)."""
     from advisor import limits
@@ -224,7 +226,7 @@ def export_cmd(paths: tuple[str, ...], output: str, execution, limit_flags: tupl
 
 
 @main.command("diagnose")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=False, type=click.Path())
 @click.option("--format", "fmts", type=click.Choice(FORMATS), multiple=True,
               help="text (default), json, markdown, github, junit, html, sarif, gitlab; repeat with one -o "
                    "each for several reports from one diagnosis")
@@ -247,6 +249,7 @@ def export_cmd(paths: tuple[str, ...], output: str, execution, limit_flags: tupl
               help="band[:k] (mean ± k·std), abs:<delta>, rel:<fraction> or <p>%")
 @execution_options
 @limit_option
+@mlflow_option
 def diagnose_cmd(paths, fmts, outputs, output_dir, fail_on, allow_empty, select, ignore, rule_dirs, config_path,
                  verbose, quiet, baseline, baseline_tolerance, execution,
                  limit_flags) -> None:

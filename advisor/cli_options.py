@@ -38,3 +38,31 @@ def limit_option(command):
         "--limit", "limit_flags", multiple=True, metavar="NAME=VALUE",
         help="raise a limit on what one log may cost (" + ", ".join(Limits.names()) + "), e.g. file_bytes=8G",
     )(command)
+
+
+def mlflow_option(command):
+    """--mlflow-uri URI: PATHS are then experiments (names or ids) of that MLflow tracking server,
+    none meaning every experiment; each becomes `mlflow://HOST:PORT/EXPERIMENT`
+    (advisor.ingest.mlflow_server), so the rest of the command is the same as for those URLs.
+    The command's PATHS argument must be optional (`required=False`): this checks it."""
+
+    @click.option("--mlflow-uri", default=None, metavar="URI",
+                  help="read runs from this MLflow tracking server (http://HOST:PORT); PATHS are then "
+                       "experiment names or ids [default: every experiment]")
+    @functools.wraps(command)
+    def wrapper(*args, paths, mlflow_uri, **kwargs):
+        if mlflow_uri is None:
+            if not paths:
+                raise click.UsageError("Missing argument 'PATHS...'.")
+            return command(*args, paths=paths, **kwargs)
+        from advisor.ingest import mlflow_server
+
+        try:
+            urls = mlflow_server.tracking_urls(mlflow_uri, paths)
+        except mlflow_server.ServerError as exc:
+            raise click.UsageError(str(exc)) from None
+        if not urls:
+            raise click.UsageError(f"{mlflow_uri}: no experiment on the server holds an active run")
+        return command(*args, paths=tuple(urls), **kwargs)
+
+    return wrapper

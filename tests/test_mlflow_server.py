@@ -193,3 +193,38 @@ def test_watch_follows_a_run_on_the_tracking_server(server, monkeypatch):
     assert [(r["run"], r["status"]) for r in doc["runs"]] == [(f"{url}#job-1", "fail")]
     dead = CliRunner().invoke(main, ["watch", "--once", f"mlflow://127.0.0.1:{_free_port()}/x"])
     assert dead.exit_code == 2 and "not reachable" in dead.output and "Traceback" not in dead.output
+
+
+def test_mlflow_uri_names_experiments_or_takes_them_all(server):
+    """`--mlflow-uri http://HOST:PORT EXPERIMENT` is the mlflow:// URL; without an experiment, every
+    experiment holding a run (the server's empty Default experiment is skipped, not an error)."""
+    base = f"http://127.0.0.1:{server['port']}"
+    by_url = CliRunner().invoke(main, ["diagnose", server["url"], "--format", "json", "-q"])
+    by_uri = CliRunner().invoke(main, ["diagnose", "--mlflow-uri", base, EXPERIMENT, "--format", "json", "-q"])
+    assert by_uri.exit_code == by_url.exit_code == 1  # the diverged run fails the gate
+    assert by_uri.stdout == by_url.stdout
+    second = _post(base, "experiments/create", {"name": "second #2"})["experiment_id"]
+    _log_run(base, second, "only", 0.01, "healthy")
+    result = CliRunner().invoke(main, ["diagnose", "--mlflow-uri", base, "--format", "json", "-q", "--jobs", "2"])
+    doc = json.loads(result.stdout)
+    assert not doc["errors"]
+    runs = {r["run"] for r in doc["runs"]}
+    assert runs >= {f"{server['url']}#{n}" for n in ("lr-0.01", "lr-0.03", "lr-0.3")} | {
+        f"mlflow://127.0.0.1:{server['port']}/second %232#only"}
+    holding = {e["name"] for e in _post(base, "experiments/search", {"max_results": 1000})["experiments"]
+               if _post(base, "runs/search", {"experiment_ids": [e["experiment_id"]], "max_results": 1}).get("runs")}
+    assert "Default" not in holding  # other tests of this module may add experiments with runs
+    assert {r.split("#")[0] for r in runs} == {f"mlflow://127.0.0.1:{server['port']}/{n.replace('#', '%23')}"
+                                               for n in holding}
+    listed = CliRunner().invoke(main, ["runs", "--mlflow-uri", base, "second #2", "--format", "json"])
+    assert [r["run"] for r in json.loads(listed.stdout)["runs"]] == [f"mlflow://127.0.0.1:{server['port']}/second %232#only"]
+
+
+def test_mlflow_uri_that_is_not_a_server_is_a_usage_error(server, tmp_path):
+    for uri, said in [(str(tmp_path), "takes a tracking server's http(s)://HOST:PORT"),
+                      (f"http://127.0.0.1:{server['port']}/prefix", "without a path"),
+                      (f"http://127.0.0.1:{_free_port()}", "not reachable")]:
+        result = CliRunner().invoke(main, ["diagnose", "--mlflow-uri", uri])
+        assert result.exit_code == 2 and said in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["diagnose"])
+    assert result.exit_code == 2 and "Missing argument 'PATHS...'" in result.output

@@ -100,6 +100,48 @@ def _error_message(exc: urllib.error.HTTPError) -> str:
         return str(exc.reason)
 
 
+def tracking_urls(uri: str, experiments: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """What `--mlflow-uri URI [EXPERIMENT ...]` means: one `mlflow://` URL per experiment (a name
+    or an id) of the tracking server at `uri` (`http(s)://HOST[:PORT]`, what MLflow calls a
+    tracking URI); no experiment named: every active experiment that holds an active run, in
+    the server's order. ServerError (one line) for a URI that is not a server's or a server that
+    does not answer."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ServerError(f"{uri}: --mlflow-uri takes a tracking server's http(s)://HOST:PORT "
+                          "(a local mlruns folder or mlflow.db is read by giving its path)")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ServerError(f"{uri}: --mlflow-uri takes the server's root, http(s)://HOST:PORT, without a path")
+    root = f"{'mlflow' if parts.scheme.lower() == 'http' else 'mlflow+https'}://{parts.netloc}"
+    if not experiments:
+        base = f"{parts.scheme.lower()}://{parts.netloc}"
+        experiments = [e for e in _experiment_names(base, uri) if _has_runs(base, e[1], uri)]
+        experiments = [name for name, _ in experiments]
+    # `parse` unquotes: escape what would cut the URL short, keep the name readable otherwise.
+    return [f"{root}/{e.replace('%', '%25').replace('#', '%23').replace('?', '%3F')}" for e in experiments]
+
+
+def _experiment_names(base: str, uri: str) -> list[tuple[str, str]]:
+    """(name, id) of every active experiment, page by page."""
+    found: list[tuple[str, str]] = []
+    token = None
+    while True:
+        body: dict[str, Any] = {"max_results": RUNS_PAGE, "view_type": "ACTIVE_ONLY"}
+        if token:
+            body["page_token"] = token
+        page = _call(base, "experiments/search", uri, body=body)
+        found += [(e["name"], e["experiment_id"]) for e in page.get("experiments", [])]
+        token = page.get("next_page_token")
+        if not token:
+            return found
+
+
+def _has_runs(base: str, experiment_id: str, uri: str) -> bool:
+    page = _call(base, "runs/search", uri, body={"experiment_ids": [experiment_id], "max_results": 1,
+                                                  "run_view_type": "ACTIVE_ONLY"})
+    return bool(page.get("runs"))
+
+
 def _experiment_id(base: str, experiment: str, url: str) -> str:
     try:
         found = _call(base, "experiments/get-by-name", url, params={"experiment_name": experiment})

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from advisor.cli_options import execution_options, limit_option
+from advisor.cli_options import execution_options, limit_option, mlflow_option
 
 
 def register(main: click.Group) -> None:
@@ -19,7 +19,7 @@ def register(main: click.Group) -> None:
 
 
 @click.command("report")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=False, type=click.Path())
 @click.option("-o", "--output", default="report.html", show_default=True,
               help="the HTML file to write (- for stdout)")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None,
@@ -37,6 +37,7 @@ def register(main: click.Group) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="no progress or messages on stderr")
 @execution_options
 @limit_option
+@mlflow_option
 def report_cmd(paths, output, fail_on, allow_empty, baseline, baseline_tolerance, select, ignore, rule_dirs,
                config_path, quiet, execution, limit_flags) -> None:
     """Write one self-contained HTML report (curves, shaded findings, advice) for the runs under PATHS."""
