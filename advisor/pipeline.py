@@ -6,6 +6,7 @@ run with status `error`; the other runs are still diagnosed.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import itertools
@@ -59,7 +60,7 @@ def iter_runs(
         yield None, {"path": p.path, "message": p.message}
     jobs = 1 if execution.executor == "local" and len(sources) <= 1 else execution.jobs
     results = run_tasks(_read_one, with_byte_shares(sources), jobs=jobs, executor=execution.executor,
-                        address=execution.address)
+                        address=execution.address, chunksize=execution.runs_per_task)
     for done, (run, error) in enumerate(results, start=1):
         if progress:
             progress(done, len(sources), run.name if run else "")
@@ -165,6 +166,17 @@ class Execution:
     jobs: int | None = 1
     executor: str = "local"
     address: str | None = None
+    chunksize: int | None = None  # runs per task; None: 1 locally, RAY_CHUNK on Ray
+
+    @property
+    def runs_per_task(self) -> int:
+        return self.chunksize or (RAY_CHUNK if self.executor == "ray" else 1)
+
+
+# Runs per Ray task: a Ray task costs ~1-2 ms to schedule and return, a tenth of a small run's
+# diagnosis; 4 runs a task amortise it, and still give a 1,000-run sweep 250 tasks to balance.
+# (The local pool's tasks cost ~0.1 ms: one run a task balances best.)
+RAY_CHUNK = 4
 
 
 def diagnose_paths(
@@ -189,11 +201,12 @@ def diagnose_paths(
     rules = select_rules(load_rules(options.rule_dirs), options.select, options.ignore)
     sources, problems = discover(list(paths))
     errors = [{"path": p.path, "message": p.message} for p in problems]
-    reports: list[RunReport] = []
+    reports: list = []
+    total = len(sources)
     jobs = execution.jobs
-    if execution.executor == "local" and len(sources) <= 1:
+    if execution.executor == "local" and total <= 1:
         jobs = 1  # a pool for one run costs more than it saves
-    # "summary" reports travel and stay packed (advisor.packed): ~1 KB a run instead of ~13 KB.
+    # "summary" reports travel and stay packed (advisor.packed): ~1.5 KB a run instead of ~13 KB.
     packed = keep == "summary"
     task = functools.partial(diagnose_packed if packed else diagnose_source, rules=rules, options=options, keep=keep)
     items = with_byte_shares(sources)
@@ -202,28 +215,42 @@ def diagnose_paths(
         # The first run is diagnosed here, before the pool forks: the modules a diagnosis imports
         # on first use (scipy, pandas: seconds) are then loaded once, not once per worker.
         first = [task(items[0])]
-    rest = run_tasks(task, items[len(first):], jobs=jobs, executor=execution.executor,
-                     address=execution.address)
+    sources.clear()  # `items` holds them now
+    rest = run_tasks(task, _handed_out(items, len(first)), jobs=jobs, executor=execution.executor,
+                     address=execution.address, chunksize=execution.runs_per_task)
     for done, report in enumerate(itertools.chain(first, rest), start=1):
         reports.append(report)
         if progress:
-            progress(done, len(sources), report[1] if packed else report.run.name)
+            progress(done, total, report[0][1] if packed else report.run.name)
     if packed:
         from advisor.packed import PackedReports
 
         reports.sort(key=lambda keyed: keyed[0])
-        return Diagnosis(runs=PackedReports(blob for _, _, blob in reports), errors=errors, rules=rules)
+        runs = PackedReports(blob for _, blob in reports)
+        reports.clear()
+        return Diagnosis(runs=runs, errors=errors, rules=rules)
     reports.sort(key=_worst_first)
     return Diagnosis(runs=reports, errors=errors, rules=rules)
 
 
+def _handed_out(items: list, start: int) -> Iterator:
+    """The items from `start` on, each dropped from the list as the executor takes it: a
+    100,000-run sweep's sources (~1.8 KB each) then make way for its reports instead of being
+    held beside them to the end."""
+    queue = collections.deque(items[start:])
+    items.clear()
+    while queue:
+        yield queue.popleft()
+
+
 def diagnose_packed(item: tuple[RunSource, int | None], rules, options: DiagnoseOptions, keep: str = "summary") -> tuple:
-    """`diagnose_source`, packed where it ran: (sort key, run name, packed report). A big sweep's
-    parent then holds ~1 KB a run and never builds the report objects (advisor.packed)."""
+    """`diagnose_source`, packed where it ran: (sort key, packed report); the key ends with the
+    run's name. A big sweep's parent then holds ~1.5 KB a run and never builds the report
+    objects (advisor.packed)."""
     from advisor.packed import pack
 
     report = diagnose_source(item, rules, options, keep)
-    return _worst_first(report), report.run.name, pack(report)
+    return _worst_first(report), pack(report)
 
 
 def diagnose_source(item: tuple[RunSource, int | None], rules, options: DiagnoseOptions, keep: str = "all") -> RunReport:
