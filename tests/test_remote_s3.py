@@ -9,6 +9,7 @@ and a second run with nothing changed must fetch no log bytes.
 from __future__ import annotations
 
 import json
+import math
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -93,7 +94,7 @@ class Recorder:
     def stop(self) -> dict[str, list[str]]:
         self.http.post(f"{self.endpoint}/moto-api/recorder/stop-recording")
         text = self.http.get(f"{self.endpoint}/moto-api/recorder/download-recording").text
-        kinds: dict[str, list[str]] = {"LIST": [], "GET": [], "HEAD": [], "OTHER": []}
+        kinds: dict[str, list[str]] = {"LIST": [], "GET": [], "HEAD": [], "OTHER": [], "RANGE": []}
         for line in filter(None, text.splitlines()):
             entry = json.loads(line)
             url = urlparse(entry["url"])
@@ -102,6 +103,8 @@ class Recorder:
                 kinds["LIST"].append(f"{url.path}?prefix={query.get('prefix', [''])[0]}")
             elif entry["method"] == "GET":
                 kinds["GET"].append(url.path)
+                headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
+                kinds["RANGE"].append(headers.get("range", "whole"))  # one per GET, in order
             elif entry["method"] == "HEAD":
                 kinds["HEAD"].append(url.path)
             else:
@@ -252,3 +255,42 @@ def test_watch_follows_a_run_on_s3_and_ends_as_diagnose(s3, recorder):
     assert [(r["run"], r["status"]) for r in doc["runs"]] == [(f"{url}/job-1", "fail")]
     missing = CliRunner().invoke(main, ["watch", "--once", "s3://no-such-bucket/x"])
     assert missing.exit_code == 2 and "s3://no-such-bucket/x" in missing.output and "Traceback" not in missing.output
+
+
+def _csv(epochs: int, decay: float) -> bytes:
+    rows = [f"{e},{2 * math.exp(-e / decay) + 0.1:.6f},{2 * math.exp(-e / decay) + 0.15:.6f}" for e in range(1, epochs + 1)]
+    return ("epoch,train_loss,val_loss\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_a_grown_log_is_fetched_from_where_the_cached_copy_ends(s3, recorder, tmp_path):
+    """A training still running appends to its log: the nightly re-run reads the new tail only
+    (one ranged GET starting OVERLAP bytes before the cached end, checked against the cache);
+    a log rewritten rather than appended to is fetched whole."""
+    endpoint, client = s3
+    key, url = "grow/run/metrics.csv", f"s3://{BUCKET}/grow"
+    first, grown = _csv(1500, 300), _csv(2000, 300)
+    assert grown.startswith(first) and len(first) > 4 * remote.OVERLAP
+    client.put_object(Bucket=BUCKET, Key=key, Body=first)
+    discover([url])
+    client.put_object(Bucket=BUCKET, Key=key, Body=grown)
+    recorder.start()
+    sources, problems = discover([url])
+    calls = recorder.stop()
+    assert calls["GET"] == [f"/{BUCKET}/{key}"] and not problems
+    assert calls["RANGE"] == [f"bytes={len(first) - remote.OVERLAP}-{len(grown) - 1}"]
+    cached = sources[0].files[0]
+    assert cached.read_bytes() == grown
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.csv").write_bytes(grown)
+    by_url = diagnose_paths([url], keep="summary").runs[0]
+    local = diagnose_paths([tmp_path / "run"], keep="summary").runs[0]
+    assert by_url.run.points == local.run.points == 4000 and by_url.findings == local.findings
+
+    rewritten = _csv(2500, 200)  # longer, but not the same first 2,000 epochs
+    client.put_object(Bucket=BUCKET, Key=key, Body=rewritten)
+    recorder.start()
+    sources, _ = discover([url])
+    calls = recorder.stop()
+    assert calls["RANGE"][0].startswith(f"bytes={len(grown) - remote.OVERLAP}-")  # tried, did not match
+    assert calls["RANGE"][1:] in (["whole"], ["bytes=0-"], [f"bytes=0-{len(rewritten) - 1}"])
+    assert sources[0].files[0].read_bytes() == rewritten

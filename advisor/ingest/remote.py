@@ -17,6 +17,12 @@ it only log files are fetched. Files that are never logs (weights, media, archiv
 What is fetched: each log file whose ETag (S3, GCS, Azure), blob id (HF) or size and
 modification time differ from those recorded for the cached copy; a nightly re-run where nothing
 changed lists the folders and fetches nothing. Files deleted remotely are deleted from the mirror.
+A log that writers only append to (event files, CSV, JSON lines, W&B's .wandb) and that grew is
+fetched from where the cached copy ends, in one ranged read that starts `OVERLAP` bytes earlier:
+those bytes must equal the cached copy's tail, else the file was rewritten, not appended to, and
+is fetched whole. (An object store cannot say "appended"; a rewrite that keeps the same bytes at
+the same place for the last 4 KiB of the old length is not a thing writers do, and event files
+carry a CRC on every record besides.)
 
 Where: `$ADVISOR_CACHE_DIR`, else `$XDG_CACHE_HOME/advisor`, else `~/.cache/advisor`, under
 `remote/<protocol>/<bucket and key>`. Credentials and endpoints come from the usual places of
@@ -42,6 +48,11 @@ CHECKPOINT_TREES = re.compile(r"^(?:checkpoints?|ckpts?|ckpt[-_.=].*|weights|glo
 HF_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$|^(?:last|best)-checkpoint$|^checkpoint-(?:best|last)$")
 # Inside a checkpoint folder only these are logs.
 LOGS_IN_CHECKPOINT = re.compile(r"^trainer_state\.json$|tfevents")
+# Logs written by appending only (tfevents, CSV loggers, JSON lines, .wandb): a grown one is
+# fetched from where the cached copy ends.
+APPENDED = re.compile(r"tfevents|\.(?:csv|tsv|jsonl|log|wandb)$", re.IGNORECASE)
+# Bytes before the cached end fetched again and compared with the cached tail.
+OVERLAP = 4096
 # Protocol names fsspec knows that need an extra package: the install hint for each.
 PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs",
             "abfss": "adlfs", "hf": "huggingface_hub"}
@@ -78,8 +89,9 @@ class Mirror:
     local: Path
     listed: int = 0  # folder listings made (each one or more LIST requests)
     skipped_trees: int = 0  # checkpoint folders never listed
-    fetched: int = 0  # files downloaded this time
-    fetched_bytes: int = 0
+    fetched: int = 0  # files downloaded this time (whole or their new tail)
+    fetched_bytes: int = 0  # bytes transferred
+    appended: int = 0  # of the fetched files, those read from where the cached copy ended
     cached: int = 0  # files whose cached copy was current
 
     def display(self, path: Path | str) -> str:
@@ -188,9 +200,11 @@ def mirror(url: str, cache: Path | None = None) -> Mirror:
         targets = {rpath: local / Path(*PurePosixPath(os.path.relpath(rpath, root)).parts) for rpath in files}
     stale = [r for r in files if index.get(r) != _version(files[r]) or not targets[r].is_file()]
     result.cached = len(files) - len(stale)
-    if stale:
-        _fetch(fs, stale, targets, result)
-        for r in stale:
+    grown = [r for r in stale if r in index and _grew(targets[r], files[r]) and APPENDED.search(PurePosixPath(r).name)]
+    whole = [r for r in stale if r not in _fetch_tails(fs, grown, targets, files, result)]
+    if whole:
+        _fetch(fs, whole, targets, result)
+        for r in whole:
             result.fetched_bytes += targets[r].stat().st_size
     under = root + "/"
     new_index = {r: v for r, v in index.items() if r != root and not r.startswith(under)}
@@ -209,6 +223,42 @@ def _load_index(path: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _grew(target: Path, entry: dict) -> bool:
+    try:
+        return 0 < target.stat().st_size < int(entry.get("size") or 0)
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+def _fetch_tails(fs, rpaths: list[str], targets: dict[str, Path], files: dict[str, dict], result: Mirror) -> set[str]:
+    """Append to each cached copy what its remote file gained (one ranged read each, all at
+    once where the file system can); the remote paths done this way. A file whose overlap does
+    not match, or whose read fails, is left for a whole fetch."""
+    if not rpaths:
+        return set()
+    old = {r: targets[r].stat().st_size for r in rpaths}
+    starts = [max(0, old[r] - OVERLAP) for r in rpaths]
+    ends = [int(files[r]["size"]) for r in rpaths]
+    try:
+        tails = fs.cat_ranges(rpaths, starts, ends, on_error="return")
+    except Exception:  # a file system without ranged reads: fetch them whole
+        return set()
+    done: set[str] = set()
+    for r, start, end, tail in zip(rpaths, starts, ends, tails):
+        if isinstance(tail, BaseException) or len(tail) != end - start:
+            continue
+        with open(targets[r], "rb+") as f:
+            f.seek(start)
+            if f.read(old[r] - start) != tail[:old[r] - start]:
+                continue  # rewritten, not appended to
+            f.write(tail[old[r] - start:])  # an interrupted append leaves a true prefix: the next run resumes it
+        done.add(r)
+        result.fetched += 1
+        result.appended += 1
+        result.fetched_bytes += len(tail)
+    return done
 
 
 def _fetch(fs, rpaths: list[str], targets: dict[str, Path], result: Mirror) -> None:
