@@ -1,20 +1,23 @@
 """Many-run benchmark: `advisor diagnose` over sweeps, on all cores, on Ray, and its peak memory.
 
     python bench/bench_scale.py [--many DIR] [--only jobs|ray|memory] [--sizes 10000,100000]
+                                [--sweeps /tmp/sweeps] [--compare OTHER_CHECKOUT]
 
 Data: bench_ingest's many-runs set (1,000 run folders, 5 tags x 500 steps, torch SummaryWriter),
 written under bench/out/ unless --many points at an existing copy. Larger sweeps (10,000,
-100,000 runs) are that set hard-linked N times (bench/out/sweep_N): distinct runs to advisor,
-no extra disk.
+100,000 runs) are that set hard-linked N times (`--sweeps`/sweep_N, default bench/out; it must be
+on the same file system): distinct runs to advisor, no extra disk but one inode a run folder.
 
 Each measurement runs whole `advisor` processes (imports, pool start and all) and prints ratios
 against anchors measured in the same run:
   jobs:   --jobs 1 vs --jobs 2 (vs --jobs <cores>): wall time, speed-up, identical JSON output;
-  ray:    --executor ray (a local Ray started by the process) vs the local pool, same jobs:
-          wall time, ratio, identical output;
+  ray:    --executor ray with 1 CPU vs all cores (a local Ray cluster started for each), as
+          whole processes and, Ray started and warmed first, the diagnosis alone; the local
+          pool beside it; identical output;
   memory: peak resident memory of the process tree (parent + workers, summed, sampled every
           0.1 s) of `advisor diagnose --format json` for the sizes asked, against the
-          1,000-run anchor.
+          1,000-run anchor; with --compare, the same commands with another checkout's advisor
+          (e.g. `git worktree add /tmp/base main`) for a before/after in one run.
 Wall times on a shared machine vary with its load; CPU seconds (all processes) are printed too.
 """
 from __future__ import annotations
@@ -43,9 +46,9 @@ def many_runs(given: str | None) -> Path:
     return bench_ingest.make_data(quick=False)[1]
 
 
-def linked_sweep(source: Path, n: int) -> Path:
+def linked_sweep(source: Path, n: int, root: Path = OUT) -> Path:
     """`n` runs: the source's run folders hard-linked as many times as needed."""
-    target = OUT / f"sweep_{n}"
+    target = root / f"sweep_{n}"
     if (target / "done").exists():
         return target
     runs = sorted(p for p in source.iterdir() if p.is_dir())
@@ -93,9 +96,10 @@ class TreeMemory:
         return self.peak
 
 
-def advisor(args: list[str], env: dict | None = None) -> dict:
-    """Run `advisor ARGS` (this checkout's code); wall, CPU of all processes, peak tree RSS, output digest."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+def advisor(args: list[str], env: dict | None = None, checkout: Path = REPO) -> dict:
+    """Run `advisor ARGS` (this checkout's code, or `checkout`'s); wall, CPU of all processes, peak
+    tree RSS, output digest."""
+    env = {**os.environ, "PYTHONPATH": str(checkout), **(env or {})}
     with tempfile.TemporaryFile() as out:
         before = os.times()
         t0 = time.perf_counter()
@@ -136,30 +140,120 @@ def bench_jobs(data: Path) -> None:
 
 
 def bench_ray(data: Path) -> None:
+    """Ray's fan-out measured two ways, against anchors of the same run:
+    - whole processes (what a user waits for, Ray's start included): local --jobs 1, then
+      --executor ray with 1 and with all cores;
+    - in one process per configuration, the Ray instance started and its workers warmed first,
+      then only the diagnosis timed: Ray with 1 CPU (the anchor), Ray with all cores, and the
+      local pool with 1 and all workers for comparison. CPU is summed over the whole process
+      tree (raylet and Ray workers included)."""
     from advisor.executor import cores_available
 
-    jobs = str(cores_available())
-    print(f"ray: --executor ray vs local, --jobs {jobs}", flush=True)
-    local = advisor(["diagnose", str(data), "--format", "json", "-q", "--jobs", jobs])
-    line("local pool (anchor)", local)
-    ray = advisor(["diagnose", str(data), "--format", "json", "-q", "--jobs", jobs, "--executor", "ray"],
-                  env={"RAY_AUTH_MODE": "disabled"})
-    line("ray (local instance started by advisor)", ray, local)
-    print(f"    ray/local wall x{ray['wall'] / local['wall']:.2f}; same output: {ray['digest'] == local['digest']}",
-          flush=True)
+    cores = cores_available()
+    n = sum(1 for p in data.iterdir() if p.is_dir())
+    print(f"ray: advisor diagnose {n} runs --format json on {cores} cores available "
+          f"(speed-up ceiling: x{cores}; on 2 cores expect ~x1.6-1.9: the parent's discovery, sort and "
+          "JSON writing are serial)", flush=True)
+    env = {"RAY_AUTH_MODE": "disabled"}
+    one = advisor(["diagnose", str(data), "--format", "json", "-q", "--jobs", "1"])
+    line("whole process: local --jobs 1 (anchor)", one)
+    ray_one = advisor(["diagnose", str(data), "--format", "json", "-q", "--jobs", "1", "--executor", "ray"], env=env)
+    line("whole process: ray --jobs 1", ray_one, one)
+    for jobs in sorted({2, cores}):
+        r = advisor(["diagnose", str(data), "--format", "json", "-q", "--jobs", str(jobs), "--executor", "ray"], env=env)
+        line(f"whole process: ray --jobs {jobs}", r, one)
+        print(f"    x{ray_one['wall'] / r['wall']:.2f} vs ray --jobs 1; same output as local --jobs 1: "
+              f"{r['digest'] == one['digest']}", flush=True)
+    print("  diagnosis only (Ray started and its workers warmed first):", flush=True)
+    anchor = _in_process(data, "ray", 1)
+    _inside_line("ray, 1 CPU (anchor)", anchor)
+    for jobs in sorted({2, cores}):
+        r = _in_process(data, "ray", jobs)
+        _inside_line(f"ray, {jobs} CPUs", r, anchor)
+    for jobs in sorted({1, 2, cores}):
+        _inside_line(f"local pool, {jobs} workers", _in_process(data, "local", jobs), anchor)
 
 
-def bench_memory(data: Path, sizes: list[int]) -> None:
+def _in_process(data: Path, executor: str, jobs: int) -> dict:
+    import json
+
+    out = subprocess.run([sys.executable, __file__, "--inside", executor, str(jobs), str(data)], capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(REPO), "RAY_AUTH_MODE": "disabled"})
+    if out.returncode:
+        raise SystemExit(f"--inside {executor} {jobs} failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _inside_line(label: str, r: dict, anchor: dict | None = None) -> None:
+    ratio = f"  x{anchor['wall'] / r['wall']:.2f} vs anchor" if anchor else ""
+    same = f"  same output as anchor: {r['digest'] == anchor['digest']}" if anchor else ""
+    print(f"  {label:<38} start {r['start']:5.1f} s  warm {r['warm']:5.1f} s  diagnose wall {r['wall']:6.1f} s  "
+          f"cpu {r['cpu']:6.1f} s{ratio}{same}", flush=True)
+
+
+def inside(executor: str, jobs: int, data: Path) -> None:
+    """One configuration, timed in this process (the `--inside` mode of this script)."""
+    import json
+
+    import psutil
+
+    from advisor.pipeline import Execution, diagnose_paths
+    from advisor.report.json_report import render_chunks
+
+    def tree_cpu() -> float:
+        total = 0.0
+        me = psutil.Process()
+        for p in [me, *me.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
+                pass
+        return total
+
+    runs = sorted(p for p in data.iterdir() if p.is_dir())
+    execution = Execution(jobs=jobs, executor=executor)
+    t0 = time.perf_counter()
+    if executor == "ray":
+        import ray
+
+        ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
+    start = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    diagnose_paths(runs[:4 * jobs], keep="summary", execution=execution)  # workers import and warm up
+    warm = time.perf_counter() - t1
+    cpu0, t2 = tree_cpu(), time.perf_counter()
+    diagnosis = diagnose_paths([data], keep="summary", execution=execution)
+    wall, cpu = time.perf_counter() - t2, tree_cpu() - cpu0
+    digest = hashlib.sha256("".join(render_chunks(diagnosis)).encode()).hexdigest()[:16]
+    if executor == "ray":
+        ray.shutdown()
+    print(json.dumps({"start": start, "warm": warm, "wall": wall, "cpu": cpu, "digest": digest}))
+
+
+def bench_memory(data: Path, sizes: list[int], sweeps: Path = OUT, compare: Path | None = None) -> None:
     print("memory: peak RSS of the whole process tree", flush=True)
 
     def cmd(path: Path) -> list[str]:
         return ["diagnose", str(path), "--format", "json", "-q", "-o", os.devnull]
 
     anchor = advisor(cmd(data))
-    line(f"{sum(1 for p in data.iterdir() if p.is_dir()):,} runs (anchor)", anchor)
+    n_anchor = sum(1 for p in data.iterdir() if p.is_dir())
+    line(f"{n_anchor:,} runs (anchor)", anchor)
+    if compare:
+        base = advisor(cmd(data), checkout=compare)
+        line(f"{n_anchor:,} runs, {compare.name}", base, anchor, what="peak_mb")
     for n in sizes:
-        r = advisor(cmd(linked_sweep(data, n)))
+        path = linked_sweep(data, n, sweeps)
+        r = advisor(cmd(path))
         line(f"{n:,} runs", r, anchor, what="peak_mb")
+        print(f"    {r['peak_mb'] * 2**20 / n / 1024:.1f} KB a run (whole tree); "
+              f"{(r['peak_mb'] - anchor['peak_mb']) * 2**20 / (n - n_anchor) / 1024:.2f} KB a run above the anchor; "
+              f"{n / r['wall']:.0f} runs/s wall, {r['cpu'] / n * 1000:.1f} ms CPU a run", flush=True)
+        if compare:
+            b = advisor(cmd(path), checkout=compare)
+            line(f"{n:,} runs, {compare.name}", b, r, what="peak_mb")
+            print(f"    same output: {b['digest'] == r['digest']}", flush=True)
 
 
 def main() -> None:
@@ -167,14 +261,20 @@ def main() -> None:
     parser.add_argument("--many", help="folder of the 1,000-run set (default: written by bench_ingest)")
     parser.add_argument("--only", choices=["jobs", "ray", "memory"])
     parser.add_argument("--sizes", default="10000", help="sweep sizes for the memory run (comma-separated)")
+    parser.add_argument("--sweeps", type=Path, default=OUT, help="where the hard-linked sweeps go (same file system)")
+    parser.add_argument("--compare", type=Path, help="another checkout whose advisor to measure beside this one")
+    parser.add_argument("--inside", nargs=3, metavar=("EXECUTOR", "JOBS", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.inside:
+        inside(args.inside[0], int(args.inside[1]), Path(args.inside[2]))
+        return
     data = many_runs(args.many)
     if args.only in (None, "jobs"):
         bench_jobs(data)
     if args.only in (None, "ray"):
         bench_ray(data)
     if args.only in (None, "memory"):
-        bench_memory(data, [int(s) for s in args.sizes.split(",") if s])
+        bench_memory(data, [int(s) for s in args.sizes.split(",") if s], args.sweeps, args.compare)
 
 
 if __name__ == "__main__":
