@@ -14,8 +14,8 @@ against anchors measured in the same run:
   ray:    --executor ray with 1 CPU vs all cores (a local Ray cluster started for each), as
           whole processes and, Ray started and warmed first, the diagnosis alone; the local
           pool beside it; identical output;
-  memory: peak resident memory of the process tree (parent + workers, summed, sampled every
-          0.1 s) of `advisor diagnose --format json` for the sizes asked, against the
+  memory: peak memory of the process tree (parent + workers: summed PSS, which counts the
+          pages the forked workers share with the parent once; sampled every 0.2 s) of `advisor diagnose --format json` for the sizes asked, against the
           1,000-run anchor; with --compare, the same commands with another checkout's advisor
           (e.g. `git worktree add /tmp/base main`) for a before/after in one run.
 Wall times on a shared machine vary with its load; CPU seconds (all processes) are printed too.
@@ -64,12 +64,16 @@ def linked_sweep(source: Path, n: int, root: Path = OUT) -> Path:
 
 
 class TreeMemory:
-    """Peak of the summed RSS of a process and its descendants, sampled in a thread."""
+    """Peaks of a process tree's memory, sampled in a thread: the summed PSS (proportional set
+    size: a page shared by the parent and its forked workers counted once, split between them;
+    what the tree really costs), the summed RSS (which counts shared pages once per process),
+    and the parent's own RSS."""
 
-    def __init__(self, pid: int, every: float = 0.1):
+    def __init__(self, pid: int, every: float = 0.2):
         import psutil
 
-        self.proc, self.every, self.peak, self._stop = psutil.Process(pid), every, 0, threading.Event()
+        self.proc, self.every, self._stop = psutil.Process(pid), every, threading.Event()
+        self.peak = self.peak_rss = self.peak_parent = 0
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -79,21 +83,24 @@ class TreeMemory:
         while not self._stop.is_set():
             try:
                 procs = [self.proc, *self.proc.children(recursive=True)]
-                total = 0
+                pss = rss = 0
                 for p in procs:
                     try:
-                        total += p.memory_info().rss
+                        full = p.memory_full_info()
+                        pss, rss = pss + full.pss, rss + full.rss
+                        if p.pid == self.proc.pid:
+                            self.peak_parent = max(self.peak_parent, full.rss)
                     except psutil.Error:
                         pass
-                self.peak = max(self.peak, total)
+                self.peak, self.peak_rss = max(self.peak, pss), max(self.peak_rss, rss)
             except psutil.Error:
                 return
             time.sleep(self.every)
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int, int]:
         self._stop.set()
         self.thread.join()
-        return self.peak
+        return self.peak, self.peak_rss, self.peak_parent
 
 
 def advisor(args: list[str], env: dict | None = None, checkout: Path = REPO) -> dict:
@@ -107,22 +114,23 @@ def advisor(args: list[str], env: dict | None = None, checkout: Path = REPO) -> 
         mem = TreeMemory(proc.pid)
         _, err = proc.communicate()
         wall = time.perf_counter() - t0
-        peak = mem.stop()
+        peak, peak_rss, peak_parent = mem.stop()
         after = os.times()
         out.seek(0)
         digest = hashlib.sha256(out.read()).hexdigest()[:16]
     if proc.returncode not in (0, 1):
         raise SystemExit(f"advisor {' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
-    return {"wall": wall, "cpu": cpu, "peak_mb": peak / 2**20, "digest": digest}
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak / 2**20, "rss_mb": peak_rss / 2**20,
+            "parent_mb": peak_parent / 2**20, "digest": digest}
 
 
 def line(label: str, r: dict, anchor: dict | None = None, what: str = "wall") -> None:
     ratio = f"  x{anchor[what] / r[what]:.2f} vs anchor" if anchor and what != "peak_mb" else ""
     if anchor and what == "peak_mb":
         ratio = f"  x{r['peak_mb'] / anchor['peak_mb']:.2f} of anchor"
-    print(f"  {label:<38} wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  peak {r['peak_mb']:7.0f} MB"
-          f"  out {r['digest']}{ratio}", flush=True)
+    print(f"  {label:<38} wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  peak {r['peak_mb']:7.0f} MB PSS"
+          f" ({r['rss_mb']:.0f} MB summed RSS, parent {r['parent_mb']:.0f} MB)  out {r['digest']}{ratio}", flush=True)
 
 
 def bench_jobs(data: Path) -> None:
