@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
+
 from advisor.engine.conditions import Context, evaluate
 from advisor.priors import stop_point
 from advisor.engine.rulefile import Rule, RuleError, load_file
@@ -161,23 +163,73 @@ def _root_causes(fired: list[tuple[Rule, Finding]], verdict: RunVerdict) -> list
         kept.append((rule, finding))
         seen_patterns.add(rule.pattern)
         explained.update(rule.explains)
-    return [f for _, f in kept]
+    return [f for _, f in _cause_before_symptom(kept)]
+
+
+def _cause_before_symptom(kept: list[tuple[Rule, Finding]]) -> list[tuple[Rule, Finding]]:
+    """Move each finding ahead of the first earlier finding of the same severity whose pattern its
+    rule lists in `shown_before` (the reader acts on the first finding's first advice: lower the LR
+    that makes the loss bounce before early-stopping on the val rise the bouncing causes)."""
+    out = list(kept)
+    for rule, finding in kept:
+        if not rule.shown_before:
+            continue
+        i = next(k for k, (_, f) in enumerate(out) if f is finding)
+        j = next((k for k, (r, f) in enumerate(out[:i])
+                  if f.pattern in rule.shown_before and f.severity == finding.severity), None)
+        if j is not None:
+            out.insert(j, out.pop(i))
+    return out
+
+
+def _logged_x(curve: Any, x: Any) -> Any:
+    """The logged step (or epoch) nearest a measured one: a span found on a smoothed or
+    de-duplicated curve can fall between two evaluations ("steps 2.172-6.828" on a log that counts
+    epochs 0..9); the reader sees where it is in the log."""
+    if curve is None or x is None or len(curve) == 0:
+        return x
+    try:
+        xf = float(x)
+    except (TypeError, ValueError):
+        return x
+    xs = np.asarray(curve.x, dtype=float)
+    logged = xs if curve.logged_x is None or len(curve.logged_x) != len(xs) else np.asarray(curve.logged_x, dtype=float)
+    ok = np.isfinite(xs) & np.isfinite(logged)
+    if not math.isfinite(xf) or not ok.any():
+        return x
+    xs, logged = xs[ok], logged[ok]
+    near = logged[int(np.argmin(np.abs(xs - xf)))]
+    return int(near) if float(near).is_integer() else float(near)
+
+
+def _holds(cond: dict[str, Any], ctx: Context) -> bool:
+    """True only when the condition is known to hold on this run (unknown counts as not)."""
+    return evaluate(cond, Context(ctx.measurements, ctx.curves, ctx.role, ctx.params)) is True
+
+
+def _ordered_for_run(recommendations: list, ctx: Context) -> list:
+    """The rule's advice in file order, except that advice whose `first_when` holds on this run
+    comes first (stable: several such keep their file order). What a reader does first depends
+    on the run: the same stall at chance calls for BatchNorm in a net that does not move at all,
+    for a lower LR when it also bounces, for a higher LR when it is still creeping down."""
+    first = [r for r in recommendations if r.first_when is not None and _holds(r.first_when, ctx)]
+    return first + [r for r in recommendations if not any(r is f for f in first)]
 
 
 def _finding(rule: Rule, ctx: Context) -> Finding:
     curve = ctx.curves.get(ctx.role)
     family = "rl" if rule.category == "rl" else SPAN_FAMILY.get(rule.pattern)
     m = ctx.measurements.get(family, ctx.role) if family else None
-    start = m.start_step if m else None
-    end = m.end_step if m else None
+    start = _logged_x(curve, m.start_step) if m else None
+    end = _logged_x(curve, m.end_step) if m else None
     evidence: dict[str, Any] = {}
     for ref in rule.evidence:
         value = ctx.resolve(ref)
         if value is not None:
             evidence[ref] = _round(value)
     recs = []
-    for r in rule.recommendations:
-        if r.when is not None and evaluate(r.when, Context(ctx.measurements, ctx.curves, ctx.role, ctx.params)) is not True:
+    for r in _ordered_for_run(rule.recommendations, ctx):
+        if r.when is not None and not _holds(r.when, ctx):
             continue  # advice that does not fit this run (switch an Adam run to SGD, raise an LR already too high)
         change = _concrete_change(r.change, ctx)
         if change is None:

@@ -10,8 +10,9 @@ References a leaf can make:
   "<family>.<key>"   a measurement value on the rule's metric role (or `role = "..."`)
   "hparam.<name>"    a normalised hyperparameter (lr, batch_size, optimizer, ...)
   "curve.<role>"     whether the run has that curve (use with exists / missing)
-  "run.<fact>"       a fact about the whole run (advisor.engine.priors): lr_over_usual,
-                     optimizer_family, saturating_net, grad_clip, warmup_steps, ...
+  "run.<fact>"       a fact about the whole run (advisor.priors): lr_over_usual (and its bounds
+                     lr_over_usual_most / _least when only the LR is logged), optimizer_family,
+                     saturating_net, may_saturate, grad_clip, warmup_steps, ...
   "$<param>"         (as a value) a rule parameter, overridable from config
 """
 from __future__ import annotations
@@ -52,10 +53,19 @@ class Context:
         hp = self.curves.hparams
         if name == "lr_over_usual":
             return priors.lr_over_usual(hp)
+        if name in ("lr_over_usual_most", "lr_over_usual_least"):
+            return _lr_over_usual_bound(hp, most=name.endswith("most"))
+        if name in ("optimizer_most", "optimizer_least"):  # whose usual range the bound above is taken over
+            if priors.optimizer_family(hp):
+                return hp.get("optimizer")
+            return ("an Adam-like optimizer (the lowest usual LR of any; the optimizer is not logged)" if name.endswith("most")
+                    else "plain SGD (the highest usual LR of any; the optimizer is not logged)")
         if name == "optimizer_family":
             return priors.optimizer_family(hp)
         if name == "saturating_net":
             return priors.saturating_net(hp)
+        if name == "may_saturate":  # not known to be a net without saturating units (unknown counts as may)
+            return priors.saturating_net(hp) is not False
         onset = self.measurements.value("divergence.onset_step", role)
         if name == "grad_clip":
             return priors.grad_clip(self.curves, onset)
@@ -72,6 +82,21 @@ class Context:
                 return self.params[name]
             return self.resolve(name)
         return value
+
+
+def _lr_over_usual_bound(hp: dict[str, Any], most: bool) -> float | None:
+    """`lr_over_usual` when the optimizer is known; when only the LR is logged, the largest
+    (`most`: over Adam's 1e-3, the lowest top of any family) or the least (over plain SGD's 0.2)
+    ratio it can have. An LR of 5e-6 is far too low, and one of 5 far too high, whatever the
+    optimizer: a rule can say so without knowing which optimizer it is."""
+    known = priors.lr_over_usual(hp)
+    if known is not None:
+        return known
+    lr = hp.get("lr")
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0 or not math.isfinite(lr):
+        return None
+    tops = priors.USUAL_LR_MAX.values()
+    return float(lr) / (min(tops) if most else max(tops))
 
 
 def evaluate(cond: dict[str, Any], ctx: Context) -> bool | None:

@@ -24,6 +24,17 @@ def rules_json(rules: list[Rule]) -> str:
     ], indent=2) + "\n"
 
 
+def _first_action_cell(rule: Rule) -> str:
+    """The action listed first in the rule's file among those never moved ahead (`first_when`),
+    plus those that come first on runs whose curves say so."""
+    recs = rule.recommendations
+    if not recs:
+        return "—"
+    default = next((r for r in recs if r.first_when is None), recs[0]).action
+    promoted = list(dict.fromkeys(r.action for r in recs if r.first_when is not None and r.action != default))
+    return f"`{default}`" + (f" (first on some runs: {', '.join(f'`{a}`' for a in promoted)})" if promoted else "")
+
+
 def rules_table(rules: list[Rule]) -> str:
     """The Markdown table embedded in README.md (a test fails when it is stale)."""
     lines = [
@@ -31,7 +42,7 @@ def rules_table(rules: list[Rule]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in rules:
-        first = f"`{r.recommendations[0].action}`" if r.recommendations else "—"
+        first = _first_action_cell(r)
         refs = r.doc.get("references", [])
         ref = refs[0] if isinstance(refs, list) and refs else (str(refs) if refs else "—")
         lines.append(f"| `{r.id}` | {r.slug} | {r.pattern} | {r.severity} | {first} | {ref} |")

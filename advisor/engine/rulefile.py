@@ -44,6 +44,10 @@ class RuleRecommendation:
     source: str  # readable short names from rules/sources.toml (see advisor.engine.sources)
     quote: str = ""  # the source's own words, any script; shown by `advisor explain` only
     when: dict[str, Any] | None = None  # given only to runs where this holds (unknown: not given)
+    # moved to the front of the finding's advice on runs where this holds (unknown: keeps its place):
+    # the same stall calls for BatchNorm first in a net that does not move at all, for a lower LR
+    # first when it also bounces, for a higher LR first when it is still creeping down
+    first_when: dict[str, Any] | None = None
 
 
 @dataclass
@@ -65,6 +69,10 @@ class Rule:
     evidence: list[str] = field(default_factory=list)
     explains: list[str] = field(default_factory=list)  # patterns this finding is the root cause of
     priority: int = 50  # lower first, among findings of equal severity
+    # patterns a finding of this rule is shown ahead of at equal severity, when both are found: the
+    # cause before the symptom it drives (an LR that bounces drives the val loss up), without the
+    # rule explaining the other finding away
+    shown_before: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)
 
@@ -92,7 +100,7 @@ def _need(path: Path, data: dict, key: str, kind: type | tuple[type, ...]) -> An
 def _validate(path: Path, data: dict[str, Any]) -> Rule:
     known = {
         "id", "slug", "name", "status", "pattern", "severity", "metrics", "when", "summary",
-        "recommend", "doc", "params", "evidence", "explains", "priority", "aliases", "cases",
+        "recommend", "doc", "params", "evidence", "explains", "priority", "aliases", "cases", "shown_before",
     }
     for key in data:
         if key not in known:
@@ -137,11 +145,14 @@ def _validate(path: Path, data: dict[str, Any]) -> Rule:
         rec_when = rec.get("when")
         if rec_when is not None:
             _validate_condition(path, rec_when, f"{where}.when")
-        unknown = set(rec) - {"action", "change", "text", "source", "quote", "when"}
+        first_when = rec.get("first_when")
+        if first_when is not None:
+            _validate_condition(path, first_when, f"{where}.first_when")
+        unknown = set(rec) - {"action", "change", "text", "source", "quote", "when", "first_when"}
         if unknown:
             raise RuleError(f"{path}: key '{where}' has unknown keys {sorted(unknown)}")
         recs.append(RuleRecommendation(action, change, _need(path, rec, "text", str), _need(path, rec, "source", str), quote,
-                                       rec_when))
+                                       rec_when, first_when))
     if not recs:
         raise RuleError(f"{path}: key 'recommend' needs at least one recommendation")
     doc = _need(path, data, "doc", dict)
@@ -152,6 +163,9 @@ def _validate(path: Path, data: dict[str, Any]) -> Rule:
     for i, case in enumerate(cases):
         if not isinstance(case, dict) or case.get("expect") not in ("fire", "silent"):
             raise RuleError(f"{path}: key 'cases[{i}].expect' must be \"fire\" or \"silent\"")
+    shown_before = data.get("shown_before", [])
+    if not isinstance(shown_before, list) or any(p not in PATTERNS for p in shown_before):
+        raise RuleError(f"{path}: key 'shown_before' must be a list of patterns from {sorted(PATTERNS)}")
     expected_name = f"{rid}-{slug}.toml"
     if path.name != expected_name:
         raise RuleError(f"{path}: file name must be {expected_name} (id and slug)")
@@ -161,6 +175,7 @@ def _validate(path: Path, data: dict[str, Any]) -> Rule:
         recommendations=recs, doc=doc, path=path, category=path.parent.name, params=dict(params),
         evidence=list(data.get("evidence", [])), explains=list(data.get("explains", [])),
         priority=int(data.get("priority", 50)), aliases=list(data.get("aliases", [])), cases=list(cases),
+        shown_before=list(shown_before),
     )
 
 
