@@ -125,6 +125,9 @@ class Curve:
     x: np.ndarray  # float64, sorted ascending, one value per point (duplicates resolved)
     y: np.ndarray  # float64, NaN/inf kept
     x_kind: str = "step"  # "step" | "epoch" | "wall_time" | "index"
+    # the step each point was logged at, when several points logged at one step had to be spread
+    # inside it (x 2, 2.333, 2.667 for three batch losses at epoch 2); None when x is as logged
+    logged_x: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.x)

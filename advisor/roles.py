@@ -170,6 +170,7 @@ def curve_of(series: Series, role: str) -> Curve:
     y = series.value.astype(np.float64)
     x_kind = "step"
     n = len(step)
+    logged = None
     if n > 1 and np.all(step == step[0]):
         wt = series.wall_time
         if np.all(np.isfinite(wt)) and np.ptp(wt) > 0:
@@ -193,6 +194,7 @@ def curve_of(series: Series, role: str) -> Curve:
                 gaps = np.diff(uniq)
                 last_gap = float(np.median(gaps)) if len(gaps) else 1.0
                 gap = np.append(gaps, last_gap)
+                logged = step
                 step = step + within / np.repeat(cnt, cnt) * np.repeat(gap, cnt)
             else:
                 # Occasional re-logs (a final re-validation at the last step): the later value wins.
@@ -200,7 +202,8 @@ def curve_of(series: Series, role: str) -> Curve:
                 keep = np.sort(n - 1 - rev)
                 step, y = step[keep], y[keep]
     order = np.argsort(step, kind="stable")
-    return Curve(role=role, tag=series.tag, x=step[order], y=y[order], x_kind=x_kind)
+    return Curve(role=role, tag=series.tag, x=step[order], y=y[order], x_kind=x_kind,
+                 logged_x=None if logged is None else logged[order])
 
 
 HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
