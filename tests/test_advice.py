@@ -266,3 +266,100 @@ def test_momentum_099_run_that_learns_then_collapses_is_divergence(tmp_path, see
     assert first.rule in ("DIV006", "DIV002") and (first.pattern, first.recommendations[0].action) == ("divergence", "lower_lr")
     assert "plateau" not in [f.pattern for f in report.findings]
     assert any(r.action == "change_optimizer" and r.change == {"momentum": {"set": 0.9}} for r in first.recommendations)
+
+
+# ----------------------------------------------------------------------------- which action comes first
+
+
+def test_stall_at_an_lr_far_below_any_optimizers_range_is_told_to_raise_it(real):
+    """A RoBERTa fine-tune stuck at LR 4.6e-6 (its optimizer not logged) got check_data first: an
+    LR that small is far below the usual range of every optimizer (Adam-like 1e-3 is the lowest
+    top), so the stall is the LR's and raising it comes first, never BatchNorm."""
+    report = _run(real, "tensorboard/hf-trainer-tb-agnews-lowlr-stuck")
+    first = report.findings[0]
+    assert (first.rule, first.recommendations[0].action) == ("PLT007", "raise_lr")
+    assert first.recommendations[0].change["lr"]["set"] == 1e-5  # 4.58e-6 -> the next rung up
+    assert "?" not in first.summary and "not logged" in first.summary
+    assert "add_batchnorm" not in [a for _, a, _ in _changes(report)]
+
+
+def test_finding_spans_are_logged_steps(real, fixture_runs):
+    """"steps 2.172-6.828" on a log that counts epochs 0..9 (a batch loss logged 3x per epoch, spread
+    inside the epoch to keep every point): a span starts and ends at a step the run logged."""
+    spans = 0
+    for name, report in {**real, **fixture_runs}.items():
+        for f in report.findings:
+            curve = next((c for c in report.curves.by_role.values() if c.tag == f.metric), None) if report.curves else None
+            if curve is None:
+                continue
+            logged = curve.x if curve.logged_x is None else curve.logged_x
+            for x in (f.start_step, f.end_step):
+                if x is not None:
+                    assert np.any(np.isclose(logged, x, rtol=0, atol=1e-9)), (name, f.rule, x)
+                    spans += 1
+    assert spans > 40
+    mnist = _run(real, "tensorboard/tbx-2020-mnist-classifier")
+    assert all(float(x).is_integer() for f in mnist.findings for x in (f.start_step, f.end_step))
+
+
+def test_oscillation_is_fixed_before_the_overfitting_it_drives(fixture_runs):
+    """batch16-lr0.5 (a real training: batch 16 at the LR that suits batch 128) bounces and the noise
+    drives its val loss up; the first action was early_stop. Lower the LR first; early stopping
+    stays on the list."""
+    report = next(r for name, r in fixture_runs.items() if name.endswith("batch16-lr0.5"))
+    patterns = [f.pattern for f in report.findings]
+    assert patterns[0] == "oscillation" and "overfitting" in patterns
+    assert report.findings[0].recommendations[0].action in ("lower_lr", "lr_schedule")  # a smaller LR, now or late
+
+
+def test_overfitting_advice_never_lowers_the_weight_decay_a_run_has(real, fixture_runs):
+    """batch16-lr0.5 trains with weight_decay 1e-3 and overfits; "regularize" told it to set 1e-4,
+    a tenth of what it has. From 1e-4 (the seeds' starting point) weight decay only goes up."""
+    seen = 0
+    for name, report in {**real, **fixture_runs}.items():
+        for f in report.findings:
+            for r in f.recommendations:
+                wd = r.change.get("weight_decay")
+                if isinstance(wd, dict) and "set" in wd:
+                    had = report.curves.hparams.get("weight_decay")
+                    if isinstance(had, (int, float)) and had > 0:
+                        assert wd["set"] > had, (name, f.rule, had, wd)
+                        seen += 1
+    assert seen
+
+
+def test_a_bigger_batch_never_comes_with_a_bigger_lr_for_an_unstable_run(real, fixture_runs):
+    """"A 4x batch with 4x LR" was offered to runs that already bounce or blow up: the batch grows
+    at the LR the run has; the linear LR scaling is only for a run that is stable."""
+    seen = 0
+    for name, report in {**real, **fixture_runs}.items():
+        for f in report.findings:
+            for r in f.recommendations:
+                if r.action == "raise_batch_size":
+                    assert "lr" not in r.change and "keep the LR" in r.text, (name, f.rule, r.text)
+                    assert not re.search(r"or scale it|scale it linearly", r.text), (name, f.rule, r.text)
+                    seen += 1
+    assert seen  # the oscillating Lightning runs and batch16-lr0.5 get one
+
+
+@pytest.mark.slow
+@pytest.mark.trains
+@pytest.mark.parametrize("seed", [0, 1])
+def test_deep_sigmoid_net_stalled_at_chance_gets_batchnorm_first_without_hparams(tmp_path, seed):
+    """A real training of a 6-layer sigmoid MLP with tiny initial weights (std 0.01) on two moons:
+    the loss sits at ln 2 for the whole run. Its Keras CSV log carries no hyperparameters, and the
+    first action was check_data. A stall that neither bounces nor creeps down in a net not known
+    to be shallow/ReLU is the vanishing gradient of the seeds' BatchNorm section: BatchNorm
+    first. The loss stays within 1% of ln 2 on every kernel (a wide margin)."""
+    from advisor.verify import logwriters as lw
+    from advisor.verify.builtins import train
+
+    rec = lw.Recorder(clock=lw.fake_clock())
+    rec.meta.update(train({"task": "moons-mlp", "optimizer": "sgd", "lr": 0.05, "activation": "sigmoid", "depth": 6,
+                           "init": "small", "init_scale": 0.01}, 400, seed, rec))
+    lw.write_keras_csv(rec, tmp_path / "training.log")
+    report = diagnose_paths([str(tmp_path / "training.log")]).runs[0]
+    assert not report.curves.hparams  # nothing tells the net apart: the curve does
+    first = report.findings[0]
+    assert first.pattern == "plateau" and first.recommendations[0].action == "add_batchnorm"
+    assert "check_data" in [r.action for r in first.recommendations]
