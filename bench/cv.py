@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.score import PRIMARY_ORDER, load_truth, print_errors, print_table, score  # noqa: E402
+from bench.score import PRIMARY_ORDER, load_truth, print_errors, print_expected_by_pattern, print_table, score  # noqa: E402
 
 # rule id -> param -> candidate values; the first value of each list is the shipped default
 GRID: dict[str, dict[str, list]] = {
@@ -152,6 +152,7 @@ def main() -> None:
     print_table(result)
     print(f"macro-F1 {result['macro_f1']:.3f}   healthy false alarms {result['healthy_false_alarms']}/{result['healthy_runs']}"
           f"   expected action among {result['expected_among']:.1%}   first {result['expected_first']:.1%}")
+    print_expected_by_pattern(result)
     for pf in per_fold:
         print(f"  fold {pf['fold']}: {pf['runs']} runs, macro-F1 {pf['macro_f1']:.3f}, false alarms {pf['healthy_false_alarms']},"
               f" expected among {pf['expected_among']:.1%}, first {pf['expected_first']:.1%}")

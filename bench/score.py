@@ -64,6 +64,7 @@ def score(truth: list[dict], predictions: dict[str, dict]) -> dict:
     healthy_runs = healthy_alarms = 0
     action_total = action_ok = 0
     expected_total = expected_among = expected_first = 0
+    expected_by = {p: Counter() for p in CORE}  # per primary pattern: runs, among, first
     misses, alarms, wrong_actions, wrong_expected = [], [], [], []
     for entry in truth:
         pred = predictions[entry["path"]]
@@ -100,6 +101,10 @@ def score(truth: list[dict], predictions: dict[str, dict]) -> dict:
             first = pred["first_action"] in expected
             expected_among += among
             expected_first += first
+            by = expected_by[next(p for p in PRIMARY_ORDER if p in true)]
+            by["runs"] += 1
+            by["among"] += among
+            by["first"] += first
             if not first:
                 wrong_expected.append((entry["path"], expected, pred["first_action"], among))
     per = {}
@@ -116,6 +121,7 @@ def score(truth: list[dict], predictions: dict[str, dict]) -> dict:
         "expected_runs": expected_total,
         "expected_among": expected_among / expected_total if expected_total else float("nan"),
         "expected_first": expected_first / expected_total if expected_total else float("nan"),
+        "expected_by_pattern": {p: dict(c) for p, c in expected_by.items() if c["runs"]},
         "misses": misses, "alarms": alarms, "wrong_actions": wrong_actions, "wrong_expected": wrong_expected,
     }
 
@@ -125,6 +131,12 @@ def print_table(result: dict) -> None:
     print(f"{'pattern':18} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'recall':>6} {'f1':>6}")
     for p, r in result["per_pattern"].items():
         print(f"{p:18} {r['tp']:4d} {r['fp']:4d} {r['fn']:4d} {r['precision']:6.2f} {r['recall']:6.2f} {r['f1']:6.2f}")
+
+
+def print_expected_by_pattern(result: dict) -> None:
+    """The expected action among the recommendations and first, per primary labelled pattern."""
+    for p, c in result.get("expected_by_pattern", {}).items():
+        print(f"  expected action, {p:17} {c['runs']:3d} runs: among {c['among'] / c['runs']:6.1%}   first {c['first'] / c['runs']:6.1%}")
 
 
 def print_errors(result: dict) -> None:
@@ -160,6 +172,7 @@ def main() -> None:
     if result["expected_runs"]:
         print(f"expected action ({result['expected_runs']} runs): among recommendations {result['expected_among']:.1%}"
               f"   first {result['expected_first']:.1%}")
+        print_expected_by_pattern(result)
     if args.errors:
         print_errors(result)
         for path, p, act in result["wrong_actions"]:
