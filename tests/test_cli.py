@@ -128,6 +128,18 @@ def test_runs_and_export(tmp_path):
     assert any(line.endswith(",nan") or line.endswith(",") for line in text[-10:])
 
 
+def test_explain_says_when_a_recommendation_is_given_and_when_it_comes_first():
+    """PLT001 lists lower_lr first in its file, but gives it only to a stall that bounces: explain
+    says so instead of reading as 'lower the LR first' for every stall."""
+    code, out, _ = run("explain", "PLT001")
+    assert code == 0
+    block = out.split("- lower_lr:", 1)[1].split("\n- ", 1)[0]
+    assert "given only when: oscillation.detected == true" in block
+    assert "comes first when: oscillation.detected == true" in block
+    batchnorm = out.split("- add_batchnorm:", 1)[1].split("\n- ", 1)[0]
+    assert "comes first when: oscillation.detected is missing or false and slow_convergence.detected is missing or false" in batchnorm
+
+
 def test_rules_and_explain():
     code, out, _ = run("rules")
     assert code == 0 and "OSC001" in out

@@ -49,6 +49,26 @@ def rules_table(rules: list[Rule]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def condition_text(cond: dict) -> str:
+    """A condition tree in words for `advisor explain`: `run.lr_over_usual >= 3 or oscillation.detected == true`."""
+    if "all" in cond:
+        return " and ".join(_grouped(c) for c in cond["all"])
+    if "any" in cond:
+        return " or ".join(_grouped(c) for c in cond["any"])
+    if "not" in cond:
+        return f"not ({condition_text(cond['not'])})"
+    where = f" on {cond['role']}" if cond.get("role") else ""
+    if cond["op"] in ("exists", "missing"):
+        return f"{cond['signal']}{where} {'is measured' if cond['op'] == 'exists' else 'is missing or false'}"
+    value = json.dumps(cond["value"]) if not isinstance(cond["value"], str) or not cond["value"].startswith("$") else cond["value"]
+    return f"{cond['signal']}{where} {cond['op']} {value}"
+
+
+def _grouped(cond: dict) -> str:
+    text = condition_text(cond)
+    return f"({text})" if ("all" in cond or "any" in cond) and len(next(iter(cond.values()))) > 1 else text
+
+
 def explain(rule: Rule, sources: dict[str, Source] | None = None) -> str:
     """`advisor explain`: the rule's docs, with its sources' original titles and quotes (any script)."""
     doc = rule.doc
@@ -66,6 +86,10 @@ def explain(rule: Rule, sources: dict[str, Source] | None = None) -> str:
         out.append(f"- {rec.action}: {rec.text}  (change: {change}; source: {rec.source})")
         if rec.quote:
             out.append(f"  original words: {rec.quote}")
+        if rec.when is not None:
+            out.append(f"  given only when: {condition_text(rec.when)}")
+        if rec.first_when is not None:
+            out.append(f"  comes first when: {condition_text(rec.first_when)}")
     out.append("")
     if rule.params:
         out.append("## Parameters (override in [tool.advisor.thresholds." + rule.id + "])")
