@@ -50,18 +50,21 @@ def zero_file(path: Path, size: int) -> Path:
     return path
 
 
-def diagnose(folder: Path) -> tuple[float, float, int, str]:
-    """(seconds, peak RSS in MB, exit code, first line of output) of `advisor diagnose folder`."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def diagnose(folder: Path) -> tuple[float, float, int, str, float]:
+    """(seconds, peak RSS in MB, exit code, first line of output, CPU seconds) of `advisor diagnose
+    folder`. CPU seconds (user + system) barely move with the machine's load; wall seconds do."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "advisor.cli", "diagnose", str(folder), "--jobs", "1"],
                           capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_before
     if peak <= before:
         print("  (peak RSS not above an earlier child's: run each measurement alone to read it)")
-    return seconds, peak / 1024, proc.returncode, (proc.stdout.strip().splitlines() or [proc.stderr.strip()])[0]
+    return seconds, peak / 1024, proc.returncode, (proc.stdout.strip().splitlines() or [proc.stderr.strip()])[0], cpu
 
 
 def main() -> None:
@@ -73,19 +76,19 @@ def main() -> None:
     if args.only in (None, "zero"):
         small = zero_file(OUT / "zero-1m" / "events.out.tfevents.1.host", 1 << 20)
         big = zero_file(OUT / "zero-1g" / "events.out.tfevents.1.host", 1 << 30)
-        s_small = diagnose(small.parent)[0]
-        s_big, _, rc, line = diagnose(big.parent)
-        print(f"zero-filled event file: 1 GiB in {s_big:.1f} s (target < 10 s; process start and imports "
-              f"included: 1 MiB takes {s_small:.1f} s); exit {rc}: {line}")
+        s_small, _, _, _, c_small = diagnose(small.parent)
+        s_big, _, rc, line, c_big = diagnose(big.parent)
+        print(f"zero-filled event file: 1 GiB in {s_big:.1f} s wall, {c_big:.1f} s CPU (target < 10 s; process "
+              f"start and imports included: 1 MiB takes {s_small:.1f} s wall, {c_small:.1f} s CPU); exit {rc}: {line}")
     if args.only in (None, "csv"):
         anchor_rows = max(1, args.rows // 10)
         anchor = write_csv(OUT / f"csv-{anchor_rows}" / "metrics.csv", anchor_rows)
         huge = write_csv(OUT / f"csv-{args.rows}" / "metrics.csv", args.rows)
-        s_a, m_a, _, _ = diagnose(anchor.parent)
-        s_h, m_h, rc, line = diagnose(huge.parent)
+        s_a, m_a, _, _, _ = diagnose(anchor.parent)
+        s_h, m_h, rc, line, c_h = diagnose(huge.parent)
         size_mb = huge.stat().st_size / 1e6
         print(f"CSV {args.rows:,} rows ({size_mb:.0f} MB, {2 * args.rows:,} points): peak {m_h:.0f} MB "
-              f"(target < 2048), {s_h:.0f} s; {m_h / size_mb:.1f}x the file; "
+              f"(target < 2048), {s_h:.0f} s wall, {c_h:.0f} s CPU; {m_h / size_mb:.1f}x the file; "
               f"{anchor_rows:,} rows: {m_a:.0f} MB, {s_a:.0f} s -> {(m_h - m_a) / (args.rows - anchor_rows) * 1e6:.0f} "
               f"bytes per extra row; exit {rc}: {line}")
 
