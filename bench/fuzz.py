@@ -3,7 +3,8 @@
 Every case is one run folder copied to scratch, one of its log files mutated by one of the
 operators of tests/fuzzing.py, then `advisor diagnose --format json` in a forked child under
 RLIMIT_AS and a timeout. Printed at the end, and written to bench/out/fuzz.json:
-- tracebacks, hangs past the timeout, cases whose peak RSS reached the memory threshold;
+- tracebacks, hangs (past the timeout, and again when re-run alone with 5x the time: on a loaded
+  machine a 3 s case can pass 60 s of wall time), cases whose peak RSS reached the memory threshold;
 - exit-code flips 1 -> 0 after a one-value mutation, split into "run lost or errored" and "run read
   but most of its points lost" (bugs: the W&B framing lost whole blocks this way) and "run read
   and diagnosed, symptom gone" (the value carried the symptom: informational);
@@ -87,13 +88,16 @@ def main() -> None:
     print(f"\n{summary.cases} mutated files ({summary.skipped} draws not applicable) in {elapsed:.0f} s")
     print(f"  tracebacks: {len(summary.tracebacks)}   hangs > {args.timeout:.0f} s: {len(summary.hangs)}   "
           f"cases >= {args.memory_mb:.0f} MB: {len(summary.over_memory)}")
-    print(f"  peak RSS {summary.peak_rss_mb:.0f} MB, slowest case {summary.max_seconds:.1f} s")
+    print(f"  peak RSS {summary.peak_rss_mb:.0f} MB, slowest case {summary.max_seconds:.1f} s wall, "
+          f"most CPU {summary.max_cpu_seconds:.1f} s; {len(summary.slow_under_load)} past the timeout once but "
+          f"done when re-run with 5x the time (load, not a hang)")
     print(f"  exit 1 -> 0 after one corrupted value: {len(summary.lost_run_flips)} with the run lost or errored, "
           f"{len(summary.points_lost_flips)} with most of its points lost, "
           f"{len(summary.signal_flips)} with the run read and diagnosed (the value carried the symptom)")
     print(f"  controls: {len(controls_wrong)} seeds off their in-process point count, "
           f"{len(summary.control_mismatches)} re-runs differing from the first reading")
     for label, items in (("traceback", summary.tracebacks), ("hang", summary.hangs),
+                         ("slow under load", summary.slow_under_load),
                          ("memory", summary.over_memory), ("lost run", summary.lost_run_flips),
                          ("points lost", summary.points_lost_flips), ("symptom gone", summary.signal_flips),
                          ("control count", controls_wrong), ("control", summary.control_mismatches)):
