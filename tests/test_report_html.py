@@ -186,7 +186,7 @@ def test_epoch_axis_captions_and_unmapped_legends():
     report = RunReport(run=run, metrics={"train_loss": "loss", "lr": "lr"},
                        curves=Curves(run="keras-run", by_role={"train_loss": loss, "lr": lr}))
     out = render(Diagnosis(runs=[report]), "html")
-    assert "0.0003. Curves:" in out and "0.0003.Curves" not in out
+    assert "3e-4. Curves:" in out and "3e-4.Curves" not in out
     svg = out[out.index("<svg"):]
     ticks = set(re.findall(r">\s*([0-9.]+)\s*</text>", svg))
     assert "epoch" in svg and {"0", "1", "2", "3", "4", "5"} & ticks
@@ -196,3 +196,61 @@ def test_epoch_axis_captions_and_unmapped_legends():
                  series={"Loss/pretraining": Series("Loss/pretraining", np.arange(50), np.linspace(3, 1, 50), None)})
     out = render(Diagnosis(runs=[RunReport(run=export, metrics={})]), "html")
     assert "tag 1" not in out and "Loss/pretraining" in out
+
+
+def _visible_text(page: str) -> list[str]:
+    """The text nodes a reader sees, chart labels included, without names and paths (run names
+    hold dates and hashes that are not numbers to format)."""
+    page = re.sub(r"<style.*?</style>", "", page, flags=re.S)
+    page = re.sub(r"<(h2|a|code)\b[^>]*>.*?</\1>", "", page, flags=re.S)
+    nodes = [t.strip() for t in re.findall(r">([^<>]+)<", page)]
+    return [t for t in nodes if t and "/" not in t]
+
+
+HARD_RUNS = ("tensorboard/lightning-tb-deep-linear-exploding-loss", "tensorboard/sb3-ppo-learning-spiky",
+             "tensorboard/hf-trainer-tb-agnews-lowlr-stuck", "tensorboard/lightning-tb-memorization-overfit",
+             "hf-trainer/whisper-large-v2-ja-5k")
+
+
+def test_one_number_format_in_the_html(real_logs):
+    """The report mixed "2234085120", "1.279e+04", "4.583e-06" and "3.08e+03x" (issue 13): every
+    number a reader sees, in tables, summaries, evidence, changes and chart ticks, is written one
+    way — exact counts with thousands separators, else 3 significant digits, an exponent only
+    below 0.001 and never zero-padded."""
+    from advisor.pipeline import diagnose_paths
+
+    d = diagnose_paths([str(real_logs / r) for r in HARD_RUNS])
+    assert len(d.runs) == len(HARD_RUNS)
+    out = render(d, "html")
+    text = " ".join(_visible_text(out))
+    assert "2,234,085,120" in text  # the exploding run's last train loss, a whole number
+    assert not re.findall(r"\d[eE][+-]0\d", text), re.findall(r"\S*\d[eE][+-]0\d\S*", text)[:5]
+    assert not re.findall(r"\d[eE]\+", text), re.findall(r"\S*\d[eE]\+\S*", text)[:5]
+    assert "4.58e-6" in text  # the stuck run's LR, in the compact exponent form
+    bare = re.findall(r"(?<![\w.,:-])\d{5,}(?![\w,.])", text)
+    assert not bare, bare[:5]
+    for number in re.findall(r"(?<![\w.])\d[\d,]*\.\d+", text):
+        digits = number.replace(",", "").replace(".", "").lstrip("0")
+        assert len(digits) <= 3, number
+
+
+def test_sb3_runs_plot_environment_timesteps(real_logs):
+    """An SB3 run counts environment timesteps (its x is `num_timesteps`), in TensorBoard and in
+    progress.csv: the axis says so, with readable ticks, instead of "step" with 1e5 offsets."""
+    from advisor.pipeline import diagnose_paths
+
+    for folder in ("tensorboard/sb3-ppo-learning-spiky", "csv/sb3-progress-ppo"):
+        out = render(diagnose_paths([str(real_logs / folder)]), "html")
+        labels = re.findall(r"<text[^>]*>([^<]*)</text>", out[out.index('class="chart"'):])
+        assert "environment timesteps" in labels and "step" not in labels, (folder, labels)
+        assert any(re.fullmatch(r"\d{1,3}(,\d{3})+", t) for t in labels), (folder, labels)
+
+
+def test_x_axis_label_follows_the_runs_unit():
+    run = Run(name="r", path="r", format="csv")
+    assert plots.x_axis_label(run, {"step"}) == "step"
+    assert plots.x_axis_label(run, {"epoch"}) == "epoch"
+    assert plots.x_axis_label(run, {"wall_time"}) == "wall time (s)"
+    assert plots.x_axis_label(run, {"step", "epoch"}) == "x"
+    sb3 = Run(name="r", path="r", format="csv", meta={"x_axis": "time/total_timesteps"})
+    assert plots.x_axis_label(sb3, {"step"}) == "environment timesteps"

@@ -21,6 +21,7 @@ from advisor.priors import stop_point
 from advisor.engine.rulefile import Rule, RuleError, load_file
 from advisor.engine.sources import SOURCES_FILE
 from advisor.model import Curves, Finding, Recommendation, severity_rank
+from advisor.numbers import readable
 from advisor.signals import Measurements
 
 # Which signal family gives a finding its step range, by pattern.
@@ -270,7 +271,7 @@ def _fill(template: str, ctx: Context, metric: str) -> str:
         if how == "pct" and isinstance(value, (int, float)) and not isinstance(value, bool):
             return _pct(float(value))
         if (how == "int" or ref.endswith("_step")) and isinstance(value, float) and math.isfinite(value):
-            return str(int(round(value)))
+            return readable(int(round(value)))
         return _fmt(value)
 
     return _PLACEHOLDER.sub(sub, template)
@@ -285,18 +286,9 @@ def _pct(fraction: float) -> str:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}".replace(",", "")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-            return f"{value:.3g}"
-        if float(value).is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.3g}"
+    """A value in a summary, in the reports' one number format (advisor.numbers.readable)."""
+    if isinstance(value, (bool, int, float)):
+        return readable(value)
     return str(value)
 
 

@@ -11,6 +11,7 @@ import math
 from typing import Any, Iterable
 
 from advisor.model import Diagnosis, Finding, Recommendation, RunReport, severity_rank
+from advisor.numbers import readable
 from advisor.terminal import sanitize
 
 # Worst first. A run that could not be read or analysed, or that holds no point at all (a training
@@ -124,26 +125,16 @@ def _finite(x: Any) -> bool:
 
 
 def fmt_num(x: Any) -> str:
-    """A number the way a person reads it: integers plain, floats with 4 significant digits."""
-    if x is None:
-        return "–"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+    """A number the way a person reads it, the same in every report and summary
+    (advisor.numbers.readable: exact counts with thousands separators, else 3 significant digits);
+    anything else as sanitised text."""
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):  # numpy scalars
         try:
             x = x.item()
         except (TypeError, ValueError):
             return clean(x)
-    if isinstance(x, int):
-        return str(x)
-    if isinstance(x, float):
-        if math.isnan(x):
-            return "nan"
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
-        if x.is_integer() and abs(x) < 1e15:
-            return str(int(x))
-        return f"{x:.4g}"
+    if x is None or isinstance(x, (bool, int, float)):
+        return readable(x)
     return clean(x)
 
 

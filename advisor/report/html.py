@@ -161,7 +161,9 @@ def _charts(runs: list[RunReport], buckets: int, show_progress: bool | None) -> 
         others = plots.unmapped_curves(r)
         if others:
             curves = Curves(run=r.run.name, by_role={c.role: c for c in others})
-        light.append(RunReport(run=Run(name=r.run.name, path=r.run.path, format=r.run.format), metrics={},
+        meta = {"x_axis": r.run.meta["x_axis"]} if "x_axis" in (r.run.meta or {}) else {}
+        run = Run(name=r.run.name, path=r.run.path, format=r.run.format, writer=r.run.writer, meta=meta)
+        light.append(RunReport(run=run, metrics={},
                                findings=r.findings, curves=curves))
     work = [(rep, f"c{i}", buckets) for i, rep in enumerate(light, start=1)]
     n_jobs = jobs()

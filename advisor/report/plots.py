@@ -32,6 +32,7 @@ from typing import Iterable
 import numpy as np
 
 from advisor.model import Curve, Finding, RunReport
+from advisor.numbers import readable
 
 from advisor.signals.robust import tb_smooth as _tb_smooth_signals
 
@@ -289,6 +290,28 @@ def _color(role: str) -> str:
     return COLORS.get(role, "#444")
 
 
+# What the x axis counts, by the x_kind the roles gave the curves (advisor.roles).
+X_KIND_LABELS = {"step": "step", "epoch": "epoch", "wall_time": "wall time (s)", "index": "logged point"}
+# The x column of logs that count something other than optimizer steps (advisor.ingest.csv_logs).
+X_AXIS_LABELS = {"time/total_timesteps": "environment timesteps"}
+
+
+def x_axis_label(run, kinds: set[str]) -> str:
+    """The x axis in the run's own unit: epochs for epoch-level logs, environment timesteps for
+    Stable-Baselines3 runs (their "step" is `num_timesteps`, the env steps taken so far, not an
+    update count), wall time or point index where the log had no step. Mixed kinds: "x"."""
+    if len(kinds) != 1:
+        return "x"
+    kind = next(iter(kinds))
+    if kind == "step":
+        axis = (run.meta or {}).get("x_axis")
+        if axis in X_AXIS_LABELS:
+            return X_AXIS_LABELS[axis]
+        if run.writer == "sb3":
+            return X_AXIS_LABELS["time/total_timesteps"]
+    return X_KIND_LABELS.get(kind, "x")
+
+
 def run_chart_svg(report: RunReport, chart_id: str, buckets: int = WIDTH_PX) -> str | None:
     """The run's curves as one inline SVG (None when the run has no curves)."""
     panels = panels_for(report)
@@ -316,11 +339,14 @@ def run_chart_svg(report: RunReport, chart_id: str, buckets: int = WIDTH_PX) -> 
             _draw_panel(ax, title, cs, buckets)
             tags_in_panel.append({c.tag for c in cs})
         _draw_findings(axes, tags_in_panel, report.findings)
-        axes[-1].set_xlabel(next(iter(kinds)) if len(kinds) == 1 else "x")
-        if kinds == {"epoch"}:  # whole epochs: no "2.5" tick
-            from matplotlib.ticker import MaxNLocator
+        axes[-1].set_xlabel(x_axis_label(report.run, kinds))
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-            for ax in axes:
+        ticks = FuncFormatter(lambda v, _pos: readable(float(v)))  # the report's one number format
+        for ax in axes:
+            ax.xaxis.set_major_formatter(ticks)
+            ax.yaxis.set_major_formatter(ticks)
+            if kinds == {"epoch"}:  # whole epochs: no "2.5" tick
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.subplots_adjust(left=0.07, right=0.985, top=1 - 0.22 / height, bottom=0.42 / height)
         buf = io.StringIO()
