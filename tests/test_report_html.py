@@ -254,3 +254,12 @@ def test_x_axis_label_follows_the_runs_unit():
     assert plots.x_axis_label(run, {"step", "epoch"}) == "x"
     sb3 = Run(name="r", path="r", format="csv", meta={"x_axis": "time/total_timesteps"})
     assert plots.x_axis_label(sb3, {"step"}) == "environment timesteps"
+
+
+def test_finding_ranges_in_the_runs_unit(real_logs):
+    """A finding on an epoch-level Keras log was placed at "steps 14–20"; the HTML says epochs."""
+    from advisor.pipeline import diagnose_paths
+
+    out = render(diagnose_paths([str(real_logs / "wandb/wandb-binary-cifar-overfit")]), "html")
+    spans = re.findall(r'<span class="muted">((?:epoch|step|from|until)[^<]*)</span>', out)
+    assert spans and all(s.split()[0] in ("epoch", "epochs") or s.split()[1] == "epoch" for s in spans), spans

@@ -138,17 +138,32 @@ def fmt_num(x: Any) -> str:
     return clean(x)
 
 
-def fmt_steps(start: Any, end: Any) -> str:
-    """`steps 1200–5000`, `step 1200`, `from step 1200` or '' when unknown."""
+def fmt_steps(start: Any, end: Any, unit: str = "step") -> str:
+    """`steps 1,200–5,000`, `step 1,200`, `from step 1,200` or '' when unknown; `unit` names what
+    the run's x axis counts (`x_unit`): `epochs 3–7`, `timesteps 20,000–40,000`."""
     s = fmt_num(start) if _finite(start) else None
     e = fmt_num(end) if _finite(end) else None
     if s and e:
-        return f"step {s}" if s == e else f"steps {s}–{e}"
+        return f"{unit} {s}" if s == e else f"{unit}s {s}–{e}"
     if s:
-        return f"from step {s}"
+        return f"from {unit} {s}"
     if e:
-        return f"until step {e}"
+        return f"until {unit} {e}"
     return ""
+
+
+def x_unit(report: RunReport, finding: Finding | None = None) -> str:
+    """What the x axis of `finding`'s curve (else the run's loss curve) counts: "epoch" for
+    epoch-level logs, "timestep" for Stable-Baselines3 runs (x is the env steps taken), else
+    "step"."""
+    curves = report.curves.by_role if report.curves is not None else {}
+    curve = next((c for c in curves.values() if finding is not None and c.tag == finding.metric), None)
+    curve = curve or curves.get("train_loss") or curves.get("val_loss") or next(iter(curves.values()), None)
+    if curve is not None and curve.x_kind == "epoch":
+        return "epoch"
+    if report.run.writer == "sb3" or (report.run.meta or {}).get("x_axis") == "time/total_timesteps":
+        return "timestep"
+    return "step"
 
 
 def fmt_evidence(evidence: dict[str, Any]) -> str:
