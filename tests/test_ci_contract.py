@@ -32,10 +32,25 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert _readme_command(2) in CI.splitlines()
 
 
-def test_ci_reruns_the_tests_that_train_under_a_second_kernel_setting():
+def _kernels_after(first: str) -> list[str]:
+    """What .ci/run's own `kernels_after` picks after a first run under `first`."""
+    import subprocess
+
+    func = re.search(r"^kernels_after\(\) \{.*?^\}", CI, re.S | re.M).group(0)
+    out = subprocess.run(["bash", "-c", f'{func}\nkernels_after "$1"', "_", first],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+def test_ci_reruns_the_tests_that_train_under_default_and_avx2():
+    """Issue 13: trainings and the demo must hold under ATEN_CPU_CAPABILITY=default AND =avx2; on an
+    AVX-512 machine the old script reran under avx2 only, so `default` was never exercised."""
     rerun = [line for line in CI.splitlines() if "-m trains" in line]
-    assert rerun and all("ATEN_CPU_CAPABILITY=" in line for line in rerun)
-    assert re.search(r"second=avx2", CI) and re.search(r"second=default", CI)
+    assert rerun and all("ATEN_CPU_CAPABILITY=$cap" in line for line in rerun)
+    assert _kernels_after("avx512") == ["default", "avx2"]
+    assert _kernels_after("avx2") == ["default"]
+    assert _kernels_after("default") == ["avx2"]
+    assert 'for cap in "$first" $others; do' in CI and "advisor demo" in CI
 
 
 def test_readme_says_what_each_skipped_test_needs():
