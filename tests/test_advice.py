@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -306,7 +307,9 @@ def test_oscillation_is_fixed_before_the_overfitting_it_drives(fixture_runs):
     """batch16-lr0.5 (a real training: batch 16 at the LR that suits batch 128) bounces and the noise
     drives its val loss up; the first action was early_stop. Lower the LR first; early stopping
     stays on the list."""
-    report = next(r for name, r in fixture_runs.items() if name.endswith("batch16-lr0.5"))
+    # the recording of the former fixture (kept as test data: its config has no margin across CPU
+    # kernels, so it is no longer a fixture whose retrain must reproduce its labels)
+    report = diagnose_paths([str(Path(__file__).parent / "data" / "batch16-lr0.5")]).runs[0]
     patterns = [f.pattern for f in report.findings]
     assert patterns[0] == "oscillation" and "overfitting" in patterns
     assert report.findings[0].recommendations[0].action in ("lower_lr", "lr_schedule")  # a smaller LR, now or late
