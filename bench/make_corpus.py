@@ -216,6 +216,27 @@ def run_spec(args: tuple[dict, str]) -> tuple[str, dict | None, str | None]:
     return spec["id"], entry, None
 
 
+def sweep(run_spec, specs: list[dict], out: Path, jobs: int) -> tuple[dict[str, dict], dict[str, str], float]:
+    """Train every spec with `run_spec((spec, out_dir)) -> (id, entry or None, why)` in a pool of
+    `jobs` workers into a fresh `out/runs`: (kept entries by id, rejection reasons by id,
+    seconds). Shared by both corpus generators. The workers live for the whole sweep, so each
+    keeps its cache of reference trainings."""
+    shutil.rmtree(out / "runs", ignore_errors=True)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    runs: dict[str, dict] = {}
+    rejected: dict[str, str] = {}
+    with Pool(jobs) as pool:
+        for k, (rid, entry, why) in enumerate(pool.imap_unordered(run_spec, [(s, str(out)) for s in specs]), 1):
+            if entry is None:
+                rejected[rid] = why
+            else:
+                runs[rid] = entry
+            if k % 25 == 0:
+                print(f"{k}/{len(specs)} done, {len(runs)} kept, {time.time() - t0:.0f}s", file=sys.stderr)
+    return runs, rejected, round(time.time() - t0, 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT)
@@ -224,22 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     out: Path = args.out
-    if (out / "runs").exists():
-        shutil.rmtree(out / "runs")
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    specs = make_specs(args.runs, args.seed)
-    t0 = time.time()
-    runs: dict[str, dict] = {}
-    rejected: dict[str, str] = {}
-    # workers live for the whole sweep: each keeps its cache of reference trainings
-    with Pool(args.jobs) as pool:
-        for k, (rid, entry, why) in enumerate(pool.imap_unordered(run_spec, [(s, str(out)) for s in specs]), 1):
-            if entry is None:
-                rejected[rid] = why
-            else:
-                runs[rid] = entry
-            if k % 25 == 0:
-                print(f"{k}/{len(specs)} done, {len(runs)} kept, {time.time() - t0:.0f}s", file=sys.stderr)
+    runs, rejected, seconds = sweep(run_spec, make_specs(args.runs, args.seed), out, args.jobs)
     counts = Counter(p for e in runs.values() for p in e["patterns"])
     counts["healthy"] = sum(e["healthy"] for e in runs.values())
     summary = {
@@ -251,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         "tasks": dict(sorted(Counter(e["config"]["task"] for e in runs.values()).items())),
         "rejected_why": dict(sorted(Counter(w.split(":")[0] + (":" + w.split(":")[1] if w.startswith("ambiguous") else "")
                                            for w in rejected.values()).items())),
-        "seconds": round(time.time() - t0, 1), "jobs": args.jobs, "seed": args.seed,
+        "seconds": seconds, "jobs": args.jobs, "seed": args.seed,
     }
     truth = {"schema": SCHEMA, "generator": "bench/make_corpus.py", "criteria": CRITERIA, "counts": summary,
              "runs": {k: runs[k] for k in sorted(runs)}, "rejected": {k: rejected[k] for k in sorted(rejected)}}

@@ -40,7 +40,6 @@ import shutil
 import sys
 import time
 from collections import Counter
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from advisor.verify import logwriters as lw  # noqa: E402
+from bench.make_corpus import sweep  # noqa: E402
 from fixtures.make_fixtures import _round, write_run  # noqa: E402
 
 SCHEMA = "advisor.corpus/1"
@@ -533,20 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     out: Path = args.out
-    shutil.rmtree(out / "runs", ignore_errors=True)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    specs = make_specs(args.runs, args.seed)
-    t0 = time.time()
-    runs: dict[str, dict] = {}
-    rejected: dict[str, str] = {}
-    with Pool(args.jobs) as pool:
-        for k, (rid, entry, why) in enumerate(pool.imap_unordered(run_spec, [(s, str(out)) for s in specs]), 1):
-            if entry is None:
-                rejected[rid] = why
-            else:
-                runs[rid] = entry
-            if k % 25 == 0:
-                print(f"{k}/{len(specs)} done, {len(runs)} kept, {time.time() - t0:.0f}s", file=sys.stderr)
+    runs, rejected, seconds = sweep(run_spec, make_specs(args.runs, args.seed), out, args.jobs)
     counts = Counter(p for e in runs.values() for p in e["patterns"])
     counts["healthy"] = sum(e["healthy"] for e in runs.values())
     summary = {
@@ -556,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_only": sum(e["train_only"] for e in runs.values()),
         "epoch_level": sum(e["granularity"] == "epoch" for e in runs.values()),
         "rejected_why": dict(sorted(Counter(w.split(":")[0] for w in rejected.values()).items())),
-        "seconds": round(time.time() - t0, 1), "jobs": args.jobs, "seed": args.seed,
+        "seconds": seconds, "jobs": args.jobs, "seed": args.seed,
     }
     truth = {"schema": SCHEMA, "generator": "bench/make_corpus_oos.py", "criteria": CRITERIA, "counts": summary,
              "runs": {k: runs[k] for k in sorted(runs)}, "rejected": {k: rejected[k] for k in sorted(rejected)}}
