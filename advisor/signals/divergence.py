@@ -39,6 +39,8 @@ RELAPSE = 0.9  # ... then came back to >= 90% of it and stayed there (last 10% o
 LAST_BLOWUP = 100.0  # the last logged value >= 100x the start and the median: the run ended blown up
 ABOVE_START = 1.2  # the whole second half of the trend >= 1.2x its start: worse than doing nothing
 EARLY_WINDOW = 0.3  # share of the run whose median is reported as early_rise_ratio
+ACC_DROP = 0.2  # collapse: the accuracy fell >= 20 points from its best ...
+ACC_LOSS_BACK = 0.8  # ... while the (training) loss is back to >= 80% of its start
 GRAD_RATIO = 10.0
 MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a divergence
 
@@ -132,6 +134,37 @@ def _came_back(xs: np.ndarray, ys: np.ndarray, s: np.ndarray, start: float, out:
     return out
 
 
+def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
+    """Onset x of a collapse to chance seen in the accuracy, or None.
+
+    A net that learns and is then wrecked by its LR (SGD momentum 0.99, SGD at 0.6-1) ends up
+    predicting one class: its accuracy falls from its best back to the class share while the
+    loss returns to where it started. The per-step loss is too noisy to show the relapse on its
+    own (its trend may never get to 70% of the start); the accuracy's fall of >= 20 points,
+    together with the loss (x, y) back at >= 80% of its start, does. Overfitting also loses
+    accuracy, but its training loss stays low; a stall never gains 20 points to lose.
+    """
+    a = curves.get("val_acc") or curves.get("train_acc")
+    if a is None:
+        return None
+    ax, ay = finite_xy(a)
+    n = len(ay)
+    if n < 8 or len(y) < 8:
+        return None
+    if curves.higher_is_better.get(a.role) is False:
+        return None
+    if float(np.max(ay)) > 1.5:  # logged in percent
+        ay = ay / 100.0
+    k = max(3, n // 4)
+    i_peak = int(np.argmax(ay[:-k]))
+    tail = float(np.median(ay[-k:]))
+    start = float(np.median(y[:3]))
+    loss_tail = float(np.median(y[-max(3, len(y) // 10):]))
+    if start > 0 and ay[i_peak] - tail >= ACC_DROP and loss_tail >= ACC_LOSS_BACK * start:
+        return float(ax[i_peak])
+    return None
+
+
 def _grad_explosion(curves: Curves) -> tuple[bool, float | None, bool]:
     """(explodes, onset x, non-finite) for the grad_norm curve, if logged."""
     g = curves.get("grad_norm")
@@ -184,6 +217,12 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
             kind, onset = bl["kind"], bl["onset"]
         elif kind == "nan" and bl["kind"] is not None and bl["onset"] < onset:
             onset = bl["onset"]  # it was already blowing up before the first NaN
+    collapsed = False
+    loss_role = "train_loss" if curves.get("train_loss") is not None else "val_loss"
+    if kind is None and role == loss_role and len(y) >= 8:
+        onset_acc = _acc_collapse(curves, x, y)
+        if onset_acc is not None:
+            kind, onset, collapsed = "relapse", onset_acc, True
     g_exp, g_onset, g_nan = _grad_explosion(curves)
     values["grad_norm_explosion"] = bool(g_exp)
     if kind is None and g_nan and role == "train_loss":
@@ -223,6 +262,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
                 else "gradient norm becomes non-finite (the logged loss may be masked)")
     elif kind == "explosion":
         note = f"loss explodes to {values['explosion_ratio']:.3g}x its running minimum, above {DIV_FACTOR:g}x its start"
+    elif kind == "relapse" and collapsed:
+        note = "the accuracy fell back by >= 20 points from its best while the loss returned to its start: collapsed after learning"
     elif kind == "relapse":
         note = "the loss learnt, then climbed back to its starting level and stayed there"
     else:
