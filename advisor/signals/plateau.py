@@ -30,6 +30,8 @@ MIN_LENGTH = 0.2  # a plateau worth reporting spans at least a fifth of the run
 FLAT = 0.05  # flat: the trend stays within 5% of the fall achieved (fixtures/labels.py's scale)
 HIGH = 0.3  # a saddle sits at least 30% of the way up from the best level
 STALL = 0.65  # a stall sits at >= ~2/3 of its start level (the labeller: half-way from the healthy final to the start)
+SLOW_LENGTH = 0.4  # a run still falling at its end is slow, not stalled, unless flat this long ...
+SLOW_DROP = 0.05  # ... when it has lost >= 5% of its start overall (a stall barely moves at all)
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -145,6 +147,11 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
             saddle = stall = False
     if role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
         saddle = stall = False  # the run's plateau is judged on its training loss
+    if (saddle or stall) and not is_acc and length < SLOW_LENGTH and _still_falling(curves, role):
+        # a flat stretch shorter than 40% in a run that keeps falling steadily to its end (an
+        # LSTM at Adam 1e-4 that is slow to get going, SGD 3e-4 on a linear model) is slow
+        # convergence: the fix is a larger LR, and "plateau" would send the reader to saddles
+        saddle = stall = False
     detected = saddle or stall
     values = {
         "length_fraction": length, "level_rel_start": level_rel_start, "at_chance": bool(at_chance),
@@ -160,6 +167,19 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         note = f"longest flat stretch {length:.0%} of the run" + (" (converged)" if ends_flat else "")
     return {"detected": bool(detected), "values": values, "start": x_start, "end": x_end,
             "length": length, "note": note}
+
+
+def _still_falling(curves: Curves, role: str) -> bool:
+    """The slow-convergence detector's call on this curve (still falling materially at the end,
+    far from done), and an overall drop of >= SLOW_DROP of the start. Computed only for a
+    candidate short stall, so most runs never pay for it."""
+    from advisor.signals.convergence import measure_slow_convergence
+
+    m = measure_slow_convergence(curves, role)
+    if m is None or not m.detected:
+        return False
+    rel_drop = m.values.get("rel_drop")
+    return rel_drop is not None and rel_drop >= SLOW_DROP
 
 
 def _measurement(c, role: str, r: dict) -> Measurement:
