@@ -20,6 +20,11 @@ from advisor.signals.robust import finite_curve, head_level, lowess, theil_sen
 MIN_N = 8
 REMAINING_CAP = 10.0
 FAR_DROP = 0.65  # a loss that fell by more than 65% of its start is judged near its floor
+# The LR prior (advisor.priors.lr_over_usual): a run at or above the top of its optimizer's usual
+# LR range that is still falling is not slow for want of LR (Adam at 6e-3 or SGD at 0.3-0.5 that
+# keep improving are healthy or stalled, never "raise the LR"); unknown LRs are judged by the
+# curve alone
+PRIOR_NOT_SLOW = 1.0
 
 
 def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
@@ -63,6 +68,11 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     # far from done: a positive loss that has not even lost two thirds of its start level
     far = rel_drop is None or head <= 0 or rel_drop <= FAR_DROP
     detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.15 and not saturated and far)
+    if detected:
+        from advisor.priors import lr_over_usual
+
+        prior = lr_over_usual(curves.hparams)
+        detected = prior is None or prior < PRIOR_NOT_SLOW
     if detected and role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
         detected = False  # the run's speed is judged on its training loss; the val loss follows it
     if detected:
