@@ -30,8 +30,10 @@ MIN_LENGTH = 0.2  # a plateau worth reporting spans at least a fifth of the run
 FLAT = 0.05  # flat: the trend stays within 5% of the fall achieved (fixtures/labels.py's scale)
 HIGH = 0.3  # a saddle sits at least 30% of the way up from the best level
 STALL = 0.65  # a stall sits at >= ~2/3 of its start level (the labeller: half-way from the healthy final to the start)
-SLOW_LENGTH = 0.4  # a run still falling at its end is slow, not stalled, unless flat this long ...
-SLOW_DROP = 0.05  # ... when it has lost >= 5% of its start overall (a stall barely moves at all)
+# A run still falling at its end is slow, not stalled, unless flat for a third of the run (the
+# middle of the OOS labeller's ambiguous 25-40% band of flat starts) ...
+SLOW_LENGTH = 1 / 3
+SLOW_DROP = 0.03  # ... when it has lost >= 3% of its start overall (the labeller's: a stall never falls 3%)
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -148,7 +150,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     if role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
         saddle = stall = False  # the run's plateau is judged on its training loss
     if (saddle or stall) and not is_acc and length < SLOW_LENGTH and _still_falling(curves, role):
-        # a flat stretch shorter than 40% in a run that keeps falling steadily to its end (an
+        # a flat stretch shorter than a third of a run that keeps falling steadily to its end (an
         # LSTM at Adam 1e-4 that is slow to get going, SGD 3e-4 on a linear model) is slow
         # convergence: the fix is a larger LR, and "plateau" would send the reader to saddles
         saddle = stall = False
