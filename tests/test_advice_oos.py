@@ -90,3 +90,17 @@ def test_slow_lstm_is_slow_convergence_not_a_plateau(diagnosed):
 def test_still_improving_at_6x_the_usual_adam_lr_is_not_slow(diagnosed):
     """Adam at 6e-3 still improving at the end is not short of LR (was SLOW001 'raise the LR')."""
     assert diagnosed["0023-quantiles-healthy_adam"].findings == []
+
+
+def test_a_bouncing_epoch_level_val_loss_is_not_overfitting(diagnosed):
+    """Keras CSV, AdamW at 3e-2: the val loss bounces 16% of its level per epoch, so the mean of
+    its last epochs sits 31% above its rolling minimum, a trough, but only 1.9 noise units above
+    it (climbs of overfitting nets: >= 4.7). Was OVF001 + OSC002."""
+    r = diagnosed["0200-quantiles-adamw_high"]
+    assert _patterns(r) == {"oscillation"}
+
+
+def test_a_val_loss_creeping_within_its_noise_is_not_overfitting(diagnosed):
+    """A small-data net whose val loss ends 9% above its minimum, 2.7 noise units: healthy by the
+    labeller's full-batch criteria (was OVF003, a false alarm)."""
+    assert diagnosed["0149-wine-overfit_small_data"].findings == []

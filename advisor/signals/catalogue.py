@@ -105,6 +105,7 @@ register(Family(
         "train_falling": "bool: train loss keeps falling after the val minimum",
         "val_flat_train_falling": "bool",
         "inconsistent_metric": "bool: val loss rises but the val metric keeps improving",
+        "rise_noise": "climb of the val loss after its minimum / its point-to-point noise (>= 3.5: a climb, not a bounce); None when noiseless",
     },
     fn="advisor.signals.generalization:measure_overfitting",
 ))

@@ -26,6 +26,10 @@ RISE_REL = 0.15  # val must climb >= 15% above its minimum (relative; progress-r
 TRAIN_FALL = 0.1  # ... while the training trend falls >= 10% after it (fixtures/labels.py)
 INCONSISTENT_MAX = 0.2  # a metric that keeps improving vetoes only a mild climb (< 20%)
 ORDERS = 1.0  # val/train >= 10x: different orders of magnitude
+# The climb must stand out of the val loss's own point-to-point noise: an LR too high makes the
+# val loss bounce, its rolling minimum is then a trough and the mean of the last points sits above
+# it by 1-2.5 noise units without any overfitting (true climbs: >= 4.7 units on the held-out corpus)
+RISE_NOISE = 3.5
 LOWER_IS_BETTER = ("wer", "cer", "loss", "error", "err", "rmse", "mae", "mse", "perplexity", "ppl", "fid")
 
 
@@ -94,7 +98,8 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     progress = max(head - vmin, 0.0)
     rise_rel = float(rise / abs(vmin)) if vmin > 0 else float(rise / max(progress, 1e-300))
     noise = diff_sigma(y)
-    significant = rise > 0.25 * noise / math.sqrt(k_end) and rise > 0
+    rise_noise = float(rise / noise) if noise > 0 else (math.inf if rise > 0 else 0.0)
+    significant = rise > 0 and rise_noise >= RISE_NOISE
     sustained = i_min <= n - 3
     train_falling, train_end = _falling_after(curves, "train_loss", xmin, x[-1])
     ratio = orders = None
@@ -124,7 +129,7 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     # and validation does not follow
     val_not_improving = bool(v_ts is not None and not v_ts.significant_down)
     gap_case = bool(orders is not None and orders >= ORDERS and train_falling and val_not_improving
-                    and rise_rel >= 0.05 and sustained)
+                    and rise_rel >= RISE_REL and significant and sustained)
     detected = rise_case or gap_case
     if detected:
         from advisor.signals.divergence import run_divergence
@@ -134,6 +139,7 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
         "val_min_step": xmin, "val_min": vmin, "rise_rel": rise_rel, "train_val_ratio": ratio,
         "orders_apart": orders, "gap_trend": gap_trend, "train_falling": train_falling,
         "val_flat_train_falling": val_flat_train_falling, "inconsistent_metric": inconsistent,
+        "rise_noise": rise_noise if math.isfinite(rise_noise) else None,
     }
     if rise_case:
         note = f"validation loss bottoms out at step {xmin:g} and climbs {rise_rel:.0%} while training keeps falling"
