@@ -121,7 +121,12 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         acc_scale = 100.0 if float(np.nanmax(y)) > 1.5 else 1.0
         stalled_high = bool(ends_flat and at_chance and level < 0.5 * acc_scale)
     elif level_rel_start is not None:
-        stalled_high = bool(ends_flat and (level_rel_start >= STALL or at_chance))
+        # a stall at a high level that noise keeps from reaching the end as one flat stretch (a
+        # net stuck at chance, its per-step loss bouncing 10-20% with a high LR) still "stalled
+        # high" when the last quarter sits at that level, within the flat tolerance
+        end_level = float(np.median(z[x >= x[0] + 0.75 * span_x])) if len(z) >= 8 else level_z
+        ends_there = abs(end_level - level_z) <= tol
+        stalled_high = bool((ends_flat or ends_there) and (level_rel_start >= STALL or at_chance))
     else:
         stalled_high = bool(ends_flat and at_chance)
     is_high = level_rel_range >= HIGH
