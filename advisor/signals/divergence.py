@@ -41,6 +41,7 @@ ABOVE_START = 1.2  # the whole second half of the trend >= 1.2x its start: worse
 EARLY_WINDOW = 0.3  # share of the run whose median is reported as early_rise_ratio
 ACC_DROP = 0.2  # collapse: the accuracy fell >= 20 points from its best ...
 ACC_LOSS_BACK = 0.8  # ... while the (training) loss is back to >= 80% of its start
+ACC_LEARNT = 0.9  # ... after it had fallen below 90% of it
 GRAD_RATIO = 10.0
 MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a divergence
 
@@ -149,7 +150,7 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     predicting one class: its accuracy falls from its best back to the class share while the
     loss returns to where it started. The per-step loss is too noisy to show the relapse on its
     own (its trend may never get to 70% of the start); the accuracy's fall of >= 20 points,
-    together with the loss (x, y) back at >= 80% of its start, does. Overfitting also loses
+    together with the loss (x, y) back at >= 80% of a start it had once fallen 10% below, does. Overfitting also loses
     accuracy, but its training loss stays low; a stall never gains 20 points to lose.
     """
     a = curves.get("val_acc") or curves.get("train_acc")
@@ -168,7 +169,10 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     tail = float(np.median(ay[-k:]))
     start = float(np.median(y[:3]))
     loss_tail = float(np.median(y[-max(3, len(y) // 10):]))
-    if start > 0 and ay[i_peak] - tail >= ACC_DROP and loss_tail >= ACC_LOSS_BACK * start:
+    # it learnt: the loss (a short running median) got below 90% of its start at some point; a
+    # run whose loss never fell (a probe logging per-batch accuracy) has only noise to lose
+    learnt = float(np.min(_smooth(y, 0.02))) <= ACC_LEARNT * start
+    if start > 0 and learnt and ay[i_peak] - tail >= ACC_DROP and loss_tail >= ACC_LOSS_BACK * start:
         return float(ax[i_peak])
     return None
 
