@@ -122,3 +122,13 @@ def test_a_noisy_stall_at_chance_is_a_plateau(diagnosed):
     r = diagnosed["0114-quantiles-sgd_small_batch_high"]
     assert _patterns(r) == {"plateau"}
     assert _first_action(r) == "lower_lr"
+
+
+def test_per_batch_accuracy_of_a_probe_that_never_learnt_is_no_collapse(real_logs):
+    """Real Lightning probing log: per-batch accuracy (0.375 on the first batch of 32, then
+    0.03-0.28) and a loss rising from 2.35 to ~3. The accuracy 'fell' 27 points from its first
+    value, but the loss never fell below 90% of its start: not divergence after learning."""
+    d = diagnose_paths([str(real_logs / "csv" / "lightning-csv-probing-v0")])
+    (run,) = d.runs
+    assert "divergence" not in _patterns(run)
+    assert _patterns(run) == {"oscillation"}
