@@ -42,6 +42,7 @@ EARLY_WINDOW = 0.3  # share of the run whose median is reported as early_rise_ra
 ACC_DROP = 0.2  # collapse: the accuracy fell >= 20 points from its best ...
 ACC_LOSS_BACK = 0.8  # ... while the (training) loss is back to >= 80% of its start
 ACC_LEARNT = 0.9  # ... after it had fallen below 90% of it
+ACC_MIN_POINTS = 16  # ... read off >= 16 evaluations, so that the last quarter holds >= 4 of them
 GRAD_RATIO = 10.0
 MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a divergence
 
@@ -150,15 +151,17 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     predicting one class: its accuracy falls from its best back to the class share while the
     loss returns to where it started. The per-step loss is too noisy to show the relapse on its
     own (its trend may never get to 70% of the start); the accuracy's fall of >= 20 points,
-    together with the loss (x, y) back at >= 80% of a start it had once fallen 10% below, does. Overfitting also loses
-    accuracy, but its training loss stays low; a stall never gains 20 points to lose.
+    together with the loss (x, y) back at >= 80% of a start it had once fallen 10% below, does.
+    Overfitting also loses accuracy, but its training loss stays low; a stall never gains 20
+    points to lose. The evidence must rest on >= 16 evaluations: a net bouncing at too high an
+    LR evaluated 8 times (the built-in lr-oscillates) can show a 20-point fall in its last two.
     """
     a = curves.get("val_acc") or curves.get("train_acc")
     if a is None:
         return None
     ax, ay = finite_xy(a)
     n = len(ay)
-    if n < 8 or len(y) < 8:
+    if n < ACC_MIN_POINTS or len(y) < 8:
         return None
     if curves.higher_is_better.get(a.role) is False:
         return None
