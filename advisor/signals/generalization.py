@@ -129,7 +129,7 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     # and validation does not follow
     val_not_improving = bool(v_ts is not None and not v_ts.significant_down)
     gap_case = bool(orders is not None and orders >= ORDERS and train_falling and val_not_improving
-                    and rise_rel >= RISE_REL and significant and sustained)
+                    and rise_rel >= 0.05 and significant and sustained)
     detected = rise_case or gap_case
     if detected:
         from advisor.signals.divergence import run_divergence
