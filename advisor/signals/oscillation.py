@@ -58,7 +58,7 @@ FLOOR_SHARE = 0.1  # a level is never taken as smaller than this share of the fa
 SPARSE_BOUNCE = 0.03  # epoch-level: point-to-point bouncing >= 3% of the level ...
 SPARSE_VAL_BOUNCE = 0.08  # ... with the val loss bouncing >= 8% of its level
 VAL_BOUNCE = 0.18  # relative point-to-point bouncing of the val loss that minibatch noise cannot explain
-STUCK_VAL_BOUNCE = 0.12  # ... for a loss stuck high (seed 000's 抖动 never reaching the minimum): nets stuck at
+STUCK_VAL_BOUNCE = 0.06  # ... for a loss stuck high (seed 000's 抖动 never reaching the minimum): nets stuck at
 # chance or killed by their LR bounce 8-20% per step while their val loss bounces < 9%
 # Train-only step logs: the LR prior (advisor.priors.lr_over_usual) where the optimizer and LR are
 # logged. Minibatch losses of a healthy run bounce as much as those of an overshooting one (a
