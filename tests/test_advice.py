@@ -311,7 +311,11 @@ def test_oscillation_is_fixed_before_the_overfitting_it_drives(fixture_runs):
     # kernels, so it is no longer a fixture whose retrain must reproduce its labels)
     report = diagnose_paths([str(Path(__file__).parent / "data" / "batch16-lr0.5")]).runs[0]
     patterns = [f.pattern for f in report.findings]
-    assert patterns[0] == "oscillation" and "overfitting" in patterns
+    # its val rise (1.16x on AVX-512, 1.00x on avx2) stands < 3.5 noise units above the bouncing
+    # val loss's minimum, so overfitting is no longer detected there (overfitting.rise_noise);
+    # when it is, it must come after the oscillation that drives it
+    assert patterns[0] == "oscillation"
+    assert "overfitting" not in patterns or patterns.index("overfitting") > 0
     assert report.findings[0].recommendations[0].action in ("lower_lr", "lr_schedule")  # a smaller LR, now or late
 
 
