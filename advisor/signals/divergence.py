@@ -124,15 +124,7 @@ def _came_back(xs: np.ndarray, ys: np.ndarray, s: np.ndarray, start: float, out:
     i_min = int(np.argmin(s))
     tail = float(np.median(ys[-max(2, n // 10):]))
     second = float(np.median(s[n // 2:]))
-    # "learnt" may be brief (momentum 0.99 reaches 20% of its start within a tenth of the run and
-    # is thrown back by the first blow-up): a short running median (2% of the points, >= 5)
-    # shows it where the tenth-of-the-run trend averages it away; the relapse itself is judged on
-    # the long trend
-    short = _smooth(ys, 0.02)
-    learnt = s[i_min] <= LEARNT * start or float(np.min(short)) <= LEARNT * start
-    if learnt and tail >= RELAPSE * start and np.all(s[-max(2, n // 10):] >= RELAPSE * start):
-        if s[i_min] > LEARNT * start:
-            i_min = int(np.argmin(short))
+    if s[i_min] <= LEARNT * start and tail >= RELAPSE * start and np.all(s[-max(2, n // 10):] >= RELAPSE * start):
         # onset: where the trend left its minimum for good (the last point within 10% of the
         # fall above the minimum before the climb)
         back = np.flatnonzero(s[: i_min + 1] <= s[i_min] + 0.1 * (start - s[i_min]))
