@@ -58,6 +58,27 @@ def test_an_epoch_level_momentum_blowup_is_divergence_not_overfitting(diagnosed)
     assert _first_action(r) == "lower_lr"
 
 
+def test_train_only_step_log_at_10x_the_usual_adam_lr_oscillates(diagnosed):
+    """Adam at 1e-2, no val loss: its residuals (33% of the level) are the optimiser's, which the
+    LR prior (10x Adam's usual top) says; the curve alone could not (no finding before)."""
+    r = diagnosed["0145-quantiles-adam_lr0.01"]
+    assert _patterns(r) == {"oscillation"}
+    assert _first_action(r) in ("lower_lr", "lr_schedule")
+
+
+def test_train_only_healthy_lstm_with_minibatch_noise_is_not_oscillation(diagnosed):
+    """A healthy LSTM at Adam 3e-3 bounces as much per step (25%) as the run above; at 3x the
+    usual LR the prior does not call it, and no false alarm is raised (was OSC002)."""
+    assert diagnosed["0028-seq-healthy_lstm"].findings == []
+
+
+def test_adamw_stuck_at_chance_is_a_plateau_not_oscillation(diagnosed):
+    """AdamW at 3e-2 stuck at chance: the per-step loss bounces 9% around ln 3, the val loss 2%
+    (was PLT001 + OSC001). The tensorboardX log holds no optimizer name, so no LR prior here."""
+    r = diagnosed["0191-quantiles-adamw_high"]
+    assert _patterns(r) == {"plateau"}
+
+
 def test_slow_lstm_is_slow_convergence_not_a_plateau(diagnosed):
     """LSTM at Adam 1e-4: flat for the first quarter, then falling steadily to the end (12% of the
     start lost, still 19% of the drop per 10% of the run): slow, raise the LR (was PLT001)."""

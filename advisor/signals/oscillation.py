@@ -57,7 +57,19 @@ DESCENDED = 0.0  # below this level / start, relative bouncing is the tiny-loss 
 FLOOR_SHARE = 0.1  # a level is never taken as smaller than this share of the fall/range
 SPARSE_BOUNCE = 0.03  # epoch-level: point-to-point bouncing >= 3% of the level ...
 SPARSE_VAL_BOUNCE = 0.08  # ... with the val loss bouncing >= 8% of its level
-VAL_BOUNCE = 0.25  # relative point-to-point bouncing of the val loss that minibatch noise cannot explain
+VAL_BOUNCE = 0.18  # relative point-to-point bouncing of the val loss that minibatch noise cannot explain
+STUCK_VAL_BOUNCE = 0.06  # ... for a loss stuck high (seed 000's 抖动 never reaching the minimum): nets stuck at
+# chance or killed by their LR bounce 8-20% per step while their val loss bounces < 9%
+# Train-only step logs: the LR prior (advisor.priors.lr_over_usual) where the optimizer and LR are
+# logged. Minibatch losses of a healthy run bounce as much as those of an overshooting one (a
+# healthy LSTM at Adam 3e-3 and a net at Adam 1e-2 both show 25-35% residuals); what a
+# practitioner adds is the LR: at >= 5x the top of the optimizer's usual range the bouncing is
+# the optimiser's; from the top of the range to 5x it the curve must show it clearly; within the
+# usual range the run is not called.
+PRIOR_HIGH = 5.0
+PRIOR_FLOOR_SHARE = 0.75  # ... and at that LR, 3/4 of the density's noise floor is enough evidence
+PRIOR_AT_TOP = 1.0  # between the top of the usual range and 5x it, the curve must show it clearly:
+PRIOR_CLEAR = 1.5  # ... 1.5x the noise floor (a healthy LSTM at 3x Adam's top bounces 1.4x it)
 
 
 def _trend(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
@@ -109,7 +121,8 @@ def bounce(y: np.ndarray, ref_span: float = 0.0) -> float | None:
     return float(mad_sigma(d2) / math.sqrt(6) / max(lvl, FLOOR_SHARE * span, 1e-300))
 
 
-def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None = None) -> dict:
+def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None = None,
+          prior: float | None = None) -> dict:
     n = len(y)
     t = _trend(x, y, cuts)
     r = y - t
@@ -178,12 +191,24 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
         # half and bounces >= 5% of that level (seed 000's "抖动" around a minimum it never reaches)
         stuck = lvl_rel >= STUCK_LEVEL and rel2 >= STUCK_BOUNCE and not improving2
         if confirm is not None:
-            # step-level minibatch losses bounce even when healthy: the validation loss,
+            # step-level minibatch losses bounce even when healthy (at chance level too: a net
+            # stuck at chance or killed by its LR bounces 10-20% per batch): the validation loss,
             # averaged over the whole val set, must bounce too before it is the optimiser's
-            big = rel2 >= floor and confirm >= VAL_BOUNCE and lvl_rel >= DESCENDED
+            big = ((rel2 >= floor and confirm >= VAL_BOUNCE) or (stuck and confirm >= STUCK_VAL_BOUNCE)) \
+                and lvl_rel >= DESCENDED
+        elif prior is not None and prior >= PRIOR_HIGH:
+            # train-only at an LR far above the usual range: the bouncing is the LR's, even
+            # while the trend still descends
+            big = rel2 >= PRIOR_FLOOR_SHARE * floor
+        elif prior is not None and prior >= PRIOR_AT_TOP:
+            # at the top of the usual range or a little above: the curve must show it clearly
+            # (1.5x the density's noise floor, and a sizeable share of the progress made)
+            big = rel2 >= PRIOR_CLEAR * floor and amp_vs_drop >= 0.12 and not improving2
+        elif prior is not None:
+            big = False  # an LR within the usual range: per-step bouncing is minibatch noise
         else:
-            big = rel2 >= floor and amp_vs_drop >= 0.12 and not improving2
-        big = (big or stuck) and amp_trend != "settling"
+            big = (rel2 >= floor and amp_vs_drop >= 0.12 and not improving2) or stuck
+        big = big and amp_trend != "settling"
     else:
         # epoch-level curves are averages: a healthy one is smooth, so point-to-point bouncing
         # of the curve itself counts (confirmed by the val loss when logged); a run that reached
@@ -307,6 +332,9 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         return Measurement(family="oscillation", role=role, tag=c.tag, detected=False,
                            values=_empty_values(), note="diverged: judged by `divergence`")
     inner = [cp for cp in cuts if x[0] < cp < x[-1]]
+    from advisor.priors import lr_over_usual
+
+    prior = lr_over_usual(curves.hparams)
     confirm = None
     if role == "train_loss":
         v = curves.get("val_loss")
@@ -318,13 +346,13 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
                 _, ty = finite_xy(curves.get("train_loss"))
                 ref = float(np.median(ty[:3]) - np.min(ty)) if len(ty) >= 3 else 0.0
                 confirm = bounce(vy, ref)
-    seg = _core(x, y, inner, confirm)
+    seg = _core(x, y, inner, confirm, prior)
     if role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
         seg["detected"] = False  # the run's bouncing is judged on its training loss
         seg["late_only"] = False
     explains = False
     if inner and not seg["detected"]:
-        explains = _core(x, y, [], confirm)["detected"]
+        explains = _core(x, y, [], confirm, prior)["detected"]
     jumps, jratio, period = _epoch_jumps(curves, x, y, c.x_kind)
     detected = bool(seg["detected"] or jumps)
     values = {
