@@ -383,6 +383,11 @@ def seeds(roots: list[Path], max_bytes: int = 4 << 20) -> list[Seed]:
     for root in roots:
         if not root.exists():
             continue
+        # a log file directly under a root is a run of its own (fixtures/mlflow/mlflow.db, the
+        # SQLite store: without it the sqlite-cell operator never had a file to apply to)
+        for single in sorted(p for p in root.iterdir() if p.is_file() and not p.is_symlink()
+                             and p.suffix.lower() in LOG_SUFFIXES and p.stat().st_size <= max_bytes):
+            out.append(Seed(f"{root.name}/{single.name}", single, [Path(single.name)]))
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             files = [p.relative_to(folder) for p in sorted(folder.rglob("*"))
                      if p.is_file() and not p.is_symlink() and p.stat().st_size <= max_bytes
@@ -426,12 +431,19 @@ def plan(all_seeds: list[Seed], count: int, seed: int = 14) -> list[Case]:
 def materialise(case: Case, scratch: Path) -> Path | None:
     """Copy the seed run into `scratch` and mutate one file; None when the operator does not apply."""
     target = scratch / case.seed.path.name
-    shutil.copytree(case.seed.path, target, symlinks=True)
-    victim = target / case.file
+    if case.seed.path.is_file():
+        shutil.copy2(case.seed.path, target)
+        victim = target
+    else:
+        shutil.copytree(case.seed.path, target, symlinks=True)
+        victim = target / case.file
     rng = random.Random(case.index * 1_000_003 + zlib.crc32(case.op.encode()))
     mutated = OPERATORS[case.op](victim.read_bytes(), rng)
     if mutated is None:
-        shutil.rmtree(target)
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink()
         return None
     victim.write_bytes(mutated)
     return target
