@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from advisor.model import Curves, Measurement
+from advisor.priors import lr_over_usual
 from advisor.signals.robust import finite_curve, head_level, lowess, theil_sen
 
 MIN_N = 8
@@ -69,8 +70,6 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     far = rel_drop is None or head <= 0 or rel_drop <= FAR_DROP
     detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.15 and not saturated and far)
     if detected:
-        from advisor.priors import lr_over_usual
-
         prior = lr_over_usual(curves.hparams)
         detected = prior is None or prior < PRIOR_NOT_SLOW
     if detected and role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from advisor.model import Curves, Measurement
+from advisor.priors import lr_over_usual
 from advisor.signals.robust import (
     acf, finite_curve, finite_xy, group_medians, head_level, lowess, lr_change_points, mad_sigma, odd, regular,
     running_median, theil_sen,
@@ -332,8 +333,6 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         return Measurement(family="oscillation", role=role, tag=c.tag, detected=False,
                            values=_empty_values(), note="diverged: judged by `divergence`")
     inner = [cp for cp in cuts if x[0] < cp < x[-1]]
-    from advisor.priors import lr_over_usual
-
     prior = lr_over_usual(curves.hparams)
     confirm = None
     if role == "train_loss":
