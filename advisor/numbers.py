@@ -21,17 +21,27 @@ from typing import Any
 SIGNIFICANT = 3
 
 
-def readable(x: Any) -> str:
-    """`x` in the report's one number format (see the module docstring); non-numbers as str()."""
-    if x is None:
-        return "–"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
+def plain(x: Any) -> Any:
+    """A numpy scalar (np.float32(0.5), np.int64(3)) as the Python number it holds; anything else,
+    including an array `.item()` cannot unwrap, unchanged. The reports and the JSON document call
+    this so a value read from a log prints and serialises like a Python number."""
     if hasattr(x, "item") and not isinstance(x, (str, bytes)):
         try:
-            x = x.item()
+            return x.item()
         except (TypeError, ValueError):
-            return str(x)
+            return x
+    return x
+
+
+def readable(x: Any, significant: int = SIGNIFICANT) -> str:
+    """`x` in the report's one number format (see the module docstring); non-numbers as str().
+    `significant` digits only for callers that must tell close values apart (a baseline's value
+    against its limit); whole numbers are exact either way."""
+    if x is None:
+        return "–"
+    x = plain(x)
+    if isinstance(x, bool):
+        return "yes" if x else "no"
     if isinstance(x, int):
         return f"{x:,}"
     if not isinstance(x, float):
@@ -42,13 +52,13 @@ def readable(x: Any) -> str:
         return "inf" if x > 0 else "-inf"
     if x.is_integer() and abs(x) < 1e15:
         return f"{int(x):,}"
-    rounded = float(f"{x:.{SIGNIFICANT}g}")
+    rounded = float(f"{x:.{significant}g}")
     if abs(rounded) < 1e-3 or abs(rounded) >= 1e15:
-        mantissa, _, exponent = f"{x:.{SIGNIFICANT - 1}e}".partition("e")
+        mantissa, _, exponent = f"{x:.{significant - 1}e}".partition("e")
         mantissa = mantissa.rstrip("0").rstrip(".")
         exp = int(exponent)
         return f"{mantissa}e{'+' if exp > 0 else '-'}{abs(exp)}"
-    if abs(x) >= 10 ** (SIGNIFICANT - 1):  # 3,083 and 12,790, not a falsely exact 3,080
+    if abs(x) >= 10 ** (significant - 1):  # 3,083 and 12,790, not a falsely exact 3,080
         return f"{round(x):,}"
-    decimals = max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(rounded))))
+    decimals = max(0, significant - 1 - math.floor(math.log10(abs(rounded))))
     return f"{rounded:,.{decimals}f}".rstrip("0").rstrip(".")

@@ -8,6 +8,7 @@ from typing import Any
 
 from advisor import __version__
 from advisor.model import Diagnosis, Finding, RunReport, Verification
+from advisor.numbers import plain
 
 SCHEMA = "advisor.diagnosis/1"
 
@@ -80,11 +81,7 @@ def _clean(value: Any) -> Any:
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (TypeError, ValueError):
-            return str(value)
+    value = plain(value)
     if isinstance(value, float):
         if math.isnan(value):
             return "nan"
