@@ -145,6 +145,7 @@ class Curves:
     comparable_losses: bool = True  # train and val loss measure the same thing (not nll vs rmse)
     higher_is_better: dict[str, bool] = field(default_factory=dict)  # per metric role (wer: False)
     rl: bool = False  # a reinforcement-learning run (reward, policy/value losses): only RL rules judge it
+    step_unit: str = "step"  # what a logged step counts: "timestep" for SB3 (advisor.units.step_unit)
 
     def get(self, role: str) -> Curve | None:
         return self.by_role.get(role)
@@ -195,6 +196,7 @@ class Finding:
     summary: str
     evidence: dict[str, Any] = field(default_factory=dict)
     recommendations: list[Recommendation] = field(default_factory=list)
+    x_unit: str = "step"  # what start_step/end_step count: step, epoch, timestep, ... (advisor.units)
 
 
 SEVERITIES = ("info", "warning", "error")

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from advisor import units
 from advisor.model import Curve, Curves, Run, Series
 
 ROLES = (
@@ -293,9 +294,8 @@ def loss_stem(tag: str) -> str:
 def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Curves, dict[str, str]]:
     """The curves of a run keyed by role, plus the role -> tag map (for the report)."""
     roles = assign_roles(run, overrides)
-    curves = Curves(run=run.name, hparams=normalise_hparams(run.hparams))
-    x_axis = run.meta.get("x_axis")
-    epoch_axis = isinstance(x_axis, str) and x_axis.lower().startswith("epoch")
+    curves = Curves(run=run.name, hparams=normalise_hparams(run.hparams), step_unit=units.step_unit(run))
+    epoch_axis = units.counts_epochs(run)
     for role, tag in roles.items():
         curve = curve_of(run.series[tag], role)
         # the run counts epochs (a Keras/fastai CSV, Keras History JSON, Keras TensorBoard

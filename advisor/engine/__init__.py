@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from advisor import units
 from advisor.engine.conditions import Context, evaluate
 from advisor.priors import stop_point
 from advisor.engine.rulefile import Rule, RuleError, load_file
@@ -227,7 +228,7 @@ def _finding(rule: Rule, ctx: Context) -> Finding:
     for ref in rule.evidence:
         value = ctx.resolve(ref)
         if value is not None:
-            evidence[ref] = _round(value)
+            evidence[ref] = _logged_x(curve, value) if _names_a_step(ref) else _round(value)
     recs = []
     for r in _ordered_for_run(rule.recommendations, ctx):
         if r.when is not None and not _holds(r.when, ctx):
@@ -243,8 +244,15 @@ def _finding(rule: Rule, ctx: Context) -> Finding:
         rule=rule.id, pattern=rule.pattern, severity=rule.severity,
         metric=curve.tag if curve else None, start_step=start, end_step=end,
         summary=_fill(rule.summary, ctx, curve.tag if curve else ctx.role),
-        evidence=evidence, recommendations=recs,
+        evidence=evidence, recommendations=recs, x_unit=_x_unit(ctx),
     )
+
+
+def _x_unit(ctx: Context) -> str:
+    """What the x of the rule's curve counts in this run (advisor.units): the finding's range and
+    its summary's "at epoch 4" both use it, so every report names the run's own unit."""
+    curve = ctx.curves.get(ctx.role)
+    return units.unit_of(curve.x_kind if curve is not None else None, ctx.curves.step_unit)
 
 
 _PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_.]*)(?:\|(pct|int))?\}")
@@ -253,8 +261,12 @@ _PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_.]*)(?:\|(pct|int))?\}")
 def _fill(template: str, ctx: Context, metric: str) -> str:
     """Substitute {metric}, {hparam.lr}, {oscillation.rel_amplitude}, {$param}: no format(), no eval.
 
-    `{ref|pct}` writes a fraction as a percentage (0.9 -> "90%"); `{ref|int}` and any ref naming
-    a step (`..._step`) write a whole number, since a log has no fractional steps."""
+    `{ref|pct}` writes a fraction as a percentage (0.9 -> "90%"); `{ref|int}` writes a whole
+    number; a ref naming a step (`..._step`) is written as the step (or epoch) logged nearest to it,
+    since a log has no fractional steps and a smoothed curve's turning point may fall between two
+    evaluations. `{x_unit}` names what the curve's x counts (advisor.units: step, epoch, timestep)."""
+
+    curve = ctx.curves.get(ctx.role)
 
     def sub(match: re.Match) -> str:
         ref, how = match.group(1), match.group(2)
@@ -263,18 +275,24 @@ def _fill(template: str, ctx: Context, metric: str) -> str:
         if ref == "role":
             return ctx.role
         if ref == "x_unit":
-            curve = ctx.curves.get(ctx.role)
-            return "epoch" if curve is not None and curve.x_kind == "epoch" else "step"
+            return units.name(_x_unit(ctx))
         value = ctx.params[ref] if ref in ctx.params else ctx.resolve(ref)
         if value is None:
             return "?"
         if how == "pct" and isinstance(value, (int, float)) and not isinstance(value, bool):
             return _pct(float(value))
-        if (how == "int" or ref.endswith("_step")) and isinstance(value, float) and math.isfinite(value):
+        if _names_a_step(ref) and ref not in ctx.params:
+            value = _logged_x(curve, value)
+        if (how == "int" or _names_a_step(ref)) and isinstance(value, float) and math.isfinite(value):
             return readable(int(round(value)))
         return _fmt(value)
 
     return _PLACEHOLDER.sub(sub, template)
+
+
+def _names_a_step(ref: str) -> bool:
+    """`plateau.end_step`, `stats.min_step`: a place on the x axis, not a measured quantity."""
+    return ref.endswith("_step")
 
 
 def _pct(fraction: float) -> str:

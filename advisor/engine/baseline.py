@@ -37,8 +37,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from advisor import units
 from advisor.engine.rulefile import Rule
 from advisor.model import Curve, Curves, Diagnosis, Finding, Run
+from advisor.numbers import readable
 
 RULE_FINAL = "BASE001"
 RULE_BEST = "BASE002"
@@ -193,6 +195,7 @@ def compare_detailed(run: Run, curves: Curves, baseline_runs: list[tuple[Run, Cu
             abstentions.append((RULE_FINAL, f"no baseline run has a {role} curve"))
             continue
         lower = lower_is_better(role, mine.tag)
+        unit = units.unit_of(mine.x_kind, curves.step_unit)  # the findings' "at epoch 12", as the rules say it
         # BASE001: final values. Baselines that ended non-finite contribute their last finite value.
         base_final = [v for v in (_last_finite(b) for b in base_curves) if v is not None]
         final_v, final_x = _final(mine)
@@ -200,6 +203,7 @@ def compare_detailed(run: Run, curves: Curves, baseline_runs: list[tuple[Run, Cu
             f = _judge(RULE_FINAL, "final", role, mine.tag, final_v, final_x, [v for v, _ in base_final],
                        lower, tol, len(others))
             if f:
+                f.x_unit = unit
                 findings.append(f)
         # BASE002: best values.
         base_best = [v for v in (_best(b, lower) for b in base_curves) if v is not None]
@@ -208,6 +212,7 @@ def compare_detailed(run: Run, curves: Curves, baseline_runs: list[tuple[Run, Cu
             f = _judge(RULE_BEST, "best", role, mine.tag, best[0], best[1], [v for v, _ in base_best],
                        lower, tol, len(others))
             if f:
+                f.x_unit = unit
                 findings.append(f)
         elif base_best and best is None:
             abstentions.append((RULE_BEST, f"{role} has no finite value"))
@@ -251,11 +256,9 @@ def _judge(rule: str, which: str, role: str, tag: str, value: float, x: float, b
 
 
 def _g(v: float) -> str:
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return f"{v:.4g}"
+    """The reports' one number format (advisor.numbers), with 4 significant digits so a value just
+    past its limit does not print equal to it."""
+    return readable(v, significant=4)
 
 
 def apply(diagnosis: Diagnosis, baseline_runs: Iterable[tuple[Run, Curves]],

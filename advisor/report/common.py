@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
+from advisor import units
 from advisor.model import Diagnosis, Finding, Recommendation, RunReport, severity_rank
-from advisor.numbers import readable
+from advisor.numbers import plain, readable
 from advisor.terminal import sanitize
 
 # Worst first. A run that could not be read or analysed, or that holds no point at all (a training
@@ -128,11 +129,7 @@ def fmt_num(x: Any) -> str:
     """A number the way a person reads it, the same in every report and summary
     (advisor.numbers.readable: exact counts with thousands separators, else 3 significant digits);
     anything else as sanitised text."""
-    if hasattr(x, "item") and not isinstance(x, (str, bytes)):  # numpy scalars
-        try:
-            x = x.item()
-        except (TypeError, ValueError):
-            return clean(x)
+    x = plain(x)
     if x is None or isinstance(x, (bool, int, float)):
         return readable(x)
     return clean(x)
@@ -140,30 +137,25 @@ def fmt_num(x: Any) -> str:
 
 def fmt_steps(start: Any, end: Any, unit: str = "step") -> str:
     """`steps 1,200–5,000`, `step 1,200`, `from step 1,200` or '' when unknown; `unit` names what
-    the run's x axis counts (`x_unit`): `epochs 3–7`, `timesteps 20,000–40,000`."""
+    the run's x axis counts (advisor.units: `epochs 3–7`, `timesteps 20,000–40,000`)."""
     s = fmt_num(start) if _finite(start) else None
     e = fmt_num(end) if _finite(end) else None
+    one = units.name(unit)
     if s and e:
-        return f"{unit} {s}" if s == e else f"{unit}s {s}–{e}"
+        return f"{one} {s}" if s == e else f"{units.name(unit, plural=True)} {s}–{e}"
     if s:
-        return f"from {unit} {s}"
+        return f"from {one} {s}"
     if e:
-        return f"until {unit} {e}"
+        return f"until {one} {e}"
     return ""
 
 
-def x_unit(report: RunReport, finding: Finding | None = None) -> str:
-    """What the x axis of `finding`'s curve (else the run's loss curve) counts: "epoch" for
-    epoch-level logs, "timestep" for Stable-Baselines3 runs (x is the env steps taken), else
-    "step"."""
-    curves = report.curves.by_role if report.curves is not None else {}
-    curve = next((c for c in curves.values() if finding is not None and c.tag == finding.metric), None)
-    curve = curve or curves.get("train_loss") or curves.get("val_loss") or next(iter(curves.values()), None)
-    if curve is not None and curve.x_kind == "epoch":
-        return "epoch"
-    if report.run.writer == "sb3" or (report.run.meta or {}).get("x_axis") == "time/total_timesteps":
-        return "timestep"
-    return "step"
+def finding_span(finding: Finding) -> str:
+    """Where `finding` lies, in its run's own unit (`Finding.x_unit`, set by the engine from
+    advisor.units): `epochs 14–49`, `timesteps 50–6,550`, `step 3`. Every renderer writes a
+    finding's range with this, so the formats agree with each other and with the summary's
+    "at epoch 4"."""
+    return fmt_steps(finding.start_step, finding.end_step, finding.x_unit)
 
 
 def fmt_evidence(evidence: dict[str, Any]) -> str:
@@ -227,5 +219,5 @@ def run_meta(report: RunReport) -> str:
     """`tensorboard, 12,345 points` — what was read."""
     run = report.run
     bits = [clean(run.format)]
-    bits.append(f"{run.points:,} points")
+    bits.append(f"{run.points:,} point{'' if run.points == 1 else 's'}")
     return ", ".join(bits)

@@ -16,9 +16,9 @@ from typing import Any
 from advisor.model import Diagnosis, Finding, RunReport
 from advisor.report.common import (
     clean,
+    finding_span,
     fmt_evidence,
     fmt_recommendation,
-    fmt_steps,
     hparams_of,
     sorted_findings,
     sorted_runs,
@@ -77,7 +77,7 @@ def _run(r: RunReport, allow_empty: bool = False) -> list[str]:
 
 def _message(r: RunReport, f: Finding, hp: dict) -> str:
     """Several lines in one annotation (escaped as %0A): summary, where, evidence, fixes."""
-    where = "  ".join(x for x in (clean(f.metric) if f.metric else "", fmt_steps(f.start_step, f.end_step)) if x)
+    where = "  ".join(x for x in (clean(f.metric) if f.metric else "", finding_span(f)) if x)
     lines = [f"{clean(r.run.name)}: {clean(f.summary)}"]
     if where:
         lines.append(where)

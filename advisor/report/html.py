@@ -31,17 +31,16 @@ from advisor.report.common import (
     STATUS_LABEL,
     STATUSES,
     clean,
+    finding_span,
     fmt_change,
     fmt_num,
     fmt_recommendation,
-    fmt_steps,
     hparams_of,
     run_meta,
     sorted_findings,
     sorted_runs,
     summary_line,
     worst_finding,
-    x_unit,
 )
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -241,20 +240,20 @@ def _run_context(r: RunReport, index: int, chart, chart_error: str | None, Marku
                     for k, v in sorted(hp.items(), key=lambda kv: str(kv[0]))],
         "error": clean(r.problem.partition(": ")[2]) if r.problem else "",
         "problem_kind": r.problem.partition(": ")[0] if r.problem else "",
-        "findings": [_finding_context(f, hp, x_unit(r, f)) for f in sorted_findings(r.findings)],
+        "findings": [_finding_context(f, hp) for f in sorted_findings(r.findings)],
         "verification": [_verification_context(v) for v in (r.verification or [])],
         "warnings": [clean(x) for x in r.run.warnings],
         "abstentions": [{"rule": clean(a), "why": clean(b)} for a, b in r.abstentions],
     }
 
 
-def _finding_context(f: Finding, hp: dict, unit: str = "step") -> dict[str, Any]:
+def _finding_context(f: Finding, hp: dict) -> dict[str, Any]:
     return {
         "severity": clean(f.severity) if f.severity in ("info", "warning", "error") else "info",
         "pattern": clean(f.pattern),
         "rule": clean(f.rule),
         "metric": clean(f.metric) if f.metric else "",
-        "steps": fmt_steps(f.start_step, f.end_step, unit),
+        "steps": finding_span(f),
         "summary": clean(f.summary),
         "evidence": [{"name": clean(k), "value": fmt_num(v) if not isinstance(v, (list, tuple, dict)) else clean(v)}
                      for k, v in f.evidence.items()],

@@ -23,9 +23,9 @@ from advisor.model import Diagnosis, Finding, RunReport
 from advisor.report.common import (
     at_or_above,
     clean,
+    finding_span,
     fmt_evidence,
     fmt_recommendation,
-    fmt_steps,
     hparams_of,
     sorted_findings,
     sorted_runs,
@@ -92,7 +92,7 @@ def _testcase(suite: ET.Element, r: RunReport, fail_on: str, allow_empty: bool) 
 
 
 def _describe(f: Finding, hp: dict) -> str:
-    where = "  ".join(s for s in (clean(f.metric) if f.metric else "", fmt_steps(f.start_step, f.end_step)) if s)
+    where = "  ".join(s for s in (clean(f.metric) if f.metric else "", finding_span(f)) if s)
     lines = [f"{f.severity} {clean(f.rule)} {clean(f.pattern)}{'  ' + where if where else ''}", clean(f.summary)]
     if f.evidence:
         lines.append("evidence: " + fmt_evidence(f.evidence))

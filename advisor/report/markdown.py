@@ -15,10 +15,10 @@ from advisor import __version__
 from advisor.model import Diagnosis, Finding, RunReport
 from advisor.report.common import (
     clean,
+    finding_span,
     fmt_evidence,
     fmt_num,
     fmt_recommendation,
-    fmt_steps,
     hparams_of,
     sorted_findings,
     sorted_runs,
@@ -53,7 +53,7 @@ def render(diagnosis: Diagnosis, options: Any = None) -> str:
             w = worst_finding(r)
             worst = f"{md(w.rule)} {md(w.pattern)} ({md(w.severity)})" if w else md((r.problem or "—").split(":")[0])
             where = " ".join(x for x in (md(w.metric) if w and w.metric else "",
-                                         md(fmt_steps(w.start_step, w.end_step)) if w else "") if x)
+                                         md(finding_span(w)) if w else "") if x)
             out.append(f"| {STATUS_ICON[r.status]} | {md(r.run.name)} | {len(r.findings)} | {worst} | {where or '—'} |")
         out.append("")
     for r in sorted_runs(diagnosis):
@@ -87,7 +87,7 @@ def _run_section(r: RunReport) -> list[str]:
 
 
 def _finding(f: Finding, hp: dict) -> list[str]:
-    where = ", ".join(x for x in (md(f.metric) if f.metric else "", md(fmt_steps(f.start_step, f.end_step))) if x)
+    where = ", ".join(x for x in (md(f.metric) if f.metric else "", md(finding_span(f))) if x)
     out = [f"- **{SEVERITY_ICON.get(f.severity, md(f.severity))}** {md(f.pattern)} "
            f"({md(f.rule)}){' — ' + where if where else ''}: {md(f.summary)}"]
     if f.evidence:

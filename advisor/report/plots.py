@@ -31,6 +31,7 @@ from typing import Iterable
 
 import numpy as np
 
+from advisor import units
 from advisor.model import Curve, Finding, RunReport
 from advisor.numbers import readable
 
@@ -290,26 +291,14 @@ def _color(role: str) -> str:
     return COLORS.get(role, "#444")
 
 
-# What the x axis counts, by the x_kind the roles gave the curves (advisor.roles).
-X_KIND_LABELS = {"step": "step", "epoch": "epoch", "wall_time": "wall time (s)", "index": "logged point"}
-# The x column of logs that count something other than optimizer steps (advisor.ingest.csv_logs).
-X_AXIS_LABELS = {"time/total_timesteps": "environment timesteps"}
-
-
 def x_axis_label(run, kinds: set[str]) -> str:
-    """The x axis in the run's own unit: epochs for epoch-level logs, environment timesteps for
-    Stable-Baselines3 runs (their "step" is `num_timesteps`, the env steps taken so far, not an
-    update count), wall time or point index where the log had no step. Mixed kinds: "x"."""
+    """The x axis in the run's own unit (advisor.units, the same words as the findings): epochs for
+    epoch-level logs, environment timesteps for Stable-Baselines3 runs (their "step" is
+    `num_timesteps`, the env steps taken so far, not an update count), wall time or point index
+    where the log had no step. Mixed kinds: "x"."""
     if len(kinds) != 1:
         return "x"
-    kind = next(iter(kinds))
-    if kind == "step":
-        axis = (run.meta or {}).get("x_axis")
-        if axis in X_AXIS_LABELS:
-            return X_AXIS_LABELS[axis]
-        if run.writer == "sb3":
-            return X_AXIS_LABELS["time/total_timesteps"]
-    return X_KIND_LABELS.get(kind, "x")
+    return units.axis_label(units.unit_of(next(iter(kinds)), units.step_unit(run)))
 
 
 def run_chart_svg(report: RunReport, chart_id: str, buckets: int = WIDTH_PX) -> str | None:

@@ -15,9 +15,9 @@ from typing import Any
 from advisor import __version__
 from advisor.model import Diagnosis, Finding, RunReport
 from advisor.report.common import (
+    finding_span,
     fmt_evidence,
     fmt_recommendation,
-    fmt_steps,
     hparams_of,
     sorted_findings,
     sorted_runs,
@@ -93,7 +93,7 @@ def _result(rule_id: str, level: str, message: str, location: dict, properties: 
 
 def _message(r: RunReport, f: Finding, hp: dict) -> str:
     lines = [f"{r.run.name}: {f.summary}"]
-    where = "  ".join(x for x in (f.metric or "", fmt_steps(f.start_step, f.end_step)) if x)
+    where = "  ".join(x for x in (f.metric or "", finding_span(f)) if x)
     if where:
         lines.append(where)
     if f.evidence:

@@ -16,11 +16,11 @@ from advisor.model import Diagnosis, Finding, RunReport, Verification
 from advisor.report.common import (
     STATUS_LABEL,
     clean,
+    finding_span,
     fmt_change,
     fmt_evidence,
     fmt_num,
     fmt_recommendation,
-    fmt_steps,
     hparams_of,
     run_meta,
     sorted_findings,
@@ -90,7 +90,7 @@ def _run_lines(report: RunReport, verbose: bool) -> list[Line]:
 
 
 def _finding_lines(f: Finding, hparams: dict[str, Any]) -> list[Line]:
-    where = "  ".join(x for x in (clean(f.metric) if f.metric else "", fmt_steps(f.start_step, f.end_step)) if x)
+    where = "  ".join(x for x in (clean(f.metric) if f.metric else "", finding_span(f)) if x)
     out: list[Line] = [[
         ("  ", ""),
         (f"{f.severity:<8}", SEVERITY_STYLE.get(f.severity, "")),
