@@ -166,3 +166,36 @@ def test_units_module_names_each_kind():
     assert [units.unit_of(k, "timestep") for k in ("step", "epoch", "wall_time", "index")] == \
         ["timestep", "epoch", "second", "point"]
     assert units.name("epoch", plural=True) == "epochs" and units.axis_label("timestep") == "environment timesteps"
+
+
+def test_run_length_advice_counts_what_the_log_counts(diagnoses, real_logs):
+    """`train_longer: max_steps ×2` on a Keras history that counts epochs, `max_steps → 12,800` to
+    stop an SB3 run whose x is environment timesteps: a run length in the wrong unit."""
+    from advisor.engine import load_rules, select_rules
+    from advisor.pipeline import DiagnoseOptions, diagnose_run, read_runs
+
+    length_keys = {"max_steps", "epochs", "total_timesteps"}
+    want = {"epoch": "epochs", "timestep": "total_timesteps", "step": "max_steps"}
+    seen = set()
+    for d in diagnoses.values():
+        for r in d.runs:
+            for f in r.findings:
+                for rec in f.recommendations:
+                    for key in set(rec.change) & length_keys:
+                        assert key == want[f.x_unit], (r.run.name, f.rule, rec.action, rec.change)
+                        seen.add((key, rec.action))
+    slow = next(r for r in diagnoses["fixtures"].runs if r.run.name.endswith("slow-keras-json/history.json"))
+    assert next(rec.change for f in slow.findings for rec in f.recommendations if rec.action == "train_longer") \
+        == {"epochs": {"multiply": 2}}
+    assert {("epochs", "early_stop"), ("max_steps", "early_stop"), ("max_steps", "train_longer")} <= seen
+
+    # A real SB3 log whose reward is made to collapse after 55% of the run: RL002 stops it in timesteps.
+    runs, _ = read_runs([str(real_logs / "tensorboard" / "sb3-ppo-learning-spiky")])
+    reward = runs[0].series["rollout/ep_rew_mean"]
+    k = int(len(reward) * 0.55)
+    reward.value[k:] = np.linspace(reward.value[k], reward.value[0], len(reward) - k)
+    report = diagnose_run(runs[0], select_rules(load_rules()), DiagnoseOptions())
+    collapse = next(f for f in report.findings if f.rule == "RL002")
+    stop = next(rec.change for rec in collapse.recommendations if rec.action == "early_stop")
+    assert list(stop) == ["total_timesteps"] and stop["total_timesteps"]["set"] in set(reward.step.tolist())
+    assert f"at timestep {stop['total_timesteps']['set']:,}" in collapse.summary

@@ -374,12 +374,22 @@ def _is_ladder_step(factor: float) -> bool:
     return factor > 0 and abs(abs(math.log10(factor)) - math.log10(3)) < 0.05
 
 
+RUN_LENGTH = {"epoch": "epochs", "timestep": "total_timesteps"}  # else max_steps (SB3: learn(total_timesteps=...))
+
+
+def _length_name(ctx: Context) -> str:
+    """The hyperparameter that sets the run's length in the unit its log counts."""
+    return RUN_LENGTH.get(_x_unit(ctx), "max_steps")
+
+
 def _concrete_change(change: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
     """Resolve `$refs` and, when the run's value is known, add the new value (`set`).
 
-    A stop point (`max_steps = {set = ...}`) is written in the unit the run counts (`epochs` for
-    epoch-level logs); a stop at the first evaluation makes the whole change None (no advice).
-    A parameter whose value cannot be resolved is left out rather than shown empty."""
+    A run length (`max_steps`, a stop point or "train longer") is written in the unit the run
+    counts: `epochs` for epoch-level logs, `total_timesteps` for SB3 runs (`max_steps ×2` on a
+    Keras history that counts epochs was a count in the wrong unit); a stop at the first
+    evaluation makes the whole change None (no advice). A parameter whose value cannot be
+    resolved is left out rather than shown empty."""
     out: dict[str, Any] = {}
     for name, spec in change.items():
         if name == "max_steps" and isinstance(spec, dict) and "set" in spec:
@@ -387,8 +397,10 @@ def _concrete_change(change: dict[str, Any], ctx: Context) -> dict[str, Any] | N
             stop = stop_point(ctx.curves, ctx.role, float(target) if isinstance(target, (int, float)) else None)
             if stop is None:
                 return None
-            out[stop[0]] = {"set": stop[1]}
+            out[_length_name(ctx) if stop[0] == "max_steps" else stop[0]] = {"set": stop[1]}
             continue
+        if name == "max_steps":
+            name = _length_name(ctx)
         if not isinstance(spec, dict):
             out[name] = ctx.param(spec)
             continue
@@ -399,7 +411,7 @@ def _concrete_change(change: dict[str, Any], ctx: Context) -> dict[str, Any] | N
             new = current * factor
             if name == "lr":
                 new = ladder_step(current, factor) if _is_ladder_step(factor) else float(f"{new:.3g}")
-            elif name in ("batch_size", "max_steps", "epochs", "warmup_steps"):
+            elif name in ("batch_size", "max_steps", "epochs", "total_timesteps", "warmup_steps"):
                 new = int(round(new))
             resolved["from"] = current
             resolved["set"] = new
