@@ -199,3 +199,22 @@ def test_run_length_advice_counts_what_the_log_counts(diagnoses, real_logs):
     stop = next(rec.change for rec in collapse.recommendations if rec.action == "early_stop")
     assert list(stop) == ["total_timesteps"] and stop["total_timesteps"]["set"] in set(reward.step.tolist())
     assert f"at timestep {stop['total_timesteps']['set']:,}" in collapse.summary
+
+
+def test_logged_values_in_the_evidence_are_the_logged_numbers(diagnoses):
+    """`stats.min=2,234,090,000` next to a summary saying 2,234,085,120: evidence rounded to 6
+    digits printed a number the log never held, with every digit shown as if exact."""
+    checked = 0
+    for d in diagnoses.values():
+        for r in d.runs:
+            for f in r.findings:
+                s = r.run.series.get(f.metric)
+                for key in ("stats.min", "stats.max", "stats.first", "stats.last"):
+                    v = f.evidence.get(key)
+                    if s is None or not isinstance(v, float) or abs(v) < 1e5:
+                        continue
+                    assert v in set(s.value.tolist()), (r.run.name, f.rule, key, v)
+                    checked += 1
+    assert checked >= 2  # the exploding deep-linear Lightning run's min and max at least
+    text = render(diagnoses["real-logs"], "text")
+    assert "stats.min=2,234,085,120" in text and "2,234,090,000" not in text

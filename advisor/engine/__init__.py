@@ -22,7 +22,7 @@ from advisor.priors import stop_point
 from advisor.engine.rulefile import Rule, RuleError, load_file
 from advisor.engine.sources import SOURCES_FILE
 from advisor.model import Curves, Finding, Recommendation, severity_rank
-from advisor.numbers import readable
+from advisor.numbers import plain, readable
 from advisor.signals import Measurements
 
 # Which signal family gives a finding its step range, by pattern.
@@ -311,10 +311,12 @@ def _fmt(value: Any) -> str:
 
 
 def _round(value: Any) -> Any:
-    if isinstance(value, float) and math.isfinite(value):
+    """6 significant digits, so evidence stays short (0.40312345 -> 0.403123); from 1e5 up the value
+    is kept as logged, since those digits are its integer part: 2,234,085,120 rounded to
+    2,234,090,000 printed a number the log never held as if it were exact."""
+    value = plain(value)
+    if isinstance(value, float) and math.isfinite(value) and abs(value) < 1e5:
         return float(f"{value:.6g}")
-    if hasattr(value, "item"):
-        return _round(value.item())
     return value
 
 
