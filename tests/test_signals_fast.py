@@ -228,3 +228,83 @@ def test_epoch_jump_signs_are_the_per_epoch_loop():
                 if len(before) and len(after):
                     ref.append(np.sign(np.median(after) - np.median(before)))
             assert _same(_jump_signs(r, cyc, b, k, nb), ref), (trial, k)
+
+
+def test_median_is_np_median_bit_for_bit():
+    rng = np.random.default_rng(8)
+    pool = np.array([-0.0, 0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 2.5, 1e308, -1e308])
+    for trial in range(3000):
+        n = int(rng.integers(1, 14))
+        v = rng.choice(pool, n) if trial % 2 else rng.normal(size=n).round(int(rng.integers(0, 3)))
+        with np.errstate(all="ignore"):
+            ref = np.median(v)
+            got = robust.median(v)
+        assert np.float64(got).tobytes() == ref.tobytes(), v  # -0.0 comes back as 0.0, like np.median
+    for name, _, y in CURVES:
+        assert robust.median(y) == np.median(y), name
+        assert robust.mad_sigma(y) == float(1.4826 * np.median(np.abs(y - np.median(y)))), name
+
+
+def test_select_places_the_order_statistics_of_a_sort():
+    rng = np.random.default_rng(9)
+    for n in (1, 2, 5, 100, 11_175):
+        v = rng.normal(size=n).round(2)  # ties
+        ref = np.sort(v)
+        for ranks in ([0], [n - 1], [n // 2], [(n - 1) // 2, n // 2, n // 5, n - 1 - n // 5], [0, 0, n - 1]):
+            a = v.copy()
+            robust._select(a, ranks)
+            assert all(a[k] == ref[k] for k in ranks), (n, ranks)
+            assert np.array_equal(np.sort(a), ref)  # a permutation of v
+
+
+def test_segment_medians_of_every_length_are_np_median():
+    rng = np.random.default_rng(10)
+    for cmax in (1, 2, 3, 4, 5, 9):
+        counts = rng.integers(1, cmax + 1, size=60)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        v = rng.choice([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0, np.inf, -np.inf], size=int(counts.sum()))
+        rows = np.stack([v, v[::-1]])
+        with np.errstate(all="ignore"):
+            got = robust._segment_medians(rows, starts, counts)
+            for r in range(2):
+                ref = [np.median(rows[r, s: s + c]) for s, c in zip(starts, counts)]
+                assert _same(got[r], ref), (cmax, r)
+
+
+def _reference_lowess(x, y, frac=0.3, iters=2, max_points=300):
+    """LOWESS as it was written before its products were shared and its scratch reused."""
+    xb, yb, _ = robust.bin_medians(x, y, max_points)
+    m = len(yb)
+    k = int(np.clip(np.ceil(frac * m), 3, m))
+    g = robust._lowess_grid(xb, k)
+    idx, X, w0 = g.idx, g.X, g.w0
+    Y = yb[idx]
+    rob = np.ones(m)
+    for it in range(iters + 1):
+        w = w0 * rob[idx]
+        sw = w.sum(axis=1)
+        sw = np.where(sw <= 0, 1e-300, sw)
+        mx = (w * X).sum(axis=1) / sw
+        dx = X - mx[:, None]
+        sxx = (w * dx * dx).sum(axis=1)
+        my = (w * Y).sum(axis=1) / sw
+        sxy = (w * dx * (Y - my[:, None])).sum(axis=1)
+        slope = np.where(sxx > 0, sxy / np.where(sxx > 0, sxx, 1.0), 0.0)
+        fit = my + slope * (xb - mx)
+        if it == iters:
+            break
+        res = yb - fit
+        s = np.median(np.abs(res))
+        if s <= 0:
+            break
+        u = np.clip(res / (6 * s), -1, 1)
+        rob = (1 - u ** 2) ** 2
+    return fit if m == len(y) else np.interp(x, xb, fit)
+
+
+@pytest.mark.parametrize("name,x,y", CURVES, ids=[c[0] for c in CURVES])
+def test_lowess_is_the_plain_weighted_fit(name, x, y):
+    if len(y) < 4:
+        return
+    for frac in (0.2, 0.3, 1.0):
+        assert robust.lowess(x, y, frac=frac).tobytes() == _reference_lowess(x, y, frac=frac).tobytes(), (name, frac)

@@ -67,7 +67,15 @@ class Measurements:
 
 
 def measure(curves: Curves, families: list[str] | None = None) -> Measurements:
-    """Run every registered family (or those named) on every role it applies to."""
+    """Run every registered family (or those named) on every role it applies to; the families
+    share one memory of the robust estimators' answers (`robust.remembering`)."""
+    from advisor.signals.robust import remembering
+
+    with remembering():
+        return _measure(curves, families)
+
+
+def _measure(curves: Curves, families: list[str] | None) -> Measurements:
     import importlib
 
     out = Measurements()

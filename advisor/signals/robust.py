@@ -12,6 +12,9 @@ slopes on the raw points.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -21,6 +24,74 @@ import numpy as np
 from advisor.model import Curve, Curves
 
 MIN_POINTS = 5  # below this a curve is too short to judge any trend or noise
+
+
+# ----------------------------------------------------------------------------- memo
+
+
+_MEMO: contextvars.ContextVar[dict | None] = contextvars.ContextVar("advisor_robust_memo", default=None)
+
+
+@contextlib.contextmanager
+def remembering():
+    """Within this block the estimators marked `@_remembered` answer a call they already
+    answered from memory instead of recomputing it.
+
+    The families of one run ask the same questions of the same curve (the Theil-Sen slope of
+    the second half, the running median of the loss, ...): ~11% of a run's signals. `measure`
+    opens one block per run. The memory is keyed by the *contents* of the arguments (dtype,
+    shape and bytes of every array, type and value of every scalar), never by object identity,
+    so two different curves cannot share an answer however their ids are reused, and every
+    answer is the one a fresh call would give bit for bit (the estimators are pure functions of
+    their arguments). Answers are handed out as copies, so a caller that edits one in place
+    cannot change what the next caller gets. The block's memory is dropped when it ends; a
+    nested block shares the outer one's.
+    """
+    token = _MEMO.set({}) if _MEMO.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _MEMO.reset(token)
+
+
+def _remembered(fn):
+    """Answer repeated calls of `fn` from the active `remembering()` block (see there)."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        memo = _MEMO.get()
+        if memo is None:
+            return fn(*args, **kwargs)
+        key = (name, tuple(map(_content_key, args)), tuple((k, _content_key(v)) for k, v in sorted(kwargs.items())))
+        try:
+            answer = memo[key]
+        except KeyError:
+            answer = memo[key] = fn(*args, **kwargs)
+        return _handed_out(answer)
+
+    return call
+
+
+def _content_key(v):
+    """A hashable key equal for two arguments exactly when the estimators see the same input."""
+    if isinstance(v, np.ndarray):
+        return (v.dtype.str, v.shape, v.tobytes())
+    if isinstance(v, (list, tuple)):
+        return (type(v), tuple(map(_content_key, v)))
+    return (type(v), v)
+
+
+def _handed_out(answer):
+    """A copy of a remembered answer that its caller may change freely."""
+    if isinstance(answer, np.ndarray):
+        return answer.copy()
+    if isinstance(answer, tuple):
+        return tuple(_handed_out(a) for a in answer)
+    if isinstance(answer, Slope):
+        return dataclasses.replace(answer)
+    return answer  # floats, ints, None: immutable
 
 
 # ----------------------------------------------------------------------------- display smoothing
@@ -94,13 +165,37 @@ def curve_or_none(curves: Curves, role: str, min_points: int = MIN_POINTS) -> Cu
     return c
 
 
+def median(v) -> np.float64:
+    """np.median of a 1-D array, the same number without np.median's ~10 us of dispatch (a run's
+    signals take ~80 medians of short arrays).
+
+    Same order statistics from a partition, the same arithmetic as np.median's `mean` of the
+    middle slice: numpy's sum starts from +0.0, so -0.0 comes back as 0.0, and two middle values
+    are (a + b + 0.0) / 2; a NaN anywhere gives the NaN that sorts last, as np.median returns it.
+    tests/test_signals_fast.py pins it against np.median.
+    """
+    v = np.asarray(v, dtype=np.float64)
+    n = v.size
+    if n == 0 or v.ndim != 1:
+        return np.median(v)
+    k = n // 2
+    if n % 2:
+        part = np.partition(v, (k, n - 1))
+        mid = part[k] + 0.0
+    else:
+        part = np.partition(v, (k - 1, k, n - 1))
+        mid = (part[k - 1] + part[k] + 0.0) / 2
+    last = part[n - 1]
+    return last if last != last else mid  # NaN sorts last
+
+
 def mad_sigma(r) -> float:
     """Standard deviation estimated from the median absolute deviation (Gaussian-consistent)."""
     r = np.asarray(r, dtype=np.float64)
     r = r[np.isfinite(r)]
     if len(r) == 0:
         return 0.0
-    return float(1.4826 * np.median(np.abs(r - np.median(r))))
+    return float(1.4826 * median(np.abs(r - median(r))))
 
 
 def diff_sigma(y) -> float:
@@ -120,17 +215,18 @@ def robust_range(y, lo: float = 5.0, hi: float = 95.0) -> float:
     return float(b - a)
 
 
+@_remembered
 def head_level(y, frac: float = 0.1, min_n: int = 1) -> float:
     """Median of the first `frac` of the points (at least `min_n`): a robust start level."""
     y = np.asarray(y, dtype=np.float64)
     k = max(min_n, int(round(len(y) * frac)))
-    return float(np.median(y[: max(1, min(k, len(y)))]))
+    return float(median(y[: max(1, min(k, len(y)))]))
 
 
 def tail_level(y, frac: float = 0.1, min_n: int = 1) -> float:
     y = np.asarray(y, dtype=np.float64)
     k = max(min_n, int(round(len(y) * frac)))
-    return float(np.median(y[-max(1, min(k, len(y))):]))
+    return float(median(y[-max(1, min(k, len(y))):]))
 
 
 def level_scale(level: float, span: float) -> float:
@@ -147,6 +243,7 @@ def odd(k: int) -> int:
     return k if k % 2 == 1 else k + 1
 
 
+@_remembered
 def running_median(y, w: int) -> np.ndarray:
     """Centered running median; at the edges the window shrinks (pandas' `min_periods=1`), so the
     last point is not over-weighted the way edge padding would. Keeps level shifts sharp and
@@ -180,8 +277,8 @@ def running_median(y, w: int) -> np.ndarray:
         from scipy.ndimage import median_filter
 
         out = median_filter(y, size=w, mode="nearest")  # exact on [h, n - h)
-    out[:h] = _edge_medians(y[: 2 * h])
-    out[n - h:] = _edge_medians(y[::-1][: 2 * h])[::-1]
+    out[:h], out[n - h:] = _edge_medians(np.stack([y[: 2 * h], y[::-1][: 2 * h]]))
+    out[n - h:] = out[n - h:][::-1].copy()
     return out
 
 
@@ -207,27 +304,32 @@ def _sliding_sorted_medians(y: np.ndarray, w: int) -> np.ndarray:
     return np.array(out)
 
 
-def _edge_medians(head: np.ndarray) -> np.ndarray:
-    """Medians of the prefixes head[:h+1], ..., head[:2h] (h = len(head) // 2): the shrunken
-    windows at one end of a centered running median. Exact: the middle order statistic, or the
-    mean of the two middle ones as (a + b) / 2, as pandas computes it. Short ends as one sorted
-    matrix (O(h^2) elements); long ones by inserting into a sorted list (O(h log h) compares)."""
-    h = len(head) // 2
+def _edge_medians(heads: np.ndarray) -> np.ndarray:
+    """For each row `head` of `heads` (both ends of a curve, the far end reversed), the medians
+    of the prefixes head[:h+1], ..., head[:2h] (h = len(head) // 2): the shrunken windows at
+    one end of a centered running median. Exact: the middle order statistic, or the mean of the
+    two middle ones as (a + b) / 2, as pandas computes it. Short ends as one sorted array of
+    prefixes for both ends (O(h^2) elements); long ones by inserting into a sorted list
+    (O(h log h) compares)."""
+    h = heads.shape[1] // 2
     lengths = np.arange(h + 1, 2 * h + 1)
     if h > 64:
         import bisect
 
-        vals = sorted(head[: h + 1].tolist())
-        out = np.empty(h)
-        for k, L in enumerate(lengths.tolist()):
-            if k:
-                bisect.insort(vals, float(head[L - 1]))
-            out[k] = vals[L // 2] if L % 2 else (vals[L // 2 - 1] + vals[L // 2]) / 2
+        out = np.empty((len(heads), h))
+        for row, head in enumerate(heads):
+            vals = sorted(head[: h + 1].tolist())
+            for k, L in enumerate(lengths.tolist()):
+                if k:
+                    bisect.insort(vals, float(head[L - 1]))
+                out[row, k] = vals[L // 2] if L % 2 else (vals[L // 2 - 1] + vals[L // 2]) / 2
         return out
-    rows = np.where(np.arange(2 * h)[None, :] < lengths[:, None], head[None, :], np.inf)
-    rows.sort(axis=1)
-    hi = np.take_along_axis(rows, (lengths // 2)[:, None], axis=1)[:, 0]
-    lo = np.take_along_axis(rows, ((lengths - 1) // 2)[:, None], axis=1)[:, 0]
+    # row k of a prefix block: head[:lengths[k]], padded with +inf, which sorts after every value
+    rows = np.where(np.arange(2 * h)[None, None, :] < lengths[None, :, None], heads[:, None, :], np.inf)
+    rows.sort(axis=2)
+    k = np.arange(h)
+    hi = rows[:, k, lengths // 2]
+    lo = rows[:, k, (lengths - 1) // 2]
     return np.where(lengths % 2 == 1, hi, (lo + hi) / 2)
 
 
@@ -268,6 +370,7 @@ def trend(y, w: int | None = None) -> np.ndarray:
     return moving_average(t, max(1, w // 2))
 
 
+@_remembered
 def bin_medians(x, y, nbins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Equal-count bins: (median x, median y, count) per bin. Identity when n <= nbins.
 
@@ -290,19 +393,42 @@ def bin_medians(x, y, nbins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         g = pd.DataFrame({"x": x, "y": y, "k": key}).groupby("k", sort=True).median()
         return g["x"].to_numpy(), g["y"].to_numpy(), cs.astype(np.int64)
     starts = edges[:-1][keep]
-    return _segment_medians(x, starts, cs), _segment_medians(y, starts, cs), cs.astype(np.int64)
+    xm, ym = _segment_medians(np.stack([x, y]), starts, cs)
+    return xm, ym, cs.astype(np.int64)
 
 
 def _segment_medians(v: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Median of each contiguous segment v[s:s+c], vectorised per distinct segment length."""
-    out = np.empty(len(starts))
-    for c in np.unique(counts):
-        sel = np.flatnonzero(counts == c)
-        block = v[starts[sel, None] + np.arange(c)[None, :]]
-        block.sort(axis=1)
-        hi = block[:, c // 2]
-        out[sel] = hi if c % 2 else (block[:, c // 2 - 1] + hi) / 2
-    return out
+    """Median of each contiguous segment v[..., s:s+c] (the middle value, or (a + b) / 2 of the
+    two middle ones), for every row of v at once. Segments of one or two points need no sort
+    (a + b is b + a); longer ones are rows of one block padded with +inf, which sorts after
+    every value, so one sort (a sorting network up to four points) serves every length."""
+    last = v.shape[-1] - 1
+    cmax = int(counts.max())
+    if cmax <= 2:
+        a = v[..., starts]
+        b = v[..., np.minimum(starts + 1, last)]
+        with np.errstate(invalid="ignore", over="ignore"):  # (a + b) / 2 of one-point segments is not used
+            return np.where(counts == 2, (a + b) / 2, a)
+    if cmax <= 4:  # a sorting network over the segments' i-th points: tiny rows sort slowly one by one
+        cmin = int(counts.min())
+        c = [np.take(v, np.minimum(starts + i, last), axis=-1) for i in range(4)]
+        for i in range(cmin, 4):
+            c[i] = np.where(i < counts, c[i], np.inf)
+        for i, j in ((0, 1), (2, 3), (0, 2), (1, 3), (1, 2)):
+            c[i], c[j] = np.minimum(c[i], c[j]), np.maximum(c[i], c[j])
+        hi = np.choose(counts // 2, c)
+        lo = np.choose(np.maximum(counts // 2 - 1, 0), c)
+        with np.errstate(invalid="ignore", over="ignore"):  # (lo + hi) / 2 of odd rows is not used
+            return np.where(counts % 2 == 1, hi, (lo + hi) / 2)
+    cols = np.arange(cmax)
+    inside = cols[None, :] < counts[:, None]
+    block = np.where(inside, v[..., np.minimum(starts[:, None] + cols[None, :], last)], np.inf)
+    block.sort(axis=-1)
+    rows = np.arange(len(starts))
+    hi = block[..., rows, counts // 2]
+    lo = block[..., rows, np.maximum(counts // 2 - 1, 0)]
+    with np.errstate(invalid="ignore", over="ignore"):  # (lo + hi) / 2 of odd rows is not used
+        return np.where(counts % 2 == 1, hi, (lo + hi) / 2)
 
 
 def group_medians(v: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -340,6 +466,7 @@ class Slope:
         return self.lo > 0
 
 
+@_remembered
 def theil_sen(x, y, max_points: int = 150, alpha: float = 0.95) -> Slope:
     """Theil-Sen slope with its confidence interval, on at most `max_points` bin medians.
 
@@ -351,7 +478,7 @@ def theil_sen(x, y, max_points: int = 150, alpha: float = 0.95) -> Slope:
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if len(x) < 3 or np.ptp(x) == 0:
-        return Slope(0.0, -math.inf, math.inf, float(np.median(y)) if len(y) else 0.0)
+        return Slope(0.0, -math.inf, math.inf, float(median(y)) if len(y) else 0.0)
     xb, yb, _ = bin_medians(x, y, max_points)
     slope, intercept, lo, hi = _theilslopes(yb, xb, alpha)
     return Slope(slope, lo, hi, intercept)
@@ -369,14 +496,18 @@ def _theilslopes(y: np.ndarray, x: np.ndarray, alpha: float) -> tuple[float, flo
     if np.isnan(x).any() or np.isnan(y).any():
         return (math.nan,) * 4
     finite = bool(np.isfinite(x).all() and np.isfinite(y).all())
+    increasing = finite and bool((x[1:] > x[:-1]).all())
     if finite:
         # each unordered pair once: scipy takes (i, j) with x_i > x_j, i.e. dy/dx with both
         # differences of the same sign; (-dy)/(-dx) is that same float, negation being exact
         i, j = _pairs(len(x))
         dx = x[j] - x[i]
         dy = y[j] - y[i]
-        keep = dx != 0
-        slopes = dy[keep] / dx[keep]
+        if increasing:  # every dx > 0 (bin medians of a sorted x): nothing to drop
+            slopes = dy / dx
+        else:
+            keep = dx != 0
+            slopes = dy[keep] / dx[keep]
     else:  # inf - inf is NaN: scipy's own pair selection and full sort decide
         deltax = x[:, np.newaxis] - x
         with np.errstate(invalid="ignore"):  # the NaN is expected, and dropped by the sort below like scipy
@@ -395,7 +526,7 @@ def _theilslopes(y: np.ndarray, x: np.ndarray, alpha: float) -> tuple[float, flo
         z = norm.ppf(a / 2.0)
     ny = len(y)
     sigsq = 1 / 18.0 * (ny * (ny - 1) * (2 * ny + 5)
-                        - sum(k * (k - 1) * (2 * k + 5) for k in _repeat_counts(x))
+                        - (0 if increasing else sum(k * (k - 1) * (2 * k + 5) for k in _repeat_counts(x)))
                         - sum(k * (k - 1) * (2 * k + 5) for k in _repeat_counts(y)))
     mid = [(nt - 1) // 2, nt // 2]
     try:
@@ -405,16 +536,34 @@ def _theilslopes(y: np.ndarray, x: np.ndarray, alpha: float) -> tuple[float, flo
     except (ValueError, IndexError):
         rl = ru = None
     if finite:  # order statistics by selection instead of a full sort: the same values
-        slopes.partition(sorted(set(mid + ([rl, ru] if rl is not None and rl < nt else []))))
-        medslope = slopes[nt // 2] if nt % 2 else np.mean(slopes[mid])  # np.median's arithmetic
+        _select(slopes, mid + ([rl, ru] if rl is not None and rl < nt else []))
+        # np.mean of the middle two, as np.median computes it (its sum starts from +0.0)
+        medslope = slopes[nt // 2] if nt % 2 else (slopes[mid[0]] + slopes[mid[1]] + 0.0) / 2
     else:
         medslope = np.median(slopes)
-    medinter = np.median(y) - medslope * np.median(x)
+    medinter = median(y) - medslope * median(x)
     if rl is None or rl >= nt:
         lo = hi = math.nan
     else:
         lo, hi = slopes[rl], slopes[ru]
     return float(medslope), float(medinter), float(lo), float(hi)
+
+
+def _select(a: np.ndarray, ranks: list[int]) -> None:
+    """Partition `a` in place so that a[k] is its k-th smallest value for every k in `ranks`:
+    what `a.partition(ranks)` does, by one single-rank partition per rank on the stretch that
+    must hold it. numpy selects one rank with a vectorised quickselect but several ranks with
+    its generic introselect, ~5x slower on a Theil-Sen's ~11,000 slopes; the values placed at
+    those ranks are the order statistics either way."""
+    def place(lo: int, hi: int, ks: list[int]) -> None:  # a[lo:hi] holds exactly ranks lo..hi-1
+        if not ks:
+            return
+        k = ks[len(ks) // 2]
+        a[lo:hi].partition(k - lo)
+        place(lo, k, [r for r in ks if r < k])
+        place(k + 1, hi, [r for r in ks if r > k])
+
+    place(0, len(a), sorted(set(ranks)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -461,6 +610,7 @@ def _flat_windows(t: np.ndarray, tol: float):
         yield i, j
 
 
+@_remembered
 def _flat_starts(t: np.ndarray, tol: float) -> np.ndarray:
     """For each end j, the start i of the longest window t[i..j] whose range (max - min) <= tol.
 
@@ -614,7 +764,7 @@ def regular(x) -> bool:
     if len(x) < 3:
         return True
     d = np.diff(x)
-    med = np.median(d)
+    med = median(d)
     return med > 0 and np.mean(np.abs(d - med) <= 0.01 * med + 1e-12) > 0.9
 
 
@@ -652,6 +802,7 @@ __all__ = [
 # ----------------------------------------------------------------------------- lowess
 
 
+@_remembered
 def lowess(x, y, frac: float = 0.3, iters: int = 2, max_points: int = 300) -> np.ndarray:
     """Robust locally linear smoother (Cleveland's LOWESS, tricube weights, bisquare
     re-weighting), evaluated at every x.
@@ -673,24 +824,25 @@ def lowess(x, y, frac: float = 0.3, iters: int = 2, max_points: int = 300) -> np
     Y = yb[idx]
     robust = np.ones(m)
     fit = yb.copy()
+    w, wdx, tmp = np.empty_like(X), np.empty_like(X), np.empty_like(X)  # (m, k) scratch, reused by every pass
     for it in range(iters + 1):
         if it == 0:  # robust weights start at 1.0 (w0 * 1.0 is w0): the x-only sums are the grid's
-            w, sw, mx, dx, sxx = w0, grid.sw0, grid.mx0, grid.dx0, grid.sxx0
-        else:
-            w = w0 * robust[idx]
+            w_, sw, mx, wdx_, sxx = w0, grid.sw0, grid.mx0, grid.wdx0, grid.sxx0
+        else:  # w * dx * dx and w * dx * (Y - my) evaluate w * dx first: computed once, shared
+            w_, wdx_ = np.multiply(w0, robust[idx], out=w), wdx
             sw = w.sum(axis=1)
             sw = np.where(sw <= 0, 1e-300, sw)
-            mx = (w * X).sum(axis=1) / sw
-            dx = X - mx[:, None]
-            sxx = (w * dx * dx).sum(axis=1)
-        my = (w * Y).sum(axis=1) / sw
-        sxy = (w * dx * (Y - my[:, None])).sum(axis=1)
+            mx = np.multiply(w, X, out=tmp).sum(axis=1) / sw
+            np.multiply(w, np.subtract(X, mx[:, None], out=tmp), out=wdx)
+            sxx = np.multiply(wdx, tmp, out=tmp).sum(axis=1)
+        my = np.multiply(w_, Y, out=tmp).sum(axis=1) / sw
+        sxy = np.multiply(wdx_, np.subtract(Y, my[:, None], out=tmp), out=tmp).sum(axis=1)
         slope = np.where(sxx > 0, sxy / np.where(sxx > 0, sxx, 1.0), 0.0)
         fit = my + slope * (xb - mx)
         if it == iters:
             break
         res = yb - fit
-        s = np.median(np.abs(res))
+        s = median(np.abs(res))
         if s <= 0:
             break
         u = np.clip(res / (6 * s), -1, 1)
@@ -710,7 +862,7 @@ class _LowessGrid:
     w0: np.ndarray
     sw0: np.ndarray
     mx0: np.ndarray
-    dx0: np.ndarray
+    wdx0: np.ndarray  # w0 * dx0
     sxx0: np.ndarray
 
 
@@ -748,10 +900,10 @@ def _lowess_grid(xb: np.ndarray, k: int) -> _LowessGrid:
     sw0 = w0.sum(axis=1)
     sw0 = np.where(sw0 <= 0, 1e-300, sw0)
     mx0 = (w0 * X).sum(axis=1) / sw0
-    dx0 = X - mx0[:, None]
-    sxx0 = (w0 * dx0 * dx0).sum(axis=1)
-    grid = _LowessGrid(idx, X, w0, sw0, mx0, dx0, sxx0)
-    for a in (idx, X, w0, sw0, mx0, dx0, sxx0):
+    wdx0 = w0 * (X - mx0[:, None])
+    sxx0 = (wdx0 * (X - mx0[:, None])).sum(axis=1)
+    grid = _LowessGrid(idx, X, w0, sw0, mx0, wdx0, sxx0)
+    for a in (idx, X, w0, sw0, mx0, wdx0, sxx0):
         a.flags.writeable = False
     if len(_GRID_CACHE) >= 8:
         _GRID_CACHE.pop(next(iter(_GRID_CACHE)))
