@@ -39,7 +39,13 @@ NOISE_TOKENS = {
     "runtime", "samples_per_second", "steps_per_second", "total_flos", "flos", "hp_metric",
     "time", "duration", "memory", "mem", "throughput", "tokens", "num_input_tokens_seen",
     "min", "max", "std", "var", "ema", "smoothed", "gen_len", "explained_variance",
+    # torch/tensorboardX `add_hparams` summary metrics (advisor.ingest.tensorboard keeps them as
+    # `hparams/<tag>`): one value per run, never a curve, even when named `hparam/loss`
+    "hparam", "hparams",
 }
+# `Gradients/norm`, `grad/norm`: a gradient word and a norm word in separate tokens
+GRAD_WORDS = {"grad", "grads", "gradient", "gradients"}
+NORM_WORDS = {"norm", "l2", "l2norm", "total_norm"}
 VAL_METRIC_PATTERNS = (  # in order of preference when several are logged
     re.compile(r"map(50|_0\.5|_0\.5:0\.95|50-95)?"), re.compile(r"f1"), re.compile(r"auc"),
     re.compile(r"rouge"), re.compile(r"bleu"), re.compile(r"precision"), re.compile(r"recall"),
@@ -82,10 +88,12 @@ def classify(tag: str) -> Classified:
         split = "val"
     elif tset & TRAIN_TOKENS:
         split = "train"
-    if tset & NOISE_TOKENS and not (tset & {"loss"} and not tset & {"runtime", "samples_per_second", "hp_metric"}):
+    if tset & NOISE_TOKENS and not (tset & {"loss"} and not tset & {"runtime", "samples_per_second", "hp_metric",
+                                                                     "hparam", "hparams"}):
         if not tset & (LR_TOKENS | GRAD_TOKENS):
             return Classified(None, split, 0)
-    if "grad_norm" in lower or "gradnorm" in lower or "gradient_norm" in lower or "global_norm" in lower:
+    if ("grad_norm" in lower or "gradnorm" in lower or "gradient_norm" in lower or "global_norm" in lower
+            or (tset & GRAD_WORDS and tset & NORM_WORDS)):
         return Classified("grad_norm", split, 2)
     if tset & LR_TOKENS or "learning_rate" in lower or "learning-rate" in lower or lower.startswith("lr-") or lower.startswith("lr_"):
         return Classified("lr", split, 2 if tset & {"lr", "learning_rate"} else 1)

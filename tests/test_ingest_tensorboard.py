@@ -276,7 +276,7 @@ def fixture_runs():
 def test_fixture_grouping(fixture_runs):
     assert sorted(fixture_runs) == sorted([
         "keras_pair", "lightning_logs/version_0", "restart", "tbx_add_scalars", "tbx_basic", "tf2_dtypes",
-        "torch_add_scalars", "torch_basic", "torch_hparams", "torch_hparams/trial",
+        "torch_add_scalars", "torch_basic", "torch_hparams",
     ])
     assert set(fixture_runs["torch_add_scalars"].series) == {"lr", "loss/training", "loss/validation"}
     assert set(fixture_runs["tbx_add_scalars"].series) == {"data/scalar_group/xsinx", "data/scalar_group/xcosx"}
@@ -311,7 +311,11 @@ def test_fixture_hparams_and_lightning(fixture_runs):
     assert run.hparams["batch_size"] == 32 and run.hparams["lr"] == 0.01
     assert run.hparams["optimizer"] == "torch.optim.adam.Adam" and run.hparams["criterion.reduction"] == "mean"
     assert run.series["lr-SGD"].step.tolist() == [8, 8]  # duplicates kept as logged
-    assert fixture_runs["torch_hparams/trial"].hparams == {"lr": 0.1, "bsize": 8.0}
+    # add_hparams' `trial/` folder is the run's hyperparameters, not a run of its own; its summary
+    # metrics stay readable under `hparams/` and never compete for a role
+    hp_run = fixture_runs["torch_hparams"]
+    assert hp_run.hparams == {"lr": 0.1, "bsize": 8.0}
+    assert set(hp_run.series) == {"loss", "hparams/hparam/accuracy", "hparams/hparam/loss"}
 
 
 def test_fixture_restart_rule(fixture_runs):
@@ -507,7 +511,7 @@ def test_relative_path_names_runs_from_its_parent(monkeypatch):
     monkeypatch.chdir(FIXTURES)
     sources, _ = discover_mod.discover(["tensorboard"])
     names = {s.name for s in sources if s.format == "tensorboard"}
-    assert {"tensorboard/keras_pair", "tensorboard/torch_hparams/trial", "tensorboard/lightning_logs/version_0"} <= names
+    assert {"tensorboard/keras_pair", "tensorboard/torch_hparams", "tensorboard/lightning_logs/version_0"} <= names
 
 
 def _naive_starts(data: bytes) -> list[int]:

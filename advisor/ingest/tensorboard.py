@@ -6,6 +6,10 @@ Grouping (`claim`) follows what the writers do on disk (FORMATS.md 1.4-1.7):
   (several files = restarts or helper writers of one training);
 * a Keras `X/train/` + `X/validation/` pair is one run `X`, tags prefixed `train/`, `validation/`;
 * a TF Estimator `model_dir/eval/` belongs to `model_dir`, tags prefixed `eval/`;
+* an `add_hparams` folder belongs to its parent run: torch and tensorboardX write the hparams of
+  `writer.add_hparams(hp, metrics)` into `<run>/<timestamp>/` (first tag `_hparams_/experiment`),
+  so the run's lr, optimizer and batch size live one folder down; its summary metrics are kept
+  as `hparams/<tag>` (one point each: never a curve);
 * `add_scalars` children belong to their parent run even when the parent has no event file:
   torch writes `<run>/<main>_<key>/` (tag `<main>`), tensorboardX `<run>/<main>/<key>/`; both
   become tag `<main>/<key>`. Telling them from ordinary nested runs needs the child's first tag,
@@ -83,6 +87,8 @@ def _place(folder: Path, by_dir: dict[Path, list[Path]], inside: Callable[[Path]
         return root, {"dir": str(folder), "kind": "keras", "prefix": folder.name + "/"}
     if (folder.name == "eval" or folder.name.startswith("eval_")) and parent in by_dir and inside(parent):
         return parent, {"dir": str(folder), "kind": "eval", "prefix": folder.name + "/"}
+    if parent in by_dir and inside(parent) and _is_add_hparams_folder(by_dir[folder]):
+        return parent, {"dir": str(folder), "kind": "hparams", "prefix": "hparams/"}
     if inside(parent):
         grouped = _add_scalars_parent(folder, by_dir[folder], inside)
         if grouped is not None:
@@ -94,6 +100,17 @@ def _place(folder: Path, by_dir: dict[Path, list[Path]], inside: Callable[[Path]
 def _looks_keras(folder: Path, by_dir: dict[Path, list[Path]]) -> bool:
     sibling = folder.parent / ("validation" if folder.name == "train" else "train")
     return sibling in by_dir or any(f.name.endswith(".v2") for f in by_dir[folder])
+
+
+def _is_add_hparams_folder(files: list[Path]) -> bool:
+    """Does this folder hold what `add_hparams` writes (its first summary is the hparams plugin's)?"""
+    from advisor.ingest.tfevents import peek_first_tag
+
+    for f in sorted(files, key=natural_key)[:4]:
+        tag = peek_first_tag(f)
+        if tag:
+            return tag.startswith("_hparams_/")
+    return False
 
 
 def _add_scalars_parent(folder: Path, files: list[Path], inside: Callable[[Path], bool]) -> tuple[Path, str, str] | None:
@@ -198,7 +215,7 @@ def assemble(source: RunSource, run: Run, decoded: list, names: list[str]) -> Ru
 
 def _renamer(member: dict, folder: Path, root: Path) -> Callable[[str], str]:
     kind = member.get("kind")
-    if kind in ("keras", "eval"):
+    if kind in ("keras", "eval", "hparams"):
         prefix = member["prefix"]
         return lambda tag: prefix + tag
     if kind == "add_scalars":

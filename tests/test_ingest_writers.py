@@ -1,0 +1,80 @@
+"""The same training, logged by another writer, gets the same reading and the same diagnosis.
+
+Recorded trainings from the out-of-sample corpus (tests/data/oos, written by bench/make_corpus_oos.py)
+are read with advisor's readers and written again, in the test, by the real libraries practitioners
+use (torch SummaryWriter, tensorboardX, Lightning's CSVLogger, transformers' TrainerState, Keras'
+CSVLogger, mlflow's client) through bench/format_invariance.py's writers. Nothing is trained here.
+Each test pins a reading that was wrong before (see /work/notes/formats.md): the run must stay one
+run, its hyperparameters and curves must land in the same roles, and its diagnosis must not change.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.ingest import read as read_source
+from advisor.ingest.discover import discover
+from advisor.pipeline import diagnose_paths
+from advisor.roles import build_curves
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+import format_invariance as fi  # noqa: E402
+
+OOS = Path(__file__).parent / "data" / "oos"
+TRUTH = json.loads((OOS / "truth.json").read_text())["runs"]
+
+
+def _recording(rid: str) -> fi.Recording:
+    return fi.record(OOS, rid, TRUTH[rid])
+
+
+def _read_one(path: Path):
+    sources, problems = discover([str(path)])
+    assert not problems and len(sources) == 1, [s.name for s in sources]
+    run = read_source(sources[0])
+    curves, roles = build_curves(run)
+    return run, curves, roles
+
+
+def _verdict(path: Path) -> tuple[list[str], str | None]:
+    d = diagnose_paths([str(path)])
+    assert len(d.runs) == 1, [r.run.name for r in d.runs]
+    findings = d.runs[0].findings
+    first = next((f.recommendations[0].action for f in findings if f.recommendations), None)
+    return sorted({f.pattern for f in findings}), first
+
+
+@pytest.mark.parametrize("writer", ["torch-tutorial", "torch-underscore", "tensorboardX", "torch-add_scalars"])
+def test_add_hparams_folder_joins_its_run(tmp_path, writer):
+    """torch and tensorboardX write `add_hparams` into `<run>/<timestamp>/`: that folder is the
+    run's hyperparameters, not a second run, and its summary metric is never a curve."""
+    rec = _recording("0023-quantiles-healthy_adam")
+    fi.WRITERS[writer][0](rec, tmp_path / "run")
+    assert sum(1 for p in (tmp_path / "run").iterdir() if p.is_dir() and p.name[0].isdigit()) == 1
+    run, curves, roles = _read_one(tmp_path / "run")
+    assert curves.hparams["lr"] == pytest.approx(0.006) and curves.hparams["optimizer"] == "adam"
+    assert curves.hparams["batch_size"] == 16
+    assert not any(tag.startswith("hparams/") for tag in roles.values()), roles
+    assert any(tag.startswith("hparams/") for tag in run.series)  # kept, under its own name
+
+
+def test_gradients_norm_is_the_gradient_norm(tmp_path):
+    """`Gradients/norm` (the PyTorch-tutorial spelling) was no role at all: the spike and clip
+    rules then ran without the gradient norm the run logged."""
+    rec = _recording("0023-quantiles-healthy_adam")
+    fi.torch_tutorial(rec, tmp_path / "run")
+    _, curves, roles = _read_one(tmp_path / "run")
+    assert roles["grad_norm"] == "Gradients/norm" and len(curves.get("grad_norm")) == len(rec.points("train_loss"))
+    _, _, original = _read_one(OOS / TRUTH["0023-quantiles-healthy_adam"]["path"])
+    assert original["grad_norm"] == "Gradients/norm"
+
+
+@pytest.mark.parametrize("writer", ["torch-tutorial", "tensorboardX", "lightning-csv", "mlflow", "wandb-history"])
+@pytest.mark.parametrize("rid", ["0023-quantiles-healthy_adam", "0024-quantiles-sgd_lr_kill"])
+def test_same_diagnosis_through_other_writers(tmp_path, writer, rid):
+    rec = _recording(rid)
+    fi.WRITERS[writer][0](rec, tmp_path / "run")
+    assert _verdict(tmp_path / "run") == _verdict(OOS / TRUTH[rid]["path"])
