@@ -20,7 +20,8 @@ the writers practitioners use, each with its own tag conventions:
 - Lightning's CSVLogger (the real logger: sparse long rows, `train_loss_step`/`train_loss_epoch`,
   `val_loss`, `lr-Adam`, `epoch`, `hparams.yaml`);
 - HF `trainer_state.json` (transformers' own TrainerState.save_to_json: `loss`, `eval_loss`,
-  `learning_rate`, `grad_norm`, float `epoch`, `train_batch_size`);
+  `learning_rate`, `grad_norm`, float `epoch`, `train_batch_size`) beside the `training_args.bin`
+  Trainer saves (torch.save of a real TrainingArguments: learning_rate, optim, batch size);
 - W&B legacy run folder (`files/wandb-history.jsonl` rows merged per step, wandb-core
   `config.yaml` with `{value: ...}` wrappers);
 - MLflow file store (mlflow's own client: `metrics/<key>`, `params/<key>`);
@@ -314,11 +315,37 @@ def hf_trainer(rec: Recording, d: Path) -> None:
         if ev:
             hist.append({**ev, "epoch": epoch, "eval_runtime": 0.1, "step": step})
     last = hist[-1]["step"] if hist else 0
+    epochs = int(math.ceil(hist[-1]["epoch"])) if hist else 0
     state = TrainerState(epoch=hist[-1]["epoch"] if hist else 0.0, global_step=last, max_steps=last,
-                         logging_steps=1, log_history=hist,
+                         num_train_epochs=epochs, logging_steps=1, log_history=hist,
                          train_batch_size=int(rec.hparams["batch_size"]) if rec.hparams.get("batch_size") else None)
     d.mkdir(parents=True, exist_ok=True)
     state.save_to_json(str(d / "trainer_state.json"))
+    _hf_training_args(rec, d, epochs, last)
+
+
+HF_OPTIM = {"adam": "adamw_torch", "adamw": "adamw_torch", "sgd": "sgd", "rmsprop": "rmsprop",
+            "adagrad": "adagrad"}
+
+
+def _hf_training_args(rec: Recording, d: Path, epochs: int, steps: int) -> None:
+    """`training_args.bin` as Trainer saves it: torch.save(TrainingArguments(...)). The LR the user
+    set is the schedule's peak; momentum has no field (HF passes it in an `optim_args` string)."""
+    import torch
+    from transformers import TrainingArguments
+
+    hp = rec.hparams
+    opt = str(hp.get("optimizer") or "").lower()
+    opt = opt if opt in HF_OPTIM.values() else HF_OPTIM.get(opt, "adamw_torch")
+    kw: dict[str, Any] = {"optim": opt, "num_train_epochs": max(epochs, 1), "max_steps": steps or -1,
+                          "max_grad_norm": 0.0, "report_to": [], "logging_steps": 1}
+    if hp.get("lr"):
+        kw["learning_rate"] = float(hp["lr"])
+    if hp.get("batch_size"):
+        kw["per_device_train_batch_size"] = int(hp["batch_size"])
+    if hp.get("weight_decay") is not None:
+        kw["weight_decay"] = float(hp["weight_decay"])
+    torch.save(TrainingArguments(output_dir=str(d), **kw), d / "training_args.bin")
 
 
 def wandb_legacy(rec: Recording, d: Path) -> None:

@@ -78,3 +78,59 @@ def test_same_diagnosis_through_other_writers(tmp_path, writer, rid):
     rec = _recording(rid)
     fi.WRITERS[writer][0](rec, tmp_path / "run")
     assert _verdict(tmp_path / "run") == _verdict(OOS / TRUTH[rid]["path"])
+
+
+HF = Path(__file__).parent / "data" / "formats" / "hf-trainer"
+
+
+@pytest.mark.parametrize("rid", ["0145-quantiles-adam_lr0.01", "0023-quantiles-healthy_adam"])
+def test_hf_training_args_bin_gives_the_optimizer(rid):
+    """Trainer saves TrainingArguments only as `training_args.bin` (torch.save): without it an
+    Adam run at 10x Adam's usual LR had no optimizer, so the LR prior could not call it too high
+    (0145: oscillation missed) or judged a healthy Adam run slow (0023)."""
+    run, curves, _ = _read_one(HF / rid)
+    cfg = TRUTH[rid]["config"]
+    assert curves.hparams["optimizer"] == "adamw_torch" and curves.hparams["lr"] == pytest.approx(cfg["lr"])
+    assert curves.hparams["batch_size"] == cfg["batch_size"] and not run.warnings
+    assert _verdict(HF / rid) == _verdict(OOS / TRUTH[rid]["path"])
+
+
+def _torch_zip(path: Path, pickled: bytes) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("training_args/data.pkl", pickled)
+        z.writestr("training_args/version", "3\n")
+
+
+def test_training_args_bin_never_runs_the_pickle(tmp_path):
+    """A log is untrusted: a pickle naming os.system must not run it (and must not crash)."""
+    import pickle
+
+    from advisor.ingest.hf_args_bin import read_training_args_bin
+
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            import os
+
+            return (os.system, (f"touch {marker}",))
+
+    state = (HF / "0023-quantiles-healthy_adam" / "trainer_state.json").read_text()
+    for name, blob in (("evil", pickle.dumps({"learning_rate": Evil()})), ("garbage", b"\x80\x04not a pickle"),
+                       ("empty", b"")):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "trainer_state.json").write_text(state)
+        _torch_zip(d / "training_args.bin", blob)
+        values, warning = read_training_args_bin(d / "training_args.bin")
+        assert "learning_rate" not in values or not callable(values["learning_rate"])
+        run, curves, _ = _read_one(d)  # still one run, read from its state file
+        assert "train_loss" in curves.by_role
+        if name != "evil":
+            assert warning and str(d / "training_args.bin") in warning and any("training_args.bin" in w for w in run.warnings)
+    (tmp_path / "notzip").mkdir()
+    (tmp_path / "notzip" / "training_args.bin").write_bytes(b"\x80\x02}q\x00.")  # legacy torch.save
+    assert "not a zip" in read_training_args_bin(tmp_path / "notzip" / "training_args.bin")[1]
+    assert not marker.exists()

@@ -24,6 +24,9 @@ SKIP_SUFFIXES = {
     ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg", ".webp", ".mp4", ".avi", ".mov", ".wav", ".mp3",
     ".gz", ".zip", ".tar", ".bz2", ".xz", ".7z", ".whl", ".so", ".pyc", ".py", ".ipynb",
 }
+# ... except these names, which are a log's side files (HF Trainer's pickled TrainingArguments,
+# read without unpickling by advisor.ingest.hf_args_bin)
+KEEP_NAMES = {"training_args.bin"}
 SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "node_modules", ".trash", ".venv", "venv"}
 # Files worth a warning when they cannot even be opened (permission denied, …)
 LOG_LIKE_SUFFIXES = {".csv", ".tsv", ".log", ".txt", ".json", ".jsonl", ".db", ".sqlite", ".sqlite3", ".wandb",
@@ -105,7 +108,7 @@ def walk(given: Path) -> FileTree:
                         subdirs.append(Path(entry.path))
                     continue
                 p = Path(entry.path)
-                if p.suffix.lower() in SKIP_SUFFIXES and "tfevents" not in entry.name:
+                if p.suffix.lower() in SKIP_SUFFIXES and "tfevents" not in entry.name and entry.name not in KEEP_NAMES:
                     continue
                 if entry.is_file(follow_symlinks=True):
                     found.append(p)

@@ -35,7 +35,8 @@ from advisor.model import IngestError, Run, RunSource
 FORMAT = "hf-trainer"
 STATE_FILE = "trainer_state.json"
 CHECKPOINT_DIR = re.compile(r"^(?:checkpoint-(\d+)|last-checkpoint|best-checkpoint|checkpoint-best|checkpoint-last)$")
-SIDE_FILES = ["training_args.json", "config.json", "all_results.json", "train_results.json", "eval_results.json",
+# training_args.bin before training_args.json: where a script saved both, the JSON wins
+SIDE_FILES = ["training_args.bin", "training_args.json", "config.json", "all_results.json", "train_results.json", "eval_results.json",
               "adapter_config.json"]
 # top-level keys that are settings of the run; the others (epoch, global_step, best_metric, ...)
 # describe where it got to and go to run.meta["state"]
@@ -246,14 +247,19 @@ def _state_hparams(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_side_files(source: RunSource, run: Run) -> None:
-    """training_args.json as hparams; config.json (the model's) under `model.`; results in meta."""
+    """training_args.bin/.json as hparams; config.json (the model's) under `model.`; results in meta."""
+    from advisor.ingest.hf_args_bin import read_training_args_bin
+
     for side in map(Path, source.files):
         if side.name == STATE_FILE or side.name not in SIDE_FILES:
             continue
-        config, warning = load_config_file(side)
+        if side.name == "training_args.bin":  # what Trainer itself saves: TrainingArguments, pickled
+            config, warning = read_training_args_bin(side)
+        else:
+            config, warning = load_config_file(side)
         if warning:
             run.warnings.append(warning)
-        if side.name == "training_args.json":
+        if side.name in ("training_args.json", "training_args.bin"):
             run.hparams.update(config)
         elif side.name in ("config.json", "adapter_config.json"):
             prefix = "model." if side.name == "config.json" else "adapter."

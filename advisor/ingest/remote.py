@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from advisor import limits
-from advisor.ingest.discover import SKIP_DIRS, SKIP_SUFFIXES
+from advisor.ingest.discover import KEEP_NAMES, SKIP_DIRS, SKIP_SUFFIXES
 
 URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 # Folders of model checkpoints: never listed.
@@ -127,7 +127,8 @@ def _version(entry: dict) -> str:
 def _wanted(name: str, size: int | None, in_checkpoint: bool) -> bool:
     if in_checkpoint:
         return bool(LOGS_IN_CHECKPOINT.search(name))
-    if PurePosixPath(name).suffix.lower() in SKIP_SUFFIXES and "tfevents" not in name:
+    if (PurePosixPath(name).suffix.lower() in SKIP_SUFFIXES and "tfevents" not in name
+            and PurePosixPath(name).name not in KEEP_NAMES):
         return False
     return "tfevents" in name or size is None or size <= limits.current().file_bytes  # the per-file limit
 
