@@ -59,9 +59,13 @@ RL_TAGS = {"ep_rew_mean", "ep_len_mean", "approx_kl", "clip_fraction", "policy_g
 _SPLIT_RE = re.compile(r"[/\\.:\s]+")
 
 
+_CAMEL_RE = re.compile(r"([a-z]{2,})(?=[A-Z][a-z])")  # `valLoss`, `LearningRate`; not `mAP50`
+
+
 def tokens(tag: str) -> list[str]:
-    """Lowercase tokens of a tag, splitting on separators; `_` and `-` split only around keywords."""
-    parts = [p for p in _SPLIT_RE.split(re.sub(r"[()\[\]]", "", tag.lower())) if p]
+    """Lowercase tokens of a tag, splitting on separators; `_` and `-` split only around keywords.
+    camelCase words are separated first (`valLoss` -> `val_loss`), so their split is seen."""
+    parts = [p for p in _SPLIT_RE.split(re.sub(r"[()\[\]]", "", _CAMEL_RE.sub(r"\1_", tag).lower())) if p]
     out: list[str] = []
     for p in parts:
         out.append(p)
@@ -95,7 +99,11 @@ def classify(tag: str) -> Classified:
     if ("grad_norm" in lower or "gradnorm" in lower or "gradient_norm" in lower or "global_norm" in lower
             or (tset & GRAD_WORDS and tset & NORM_WORDS)):
         return Classified("grad_norm", split, 2)
-    if tset & LR_TOKENS or "learning_rate" in lower or "learning-rate" in lower or lower.startswith("lr-") or lower.startswith("lr_"):
+    if tset & {"momentum", "beta1"} or "weight_decay" in lower:
+        # Lightning's LearningRateMonitor(log_momentum=True, log_weight_decay=True) writes
+        # `lr-SGD-momentum`, `lr-Adam-weight_decay` beside `lr-SGD`: optimizer settings, not the LR
+        return Classified(None, split, 0)
+    if tset & LR_TOKENS or "learning_rate" in lower or re.search(r"learning[\s_\-]*rate", lower) or "learning-rate" in lower or lower.startswith("lr-") or lower.startswith("lr_"):
         return Classified("lr", split, 2 if tset & {"lr", "learning_rate"} else 1)
     if tset & REWARD_TOKENS or "ep_rew" in lower:
         return Classified("reward", split, 2 if "ep_rew_mean" in lower else 1)
@@ -120,7 +128,8 @@ def classify(tag: str) -> Classified:
 
 CANONICAL_LOSS = {
     "loss", "train_loss", "val_loss", "valid_loss", "eval_loss", "test_loss", "training_loss",
-    "validation_loss", "batch_loss", "total_loss",
+    "validation_loss", "batch_loss", "total_loss", "loss_train", "loss_val", "loss_valid", "loss_validation",
+    "loss_test", "loss_eval",
 }
 
 
@@ -215,12 +224,15 @@ def curve_of(series: Series, role: str) -> Curve:
                  logged_x=None if logged is None else logged[order])
 
 
+# `optimizer_*` / `opt_*`: what mlflow's Keras and TensorFlow autolog callbacks log (each key of
+# the optimizer's get_config() behind a prefix: optimizer_learning_rate, opt_momentum, ...)
 HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
-    "lr": ("lr", "learning_rate", "lr0", "base_lr", "initial_lr", "learning-rate", "learningrate", "init_lr", "max_lr"),
+    "lr": ("lr", "learning_rate", "lr0", "base_lr", "initial_lr", "learning-rate", "learningrate", "init_lr", "max_lr",
+           "optimizer_learning_rate", "opt_learning_rate", "optimizer_lr", "opt_lr"),
     "batch_size": ("batch_size", "train_batch_size", "per_device_train_batch_size", "batch", "bs", "batchsize", "batch-size"),
-    "optimizer": ("optimizer", "optim", "opt", "optimizer_name"),
-    "momentum": ("momentum",),
-    "weight_decay": ("weight_decay", "wd", "l2", "weight-decay"),
+    "optimizer": ("optimizer", "optim", "opt", "optimizer_name", "opt_name"),
+    "momentum": ("momentum", "optimizer_momentum", "opt_momentum"),
+    "weight_decay": ("weight_decay", "wd", "l2", "weight-decay", "optimizer_weight_decay", "opt_weight_decay"),
     "dropout": ("dropout", "dropout_rate", "drop_rate", "p_dropout"),
     "epochs": ("epochs", "num_train_epochs", "max_epochs", "n_epochs", "num_epochs"),
     "max_steps": ("max_steps", "total_steps", "num_steps", "steps"),
@@ -256,6 +268,9 @@ def normalise_hparams(raw: dict[str, Any]) -> dict[str, Any]:
                             "warmup_steps", "warmup_ratio", "num_classes", "grad_clip", "depth", "init_scale"}:
                     if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value):
                         continue
+                if name == "optimizer" and isinstance(value, str):
+                    # Keras names optimizer instances uniquely per process: `adam`, `adam_1`, `sgd_2`
+                    value = re.sub(r"_\d+$", "", value)
                 out[name] = value
                 break
     return out

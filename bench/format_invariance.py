@@ -18,15 +18,19 @@ the writers practitioners use, each with its own tag conventions:
   TensorFlow, which is not installed, so its layout is written per FORMATS.md 1.5) - epoch-level
   runs only, since Keras logs once per epoch;
 - Lightning's CSVLogger (the real logger: sparse long rows, `train_loss_step`/`train_loss_epoch`,
-  `val_loss`, `lr-Adam`, `epoch`, `hparams.yaml`);
+  `val_loss`, `lr-Adam` and `lr-Adam-momentum` as LearningRateMonitor(log_momentum=True) names
+  them, `epoch`, `hparams.yaml`);
 - HF `trainer_state.json` (transformers' own TrainerState.save_to_json: `loss`, `eval_loss`,
   `learning_rate`, `grad_norm`, float `epoch`, `train_batch_size`) beside the `training_args.bin`
   Trainer saves (torch.save of a real TrainingArguments: learning_rate, optim, batch size);
 - W&B legacy run folder (`files/wandb-history.jsonl` rows merged per step, wandb-core
   `config.yaml` with `{value: ...}` wrappers);
-- MLflow file store (mlflow's own client: `metrics/<key>`, `params/<key>`);
-- two generic CSVs with other spellings (`training_loss`, `validation_loss`, `accuracy`, `val_acc`,
-  `lr` on `step`; `test_loss`, `valid_loss`-free `epoch` tables).
+- MLflow file store (mlflow's own client: `metrics/<key>`, `params/<key>`), and mlflow's Keras
+  autolog callback on a real Keras model (`optimizer_name`, `optimizer_learning_rate`, ...);
+- torch tags typed as words (`Train Loss`, `Validation Loss`, `Learning Rate`, `Gradient Norm`);
+- three generic CSVs with other spellings (`training_loss`, `validation_loss`, `accuracy`, `val_acc`,
+  `lr` on `step`; `loss`, `test_loss`, `test_accuracy` on `iteration`; camelCase `trainLoss`,
+  `valLoss`, `learningRate` on `globalStep`).
 
 Then it diagnoses the originals and every variant with `advisor diagnose --format json` (one CLI
 call per writer folder) and compares each variant's patterns and first action with its original's.
@@ -188,6 +192,12 @@ def torch_underscore(rec: Recording, d: Path) -> None:
               hp_names={**TORCH_HP, "lr": "learning_rate", "batch_size": "batch-size", "optimizer": "optim"})
 
 
+def torch_spaces(rec: Recording, d: Path) -> None:
+    """Tags as people type them in notebooks: words and spaces."""
+    _tb_write(rec, d, {"train_loss": "Train Loss", "val_loss": "Validation Loss", "train_acc": "Train Accuracy",
+                       "val_acc": "Validation Accuracy", "lr": "Learning Rate", "grad_norm": "Gradient Norm"})
+
+
 def torch_add_scalars(rec: Recording, d: Path) -> None:
     _tb_write(rec, d, {"lr": "lr", "grad_norm": "grad_norm"},
               scalars_groups={"loss": {"train": "train_loss", "validation": "val_loss"},
@@ -260,6 +270,8 @@ def lightning_csv(rec: Recording, d: Path) -> None:
     if hp:
         logger.log_hyperparams(hp)
     opt = OPTIMIZER_CLASS.get(str(rec.hparams.get("optimizer", "")).lower(), "SGD")
+    # LearningRateMonitor(log_momentum=True) logs the momentum (Adam's beta1) beside the LR
+    momentum = float(rec.hparams.get("momentum") or (0.9 if opt.startswith("Adam") else 0.0))
     if rec.granularity == "epoch":
         # on_epoch logging: one row per epoch, stamped with the epoch's last global step
         spe = rec.steps_per_epoch
@@ -270,6 +282,8 @@ def lightning_csv(rec: Recording, d: Path) -> None:
                 v = rec.value_at(role, x)
                 if v is not None:
                     row[key] = v
+            if f"lr-{opt}" in row:
+                row[f"lr-{opt}-momentum"] = momentum
             logger.log_metrics(row, step=(x + 1) * spe - 1)
     else:
         spe = rec.steps_per_epoch
@@ -282,6 +296,8 @@ def lightning_csv(rec: Recording, d: Path) -> None:
                 v = rec.value_at(role, x)
                 if v is not None:
                     row[key] = v
+            if f"lr-{opt}" in row:
+                row[f"lr-{opt}-momentum"] = momentum
             if "train_loss_step" in row:
                 per_epoch.setdefault(epoch, []).append(row["train_loss_step"])
             if row:
@@ -391,6 +407,52 @@ def mlflow_store(rec: Recording, d: Path) -> None:
     client.set_terminated(run.info.run_id)
 
 
+def _keras_optimizer(rec: Recording):
+    """The Keras optimizer the recorded run used (its class, LR, momentum, weight decay)."""
+    import keras
+
+    hp = rec.hparams
+    name = str(hp.get("optimizer") or "sgd").lower()
+    lr = float(hp.get("lr") or 0.01)
+    kw: dict[str, Any] = {"learning_rate": lr}
+    if hp.get("weight_decay"):
+        kw["weight_decay"] = float(hp["weight_decay"])
+    if name.startswith("adamw"):
+        return keras.optimizers.AdamW(**kw)
+    if name.startswith("adam"):
+        return keras.optimizers.Adam(**kw)
+    if name.startswith("rmsprop"):
+        return keras.optimizers.RMSprop(**kw)
+    return keras.optimizers.SGD(momentum=float(hp.get("momentum") or 0.0), **kw)
+
+
+def mlflow_keras(rec: Recording, d: Path) -> None:
+    """mlflow.keras.autolog's callback on a real Keras model: params `optimizer_name`,
+    `optimizer_learning_rate`, `optimizer_momentum`, ... from the optimizer's get_config(), plus
+    the `batch_size` autolog infers from fit(); metrics as Keras hands them over each epoch."""
+    if not (rec.hparams.get("lr") and rec.hparams.get("optimizer")):
+        return  # the original log did not say which optimizer: inventing one is not the same run
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    import keras
+    import mlflow
+    from mlflow.keras.callback import MlflowCallback
+
+    mlflow.set_tracking_uri((d / "mlruns").resolve().as_uri())
+    mlflow.set_experiment("fmtinv")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=_keras_optimizer(rec), loss="mse")
+    with mlflow.start_run(run_name=rec.run_id):
+        if rec.hparams.get("batch_size"):
+            mlflow.log_param("batch_size", int(rec.hparams["batch_size"]))
+        cb = MlflowCallback()
+        cb.set_model(model)
+        cb.on_train_begin()
+        for epoch, logs in _keras_logs(rec):
+            cb.on_epoch_end(epoch, logs)
+        mlflow.flush_async_logging()
+
+
 def _csv(rec: Recording, path: Path, x_name: str, cols: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
@@ -409,6 +471,12 @@ def csv_training(rec: Recording, d: Path) -> None:
           "lr": "lr", "grad_norm": "grad_norm"})
 
 
+def csv_camel(rec: Recording, d: Path) -> None:
+    _csv(rec, d / "history.csv", "epoch" if rec.granularity == "epoch" else "globalStep",
+         {"train_loss": "trainLoss", "val_loss": "valLoss", "train_acc": "trainAcc", "val_acc": "valAcc",
+          "lr": "learningRate", "grad_norm": "gradNorm"})
+
+
 def csv_test(rec: Recording, d: Path) -> None:
     _csv(rec, d / "log.csv", "epoch" if rec.granularity == "epoch" else "iteration",
          {"train_loss": "loss", "val_loss": "test_loss", "train_acc": "train_accuracy", "val_acc": "test_accuracy",
@@ -419,6 +487,7 @@ WRITERS: dict[str, tuple[Callable[[Recording, Path], None], bool]] = {
     # name -> (writer, epoch-level runs only)
     "torch-tutorial": (torch_tutorial, False),
     "torch-underscore": (torch_underscore, False),
+    "torch-spaces": (torch_spaces, False),
     "torch-add_scalars": (torch_add_scalars, False),
     "torch-hf-callback": (torch_hf_callback, False),
     "tensorboardX": (tbx, False),
@@ -428,8 +497,10 @@ WRITERS: dict[str, tuple[Callable[[Recording, Path], None], bool]] = {
     "hf-trainer": (hf_trainer, False),
     "wandb-history": (wandb_legacy, False),
     "mlflow": (mlflow_store, False),
+    "mlflow-keras": (mlflow_keras, True),
     "csv-training": (csv_training, False),
     "csv-test": (csv_test, False),
+    "csv-camel": (csv_camel, False),
 }
 
 

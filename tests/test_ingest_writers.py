@@ -134,3 +134,56 @@ def test_training_args_bin_never_runs_the_pickle(tmp_path):
     (tmp_path / "notzip" / "training_args.bin").write_bytes(b"\x80\x02}q\x00.")  # legacy torch.save
     assert "not a zip" in read_training_args_bin(tmp_path / "notzip" / "training_args.bin")[1]
     assert not marker.exists()
+
+
+MLFLOW_KERAS = Path(__file__).parent / "data" / "formats" / "mlflow-keras" / "0157-circles-momentum_0.99_blowup"
+
+
+def test_mlflow_async_autolog_is_read_in_step_order():
+    """mlflow's Keras autolog callback logs asynchronously: the stored metric file holds the
+    epochs out of order (0, 2, 3, 1, ...). The curve must be in epoch order, not file order, and
+    the optimizer's settings (`optimizer_learning_rate`, `optimizer_momentum`) must be found."""
+    loss_file = next(MLFLOW_KERAS.rglob("metrics/loss"))
+    steps = [int(line.split()[2]) for line in loss_file.read_text().splitlines()]
+    assert steps != sorted(steps)  # the recording really is out of order
+    _, curves, roles = _read_one(MLFLOW_KERAS)
+    loss = curves.get("train_loss")
+    assert roles["train_loss"] == "loss" and loss.x_kind == "step" and loss.x.tolist() == sorted(steps)
+    hp = curves.hparams
+    assert hp["optimizer"] == "sgd" and hp["momentum"] == pytest.approx(0.99) and hp["lr"] == pytest.approx(0.3)
+    assert hp["batch_size"] == 32
+    rid = "0157-circles-momentum_0.99_blowup"
+    assert _verdict(MLFLOW_KERAS) == _verdict(OOS / TRUTH[rid]["path"])
+
+
+def test_keras_optimizer_instance_suffix_is_dropped():
+    from advisor.roles import normalise_hparams
+
+    assert normalise_hparams({"optimizer_name": "adam_1", "opt_learning_rate": "0.001"}) == {"optimizer": "adam", "lr": 0.001}
+    assert normalise_hparams({"optimizer": "adamw_torch"})["optimizer"] == "adamw_torch"
+
+
+def test_real_tf_keras_mlflow_autolog_hparams(real_logs):
+    """The TensorFlow flavour of mlflow's Keras autolog logs `opt_name`, `opt_learning_rate`,
+    `opt_momentum` (a real run from a public project): they were no hparam, so rules saw no LR."""
+    run_dir = next((real_logs / "mlflow" / "keras-autolog-swahili-ctc").rglob("params/opt_name")).parents[1]
+    sources, _ = discover([str(run_dir)])
+    curves, _ = build_curves(read_source(next(s for s in sources if s.format == "mlflow")))
+    assert curves.hparams["optimizer"] == "SGD" and curves.hparams["lr"] == 0.002 and curves.hparams["momentum"] == 0.9
+
+
+@pytest.mark.parametrize("writer, expect", [
+    ("torch-spaces", {"train_loss": "Train Loss", "val_loss": "Validation Loss", "lr": "Learning Rate",
+                      "grad_norm": "Gradient Norm", "val_acc": "Validation Accuracy"}),
+    ("csv-camel", {"train_loss": "trainLoss", "val_loss": "valLoss", "lr": "learningRate", "val_acc": "valAcc",
+                   "train_acc": "trainAcc"}),
+    ("lightning-csv", {"train_loss": "train_loss_step", "val_loss": "val_loss", "lr": "lr-Adam"}),
+])
+def test_spellings_land_in_their_roles(tmp_path, writer, expect):
+    """`Learning Rate` (a space) was no LR; camelCase `valLoss` had no split, so it competed with
+    `trainLoss` for the training loss. Lightning's `lr-Adam-momentum` (0.9) is no LR candidate at
+    all now (it lost to `lr-Adam` only on the shorter-name tie-break before)."""
+    rec = _recording("0149-wine-overfit_small_data")
+    fi.WRITERS[writer][0](rec, tmp_path / "run")
+    _, _, roles = _read_one(tmp_path / "run")
+    assert {role: roles.get(role) for role in expect} == expect

@@ -199,6 +199,16 @@ def parse_metric_lines(text: str, first_line: int = 1) -> tuple[list[tuple[int, 
     return points, bad
 
 
+def in_time_order(points: list[tuple[int, float, float]]) -> list[tuple[int, float, float]]:
+    """A metric file's points by (timestamp, step), as the SQLite store is read. mlflow's async
+    logging (`log_metrics(..., synchronous=False)`, what its Keras/Lightning autolog callbacks
+    use) appends batches out of call order: file order then runs backwards (steps 0, 3, 4, 1, 2)
+    and the curve fell back to log order, a shuffled loss. The stamp is taken at the call."""
+    if any(p[2] != p[2] for p in points):  # NaN stamp: nothing to order by, keep the file's order
+        return points
+    return sorted(points, key=lambda p: (p[2], p[0]))
+
+
 def _metric_file_lines(path: Path) -> tuple[list[tuple[int, float, float]], list[int]]:
     return parse_metric_lines(read_text(path))
 
@@ -223,7 +233,7 @@ def _read_file_store_run(source: RunSource, metric_lines=_metric_file_lines) -> 
             continue
         readable = True
         if part == "metrics":
-            for step, value, wall in points:
+            for step, value, wall in in_time_order(points):
                 builder.add(key, step, value, wall)
             if bad:
                 damaged.append(f"{path}: skipped {len(bad)} unreadable line(s) (lines {line_list(bad)})")
