@@ -24,7 +24,8 @@ the writers practitioners use, each with its own tag conventions:
   `learning_rate`, `grad_norm`, float `epoch`, `train_batch_size`) beside the `training_args.bin`
   Trainer saves (torch.save of a real TrainingArguments: learning_rate, optim, batch size);
 - W&B legacy run folder (`files/wandb-history.jsonl` rows merged per step, wandb-core
-  `config.yaml` with `{value: ...}` wrappers);
+  `config.yaml` with `{value: ...}` wrappers), and as Lightning's WandbLogger fills it (a row per
+  log call, `_step` counting calls, `trainer/global_step` and `epoch` in every row);
 - MLflow file store (mlflow's own client: `metrics/<key>`, `params/<key>`), and mlflow's Keras
   autolog callback on a real Keras model (`optimizer_name`, `optimizer_learning_rate`, ...);
 - torch tags typed as words (`Train Loss`, `Validation Loss`, `Learning Rate`, `Gradient Norm`);
@@ -387,6 +388,31 @@ def wandb_legacy(rec: Recording, d: Path) -> None:
     (files / "config.yaml").write_text(yaml.safe_dump(config))
 
 
+def wandb_lightning(rec: Recording, d: Path) -> None:
+    """Lightning's WandbLogger: one history row per log call (train rows and eval rows apart, so
+    `_step` counts calls, not optimizer steps), each with `trainer/global_step` and `epoch`."""
+    import yaml
+
+    files = d / "wandb" / "run-20251201_120000-fmtinv02" / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    t0 = rec.wall_at(rec.xs()[0]) if rec.xs() else 0.0
+    calls = 0
+    with open(files / "wandb-history.jsonl", "w") as fh:
+        for x in rec.xs():
+            for keys in ({"train_loss": "train_loss", "lr": "lr-Adam", "grad_norm": "grad_norm"},
+                         {"val_loss": "val_loss", "val_acc": "val_acc", "train_acc": "train_acc"}):
+                row: dict[str, Any] = {k: rec.value_at(role, x) for role, k in keys.items()}
+                row = {k: v for k, v in row.items() if v is not None}
+                if not row:
+                    continue
+                row.update({"_step": calls, "_runtime": rec.wall_at(x) - t0, "_timestamp": rec.wall_at(x),
+                            "trainer/global_step": x, "epoch": int(rec.epoch_of(x))})
+                fh.write(json.dumps(row) + "\n")
+                calls += 1
+    config = {k: {"value": v} for k, v in _hp(rec, TORCH_HP).items()}
+    (files / "config.yaml").write_text(yaml.safe_dump(config))
+
+
 def mlflow_store(rec: Recording, d: Path) -> None:
     """mlflow's own client on a file store: metrics/<key> lines, params/<key>."""
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
@@ -496,6 +522,7 @@ WRITERS: dict[str, tuple[Callable[[Recording, Path], None], bool]] = {
     "lightning-csv": (lightning_csv, False),
     "hf-trainer": (hf_trainer, False),
     "wandb-history": (wandb_legacy, False),
+    "wandb-lightning": (wandb_lightning, False),
     "mlflow": (mlflow_store, False),
     "mlflow-keras": (mlflow_keras, True),
     "csv-training": (csv_training, False),
