@@ -218,3 +218,23 @@ def test_logged_values_in_the_evidence_are_the_logged_numbers(diagnoses):
     assert checked >= 2  # the exploding deep-linear Lightning run's min and max at least
     text = render(diagnoses["real-logs"], "text")
     assert "stats.min=2,234,085,120" in text and "2,234,090,000" not in text
+
+
+def test_watch_names_the_runs_unit(real_logs):
+    """`advisor watch` said "from step 0 (seen at step 149)" on a YOLOv5 log that counts epochs, and
+    wrote steps with `:g` (1,234,567 as "1.23457e+06"); its JSON events now carry `x_unit`."""
+    from advisor.live.cli import _step
+
+    folders = {"epoch": "csv/yolov5-results-exp-modified", "timestep": "tensorboard/sb3-ppo-dead-and-empty/logs/PPO_6",
+               "step": "tensorboard/lightning-tb-memorization-overfit"}
+    res = CliRunner().invoke(main, ["watch", "--once", *(str(real_logs / f) for f in folders.values())])
+    lines = res.output.splitlines()
+    for unit, folder in folders.items():
+        mine = [ln for ln in lines if folder.split("/")[1] in ln]
+        assert mine and all(f" at {unit} " in ln for ln in mine), (unit, mine)
+    assert any("from epoch 0 (seen at epoch 149)" in ln for ln in lines), lines
+    assert "at timestep 6,550, 1,572 points" in res.output
+    events = [json.loads(ln) for ln in CliRunner().invoke(
+        main, ["watch", "--once", "--format", "json", str(real_logs / folders["timestep"])]).output.splitlines()]
+    assert {e["x_unit"] for e in events if e["event"] in ("status", "finding")} == {"timestep"}
+    assert _step(1234567.0) == "1,234,567"

@@ -22,6 +22,9 @@ from typing import Any, Iterator
 
 import click
 
+from advisor import units
+from advisor.numbers import readable
+
 
 def register(main: click.Group) -> None:
     main.add_command(watch_cmd)
@@ -202,7 +205,13 @@ def _plain(value):
 
 
 def _step(step) -> str:
-    return "-" if step is None else f"{step:g}"
+    """A step in the reports' one number format (`1,234,567`, not `1.23457e+06`)."""
+    return "-" if step is None else readable(step)
+
+
+def _at(e: dict[str, Any], key: str = "step") -> str:
+    """`epoch 12`, `timestep 20,000`, `step 1,200`: the event's step in the unit its run counts."""
+    return f"{units.name(e.get('x_unit') or 'step')} {_step(e.get(key))}"
 
 
 def _event_line(e: dict[str, Any]) -> str:
@@ -210,11 +219,11 @@ def _event_line(e: dict[str, Any]) -> str:
     if kind == "error":
         return f"error: {run}: {e['message']}"
     if kind == "cleared":
-        return f"{run}: cleared {e['rule']} {e['pattern']} (from step {_step(e.get('onset_step'))}) at step {_step(e.get('step'))}"
+        return f"{run}: cleared {e['rule']} {e['pattern']} (from {_at(e, 'onset_step')}) at {_at(e)}"
     f = e["finding"]
     verb = "escalated to" if kind == "escalated" else "new"
-    return (f"{run}: {verb} {f['severity']} {f['rule']} {f['pattern']} from step {_step(e.get('onset_step'))} "
-            f"(seen at step {_step(e.get('step'))}): {f['summary']}")
+    return (f"{run}: {verb} {f['severity']} {f['rule']} {f['pattern']} from {_at(e, 'onset_step')} "
+            f"(seen at {_at(e)}): {f['summary']}")
 
 
 def _status_line(e: dict[str, Any]) -> str:
@@ -222,4 +231,4 @@ def _status_line(e: dict[str, Any]) -> str:
         return f"{e['run']}: {e['status']}: {e['problem']}"
     findings = ", ".join(e.get("findings") or []) or "no findings"
     extra = f" ({e['error']})" if e.get("error") else ""
-    return f"{e['run']}: {e['status']} at step {_step(e.get('step'))}, {e.get('points', 0)} points: {findings}{extra}"
+    return f"{e['run']}: {e['status']} at {_at(e)}, {e.get('points', 0):,} points: {findings}{extra}"

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor import units
 from advisor.model import Finding, RunReport, severity_rank
 
 SCHEMA = "advisor.event/1"
@@ -25,6 +26,15 @@ def last_step(report: RunReport) -> float | None:
     """The furthest step logged by any of the run's series (where the run is now)."""
     ends = [float(s.step[-1]) for s in report.run.series.values() if len(s)]
     return max(ends) if ends else None
+
+
+def run_unit(report: RunReport) -> str:
+    """What the run's logged steps count (advisor.units: step, epoch, timestep), so the watch says
+    "at epoch 12" for a Keras log as `advisor diagnose` does."""
+    curves = report.curves.by_role if report.curves is not None else {}
+    curve = curves.get("train_loss") or curves.get("val_loss") or next(iter(curves.values()), None)
+    unit = units.unit_of(curve.x_kind if curve is not None else None, units.step_unit(report.run))
+    return unit if unit in ("epoch", "timestep") else units.step_unit(report.run)
 
 
 # Patterns that judge how a run ends ("still clearly falling at the end"): every healthy run in
@@ -69,10 +79,10 @@ class FindingTracker:
                 if finding.severity != "error" and self.seen[pattern] < self.confirm and not final:
                     continue
                 events.append(event("finding", self.run, step=step, onset_step=finding.start_step,
-                                    finding=finding_dict(finding)))
+                                    x_unit=finding.x_unit, finding=finding_dict(finding)))
             elif severity_rank(finding.severity) > severity_rank(before.severity):
                 events.append(event("escalated", self.run, step=step, onset_step=finding.start_step,
-                                    previous=before.severity, finding=finding_dict(finding)))
+                                    x_unit=finding.x_unit, previous=before.severity, finding=finding_dict(finding)))
             elif severity_rank(finding.severity) < severity_rank(before.severity):
                 finding = before  # keep the worst seen until the pattern clears
             self.active[pattern] = finding
@@ -83,7 +93,7 @@ class FindingTracker:
             gone = self.active.pop(pattern)
             self.missing.pop(pattern)
             events.append(event("cleared", self.run, step=step, pattern=pattern, rule=gone.rule,
-                                metric=gone.metric, onset_step=gone.start_step))
+                                metric=gone.metric, onset_step=gone.start_step, x_unit=gone.x_unit))
         if report.status != self.status or events:
             self.status = report.status
             events.append(status_event(report))
@@ -91,7 +101,7 @@ class FindingTracker:
 
 
 def status_event(report: RunReport) -> dict[str, Any]:
-    return event("status", report.run.name, step=last_step(report), status=report.status,
+    return event("status", report.run.name, step=last_step(report), x_unit=run_unit(report), status=report.status,
                  format=report.run.format, points=report.run.points,
                  findings=[f"{f.rule} {f.pattern} ({f.severity})" for f in report.findings],
                  error=report.read_error or report.error, problem=report.problem)
