@@ -65,7 +65,10 @@ def test_evaluations_stay_within_the_overhead_budget():
     elapsed = time.perf_counter() - monitor._started
     assert monitor.evaluations >= 1
     per_eval = monitor.eval_seconds / monitor.evaluations
-    assert monitor.eval_seconds <= 0.2 * elapsed + per_eval  # (an evaluation may outgrow its estimate)
+    # An evaluation may outgrow the estimate the governor waited for, the more so on a loaded machine
+    # (0.43 s against 0.42 s once): two evaluations of slack. Without the governor every step is
+    # evaluated and the share is ~0.9 of the elapsed time, far above this bound.
+    assert monitor.eval_seconds <= 0.2 * elapsed + 2 * per_eval
     assert monitor.log(step, train_loss=math.nan) and monitor.evaluations >= 2  # a NaN never waits
 
 
