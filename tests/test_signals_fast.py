@@ -271,7 +271,7 @@ def test_segment_medians_of_every_length_are_np_median():
                 assert _same(got[r], ref), (cmax, r)
 
 
-def _reference_lowess(x, y, frac=0.3, iters=2, max_points=300):
+def _reference_lowess(x, y, frac, max_points, iters=2):
     """LOWESS as it was written before its products were shared and its scratch reused."""
     xb, yb, _ = robust.bin_medians(x, y, max_points)
     m = len(yb)
@@ -307,4 +307,6 @@ def test_lowess_is_the_plain_weighted_fit(name, x, y):
     if len(y) < 4:
         return
     for frac in (0.2, 0.3, 1.0):
-        assert robust.lowess(x, y, frac=frac).tobytes() == _reference_lowess(x, y, frac=frac).tobytes(), (name, frac)
+        for bins in (100, 300):
+            got = robust.lowess(x, y, frac=frac, max_points=bins)
+            assert got.tobytes() == _reference_lowess(x, y, frac, bins).tobytes(), (name, frac, bins)
