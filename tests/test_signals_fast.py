@@ -310,3 +310,19 @@ def test_lowess_is_the_plain_weighted_fit(name, x, y):
         for bins in (100, 300):
             got = robust.lowess(x, y, frac=frac, max_points=bins)
             assert got.tobytes() == _reference_lowess(x, y, frac, bins).tobytes(), (name, frac, bins)
+
+
+def test_percentile_is_np_percentile_bit_for_bit():
+    rng = np.random.default_rng(12)
+    pool = np.array([-0.0, 0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 2.5, 1e308, -1e308])
+    qs = (0, 100, 2.5, 97.5, 5, 95, 90, 50, 99.9, 0.1, 33.3)
+    for trial in range(4000):
+        n = int(rng.integers(1, 300 if trial % 5 == 0 else 30))
+        v = rng.choice(pool, n) if trial % 3 == 0 else rng.normal(size=n).round(int(rng.integers(0, 4)))
+        q = qs[trial % len(qs)] if trial % 4 else int(rng.integers(0, 101))
+        with np.errstate(all="ignore"):
+            ref = np.percentile(v, q)
+            got = robust.percentile(v, q)
+        assert type(got) is type(ref) and np.float64(got).tobytes() == ref.tobytes(), (v, q)
+    for name, _, y in CURVES:
+        assert robust.percentile(y, 97.5) - robust.percentile(y, 2.5) == np.percentile(y, 97.5) - np.percentile(y, 2.5)

@@ -32,6 +32,7 @@ from advisor.signals.robust import (
     MIN_POINTS, bin_medians, curve_or_none, diff_sigma, finite_xy, head_level, odd, running_median,
     tail_level, theil_sen,
 )
+from advisor.signals.robust import median  # numpy's numbers, without its per-call dispatch
 
 DIV_FACTOR = 2.5  # the loss trend climbs to 2.5x its start (fixtures/labels.py: 3x, 2-3x ambiguous)
 LEARNT = 0.7  # relapse: the trend first fell to <= 70% of its start ...
@@ -71,7 +72,7 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     n = len(ys)
     s = _smooth(ys, 0.1)
     k = 3 if n >= 20 else 1  # the labellers' start (median of 3); a short curve's 2nd point is already far in
-    start = float(np.median(ys[:k]))
+    start = float(median(ys[:k]))
     runmin = np.minimum.accumulate(s)
     positive = bool(np.min(s) > 0)
     span = max(float(np.max(s) - np.min(s)), 1e-300)
@@ -82,11 +83,11 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
         ratio = 1.0 + (s - runmin) / np.maximum(np.maximum(start - runmin, 0.05 * span), 1e-300)
         threshold = start + (DIV_FACTOR - 1) * max(abs(start), start - float(np.min(s)), 1e-300)
     early = xs <= xs[0] + EARLY_WINDOW * (xs[-1] - xs[0])
-    early_med = float(np.median(ys[early])) if early.any() else start
+    early_med = float(median(ys[early])) if early.any() else start
     early_ratio = early_med / start if start > 0 else 1.0 + (early_med - start) / span
     out = {"ratio": float(np.max(ratio)), "early_ratio": float(early_ratio), "kind": None, "onset": None}
     over = np.flatnonzero(s > threshold)
-    if not len(over) and positive and start > 0 and n >= 8 and ys[-1] >= LAST_BLOWUP * max(start, float(np.median(ys))):
+    if not len(over) and positive and start > 0 and n >= 8 and ys[-1] >= LAST_BLOWUP * max(start, float(median(ys))):
         # the run stopped on a loss 100x its start (a guard like `loss > 1e6: stop`, or the job
         # crashed): one point, but the last one, so no trend will ever show it
         out.update(kind="explosion", onset=float(xs[-1]), ratio=float(ys[-1] / max(float(runmin[-1]), 1e-300)))
@@ -122,8 +123,8 @@ def _came_back(xs: np.ndarray, ys: np.ndarray, s: np.ndarray, start: float, out:
     whose second half sits above its start (`early_rise`). Vectorised over the trend `s`."""
     n = len(s)
     i_min = int(np.argmin(s))
-    tail = float(np.median(ys[-max(2, n // 10):]))
-    second = float(np.median(s[n // 2:]))
+    tail = float(median(ys[-max(2, n // 10):]))
+    second = float(median(s[n // 2:]))
     if s[i_min] <= LEARNT * start and tail >= RELAPSE * start and np.all(s[-max(2, n // 10):] >= RELAPSE * start):
         # onset: where the trend left its minimum for good (the last point within 10% of the
         # fall above the minimum before the climb)
@@ -161,9 +162,9 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
         ay = ay / 100.0
     k = max(3, n // 4)
     i_peak = int(np.argmax(ay[:-k]))
-    tail = float(np.median(ay[-k:]))
-    start = float(np.median(y[:3]))
-    loss_tail = float(np.median(y[-max(3, len(y) // 10):]))
+    tail = float(median(ay[-k:]))
+    start = float(median(y[:3]))
+    loss_tail = float(median(y[-max(3, len(y) // 10):]))
     # it learnt: the loss (a short running median) got below 90% of its start at some point; a
     # run whose loss never fell (a probe logging per-batch accuracy) has only noise to lose
     learnt = float(np.min(_smooth(y, 0.02))) <= ACC_LEARNT * start
@@ -190,7 +191,7 @@ def _grad_explosion(curves: Curves) -> tuple[bool, float | None, bool]:
     s = _smooth(np.abs(y))
     runmin = np.minimum.accumulate(s)
     ratio = s / np.maximum(runmin, 1e-300)
-    ref = float(np.median(np.abs(y)))
+    ref = float(median(np.abs(y)))
     i = int(np.argmax(ratio))
     if ratio[i] >= GRAD_RATIO and s[i] >= GRAD_RATIO * 0.5 * ref and s[-1] >= 0.3 * s[i]:
         near = np.flatnonzero(s[: i + 1] <= 2 * runmin[i])

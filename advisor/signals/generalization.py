@@ -20,6 +20,7 @@ from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
     diff_sigma, finite_curve, finite_xy, head_level, odd, running_median, theil_sen,
 )
+from advisor.signals.robust import median  # numpy's numbers, without its per-call dispatch
 
 MIN_N = 5  # HF evaluates every 1000 steps: a 5k-step fine-tune has 5 val points
 RISE_REL = 0.15  # val must climb >= 15% above its minimum (relative; progress-relative for <= 0 losses)
@@ -69,7 +70,7 @@ def _metric_improves(curves: Curves, x0: float) -> bool:
         if m.sum() < 3:
             continue
         at = float(np.interp(x0, x, z))
-        end = float(np.median(z[-max(2, len(z) // 10):]))
+        end = float(median(z[-max(2, len(z) // 10):]))
         noise = diff_sigma(z)
         ts = theil_sen(x[m], z[m])
         if (ts.significant_up or end - at > 2 * noise) and end > at:

@@ -32,6 +32,7 @@ from advisor.signals.robust import (
     acf, finite_curve, finite_xy, group_medians, head_level, lowess, lr_change_points, mad_sigma, odd, regular,
     running_median, theil_sen,
 )
+from advisor.signals.robust import median, percentile  # numpy's numbers, without its per-call dispatch
 
 MIN_N = 8
 
@@ -94,7 +95,7 @@ def _trend(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
         if b - a <= 0:
             continue
         if b - a < 4:
-            out[a:b] = np.median(y[a:b])
+            out[a:b] = median(y[a:b])
         else:
             out[a:b] = lowess(x[a:b], y[a:b], frac=max(frac, min(1.0, 4.0 / (b - a))))
     return out
@@ -117,7 +118,7 @@ def bounce(y: np.ndarray, ref_span: float = 0.0) -> float | None:
     if len(z) < 3:
         return None
     d2 = z[2:] - 2 * z[1:-1] + z[:-2]
-    lvl = abs(float(np.median(z)))
+    lvl = abs(float(median(z)))
     span = max(float(np.ptp(y)), ref_span)
     return float(mad_sigma(d2) / math.sqrt(6) / max(lvl, FLOOR_SHARE * span, 1e-300))
 
@@ -137,11 +138,11 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
         second[n // 2:] = True
         first = ~second
     head = head_level(y, 0.05)
-    span = float(np.percentile(y, 97.5) - np.percentile(y, 2.5))
+    span = float(percentile(y, 97.5) - percentile(y, 2.5))
     if np.all(y > 0):
         span = 0.0  # a positive loss is judged relative to its own level, however low
-    level2 = float(np.median(t[second]))
-    level1 = float(np.median(t[first])) if first.any() else level2
+    level2 = float(median(t[second]))
+    level1 = float(median(t[first])) if first.any() else level2
     denom2 = max(abs(level2), 0.1 * span, 1e-300)
     denom1 = max(abs(level1), 0.1 * span, 1e-300)
     amp2 = _amp(r[second])
@@ -152,8 +153,8 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
     q3m = (x >= mid) & (x < q3)
     q4m = x >= q3
     if q3m.sum() >= 3 and q4m.sum() >= 3:
-        a3 = _amp(r[q3m]) / max(abs(float(np.median(t[q3m]))), 0.1 * span, 1e-300)
-        a4 = _amp(r[q4m]) / max(abs(float(np.median(t[q4m]))), 0.1 * span, 1e-300)
+        a3 = _amp(r[q3m]) / max(abs(float(median(t[q3m]))), 0.1 * span, 1e-300)
+        a4 = _amp(r[q4m]) / max(abs(float(median(t[q4m]))), 0.1 * span, 1e-300)
         ratio = a4 / max(a3, 1e-300)
     else:
         ratio = 1.0
@@ -171,15 +172,15 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
     scd = float(np.mean(np.sign(d[1:]) != np.sign(d[:-1]))) if len(d) >= 3 else 0.0
     # purple: most of the drop happens in the first 30% of the run
     early = x <= x[0] + 0.3 * (x[-1] - x[0])
-    early_drop = head - float(np.median(t[early][-max(1, early.sum() // 4):])) if early.any() else 0.0
+    early_drop = head - float(median(t[early][-max(1, early.sum() // 4):])) if early.any() else 0.0
     fast_early = drop > 0 and early_drop >= 0.7 * drop
     floor = noise_floor(n)
     # the run's own start is a healthy reference for the noise at a high level: every run
     # starts from the same initial loss, where minibatch noise is that of the task, not of the LR
     k = max(6, n // 20)
     d0 = np.abs(np.diff(y[: k + 1]))
-    lvl0 = abs(float(np.median(y[: k + 1])))
-    early_rel = float(np.median(d0) * 1.4826 / math.sqrt(2) / max(lvl0, 1e-300)) if len(d0) else 0.0
+    lvl0 = abs(float(median(y[: k + 1])))
+    early_rel = float(median(d0) * 1.4826 / math.sqrt(2) / max(lvl0, 1e-300)) if len(d0) else 0.0
     self_ratio = amp2 / max(early_rel * abs(level2), 1e-300) if early_rel > 0 else math.inf
     tb = bounce(y) or 0.0
     if head > 0 and np.all(y > 0):
@@ -245,7 +246,7 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
     n = len(y)
     P = curves.steps_per_epoch if x_kind == "step" else None
     t = lowess(x, y, frac=0.3)
-    span = float(np.percentile(y, 97.5) - np.percentile(y, 2.5))
+    span = float(percentile(y, 97.5) - percentile(y, 2.5))
     r = (y - t) / np.maximum(np.abs(t), max(0.1 * span, 1e-300))
     if P is None or P <= 0 or (x[-1] - x[0]) < 3 * P:
         # unknown epoch length: the curve's own period, from the autocorrelation of residuals
@@ -257,20 +258,20 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
         lag = int(np.argmax(ac[3:]) + 3)
         if ac[lag] < 0.4 or n / lag < 3:
             return False, None, None
-        P = lag * float(np.median(np.diff(x)))
-    per = max(1, int(round(P / max(float(np.median(np.diff(x))), 1e-300))))
+        P = lag * float(median(np.diff(x)))
+    per = max(1, int(round(P / max(float(median(np.diff(x))), 1e-300))))
     if per < 4:
         return False, None, float(P)
     nb = int(min(per, 40))
     phase = ((x - x[0]) % P) / P
     b = np.minimum(np.floor(phase * nb + 1e-6).astype(int), nb - 1)
-    prof = np.array([np.median(r[b == i]) if np.any(b == i) else np.nan for i in range(nb)])
+    prof = np.array([median(r[b == i]) if np.any(b == i) else np.nan for i in range(nb)])
     if np.isnan(prof).any():
         return False, None, float(P)
     dif = np.diff(np.append(prof, prof[0]))  # circular
     k = int(np.argmax(np.abs(dif)))
     others = np.delete(np.abs(dif), k)
-    ratio = float(np.abs(dif[k]) / max(np.median(others), 1e-300))
+    ratio = float(np.abs(dif[k]) / max(median(others), 1e-300))
     # the jump must show in (almost) every epoch, not only on average
     cyc = ((x - x[0]) // P).astype(int)
     signs = _jump_signs(r, cyc, b, k, nb)
@@ -280,7 +281,7 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
     # class-sorted data: not one jump but the same multi-step pattern repeated every epoch; it
     # shows as a strong autocorrelation at the epoch lag and a folded profile that carries most
     # of the residual variance
-    dx = float(np.median(np.diff(x))) if n > 1 else 1.0
+    dx = float(median(np.diff(x))) if n > 1 else 1.0
     lag = int(round(P / max(dx, 1e-300)))
     periodic = False
     if regular(x) and 3 <= lag <= n // 3:
@@ -343,7 +344,7 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
                 # relative to the level, but a level near zero after a long fall is judged
                 # against the fall (the training loss's progress): tiny losses bounce in ratio
                 _, ty = finite_xy(curves.get("train_loss"))
-                ref = float(np.median(ty[:3]) - np.min(ty)) if len(ty) >= 3 else 0.0
+                ref = float(median(ty[:3]) - np.min(ty)) if len(ty) >= 3 else 0.0
                 confirm = bounce(vy, ref)
     seg = _core(x, y, inner, confirm, prior)
     if role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:

@@ -23,6 +23,7 @@ from advisor.signals.robust import (
     bin_medians, diff_sigma, finite_curve, longest_flat, longest_flat_high,
     lr_change_points, odd, running_median, theil_sen,
 )
+from advisor.signals.robust import median, percentile  # numpy's numbers, without its per-call dispatch
 
 MIN_N = 8
 ACC_ROLES = ("train_acc", "val_acc")
@@ -58,10 +59,10 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
     xb, tb, tnoise = _trend(x, z)
     # the labellers' start (median of the first 3 points); on a short curve the 2nd and 3rd
     # points are already far into training, so there the first point is the start
-    head_z = float(np.median(z[:3])) if len(z) >= 20 else float(z[0])
+    head_z = float(median(z[:3])) if len(z) >= 20 else float(z[0])
     min_z = float(np.min(tb))
     progress = max(head_z - min_z, 0.0)
-    rng_z = float(np.percentile(z, 95) - np.percentile(z, 5))
+    rng_z = float(percentile(z, 95) - percentile(z, 5))
     # the labellers' scale: the fall achieved, but never below a tenth of the start level
     scale = max(progress, 0.1 * abs(head_z) if head_z != 0 else 0.1 * rng_z, 1e-300)
     tol = max(FLAT * scale, 2.0 * tnoise)  # a smoothed trend's own noise must not break a flat stretch
@@ -124,7 +125,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         # a stall at a high level that noise keeps from reaching the end as one flat stretch (a
         # net stuck at chance, its per-step loss bouncing 10-20% with a high LR) still "stalled
         # high" when the last quarter sits at that level, within the flat tolerance
-        end_level = float(np.median(z[x >= x[0] + 0.75 * span_x])) if len(z) >= 8 else level_z
+        end_level = float(median(z[x >= x[0] + 0.75 * span_x])) if len(z) >= 8 else level_z
         ends_there = abs(end_level - level_z) <= tol
         stalled_high = bool((ends_flat or ends_there) and (level_rel_start >= STALL or at_chance))
     else:

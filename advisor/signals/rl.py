@@ -20,6 +20,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import finite_xy, head_level, odd, running_median, tail_level
+from advisor.signals.robust import median  # numpy's numbers, without its per-call dispatch
 
 MIN_N = 5
 FLAT = 0.05  # trend range <= 5% of the reward's magnitude: flat
@@ -52,7 +53,7 @@ def measure_rl(curves: Curves, role: str) -> Measurement | None:
     t = running_median(y, odd(max(3, n // 10)))
     head, tail = head_level(y, 0.1), tail_level(y, 0.1)
     rng = float(np.ptp(t))
-    level = max(abs(float(np.median(y))), 1e-12)
+    level = max(abs(float(median(y))), 1e-12)
     flat = bool(rng <= FLAT * level)
     gain = tail - head
     learning = bool(not flat and gain >= LEARN * rng and gain > 0)

@@ -11,6 +11,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import curve_or_none, finite_xy, mad_sigma, odd, running_median
+from advisor.signals.robust import percentile  # numpy's numbers, without its per-call dispatch
 
 K = 6.0
 MIN_N = 10
@@ -54,7 +55,7 @@ def measure_spikes(curves: Curves, role: str) -> Measurement | None:
     values = {
         "count": len(spikes),
         "max_ratio": max(ratios) if ratios else None,
-        "p90": float(np.percentile(y, 90)),
+        "p90": float(percentile(y, 90)),
         "first_step": float(x[spikes[0]]) if spikes else None,
     }
     note = f"{len(spikes)} isolated spike(s)" + (f", largest {max(ratios):.3g}x the local trend" if ratios else "")
