@@ -129,10 +129,11 @@ def test_early_stop_in_the_units_the_run_counts(real):
     assert stop == {"epochs": {"set": int(val.x[i]) + 1}}  # Keras counts epochs from 0
     wandb = _run(real, "wandb/wandb-binary-cifar-overfit")
     f = next(f for f in wandb.findings if f.pattern == "overfitting")
-    assert "0.785 at epoch 20" in f.summary and "90%" in f.summary
+    assert "0.785 at epoch 20" in f.summary and "95%" in f.summary  # the climb from that logged minimum (1.53 at the end)
     for prefix in ("csv/yolov5-results-exp-modified", "tensorboard/yolov5-tb-exp-modified"):
         for _, action, change in _changes(_run(real, prefix)):
-            assert action != "early_stop" and "max_steps" not in change and "epochs" not in change
+            # no stop point at the first evaluation (INC001's "monitor the metric" sets none)
+            assert action != "early_stop" or change == {}
 
 
 _NUMBER = re.compile(r"(?<![\w.])(-?\d+(?:[.,]\d+)*(?:e[+-]?\d+)?)(%|x)?")

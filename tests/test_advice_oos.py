@@ -123,3 +123,39 @@ def test_per_batch_accuracy_of_a_probe_that_never_learnt_is_no_collapse(real_log
     (run,) = d.runs
     assert "divergence" not in _patterns(run)
     assert _patterns(run) == {"oscillation"}
+
+
+@pytest.mark.parametrize("log", ["csv/yolov5-results-exp-modified", "tensorboard/yolov5-tb-exp-modified-valloss-rises"])
+def test_a_val_loss_lowest_at_its_first_evaluation_while_map_improves_is_no_overfitting(real_logs, log):
+    """YOLOv5 fork whose results.csv header lost a column (`metrics/F2` was written before the val
+    losses): the column read as `val/box_loss` climbs 0.0126 (epoch 0) -> 0.83 while mAP@0.5 climbs
+    0.002 -> 0.87. It was OVF001 "risen 3879% above its lowest level" with "its logged minimum
+    0.0126 at epoch 0" in the same sentence (3879% was relative to the 3-point mean 0.0206, not to
+    0.0126) and the best checkpoint at epoch 0. A val loss that never fell has no minimum to
+    overfit past; with the metric improving throughout, the loss and the metric disagree."""
+    d = diagnose_paths([str(real_logs / log)])
+    (run,) = d.runs
+    assert "overfitting" not in _patterns(run)
+    inc = next(f for f in run.findings if f.rule == "INC001")
+    assert inc.metric == "val/box_loss" and inc.recommendations[0].action == "check_metric"
+    m = run.measurements.get("overfitting", "val_loss")
+    val = run.curves.get("val_loss")
+    assert m.values["never_fell"] and m.values["loss_metric_disagree"]
+    # the climb in the log's own numbers: the last evaluations' mean over the logged minimum
+    k = max(2, len(val.y) // 10)
+    assert m.values["val_end"] == pytest.approx(float(val.y[-k:].mean()))
+    assert m.values["rise_logged"] == pytest.approx(m.values["val_end"] / float(val.y.min()) - 1)
+
+
+def test_an_overfitting_summary_states_the_climb_from_the_minimum_it_names(real_logs):
+    """The summary names the logged minimum (0.785 at epoch 20) and must state the climb from that
+    number, in the log's values: the last evaluations average 1.53, 95% above it (it said "90%",
+    measured from a 3-point mean of 0.807 at epoch 14 it did not name)."""
+    d = diagnose_paths([str(real_logs / "wandb" / "wandb-binary-cifar-overfit")])
+    (run,) = d.runs
+    f = next(f for f in run.findings if f.rule == "OVF001")
+    val = run.curves.get("val_loss")
+    lo = float(val.y.min())
+    end = float(val.y[-max(2, len(val.y) // 10):].mean())
+    assert f"{lo:.3g} at epoch {int(val.x[val.y.argmin()])}" in f.summary
+    assert f"average {end:.3g}, {end / lo - 1:.0%} above it" in f.summary

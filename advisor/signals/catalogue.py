@@ -106,6 +106,10 @@ register(Family(
         "val_flat_train_falling": "bool",
         "inconsistent_metric": "bool: val loss rises but the val metric keeps improving",
         "rise_noise": "climb of the val loss after its minimum / its point-to-point noise (>= 3.5: a climb, not a bounce); None when noiseless",
+        "val_end": "mean of the last 10% of the validation evaluations (>= 2), as logged",
+        "rise_logged": "(val_end - lowest logged val) / lowest logged val: the climb in the log's own numbers (rise_rel for a val <= 0)",
+        "never_fell": "bool: the lowest validation value is its first evaluation (no minimum to pass)",
+        "loss_metric_disagree": "bool: never_fell while a val metric in [0, 1] went >= half of the way to perfect: not overfitting",
     },
     fn="advisor.signals.generalization:measure_overfitting",
 ))

@@ -9,6 +9,14 @@ not among the last 2 points; the mean of the last 10% >= 1.15x that minimum; the
 falls >= 10% after it (the fixture labeller's criteria). A val loss that rises only mildly
 (< 20%) while the val accuracy/metric keeps improving is `inconsistent_metric` (over-confident
 but still generalising), not overfitting.
+
+Overfitting is a model that first generalised better, then worse: a val loss whose lowest point is
+its very first evaluation never improved, so it has no minimum to pass. When the val metric
+improved all along meanwhile (a YOLOv5 fork's results.csv whose shifted `val/box_loss` column
+climbs 0.0126 -> 0.83 while mAP@0.5 climbs 0.002 -> 0.87), the loss and the metric disagree:
+`inconsistent_metric` (`loss_metric_disagree`), never an overfitting call anchored at the first
+evaluation. A metric that gained only a few points while the loss climbed (a memorised small
+training set) leaves the call as it was.
 """
 from __future__ import annotations
 
@@ -31,6 +39,7 @@ ORDERS = 1.0  # val/train >= 10x: different orders of magnitude
 # val loss bounce, its rolling minimum is then a trough and the mean of the last points sits above
 # it by 1-2.5 noise units without any overfitting (true climbs: >= 4.7 units on the held-out corpus)
 RISE_NOISE = 3.5
+DISAGREE_GAIN = 0.5  # share of the way to a perfect metric covered after a val loss that never fell
 LOWER_IS_BETTER = ("wer", "cer", "loss", "error", "err", "rmse", "mae", "mse", "perplexity", "ppl", "fid")
 
 
@@ -78,6 +87,28 @@ def _metric_improves(curves: Curves, x0: float) -> bool:
     return False
 
 
+def _metric_gain(curves: Curves, x0: float) -> float:
+    """The largest share of the way to a perfect score a validation metric bounded by [0, 1]
+    (accuracy, mAP, F1; error rates such as WER towards 0) covered from x0 to the end (the
+    median of its last 10%, >= 2 points); 0 when no bounded metric is logged."""
+    best = 0.0
+    for role in ("val_acc", "val_metric"):
+        c = curves.get(role)
+        if c is None:
+            continue
+        x, y = finite_xy(c)
+        if len(y) < 4 or np.min(y) < 0 or np.max(y) > 1:
+            continue
+        at = float(np.interp(x0, x, y))
+        end = float(np.median(y[-max(2, len(y) // 10):]))
+        if role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER):
+            gain = (at - end) / at if at > 0 else 0.0
+        else:
+            gain = (end - at) / (1.0 - at) if at < 1 else 0.0
+        best = max(best, gain)
+    return best
+
+
 def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     """Validation minimum, the climb after it, the train/val ratio and the gap trend."""
     found = finite_curve(curves, role, MIN_N)
@@ -102,6 +133,12 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     rise_noise = float(rise / noise) if noise > 0 else (math.inf if rise > 0 else 0.0)
     significant = rise > 0 and rise_noise >= RISE_NOISE
     sustained = i_min <= n - 3
+    # the lowest logged val loss is its first evaluation: it never fell
+    never_fell = bool(int(np.argmin(y)) == 0)
+    # the climb in the log's own numbers, for the summary: the mean of the last evaluations
+    # against the lowest logged value (rise_rel, on the 3-point mean, is what the rules threshold)
+    y_min = float(np.min(y))
+    rise_logged = float((v_end - y_min) / y_min) if y_min > 0 else rise_rel
     train_falling, train_end = _falling_after(curves, "train_loss", xmin, x[-1])
     ratio = orders = None
     if train_end is not None and train_end > 0 and v_end > 0:
@@ -123,14 +160,20 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
                     abs(v_ts.slope * 0.5 * span_x) <= 0.05 * max(abs(v_end), 1e-300))
     val_flat_train_falling = bool(val_flat and train_falling)
     inconsistent = bool(rise > 0 and significant and sustained and _metric_improves(curves, xmin))
+    # a val loss that never fell while the val metric went at least half of the way to perfect is
+    # not a model getting worse (YOLO: mAP 0.002 -> 0.87 while the column climbed); a model that
+    # memorised a small training set gains a few points of val accuracy (0.55 -> 0.61) while its
+    # val loss quadruples from the first evaluation, and that is overfitting
+    disagree = bool(inconsistent and never_fell and _metric_gain(curves, xmin) >= DISAGREE_GAIN)
+    veto = inconsistent and (rise_rel < INCONSISTENT_MAX or disagree)
     rise_case = bool(significant and sustained and rise_rel >= RISE_REL and progress > 0
-                     and train_falling is not False and not (inconsistent and rise_rel < INCONSISTENT_MAX))
+                     and train_falling is not False and not veto)
     # orders apart alone is not enough: a model that memorised its training set while its val
     # loss converged is healthy (fixtures/labels.py); the gap counts while training still falls
     # and validation does not follow
     val_not_improving = bool(v_ts is not None and not v_ts.significant_down)
     gap_case = bool(orders is not None and orders >= ORDERS and train_falling and val_not_improving
-                    and rise_rel >= 0.05 and significant and sustained)
+                    and rise_rel >= 0.05 and significant and sustained and not disagree)
     detected = rise_case or gap_case
     if detected:
         from advisor.signals.divergence import run_divergence
@@ -141,6 +184,7 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
         "orders_apart": orders, "gap_trend": gap_trend, "train_falling": train_falling,
         "val_flat_train_falling": val_flat_train_falling, "inconsistent_metric": inconsistent,
         "rise_noise": rise_noise if math.isfinite(rise_noise) else None,
+        "val_end": v_end, "rise_logged": rise_logged, "never_fell": never_fell, "loss_metric_disagree": disagree,
     }
     if rise_case:
         note = f"validation loss bottoms out at step {xmin:g} and climbs {rise_rel:.0%} while training keeps falling"
