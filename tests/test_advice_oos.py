@@ -106,6 +106,17 @@ def test_a_val_loss_creeping_within_its_noise_is_not_overfitting(diagnosed):
     assert diagnosed["0149-wine-overfit_small_data"].findings == []
 
 
+def test_no_progress_does_not_explain_away_a_slow_run_still_falling(diagnosed):
+    """LSTM at Adam 1e-4 (oos2, seed 11): flat for 60% of the run, then still falling at the end,
+    4.8% below its start. PLT004 ("ends where it started": within 5%) fired and explained the
+    slow convergence away with plateau advice; a run that is still falling and has already lost
+    >= 3% of its start (the labeller's line: a stall never falls 3%) is slow, raise the LR."""
+    r = diagnosed["oos2-0168-seq-lstm_adam_slow"]
+    assert r.measurements.get("stats", "train_loss").values["rel_drop"] >= 0.03
+    assert _patterns(r) == {"slow_convergence"}
+    assert _first_action(r) == "raise_lr"
+
+
 def test_a_noisy_stall_at_chance_is_a_plateau(diagnosed):
     """SGD at LR 1.0, batch 8: stuck at ln 3 for the whole run, its per-step loss bouncing 10%, so
     no flat stretch reaches the end; the last quarter sits at the stall's level, which makes it
