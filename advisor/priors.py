@@ -3,9 +3,8 @@ range, whether the net is deep and saturating, and the concrete numbers a fix ne
 threshold from the logged gradient norm, a warmup length) in the run's own units.
 
 Rules reach these as `run.<name>` (advisor.engine.conditions.Context.resolve). They live outside
-advisor/engine so that signals can read the LR prior too (not done yet: the oscillation and
-slow-convergence detectors do not use it); they are hyperparameters and whole curves as logged,
-not a pattern measured on one curve.
+advisor/engine so that signals read the LR prior too (oscillation and slow convergence do); they
+are hyperparameters and whole curves as logged, not a pattern measured on one curve.
 """
 from __future__ import annotations
 
@@ -48,6 +47,22 @@ def lr_over_usual(hparams: dict[str, Any]) -> float | None:
     if fam is None or not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
         return None
     return float(lr) / USUAL_LR_MAX[fam]
+
+
+SGD_USUAL_AT_BATCH = 32  # LR & batch-size chapter 12.3.4: LR 0.5 is best down to batch 32, 0.1 at batch 16
+
+
+def lr_over_usual_for_batch(hparams: dict[str, Any]) -> float | None:
+    """`lr_over_usual` with the SGD range scaled down linearly below batch 32 (seed 002: the best
+    LR fell from 0.5 to 0.1 when the batch went from 32 to 16; "small batches need a small LR"):
+    SGD at 0.3 with batch 4 is 12x the top for its batch, though only 1.5x the plain-SGD top."""
+    ratio = lr_over_usual(hparams)
+    batch = hparams.get("batch_size")
+    if ratio is None or optimizer_family(hparams) not in ("sgd", "sgd_momentum"):
+        return ratio
+    if isinstance(batch, (int, float)) and not isinstance(batch, bool) and 0 < batch < SGD_USUAL_AT_BATCH:
+        return ratio * SGD_USUAL_AT_BATCH / float(batch)
+    return ratio
 
 
 def saturating_net(hparams: dict[str, Any]) -> bool | None:

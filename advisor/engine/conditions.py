@@ -54,7 +54,7 @@ class Context:
         if name == "lr_over_usual":
             return priors.lr_over_usual(hp)
         if name == "lr_over_usual_for_batch":
-            return _lr_over_usual_for_batch(hp)
+            return priors.lr_over_usual_for_batch(hp)
         if name in ("lr_over_usual_most", "lr_over_usual_least"):
             return _lr_over_usual_bound(hp, most=name.endswith("most"))
         if name in ("optimizer_most", "optimizer_least"):  # whose usual range the bound above is taken over
@@ -84,22 +84,6 @@ class Context:
                 return self.params[name]
             return self.resolve(name)
         return value
-
-
-SGD_USUAL_AT_BATCH = 32  # LR & batch-size chapter 12.3.4: LR 0.5 is best down to batch 32, 0.1 at batch 16
-
-
-def _lr_over_usual_for_batch(hp: dict[str, Any]) -> float | None:
-    """`lr_over_usual` with the SGD range scaled down linearly below batch 32 (seed 002: the best
-    LR fell from 0.5 to 0.1 when the batch went from 32 to 16; "small batches need a small LR"):
-    SGD at 0.3 with batch 4 is 12x the top for its batch, though only 1.5x the plain-SGD top."""
-    ratio = priors.lr_over_usual(hp)
-    batch = hp.get("batch_size")
-    if ratio is None or priors.optimizer_family(hp) not in ("sgd", "sgd_momentum"):
-        return ratio
-    if isinstance(batch, (int, float)) and not isinstance(batch, bool) and 0 < batch < SGD_USUAL_AT_BATCH:
-        return ratio * SGD_USUAL_AT_BATCH / float(batch)
-    return ratio
 
 
 def _lr_over_usual_bound(hp: dict[str, Any], most: bool) -> float | None:
