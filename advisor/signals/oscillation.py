@@ -77,6 +77,11 @@ PRIOR_CLEAR = 1.5  # ... 1.5x the noise floor (a healthy LSTM at 3x Adam's top b
 # confirmation, 8%: Adam at 0.03-0.1, RMSprop at 0.01-0.05 and SGD 0.3 at batch 4 bounce 11-17%
 # between evaluations, below the 18% that minibatch noise cannot explain at an unknown LR, while
 # no run that is not oscillating bounces over 5.5% there (held-out corpora, seeds 7, 11, 29, 31)
+# The same 8% confirms per-step bouncing of >= 2x the density's noise floor at any LR: that much
+# is not minibatch noise on its own (healthy runs with a val bounce >= 6% do not exist in those
+# 647 runs; the verify built-in lr-oscillates' fixed arm, SGD 0.165, bounces 1.3-1.4x the floor
+# with a val bounce of 8-21% and must stay uncalled)
+CLEAR_FLOOR = 2.0
 
 
 def _trend(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
@@ -202,7 +207,7 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
             # stuck at chance or killed by its LR bounces 10-20% per batch): the validation loss,
             # averaged over the whole val set, must bounce too before it is the optimiser's
             far_too_high = prior_batch is not None and prior_batch >= PRIOR_HIGH
-            need = SPARSE_VAL_BOUNCE if far_too_high else VAL_BOUNCE
+            need = SPARSE_VAL_BOUNCE if far_too_high or rel2 >= CLEAR_FLOOR * floor else VAL_BOUNCE
             big = ((rel2 >= floor and confirm >= need) or (stuck and confirm >= STUCK_VAL_BOUNCE)) \
                 and lvl_rel >= DESCENDED
         elif prior is not None and prior >= PRIOR_HIGH:
