@@ -113,6 +113,18 @@ def test_slow_lstm_is_slow_convergence_not_a_plateau(diagnosed):
     assert _first_action(r) == "raise_lr"
 
 
+def test_a_short_log_at_an_lr_far_below_the_usual_range_still_falling_is_slow(diagnosed):
+    """HF trainer_state.json, logistic regression with SGD 3e-4 (1/700 of SGD's usual top), 40
+    logged losses: still falling 14% of its drop per 10% of the run at the end, but on 10 points
+    the Theil-Sen fall of the last quarter is not significant, so no finding at all. At an LR 30x
+    or more below the usual range the prior supplies the evidence; the fall must still be material."""
+    r = diagnosed["0050-blobs-logreg_sgd_slow"]
+    m = r.measurements.get("slow_convergence", "train_loss")
+    assert m.values["end_slope_rel"] >= 0.05
+    assert _patterns(r) == {"slow_convergence"}
+    assert _first_action(r) == "raise_lr"
+
+
 def test_still_improving_at_6x_the_usual_adam_lr_is_not_slow(diagnosed):
     """Adam at 6e-3 still improving at the end is not short of LR (was SLOW001 'raise the LR')."""
     assert diagnosed["0023-quantiles-healthy_adam"].findings == []
