@@ -58,6 +58,19 @@ def test_an_epoch_level_momentum_blowup_is_divergence_not_overfitting(diagnosed)
     assert _first_action(r) == "lower_lr"
 
 
+def test_a_brief_low_before_the_first_blowup_makes_a_relapse(diagnosed):
+    """SGD momentum 0.99, per-step losses (tensorboardX): within the first 3% of the run the loss
+    reaches 17% of its start, then the first blow-up throws it back to its start for good. The
+    tenth-of-the-run trend averaged the low away (its minimum is 74% of the start), and the
+    bouncing wreck was called oscillation. A 2% running median at <= half the start counts as
+    having learnt; the verify built-in lr-oscillates' baseline dips to 66-69% and stays
+    oscillation (tests/test_verify_verdict.py)."""
+    r = diagnosed["oos2-0233-blobs-momentum_0.99_blowup"]
+    assert r.measurements.get("divergence", "train_loss").values["kind"] == "relapse"
+    assert _patterns(r) == {"divergence"}
+    assert _first_action(r) == "lower_lr"
+
+
 def test_train_only_step_log_at_10x_the_usual_adam_lr_oscillates(diagnosed):
     """Adam at 1e-2, no val loss: its residuals (33% of the level) are the optimiser's, which the
     LR prior (10x Adam's usual top) says; the curve alone could not (no finding before)."""

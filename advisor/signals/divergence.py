@@ -37,6 +37,12 @@ from advisor.signals.robust import median  # numpy's numbers, without its per-ca
 DIV_FACTOR = 2.5  # the loss trend climbs to 2.5x its start (fixtures/labels.py: 3x, 2-3x ambiguous)
 LEARNT = 0.7  # relapse: the trend first fell to <= 70% of its start ...
 RELAPSE = 0.9  # ... then came back to >= 90% of it and stayed there (last 10% of the points)
+# "learnt" may be brief: momentum 0.99 reaches 17-57% of its start within the first quarter of the
+# run and is thrown back by its first blow-up, and the tenth-of-the-run trend averages that low
+# away. A short running median (2% of the points, >= 5) at <= half the start counts too; a run
+# bouncing at too high an LR around its start dips to 66-69% there (the verify built-in
+# lr-oscillates' baseline, tanh units) and must not read as a relapse.
+LEARNT_BRIEF = 0.5
 LAST_BLOWUP = 100.0  # the last logged value >= 100x the start and the median: the run ended blown up
 ABOVE_START = 1.2  # the whole second half of the trend >= 1.2x its start: worse than doing nothing
 EARLY_WINDOW = 0.3  # share of the run whose median is reported as early_rise_ratio
@@ -125,7 +131,14 @@ def _came_back(xs: np.ndarray, ys: np.ndarray, s: np.ndarray, start: float, out:
     i_min = int(np.argmin(s))
     tail = float(median(ys[-max(2, n // 10):]))
     second = float(median(s[n // 2:]))
-    if s[i_min] <= LEARNT * start and tail >= RELAPSE * start and np.all(s[-max(2, n // 10):] >= RELAPSE * start):
+    back_at_start = tail >= RELAPSE * start and bool(np.all(s[-max(2, n // 10):] >= RELAPSE * start))
+    brief = False
+    if back_at_start and s[i_min] > LEARNT * start:  # the short median only where it can decide
+        short = _smooth(ys, 0.02)
+        brief = float(np.min(short)) <= LEARNT_BRIEF * start
+        if brief:
+            i_min = int(np.argmin(short))
+    if back_at_start and (s[i_min] <= LEARNT * start or brief):
         # onset: where the trend left its minimum for good (the last point within 10% of the
         # fall above the minimum before the climb)
         back = np.flatnonzero(s[: i_min + 1] <= s[i_min] + 0.1 * (start - s[i_min]))
