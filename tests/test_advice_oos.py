@@ -58,6 +58,16 @@ def test_an_epoch_level_momentum_blowup_is_divergence_not_overfitting(diagnosed)
     assert _first_action(r) == "lower_lr"
 
 
+def test_a_two_epoch_log_that_rose_100x_is_divergence(diagnosed):
+    """Keras CSVLogger, SGD momentum 0.99: epoch 0 at 8.5, epoch 1 at 1.5e6, then the run died.
+    Two points were below the 3 the divergence family asked for, so no finding at all; a second
+    value >= 100x the first (the family's LAST_BLOWUP) needs no trend."""
+    r = diagnosed["oos2-0001-blobs-momentum_0.99_blowup"]
+    assert len(r.curves.get("train_loss")) == 2
+    assert _patterns(r) == {"divergence"}
+    assert _first_action(r) == "lower_lr"
+
+
 def test_a_brief_low_before_the_first_blowup_makes_a_relapse(diagnosed):
     """SGD momentum 0.99, per-step losses (tensorboardX): within the first 3% of the run the loss
     reaches 17% of its start, then the first blow-up throws it back to its start for good. The

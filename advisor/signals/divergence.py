@@ -52,6 +52,8 @@ ACC_LEARNT = 0.9  # ... after it had fallen below 90% of it
 ACC_MIN_POINTS = 16  # ... read off >= 16 evaluations, so that the last quarter holds >= 4 of them
 GRAD_RATIO = 10.0
 MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a divergence
+# ... and one that logged two values, the second >= LAST_BLOWUP x the first (Keras CSV of SGD
+# momentum 0.99: epoch 0 at 8.5, epoch 1 at 1.5e6, then the run died): no trend needed for that
 
 
 def _smooth(y: np.ndarray, frac: float = 0.02) -> np.ndarray:
@@ -214,7 +216,7 @@ def _grad_explosion(curves: Curves) -> tuple[bool, float | None, bool]:
 
 def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     """Whether and where the loss diverges: kind, onset and the ratios behind the call."""
-    c = curve_or_none(curves, role, MIN_DIV_POINTS)
+    c = curve_or_none(curves, role, 2)
     if c is None:
         return None
     y_all = np.asarray(c.y, dtype=np.float64)
@@ -230,6 +232,9 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     kind, onset = None, None
     if bad.any():
         kind, onset = "nan", first_bad
+    if len(y) == 2 and kind is None and len(y_all) == 2 and y[0] > 0 and y[1] >= LAST_BLOWUP * y[0]:
+        kind, onset = "explosion", float(x[1])
+        values["explosion_ratio"] = float(y[1] / y[0])
     if len(y) >= MIN_DIV_POINTS:
         bl = _blowup(x, y)
         values["explosion_ratio"] = bl["ratio"]
