@@ -81,6 +81,18 @@ def test_a_brief_low_before_the_first_blowup_makes_a_relapse(diagnosed):
     assert _first_action(r) == "lower_lr"
 
 
+def test_a_keras_csv_whose_first_epoch_average_holds_a_blowup_oscillates(diagnosed):
+    """Keras CSVLogger, RMSprop 0.1: epoch 0's average loss is 10.6 (the first steps blew up), then
+    the loss sits at 0.07-0.2 and the val loss bounces 80% between epochs (0.07 -> 1.89 -> 0.07).
+    Measured from that first average, the run looked converged (level 1.8% of its start) and its
+    bouncing tiny against a 10.6 span: no finding. The start is the median of the first 3 points."""
+    r = diagnosed["0188-circles-rmsprop_lr0.1"]
+    m = r.measurements.get("oscillation", "train_loss")
+    assert r.curves.get("train_loss").y[0] > 10 and m.values["level_rel_start"] >= 0.05
+    assert _patterns(r) == {"oscillation"}
+    assert _first_action(r) in TRUTH["0188-circles-rmsprop_lr0.1"]["expected_actions"]
+
+
 def test_train_only_step_log_at_10x_the_usual_adam_lr_oscillates(diagnosed):
     """Adam at 1e-2, no val loss: its residuals (33% of the level) are the optimiser's, which the
     LR prior (10x Adam's usual top) says; the curve alone could not (no finding before)."""

@@ -129,7 +129,9 @@ def bounce(y: np.ndarray, ref_span: float = 0.0) -> float | None:
         return None
     d2 = z[2:] - 2 * z[1:-1] + z[:-2]
     lvl = abs(float(median(z)))
-    span = max(float(np.ptp(y)), ref_span)
+    # the fall from a robust start (median of the first 3 points): the first epoch-average of a
+    # Keras log can hold the untrained net's blow-up (10.6 where the run then sits at 0.1-0.2)
+    span = max(float(median(y[:3]) - np.min(y)), ref_span)
     return float(mad_sigma(d2) / math.sqrt(6) / max(lvl, FLOOR_SHARE * span, 1e-300))
 
 
@@ -147,7 +149,7 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
         second = np.zeros(n, dtype=bool)
         second[n // 2:] = True
         first = ~second
-    head = head_level(y, 0.05)
+    head = head_level(y, 0.05, 3)  # >= 3 points: one huge first epoch-average is not the start
     span = float(percentile(y, 97.5) - percentile(y, 2.5))
     if np.all(y > 0):
         span = 0.0  # a positive loss is judged relative to its own level, however low
