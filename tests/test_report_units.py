@@ -25,8 +25,8 @@ from conftest import FIXTURES
 
 # (real-log folder, the worst finding's range as every format must print it, a phrase of its summary)
 CASES = {
-    "epoch-csv": ("csv/yolov5-results-exp-modified", "epochs 0–149", "at epoch 0"),
-    "epoch-tb": ("tensorboard/yolov5-tb-exp-modified-valloss-rises", "epochs 0–149", "at epoch 0"),
+    "epoch-csv": ("csv/yolov5-results-exp-modified", "epochs 0–149", "after epoch 0"),
+    "epoch-tb": ("tensorboard/yolov5-tb-exp-modified-valloss-rises", "epochs 0–149", "after epoch 0"),
     "sb3-timesteps": ("tensorboard/sb3-ppo-dead-and-empty/logs/PPO_6", "timesteps 50–6,550", "stays at -100"),
     "step-tb": ("tensorboard/lightning-tb-memorization-overfit", "steps 9–1,049", "from step 9 to 1,049"),
 }

@@ -195,5 +195,8 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     else:
         note = f"validation minimum at step {xmin:g}; rise after it {rise_rel:.0%}"
     return Measurement(family="overfitting", role=role, tag=c.tag, detected=detected, values=values,
-                       start_step=xmin if detected else None, end_step=float(x[-1]) if detected else None,
+                       # the climb's span: a finding about it (overfitting, or the loss and the
+                       # metric disagreeing) names where it starts and ends
+                       start_step=xmin if detected or inconsistent else None,
+                       end_step=float(x[-1]) if detected or inconsistent else None,
                        confidence=float(min(0.95, 0.5 + rise_rel)) if detected else 0.0, note=note)
