@@ -34,9 +34,12 @@ def _first_action(report) -> str | None:
     return report.findings[0].recommendations[0].action if report.findings and report.findings[0].recommendations else None
 
 
+CORE = {"divergence", "oscillation", "plateau", "slow_convergence", "overfitting"}
+
+
 def test_every_copied_run_gets_its_label(diagnosed):
-    for rid, entry in TRUTH.items():
-        assert _patterns(diagnosed[rid]) == set(entry["patterns"]), rid
+    for rid, entry in TRUTH.items():  # the labels name the core patterns (an info loss_spike may come with them)
+        assert _patterns(diagnosed[rid]) & CORE == set(entry["patterns"]), rid
 
 
 def test_a_net_killed_by_its_lr_at_chance_is_divergence_not_oscillation(diagnosed):
@@ -229,6 +232,17 @@ def test_a_val_loss_lowest_at_its_first_evaluation_while_map_improves_is_no_over
     k = max(2, len(val.y) // 10)
     assert m.values["val_end"] == pytest.approx(float(val.y[-k:].mean()))
     assert m.values["rise_logged"] == pytest.approx(m.values["val_end"] / float(val.y.min()) - 1)
+
+
+def test_a_val_accuracy_near_its_ceiling_gaining_one_sample_does_not_excuse_overfitting(diagnosed):
+    """RMSprop 0.05 on 178 samples: the val loss is lowest at its first evaluation (0.38) and climbs
+    to 1.05 while the training loss reaches 1e-5; the val accuracy goes 0.955 -> 0.977, one sample
+    of 44, which is half the way to perfect. Only a gain of >= 25 points of the scale (YOLO's mAP
+    0.002 -> 0.87) makes a never-falling loss a disagreement with the metric; this is overfitting."""
+    r = diagnosed["oos3-0199-wine-rmsprop_lr0.05"]
+    m = r.measurements.get("overfitting", "val_loss")
+    assert m.values["never_fell"] and not m.values["loss_metric_disagree"]
+    assert "overfitting" in _patterns(r)
 
 
 def test_an_overfitting_summary_states_the_climb_from_the_minimum_it_names(real_logs):

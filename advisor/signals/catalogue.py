@@ -109,7 +109,7 @@ register(Family(
         "val_end": "mean of the last 10% of the validation evaluations (>= 2), as logged",
         "rise_logged": "(val_end - lowest logged val) / lowest logged val: the climb in the log's own numbers (rise_rel for a val <= 0)",
         "never_fell": "bool: the lowest validation value is its first evaluation (no minimum to pass)",
-        "loss_metric_disagree": "bool: never_fell while a val metric in [0, 1] went >= half of the way to perfect: not overfitting",
+        "loss_metric_disagree": "bool: never_fell while a val metric in [0, 1] went >= half of the way to perfect and >= 25 points: not overfitting",
     },
     fn="advisor.signals.generalization:measure_overfitting",
 ))

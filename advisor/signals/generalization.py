@@ -39,7 +39,9 @@ ORDERS = 1.0  # val/train >= 10x: different orders of magnitude
 # val loss bounce, its rolling minimum is then a trough and the mean of the last points sits above
 # it by 1-2.5 noise units without any overfitting (true climbs: >= 4.7 units on the held-out corpus)
 RISE_NOISE = 3.5
-DISAGREE_GAIN = 0.5  # share of the way to a perfect metric covered after a val loss that never fell
+DISAGREE_GAIN = 0.5  # share of the way to a perfect metric covered after a val loss that never fell,
+DISAGREE_POINTS = 0.25  # ... and at least 25 points of the [0, 1] scale: a val accuracy at 95.5%
+# gaining one sample of 44 (0.955 -> 0.977) is half the way to perfect, and no evidence of learning
 LOWER_IS_BETTER = ("wer", "cer", "loss", "error", "err", "rmse", "mae", "mse", "perplexity", "ppl", "fid")
 
 
@@ -90,7 +92,8 @@ def _metric_improves(curves: Curves, x0: float) -> bool:
 def _metric_gain(curves: Curves, x0: float) -> float:
     """The largest share of the way to a perfect score a validation metric bounded by [0, 1]
     (accuracy, mAP, F1; error rates such as WER towards 0) covered from x0 to the end (the
-    median of its last 10%, >= 2 points); 0 when no bounded metric is logged."""
+    median of its last 10%, >= 2 points), counting only gains of >= DISAGREE_POINTS of the scale;
+    0 when no bounded metric is logged."""
     best = 0.0
     for role in ("val_acc", "val_metric"):
         c = curves.get(role)
@@ -101,11 +104,11 @@ def _metric_gain(curves: Curves, x0: float) -> float:
             continue
         at = float(np.interp(x0, x, y))
         end = float(np.median(y[-max(2, len(y) // 10):]))
-        if role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER):
-            gain = (at - end) / at if at > 0 else 0.0
-        else:
-            gain = (end - at) / (1.0 - at) if at < 1 else 0.0
-        best = max(best, gain)
+        lower = role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER)
+        points = at - end if lower else end - at
+        room = at if lower else 1.0 - at
+        if points >= DISAGREE_POINTS and room > 0:
+            best = max(best, points / room)
     return best
 
 
@@ -160,8 +163,8 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
                     abs(v_ts.slope * 0.5 * span_x) <= 0.05 * max(abs(v_end), 1e-300))
     val_flat_train_falling = bool(val_flat and train_falling)
     inconsistent = bool(rise > 0 and significant and sustained and _metric_improves(curves, xmin))
-    # a val loss that never fell while the val metric went at least half of the way to perfect is
-    # not a model getting worse (YOLO: mAP 0.002 -> 0.87 while the column climbed); a model that
+    # a val loss that never fell while the val metric went at least half of the way to perfect (and
+    # >= 25 points) is not a model getting worse (YOLO: mAP 0.002 -> 0.87 while the column climbed); a model that
     # memorised a small training set gains a few points of val accuracy (0.55 -> 0.61) while its
     # val loss quadruples from the first evaluation, and that is overfitting
     disagree = bool(inconsistent and never_fell and _metric_gain(curves, xmin) >= DISAGREE_GAIN)
