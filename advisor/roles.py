@@ -160,11 +160,31 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
     for role, cands in candidates.items():
         cands.sort(key=lambda t: (-t[0], -t[1], len(t[2]), t[2]))
         roles[role] = cands[0][2]
+    _same_cadence_train_loss(roles, candidates)
     for role, tag in overrides.items():
         if tag in run.series:
             roles[role] = tag
     # A lone "loss" that is really the only loss is the training loss.
     return roles
+
+
+def _cadence(tag: str) -> str:
+    return tag.rsplit("/", 1)[-1].lower().split("_", 1)[0]
+
+
+def _same_cadence_train_loss(roles: dict[str, str], candidates: dict[str, list[tuple[int, int, str]]]) -> None:
+    """Keras' TensorBoard callback with `update_freq=<int>` logs `train/batch_loss` on the
+    optimizer-iteration axis beside `train/epoch_loss` and `validation/epoch_loss` on the epoch
+    axis: the longer batch series won the train role, and train and val were then compared on x
+    axes of different units (iteration 399 vs epoch 19). Take the epoch-level train loss, as
+    the same run's Keras CSV or a Keras log without batch logging gives it."""
+    val, train = roles.get("val_loss"), roles.get("train_loss")
+    if not val or not train or _cadence(val) != "epoch" or _cadence(train) != "batch":
+        return
+    best = candidates["train_loss"][0][0]
+    same = [t for spec, _, t in candidates["train_loss"] if spec == best and _cadence(t) == "epoch"]
+    if same:
+        roles["train_loss"] = same[0]
 
 
 def _role_of(c: Classified, tag: str, run: Run) -> str | None:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import math
 import os
 import shutil
@@ -579,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the table and the differences here")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     truth = json.loads((args.corpus / "truth.json").read_text())["runs"]
     ids = sorted(truth)[: args.limit or None]
     writers = [w for w in args.writers.split(",") if w]

@@ -187,3 +187,29 @@ def test_spellings_land_in_their_roles(tmp_path, writer, expect):
     fi.WRITERS[writer][0](rec, tmp_path / "run")
     _, _, roles = _read_one(tmp_path / "run")
     assert {role: roles.get(role) for role in expect} == expect
+
+
+def test_keras_batch_logging_keeps_train_and_val_on_one_axis(tmp_path):
+    """Keras' TensorBoard callback with update_freq=<int> adds `train/batch_loss` at every
+    optimizer iteration beside the epoch-level `train/epoch_loss` and `validation/epoch_loss`
+    (FORMATS.md 1.5; the layout is written as the callback does, TensorFlow is not installed).
+    The longer batch series used to win the train role: train on iterations 0..399, val on
+    epochs 0..19, compared as if one axis."""
+    import numpy as np
+
+    from advisor.verify import logwriters as lw
+
+    rec = _recording("0149-wine-overfit_small_data")
+    r = lw.Recorder()
+    for role, tag in (("train_loss", "train/loss"), ("val_loss", "val/loss"), ("val_acc", "val/acc"), ("lr", "lr")):
+        r.points[tag] = rec.points(role)
+    evals, prev = [p[0] for p in r.points["val/loss"]], -1
+    for s in evals:  # the epoch's mean train loss, what Keras reports as `loss`
+        r.points.setdefault("train/loss_avg", []).append(
+            (s, float(np.mean([v for x, v, _ in r.points["train/loss"] if prev < x <= s])), 0.0))
+        prev = s
+    lw.write_keras_tb(r, tmp_path / "run", tf2=True, batch_level=True)
+    run, curves, roles = _read_one(tmp_path / "run")
+    assert "train/batch_loss" in run.series and roles["train_loss"] == "train/epoch_loss"
+    train, val = curves.get("train_loss"), curves.get("val_loss")
+    assert train.x_kind == val.x_kind == "epoch" and train.x.tolist() == val.x.tolist()
