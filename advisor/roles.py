@@ -269,6 +269,9 @@ HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+POSITIVE_COUNTS = {"batch_size", "epochs", "max_steps", "num_classes", "depth"}
+
+
 def normalise_hparams(raw: dict[str, Any]) -> dict[str, Any]:
     """The hyperparameters rules use, under one name each, from whatever the log recorded."""
     flat = {str(k).lower(): v for k, v in raw.items()}
@@ -288,6 +291,8 @@ def normalise_hparams(raw: dict[str, Any]) -> dict[str, Any]:
                             "warmup_steps", "warmup_ratio", "num_classes", "grad_clip", "depth", "init_scale"}:
                     if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value):
                         continue
+                    if name in POSITIVE_COUNTS and value <= 0:
+                        continue  # HF's max_steps=-1 ("train by epochs"), a TrainerState's epochs 0
                 if name == "optimizer" and isinstance(value, str):
                     # Keras names optimizer instances uniquely per process: `adam`, `adam_1`, `sgd_2`
                     value = re.sub(r"_\d+$", "", value)

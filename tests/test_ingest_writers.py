@@ -213,3 +213,20 @@ def test_keras_batch_logging_keeps_train_and_val_on_one_axis(tmp_path):
     assert "train/batch_loss" in run.series and roles["train_loss"] == "train/epoch_loss"
     train, val = curves.get("train_loss"), curves.get("val_loss")
     assert train.x_kind == val.x_kind == "epoch" and train.x.tolist() == val.x.tolist()
+
+
+def test_hf_state_beats_the_args_default(tmp_path):
+    """A run trained by epochs saves TrainingArguments with max_steps=-1; the state file says
+    what ran (max_steps 400). -1 is no step budget, and the LR/optimizer still come from the args."""
+    import shutil
+
+    d = tmp_path / "out"
+    d.mkdir()
+    shutil.copy(HF / "0023-quantiles-healthy_adam" / "trainer_state.json", d)
+    shutil.copy(Path(__file__).parent / "data" / "formats" / "hf-args-by-epochs" / "training_args.bin", d)
+    run, curves, _ = _read_one(d)
+    assert run.hparams["max_steps"] == 400 and curves.hparams["max_steps"] == 400
+    assert curves.hparams["optimizer"] == "adamw_torch_fused" and curves.hparams["lr"] == 0.006  # 5.x default
+    from advisor.roles import normalise_hparams
+
+    assert "max_steps" not in normalise_hparams({"max_steps": -1, "num_train_epochs": 0})

@@ -250,6 +250,7 @@ def _read_side_files(source: RunSource, run: Run) -> None:
     """training_args.bin/.json as hparams; config.json (the model's) under `model.`; results in meta."""
     from advisor.ingest.hf_args_bin import read_training_args_bin
 
+    state_keys = {k for k in STATE_HPARAMS if k in run.hparams}  # read from the state file just before
     for side in map(Path, source.files):
         if side.name == STATE_FILE or side.name not in SIDE_FILES:
             continue
@@ -260,7 +261,9 @@ def _read_side_files(source: RunSource, run: Run) -> None:
         if warning:
             run.warnings.append(warning)
         if side.name in ("training_args.json", "training_args.bin"):
-            run.hparams.update(config)
+            # what the run did (the state: max_steps 400) beats what was asked (the args: -1,
+            # "train by epochs"); between the two args files the later (JSON) wins
+            run.hparams.update({k: v for k, v in config.items() if k not in state_keys})
         elif side.name in ("config.json", "adapter_config.json"):
             prefix = "model." if side.name == "config.json" else "adapter."
             run.hparams.update({f"{prefix}{k}": v for k, v in config.items()})
