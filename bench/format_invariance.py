@@ -349,10 +349,12 @@ HF_OPTIM = {"adam": "adamw_torch", "adamw": "adamw_torch", "sgd": "sgd", "rmspro
 def _hf_training_args(rec: Recording, d: Path, epochs: int, steps: int) -> None:
     """`training_args.bin` as Trainer saves it: torch.save(TrainingArguments(...)). The LR the user
     set is the schedule's peak; momentum has no field (HF passes it in an `optim_args` string)."""
+    hp = rec.hparams
+    if not hp.get("optimizer"):
+        return  # every TrainingArguments names an optimizer: writing one would invent it; share the state only
     import torch
     from transformers import TrainingArguments
 
-    hp = rec.hparams
     opt = str(hp.get("optimizer") or "").lower()
     opt = opt if opt in HF_OPTIM.values() else HF_OPTIM.get(opt, "adamw_torch")
     kw: dict[str, Any] = {"optim": opt, "num_train_epochs": max(epochs, 1), "max_steps": steps or -1,

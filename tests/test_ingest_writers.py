@@ -230,3 +230,22 @@ def test_hf_state_beats_the_args_default(tmp_path):
     from advisor.roles import normalise_hparams
 
     assert "max_steps" not in normalise_hparams({"max_steps": -1, "num_train_epochs": 0})
+
+
+@pytest.mark.parametrize("writer", ["lightning-csv", "wandb-lightning"])
+def test_whole_number_epochs_give_exact_steps_per_epoch(tmp_path, writer):
+    """Lightning's `epoch` (CSV column, W&B key) is a whole number: a line fitted through that
+    staircase said 56.8 steps per epoch for 57, every epoch boundary drifted, and the epoch-jump
+    oscillation (OSC003) was missed on Lightning logs of runs it caught in HF logs (0066)."""
+    rec = _recording("0145-quantiles-adam_lr0.01")
+    fi.WRITERS[writer][0](rec, tmp_path / "run")
+    _, curves, _ = _read_one(tmp_path / "run")
+    assert curves.steps_per_epoch == rec.steps_per_epoch
+
+
+def test_sparse_whole_number_epochs_stay_close(real_logs):
+    """A Lightning CSV logged every 50 steps (a real run: 20 epochs in 1,400 steps): the boundary
+    estimate is within one logging interval, so steps per epoch is within 50/18 of the true 70."""
+    sources, _ = discover([str(real_logs / "csv" / "lightning-csv-probing-v0")])
+    curves, _ = build_curves(read_source(sources[0]))
+    assert abs(curves.steps_per_epoch - 70) < 50 / 18
