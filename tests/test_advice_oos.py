@@ -257,3 +257,14 @@ def test_an_overfitting_summary_states_the_climb_from_the_minimum_it_names(real_
     end = float(val.y[-max(2, len(val.y) // 10):].mean())
     assert f"{lo:.3g} at epoch {int(val.x[val.y.argmin()])}" in f.summary
     assert f"average {end:.3g}, {end / lo - 1:.0%} above it" in f.summary
+
+
+def test_four_epochs_of_a_reshuffled_run_are_too_few_to_call_epoch_jumps(diagnosed):
+    """A healthy RMSprop run logged by the HF Trainer (400 steps, 94 an epoch, reshuffled every
+    epoch) had OSC003 "data not shuffled?": the largest step of the folded profile (bin 7 of 19,
+    mid-epoch, ratio 4.3) went the same way in all 4 epochs. The bin is the argmax of 19, so
+    4 agreeing signs are what chance gives one time in eight per candidate: the jump must now show
+    in at least 5 epochs."""
+    report = diagnosed["blind101-0144-blobs-healthy_rmsprop"]
+    assert "OSC003" not in {f.rule for f in report.findings}
+    assert _patterns(report) & CORE == set()

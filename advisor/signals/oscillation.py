@@ -289,7 +289,7 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
     # the jump must show in (almost) every epoch, not only on average
     cyc = ((x - x[0]) // P).astype(int)
     signs = _jump_signs(r, cyc, b, k, nb)
-    consistent = len(signs) >= 3 and abs(np.mean(signs)) >= 0.6
+    consistent = len(signs) >= 5 and abs(np.mean(signs)) >= 0.6
     size = abs(dif[k]) >= 0.05 and abs(dif[k]) >= 2 * mad_sigma(r) / math.sqrt(max(1, n / nb))
     jump = bool(ratio >= 4 and consistent and size)
     # class-sorted data: not one jump but the same multi-step pattern repeated every epoch; it
