@@ -59,6 +59,8 @@ RL_TAGS = {"ep_rew_mean", "ep_len_mean", "approx_kl", "clip_fraction", "policy_g
 _SPLIT_RE = re.compile(r"[/\\.:\s]+")
 
 
+# `learning_rate`, `learning-rate`, `Learning Rate`, `learningrate`
+_LEARNING_RATE_RE = re.compile(r"learning[\s_\-]*rate")
 _CAMEL_RE = re.compile(r"([a-z]{2,})(?=[A-Z][a-z])")  # `valLoss`, `LearningRate`; not `mAP50`
 
 
@@ -103,7 +105,7 @@ def classify(tag: str) -> Classified:
         # Lightning's LearningRateMonitor(log_momentum=True, log_weight_decay=True) writes
         # `lr-SGD-momentum`, `lr-Adam-weight_decay` beside `lr-SGD`: optimizer settings, not the LR
         return Classified(None, split, 0)
-    if tset & LR_TOKENS or "learning_rate" in lower or re.search(r"learning[\s_\-]*rate", lower) or "learning-rate" in lower or lower.startswith("lr-") or lower.startswith("lr_"):
+    if tset & LR_TOKENS or _LEARNING_RATE_RE.search(lower) or lower.startswith(("lr-", "lr_")):
         return Classified("lr", split, 2 if tset & {"lr", "learning_rate"} else 1)
     if tset & REWARD_TOKENS or "ep_rew" in lower:
         return Classified("reward", split, 2 if "ep_rew_mean" in lower else 1)

@@ -103,7 +103,7 @@ def _metric_gain(curves: Curves, x0: float) -> float:
         if len(y) < 4 or np.min(y) < 0 or np.max(y) > 1:
             continue
         at = float(np.interp(x0, x, y))
-        end = float(np.median(y[-max(2, len(y) // 10):]))
+        end = float(median(y[-max(2, len(y) // 10):]))
         lower = role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER)
         points = at - end if lower else end - at
         room = at if lower else 1.0 - at

@@ -82,6 +82,10 @@ PRIOR_CLEAR = 1.5  # ... 1.5x the noise floor (a healthy LSTM at 3x Adam's top b
 # 647 runs; the verify built-in lr-oscillates' fixed arm, SGD 0.165, bounces 1.3-1.4x the floor
 # with a val bounce of 8-21% and must stay uncalled)
 CLEAR_FLOOR = 2.0
+# An epoch-boundary jump is the largest step of the folded profile, chosen out of up to 40 bins: it
+# must go the same way in at least this many epochs, since 4 agreeing signs are chance one time in
+# eight per candidate bin (a healthy, reshuffled 4-epoch HF run had OSC003 from a mid-epoch bin)
+MIN_JUMP_EPOCHS = 5
 
 
 def _trend(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
@@ -289,7 +293,7 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
     # the jump must show in (almost) every epoch, not only on average
     cyc = ((x - x[0]) // P).astype(int)
     signs = _jump_signs(r, cyc, b, k, nb)
-    consistent = len(signs) >= 5 and abs(np.mean(signs)) >= 0.6
+    consistent = len(signs) >= MIN_JUMP_EPOCHS and abs(np.mean(signs)) >= 0.6
     size = abs(dif[k]) >= 0.05 and abs(dif[k]) >= 2 * mad_sigma(r) / math.sqrt(max(1, n / nb))
     jump = bool(ratio >= 4 and consistent and size)
     # class-sorted data: not one jump but the same multi-step pattern repeated every epoch; it
