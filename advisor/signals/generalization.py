@@ -16,7 +16,14 @@ improved all along meanwhile (a YOLOv5 fork's results.csv whose shifted `val/box
 climbs 0.0126 -> 0.83 while mAP@0.5 climbs 0.002 -> 0.87), the loss and the metric disagree:
 `inconsistent_metric` (`loss_metric_disagree`), never an overfitting call anchored at the first
 evaluation. A metric that gained only a few points while the loss climbed (a memorised small
-training set) leaves the call as it was.
+training set) leaves the call as it was; without a metric, a val loss climbing from its first
+evaluation while the training loss falls is a training set memorised before that evaluation.
+
+A val loss that bounces (an LR too high) makes its rolling minimum a trough: the climb must then
+stand 3.5 noise units above it, or the val loss's trend must rise significantly after its own
+lowest point (`trend_rise`, Theil-Sen): a run can oscillate and overfit at once.
+`train_share_after_min` tells a training loss still learning after the val minimum from one
+that memorised its training set before it (OVF003's small creeps count only for the former).
 """
 from __future__ import annotations
 
@@ -39,29 +46,39 @@ ORDERS = 1.0  # val/train >= 10x: different orders of magnitude
 # val loss bounce, its rolling minimum is then a trough and the mean of the last points sits above
 # it by 1-2.5 noise units without any overfitting (true climbs: >= 4.7 units on the held-out corpus)
 RISE_NOISE = 3.5
+# ... but a val loss that bounces around a *rising* trend is both: the climb is then judged on the
+# trend, not on the trough: a running median over a sixth of the evaluations (>= 3) finds the
+# trend's lowest point, and from there to the end the Theil-Sen slope must be significantly up (its
+# 95% interval above zero, which scales with the number of points and their scatter) and climb
+# >= RISE_REL of that lowest level (Adam/RMSprop at a high LR on epoch logs: the val loss bounces
+# 20-40% between evaluations around a trend that rises 25-45% while training keeps falling)
+TREND_MIN_POINTS = 5  # evaluations from the trend's minimum to the end, for a slope to mean anything
 DISAGREE_GAIN = 0.5  # share of the way to a perfect metric covered after a val loss that never fell,
 DISAGREE_POINTS = 0.25  # ... and at least 25 points of the [0, 1] scale: a val accuracy at 95.5%
 # gaining one sample of 44 (0.955 -> 0.977) is half the way to perfect, and no evidence of learning
 LOWER_IS_BETTER = ("wer", "cer", "loss", "error", "err", "rmse", "mae", "mse", "perplexity", "ppl", "fid")
 
 
-def _falling_after(curves: Curves, role: str, x0: float, x_end: float) -> tuple[bool | None, float | None]:
-    """Whether `role`'s trend fell by >= 10% from x0 to the end (None when not logged), and its
-    end level. The trend is a running median over a tenth of the points (>= 5)."""
+def _falling_after(curves: Curves, role: str, x0: float, x_end: float) -> tuple[bool | None, float | None, float | None]:
+    """Whether `role`'s trend fell by >= 10% from x0 to the end (None when not logged), its end
+    level, and the share of its whole fall (from its start, the median of its first 10%) that
+    came after x0. The trend is a running median over a tenth of the points (>= 5)."""
     c = curves.get(role)
     if c is None:
-        return None, None
+        return None, None, None
     x, y = finite_xy(c)
     if len(y) < 3:
-        return None, None
+        return None, None, None
     t = running_median(y, odd(max(5, int(round(0.1 * len(y)))))) if len(y) >= 5 else y
     end = float(np.mean(y[-max(1, len(y) // 10):]))
     t_at = float(np.interp(x0, x, t))
     t_end = float(t[-1])
+    fall = head_level(y, 0.1) - t_end
+    share = float(min(1.0, max(0.0, (t_at - t_end) / fall))) if fall > 0 else None
     if t_at > 0:
-        return bool(t_end <= (1 - TRAIN_FALL) * t_at), end
+        return bool(t_end <= (1 - TRAIN_FALL) * t_at), end, share
     start = float(t[0])
-    return bool(t_at - t_end >= TRAIN_FALL * max(start - t_end, 1e-300)), end
+    return bool(t_at - t_end >= TRAIN_FALL * max(start - t_end, 1e-300)), end, share
 
 
 def _metric_improves(curves: Curves, x0: float) -> bool:
@@ -112,6 +129,24 @@ def _metric_gain(curves: Curves, x0: float) -> float:
     return best
 
 
+def trend_climb(x: np.ndarray, y: np.ndarray) -> float | None:
+    """The Theil-Sen climb from the trend's lowest point to the end, relative to that level, when
+    the slope after it is significantly up; else None. The trend is a running median over a sixth
+    of the evaluations (>= 3 points), its minimum taken before the last two points."""
+    n = len(y)
+    if n < TREND_MIN_POINTS + 2:
+        return None
+    t = running_median(y, odd(max(3, n // 6)))
+    i = int(np.argmin(t[: n - 2]))
+    level = float(t[i])
+    if n - i < TREND_MIN_POINTS or level <= 0:
+        return None
+    ts = theil_sen(x[i:], y[i:])
+    if not ts.significant_up:
+        return None
+    return float(ts.slope * (x[-1] - x[i]) / level)
+
+
 def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     """Validation minimum, the climb after it, the train/val ratio and the gap trend."""
     found = finite_curve(curves, role, MIN_N)
@@ -135,6 +170,9 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     noise = diff_sigma(y)
     rise_noise = float(rise / noise) if noise > 0 else (math.inf if rise > 0 else 0.0)
     significant = rise > 0 and rise_noise >= RISE_NOISE
+    # a bouncing val loss: the climb of its trend (None when the trend does not rise significantly)
+    trend_rise = trend_climb(x, y) if rise > 0 and not significant else None
+    climbs = bool(significant or (trend_rise is not None and trend_rise >= RISE_REL))
     sustained = i_min <= n - 3
     # the lowest logged val loss is its first evaluation: it never fell
     never_fell = bool(int(np.argmin(y)) == 0)
@@ -142,7 +180,7 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     # against the lowest logged value (rise_rel, on the 3-point mean, is what the rules threshold)
     y_min = float(np.min(y))
     rise_logged = float((v_end - y_min) / y_min) if y_min > 0 else rise_rel
-    train_falling, train_end = _falling_after(curves, "train_loss", xmin, x[-1])
+    train_falling, train_end, train_share_after = _falling_after(curves, "train_loss", xmin, x[-1])
     ratio = orders = None
     if train_end is not None and train_end > 0 and v_end > 0:
         ratio = float(v_end / train_end)
@@ -162,14 +200,17 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     val_flat = bool(v_ts is not None and not v_ts.significant_down and
                     abs(v_ts.slope * 0.5 * span_x) <= 0.05 * max(abs(v_end), 1e-300))
     val_flat_train_falling = bool(val_flat and train_falling)
-    inconsistent = bool(rise > 0 and significant and sustained and _metric_improves(curves, xmin))
+    inconsistent = bool(rise > 0 and climbs and sustained and _metric_improves(curves, xmin))
     # a val loss that never fell while the val metric went at least half of the way to perfect (and
     # >= 25 points) is not a model getting worse (YOLO: mAP 0.002 -> 0.87 while the column climbed); a model that
     # memorised a small training set gains a few points of val accuracy (0.55 -> 0.61) while its
     # val loss quadruples from the first evaluation, and that is overfitting
     disagree = bool(inconsistent and never_fell and _metric_gain(curves, xmin) >= DISAGREE_GAIN)
     veto = inconsistent and (rise_rel < INCONSISTENT_MAX or disagree)
-    rise_case = bool(significant and sustained and rise_rel >= RISE_REL and progress > 0
+    # no "progress below the start" is asked of the val loss: one that climbs from its first
+    # evaluation while training falls was memorised before it (60 samples: train at 1.5% of its
+    # start by then), and that is overfitting unless the metric says otherwise (`veto`)
+    rise_case = bool(climbs and sustained and rise_rel >= RISE_REL
                      and train_falling is not False and not veto)
     # orders apart alone is not enough: a model that memorised its training set while its val
     # loss converged is healthy (fixtures/labels.py); the gap counts while training still falls
@@ -184,10 +225,10 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
         detected = run_divergence(curves) is None  # a diverged run is judged by `divergence` alone
     values = {
         "val_min_step": xmin, "val_min": vmin, "rise_rel": rise_rel, "train_val_ratio": ratio,
-        "orders_apart": orders, "gap_trend": gap_trend, "train_falling": train_falling,
+        "orders_apart": orders, "gap_trend": gap_trend, "train_falling": train_falling, "train_share_after_min": train_share_after,
         "val_flat_train_falling": val_flat_train_falling, "inconsistent_metric": inconsistent,
         "rise_noise": rise_noise if math.isfinite(rise_noise) else None,
-        "val_end": v_end, "rise_logged": rise_logged, "never_fell": never_fell, "loss_metric_disagree": disagree,
+        "trend_rise": trend_rise, "val_end": v_end, "rise_logged": rise_logged, "never_fell": never_fell, "loss_metric_disagree": disagree,
     }
     if rise_case:
         note = f"validation loss bottoms out at step {xmin:g} and climbs {rise_rel:.0%} while training keeps falling"
