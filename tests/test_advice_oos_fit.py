@@ -98,3 +98,31 @@ def test_reuters_creep_keeps_ovf003(real_logs):
     assert v["train_share_after_min"] >= 0.1
     assert [f.rule for f in r.findings if f.pattern == "overfitting"] == ["OVF003"]
     assert math.isclose(v["val_end"], float(np.mean([0.879, 0.8785])), rel_tol=1e-3)
+
+
+def test_a_long_epoch_log_is_judged_as_epoch_averages():
+    """Keras TensorBoard, RMSprop 0.01, 66 epochs: the epoch-average loss bounces (second
+    differences 13% of its level) and the val loss jumps 0.2 -> 2+ and back (val_bounce 2.3).
+    Past 60 points the curve was judged as minibatch losses, against the step-level noise floor
+    (9.5% at 66 points), and missed; epoch averages are smooth when healthy whatever their count,
+    so an epoch-level log is judged by the epoch-level test (label: oscillation; the full-batch
+    loss moves 2.1x its level between evaluations)."""
+    r = _report("oos6-0230-circles-rmsprop_lr0.01")
+    v = _values(r, "oscillation", "train_loss")
+    assert r.curves.get("train_loss").x_kind == "epoch" and len(r.curves.get("train_loss")) > 60
+    assert v["rel_amplitude"] < v["noise_floor"]  # the step-level test alone misses it
+    assert v["bounce"] >= 0.03 and v["val_bounce"] >= 0.08
+    assert "oscillation" in _patterns(r)
+    assert r.findings[0].pattern == "oscillation"
+    assert r.findings[0].recommendations[0].action in ("lower_lr", "lr_schedule")
+
+
+def test_an_epoch_boundary_step_within_the_noise_is_not_unshuffled_data():
+    """HF trainer_state.json, AdamW 1.5e-3, 7 epochs of 94 steps logged every 10 (labelled
+    healthy): the folded profile has one boundary step 4.5x the typical bin change, the same way
+    in all 6 epochs, but only 1.1 robust sigmas of the residuals: invisible in the raw curve.
+    OSC003 said "the training data is probably not shuffled". A saw-tooth from class-sorted data
+    stands >= 1.5 sigmas out of the curve's own bouncing (the rule's fire case: 2.5 against 0.01)."""
+    r = _report("oos6-0186-blobs-healthy_adamw")
+    assert _values(r, "oscillation", "train_loss")["epoch_jumps"] is False
+    assert "oscillation" not in _patterns(r)

@@ -86,6 +86,11 @@ CLEAR_FLOOR = 2.0
 # must go the same way in at least this many epochs, since 4 agreeing signs are chance one time in
 # eight per candidate bin (a healthy, reshuffled 4-epoch HF run had OSC003 from a mid-epoch bin)
 MIN_JUMP_EPOCHS = 5
+# ... and it must stand out of the curve's own bouncing in each epoch, not only in the fold's
+# average: >= 1.5 robust sigmas of the residuals. Class-sorted data makes a saw-tooth visible in
+# the raw curve; a healthy HF-logged AdamW run (7 epochs of 94 steps, logged every 10) had a
+# consistent boundary step of 1.1 sigmas (the averaged log at the epoch's small last batch)
+JUMP_NOISE = 1.5
 
 
 def _trend(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
@@ -140,7 +145,7 @@ def bounce(y: np.ndarray, ref_span: float = 0.0) -> float | None:
 
 
 def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None = None,
-          prior: float | None = None, prior_batch: float | None = None) -> dict:
+          prior: float | None = None, prior_batch: float | None = None, averaged: bool = False) -> dict:
     n = len(y)
     t = _trend(x, y, cuts)
     r = y - t
@@ -204,7 +209,7 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
     else:  # a loss that is not positive: the position between its best level and its start
         lo = float(np.min(t))
         lvl_rel = (level2 - lo) / (head - lo) if head > lo else 1.0
-    if n > DENSE:
+    if n > DENSE and not averaged:
         # stuck high and bouncing: the loss is no better than ~70% of its start in the second
         # half and bounces >= 5% of that level (seed 000's "抖动" around a minimum it never reaches)
         stuck = lvl_rel >= STUCK_LEVEL and rel2 >= STUCK_BOUNCE and not improving2
@@ -294,7 +299,8 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
     cyc = ((x - x[0]) // P).astype(int)
     signs = _jump_signs(r, cyc, b, k, nb)
     consistent = len(signs) >= MIN_JUMP_EPOCHS and abs(np.mean(signs)) >= 0.6
-    size = abs(dif[k]) >= 0.05 and abs(dif[k]) >= 2 * mad_sigma(r) / math.sqrt(max(1, n / nb))
+    noise = mad_sigma(r)
+    size = abs(dif[k]) >= 0.05 and abs(dif[k]) >= max(2 / math.sqrt(max(1, n / nb)), JUMP_NOISE) * noise
     jump = bool(ratio >= 4 and consistent and size)
     # class-sorted data: not one jump but the same multi-step pattern repeated every epoch; it
     # shows as a strong autocorrelation at the epoch lag and a folded profile that carries most
@@ -365,13 +371,14 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
                 _, ty = finite_xy(curves.get("train_loss"))
                 ref = float(median(ty[:3]) - np.min(ty)) if len(ty) >= 3 else 0.0
                 confirm = bounce(vy, ref)
-    seg = _core(x, y, inner, confirm, prior, prior_batch)
+    averaged = c.x_kind == "epoch"
+    seg = _core(x, y, inner, confirm, prior, prior_batch, averaged)
     if role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
         seg["detected"] = False  # the run's bouncing is judged on its training loss
         seg["late_only"] = False
     explains = False
     if inner and not seg["detected"]:
-        explains = _core(x, y, [], confirm, prior, prior_batch)["detected"]
+        explains = _core(x, y, [], confirm, prior, prior_batch, averaged)["detected"]
     jumps, jratio, period = _epoch_jumps(curves, x, y, c.x_kind)
     detected = bool(seg["detected"] or jumps)
     values = {
