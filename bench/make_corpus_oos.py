@@ -142,6 +142,17 @@ def split(name: str):
     return _DATA[name]
 
 
+def init_small(net, std: float) -> None:
+    """Every Linear layer drawn from N(0, std) with zero bias: the tiny init that stalls a deep
+    saturating net at chance."""
+    from torch import nn
+
+    for m in net.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, std)
+            nn.init.zeros_(m.bias)
+
+
 def build(cfg: dict, n_in: int, n_classes: int):
     from torch import nn
 
@@ -169,10 +180,7 @@ def build(cfg: dict, n_in: int, n_classes: int):
     layers.append(nn.Linear(width, n_classes))
     net = nn.Sequential(*layers)
     if cfg.get("init") == "small":
-        for m in net.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0.0, float(cfg["init_scale"]))
-                nn.init.zeros_(m.bias)
+        init_small(net, float(cfg["init_scale"]))
     return net
 
 
@@ -347,6 +355,25 @@ def label(run: dict, ref: dict | None) -> tuple[list[str], list[str], dict]:
     return pats, amb, st
 
 
+def judge(run: dict, ref: dict | None, cause: str, train_only: bool) -> tuple[list[str], list[str], dict, str | None]:
+    """(patterns, expected actions, statistics, why rejected or None) of one training drawn for
+    `cause`: label() it, then reject near misses, overfitting a train-only log cannot show, and a
+    pattern its cause cannot explain (a healthy config that oscillates), so every kept label is
+    clear-cut. Shared by every corpus generator that labels by these CRITERIA."""
+    pats, amb, stats = label(run, ref)
+    if amb:
+        return pats, [], stats, "ambiguous: " + ",".join(amb)
+    if train_only and "overfitting" in pats:
+        return pats, [], stats, "unobservable: overfitting in a train-only log"
+    if not pats:
+        return pats, [], stats, None
+    primary = next(p for p in PATTERNS if p in pats)
+    actions = ACTIONS[cause].get(primary)
+    if not actions:
+        return pats, [], stats, f"inconsistent: {primary} from cause {cause}"
+    return pats, list(actions), stats, None
+
+
 _REF: dict[tuple, dict] = {}
 
 
@@ -492,19 +519,9 @@ def run_spec(args: tuple[dict, str]) -> tuple[str, dict | None, str | None]:
         rec = lw.Recorder(clock=lw.fake_clock(1_764_000_000.0 + 3600 * spec["seed"], 0.01))
         run = train(cfg, spec["seed"], rec)
         ref = reference(cfg["task"], cfg["model"], cfg["steps"], cfg["batch_size"])
-        pats, amb, stats = label(run, ref)
-        if amb:
-            return spec["id"], None, "ambiguous: " + ",".join(amb)
-        if spec["train_only"] and "overfitting" in pats:
-            return spec["id"], None, "unobservable: overfitting in a train-only log"
-        cause = spec["cause"]
-        if pats:
-            primary = next(p for p in PATTERNS if p in pats)
-            actions = ACTIONS[cause].get(primary)
-            if not actions:
-                return spec["id"], None, f"inconsistent: {primary} from cause {cause}"
-        else:
-            actions = []
+        pats, actions, stats, why = judge(run, ref, spec["cause"], spec["train_only"])
+        if why:
+            return spec["id"], None, why
         hp = {k: cfg[k] for k in HPARAM_KEYS if k in cfg}
         if hp.get("optimizer") == "sgd" and cfg.get("momentum"):
             hp["momentum"] = cfg["momentum"]
@@ -525,15 +542,9 @@ def run_spec(args: tuple[dict, str]) -> tuple[str, dict | None, str | None]:
     return spec["id"], entry, None
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--runs", type=int, default=240)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--jobs", type=int, default=2)
-    args = ap.parse_args(argv)
-    out: Path = args.out
-    runs, rejected, seconds = sweep(run_spec, make_specs(args.runs, args.seed), out, args.jobs)
+def write_truth(out: Path, generator: str, runs: dict[str, dict], rejected: dict[str, str], seconds: float,
+                **extra: Any) -> dict:
+    """Write OUT/truth.json (schema advisor.corpus/1) and return its summary counts."""
     counts = Counter(p for e in runs.values() for p in e["patterns"])
     counts["healthy"] = sum(e["healthy"] for e in runs.values())
     summary = {
@@ -543,11 +554,24 @@ def main(argv: list[str] | None = None) -> int:
         "train_only": sum(e["train_only"] for e in runs.values()),
         "epoch_level": sum(e["granularity"] == "epoch" for e in runs.values()),
         "rejected_why": dict(sorted(Counter(w.split(":")[0] for w in rejected.values()).items())),
-        "seconds": seconds, "jobs": args.jobs, "seed": args.seed,
+        "seconds": seconds, **extra,
     }
-    truth = {"schema": SCHEMA, "generator": "bench/make_corpus_oos.py", "criteria": CRITERIA, "counts": summary,
+    truth = {"schema": SCHEMA, "generator": generator, "criteria": CRITERIA, "counts": summary,
              "runs": {k: runs[k] for k in sorted(runs)}, "rejected": {k: rejected[k] for k in sorted(rejected)}}
     (out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--runs", type=int, default=240)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args(argv)
+    out: Path = args.out
+    runs, rejected, seconds = sweep(run_spec, make_specs(args.runs, args.seed), out, args.jobs)
+    summary = write_truth(out, "bench/make_corpus_oos.py", runs, rejected, seconds, jobs=args.jobs, seed=args.seed)
     print(json.dumps(summary, indent=1), file=sys.stderr)
     return 0
 
