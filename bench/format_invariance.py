@@ -65,7 +65,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 ROLES = ("train_loss", "val_loss", "train_acc", "val_acc", "lr", "grad_norm")
-OPTIMIZER_CLASS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+OPTIMIZER_CLASS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+                   "nadam": "NAdam", "adamax": "Adamax"}
 
 
 @dataclass
@@ -273,7 +274,7 @@ def lightning_csv(rec: Recording, d: Path) -> None:
         logger.log_hyperparams(hp)
     opt = OPTIMIZER_CLASS.get(str(rec.hparams.get("optimizer", "")).lower(), "SGD")
     # LearningRateMonitor(log_momentum=True) logs the momentum (Adam's beta1) beside the LR
-    momentum = float(rec.hparams.get("momentum") or (0.9 if opt.startswith("Adam") else 0.0))
+    momentum = float(rec.hparams.get("momentum") or (0.9 if opt in ("Adam", "AdamW", "NAdam", "Adamax") else 0.0))
     if rec.granularity == "epoch":
         # on_epoch logging: one row per epoch, stamped with the epoch's last global step
         spe = rec.steps_per_epoch
@@ -448,6 +449,12 @@ def _keras_optimizer(rec: Recording):
         kw["weight_decay"] = float(hp["weight_decay"])
     if name.startswith("adamw"):
         return keras.optimizers.AdamW(**kw)
+    if name.startswith("adamax"):
+        return keras.optimizers.Adamax(**kw)
+    if name.startswith("nadam"):
+        return keras.optimizers.Nadam(**kw)
+    if name.startswith("adagrad"):
+        return keras.optimizers.Adagrad(**kw)
     if name.startswith("adam"):
         return keras.optimizers.Adam(**kw)
     if name.startswith("rmsprop"):
