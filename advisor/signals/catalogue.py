@@ -88,6 +88,7 @@ register(Family(
         "remaining_rel": "(last - extrapolated asymptote) / (first - last): how far from done",
         "saturated_early": "bool: reached its final level in the first half",
         "rel_drop": "total relative drop first->last",
+        "early_share": "share of the total drop made in the first quarter of the run (trend)",
     },
     fn="advisor.signals.convergence:measure_slow_convergence",
 ))

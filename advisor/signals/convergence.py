@@ -9,6 +9,10 @@ Two questions, both scale-free:
   last value to it as a share of the drop made so far (linear or accelerating tails have no
   asymptote in sight and are capped at 10).
 A run that reached its final level in the first half (`saturated_early`) is the opposite case.
+When the training loss is too noisy to answer (per-step losses of a small batch) and a validation
+loss is logged, the run is judged on that validation loss (`_val_agrees`). `early_share` (the
+share of the fall made in the first quarter) tells a loss on its way since the start from a
+stall that only started falling later (plateau.py uses it).
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.priors import lr_over_usual
-from advisor.signals.robust import finite_curve, head_level, lowess, theil_sen
+from advisor.signals.robust import finite_curve, head_level, lowess, tail_level, theil_sen
 
 MIN_N = 8
 REMAINING_CAP = 10.0
@@ -33,14 +37,14 @@ PRIOR_NOT_SLOW = 1.0
 # and the prior supplies the evidence the points cannot. The fall must still be material
 # (end_slope_rel >= 0.05, far from done) as for any run.
 PRIOR_FAR_LOW = 1.0 / 30
+# A validation loss read in place of a noisy training loss must have lost >= 3% of its start: a
+# drift of 1% on a net stuck at chance (deep sigmoid stack, val 1.10 -> 1.09) is a stall
+# (plateau.SLOW_DROP, the OOS labeller's "a stall never falls 3%"), however steady it is
+VAL_MIN_DROP = 0.03
 
 
-def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
-    """End slope relative to the total drop, and the distance to the extrapolated asymptote."""
-    found = finite_curve(curves, role, MIN_N)
-    if found is None:
-        return None
-    c, x, y = found
+def _judge(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[bool, dict, str]:
+    """The slow-convergence questions on one curve: (detected by the curve alone, values, note)."""
     n = len(y)
     span_x = x[-1] - x[0]
     t = lowess(x, y, frac=0.3 if n <= 60 else 0.2)
@@ -54,10 +58,9 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
         tail[-4:] = True
     ts = theil_sen(x[tail], y[tail])
     values: dict = {"rel_drop": rel_drop, "end_slope_rel": None, "still_improving": False,
-                    "remaining_rel": None, "saturated_early": False}
+                    "remaining_rel": None, "saturated_early": False, "early_share": None}
     if drop <= 0:
-        return Measurement(family="slow_convergence", role=role, tag=c.tag, detected=False, values=values,
-                           note="the curve did not fall overall")
+        return False, values, "the curve did not fall overall"
     end_slope_rel = float(-ts.slope * 0.1 * span_x / drop)
     prior = lr_over_usual(curves.hparams)
     far_too_low = prior is not None and prior <= PRIOR_FAR_LOW
@@ -73,27 +76,74 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
         remaining = d2 * r / (1 - r)
     remaining_rel = float(min(REMAINING_CAP, remaining / drop))
     saturated = bool((y1 - y3) <= 0.05 * drop)
+    early_share = float((head - np.interp(x[0] + 0.25 * span_x, x, t)) / drop)
     values.update(end_slope_rel=end_slope_rel, still_improving=still, remaining_rel=remaining_rel,
-                  saturated_early=saturated)
+                  saturated_early=saturated, early_share=early_share)
     # far from done: a positive loss that has not even lost two thirds of its start level
     far = rel_drop is None or head <= 0 or rel_drop <= FAR_DROP
     detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.15 and not saturated and far)
     if detected:
         detected = prior is None or prior < PRIOR_NOT_SLOW
-    if detected and role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
+    if saturated:
+        note = "reached its final level in the first half of the run"
+    else:
+        note = f"end slope {end_slope_rel:.1%} of the drop per 10% of the run"
+    return detected, values, note
+
+
+def _val_agrees(curves: Curves) -> dict | None:
+    """The validation loss's slow-convergence values when it shows a slow convergence that the
+    training loss's own points could not: a per-step training loss of a small batch bounces by
+    more than its whole fall (SGD 3e-4 on a linear model: 1.58 -> 1.49 under +-0.05 of batch
+    noise), while the validation loss, evaluated on a fixed set, falls smoothly (1.62 -> 1.51, one
+    small step every evaluation). A practitioner reads the speed off the val curve then (issue 9:
+    "the val curve when logged is far less noisy"). Only when that val loss is not overfitting
+    (it is still falling at its end, which the test itself requires) and the training loss went
+    the same way: below its start at its end, and not near its floor."""
+    v = curves.get("val_loss")
+    tr = curves.get("train_loss")
+    if v is None or tr is None:
+        return None
+    found = finite_curve(curves, "val_loss", MIN_N)
+    found_tr = finite_curve(curves, "train_loss", MIN_N)
+    if found is None or found_tr is None:
+        return None
+    _, vx, vy = found
+    _, tx, ty = found_tr
+    detected, values, _ = _judge(curves, vx, vy)
+    if not detected or values["rel_drop"] is None or values["rel_drop"] < VAL_MIN_DROP:
+        return None
+    t_head, t_tail = head_level(ty, 0.1), tail_level(ty, 0.1)
+    if not t_tail < t_head or (t_head > 0 and (t_head - t_tail) / t_head > FAR_DROP):
+        return None
+    return values
+
+
+def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
+    """End slope relative to the total drop, and the distance to the extrapolated asymptote."""
+    found = finite_curve(curves, role, MIN_N)
+    if found is None:
+        return None
+    c, x, y = found
+    detected, values, note = _judge(curves, x, y)
+    judged_on = role
+    has_train = curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N
+    if detected and role == "val_loss" and has_train:
         detected = False  # the run's speed is judged on its training loss; the val loss follows it
+    if not detected and role == "train_loss":
+        val_values = _val_agrees(curves)
+        if val_values is not None:
+            detected, values, judged_on = True, val_values, "val_loss"
     if detected:
         from advisor.signals.divergence import run_divergence
 
         detected = run_divergence(curves) is None  # a diverged run is judged by `divergence` alone
     if detected:
+        end_slope_rel, remaining_rel = values["end_slope_rel"], values["remaining_rel"]
         note = (f"still falling at the end ({end_slope_rel:.0%} of the total drop per 10% of the run), "
-                f"about {min(remaining_rel, 9.99):.1f}x the drop so far still to go")
-    elif saturated:
-        note = "reached its final level in the first half of the run"
-    else:
-        note = f"end slope {end_slope_rel:.1%} of the drop per 10% of the run"
+                f"about {min(remaining_rel, 9.99):.1f}x the drop so far still to go"
+                + (" (read on the validation loss, which is far less noisy)" if judged_on != role else ""))
     return Measurement(family="slow_convergence", role=role, tag=c.tag, detected=detected, values=values,
                        start_step=float(x[0]) if detected else None,  # a property of the whole run
                        end_step=float(x[-1]) if detected else None,
-                       confidence=float(min(0.9, 0.4 + end_slope_rel * 3)) if detected else 0.0, note=note)
+                       confidence=float(min(0.9, 0.4 + values["end_slope_rel"] * 3)) if detected else 0.0, note=note)

@@ -35,6 +35,9 @@ STALL = 0.65  # a stall sits at >= ~2/3 of its start level (the labeller: half-w
 # middle of the OOS labeller's ambiguous 25-40% band of flat starts) ...
 SLOW_LENGTH = 1 / 3
 SLOW_DROP = 0.03  # ... when it has lost >= 3% of its start overall (the labeller's: a stall never falls 3%)
+# ... and at any length when it has been falling since the start: its first quarter made >= 10% of
+# the whole fall (a steady fall makes ~25% there, a stall then a fall next to nothing)
+SLOW_EARLY = 0.10
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -155,7 +158,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
             saddle = stall = False
     if role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
         saddle = stall = False  # the run's plateau is judged on its training loss
-    if (saddle or stall) and not is_acc and length < SLOW_LENGTH and _still_falling(curves, role):
+    if (saddle or stall) and not is_acc and _still_falling(curves, role, length):
         # a flat stretch shorter than a third of a run that keeps falling steadily to its end (an
         # LSTM at Adam 1e-4 that is slow to get going, SGD 3e-4 on a linear model) is slow
         # convergence: the fix is a larger LR, and "plateau" would send the reader to saddles
@@ -177,17 +180,32 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
             "length": length, "note": note}
 
 
-def _still_falling(curves: Curves, role: str) -> bool:
+def _still_falling(curves: Curves, role: str, length: float) -> bool:
     """The slow-convergence detector's call on this curve (still falling materially at the end,
-    far from done), and an overall drop of >= SLOW_DROP of the start. Computed only for a
-    candidate short stall, so most runs never pay for it."""
+    far from done), with an overall drop of >= SLOW_DROP of the start, for a flat stretch shorter
+    than SLOW_LENGTH, or of any length when the loss has been on its way since the start (its
+    first quarter made >= SLOW_EARLY of the fall): a loss that leaves its start at a shallow
+    slope stays within a few percent of it for a long time because it is slow, not because it
+    is stuck, while a stall followed by a fall ("flat first, then falling") makes next to
+    nothing of its fall in its first quarter. Computed only for a candidate stall, so most runs
+    never pay for it."""
     from advisor.signals.convergence import measure_slow_convergence
 
     m = measure_slow_convergence(curves, role)
     if m is None or not m.detected:
         return False
     rel_drop = m.values.get("rel_drop")
-    return rel_drop is not None and rel_drop >= SLOW_DROP
+    if rel_drop is None or rel_drop < SLOW_DROP:
+        return False
+    if role == "train_loss" and curves.get("val_loss") is not None:
+        # the validation loss, when logged, is the cleaner witness of the drop: a training loss
+        # 3.2% down whose val loss lost 1.7% has not left its start
+        v = measure_slow_convergence(curves, "val_loss")
+        v_drop = v.values.get("rel_drop") if v is not None else None
+        if v_drop is not None and v_drop < SLOW_DROP:
+            return False
+    early = m.values.get("early_share")
+    return length < SLOW_LENGTH or (early is not None and early >= SLOW_EARLY)
 
 
 def _measurement(c, role: str, r: dict) -> Measurement:
