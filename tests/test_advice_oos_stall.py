@@ -71,3 +71,27 @@ def test_a_train_drop_of_3_percent_that_the_val_loss_does_not_share_stays_a_plat
     r = _diagnose("oos-0018-hastie-mlp_sgd_slow")
     assert _patterns(r) == {"plateau"}
     assert _measurement(r, "slow_convergence", "val_loss").values["rel_drop"] < 0.03
+
+
+@pytest.mark.parametrize("name", ["oos2-0077-seq-lstm_adam_slow", "oos6-0038-seq-lstm_adam_slow"])
+def test_a_late_start_is_a_plateau_with_raise_lr_first_not_slow_convergence(name):
+    """LSTM at Adam 1.5e-4 (labelled plateau: the full-batch loss stays within 3% of its start for
+    40% of the run and its first quarter makes < 10% of the fall). The val loss creeps 1.09 ->
+    1.06 over the first 40% and only then falls, faster and faster (-> 0.90): flat first, then
+    falling, not slow all along (SLOW001 'Slow all along'). It was read as slow convergence; now
+    the flat start is the plateau, and the fix that comes first is still a larger LR."""
+    r = _diagnose(name)
+    assert _patterns(r) == {"plateau"}
+    assert _first_action(r) == "raise_lr"
+    m = _measurement(r, "slow_convergence", "train_loss")
+    assert not m.detected and m.values["late_start"] and m.values["early_share"] < 0.1
+    assert _measurement(r, "plateau", "train_loss").detected
+
+
+def test_an_accelerating_healthy_run_is_not_slow_convergence():
+    """MLP on hastie, SGD momentum at 5e-3, HF trainer state (labelled healthy): the loss sits near
+    ln 2 for its first quarter (0.70 -> 0.68, 6% of its fall) and then falls faster and faster
+    (-> 0.30). A loss that accelerates is not slowed by its LR; SLOW001 used to fire on it."""
+    r = _diagnose("oos6-0211-hastie-healthy_momentum")
+    assert _patterns(r) == set()
+    assert _measurement(r, "slow_convergence", "train_loss").values["early_share"] < 0.1

@@ -88,7 +88,8 @@ register(Family(
         "remaining_rel": "(last - extrapolated asymptote) / (first - last): how far from done",
         "saturated_early": "bool: reached its final level in the first half",
         "rel_drop": "total relative drop first->last",
-        "early_share": "share of the total drop made in the first quarter of the run (trend)",
+        "early_share": "share of the total drop made in the first quarter of the run (trend; on the val loss when logged)",
+        "late_start": "bool: still falling materially at the end, but flat first (early_share < 0.10): a stall then a fall, not slow all along",
     },
     fn="advisor.signals.convergence:measure_slow_convergence",
 ))

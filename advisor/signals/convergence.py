@@ -41,6 +41,13 @@ PRIOR_FAR_LOW = 1.0 / 30
 # drift of 1% on a net stuck at chance (deep sigmoid stack, val 1.10 -> 1.09) is a stall
 # (plateau.SLOW_DROP, the OOS labeller's "a stall never falls 3%"), however steady it is
 VAL_MIN_DROP = 0.03
+# Slow all along (seed 003's yellow curve, SLOW001's name): a loss slowed by its LR falls from its
+# first steps, so its first quarter makes a fair share of the fall (~25% for a steady fall). One
+# whose first quarter made < 10% of it sat near its start first and only then got going (an
+# LSTM that is slow to start, a net at momentum 0.9 that accelerates): that is a late start, a
+# stall then a fall (the OOS labeller's "moving from the start": >= 10% of the fall in the
+# first quarter), not a slow convergence
+SLOW_EARLY = 0.10
 
 
 def _judge(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[bool, dict, str]:
@@ -58,7 +65,7 @@ def _judge(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[bool, dict, st
         tail[-4:] = True
     ts = theil_sen(x[tail], y[tail])
     values: dict = {"rel_drop": rel_drop, "end_slope_rel": None, "still_improving": False,
-                    "remaining_rel": None, "saturated_early": False, "early_share": None}
+                    "remaining_rel": None, "saturated_early": False, "early_share": None, "late_start": False}
     if drop <= 0:
         return False, values, "the curve did not fall overall"
     end_slope_rel = float(-ts.slope * 0.1 * span_x / drop)
@@ -119,6 +126,20 @@ def _val_agrees(curves: Curves) -> dict | None:
     return values
 
 
+def _early_share(curves: Curves, role: str, values: dict) -> float | None:
+    """The share of the fall made in the first quarter, read on the cleaner curve: the validation
+    loss when it is logged and falls too (evaluated on a fixed set, it has no batch noise to put
+    into the first quarter's level), else the curve judged."""
+    if role == "train_loss" and curves.get("val_loss") is not None:
+        found = finite_curve(curves, "val_loss", MIN_N)
+        if found is not None:
+            _, vx, vy = found
+            _, v_values, _ = _judge(curves, vx, vy)
+            if v_values["early_share"] is not None and v_values["rel_drop"] is not None and v_values["rel_drop"] > 0:
+                return v_values["early_share"]
+    return values.get("early_share")
+
+
 def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     """End slope relative to the total drop, and the distance to the extrapolated asymptote."""
     found = finite_curve(curves, role, MIN_N)
@@ -134,10 +155,22 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
         val_values = _val_agrees(curves)
         if val_values is not None:
             detected, values, judged_on = True, val_values, "val_loss"
+    late_start = False
+    if detected:
+        early = _early_share(curves, role, values)
+        values["early_share"] = early
+        flat_first = early is not None and early < SLOW_EARLY
+        detected = not flat_first
+        # a late start has got going: >= 3% below its start (VAL_MIN_DROP, a stall's bound)
+        late_start = flat_first and values["rel_drop"] is not None and values["rel_drop"] >= VAL_MIN_DROP
+    values["late_start"] = late_start
     if detected:
         from advisor.signals.divergence import run_divergence
 
         detected = run_divergence(curves) is None  # a diverged run is judged by `divergence` alone
+    if late_start:
+        note = (f"made only {values['early_share']:.1%} of its fall in the first quarter of the run: flat first, "
+                "then falling (a late start, not slow all along)")
     if detected:
         end_slope_rel, remaining_rel = values["end_slope_rel"], values["remaining_rel"]
         note = (f"still falling at the end ({end_slope_rel:.0%} of the total drop per 10% of the run), "

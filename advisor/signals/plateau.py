@@ -36,8 +36,8 @@ STALL = 0.65  # a stall sits at >= ~2/3 of its start level (the labeller: half-w
 SLOW_LENGTH = 1 / 3
 SLOW_DROP = 0.03  # ... when it has lost >= 3% of its start overall (the labeller's: a stall never falls 3%)
 # ... and at any length when it has been falling since the start: its first quarter made >= 10% of
-# the whole fall (a steady fall makes ~25% there, a stall then a fall next to nothing)
-SLOW_EARLY = 0.10
+# the whole fall (convergence.SLOW_EARLY: a steady fall makes ~25% there, a stall then a fall
+# next to nothing)
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -81,11 +81,33 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
     cands = [_judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, is_acc, role)
              for (i, j) in stretches]
     hits = [cd for cd in cands if cd["detected"]]
+    if not hits and head_z > 0 and not is_acc:
+        # no flat stretch at the tight tolerance: a late start (a creep near the start, then the fall)
+        start_flat = _flat_start(tb, head_z, tnoise)
+        if start_flat is not None:
+            cd = _judge(curves, x, y, z, xb, tb, *start_flat, tol, head_z, min_z, progress, scale, is_acc, role,
+                        creeps=True)
+            hits = [cd] if cd["detected"] else []
     return _measurement(c, role, max(hits, key=lambda cd: cd["length"]) if hits else cands[-1])
 
 
-def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, is_acc, role) -> dict:
-    """Evaluate one flat stretch [i, j] of the binned trend."""
+def _flat_start(tb: np.ndarray, head_z: float, tnoise: float) -> tuple[int, int] | None:
+    """The stretch [0, j] over which the trend has not yet left its start: it stays above the
+    start less SLOW_DROP of it (the labellers' "a stall never falls 3%"), or less twice the
+    trend's own noise when that is larger; None when that is shorter than SLOW_LENGTH of the
+    run. A loss that creeps down by 2% over the first half of the run and only then gets going
+    has a late start (a plateau at its start), whatever the tight tolerance of `longest_flat`
+    makes of the creep."""
+    below = np.flatnonzero(tb < head_z - max(SLOW_DROP * head_z, 2.0 * tnoise))
+    if not len(below):
+        return None  # never left its start: the other stretches describe that stall
+    j = int(below[0]) - 1
+    return (0, j) if j >= 0 and (j + 1) / len(tb) >= SLOW_LENGTH else None
+
+
+def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, is_acc, role, creeps=False) -> dict:
+    """Evaluate one flat stretch [i, j] of the binned trend (`creeps`: the flat start, whose
+    slow creep within its SLOW_DROP band is part of the stall, not a descent)."""
     m = len(tb)
     span_x = x[-1] - x[0]
     half = 0.5 * span_x / max(m, 1)
@@ -137,7 +159,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     # "flat" must also hold for the raw points: no significant slope worth the tolerance
     inside = (x >= x_start) & (x <= x_end)
     descending = False
-    if inside.sum() >= 4:
+    if inside.sum() >= 4 and not creeps:
         ts = theil_sen(x[inside], z[inside])
         # significant AND material: with hundreds of points a drift of 0.3% is "significant"
         descending = bool(ts.significant_down and -ts.slope * (x_end - x_start) >= max(0.5 * tol, 0.01 * abs(level_z)))
@@ -189,7 +211,7 @@ def _still_falling(curves: Curves, role: str, length: float) -> bool:
     is stuck, while a stall followed by a fall ("flat first, then falling") makes next to
     nothing of its fall in its first quarter. Computed only for a candidate stall, so most runs
     never pay for it."""
-    from advisor.signals.convergence import measure_slow_convergence
+    from advisor.signals.convergence import SLOW_EARLY, measure_slow_convergence
 
     m = measure_slow_convergence(curves, role)
     if m is None or not m.detected:
