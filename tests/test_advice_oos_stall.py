@@ -95,3 +95,29 @@ def test_an_accelerating_healthy_run_is_not_slow_convergence():
     r = _diagnose("oos6-0211-hastie-healthy_momentum")
     assert _patterns(r) == set()
     assert _measurement(r, "slow_convergence", "train_loss").values["early_share"] < 0.1
+
+
+@pytest.mark.parametrize("name", ["oos6-0149-blobs-sgd_lr_kill", "oos7-0158-hastie-momentum_0.99_blowup",
+                                  "oos3-0207-wine-sgd_lr_kill"])
+def test_accuracy_collapse_with_a_loss_worse_than_its_first_value_is_divergence(name):
+    """Epoch-level logs of a net wrecked by its LR after its first epoch (labelled divergence:
+    learned, then relapsed): SGD at LR 1 on blobs logs 1.26, then 35.7 and ~1.81 to the end while
+    the val accuracy falls from 72% to the 1-in-6 chance; SGD momentum 0.99 logs 0.61 -> ~0.79
+    with the accuracy 81% -> 50%. The first logged value is the only one from before the wreck,
+    so the loss never shows the fall that the accuracy collapse needed as proof of learning (and
+    a blow-up inside the first three points inflated the start the loss had to come back to).
+    An accuracy 20 points down and a loss ending above its first value is a wrecked net: it was
+    read as a plateau at chance with add_batchnorm first, or as a metric stall."""
+    r = _diagnose(name)
+    assert _patterns(r) == {"divergence"}
+    assert r.findings[0].rule == "DIV006"
+    assert _first_action(r) == "lower_lr"
+
+
+def test_a_last_logged_loss_of_1e8_is_divergence_on_five_points():
+    """W&B history of SGD at LR 0.6 with momentum 0.9 (labelled divergence): 0.71, 0.61, 0.70,
+    0.72, then 2.07e8 and the run ended. A last value >= 100x the start and the median is a
+    blow-up however few points came before it (it needed 8)."""
+    r = _diagnose("oos6-0045-hastie-sgd_lr_kill")
+    assert _patterns(r) == {"divergence"}
+    assert _first_action(r) == "lower_lr"

@@ -95,7 +95,7 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     early_ratio = early_med / start if start > 0 else 1.0 + (early_med - start) / span
     out = {"ratio": float(np.max(ratio)), "early_ratio": float(early_ratio), "kind": None, "onset": None}
     over = np.flatnonzero(s > threshold)
-    if not len(over) and positive and start > 0 and n >= 8 and ys[-1] >= LAST_BLOWUP * max(start, float(median(ys))):
+    if not len(over) and positive and start > 0 and n >= MIN_DIV_POINTS and ys[-1] >= LAST_BLOWUP * max(start, float(median(ys))):
         # the run stopped on a loss 100x its start (a guard like `loss > 1e6: stop`, or the job
         # crashed): one point, but the last one, so no trend will ever show it
         out.update(kind="explosion", onset=float(xs[-1]), ratio=float(ys[-1] / max(float(runmin[-1]), 1e-300)))
@@ -159,7 +159,8 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     predicting one class: its accuracy falls from its best back to the class share while the
     loss returns to where it started. The per-step loss is too noisy to show the relapse on its
     own (its trend may never get to 70% of the start); the accuracy's fall of >= 20 points,
-    together with the loss (x, y) back at >= 80% of a start it had once fallen 10% below, does.
+    together with the loss (x, y) back at >= 80% of a start it had once fallen 10% below (or
+    ending >= 11% above its first logged value: worse than the net it started from), does.
     Overfitting also loses accuracy, but its training loss stays low; a stall never gains 20
     points to lose. The evidence must rest on >= 16 evaluations: a net bouncing at too high an
     LR evaluated 8 times (the built-in lr-oscillates) can show a 20-point fall in its last two.
@@ -183,7 +184,19 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     # it learnt: the loss (a short running median) got below 90% of its start at some point; a
     # run whose loss never fell (a probe logging per-batch accuracy) has only noise to lose
     learnt = float(np.min(_smooth(y, 0.02))) <= ACC_LEARNT * start
-    if start > 0 and learnt and ay[i_peak] - tail >= ACC_DROP and loss_tail >= ACC_LOSS_BACK * start:
+    # ... or the loss ends worse than its first logged value (>= 1/ACC_LEARNT of it): an
+    # epoch-level log's first point is the first epoch's average, often the only one from before
+    # the wreck (SGD at LR 1 on blobs: 1.26, then 35.7 and ~1.81 to the end while the accuracy
+    # falls from 72% to the 1-in-6 chance; momentum 0.99: 0.61 -> ~0.79, accuracy 81% -> 50%).
+    # Accuracy down by 20 points and the loss up is a wrecked net, not a stall or overfitting.
+    # The accuracy must then be a validation accuracy: its peak may be a single evaluation, which
+    # on a fixed set is evidence of learning, while one per-batch training accuracy of 32 samples
+    # (a Lightning probe at chance: 37.5% once, then 0-28%) is noise.
+    first = float(y[0])
+    worse = a.role == "val_acc" and first > 0 and loss_tail * ACC_LEARNT >= first
+    # a blow-up inside the first three points is not the start level
+    base = min(start, first) if first > 0 else start
+    if start > 0 and (learnt or worse) and ay[i_peak] - tail >= ACC_DROP and loss_tail >= ACC_LOSS_BACK * base:
         return float(ax[i_peak])
     return None
 
