@@ -121,3 +121,16 @@ def test_a_last_logged_loss_of_1e8_is_divergence_on_five_points():
     r = _diagnose("oos6-0045-hastie-sgd_lr_kill")
     assert _patterns(r) == {"divergence"}
     assert _first_action(r) == "lower_lr"
+
+
+@pytest.mark.parametrize("name", ["oos3-0132-blobs-deep_saturating", "oos-0183-seq-healthy_lstm"])
+def test_a_flat_stretch_under_a_quarter_of_the_run_that_the_run_breaks_out_of_is_no_plateau(name):
+    """A 4-layer net of saturating units at chance (ln 6) for its first 6 of 30 epochs, then down to
+    0.02 (labelled healthy), and an LSTM whose train loss pauses at 0.53 for 3 of 14 epochs
+    (labelled overfitting only): flat stretches of 22-23% of the run that the run leaves. A
+    saddle or a stall followed by a breakout now needs a quarter of the run (the labeller's flat
+    starts under 25% are healthy); both were PLT002 'saddle point'."""
+    r = _diagnose(name)
+    assert "plateau" not in _patterns(r)
+    m = _measurement(r, "plateau", "train_loss")
+    assert not m.detected

@@ -28,6 +28,10 @@ from advisor.signals.robust import median, percentile  # numpy's numbers, withou
 MIN_N = 8
 ACC_ROLES = ("train_acc", "val_acc")
 MIN_LENGTH = 0.2  # a plateau worth reporting spans at least a fifth of the run
+# ... and one the run breaks out of (a saddle, a stall then a fall) a quarter: a deep net of
+# saturating units that sits at chance for 22% of its run and then converges is a normal start
+# (the OOS labeller calls a flat start of < 25% healthy, 25-40% ambiguous)
+SADDLE_LENGTH = 0.25
 FLAT = 0.05  # flat: the trend stays within 5% of the fall achieved (fixtures/labels.py's scale)
 HIGH = 0.3  # a saddle sits at least 30% of the way up from the best level
 STALL = 0.65  # a stall sits at >= ~2/3 of its start level (the labeller: half-way from the healthy final to the start)
@@ -167,11 +171,13 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     rises_after = bool(not ends_flat and float(np.max(tb[j + 1:])) > level_z + 3 * tol
                        and float(np.min(tb[j + 1:])) > level_z - tol)
     enough = int(inside.sum()) >= 3  # two points are a segment, not a stretch
-    saddle = bool(is_high and not ends_flat and length >= MIN_LENGTH and not descending and not rises_after and enough)
+    saddle = bool(is_high and not ends_flat and length >= SADDLE_LENGTH and not descending and not rises_after and enough)
     # a stall: a long flat stretch (anywhere) that sits at >= half the start level or at chance:
     # the run is not learning there, whatever it does later
     high_level = bool(level_rel_start is not None and level_rel_start >= STALL) or bool(at_chance and not is_acc)
-    stall = bool((stalled_high or high_level) and length >= MIN_LENGTH and not descending and not rises_after and enough)
+    # ... a stall the run breaks out of must be as long as a saddle
+    min_len = MIN_LENGTH if (stalled_high or not breakout) else SADDLE_LENGTH
+    stall = bool((stalled_high or high_level) and length >= min_len and not descending and not rises_after and enough)
     if (saddle or stall) and not is_acc:
         # a climbing curve is a divergence, not a plateau
         from advisor.signals.divergence import run_divergence
