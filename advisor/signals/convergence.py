@@ -117,11 +117,11 @@ def _val_agrees(curves: Curves) -> dict | None:
         return None
     _, vx, vy = found
     _, tx, ty = found_tr
+    t_head, t_tail = head_level(ty, 0.1), tail_level(ty, 0.1)  # cheap, so first: most runs stop here
+    if not t_tail < t_head or (t_head > 0 and (t_head - t_tail) / t_head > FAR_DROP):
+        return None
     detected, values, _ = _judge(curves, vx, vy)
     if not detected or values["rel_drop"] is None or values["rel_drop"] < VAL_MIN_DROP:
-        return None
-    t_head, t_tail = head_level(ty, 0.1), tail_level(ty, 0.1)
-    if not t_tail < t_head or (t_head > 0 and (t_head - t_tail) / t_head > FAR_DROP):
         return None
     return values
 
