@@ -134,3 +134,16 @@ def test_a_flat_stretch_under_a_quarter_of_the_run_that_the_run_breaks_out_of_is
     assert "plateau" not in _patterns(r)
     m = _measurement(r, "plateau", "train_loss")
     assert not m.detected
+
+
+def test_a_blow_up_in_the_first_three_points_is_not_the_start_of_a_stall_at_chance():
+    """W&B history of SGD at LR 1 with momentum 0.9 on hastie (labelled plateau: the full-batch loss
+    never gets 3% below its start): 0.73, 1.45, 1.52, then ~0.74 (ln 2) to the end, the val
+    accuracy at the class shares (47%/53%). The 3-point start (1.45) made the stall look like a fall
+    to half the start, and nothing was reported; the run comes back from that blow-up, so its first
+    point is the start, and the stall at chance is a plateau with 'lower the LR' first."""
+    r = _diagnose("oos2-0193-hastie-sgd_lr_kill")
+    assert _patterns(r) == {"plateau"}
+    assert _first_action(r) == "lower_lr"
+    m = _measurement(r, "plateau", "train_loss")
+    assert m.detected and m.values["level_rel_start"] > 0.9

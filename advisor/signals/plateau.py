@@ -67,6 +67,11 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
     # the labellers' start (median of the first 3 points); on a short curve the 2nd and 3rd
     # points are already far into training, so there the first point is the start
     head_z = float(median(z[:3])) if len(z) >= 20 else float(z[0])
+    if not is_acc and len(z) >= 20 and 0 < z[0] < head_z and float(median(z)) <= head_z:
+        # ... but a blow-up inside the first three points that the run comes back from is not
+        # the start: SGD at LR 1 logs 0.73, 1.45, 1.52 and then sits at ~0.74 (ln 2) for the rest
+        # of its run (a loss that rises and stays up is not brought back to its first point)
+        head_z = float(z[0])
     min_z = float(np.min(tb))
     progress = max(head_z - min_z, 0.0)
     rng_z = float(percentile(z, 95) - percentile(z, 5))
