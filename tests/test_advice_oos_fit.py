@@ -126,3 +126,20 @@ def test_an_epoch_boundary_step_within_the_noise_is_not_unshuffled_data():
     r = _report("oos6-0186-blobs-healthy_adamw")
     assert _values(r, "oscillation", "train_loss")["epoch_jumps"] is False
     assert "oscillation" not in _patterns(r)
+
+
+def test_a_training_loss_logged_as_zero_does_not_hide_overfitting():
+    """HF trainer_state.json, wine, Adam 0.01: the training loss is logged with 4 decimals, so it
+    reads 0 from step 36 on; the val loss climbs 1.4e-4 -> 5.3e-4 from step 100 (label:
+    overfitting; the full-batch val loss ends 3.1x its minimum). A trend at 0 from the val
+    minimum to the end was taken for a training loss that stopped falling (train_falling False),
+    which vetoes the climb; a non-negative loss at 0 as logged is at its floor, and whether it still
+    falls cannot be read from the log (train_falling None). Its spikes were "2.4e+297x the local
+    trend" (a ratio to 0); against the log's resolution (its smallest positive value) they are a
+    number again."""
+    r = _report("oos7-0159-wine-adam_lr0.01")
+    v = _values(r, "overfitting")
+    assert v["train_falling"] is None and v["rise_rel"] > 1.0
+    assert "overfitting" in _patterns(r)
+    spikes = _values(r, "spikes", "train_loss")
+    assert spikes["max_ratio"] is not None and spikes["max_ratio"] < 1e6

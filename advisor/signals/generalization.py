@@ -77,6 +77,11 @@ def _falling_after(curves: Curves, role: str, x0: float, x_end: float) -> tuple[
     share = float(min(1.0, max(0.0, (t_at - t_end) / fall))) if fall > 0 else None
     if t_at > 0:
         return bool(t_end <= (1 - TRAIN_FALL) * t_at), end, share
+    if t_at == 0 and t_end == 0 and float(np.min(y)) >= 0:
+        # a non-negative loss logged as 0 from the val minimum on (4 decimals: a memorised
+        # training set) is at its floor: whether it still falls cannot be read, it is no evidence
+        # that training stopped
+        return None, end, share
     start = float(t[0])
     return bool(t_at - t_end >= TRAIN_FALL * max(start - t_end, 1e-300)), end, share
 

@@ -51,7 +51,10 @@ def measure_spikes(curves: Curves, role: str) -> Measurement | None:
             k = a + int(np.argmax(r[a: b + 1]))
             spikes.append(k)
         i = j + 1
-    ratios = [float(np.exp(r[k])) if positive else float(1 + r[k] / max(abs(base[k]), 1e-300)) for k in spikes]
+    # against a trend at 0 a ratio is no number ("2.4e+297x"): a non-negative loss logged as 0 (rounded
+    # once a training set is memorised) is below the log's resolution, its smallest positive value
+    floor = float(np.min(y[y > 0])) if not positive and np.all(y >= 0) and np.any(y > 0) else 1e-300
+    ratios = [float(np.exp(r[k])) if positive else float(1 + r[k] / max(abs(base[k]), floor)) for k in spikes]
     values = {
         "count": len(spikes),
         "max_ratio": max(ratios) if ratios else None,
