@@ -128,6 +128,20 @@ def test_an_epoch_boundary_step_within_the_noise_is_not_unshuffled_data():
     assert "oscillation" not in _patterns(r)
 
 
+def test_a_late_bounce_at_an_lr_far_too_high_for_the_batch_lowers_the_lr_first():
+    """The fixture batch4-lr0.25 (a real training: plain SGD 0.25 at batch 4, 20x the top of the
+    usual range scaled to the batch) drops fast and then bounces 119% of its level: OSC002, whose
+    first advice was "keep the initial LR and decay it". At 5x the usual range or more the early
+    drop does not make the LR right; lower it first (on the 7 pooled corpora, 17 oscillating runs at
+    Adam 0.01-0.09, RMSprop 0.01-0.1 or SGD 1.0 at batch 4-16 had lr_schedule first and expect
+    lower_lr)."""
+    r = _report(str(Path(__file__).resolve().parents[1] / "fixtures" / "runs" / "batch4-lr0.25"))
+    f = r.findings[0]
+    assert (f.rule, f.pattern) == ("OSC002", "oscillation")
+    assert [rec.action for rec in f.recommendations][:2] == ["lower_lr", "lr_schedule"]
+    assert "20x" in f.recommendations[0].text  # the reason, in the run's numbers
+
+
 def test_a_training_loss_logged_as_zero_does_not_hide_overfitting():
     """HF trainer_state.json, wine, Adam 0.01: the training loss is logged with 4 decimals, so it
     reads 0 from step 36 on; the val loss climbs 1.4e-4 -> 5.3e-4 from step 100 (label:
