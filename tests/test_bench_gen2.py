@@ -22,7 +22,7 @@ REPO = Path(__file__).parents[1]
 sys.path.insert(0, str(REPO))
 from bench import make_corpus_gen2 as gen2  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.trains]
 
 # one writer per family, and whether that format carries the hyperparameters
 STEP_WRITERS = {"torch-tutorial": True, "tensorboardX": True, "lightning-csv": True, "hf-trainer": True,
