@@ -221,7 +221,12 @@ def train(cfg: dict, seed: int, grad_norm: bool = False) -> tuple[dict, dict]:
 
     Curves: per optimizer step (1-based, after the update) the minibatch loss, accuracy, LR and
     optionally the gradient norm; per evaluation its step, val loss and val accuracy. The labeller's
-    view adds the full-batch training loss at step 0 and at every evaluation, which no log holds."""
+    view adds the full-batch training loss at step 0 and at every evaluation, which no log holds.
+
+    A blow-up (a non-finite loss, or one above 1e6) ends the run when cfg["on_blowup"] is "stop"
+    (TerminateOnNaN, a script that raises); with "continue" the loop goes on as most scripts do: a
+    finite loss keeps training, a non-finite one leaves NaN weights (what backward() and step() of
+    a NaN loss give), and every later step and evaluation is computed, and logged, with them."""
     import torch
     import torch.nn.functional as F
 
@@ -256,7 +261,8 @@ def train(cfg: dict, seed: int, grad_norm: bool = False) -> tuple[dict, dict]:
 
     fb = [full(X, Y)[0]]
     curves: dict[str, list] = {"loss": [], "acc": [], "lr": [], "grad_norm": [], "evals": []}
-    diverged = False
+    diverged = dead = False
+    stop = cfg.get("on_blowup", "stop") == "stop"
     order, pos = torch.randperm(n, generator=g), 0
     net.train()
     for k in range(steps):
@@ -269,16 +275,26 @@ def train(cfg: dict, seed: int, grad_norm: bool = False) -> tuple[dict, dict]:
         lv = float(loss.detach())
         lr_now = float(opt.param_groups[0]["lr"])
         if not math.isfinite(lv) or lv > 1e6:
-            curves["loss"].append((k + 1, lv))
-            curves["lr"].append((k + 1, lr_now))
             diverged = True
-            break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_norm:
-            gn = float(torch.nn.utils.clip_grad_norm_(net.parameters(), float("inf")))
-            curves["grad_norm"].append((k + 1, gn))
-        opt.step()
+            if stop:
+                curves["loss"].append((k + 1, lv))
+                curves["lr"].append((k + 1, lr_now))
+                break
+            if not math.isfinite(lv) and not dead:
+                dead = True
+                with torch.no_grad():
+                    for p in net.parameters():
+                        p.fill_(math.nan)
+        if dead:
+            if grad_norm:
+                curves["grad_norm"].append((k + 1, math.nan))
+        else:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_norm:
+                gn = float(torch.nn.utils.clip_grad_norm_(net.parameters(), float("inf")))
+                curves["grad_norm"].append((k + 1, gn))
+            opt.step()
         if sched is not None:
             sched.step()
         curves["loss"].append((k + 1, lv))
@@ -291,7 +307,8 @@ def train(cfg: dict, seed: int, grad_norm: bool = False) -> tuple[dict, dict]:
             fb.append(tl)
             if not (math.isfinite(tl) and math.isfinite(vl)):
                 diverged = True
-                break
+                if stop:
+                    break
     evals = curves["evals"]
     view = {"fb": np.array(fb), "val_loss": np.array([e[1] for e in evals]),
             "val_acc": np.array([] if regression else [e[2] for e in evals]), "diverged": diverged,
@@ -492,6 +509,7 @@ def make_specs(n: int, seed: int) -> list[dict]:
                       "log_every": 1 if granularity == "epoch" else _pick(rng, [1, 1, 5, 10, 25]),
                       "log_mean": bool(rng.random() < 0.5), "grad_norm": bool(rng.random() < 0.4),
                       "step_seconds": float(_pick(rng, [0.01, 0.03, 0.1]))})
+        cfg["on_blowup"] = _pick(rng, ["stop", "continue"])
     return specs
 
 
@@ -555,7 +573,7 @@ def recording(spec: dict, curves: dict) -> Recording:
         for i, (s, v) in enumerate(curves["loss"]):
             window.append(v)
             final = i == len(curves["loss"]) - 1
-            if s % every == 0 or final or not math.isfinite(v):
+            if s % every == 0 or final:
                 put("train_loss", s, float(np.mean(window)) if spec["log_mean"] else v)
                 put("lr", s, curves["lr"][i][1])
                 if spec["grad_norm"] and i < len(curves["grad_norm"]):
@@ -591,6 +609,9 @@ def run_spec(args: tuple[dict, str]) -> tuple[str, dict | None, str | None]:
         if why:
             return spec["id"], None, why
         rec = recording(spec, curves)
+        n_logged = len(rec.series["train_loss"][0]) if "train_loss" in rec.series else 0
+        if n_logged < 3:  # blew up in its first logging interval(s): no curve to read
+            return spec["id"], None, f"unobservable: the log holds {n_logged} train-loss points"
         writer, _ = WRITERS[spec["writer"]]
         logging.getLogger("mlflow").setLevel(logging.WARNING)  # mlflow resets it on import
         with warnings.catch_warnings():
