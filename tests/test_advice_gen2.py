@@ -61,3 +61,39 @@ def test_bouncing_of_a_loss_near_zero_is_judged_against_five_percent_of_its_star
     assert "oscillation" not in _patterns(r)
     v = _oscillation(r)
     assert v["level_rel_start"] < 0.02 and v["rel_amplitude"] > 0.5
+
+
+def _plateau(report) -> dict:
+    ms = [m for m in report.measurements if m.family == "plateau" and m.role == "train_loss"]
+    assert ms, "no plateau measurement on the training loss"
+    return ms[0].values
+
+
+@pytest.mark.parametrize("name", [
+    # Keras CSV, 6 tanh layers with BatchNorm, Adam 1e-3: the first epoch average is already 0.43
+    # (accuracy 84%), then flat at ~0.32, 75% of it, with the accuracy at 86-89%
+    "gen2-0108-moons-healthy_deep_bn",
+    # Lightning CSV, Adagrad 0.3: flat at 70% of its start with the val accuracy at ~85%
+    "gen2-0215-moons-adagrad_high",
+    # W&B history, 10 epochs of SGD 0.5 at batch 8: flat at 67% of its first epoch average
+    "gen2-0229-moons-sgd_small_batch_high",
+])
+def test_a_flat_loss_with_an_accuracy_far_above_chance_is_converged_not_stalled(name):
+    """Moons' noisy labels keep a healthy loss at 65-85% of its first logged value; an accuracy
+    at least halfway from chance to perfect over the flat stretch says the net learned: no
+    plateau (was PLT003/PLT005, 'training stopped making progress')."""
+    r = _diagnose(name)
+    assert "plateau" not in _patterns(r)
+    assert _patterns(r) == set()
+    assert 0.6 <= _plateau(r)["level_rel_start"] <= 0.9
+
+
+def test_a_training_loss_back_at_its_start_while_the_val_loss_kept_its_fall_is_not_divergence():
+    """HF trainer_state.json, moons at SGD 0.005 and batch 4, the loss logged as the last batch's
+    every 25 steps: its last values (0.74, 0.98) are back at the start, but the val loss fell from
+    0.66 to 0.35 and sits at its minimum to the end, val accuracy 86%. Was DIV006 ('diverged after
+    learning'); the val loss, averaged over the whole val set, says the net did not go back."""
+    r = _diagnose("gen2-0162-moons-healthy_small_batch")
+    assert _patterns(r) == set()
+    div = [m for m in r.measurements if m.family == "divergence" and m.role == "train_loss"][0]
+    assert not div.detected

@@ -51,6 +51,16 @@ ACC_LOSS_BACK = 0.8  # ... while the (training) loss is back to >= 80% of its st
 ACC_LEARNT = 0.9  # ... after it had fallen below 90% of it
 ACC_MIN_POINTS = 16  # ... read off >= 16 evaluations, so that the last quarter holds >= 4 of them
 GRAD_RATIO = 10.0
+# A relapse read off the training loss alone is contradicted by a validation loss that kept its fall:
+# it averages over the whole val set, so it is the cleaner witness of where the net is. A val loss
+# that fell >= 20% of its start and still holds >= 3/4 of that fall in its last quarter says the
+# net did not go back to where it started: the training loss's "relapse" is its minibatch noise (a
+# moons MLP at SGD 0.005 and batch 4, its loss logged as the last batch's every 25 steps: 0.98 as
+# the last value while the val loss sat at its minimum 0.35). Nets wrecked by their LR lose their
+# val loss's fall with the training loss's (the first generator's relapses: the val loss's last
+# quarter at or above its start).
+VAL_FALL = 0.2
+VAL_KEPT = 0.75
 MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a divergence
 # ... and one that logged two values, the second >= LAST_BLOWUP x the first (Keras CSV of SGD
 # momentum 0.99: epoch 0 at 8.5, epoch 1 at 1.5e6, then the run died): no trend needed for that
@@ -201,6 +211,20 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     return None
 
 
+def _val_kept_its_fall(curves: Curves) -> bool:
+    """The val loss (>= 5 finite evaluations) fell >= VAL_FALL of its start and its last quarter
+    keeps >= VAL_KEPT of that fall."""
+    _, vy = finite_xy(curves.get("val_loss"))
+    n = len(vy)
+    if n < 5 or not np.all(vy > 0):
+        return False
+    start = float(median(vy[:3]))
+    low = float(np.min(vy))
+    tail = float(median(vy[-max(2, n // 4):]))
+    fall = start - low
+    return fall >= VAL_FALL * start and start - tail >= VAL_KEPT * fall
+
+
 def _grad_explosion(curves: Curves) -> tuple[bool, float | None, bool]:
     """(explodes, onset x, non-finite) for the grad_norm curve, if logged."""
     g = curves.get("grad_norm")
@@ -262,6 +286,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         onset_acc = _acc_collapse(curves, x, y)
         if onset_acc is not None:
             kind, onset, collapsed = "relapse", onset_acc, True
+    if kind == "relapse" and not collapsed and role == "train_loss" and _val_kept_its_fall(curves):
+        kind, onset = None, None
     g_exp, g_onset, g_nan = _grad_explosion(curves)
     values["grad_norm_explosion"] = bool(g_exp)
     if kind is None and g_nan and role == "train_loss":

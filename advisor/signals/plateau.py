@@ -20,7 +20,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    bin_medians, diff_sigma, finite_curve, longest_flat, longest_flat_high,
+    bin_medians, diff_sigma, finite_curve, finite_xy, longest_flat, longest_flat_high,
     lr_change_points, odd, running_median, theil_sen,
 )
 from advisor.signals.robust import median, percentile  # numpy's numbers, without its per-call dispatch
@@ -42,6 +42,12 @@ SLOW_DROP = 0.03  # ... when it has lost >= 3% of its start overall (the labelle
 # ... and at any length when it has been falling since the start: its first quarter made >= 10% of
 # the whole fall (convergence.SLOW_EARLY: a steady fall makes ~25% there, a stall then a fall
 # next to nothing)
+# An accuracy logged over the flat stretch that sits at least halfway from chance (1/C; 1/2 when C is
+# unknown, the highest chance of any classifier) to perfect says the net has learned: a loss flat
+# there is converged at the task's floor (moons' noisy labels keep a healthy loss at 65-85% of its
+# first epoch average, while its accuracy is 84-89%), not stuck. A stalled net sits at chance, or at
+# the majority class's share (below the halfway mark for any share under 1/2 + (1 - 1/C) / 2).
+LEARNED_ACC = 0.5
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -196,6 +202,8 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         # LSTM at Adam 1e-4 that is slow to get going, SGD 3e-4 on a linear model) is slow
         # convergence: the fix is a larger LR, and "plateau" would send the reader to saddles
         saddle = stall = False
+    if (saddle or stall) and not is_acc and _accuracy_learned(curves, x_start, x_end):
+        saddle = stall = False
     detected = saddle or stall
     values = {
         "length_fraction": length, "level_rel_start": level_rel_start, "at_chance": bool(at_chance),
@@ -211,6 +219,25 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         note = f"longest flat stretch {length:.0%} of the run" + (" (converged)" if ends_flat else "")
     return {"detected": bool(detected), "values": values, "start": x_start, "end": x_end,
             "length": length, "note": note}
+
+
+def _accuracy_learned(curves: Curves, x_start: float, x_end: float) -> bool:
+    """The val accuracy (else the training accuracy) over [x_start, x_end], its median, is at
+    least LEARNED_ACC of the way from chance to perfect."""
+    C = curves.num_classes
+    chance = 1.0 / C if C and C > 1 else 0.5
+    for role in ("val_acc", "train_acc"):
+        a = curves.get(role)
+        if a is None or curves.higher_is_better.get(role) is False:
+            continue
+        ax, ay = finite_xy(a)
+        inside = (ax >= x_start) & (ax <= x_end)
+        if inside.sum() < 2:
+            continue
+        if float(np.max(ay)) > 1.5:  # logged in percent
+            ay = ay / 100.0
+        return float(median(ay[inside])) >= chance + LEARNED_ACC * (1.0 - chance)
+    return False
 
 
 def _still_falling(curves: Curves, role: str, length: float) -> bool:
