@@ -97,3 +97,26 @@ def test_a_training_loss_back_at_its_start_while_the_val_loss_kept_its_fall_is_n
     assert _patterns(r) == set()
     div = [m for m in r.measurements if m.family == "divergence" and m.role == "train_loss"][0]
     assert not div.detected
+
+
+# From the regenerated seed-1 corpus (bench/make_corpus_gen2.py after 6f7c56f): tests/data/oos/gen2s1b-*
+
+
+def test_at_the_top_of_the_usual_range_train_only_bouncing_must_grow_past_the_start():
+    """MLflow, train-only, RMSprop at its default 1e-3 and batch 16 on moons: the per-step loss
+    bounces 36% of its level, 1.2x its start's own noise. At the top of the optimizer's usual range
+    the curve must show it clearly; minibatch noise that never grew is not the LR's (was OSC004)."""
+    r = _diagnose("gen2s1b-0021-moons-healthy_rmsprop")
+    assert "oscillation" not in _patterns(r)
+    v = _oscillation(r)
+    assert v["val_bounce"] is None and v["noise_vs_start"] < 1.5 and v["rel_amplitude"] > 0.3
+
+
+def test_an_epoch_curve_that_only_bends_does_not_bounce():
+    """Keras CSV, a diabetes MSE regression under a linear warmup to Adam 0.1, 13 epochs: its
+    second differences come from the curve's bend (the bounce statistic 7%), but its points stay
+    within 0.5% of the trend. Was OSC001; a practitioner sees a smooth curve."""
+    r = _diagnose("gen2s1b-0138-diabetes-warmup_to_high_peak")
+    assert "oscillation" not in _patterns(r)
+    v = _oscillation(r)
+    assert v["rel_amplitude"] < 0.01 and v["bounce"] > 0.03

@@ -59,6 +59,7 @@ DESCENDED = 0.0  # below this level / start, relative bouncing is the tiny-loss 
 FLOOR_SHARE = 0.1  # a level is never taken as smaller than this share of the fall/range
 SPARSE_BOUNCE = 0.03  # epoch-level: point-to-point bouncing >= 3% of the level ...
 SPARSE_VAL_BOUNCE = 0.08  # ... with the val loss bouncing >= 8% of its level
+SPARSE_OFF_TREND = 0.01  # ... and its points >= 1% of the level around its trend (not only bending)
 VAL_BOUNCE = 0.18  # relative point-to-point bouncing of the val loss that minibatch noise cannot explain
 STUCK_VAL_BOUNCE = 0.06  # ... for a loss stuck high (seed 000's 抖动 never reaching the minimum): nets stuck at
 # chance or killed by their LR bounce 8-20% per step while their val loss bounces < 9%
@@ -247,7 +248,8 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
         elif prior is not None and prior >= PRIOR_AT_TOP:
             # at the top of the usual range or a little above: the curve must show it clearly
             # (1.5x the density's noise floor, and a sizeable share of the progress made)
-            big = rel2_low >= PRIOR_CLEAR * floor and amp_vs_drop >= 0.12 and not improving2
+            # (and past the start's own noise: RMSprop at its default 1e-3 bounces 1.2x it on moons)
+            big = rel2_low >= PRIOR_CLEAR * floor and amp_vs_drop >= 0.12 and not improving2 and noise_grew
         elif prior is not None:
             big = False  # an LR within the usual range: per-step bouncing is minibatch noise
         else:
@@ -260,7 +262,12 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
         # a small fraction of its start level is judged converged
         # (a curve that never turns, scd 0, falls smoothly: its second differences are convexity)
         if confirm is not None:
-            big = tb >= SPARSE_BOUNCE and confirm >= SPARSE_VAL_BOUNCE and lvl_rel >= 0.05 and scd > 0
+            # (and the points leave the trend: >= 1% of the level around it; a short curve that bends
+            # has second differences without any bouncing, a Keras CSV regression under a warmup to LR
+            # 0.1 at 0.5% around its trend, while the first generator's oscillating epoch logs sit
+            # 6-94% around theirs)
+            big = tb >= SPARSE_BOUNCE and confirm >= SPARSE_VAL_BOUNCE and lvl_rel >= 0.05 and scd > 0 \
+                and rel2 >= SPARSE_OFF_TREND
         else:
             # a sparse step log samples per-step losses, noisy when healthy: past the start's noise
             big = tb >= 2 * SPARSE_BOUNCE * 1.5 and lvl_rel >= 0.05 and scd >= 0.3 \
