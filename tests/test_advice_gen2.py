@@ -8,30 +8,11 @@ trained fine is healthy).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from advisor.pipeline import diagnose_paths
-
-OOS = Path(__file__).parent / "data" / "oos"
-CORE = {"divergence", "oscillation", "plateau", "slow_convergence", "overfitting"}
-
-
-def _diagnose(name: str):
-    d = diagnose_paths([str(OOS / name)])
-    assert len(d.runs) == 1, name
-    return d.runs[0]
-
-
-def _patterns(report) -> set[str]:
-    return {f.pattern for f in report.findings} & CORE
-
-
-def _oscillation(report) -> dict:
-    ms = [m for m in report.measurements if m.family == "oscillation" and m.role == "train_loss"]
-    assert ms, "no oscillation measurement on the training loss"
-    return ms[0].values
+from recorded import core_patterns as _patterns
+from recorded import diagnose_recorded as _diagnose
+from recorded import measurement
 
 
 @pytest.mark.parametrize("name", [
@@ -49,7 +30,7 @@ def test_train_only_minibatch_noise_without_an_lr_is_not_oscillation(name):
     noise, whatever its LR): these healthy runs bounce 0.5-1.15x their start's noise."""
     r = _diagnose(name)
     assert "oscillation" not in _patterns(r)
-    v = _oscillation(r)
+    v = measurement(r, "oscillation", "train_loss").values
     assert v["val_bounce"] is None and v["noise_vs_start"] < 1.5
 
 
@@ -59,14 +40,8 @@ def test_bouncing_of_a_loss_near_zero_is_judged_against_five_percent_of_its_star
     labeller's floor): healthy, and was called OSC002 on the LR prior alone."""
     r = _diagnose("gen2-0167-digits-adagrad_high")
     assert "oscillation" not in _patterns(r)
-    v = _oscillation(r)
+    v = measurement(r, "oscillation", "train_loss").values
     assert v["level_rel_start"] < 0.02 and v["rel_amplitude"] > 0.5
-
-
-def _plateau(report) -> dict:
-    ms = [m for m in report.measurements if m.family == "plateau" and m.role == "train_loss"]
-    assert ms, "no plateau measurement on the training loss"
-    return ms[0].values
 
 
 @pytest.mark.parametrize("name", [
@@ -85,7 +60,7 @@ def test_a_flat_loss_with_an_accuracy_far_above_chance_is_converged_not_stalled(
     r = _diagnose(name)
     assert "plateau" not in _patterns(r)
     assert _patterns(r) == set()
-    assert 0.6 <= _plateau(r)["level_rel_start"] <= 0.9
+    assert 0.6 <= measurement(r, "plateau", "train_loss").values["level_rel_start"] <= 0.9
 
 
 def test_a_training_loss_back_at_its_start_while_the_val_loss_kept_its_fall_is_not_divergence():
@@ -108,7 +83,7 @@ def test_at_the_top_of_the_usual_range_train_only_bouncing_must_grow_past_the_st
     the curve must show it clearly; minibatch noise that never grew is not the LR's (was OSC004)."""
     r = _diagnose("gen2s1b-0021-moons-healthy_rmsprop")
     assert "oscillation" not in _patterns(r)
-    v = _oscillation(r)
+    v = measurement(r, "oscillation", "train_loss").values
     assert v["val_bounce"] is None and v["noise_vs_start"] < 1.5 and v["rel_amplitude"] > 0.3
 
 
@@ -118,5 +93,5 @@ def test_an_epoch_curve_that_only_bends_does_not_bounce():
     within 0.5% of the trend. Was OSC001; a practitioner sees a smooth curve."""
     r = _diagnose("gen2s1b-0138-diabetes-warmup_to_high_peak")
     assert "oscillation" not in _patterns(r)
-    v = _oscillation(r)
+    v = measurement(r, "oscillation", "train_loss").values
     assert v["rel_amplitude"] < 0.01 and v["bounce"] > 0.03

@@ -6,13 +6,13 @@ the statistic that now reads it right. The runs are copied under tests/data/oos 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from advisor.pipeline import diagnose_paths
+from recorded import CORE, OOS
+from recorded import first_action as _first_action
 
-OOS = Path(__file__).parent / "data" / "oos"
 TRUTH = json.loads((OOS / "truth.json").read_text())["runs"]
 
 
@@ -28,13 +28,6 @@ def diagnosed():
 
 def _patterns(report) -> set[str]:
     return {f.pattern for f in report.findings}
-
-
-def _first_action(report) -> str | None:
-    return report.findings[0].recommendations[0].action if report.findings and report.findings[0].recommendations else None
-
-
-CORE = {"divergence", "oscillation", "plateau", "slow_convergence", "overfitting"}
 
 
 def test_every_copied_run_gets_its_label(diagnosed):

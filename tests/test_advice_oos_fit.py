@@ -13,24 +13,9 @@ import numpy as np
 import pytest
 
 from advisor.pipeline import diagnose_paths
-
-OOS = Path(__file__).parent / "data" / "oos"
-
-
-def _report(name: str):
-    d = diagnose_paths([str(OOS / name)])
-    assert len(d.runs) == 1, name
-    return d.runs[0]
-
-
-def _patterns(report) -> set[str]:
-    return {f.pattern for f in report.findings}
-
-
-def _values(report, family: str, role: str = "val_loss") -> dict:
-    m = report.measurements.get(family, role)
-    assert m is not None, (family, role)
-    return m.values
+from recorded import core_patterns as _patterns
+from recorded import diagnose_recorded as _report
+from recorded import measurement
 
 
 def test_a_val_loss_bouncing_around_a_rising_trend_is_overfitting_too():
@@ -41,7 +26,7 @@ def test_a_val_loss_bouncing_around_a_rising_trend_is_overfitting_too():
     significantly (Theil-Sen, 95% interval above zero) by >= 15%: both problems (labels:
     oscillation + overfitting; the full-batch val loss ends 1.43x its minimum)."""
     r = _report("oos5-0171-hastie-adam_lr0.03")
-    v = _values(r, "overfitting")
+    v = measurement(r, "overfitting", "val_loss").values
     assert v["rise_noise"] < 3.5  # the old test alone leaves it uncalled
     assert v["trend_rise"] is not None and v["trend_rise"] >= 0.15
     assert _patterns(r) >= {"oscillation", "overfitting"}
@@ -58,7 +43,7 @@ def test_a_val_loss_that_climbs_from_its_first_evaluation_while_training_memoris
     lowest) and the losses' ratio is undefined at a logged 0; a net that memorised its training
     set before the first evaluation overfits from there (label: overfitting)."""
     r = _report("oos4-0014-hastie-overfit_small_data")
-    v = _values(r, "overfitting")
+    v = measurement(r, "overfitting", "val_loss").values
     assert v["never_fell"] is True and v["orders_apart"] is None
     assert "overfitting" in _patterns(r)
     f = next(f for f in r.findings if f.pattern == "overfitting")
@@ -82,7 +67,7 @@ def test_a_val_creep_after_the_training_set_is_memorised_is_not_overfitting(name
     (val 0.814 at epoch 8 -> 0.879 while train falls 0.33 -> 0.11: 12% of its fall after the
     minimum) keeps OVF003 (test_reuters_creep_keeps_ovf003)."""
     r = _report(name)
-    v = _values(r, "overfitting")
+    v = measurement(r, "overfitting", "val_loss").values
     assert 0.05 <= v["rise_rel"] < 0.10  # OVF003's band: a creep, under OVF001's 10%
     assert v["train_falling"] is True  # in ratio the near-zero training loss still falls
     assert v["train_share_after_min"] < share_below / 2  # ... but not in the share of its fall
@@ -93,7 +78,7 @@ def test_reuters_creep_keeps_ovf003(real_logs):
     """The real log the creep bar must keep (tests/data/real_logs_reading.json: overfitting)."""
     d = diagnose_paths([str(real_logs / "tensorboard" / "keras-tf2-reuters-mod1")])
     r = d.runs[0]
-    v = _values(r, "overfitting")
+    v = measurement(r, "overfitting", "val_loss").values
     assert 0.05 <= v["rise_rel"] < 0.10
     assert v["train_share_after_min"] >= 0.1
     assert [f.rule for f in r.findings if f.pattern == "overfitting"] == ["OVF003"]
@@ -108,7 +93,7 @@ def test_a_long_epoch_log_is_judged_as_epoch_averages():
     so an epoch-level log is judged by the epoch-level test (label: oscillation; the full-batch
     loss moves 2.1x its level between evaluations)."""
     r = _report("oos6-0230-circles-rmsprop_lr0.01")
-    v = _values(r, "oscillation", "train_loss")
+    v = measurement(r, "oscillation", "train_loss").values
     assert r.curves.get("train_loss").x_kind == "epoch" and len(r.curves.get("train_loss")) > 60
     assert v["rel_amplitude"] < v["noise_floor"]  # the step-level test alone misses it
     assert v["bounce"] >= 0.03 and v["val_bounce"] >= 0.08
@@ -124,7 +109,7 @@ def test_an_epoch_boundary_step_within_the_noise_is_not_unshuffled_data():
     OSC003 said "the training data is probably not shuffled". A saw-tooth from class-sorted data
     stands >= 1.5 sigmas out of the curve's own bouncing (the rule's fire case: 2.5 against 0.01)."""
     r = _report("oos6-0186-blobs-healthy_adamw")
-    assert _values(r, "oscillation", "train_loss")["epoch_jumps"] is False
+    assert measurement(r, "oscillation", "train_loss").values["epoch_jumps"] is False
     assert "oscillation" not in _patterns(r)
 
 
@@ -152,8 +137,8 @@ def test_a_training_loss_logged_as_zero_does_not_hide_overfitting():
     trend" (a ratio to 0); against the log's resolution (its smallest positive value) they are a
     number again."""
     r = _report("oos7-0159-wine-adam_lr0.01")
-    v = _values(r, "overfitting")
+    v = measurement(r, "overfitting", "val_loss").values
     assert v["train_falling"] is None and v["rise_rel"] > 1.0
     assert "overfitting" in _patterns(r)
-    spikes = _values(r, "spikes", "train_loss")
+    spikes = measurement(r, "spikes", "train_loss").values
     assert spikes["max_ratio"] is not None and spikes["max_ratio"] < 1e6

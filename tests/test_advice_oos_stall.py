@@ -7,32 +7,12 @@ never holds) and are written here beside each run rather than in tests/data/oos/
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from advisor.pipeline import diagnose_paths
-
-OOS = Path(__file__).parent / "data" / "oos"
-CORE = {"divergence", "oscillation", "plateau", "slow_convergence", "overfitting"}
-
-
-def _diagnose(name: str):
-    d = diagnose_paths([str(OOS / name)])
-    assert len(d.runs) == 1, name
-    return d.runs[0]
-
-
-def _patterns(report) -> set[str]:
-    return {f.pattern for f in report.findings} & CORE
-
-
-def _first_action(report) -> str | None:
-    return report.findings[0].recommendations[0].action if report.findings and report.findings[0].recommendations else None
-
-
-def _measurement(report, family: str, role: str):
-    return next(m for m in report.measurements if m.family == family and m.role == role)
+from recorded import core_patterns as _patterns
+from recorded import diagnose_recorded as _diagnose
+from recorded import first_action as _first_action
+from recorded import measurement as _measurement
 
 
 @pytest.mark.parametrize("name", ["oos2-0146-wine-logreg_sgd_slow", "oos3-0010-wine-logreg_sgd_slow"])
