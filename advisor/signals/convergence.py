@@ -157,7 +157,8 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
             detected, values, judged_on = True, val_values, "val_loss"
     late_start = False
     if detected:
-        early = _early_share(curves, role, values)
+        # a run already judged on its val loss has that curve's share in `values`: not judged twice
+        early = _early_share(curves, judged_on, values)
         values["early_share"] = early
         flat_first = early is not None and early < SLOW_EARLY
         detected = not flat_first
