@@ -62,6 +62,8 @@ class Context:
                 return hp.get("optimizer")
             return ("an Adam-like optimizer (the lowest usual LR of any; the optimizer is not logged)" if name.endswith("most")
                     else "plain SGD (the highest usual LR of any; the optimizer is not logged)")
+        if name == "lr_far_below_usual":
+            return _lr_far_below_usual(hp)
         if name == "optimizer_family":
             return priors.optimizer_family(hp)
         if name == "saturating_net":
@@ -99,6 +101,27 @@ def _lr_over_usual_bound(hp: dict[str, Any], most: bool) -> float | None:
         return None
     tops = priors.USUAL_LR_MAX.values()
     return float(lr) / (min(tops) if most else max(tops))
+
+
+# An LR far enough below its optimizer's usual range to explain a stall by itself: 10x below the top
+# for an adaptive optimizer (Adam-like, Adagrad: Adam at 1e-4, Adagrad at 1e-3), whose per-parameter
+# normalisation keeps a vanishing gradient from shrinking its steps, so a stall there is the step
+# size's doing; 30x below for SGD (PLT007's bound), whose step is LR x gradient, so that a deep
+# net of saturating units stalls under it at ordinary LRs (deep sigmoid stacks at SGD 0.01, 1/20
+# of the top, are BatchNorm's case); 10x below the lowest top of any family (Adam's 1e-3) when the
+# optimizer is not logged (none of those deep stacks runs below 1e-2)
+FAR_BELOW = {"adaptive": 0.1, "adagrad": 0.1, "sgd": 1 / 30, "sgd_momentum": 1 / 30}
+FAR_BELOW_UNKNOWN = 0.1
+
+
+def _lr_far_below_usual(hp: dict[str, Any]) -> bool | None:
+    """True when the logged LR alone is far below its optimizer's usual range (FAR_BELOW); None
+    when no LR is logged."""
+    ratio = _lr_over_usual_bound(hp, most=True)
+    if ratio is None:
+        return None
+    fam = priors.optimizer_family(hp)
+    return bool(ratio <= (FAR_BELOW[fam] if fam else FAR_BELOW_UNKNOWN))
 
 
 def evaluate(cond: dict[str, Any], ctx: Context) -> bool | None:

@@ -75,6 +75,7 @@ register(Family(
         "ends_flat": "bool: the plateau reaches the end of the run",
         "level_rel_range": "(plateau level - best level) / (start - best level): 1 = at the start, 0 = at the best (scale-free, works for negative losses)",
         "level": "plateau level (median of the trend over the stretch)",
+        "val_creeps": "bool: the val loss falls steadily over the whole run (Kendall tau of its bin medians <= -0.9): a slow net, not a dead one; None without a val loss",
     },
     fn="advisor.signals.plateau:measure_plateau",
 ))

@@ -48,6 +48,14 @@ SLOW_DROP = 0.03  # ... when it has lost >= 3% of its start overall (the labelle
 # first epoch average, while its accuracy is 84-89%), not stuck. A stalled net sits at chance, or at
 # the majority class's share (below the halfway mark for any share under 1/2 + (1 - 1/C) / 2).
 LEARNED_ACC = 0.5
+# A val loss that creeps down: Kendall's tau of its bin medians (<= 20 bins) over the run at or below
+# CREEP_TAU, nearly every evaluation lower than every earlier one. That is a net learning slowly (an
+# LR too small for it), not a dead one: the val loss of a deep net of saturating units pinned at
+# chance wanders without a direction (gen2 and the first pool: tau -0.79..+1.0 over 161 such runs),
+# while the stalls at an LR far too low fall at every evaluation, however little (tau -0.95..-1.0,
+# falls of 0.1-2%). The per-step training loss is too noisy for this reading; it is not used.
+CREEP_TAU = -0.9
+CREEP_BINS = 20
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -103,7 +111,27 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
             cd = _judge(curves, x, y, z, xb, tb, *start_flat, tol, head_z, min_z, progress, scale, is_acc, role,
                         creeps=True)
             hits = [cd] if cd["detected"] else []
-    return _measurement(c, role, max(hits, key=lambda cd: cd["length"]) if hits else cands[-1])
+    best = max(hits, key=lambda cd: cd["length"]) if hits else cands[-1]
+    if not is_acc:
+        best["values"]["val_creeps"] = _val_creeps(curves)
+    return _measurement(c, role, best)
+
+
+def _val_creeps(curves: Curves) -> bool | None:
+    """Whether the validation loss falls steadily across the whole run (Kendall's tau of its bin
+    medians <= CREEP_TAU); None when no val loss of MIN_N points is logged. A stall whose val loss
+    creeps down is slow, not dead: what a reader does first is raise the LR, not add BatchNorm."""
+    found = finite_curve(curves, "val_loss", MIN_N)
+    if found is None:
+        return None
+    _, x, y = found
+    _, yb, _ = bin_medians(x, y, CREEP_BINS)
+    n = len(yb)
+    if n < MIN_N:
+        return None
+    later_minus_earlier = np.sign(yb[None, :] - yb[:, None])[np.triu_indices(n, 1)]
+    tau = float(later_minus_earlier.sum()) / (n * (n - 1) / 2)  # Kendall's tau-a (ties count 0)
+    return bool(tau <= CREEP_TAU)
 
 
 def _flat_start(tb: np.ndarray, head_z: float, tnoise: float) -> tuple[int, int] | None:
