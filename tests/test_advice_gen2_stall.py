@@ -61,3 +61,24 @@ def test_a_dead_deep_saturating_net_keeps_batchnorm_first(name):
     assert "plateau" in _patterns(r)
     assert measurement(r, "plateau", "train_loss").values["val_creeps"] is False
     assert first_action(r) == "add_batchnorm"
+
+
+@pytest.mark.parametrize("name, level_rel_start", [
+    # training.log, only the LR logged (2.0): 1508 at epoch 0, then 1.51, 1.52, 1.50 ... 1.50 to
+    # epoch 9, val accuracy 21-27% on 4 classes (label: plateau, LR far too high)
+    ("gen2stall-s1-0016-classif-sgd_kill", 0.99),
+    # TensorBoard, RMSprop 0.1: 334 at step 10, then 4.1, 2.0, 1.8 and ~1.40 from step 150 to the
+    # end, val accuracy 21-30% on 4 classes (label: plateau, LR far too high)
+    ("gen2stall-s3-0155-classif-rmsprop_high", 0.70),
+])
+def test_a_stall_after_an_explosion_in_the_first_steps_is_found_with_a_lower_lr_first(name, level_rel_start):
+    """A loss that explodes in its first steps (>= 10x the level it lands on) and then sits there
+    starts its stall where it lands, not at the explosion: the stall at an LR far too high (PLT005,
+    lower_lr first). It was no finding at all: against a start of 1508, a level of 1.5 read as a
+    fall of 99.9%."""
+    r = _diagnose(name)
+    assert "plateau" in _patterns(r)
+    v = measurement(r, "plateau", "train_loss").values
+    assert v["stalled_high"] is True and v["level_rel_start"] == pytest.approx(level_rel_start, abs=0.02)
+    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT005"]
+    assert first_action(r) == "lower_lr"
