@@ -57,3 +57,19 @@ def test_a_sparse_train_only_log_at_the_top_of_the_usual_lr_needs_bouncing_that_
     assert "oscillation" not in _patterns(r)
     v = measurement(r, "oscillation", "train_loss").values
     assert v["val_bounce"] is None and v["amplitude_vs_drop"] < 0.12 and v["noise_vs_start"] > 1.5
+
+
+def test_recurring_spikes_of_a_loss_at_its_floor_with_a_bouncing_val_loss_are_oscillation():
+    """SGD 0.5 at batch 4 on breast cancer (torch TensorBoard, warmup): the per-step loss sits at
+    ~0 (0.05% of its start) and is knocked back up 208 times (spikes up to 3.7), while the val loss
+    bounces 10% of its level between evaluations (0.07 -> 1.39 -> 0.42 -> 1.56 ...). Its robust
+    residual amplitude is ~0 (most points sit at the floor), so the amplitude test could not see
+    it; the practitioner's reading is the LR (was overfitting only, first action regularize).
+    Memorised nets that spike at such LRs keep their val loss still (<= 0.9% bounce)."""
+    r = _diagnose("gen2osc-s3-0090-cancer-sgd_small_batch_high")
+    assert {"oscillation", "overfitting"} <= _patterns(r)
+    assert first_action(r) == "lower_lr"
+    assert any(f.rule == "OSC005" for f in r.findings)
+    v = measurement(r, "oscillation", "train_loss").values
+    assert v["spike_driven"] and v["level_rel_start"] < 0.05 and v["val_bounce"] >= 0.08
+    assert measurement(r, "spikes", "train_loss").values["count"] >= 5

@@ -155,7 +155,7 @@ def test_user_rule_folder_overrides_and_select(tmp_path: Path):
     (tmp_path / "OSC001-lr-too-high-oscillation.toml").write_text(src.replace('severity = "warning"', 'severity = "error"'))
     rules = load_rules([tmp_path])
     assert rules.by_id("OSC001").severity == "error"
-    assert [r.id for r in select_rules(rules, select=["OSC"], ignore=["OSC004"])] == ["OSC001", "OSC002", "OSC003"]
+    assert [r.id for r in select_rules(rules, select=["OSC"], ignore=["OSC004"])] == ["OSC001", "OSC002", "OSC003", "OSC005"]
 
 
 def test_engine_never_uses_eval():

@@ -58,6 +58,7 @@ register(Family(
         "noise_vs_start": "second-half residual amplitude / the relative noise the run had at its start x level (>= 3: bouncing grew)",
         "bounce": "point-to-point bouncing of this curve over its last two thirds: robust scale of second differences / sqrt(6) / level",
         "level_rel_start": "second-half trend level / start level (1 = no progress); for losses that are not positive, (level - best) / (start - best)",
+        "spike_driven": "bool: called on recurring spikes (>= 5) of this loss while the val loss bounces, not on its residual amplitude",
     },
     fn="advisor.signals.oscillation:measure_oscillation",
 ))
