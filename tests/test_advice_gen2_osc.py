@@ -73,3 +73,16 @@ def test_recurring_spikes_of_a_loss_at_its_floor_with_a_bouncing_val_loss_are_os
     v = measurement(r, "oscillation", "train_loss").values
     assert v["spike_driven"] and v["level_rel_start"] < 0.05 and v["val_bounce"] >= 0.08
     assert measurement(r, "spikes", "train_loss").values["count"] >= 5
+
+
+def test_late_oscillation_without_an_lr_ratio_is_lowered_first():
+    """SGD at LR 1.0 and batch 8 on breast cancer, a CSV whose only hparam is the LR: the loss drops
+    fast, then bounces (OSC002, the purple curve). Without the optimizer the log does not say how
+    far the LR is above its usual range, so the fast drop does not show that the start's LR is
+    right: lowering comes first, as at >= 5x (was lr_schedule first, "keep the initial LR")."""
+    r = _diagnose("gen2osc-s3-0187-cancer-sgd_small_batch_high")
+    osc = next(f for f in r.findings if f.pattern == "oscillation")
+    assert osc.rule == "OSC002"
+    assert [x.action for x in osc.recommendations][:2] == ["lower_lr", "lr_schedule"]
+    assert first_action(r) == "lower_lr"
+
