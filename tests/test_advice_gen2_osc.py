@@ -86,3 +86,14 @@ def test_late_oscillation_without_an_lr_ratio_is_lowered_first():
     assert [x.action for x in osc.recommendations][:2] == ["lower_lr", "lr_schedule"]
     assert first_action(r) == "lower_lr"
 
+
+def test_an_early_blow_up_is_not_the_start_the_val_bounce_is_measured_against():
+    """RMSprop 0.01 on a Friedman regression (HF-callback TensorBoard, only the LR logged): the
+    per-step loss starts at 0.91, blows up to 949-4133 within 5 steps and recovers. The val
+    loss's bounce is measured against the training loss's fall when the level is near zero; that
+    fall is taken from the first logged value (the untrained net), not from the median of the
+    first three, which here is the blow-up (18): the val bounce reads 31% instead of 4.4%."""
+    r = _diagnose("gen2osc-s3-0051-friedman-rmsprop_high")
+    assert "oscillation" in _patterns(r)
+    assert first_action(r) == "lower_lr"
+    assert measurement(r, "oscillation", "train_loss").values["val_bounce"] >= 0.18

@@ -422,7 +422,10 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
                 # relative to the level, but a level near zero after a long fall is judged
                 # against the fall (the training loss's progress): tiny losses bounce in ratio
                 _, ty = finite_xy(curves.get("train_loss"))
-                ref = float(median(ty[:3]) - np.min(ty)) if len(ty) >= 3 else 0.0
+                # (the fall from the first logged value, the untrained net's, unless the median of the
+                # first three is lower: an early blow-up, 0.91 -> 949-4133 within 5 steps with RMSprop
+                # 0.01, is not where the loss started, and read as the start it hid a 31% val bounce)
+                ref = float(min(median(ty[:3]), ty[0]) - np.min(ty)) if len(ty) >= 3 else 0.0
                 confirm = bounce(vy, ref)
     averaged = c.x_kind == "epoch"
     seg = _core(x, y, inner, confirm, prior, prior_batch, averaged)
