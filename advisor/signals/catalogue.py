@@ -28,13 +28,14 @@ register(Family(
     name="divergence",
     roles=LOSSES,
     keys={
-        "kind": "'nan' | 'explosion' | 'early_rise' | 'relapse' | None",
+        "kind": "'nan' | 'explosion' | 'early_rise' | 'relapse' | 'above_chance' | None",
         "first_nonfinite_step": "x of the first NaN/inf, or None",
         "explosion_ratio": "max after the running minimum / running minimum (scale-free)",
         "early_rise_ratio": "median of the early-rise window / start level",
         "onset_step": "x where the divergence starts",
         "grad_norm_explosion": "bool: grad_norm blows up (>= 10x its median) or goes non-finite",
         "after_fraction": "share of the run (by x) after the onset",
+        "chance_ratio": "a classifier's loss (last quarter) / ln(1 / its accuracy's low), when it sits far above guessing",
     },
     fn="advisor.signals.divergence:measure_divergence",
 ))

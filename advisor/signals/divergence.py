@@ -50,6 +50,7 @@ ACC_DROP = 0.2  # collapse: the accuracy fell >= 20 points from its best ...
 ACC_LOSS_BACK = 0.8  # ... while the (training) loss is back to >= 80% of its start
 ACC_LEARNT = 0.9  # ... after it had fallen below 90% of it
 ACC_MIN_POINTS = 16  # ... read off >= 16 evaluations, so that the last quarter holds >= 4 of them
+ACC_HELD = 0.1  # a val accuracy whose last quarter is within 10 points of its best did not relapse
 GRAD_RATIO = 10.0
 # A relapse read off the training loss alone is contradicted by a validation loss that kept its fall:
 # it averages over the whole val set, so it is the cleaner witness of where the net is. A val loss
@@ -61,6 +62,26 @@ GRAD_RATIO = 10.0
 # quarter at or above its start).
 VAL_FALL = 0.2
 VAL_KEPT = 0.75
+# A classifier's cross-entropy starts near the loss of guessing, ln(C), and a net that is not
+# broken stays below it. With an accuracy logged, its low (10th percentile, <= 50%: the net was no
+# better than a coin flip at some point) bounds the chance level from above, so ln(1 / low) is a
+# guessing loss the run cannot legitimately stay far above. The loss's last quarter at
+# >= ABOVE_CHANCE x that loss while the accuracy stays at its floor (within ACC_FLOOR), or at
+# >= FAR_ABOVE_CHANCE x while the accuracy has not even doubled from it, is a net whose outputs
+# blew up (gen2: SGD at LR 1-2 with batch 4-16, Adagrad at LR 1, logging 7.5-190 on 10 classes
+# and 12-20 on 2 classes, accuracy at chance): the labeller's full-batch loss rose past 1.5x its
+# start. Across the first generator's pool and gen2 (seeds 1, 3), every run at >= 1.6x is a
+# divergence; plateaus at chance read 1.0-1.45x, slow runs up to 1.58x.
+ABOVE_CHANCE = 2.0
+FAR_ABOVE_CHANCE = 10.0
+ACC_FLOOR = 0.05
+# A loss that jumps to >= 1,000x its level (the larger of its start and its median) at three or
+# more logged points is a net whose weights repeatedly blow up, however often it comes back down
+# (per-step logs of SGD at LR 1 with batch 4: 3.7e6 and 1.2e9 between values at ln 10). Lesser
+# spikes, and one or two of them, are the spike detector's business; in both generators only two
+# plateau runs show two such values, and no healthy run one.
+HUGE = 1e3
+HUGE_COUNT = 3
 MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a divergence
 # ... and one that logged two values, the second >= LAST_BLOWUP x the first (Keras CSV of SGD
 # momentum 0.99: epoch 0 at 8.5, epoch 1 at 1.5e6, then the run died): no trend needed for that
@@ -105,9 +126,10 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     early_ratio = early_med / start if start > 0 else 1.0 + (early_med - start) / span
     out = {"ratio": float(np.max(ratio)), "early_ratio": float(early_ratio), "kind": None, "onset": None}
     over = np.flatnonzero(s > threshold)
-    if not len(over) and positive and start > 0 and n >= MIN_DIV_POINTS and ys[-1] >= LAST_BLOWUP * max(start, float(median(ys))):
+    if not len(over) and start > 0 and n >= MIN_DIV_POINTS and ys[-1] >= LAST_BLOWUP * max(start, float(median(ys))):
         # the run stopped on a loss 100x its start (a guard like `loss > 1e6: stop`, or the job
-        # crashed): one point, but the last one, so no trend will ever show it
+        # crashed): one point, but the last one, so no trend will ever show it. Per-step losses
+        # that hit exactly 0 between their spikes count too (their trend is not positive).
         out.update(kind="explosion", onset=float(xs[-1]), ratio=float(ys[-1] / max(float(runmin[-1]), 1e-300)))
         return out
     if not len(over):
@@ -175,17 +197,13 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     points to lose. The evidence must rest on >= 16 evaluations: a net bouncing at too high an
     LR evaluated 8 times (the built-in lr-oscillates) can show a 20-point fall in its last two.
     """
-    a = curves.get("val_acc") or curves.get("train_acc")
-    if a is None:
+    acc = _accuracy(curves)
+    if acc is None:
         return None
-    ax, ay = finite_xy(a)
+    ax, ay = acc
     n = len(ay)
     if n < ACC_MIN_POINTS or len(y) < 8:
         return None
-    if curves.higher_is_better.get(a.role) is False:
-        return None
-    if float(np.max(ay)) > 1.5:  # logged in percent
-        ay = ay / 100.0
     k = max(3, n // 4)
     i_peak = int(np.argmax(ay[:-k]))
     tail = float(median(ay[-k:]))
@@ -193,7 +211,11 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     loss_tail = float(median(y[-max(3, len(y) // 10):]))
     # it learnt: the loss (a short running median) got below 90% of its start at some point; a
     # run whose loss never fell (a probe logging per-batch accuracy) has only noise to lose
-    learnt = float(np.min(_smooth(y, 0.02))) <= ACC_LEARNT * start
+    # a blow-up inside the first three points is not the start level (SGD momentum 0.9 at LR 0.5:
+    # 2.25, 5.56, 2.69, then ln 10 to the end is a net that never learnt)
+    first = float(y[0])
+    base = min(start, first) if first > 0 else start
+    learnt = float(np.min(_smooth(y, 0.02))) <= ACC_LEARNT * base
     # ... or the loss ends worse than its first logged value (>= 1/ACC_LEARNT of it): an
     # epoch-level log's first point is the first epoch's average, often the only one from before
     # the wreck (SGD at LR 1 on blobs: 1.26, then 35.7 and ~1.81 to the end while the accuracy
@@ -202,13 +224,82 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     # The accuracy must then be a validation accuracy: its peak may be a single evaluation, which
     # on a fixed set is evidence of learning, while one per-batch training accuracy of 32 samples
     # (a Lightning probe at chance: 37.5% once, then 0-28%) is noise.
-    first = float(y[0])
-    worse = a.role == "val_acc" and first > 0 and loss_tail * ACC_LEARNT >= first
-    # a blow-up inside the first three points is not the start level
-    base = min(start, first) if first > 0 else start
+    worse = curves.get("val_acc") is not None and first > 0 and loss_tail * ACC_LEARNT >= first
     if start > 0 and (learnt or worse) and ay[i_peak] - tail >= ACC_DROP and loss_tail >= ACC_LOSS_BACK * base:
         return float(ax[i_peak])
     return None
+
+
+def _accuracy(curves: Curves) -> tuple[np.ndarray, np.ndarray] | None:
+    """The run's accuracy (validation first), as a fraction, or None when none is logged."""
+    a = curves.get("val_acc") or curves.get("train_acc")
+    if a is None or curves.higher_is_better.get(a.role) is False:
+        return None
+    ax, ay = finite_xy(a)
+    if len(ay) and float(np.max(ay)) > 1.5:  # logged in percent
+        ay = ay / 100.0
+    return ax, ay
+
+
+def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    """(onset x, ratio) of a classifier loss sitting far above the loss of guessing, or None.
+
+    See ABOVE_CHANCE: the ratio is the loss's last quarter over ln(1 / the accuracy's low)."""
+    acc = _accuracy(curves)
+    if acc is None or len(acc[1]) < MIN_DIV_POINTS or len(y) < MIN_DIV_POINTS:
+        return None
+    ay = acc[1]
+    low = max(float(np.percentile(ay, 10)), 1e-3)
+    if low > 0.5:
+        return None
+    guess = math.log(1.0 / low)
+    ratio = float(median(y[-max(1, len(y) // 4):])) / guess
+    acc_tail = float(median(ay[-max(1, len(ay) // 4):]))
+    flat = acc_tail <= low + ACC_FLOOR
+    if not ((ratio >= ABOVE_CHANCE and flat) or (ratio >= FAR_ABOVE_CHANCE and acc_tail <= 2 * low)):
+        return None
+    over = np.flatnonzero(y >= ABOVE_CHANCE * guess)
+    return float(x[int(over[0])] if len(over) else x[0]), ratio
+
+
+def _repeated_blowups(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    """(onset x, ratio) when >= HUGE_COUNT logged values reach HUGE x the loss's level, or None."""
+    if len(y) < MIN_DIV_POINTS:
+        return None
+    level = max(float(median(y[:3])), float(median(y)))
+    if level <= 0:
+        return None
+    huge = np.flatnonzero(y >= HUGE * level)
+    if len(huge) < HUGE_COUNT:
+        return None
+    return float(x[int(huge[0])]), float(np.max(y) / level)
+
+
+def _accuracy_drop(curves: Curves) -> float | None:
+    """How far the accuracy's last quarter sits below its best (>= 5 evaluations), or None."""
+    acc = _accuracy(curves)
+    if acc is None or len(acc[1]) < MIN_POINTS:
+        return None
+    ay = acc[1]
+    return float(np.max(ay) - median(ay[-max(1, len(ay) // 4):]))
+
+
+def _recovered(y: np.ndarray, curves: Curves) -> bool:
+    """An early rise the loss came back from: its last quarter <= LEARNT x its start, and no
+    accuracy that fell by ACC_DROP says the net was wrecked on the way.
+
+    A warmup to a too-high peak, or one bad stretch, can push the loss's trend past 2.5x its start;
+    a loss that then falls to below 70% of where it began, and stays there, has learnt: the
+    labeller's spike "that comes back down", for the oscillation and spike detectors to judge
+    (a Friedman MLP under a warmup: 0.58 -> 1.75 -> 0.21; SGD at batch 4 on wine: 1.09 -> 6.2 ->
+    ~0). A net wrecked by its blow-up shows it in its accuracy even when its loss comes back down
+    (SGD momentum 0.99 on 4 classes: loss 1.9 -> 43 -> 1.6, val accuracy 63% -> 27%)."""
+    n = len(y)
+    start = float(median(y[:3])) if n >= 20 else float(y[0])
+    if start <= 0 or float(median(y[-max(2, n // 4):])) > LEARNT * start:
+        return False
+    drop = _accuracy_drop(curves)
+    return drop is None or drop < ACC_DROP
 
 
 def _val_kept_its_fall(curves: Curves) -> bool:
@@ -264,7 +355,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     values: dict = {
         "kind": None, "first_nonfinite_step": first_bad, "explosion_ratio": None,
         "early_rise_ratio": None, "onset_step": None, "grad_norm_explosion": False,
-        "after_fraction": None,
+        "after_fraction": None, "chance_ratio": None,
     }
     kind, onset = None, None
     if bad.any():
@@ -286,7 +377,27 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         onset_acc = _acc_collapse(curves, x, y)
         if onset_acc is not None:
             kind, onset, collapsed = "relapse", onset_acc, True
+    if kind is None and role == loss_role:
+        spikes = _repeated_blowups(x, y)
+        if spikes is not None:
+            kind, onset = "explosion", spikes[0]
+            values["explosion_ratio"] = spikes[1]
+    if kind is None and role == loss_role:
+        above = _above_chance(curves, x, y)
+        if above is not None:
+            kind, onset = "above_chance", above[0]
+            values["chance_ratio"] = above[1]
     if kind == "relapse" and not collapsed and role == "train_loss" and _val_kept_its_fall(curves):
+        kind, onset = None, None
+    if kind == "relapse" and not collapsed and role == "train_loss" and curves.get("val_acc") is not None:
+        # ... and so is a validation accuracy that kept its level: a net back at its start is back
+        # at chance (gen2: moons at SGD 0.3 and batch 4, its loss logged as the last batch's: 0.27
+        # -> 0.05 -> 0.32, while the val accuracy held 85-88%; the relapses of both generators
+        # lose 22-81 points)
+        drop = _accuracy_drop(curves)
+        if drop is not None and drop < ACC_HELD:
+            kind, onset = None, None
+    if kind == "early_rise" and _recovered(y, curves):
         kind, onset = None, None
     g_exp, g_onset, g_nan = _grad_explosion(curves)
     values["grad_norm_explosion"] = bool(g_exp)
@@ -318,7 +429,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         conf = 0.95
     elif kind == "explosion":
         conf = 0.85
-    elif kind in ("early_rise", "relapse"):
+    elif kind in ("early_rise", "relapse", "above_chance"):
         conf = 0.7
     if kind is None:
         note = "no divergence"
@@ -331,6 +442,9 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         note = "the accuracy fell back by >= 20 points from its best while the loss returned to its start: collapsed after learning"
     elif kind == "relapse":
         note = "the loss learnt, then climbed back to its starting level and stayed there"
+    elif kind == "above_chance":
+        note = (f"a classifier's loss ends at {values['chance_ratio']:.3g}x the loss of guessing (ln 1/accuracy at its low) "
+                "while the accuracy stays near its floor: the outputs blew up")
     else:
         note = f"loss rises from the start to over {DIV_FACTOR:g}x its starting level (LR too high from the first steps)"
     return Measurement(family="divergence", role=role, tag=c.tag, detected=detected, values=values,

@@ -1,0 +1,77 @@
+"""Divergence calls on recorded trainings of the second generator (bench/make_corpus_gen2.py, seeds
+1 and 3), each misread by main b3afd4d. Labels come from the full-batch training loss the generator
+evaluates and never writes (bench.make_corpus_oos.label: non-finite, or the last quarter >= 1.5x the
+start, or learnt then back at the start / chance = divergence); the runs are copied under
+tests/data/oos/gen2div-s<seed>-<id>-<task>-<drawn config> (the drawn config is not the label).
+Each test names what the log holds that reads the run right.
+"""
+from __future__ import annotations
+
+import pytest
+
+from recorded import core_patterns, diagnose_recorded, first_action, measurement
+
+
+@pytest.mark.parametrize("name, low, high", [
+    # W&B history, 15 epochs of SGD 2.0 at batch 16 on 10 classes: train loss 176-197, val accuracy 7-11%
+    ("gen2div-s1-0017-digits-sgd_small_batch_high", 50, 100),
+    # HF trainer_state.json, 10 epochs of SGD 1.0 at batch 8: loss 58-64, val accuracy 7-12%
+    ("gen2div-s1-0113-digits-sgd_small_batch_high", 15, 30),
+    # MLflow, train-only, SGD 2.0 at batch 16 on 2 classes: loss 0.85-44, train accuracy 48-53%
+    ("gen2div-s1-0160-moons-sgd_small_batch_high", 10, 30),
+    # torch add_scalars, SGD 1.0 momentum 0.5 at batch 4: loss 151, 305, then ~60, accuracy at chance
+    ("gen2div-s3-0071-digits-sgd_small_batch_high", 15, 30),
+])
+def test_a_classifier_loss_far_above_guessing_is_a_blow_up(name, low, high):
+    """A cross-entropy starts near ln(C) and a stuck net stays there; these end at 10-75x the loss
+    of guessing implied by the accuracy's low, with the accuracy at chance: the outputs blew up
+    before the first log line. Were read as a plateau or oscillation (plateau advice first)."""
+    r = diagnose_recorded(name)
+    assert core_patterns(r) == {"divergence"}
+    assert r.findings[0].rule == "DIV007" and first_action(r) == "lower_lr"
+    m = measurement(r, "divergence", "train_loss")
+    assert m.values["kind"] == "above_chance" and low <= m.values["chance_ratio"] <= high
+
+
+def test_repeated_loss_blow_ups_between_values_at_chance_are_a_divergence():
+    """HF trainer_state, train-only, SGD 1.0 at batch 4 on digits: the per-step loss sits at ln 10
+    but jumps to 3.7e6 and 1.2e9 (>= 1,000x its level at 5 logged steps). Was PLT005 plateau."""
+    r = diagnose_recorded("gen2div-s1-0084-digits-sgd_small_batch_high")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    v = measurement(r, "divergence", "train_loss").values
+    assert v["kind"] == "explosion" and v["explosion_ratio"] > 1e9
+
+
+def test_a_run_that_stopped_on_a_huge_loss_is_a_blow_up_even_when_its_loss_touched_zero():
+    """Lightning/W&B log, SGD 0.3 at batch 4 on cancer: per-step losses reach exactly 0 between
+    spikes (so the trend is not positive), and the last logged value is 3.7e6, 6e7x the level.
+    Was read as overfitting (early_stop first)."""
+    r = diagnose_recorded("gen2div-s3-0180-cancer-sgd_small_batch_high")
+    assert "divergence" in core_patterns(r) and "overfitting" not in core_patterns(r)
+    assert first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] == "explosion"
+
+
+def test_a_train_loss_relapse_is_contradicted_by_a_val_accuracy_that_held():
+    """Healthy moons MLP, SGD 0.3 at batch 4, its 12 training losses the last batch's: 0.27 ->
+    0.05 -> 0.32 reads as a relapse, but the val accuracy held 84-88% (relapses lose 22-81 points).
+    Was DIV006."""
+    r = diagnose_recorded("gen2div-s3-0104-moons-sgd_small_batch_high")
+    assert "divergence" not in core_patterns(r)
+
+
+def test_an_early_rise_the_loss_came_back_from_below_its_start_is_not_a_divergence():
+    """Healthy Friedman MLP, NAdam warmed up to 0.06, train-only: the loss goes 0.58 -> 1.75 in the
+    warmup, then falls to 0.21 and ends there (< 70% of its start). Was DIV003."""
+    r = diagnose_recorded("gen2div-s3-0098-friedman-warmup_to_high_peak")
+    assert "divergence" not in core_patterns(r)
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None
+
+
+def test_an_accuracy_collapse_needs_a_loss_that_fell_below_its_first_value():
+    """Keras/MLflow, SGD 0.5 momentum on digits, killed from the start: loss 2.25, 5.56, 2.69,
+    then ln 10 to the end; the val accuracy's 30% at the first epoch falls to chance. The blow-up
+    in the first three points made the 3-point start 2.69, so ln 10 read as 'learnt': a plateau
+    (never below 70% of its start), not a relapse. Was DIV006."""
+    r = diagnose_recorded("gen2div-s1-0204-digits-sgd_kill")
+    assert "divergence" not in core_patterns(r)
