@@ -75,3 +75,41 @@ def test_an_accuracy_collapse_needs_a_loss_that_fell_below_its_first_value():
     (never below 70% of its start), not a relapse. Was DIV006."""
     r = diagnose_recorded("gen2div-s1-0204-digits-sgd_kill")
     assert "divergence" not in core_patterns(r)
+
+
+def test_a_classifier_loss_far_above_ln_2_that_never_falls_is_a_blow_up_at_any_accuracy():
+    """Keras/MLflow, SGD 1.0 momentum 0.5 at batch 8 on moons: 12-16 per epoch from the first on,
+    while the accuracy is 75-85%. C is unknown, but ln 2 bounds guessing for every C: a loss >= 10x
+    that which does not fall is exploded logits (seed 2). Was no finding at all."""
+    r = diagnose_recorded("gen2div-s2-0150-moons-sgd_small_batch_high")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    v = measurement(r, "divergence", "train_loss").values
+    assert v["kind"] == "above_chance" and v["chance_ratio"] > 15
+
+
+def test_an_early_rise_is_not_recovered_while_the_val_loss_stays_blown_up():
+    """Keras/MLflow, SGD 2.0 on cancer: the training loss goes 1.5e3 -> 7e14 and back to 0.017 in
+    the last epochs, but the val loss stays at 6.3e13 to the end: still a divergence (seed 2;
+    a first version of the recovered-rise rule read it as overfitting)."""
+    r = diagnose_recorded("gen2div-s2-0080-cancer-sgd_small_batch_high")
+    assert "divergence" in core_patterns(r) and "overfitting" not in core_patterns(r)
+    assert first_action(r) == "lower_lr"
+
+
+def test_a_val_accuracy_that_rose_25_points_and_fell_flat_to_chance_is_a_collapse():
+    """PyTorch-tutorial TensorBoard, SGD 0.5 momentum 0.9 on digits: the epoch-mean loss never
+    shows the fall (2.1, 2.94, then ln 10), but the val accuracy went 33%, 44%, then sits at
+    7-11% to the end: learnt, then wrecked (seed 2). Was PLT005 plateau."""
+    r = diagnose_recorded("gen2div-s2-0083-digits-sgd_kill")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] == "relapse"
+
+
+def test_a_loss_that_fell_then_ended_above_its_start_with_the_val_loss_is_a_divergence():
+    """CSV (camelCase), SGD momentum 0.99 on 4 classes, only the LR logged: the training loss
+    (every 10 steps) goes 1.13 -> 0.69 -> 1.5-1.65 while the val loss climbs 1.01 -> 2.72. Both
+    losses worse than where they began: thrown off the minimum, not overfitting (the training
+    loss rose too) and not the held val accuracy's noise. Was OSC002 with lr_schedule first."""
+    r = diagnose_recorded("gen2div-s1-0088-classif-momentum_0.99_blowup")
+    assert core_patterns(r) == {"divergence"}
+    assert r.findings[0].rule == "DIV006" and first_action(r) == "lower_lr"

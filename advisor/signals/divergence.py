@@ -49,7 +49,9 @@ EARLY_WINDOW = 0.3  # share of the run whose median is reported as early_rise_ra
 ACC_DROP = 0.2  # collapse: the accuracy fell >= 20 points from its best ...
 ACC_LOSS_BACK = 0.8  # ... while the (training) loss is back to >= 80% of its start
 ACC_LEARNT = 0.9  # ... after it had fallen below 90% of it
+ACC_GAIN = 0.25  # ... or an accuracy that rose >= 25 points above the floor it falls back to
 ACC_MIN_POINTS = 16  # ... read off >= 16 evaluations, so that the last quarter holds >= 4 of them
+VAL_ABOVE = 1.5  # a val loss ending >= 1.5x its start, with the training loss >= ABOVE_START x its own
 ACC_HELD = 0.1  # a val accuracy whose last quarter is within 10 points of its best did not relapse
 GRAD_RATIO = 10.0
 # A relapse read off the training loss alone is contradicted by a validation loss that kept its fall:
@@ -225,7 +227,14 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     # on a fixed set is evidence of learning, while one per-batch training accuracy of 32 samples
     # (a Lightning probe at chance: 37.5% once, then 0-28%) is noise.
     worse = curves.get("val_acc") is not None and first > 0 and loss_tail * ACC_LEARNT >= first
-    if start > 0 and (learnt or worse) and ay[i_peak] - tail >= ACC_DROP and loss_tail >= ACC_LOSS_BACK * base:
+    # ... or the val accuracy itself shows the learning and the wreck: >= ACC_GAIN above the level
+    # it ends flat at (within ACC_FLOOR of its low, i.e. chance), the labeller's own definition of
+    # a collapse. An epoch average hides the loss's dip (digits at SGD 0.5 momentum 0.9: loss 2.1,
+    # 2.94, then ln 10; val accuracy 33%, 44%, then 7-11%); a net killed from the start never gets
+    # that far above chance (30% once on 10 classes).
+    low = float(np.percentile(ay, 10))
+    shown = curves.get("val_acc") is not None and ay[i_peak] - tail >= ACC_GAIN and tail <= low + ACC_FLOOR
+    if start > 0 and (learnt or worse or shown) and ay[i_peak] - tail >= ACC_DROP and loss_tail >= ACC_LOSS_BACK * base:
         return float(ax[i_peak])
     return None
 
@@ -250,10 +259,19 @@ def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[float, 
         return None
     ay = acc[1]
     low = max(float(np.percentile(ay, 10)), 1e-3)
+    loss_tail = float(median(y[-max(1, len(y) // 4):]))
     if low > 0.5:
+        # never near a coin flip: C is unknown, but no C makes ln(2) a bound. A loss >= 10 x ln 2
+        # that does not even fall (last quarter >= half its first value) while the net classifies
+        # at > 50% is exploded logits (moons at SGD 1.0, batch 8: 12-16 per epoch, accuracy 75-85%);
+        # a summed loss of a learning net falls.
+        ratio = loss_tail / math.log(2.0)
+        if ratio >= FAR_ABOVE_CHANCE and y[0] > 0 and loss_tail >= 0.5 * float(y[0]):
+            over = np.flatnonzero(y >= FAR_ABOVE_CHANCE * math.log(2.0))
+            return float(x[int(over[0])] if len(over) else x[0]), ratio
         return None
     guess = math.log(1.0 / low)
-    ratio = float(median(y[-max(1, len(y) // 4):])) / guess
+    ratio = loss_tail / guess
     acc_tail = float(median(ay[-max(1, len(ay) // 4):]))
     flat = acc_tail <= low + ACC_FLOOR
     if not ((ratio >= ABOVE_CHANCE and flat) or (ratio >= FAR_ABOVE_CHANCE and acc_tail <= 2 * low)):
@@ -294,12 +312,60 @@ def _recovered(y: np.ndarray, curves: Curves) -> bool:
     (a Friedman MLP under a warmup: 0.58 -> 1.75 -> 0.21; SGD at batch 4 on wine: 1.09 -> 6.2 ->
     ~0). A net wrecked by its blow-up shows it in its accuracy even when its loss comes back down
     (SGD momentum 0.99 on 4 classes: loss 1.9 -> 43 -> 1.6, val accuracy 63% -> 27%)."""
-    n = len(y)
-    start = float(median(y[:3])) if n >= 20 else float(y[0])
-    if start <= 0 or float(median(y[-max(2, n // 4):])) > LEARNT * start:
+    if not _ends_below(y, LEARNT):
+        return False
+    # a val loss that stays blown up says the net did not come back (cancer at SGD 2.0: the
+    # training loss 1.5e3 -> 7e14 -> 0.017, the val loss 546 -> 6.3e13 to the end)
+    _, vy = finite_xy(curves.get("val_loss"))
+    if len(vy) >= MIN_POINTS and not _ends_below(vy, 1.0):
         return False
     drop = _accuracy_drop(curves)
     return drop is None or drop < ACC_DROP
+
+
+def _ends_below(y: np.ndarray, frac: float) -> bool:
+    """The last quarter's median is <= frac x the start (see `_end_ratio`)."""
+    r = _end_ratio(y)
+    return r is not None and r <= frac
+
+
+def _end_ratio(y: np.ndarray) -> float | None:
+    """The last quarter's median / the start (the lower of the 3-point start and the first
+    value: a blow-up inside the first three points is not the start level), None if the start
+    is not positive."""
+    n = len(y)
+    first = float(y[0])
+    start = min(float(median(y[:3])), first) if n >= 20 and first > 0 else first
+    return float(median(y[-max(2, n // 4):])) / start if start > 0 else None
+
+
+def _both_end_above(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
+    """Onset x of a training loss that fell, then ended >= ABOVE_START x its start while the
+    val loss (>= 5 evaluations) ends >= VAL_ABOVE x its own start, or None.
+
+    Both losses worse than where they began is no overfitting (the training loss rose too) and
+    no noise: the net was thrown off the minimum it was finding (SGD momentum 0.99 on 4 classes,
+    its loss logged every 10 steps: 1.13 -> 0.69 -> 1.5-1.65, the val loss 1.01 -> 2.72). The
+    first generator's runs and gen2's that end with both losses up (train >= 1.2x) are divergences
+    at a val ratio of 1.97; the plateaus that come closest end their val loss at 1.13-1.28x."""
+    _, vy = finite_xy(curves.get("val_loss"))
+    if len(y) < 8 or len(vy) < MIN_POINTS:
+        return None
+    tr, vr = _end_ratio(y), _end_ratio(vy)
+    if tr is None or vr is None or tr < ABOVE_START or vr < VAL_ABOVE:
+        return None
+    short = _smooth(y, 0.02)
+    i_min = int(np.argmin(short))
+    if float(short[i_min]) > ACC_LEARNT * min(float(median(y[:3])), float(y[0])):
+        return None  # it never fell: a rise from the start is `early_rise`'s business
+    return float(x[i_min])
+
+
+def _val_ends_above_start(curves: Curves) -> bool:
+    """The val loss (>= 5 evaluations) ends above its start (see `_end_ratio`)."""
+    _, vy = finite_xy(curves.get("val_loss"))
+    r = _end_ratio(vy) if len(vy) >= MIN_POINTS else None
+    return r is not None and r > 1.0
 
 
 def _val_kept_its_fall(curves: Curves) -> bool:
@@ -389,11 +455,17 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
             values["chance_ratio"] = above[1]
     if kind == "relapse" and not collapsed and role == "train_loss" and _val_kept_its_fall(curves):
         kind, onset = None, None
-    if kind == "relapse" and not collapsed and role == "train_loss" and curves.get("val_acc") is not None:
-        # ... and so is a validation accuracy that kept its level: a net back at its start is back
-        # at chance (gen2: moons at SGD 0.3 and batch 4, its loss logged as the last batch's: 0.27
-        # -> 0.05 -> 0.32, while the val accuracy held 85-88%; the relapses of both generators
-        # lose 22-81 points)
+    if kind is None and role == "train_loss":
+        onset_both = _both_end_above(curves, x, y)
+        if onset_both is not None:
+            kind, onset = "relapse", onset_both
+    if kind == "relapse" and not collapsed and role == "train_loss" and curves.get("val_acc") is not None \
+            and not _val_ends_above_start(curves):
+        # ... and so is a validation accuracy that kept its level, with a val loss not above its
+        # start: a net back at its start is back at chance (gen2: moons at SGD 0.3 and batch 4,
+        # its loss logged as the last batch's: 0.27 -> 0.05 -> 0.32, while the val accuracy held
+        # 85-88% and the val loss ended at 0.87x its start; the relapses of both generators lose
+        # 22-81 points)
         drop = _accuracy_drop(curves)
         if drop is not None and drop < ACC_HELD:
             kind, onset = None, None
