@@ -82,3 +82,34 @@ def test_a_stall_after_an_explosion_in_the_first_steps_is_found_with_a_lower_lr_
     assert v["stalled_high"] is True and v["level_rel_start"] == pytest.approx(level_rel_start, abs=0.02)
     assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT005"]
     assert first_action(r) == "lower_lr"
+
+
+@pytest.mark.parametrize("name, first", [
+    # TensorBoard, Adamax 0.02, no accuracy: 0.87 at step 10, then ~0.50 bouncing to the end; the
+    # val loss falls 0.53 -> 0.48 (label: healthy; read as a saddle "well above its best level")
+    ("gen2stall-s3-0135-diabetes-adamax_high", 0.875),
+    # TensorBoard, Adam 1e-3 with a cosine decay: 0.70 at epoch 0, then 0.35 -> 0.29 (label: healthy;
+    # read as PLT003 "stalls at 84% of its starting level")
+    ("gen2stall-s3-0029-friedman-healthy_regression", 0.699),
+    # MLflow, Adagrad 1e-3: 0.74 at step 25, then 0.56 -> ~0.46 (label: healthy; read as PLT003)
+    ("gen2stall-s3-0183-diabetes-adagrad_low", 0.739),
+])
+def test_a_regression_converged_at_its_noise_floor_is_not_a_stall(name, first):
+    """An MSE regression logs no accuracy and has no chance level: a loss 25% or more below its
+    first logged value has learned, and flat there it is converged at its floor (diabetes keeps
+    half its variance), not stuck. These sit at 0.42-0.67 of their first value; the stalls of
+    gen2 and the first pool with no chance level sit at 0.93-1.17 of theirs."""
+    r = _diagnose(name)
+    assert "plateau" not in _patterns(r)
+    v = measurement(r, "plateau", "train_loss").values
+    assert r.curves.num_classes is None and r.curves.get("val_acc") is None and r.curves.get("train_acc") is None
+    assert v["level"] <= 0.75 * first
+
+
+def test_a_loss_that_made_most_of_its_fall_in_the_first_quarter_is_not_slow():
+    """MLflow Keras autolog, RMSprop 3e-3 on moons (label: healthy): 83% of the val loss's fall came
+    in the first quarter, then a slow slide along the tail of the fit. Slow all along makes a fair
+    share there (the slow-labelled runs: 10-40%); this was SLOW001 "raise the LR"."""
+    r = _diagnose("gen2stall-s3-0020-moons-healthy_rmsprop")
+    assert "slow_convergence" not in _patterns(r)
+    assert measurement(r, "slow_convergence", "train_loss").values["early_share"] > 0.6

@@ -48,6 +48,11 @@ VAL_MIN_DROP = 0.03
 # stall then a fall (the OOS labeller's "moving from the start": >= 10% of the fall in the
 # first quarter), not a slow convergence
 SLOW_EARLY = 0.10
+# ... and slow all along makes no more than a fair share of its fall in the first quarter: a steady
+# fall ~25% (the 172 slow calls on slow-labelled runs of gen2 seeds 1-3 and the first pool: 0.10-0.40).
+# A loss that made > 60% of its fall there converged fast and is sliding down its tail (gen2 s3's
+# healthy RMSprop on moons: 0.83)
+SLOW_FRONT = 0.60
 
 
 def _judge(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[bool, dict, str]:
@@ -161,7 +166,10 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
         early = _early_share(curves, judged_on, values)
         values["early_share"] = early
         flat_first = early is not None and early < SLOW_EARLY
-        detected = not flat_first
+        # ... and one that made most of its fall in the first quarter converged fast: its slow
+        # slide since is the tail of a fit, not an LR too small all along (SLOW_FRONT)
+        front_loaded = early is not None and early > SLOW_FRONT
+        detected = not flat_first and not front_loaded
         # a late start has got going: >= 3% below its start (VAL_MIN_DROP, a stall's bound)
         late_start = flat_first and values["rel_drop"] is not None and values["rel_drop"] >= VAL_MIN_DROP
     values["late_start"] = late_start

@@ -55,6 +55,9 @@ LEARNED_ACC = 0.5
 # while the stalls at an LR far too low fall at every evaluation, however little (tau -0.95..-1.0,
 # falls of 0.1-2%). The per-step training loss is too noisy for this reading; it is not used.
 CREEP_TAU = -0.9
+# A loss with no chance level (no class count, no accuracy logged) that sits >= 25% below its first
+# logged value has learned: it is converged at its floor, not stalled (_fell_without_chance_level)
+LEARNED_FALL = 0.25
 # An explosion in the first steps: leading points >= 10x the level the run holds right after
 BLOWUP_HEAD = 10.0
 CREEP_BINS = 20
@@ -245,6 +248,8 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     # ... a stall the run breaks out of must be as long as a saddle
     min_len = MIN_LENGTH if (stalled_high or not breakout) else SADDLE_LENGTH
     stall = bool((stalled_high or high_level) and length >= min_len and not descending and not rises_after and enough)
+    if (saddle or stall) and not is_acc and _fell_without_chance_level(curves, z, level_z):
+        saddle = stall = False
     if (saddle or stall) and not is_acc:
         # a climbing curve is a divergence, not a plateau
         from advisor.signals.divergence import run_divergence
@@ -275,6 +280,21 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         note = f"longest flat stretch {length:.0%} of the run" + (" (converged)" if ends_flat else "")
     return {"detected": bool(detected), "values": values, "start": x_start, "end": x_end,
             "length": length, "note": note}
+
+
+def _fell_without_chance_level(curves: Curves, z: np.ndarray, level_z: float) -> bool:
+    """With no class count and no accuracy logged (an MSE regression, or a loss logged alone) a
+    loss has no chance level to be stuck at; what shows that the net learned is its own fall from
+    its first logged value (the one nearest the untrained net; after an explosion in the first
+    steps, where the run landed): a level >= LEARNED_FALL below it. A stalled net stays where it
+    started (the labellers' stall is within 3% of the start): the 46 plateau-labelled detections of
+    this kind in gen2 seeds 1-3 and the first pool sit at 0.93-1.17 of their first value, while the
+    healthy regressions that fell fast and converged at their noise floor (diabetes keeps half its
+    variance) sit at 0.42-0.67 of it."""
+    if curves.num_classes or any(curves.get(r) is not None for r in ACC_ROLES):
+        return False
+    first = float(z[_blowup_head(z)])
+    return first > 0 and level_z <= (1.0 - LEARNED_FALL) * first
 
 
 def _accuracy_learned(curves: Curves, x_start: float, x_end: float) -> bool:
