@@ -113,3 +113,13 @@ def test_a_loss_that_made_most_of_its_fall_in_the_first_quarter_is_not_slow():
     r = _diagnose("gen2stall-s3-0020-moons-healthy_rmsprop")
     assert "slow_convergence" not in _patterns(r)
     assert measurement(r, "slow_convergence", "train_loss").values["early_share"] > 0.6
+
+
+def test_no_progress_of_the_loss_is_no_stall_when_the_accuracy_shows_the_net_learned():
+    """Generic CSV, SGD Nesterov 0.01 on moons (label: healthy): the first logged loss (0.38, after
+    epoch 0) is already past the fall, so the loss "ends where it started" (PLT004, add_batchnorm
+    first), while the val accuracy sits at 85-87% from the first epoch: halfway from chance to
+    perfect is learned, whatever the loss did since."""
+    r = _diagnose("gen2stall-s2-0183-moons-healthy_nesterov")
+    assert "plateau" not in _patterns(r)
+    assert measurement(r, "plateau", "train_loss").values["acc_learned"] is True

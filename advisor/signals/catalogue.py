@@ -78,6 +78,7 @@ register(Family(
         "level_rel_range": "(plateau level - best level) / (start - best level): 1 = at the start, 0 = at the best (scale-free, works for negative losses)",
         "level": "plateau level (median of the trend over the stretch)",
         "val_creeps": "bool: the val loss falls steadily over the whole run (Kendall tau of its bin medians <= -0.9): a slow net, not a dead one; None without a val loss",
+        "acc_learned": "bool: the median val accuracy (else train accuracy) over the run is at least halfway from chance (1/C, else 1/2) to perfect: the net has learned, whatever its loss did; None without an accuracy",
     },
     fn="advisor.signals.plateau:measure_plateau",
 ))

@@ -124,6 +124,7 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
     best = max(hits, key=lambda cd: cd["length"]) if hits else cands[-1]
     if not is_acc:
         best["values"]["val_creeps"] = _val_creeps(curves)
+        best["values"]["acc_learned"] = _accuracy_learned(curves, float(x[0]), float(x[-1]), unknown=None)
     return _measurement(c, role, best)
 
 
@@ -248,7 +249,8 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     # ... a stall the run breaks out of must be as long as a saddle
     min_len = MIN_LENGTH if (stalled_high or not breakout) else SADDLE_LENGTH
     stall = bool((stalled_high or high_level) and length >= min_len and not descending and not rises_after and enough)
-    if (saddle or stall) and not is_acc and _fell_without_chance_level(curves, z, level_z):
+    if (saddle or stall) and not breakout and not is_acc and _fell_without_chance_level(curves, z, level_z):
+        # (a stretch the run breaks out of is another matter: stuck part-way down, then escaping)
         saddle = stall = False
     if (saddle or stall) and not is_acc:
         # a climbing curve is a divergence, not a plateau
@@ -283,23 +285,29 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
 
 
 def _fell_without_chance_level(curves: Curves, z: np.ndarray, level_z: float) -> bool:
-    """With no class count and no accuracy logged (an MSE regression, or a loss logged alone) a
-    loss has no chance level to be stuck at; what shows that the net learned is its own fall from
+    """With no class count and no accuracy logged but a val loss (an MSE regression) a loss has
+    no chance level to be stuck at; what shows that the net learned is its own fall from
     its first logged value (the one nearest the untrained net; after an explosion in the first
     steps, where the run landed): a level >= LEARNED_FALL below it. A stalled net stays where it
-    started (the labellers' stall is within 3% of the start): the 46 plateau-labelled detections of
-    this kind in gen2 seeds 1-3 and the first pool sit at 0.93-1.17 of their first value, while the
-    healthy regressions that fell fast and converged at their noise floor (diabetes keeps half its
-    variance) sit at 0.42-0.67 of it."""
+    started (the labellers' stall is within 3% of the start): the 46 plateau-labelled detections on
+    curves with no class count and no accuracy in gen2 seeds 1-3 and the first pool sit at
+    0.93-1.17 of their first value, while the healthy regressions that fell fast and converged at
+    their noise floor (diabetes keeps half its variance) sit at 0.42-0.67 of it. A stretch the run
+    breaks out of (a saddle) is not judged here."""
     if curves.num_classes or any(curves.get(r) is not None for r in ACC_ROLES):
+        return False
+    if finite_curve(curves, "val_loss", MIN_N) is None:
+        # a training loss alone cannot say which case it is: a classifier stuck at its class prior
+        # (cross-entropy from ln C down to the prior's entropy, 70% of it for a skewed 4-class set)
+        # looks the same, and the stall reading stands (PLT003's "drops a little, then flat at 70%")
         return False
     first = float(z[_blowup_head(z)])
     return first > 0 and level_z <= (1.0 - LEARNED_FALL) * first
 
 
-def _accuracy_learned(curves: Curves, x_start: float, x_end: float) -> bool:
+def _accuracy_learned(curves: Curves, x_start: float, x_end: float, unknown: bool | None = False) -> bool | None:
     """The val accuracy (else the training accuracy) over [x_start, x_end], its median, is at
-    least LEARNED_ACC of the way from chance to perfect."""
+    least LEARNED_ACC of the way from chance to perfect; `unknown` when no accuracy is logged."""
     C = curves.num_classes
     chance = 1.0 / C if C and C > 1 else 0.5
     for role in ("val_acc", "train_acc"):
@@ -313,7 +321,7 @@ def _accuracy_learned(curves: Curves, x_start: float, x_end: float) -> bool:
         if float(np.max(ay)) > 1.5:  # logged in percent
             ay = ay / 100.0
         return float(median(ay[inside])) >= chance + LEARNED_ACC * (1.0 - chance)
-    return False
+    return unknown
 
 
 def _still_falling(curves: Curves, role: str, length: float) -> bool:
