@@ -51,9 +51,9 @@ LEARNED_ACC = 0.5
 # A val loss that creeps down: Kendall's tau of its bin medians (<= 20 bins) over the run at or below
 # CREEP_TAU, nearly every evaluation lower than every earlier one. That is a net learning slowly (an
 # LR too small for it), not a dead one: the val loss of a deep net of saturating units pinned at
-# chance wanders without a direction (gen2 and the first pool: tau -0.79..+1.0 over 161 such runs),
-# while the stalls at an LR far too low fall at every evaluation, however little (tau -0.95..-1.0,
-# falls of 0.1-2%). The per-step training loss is too noisy for this reading; it is not used.
+# chance wanders without a direction (tau -0.79..+1.0 on the 138 such plateau calls with a val loss
+# in gen2 seeds 1 and 3 and the first pool), while the stalls at an LR far too low fall at every
+# evaluation, however little (tau -0.95..-1.0, falls of 0.1-2%). The per-step training loss is too noisy for this reading; it is not used.
 CREEP_TAU = -0.9
 # A loss with no chance level (no class count, no accuracy logged) that sits >= 25% below its first
 # logged value has learned: it is converged at its floor, not stalled (_fell_without_chance_level)
