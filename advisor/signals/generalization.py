@@ -28,6 +28,7 @@ that memorised its training set before it (OVF003's small creeps count only for 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -152,6 +153,41 @@ def trend_climb(x: np.ndarray, y: np.ndarray) -> float | None:
     return float(ts.slope * (x[-1] - x[i]) / level)
 
 
+class Climb(NamedTuple):
+    """How the val loss's climb after its (rolling) minimum reads, before the train loss is asked."""
+
+    significant: bool  # the climb stands RISE_NOISE noise units above the minimum
+    trend_rise: float | None  # a bouncing val loss: its trend's climb (None when not significantly up)
+    climbs: bool  # either of the two
+    sustained: bool  # the minimum is not among the last 2 evaluations
+    never_fell: bool  # the lowest logged value is the first evaluation
+    inconsistent: bool  # it climbs while the val metric keeps improving (`inconsistent_metric`)
+    disagree: bool  # ... from the first evaluation, while the metric went most of the way (`loss_metric_disagree`)
+    veto: bool  # the metric overrules the climb: a mild one (< INCONSISTENT_MAX), or `disagree`
+
+
+def _judge_climb(curves: Curves, x: np.ndarray, y: np.ndarray, i_min: int, xmin: float, rise: float,
+                 rise_rel: float, rise_noise: float) -> Climb:
+    """The climb's flags, in one place: how far it stands out of the noise or the trend, whether it
+    lasts, and whether the val metric contradicts it."""
+    n = len(y)
+    significant = rise > 0 and rise_noise >= RISE_NOISE
+    # a bouncing val loss: the climb of its trend (None when the trend does not rise significantly)
+    trend_rise = trend_climb(x, y) if rise > 0 and not significant else None
+    climbs = bool(significant or (trend_rise is not None and trend_rise >= RISE_REL))
+    sustained = i_min <= n - 3
+    # the lowest logged val loss is its first evaluation: it never fell
+    never_fell = bool(int(np.argmin(y)) == 0)
+    inconsistent = bool(rise > 0 and climbs and sustained and _metric_improves(curves, xmin))
+    # a val loss that never fell while the val metric went at least half of the way to perfect (and
+    # >= 25 points) is not a model getting worse (YOLO: mAP 0.002 -> 0.87 while the column climbed); a model that
+    # memorised a small training set gains a few points of val accuracy (0.55 -> 0.61) while its
+    # val loss quadruples from the first evaluation, and that is overfitting
+    disagree = bool(inconsistent and never_fell and _metric_gain(curves, xmin) >= DISAGREE_GAIN)
+    veto = inconsistent and (rise_rel < INCONSISTENT_MAX or disagree)
+    return Climb(significant, trend_rise, climbs, sustained, never_fell, inconsistent, disagree, veto)
+
+
 def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     """Validation minimum, the climb after it, the train/val ratio and the gap trend."""
     found = finite_curve(curves, role, MIN_N)
@@ -174,13 +210,7 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     rise_rel = float(rise / abs(vmin)) if vmin > 0 else float(rise / max(progress, 1e-300))
     noise = diff_sigma(y)
     rise_noise = float(rise / noise) if noise > 0 else (math.inf if rise > 0 else 0.0)
-    significant = rise > 0 and rise_noise >= RISE_NOISE
-    # a bouncing val loss: the climb of its trend (None when the trend does not rise significantly)
-    trend_rise = trend_climb(x, y) if rise > 0 and not significant else None
-    climbs = bool(significant or (trend_rise is not None and trend_rise >= RISE_REL))
-    sustained = i_min <= n - 3
-    # the lowest logged val loss is its first evaluation: it never fell
-    never_fell = bool(int(np.argmin(y)) == 0)
+    climb = _judge_climb(curves, x, y, i_min, xmin, rise, rise_rel, rise_noise)
     # the climb in the log's own numbers, for the summary: the mean of the last evaluations
     # against the lowest logged value (rise_rel, on the 3-point mean, is what the rules threshold)
     y_min = float(np.min(y))
@@ -205,24 +235,17 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     val_flat = bool(v_ts is not None and not v_ts.significant_down and
                     abs(v_ts.slope * 0.5 * span_x) <= 0.05 * max(abs(v_end), 1e-300))
     val_flat_train_falling = bool(val_flat and train_falling)
-    inconsistent = bool(rise > 0 and climbs and sustained and _metric_improves(curves, xmin))
-    # a val loss that never fell while the val metric went at least half of the way to perfect (and
-    # >= 25 points) is not a model getting worse (YOLO: mAP 0.002 -> 0.87 while the column climbed); a model that
-    # memorised a small training set gains a few points of val accuracy (0.55 -> 0.61) while its
-    # val loss quadruples from the first evaluation, and that is overfitting
-    disagree = bool(inconsistent and never_fell and _metric_gain(curves, xmin) >= DISAGREE_GAIN)
-    veto = inconsistent and (rise_rel < INCONSISTENT_MAX or disagree)
     # no "progress below the start" is asked of the val loss: one that climbs from its first
     # evaluation while training falls was memorised before it (60 samples: train at 1.5% of its
     # start by then), and that is overfitting unless the metric says otherwise (`veto`)
-    rise_case = bool(climbs and sustained and rise_rel >= RISE_REL
-                     and train_falling is not False and not veto)
+    rise_case = bool(climb.climbs and climb.sustained and rise_rel >= RISE_REL
+                     and train_falling is not False and not climb.veto)
     # orders apart alone is not enough: a model that memorised its training set while its val
     # loss converged is healthy (fixtures/labels.py); the gap counts while training still falls
     # and validation does not follow
     val_not_improving = bool(v_ts is not None and not v_ts.significant_down)
     gap_case = bool(orders is not None and orders >= ORDERS and train_falling and val_not_improving
-                    and rise_rel >= 0.05 and significant and sustained and not disagree)
+                    and rise_rel >= 0.05 and climb.significant and climb.sustained and not climb.disagree)
     detected = rise_case or gap_case
     if detected:
         from advisor.signals.divergence import run_divergence
@@ -231,21 +254,22 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     values = {
         "val_min_step": xmin, "val_min": vmin, "rise_rel": rise_rel, "train_val_ratio": ratio,
         "orders_apart": orders, "gap_trend": gap_trend, "train_falling": train_falling, "train_share_after_min": train_share_after,
-        "val_flat_train_falling": val_flat_train_falling, "inconsistent_metric": inconsistent,
+        "val_flat_train_falling": val_flat_train_falling, "inconsistent_metric": climb.inconsistent,
         "rise_noise": rise_noise if math.isfinite(rise_noise) else None,
-        "trend_rise": trend_rise, "val_end": v_end, "rise_logged": rise_logged, "never_fell": never_fell, "loss_metric_disagree": disagree,
+        "trend_rise": climb.trend_rise, "val_end": v_end, "rise_logged": rise_logged, "never_fell": climb.never_fell,
+        "loss_metric_disagree": climb.disagree,
     }
     if rise_case:
         note = f"validation loss bottoms out at step {xmin:g} and climbs {rise_rel:.0%} while training keeps falling"
     elif gap_case:
         note = f"validation loss is {ratio:.3g}x the training loss (different orders of magnitude)"
-    elif inconsistent:
+    elif climb.inconsistent:
         note = "validation loss rises but the validation metric keeps improving (inconsistent, not overfitting)"
     else:
         note = f"validation minimum at step {xmin:g}; rise after it {rise_rel:.0%}"
     return Measurement(family="overfitting", role=role, tag=c.tag, detected=detected, values=values,
                        # the climb's span: a finding about it (overfitting, or the loss and the
                        # metric disagreeing) names where it starts and ends
-                       start_step=xmin if detected or inconsistent else None,
-                       end_step=float(x[-1]) if detected or inconsistent else None,
+                       start_step=xmin if detected or climb.inconsistent else None,
+                       end_step=float(x[-1]) if detected or climb.inconsistent else None,
                        confidence=float(min(0.95, 0.5 + rise_rel)) if detected else 0.0, note=note)
