@@ -23,6 +23,7 @@ unsegmented fit would have called it. Thresholds were set on the labelled corpus
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -169,6 +170,57 @@ def bounce(y: np.ndarray, ref_span: float = 0.0) -> float | None:
     return float(mad_sigma(d2) / math.sqrt(6) / max(lvl, FLOOR_SHARE * span, 1e-300))
 
 
+class StepEvidence(NamedTuple):
+    """What a per-step (dense) log shows, for STEP_LEVEL_CASES."""
+
+    confirm: float | None  # the val loss's bounce (None: train-only)
+    prior: float | None  # LR / the top of the optimizer's usual range (None: not logged)
+    prior_batch: float | None  # ... with SGD's range scaled down to the batch below 32
+    rel2: float  # second-half residual amplitude / level
+    rel2_low: float  # ... against at least 5% of the start (LOW_LEVEL)
+    floor: float  # the density's healthy noise floor
+    lvl_rel: float  # second-half level / start
+    stuck: bool  # stuck high and bouncing (seed 000's "抖动")
+    amp_vs_drop: float  # bouncing / the progress made
+    improving2: bool  # still improving significantly in the second half
+    noise_grew: bool  # the bouncing grew past the start's own noise
+
+
+def _val_confirms(e: StepEvidence) -> bool:
+    # step-level minibatch losses bounce even when healthy (at chance level too: a net stuck at
+    # chance or killed by its LR bounces 10-20% per batch): the validation loss, averaged over the
+    # whole val set, must bounce too before it is the optimiser's
+    far_too_high = e.prior_batch is not None and e.prior_batch >= PRIOR_HIGH
+    need = SPARSE_VAL_BOUNCE if far_too_high or e.rel2 >= CLEAR_FLOOR * e.floor else VAL_BOUNCE
+    # (and at such an LR 3/4 of the floor is enough of the per-step evidence, as on train-only
+    # logs: NAdam 0.02 on a Friedman regression bounced 0.81x the floor with a 9.5% val bounce)
+    enough = PRIOR_FLOOR_SHARE * e.floor if far_too_high else e.floor
+    return ((e.rel2 >= enough and e.confirm >= need) or (e.stuck and e.confirm >= STUCK_VAL_BOUNCE)) \
+        and e.lvl_rel >= DESCENDED
+
+
+# Per-step logs: which evidence decides depends on what the log holds besides the curve. The first
+# case that applies decides (the last always applies); the caller then drops a bouncing that settles.
+STEP_LEVEL_CASES = (
+    # a val loss is logged: it must bounce too
+    (lambda e: e.confirm is not None, _val_confirms),
+    # train-only at an LR far above the usual range: the bouncing is the LR's, even while the trend
+    # still descends
+    (lambda e: e.prior is not None and e.prior >= PRIOR_HIGH,
+     lambda e: e.rel2_low >= PRIOR_FLOOR_SHARE * e.floor),
+    # at the top of the usual range or a little above: the curve must show it clearly (1.5x the
+    # density's noise floor, and a sizeable share of the progress made), and past the start's own
+    # noise (RMSprop at its default 1e-3 bounces 1.2x it on moons)
+    (lambda e: e.prior is not None and e.prior >= PRIOR_AT_TOP,
+     lambda e: e.rel2_low >= PRIOR_CLEAR * e.floor and e.amp_vs_drop >= 0.12 and not e.improving2 and e.noise_grew),
+    # an LR within the usual range: per-step bouncing is minibatch noise
+    (lambda e: e.prior is not None, lambda e: False),
+    # no LR, no val loss: the bouncing must also have grown past the start's own noise
+    (lambda e: True,
+     lambda e: ((e.rel2_low >= e.floor and e.amp_vs_drop >= 0.12 and not e.improving2) or e.stuck) and e.noise_grew),
+)
+
+
 def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None = None,
           prior: float | None = None, prior_batch: float | None = None, averaged: bool = False) -> dict:
     n = len(y)
@@ -241,31 +293,9 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
         # stuck high and bouncing: the loss is no better than ~70% of its start in the second
         # half and bounces >= 5% of that level (seed 000's "抖动" around a minimum it never reaches)
         stuck = lvl_rel >= STUCK_LEVEL and rel2 >= STUCK_BOUNCE and not improving2
-        if confirm is not None:
-            # step-level minibatch losses bounce even when healthy (at chance level too: a net
-            # stuck at chance or killed by its LR bounces 10-20% per batch): the validation loss,
-            # averaged over the whole val set, must bounce too before it is the optimiser's
-            far_too_high = prior_batch is not None and prior_batch >= PRIOR_HIGH
-            need = SPARSE_VAL_BOUNCE if far_too_high or rel2 >= CLEAR_FLOOR * floor else VAL_BOUNCE
-            # (and at such an LR 3/4 of the floor is enough of the per-step evidence, as on train-only
-            # logs: NAdam 0.02 on a Friedman regression bounced 0.81x the floor with a 9.5% val bounce)
-            enough = PRIOR_FLOOR_SHARE * floor if far_too_high else floor
-            big = ((rel2 >= enough and confirm >= need) or (stuck and confirm >= STUCK_VAL_BOUNCE)) \
-                and lvl_rel >= DESCENDED
-        elif prior is not None and prior >= PRIOR_HIGH:
-            # train-only at an LR far above the usual range: the bouncing is the LR's, even
-            # while the trend still descends
-            big = rel2_low >= PRIOR_FLOOR_SHARE * floor
-        elif prior is not None and prior >= PRIOR_AT_TOP:
-            # at the top of the usual range or a little above: the curve must show it clearly
-            # (1.5x the density's noise floor, and a sizeable share of the progress made)
-            # (and past the start's own noise: RMSprop at its default 1e-3 bounces 1.2x it on moons)
-            big = rel2_low >= PRIOR_CLEAR * floor and amp_vs_drop >= 0.12 and not improving2 and noise_grew
-        elif prior is not None:
-            big = False  # an LR within the usual range: per-step bouncing is minibatch noise
-        else:
-            # no LR, no val loss: the bouncing must also have grown past the start's own noise
-            big = ((rel2_low >= floor and amp_vs_drop >= 0.12 and not improving2) or stuck) and noise_grew
+        e = StepEvidence(confirm, prior, prior_batch, rel2, rel2_low, floor, lvl_rel, stuck, amp_vs_drop,
+                         improving2, noise_grew)
+        big = next(decides(e) for applies, decides in STEP_LEVEL_CASES if applies(e))
         big = big and amp_trend != "settling"
     else:
         # epoch-level curves are averages: a healthy one is smooth, so point-to-point bouncing
