@@ -29,7 +29,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    MIN_POINTS, bin_medians, curve_or_none, diff_sigma, finite_xy, head_level, odd, running_median,
+    MIN_POINTS, bin_medians, curve_or_none, diff_sigma, finite_xy, head_level, odd, percent_scale, running_median,
     tail_level, theil_sen,
 )
 from advisor.signals.robust import median  # numpy's numbers, without its per-call dispatch
@@ -245,9 +245,7 @@ def _accuracy(curves: Curves) -> tuple[np.ndarray, np.ndarray] | None:
     if a is None or curves.higher_is_better.get(a.role) is False:
         return None
     ax, ay = finite_xy(a)
-    if len(ay) and float(np.max(ay)) > 1.5:  # logged in percent
-        ay = ay / 100.0
-    return ax, ay
+    return ax, ay / percent_scale(ay)
 
 
 def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:

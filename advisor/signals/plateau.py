@@ -21,7 +21,7 @@ import numpy as np
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
     bin_medians, diff_sigma, finite_curve, finite_xy, longest_flat, longest_flat_high,
-    lr_change_points, odd, running_median, theil_sen,
+    lr_change_points, odd, percent_scale, running_median, theil_sen,
 )
 from advisor.signals.robust import median, percentile  # numpy's numbers, without its per-call dispatch
 
@@ -199,7 +199,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     C = curves.num_classes
     at_chance = False
     if C and C > 1:
-        chance = (1.0 / C) * (100.0 if is_acc and np.nanmax(y) > 1.5 else 1.0) if is_acc else math.log(C)
+        chance = (1.0 / C) * percent_scale(y) if is_acc else math.log(C)
         at_chance = abs(level - chance) <= 0.1 * abs(chance)
     if not at_chance:
         at_chance = abs(level_z - head_z) <= 0.1 * scale if progress > 0 else True
@@ -219,7 +219,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     if is_acc:
         # an accuracy stuck where it started counts only when that is low (not a model that was
         # already trained when logging began)
-        acc_scale = 100.0 if float(np.nanmax(y)) > 1.5 else 1.0
+        acc_scale = percent_scale(y)
         stalled_high = bool(ends_flat and at_chance and level < 0.5 * acc_scale)
     elif level_rel_start is not None:
         # a stall at a high level that noise keeps from reaching the end as one flat stretch (a
@@ -318,9 +318,7 @@ def _accuracy_learned(curves: Curves, x_start: float, x_end: float, unknown: boo
         inside = (ax >= x_start) & (ax <= x_end)
         if inside.sum() < 2:
             continue
-        if float(np.max(ay)) > 1.5:  # logged in percent
-            ay = ay / 100.0
-        return float(median(ay[inside])) >= chance + LEARNED_ACC * (1.0 - chance)
+        return float(median(ay[inside] / percent_scale(ay))) >= chance + LEARNED_ACC * (1.0 - chance)
     return unknown
 
 

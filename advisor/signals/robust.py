@@ -139,6 +139,13 @@ def finite_xy(curve: Curve | None) -> tuple[np.ndarray, np.ndarray]:
     return x[ok], y[ok]
 
 
+def percent_scale(y) -> float:
+    """100 for an accuracy logged in percent, else 1: a largest value over 1.5 cannot be a
+    fraction. The one reading of that convention for every family that judges an accuracy (its
+    chance level 1/C, its halfway mark, its collapse) on a fraction's scale."""
+    return 100.0 if len(y) and float(np.nanmax(y)) > 1.5 else 1.0
+
+
 def finite_curve(curves: Curves, role: str, min_points: int,
                  need_span: bool = True) -> tuple[Curve, np.ndarray, np.ndarray] | None:
     """(curve, x, y) of the role's finite points when there are at least `min_points` of them
