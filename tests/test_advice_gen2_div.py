@@ -113,3 +113,49 @@ def test_a_loss_that_fell_then_ended_above_its_start_with_the_val_loss_is_a_dive
     r = diagnose_recorded("gen2div-s1-0088-classif-momentum_0.99_blowup")
     assert core_patterns(r) == {"divergence"}
     assert r.findings[0].rule == "DIV006" and first_action(r) == "lower_lr"
+
+
+# Session 7: plateau-labelled runs that blew up in their first steps and came back only to where an
+# untrained net sits (the labeller: the full-batch loss never got below its untrained start).
+@pytest.mark.parametrize("name, low, high", [
+    # W&B history, only the LR (1.0) logged, 4 classes: loss 5.2 -> 1.39 (ln 4), train accuracy 31-38%
+    ("g2div7-s1-0099-count-adagrad_high", 4, 5),
+    # torch SummaryWriter, Adagrad 1.0 at batch 16, 4 classes: loss 5.2 -> ~1.4, val accuracy 24-39%
+    ("g2div7-s3-0049-count-adagrad_high", 3.5, 5),
+    # add_scalars layout, Adagrad 1.0, 4 classes: loss 1,503 -> 1.30, val accuracy 29-35%
+    ("g2div7-s4-0148-classif-adagrad_high", 1000, 1500),
+    # Keras CSV, nothing but the LR (0.3) logged, 10 classes: loss 3.5, 22.9, then 3.4 -> 2.49; accuracy 7-12%
+    ("g2div7-s1-0067-digits-momentum_0.99_blowup", 7, 11),
+    # generic camelCase CSV, SGD 2.0 step-decayed: loss 25, 191, then ln 10 -> 2.23; train accuracy 7-22%
+    ("g2div7-s1-0224-digits-sgd_small_batch_high", 60, 100),
+    # torch SummaryWriter, SGD 0.5 at batch 4: loss 7,002 then ln 10 to the end, val accuracy 7-12%
+    ("g2div7-s1-0013-digits-sgd_small_batch_high", 2000, 3000),
+])
+def test_a_classifier_stuck_at_chance_after_a_blow_up_in_its_first_steps_is_a_plateau_to_lower_the_lr(name, low, high):
+    """The first logged losses sit 4-2,700x above ln(1 / the accuracy's low), the loss comes back
+    only to that loss of guessing (a fall of 70-99.9% that reads as progress), and the accuracy
+    never rises 15 points from its low: the first steps blew the weights up and the net only found
+    its way back to where an untrained one starts. Were no finding, ACC001 (raise_lr first), or a
+    plateau with lr_schedule first (0013); the labels expect lower_lr / warmup."""
+    r = diagnose_recorded(name)
+    assert core_patterns(r) == {"plateau"}
+    assert r.findings[0].rule == "PLT008" and first_action(r) == "lower_lr"
+    v = measurement(r, "divergence", "train_loss").values
+    assert v["kind"] is None and low <= v["settled_after_blowup"] <= high
+
+
+def test_a_net_that_learns_after_a_blow_up_in_its_first_steps_is_not_stuck():
+    """MLflow (Keras autolog), Adagrad 1.0 on digits, healthy-labelled: the loss starts at 456 and
+    comes back to ~0.8, near ln(1 / the accuracy's low 41%), but the val accuracy climbs to 67%
+    (26 points): it learns. The closest healthy run to PLT008 on the tuning seeds."""
+    r = diagnose_recorded("g2div7-s4-0133-digits-adagrad_high")
+    assert not core_patterns(r)
+    assert measurement(r, "divergence", "train_loss").values["settled_after_blowup"] is None
+
+
+def test_plt008_calls_a_blow_up_from_the_ratio_the_signal_documents():
+    from advisor.engine import load_rules
+    from advisor.signals.divergence import BLOWN_START
+
+    assert load_rules().by_id("PLT008").params["min_ratio"] == BLOWN_START
+

@@ -36,6 +36,8 @@ register(Family(
         "grad_norm_explosion": "bool: grad_norm blows up (>= 10x its median) or goes non-finite",
         "after_fraction": "share of the run (by x) after the onset",
         "chance_ratio": "a classifier's loss (last quarter) / ln(1 / its accuracy's low), when it sits far above guessing",
+        "settled_after_blowup": "a classifier's first logged losses (max of three) / ln(1 / its accuracy's low), when its "
+                                "loss ends at 0.75-2x that loss while the accuracy never rose (>= 2.5: a blow-up, PLT008)",
     },
     fn="advisor.signals.divergence:measure_divergence",
 ))

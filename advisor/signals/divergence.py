@@ -85,6 +85,28 @@ ACC_FLOOR = 0.05
 HUGE = 1e3
 HUGE_COUNT = 3
 MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a divergence
+# A classifier whose first logged losses sit far above the loss of guessing, whose loss then comes
+# back only to that loss, and whose accuracy never rises from its floor: the first steps threw the
+# weights far (Adagrad at LR 1, SGD 2 at batch 16, momentum 0.99 at LR 0.3 log 5.2-7,000 on 2-10
+# classes at their first log line) and the rest of the run is the net finding its way back to where
+# an untrained one starts, not learning. Its loss falls 70-99.9%, which hides the stall from every
+# loss-only reading; the accuracy at its floor and the loss of guessing show it. Not a divergence
+# (the run is not worse than an untrained net at its end: the labeller's plateau), but its cause
+# is the blow-up, so the plateau finding that reads it (PLT008) puts lowering the LR first.
+# `settled_after_blowup` is the first three logged values' max over that loss whenever the accuracy
+# never rose and the loss ended back at it; PLT008 calls it a blow-up from BLOWN_START (its
+# `min_ratio`). Measured on the first generator's pool and gen2 seeds 1-4 (accuracy low <= 50%):
+# - the first three logged values' max is >= 2.5x ln(1 / the accuracy's low): the blow-ups read
+#   3.8-2,700x; nets that never learnt without a blow-up (deep saturating stacks, LRs far too low,
+#   LSTMs crawling) start at 0.8-1.7x (an untrained net's loss is about ln C);
+# - the loss's last quarter sits at 0.75-2x that loss (the runs read here 0.88-1.21x; >= 2x with
+#   the accuracy at its floor is `above_chance`; a net that learnt ends far below);
+# - the accuracy's best is within NEVER_ROSE (15 points) of its low: these runs 3-12 points, the
+#   nearest other runs 20 (an oscillation), 25 (an LR decayed to 0 that let the net learn) and 26
+#   points (a healthy Adagrad run on digits that also starts at 456).
+BLOWN_START = 2.5
+SETTLED_LOW, SETTLED_HIGH = 0.75, ABOVE_CHANCE
+NEVER_ROSE = 0.15
 # ... and one that logged two values, the second >= LAST_BLOWUP x the first (Keras CSV of SGD
 # momentum 0.99: epoch 0 at 8.5, epoch 1 at 1.5e6, then the run died): no trend needed for that
 
@@ -278,6 +300,25 @@ def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[float, 
     return float(x[int(over[0])] if len(over) else x[0]), ratio
 
 
+def _settled_after_blowup(curves: Curves, y: np.ndarray) -> float | None:
+    """The first three logged losses' max / the loss of guessing, for a classifier whose loss ends
+    at the loss of guessing while its accuracy never rose (see BLOWN_START), or None. Near 1 for a
+    net stuck at chance from its first step; PLT008 reads >= BLOWN_START as a blow-up."""
+    acc = _accuracy(curves)
+    if acc is None or len(acc[1]) < MIN_POINTS or len(y) < MIN_POINTS or not np.all(y > 0):
+        return None
+    ay = acc[1]
+    low = float(np.percentile(ay, 10))
+    if not 0 < low <= 0.5 or float(np.max(ay)) - low > NEVER_ROSE:
+        return None
+    guess = math.log(1.0 / low)
+    head = float(np.max(y[:3])) / guess
+    settled = float(median(y[-max(1, len(y) // 4):])) / guess
+    if not SETTLED_LOW <= settled < SETTLED_HIGH:
+        return None
+    return head
+
+
 def _repeated_blowups(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     """(onset x, ratio) when >= HUGE_COUNT logged values reach HUGE x the loss's level, or None."""
     if len(y) < MIN_DIV_POINTS:
@@ -419,7 +460,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     values: dict = {
         "kind": None, "first_nonfinite_step": first_bad, "explosion_ratio": None,
         "early_rise_ratio": None, "onset_step": None, "grad_norm_explosion": False,
-        "after_fraction": None, "chance_ratio": None,
+        "after_fraction": None, "chance_ratio": None, "settled_after_blowup": None,
     }
     kind, onset = None, None
     if bad.any():
@@ -488,6 +529,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
                 half = len(ty) // 2
                 if tail_level(ty, 0.1) < head_level(ty, 0.1) and not theil_sen(tx[half:], ty[half:]).significant_up:
                     kind, onset = None, None
+    if kind is None and role == loss_role:
+        values["settled_after_blowup"] = _settled_after_blowup(curves, y)
     detected = kind is not None
     values["kind"] = kind
     values["onset_step"] = onset
