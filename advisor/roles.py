@@ -149,13 +149,16 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
     """role -> tag for one run. `overrides` (from config) win over the name-based guess."""
     overrides = overrides or {}
     candidates: dict[str, list[tuple[int, int, str]]] = {}
+    single: dict[str, list[tuple[int, int, str]]] = {}  # one finite point: a run that died at its first log line
     for tag, series in run.series.items():
         n_finite = len(series)
-        if len(series) < 2 and np.all(np.isfinite(series.value)):
-            continue  # one finite point says nothing; one NaN/inf point says the run died
         c = classify(tag)
         role = _role_of(c, tag, run)
         if role is None:
+            continue
+        if len(series) < 2 and np.all(np.isfinite(series.value)):
+            # one finite point says nothing about a curve; one NaN/inf point says the run died
+            single.setdefault(role, []).append((c.specificity, n_finite, tag))
             continue
         candidates.setdefault(role, []).append((c.specificity, n_finite, tag))
     roles: dict[str, str] = {}
@@ -163,11 +166,31 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
         cands.sort(key=lambda t: (-t[0], -t[1], len(t[2]), t[2]))
         roles[role] = cands[0][2]
     _same_cadence_train_loss(roles, candidates)
+    _died_at_first_log(roles, single)
     for role, tag in overrides.items():
         if tag in run.series:
             roles[role] = tag
     # A lone "loss" that is really the only loss is the training loss.
     return roles
+
+
+# the roles a log that holds one value per tag is read from: what its loss was and what the net
+# scored, the two facts DIV005 (a classifier's loss orders of magnitude above any cross-entropy) needs
+SINGLE_POINT_ROLES = ("train_loss", "val_loss", "train_acc", "val_acc")
+
+
+def _died_at_first_log(roles: dict[str, str], single: dict[str, list[tuple[int, int, str]]]) -> None:
+    """A run that logged one value and stopped (a NaN guard, TerminateOnNaN, a crash after the
+    first epoch) has no curve, but its one loss can still be read: 3.8e10 on a classifier is a
+    blow-up at any LR (gen2: SGD 2.0 with Nesterov momentum on cancer, one epoch logged, loss 3.8e10,
+    accuracy 57.5%). Only when no loss of two or more points exists, so that a one-off value
+    beside real curves (a final `test/loss`, a summary metric) never takes a role."""
+    if "train_loss" in roles or "val_loss" in roles or not any(r in single for r in ("train_loss", "val_loss")):
+        return
+    for role in SINGLE_POINT_ROLES:
+        if role in single and role not in roles:
+            cands = sorted(single[role], key=lambda t: (-t[0], len(t[2]), t[2]))
+            roles[role] = cands[0][2]
 
 
 def _cadence(tag: str) -> str:

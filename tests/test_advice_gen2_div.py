@@ -159,3 +159,34 @@ def test_plt008_calls_a_blow_up_from_the_ratio_the_signal_documents():
 
     assert load_rules().by_id("PLT008").params["min_ratio"] == BLOWN_START
 
+
+def test_a_run_that_logged_one_astronomical_loss_and_died_is_a_divergence():
+    """torch add_scalars, SGD 2.0 with Nesterov momentum 0.9 on cancer: the run logged one epoch
+    (loss 3.8e10, accuracy 57.5%) and stopped. One point is no curve, but a classifier's loss of
+    3.8e10 is a blow-up at any class count (DIV005). advisor/roles dropped every one-point series,
+    so the run had no loss at all and no finding."""
+    r = diagnose_recorded("g2div7-s3-0165-cancer-sgd_kill")
+    assert r.metrics == {"train_loss": "loss/train", "train_acc": "accuracy/train"}
+    assert core_patterns(r) == {"divergence"}
+    assert r.findings[0].rule == "DIV005" and first_action(r) == "lower_lr"
+
+
+def test_one_point_series_beside_real_curves_take_no_role(real_logs):
+    """The one-point fallback reads a log that has nothing else; a one-off value beside real curves
+    never takes a role. Real logs: a Lightning run whose `train_loss` was logged once, beside a
+    logged `val_loss` curve (the training loss stays unassigned, as before); HF's end-of-run
+    `train_loss` summary beside the logged `loss` curve; and the add_scalars log whose `test` run
+    holds one training and one validation loss and nothing else (now read; too short for any
+    finding, as before)."""
+    from advisor.pipeline import diagnose_paths
+
+    def metrics(rel):
+        (run,) = diagnose_paths([str(real_logs / rel)]).runs
+        return run
+
+    lightning = metrics("tensorboard/lightning-tb-stuck-at-chance/lightning_logs/version_58")
+    assert "train_loss" not in lightning.metrics and lightning.metrics["val_loss"] == "val_loss"
+    assert metrics("hf-trainer/whisper-tiny-nb-100k").metrics["train_loss"] == "loss"
+    test = metrics("tensorboard/pytorch-add-scalars-linreg/runs/test")
+    assert test.metrics == {"train_loss": "loss/training", "val_loss": "loss/validation"}
+    assert not test.findings
