@@ -171,3 +171,22 @@ def test_only_the_first_recommendation_that_can_run_is_verified_by_default(monke
     every = verify_findings([f], config, {}, VerifyOptions(steps=40, seeds=1, device="cpu",
                                                            entry="entry_mod:train_quad_opt", all_recommendations=True))
     assert [v.action for v in every] == ["change_optimizer", "lower_lr", "raise_lr"]
+
+
+def test_an_lr_logged_only_as_a_column_fills_the_lr_placeholder(tmp_path):
+    """A script that writes its LR only as a logged column (no config, no hparams): the advice
+    `lr 3 -> 1` was computed from that column, yet `--cmd '... --lr {lr}'` used to stop with
+    'unknown placeholder {lr}'. The trials now start from the logged LR, and lowering it holds."""
+    script = DATA / "scalar_lr_script.py"
+    run = tmp_path / "run"
+    subprocess.run([sys.executable, str(script), "--lr", "3", "--logdir", str(run)], check=True)
+    work = tmp_path / "trials"
+    template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --max-steps {{max_steps}} " \
+               "--seed {seed} --logdir {logdir}"
+    result = CliRunner().invoke(main, ["verify", str(run), "--cmd", template, "--seeds", "2", "--workdir", str(work),
+                                       "--format", "json", "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (v,) = json.loads(result.output)["runs"][0]["verification"]
+    assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
+    lrs = {a[a.index("--lr") + 1] for a in (json.loads(p.read_text()) for p in work.glob("*/argv.log"))}
+    assert lrs == {"1"} or lrs == {"1", "3"}, lrs

@@ -691,7 +691,7 @@ def verify_path(path: str, sets: dict[str, Any], options: VerifyOptions, progres
         say(f"{report.run.name}: no finding, nothing to verify")
         return diagnosis
     try:
-        config, aliases = baseline_config(report.run, sets)
+        config, aliases = baseline_config(report.run, sets, report.curves.hparams if report.curves else None)
     except PlanError as exc:
         raise VerifyError(str(exc)) from None
     if not options.cmd and options.log_every == 1:

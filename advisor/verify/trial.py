@@ -94,12 +94,15 @@ def parse_sets(items: Iterable[str]) -> dict[str, Any]:
     return out
 
 
-def baseline_config(run: Run | None, sets: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def baseline_config(run: Run | None, sets: dict[str, Any],
+                    logged: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The config the baseline arm trains with, and which raw keys carry each normalised name.
 
     The run's own hparams come first (raw names, so a command template can use `{learning_rate}`),
-    the normalised names of advisor.roles (`lr`, `batch_size`, ...) are added beside them, and
-    `--set` wins over both. `aliases["lr"] == ["learning_rate"]` lets a change to `lr` reach the
+    the normalised names of advisor.roles (`lr`, `batch_size`, ...) are added beside them, then
+    what the pipeline read from the log's curves (`logged`, the Curves' hparams: a run that logs
+    its LR only as a scalar curve still has an `{lr}`, the value its advice was computed from),
+    and `--set` wins over all. `aliases["lr"] == ["learning_rate"]` lets a change to `lr` reach the
     raw key too, so the two never disagree inside one trial.
     """
     from advisor.roles import HPARAM_ALIASES, normalise_hparams
@@ -109,6 +112,8 @@ def baseline_config(run: Run | None, sets: dict[str, Any]) -> tuple[dict[str, An
     norm = normalise_hparams(raw)
     for name, value in norm.items():
         config.setdefault(name, value)
+    for name, value in (logged or {}).items():
+        config.setdefault(name, _plain(value))
     aliases: dict[str, list[str]] = {}
     leaves = {k: re.split(r"[./]", k.lower())[-1] for k in raw}
     for name, names in HPARAM_ALIASES.items():

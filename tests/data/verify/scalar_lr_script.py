@@ -1,0 +1,46 @@
+"""An ordinary script that records its learning rate only as a logged column, as many do: no
+config file, no hparams, just `step,train_loss,lr` in a CSV. Linear regression by minibatch SGD
+in numpy (fast, and the same on every CPU: no torch kernels).
+
+`advisor verify RUN --cmd '... --lr {lr} ...'` must find `{lr}` in the LR the log holds."""
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv=None):
+    raw = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description="linear regression by SGD")
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--max-steps", type=int, default=300)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--logdir", required=True)
+    a = p.parse_args(raw)
+    out = Path(a.logdir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "argv.log").write_text(json.dumps(raw))
+    data = np.random.default_rng(0)
+    x = data.standard_normal((2000, 20))
+    y = x @ data.standard_normal(20) + 0.5 * data.standard_normal(2000)
+    rng = np.random.default_rng(a.seed)
+    w = 0.1 * rng.standard_normal(20)
+    with open(out / "metrics.csv", "w") as f, np.errstate(all="ignore"):
+        f.write("step,train_loss,lr\n")
+        for step in range(a.max_steps):
+            idx = rng.integers(0, len(y), a.batch_size)
+            r = x[idx] @ w - y[idx]
+            loss = float(0.5 * np.mean(r * r))
+            f.write(f"{step},{loss!r},{a.lr!r}\n")
+            if not math.isfinite(loss):
+                break
+            w = w - a.lr * (x[idx].T @ r) / a.batch_size
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
