@@ -49,6 +49,21 @@ def lr_over_usual(hparams: dict[str, Any]) -> float | None:
     return float(lr) / USUAL_LR_MAX[fam]
 
 
+def lr_over_usual_bound(hparams: dict[str, Any], most: bool) -> float | None:
+    """`lr_over_usual` when the optimizer is known; when only the LR is logged, the largest
+    (`most`: over Adam's 1e-3, the lowest top of any family) or the least (over plain SGD's 0.2)
+    ratio it can have. An LR of 5e-6 is far too low, and one of 5 far too high, whatever the
+    optimizer: a rule can say so without knowing which optimizer it is."""
+    known = lr_over_usual(hparams)
+    if known is not None:
+        return known
+    lr = hparams.get("lr")
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0 or not math.isfinite(lr):
+        return None
+    tops = USUAL_LR_MAX.values()
+    return float(lr) / (min(tops) if most else max(tops))
+
+
 SGD_USUAL_AT_BATCH = 32  # LR & batch-size chapter 12.3.4: LR 0.5 is best down to batch 32, 0.1 at batch 16
 
 

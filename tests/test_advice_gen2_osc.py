@@ -1,8 +1,9 @@
 """Oscillation calls on recorded trainings of the second generator (bench/make_corpus_gen2.py, seeds
-1 and 3), session 6. Each run below was misread by main b3afd4d; each test names the practitioner's
-evidence that now reads it right. Labels come from the full-batch training loss the generator
+1-4), sessions 6 and 7. Each run below was misread by main (b3afd4d for gen2osc-*, d997ccc for
+g2osc7-*); each test names the practitioner's evidence that now reads it right. Labels come from the full-batch training loss the generator
 evaluates and never writes (bench.make_corpus_oos.judge); the runs are copied under
-tests/data/oos/gen2osc-s<seed>-<id>-<task>-<drawn config> (the drawn config is not the label).
+tests/data/oos/gen2osc-s<seed>-<id>-<task>-<drawn config> (session 6) and g2osc7-s<seed>-<id>-...
+(session 7); the drawn config is not the label.
 """
 from __future__ import annotations
 
@@ -97,3 +98,19 @@ def test_an_early_blow_up_is_not_the_start_the_val_bounce_is_measured_against():
     assert "oscillation" in _patterns(r)
     assert first_action(r) == "lower_lr"
     assert measurement(r, "oscillation", "train_loss").values["val_bounce"] >= 0.18
+
+
+def test_an_lr_of_one_is_far_too_high_whatever_the_unlogged_optimizer():
+    """A Lightning CSV of a breast-cancer net whose only hparam is an LR of 1.0 (its LR column is
+    named after no optimizer it ran): the per-step loss fell to 4.5% of its start while the val
+    loss bounces 13.7% of its level (0.035 -> 0.141 ... 0.458 -> 0.154). An LR of 1.0 is >= 5x the
+    top of every optimizer family's usual range (plain SGD's 0.2 is the largest), so the val
+    loss's bounce is the LR's, as at a logged optimizer's 5x, not a converged net's: oscillation
+    with lower_lr first (was overfitting only, early_stop first). The runs of gen2 seeds 1-4 and
+    the first generator's pool at LR >= 1.0 with no optimizer logged and a val bounce >= 8% that
+    are not oscillating (3 plateaus, 8.1-41%) keep their calls: plateau explains them."""
+    r = _diagnose("g2osc7-s4-0226-cancer-adagrad_high")
+    assert {"oscillation", "overfitting"} <= _patterns(r)
+    assert first_action(r) == "lower_lr"
+    v = measurement(r, "oscillation", "train_loss").values
+    assert v["level_rel_start"] < 0.05 and v["val_bounce"] >= 0.08

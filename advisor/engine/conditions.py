@@ -89,18 +89,8 @@ class Context:
 
 
 def _lr_over_usual_bound(hp: dict[str, Any], most: bool) -> float | None:
-    """`lr_over_usual` when the optimizer is known; when only the LR is logged, the largest
-    (`most`: over Adam's 1e-3, the lowest top of any family) or the least (over plain SGD's 0.2)
-    ratio it can have. An LR of 5e-6 is far too low, and one of 5 far too high, whatever the
-    optimizer: a rule can say so without knowing which optimizer it is."""
-    known = priors.lr_over_usual(hp)
-    if known is not None:
-        return known
-    lr = hp.get("lr")
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0 or not math.isfinite(lr):
-        return None
-    tops = priors.USUAL_LR_MAX.values()
-    return float(lr) / (min(tops) if most else max(tops))
+    """`priors.lr_over_usual_bound` (signals read the same bounds)."""
+    return priors.lr_over_usual_bound(hp, most)
 
 
 # An LR far enough below its optimizer's usual range to explain a stall by itself: 10x below the top

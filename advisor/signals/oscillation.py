@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from advisor.model import Curves, Measurement
-from advisor.priors import lr_over_usual, lr_over_usual_for_batch
+from advisor.priors import lr_over_usual, lr_over_usual_bound, lr_over_usual_for_batch
 from advisor.signals.robust import (
     acf, finite_curve, finite_xy, group_medians, head_level, lowess, lr_change_points, mad_sigma, odd, regular,
     running_median, theil_sen,
@@ -442,7 +442,12 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
                            values=_empty_values(), note="diverged: judged by `divergence`")
     inner = [cp for cp in cuts if x[0] < cp < x[-1]]
     prior = lr_over_usual(curves.hparams)
+    # (with the val loss as the evidence, an LR of >= 1.0 is far too high whatever the optimizer when
+    # none is logged: >= 5x the top of every family's usual range, plain SGD's 0.2 the largest; the
+    # val-confirmed cases only compare it with PRIOR_HIGH)
     prior_batch = lr_over_usual_for_batch(curves.hparams)
+    if prior_batch is None:
+        prior_batch = lr_over_usual_bound(curves.hparams, most=False)
     confirm = None
     if role == "train_loss":
         v = curves.get("val_loss")
