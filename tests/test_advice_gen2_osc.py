@@ -114,3 +114,15 @@ def test_an_lr_of_one_is_far_too_high_whatever_the_unlogged_optimizer():
     assert first_action(r) == "lower_lr"
     v = measurement(r, "oscillation", "train_loss").values
     assert v["level_rel_start"] < 0.05 and v["val_bounce"] >= 0.08
+
+
+def test_spikes_at_sgd_far_too_high_for_its_small_batch_are_lowered_first():
+    """SGD 0.5 at batch 4 on breast cancer (torch TensorBoard): 2.5x plain SGD's top, but 20x the
+    top for a batch of 4 (seed 002: the best LR fell from 0.5 to 0.1 when the batch went from 32 to
+    16). SPK001 put gradient clipping first below 3x the unscaled top; against the top for the
+    batch, as OSC002 and PLT002 read it, the spikes are steps too large: lower_lr first (first
+    generator's pool: 2 runs gain their expected first action, lower_lr; none loses one)."""
+    r = _diagnose("gen2osc-s3-0090-cancer-sgd_small_batch_high")
+    spk = next(f for f in r.findings if f.rule == "SPK001")
+    assert spk.recommendations[0].action == "lower_lr"
+    assert "gradient_clipping" in [x.action for x in spk.recommendations]
