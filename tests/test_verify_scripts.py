@@ -190,3 +190,51 @@ def test_an_lr_logged_only_as_a_column_fills_the_lr_placeholder(tmp_path):
     assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
     lrs = {a[a.index("--lr") + 1] for a in (json.loads(p.read_text()) for p in work.glob("*/argv.log"))}
     assert lrs == {"1"} or lrs == {"1", "3"}, lrs
+
+
+def test_epochs_counted_by_the_log_fill_the_epochs_placeholder(tmp_path):
+    """`--epochs {epochs}` on a run whose only record of its length is an `epoch` column (a
+    Lightning or Keras CSV, no hparams): it used to stop with 'unknown placeholder {epochs}'. The
+    log counts 30 epochs, so a trial of `budget` steps gets the same share of them."""
+    script = DATA / "scalar_lr_script.py"
+    run = tmp_path / "run"
+    subprocess.run([sys.executable, str(script), "--lr", "3", "--epochs", "30", "--logdir", str(run)], check=True)
+    work = tmp_path / "trials"
+    template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --epochs {{epochs}} " \
+               "--seed {seed} --logdir {logdir}"
+    result = CliRunner().invoke(main, ["verify", str(run), "--cmd", template, "--seeds", "2", "--workdir", str(work),
+                                       "--format", "json", "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (v,) = json.loads(result.output)["runs"][0]["verification"]
+    assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
+    epochs = {int(a[a.index("--epochs") + 1]) for a in (json.loads(p.read_text()) for p in work.glob("*/argv.log"))}
+    assert epochs == {-(-v["steps"] * 30 // 299)} and max(epochs) < 30, epochs
+
+
+@pytest.mark.parametrize("path, epochs", [
+    ("csv/lightning", 2),  # Lightning CSVLogger: an `epoch` column 0, 0, ..., 1
+    ("csv/keras", 4),  # Keras CSVLogger: the x axis is the 0-based epoch, 0..3
+    ("csv/fastai", 3),  # fastai CSVLogger: likewise, 0..2
+])
+def test_logged_epochs_reads_the_epoch_count_of_real_writers(path, epochs):
+    from advisor.pipeline import diagnose_paths
+    from advisor.verify.trial import logged_epochs
+
+    (report,) = diagnose_paths([str(Path(__file__).resolve().parents[1] / "fixtures" / path)]).runs
+    assert logged_epochs(report.curves) == epochs
+
+
+@pytest.mark.parametrize("path, epochs", [
+    # (the manifest's count of each run's epochs; the first two record no epoch count in hparams)
+    ("csv/lightning-csv-probing-v0", 20),  # Trainer(max_epochs=20), Lightning CSVLogger
+    ("tensorboard/keras-tf2-reuters-mod1", 20),  # Keras TensorBoard callback: epoch_loss at x = epoch
+    ("tensorboard/lightning-tb-memorization-overfit", 100),  # Lightning TensorBoardLogger's `epoch` tag
+    ("tensorboard/yolov5-tb-exp3-healthy", 150),  # one point per epoch, step = epoch
+])
+def test_logged_epochs_on_real_logs(real_logs, path, epochs):
+    from advisor.pipeline import diagnose_paths
+    from advisor.verify.trial import logged_config
+
+    (report,) = diagnose_paths([str(real_logs / path)]).runs
+    assert "epochs" not in report.curves.hparams
+    assert logged_config(report.curves)["epochs"] == epochs

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from advisor.model import Diagnosis, Finding, Run, Verification
 from advisor.verify.trial import (
-    MIN_STEPS, Arm, PlanError, TrialResult, baseline_config, default_steps, log_cadence, original_length, plan_arms,
+    MIN_STEPS, Arm, PlanError, TrialResult, baseline_config, default_steps, log_cadence, logged_config, original_length, plan_arms,
 )
 
 Progress = Callable[[str], None]
@@ -691,7 +691,7 @@ def verify_path(path: str, sets: dict[str, Any], options: VerifyOptions, progres
         say(f"{report.run.name}: no finding, nothing to verify")
         return diagnosis
     try:
-        config, aliases = baseline_config(report.run, sets, report.curves.hparams if report.curves else None)
+        config, aliases = baseline_config(report.run, sets, logged_config(report.curves))
     except PlanError as exc:
         raise VerifyError(str(exc)) from None
     if not options.cmd and options.log_every == 1:

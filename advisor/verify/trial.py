@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from advisor.model import Finding, Run
+from advisor.model import Curves, Finding, Run
 
 DEFAULT_SEEDS = 3
 MIN_STEPS = 30  # below this no curve measurement is meaningful
@@ -127,6 +127,47 @@ def baseline_config(run: Run | None, sets: dict[str, Any],
                 for k in keys:
                     config[k] = value
     return config, aliases
+
+
+def logged_config(curves: Curves | None) -> dict[str, Any]:
+    """What the pipeline read from the log beyond its hparams, for `baseline_config(logged=...)`:
+    the Curves' hparams (with an LR read off a logged LR curve) and, when the log counts epochs
+    and records no epoch count, how many it trained (`logged_epochs`), so that `--epochs
+    {epochs}`, the ordinary way a script takes its length, works on a Lightning or Keras CSV."""
+    if curves is None:
+        return {}
+    out = dict(curves.hparams)
+    if "epochs" not in out:
+        epochs = logged_epochs(curves)
+        if epochs is not None:
+            out["epochs"] = epochs
+    return out
+
+
+def logged_epochs(curves: Curves) -> int | None:
+    """How many epochs the run trained, read from its log; None when the log does not say.
+
+    An `epoch` column of whole numbers (Lightning's and Keras' 0-based `epoch`, a script's 1-based
+    one) counts its distinct epochs; HF's fractional epoch ends on the count when the run finished
+    its epochs; a curve whose x axis is the epoch (Keras CSV, Keras TensorBoard `epoch_loss`)
+    counts its x values. A fractional end (a run stopped by max_steps mid-epoch) says nothing."""
+    import numpy as np
+
+    epoch = curves.get("epoch")
+    if epoch is not None and len(epoch):
+        values = np.asarray(epoch.y, float)
+    else:
+        loss = curves.get("train_loss") or curves.get("val_loss")
+        if loss is None or loss.x_kind != "epoch" or not len(loss):
+            return None
+        values = np.asarray(loss.x, float)
+    values = values[np.isfinite(values)]
+    if not len(values) or values.min() < 0:
+        return None
+    first, last = float(values.min()), float(values.max())
+    if np.allclose(values, np.round(values)):
+        return int(round(last - first)) + 1 if round(first) in (0, 1) else None
+    return int(round(last)) if abs(last - round(last)) < 1e-6 and round(last) >= 1 else None
 
 
 def _plain(value: Any) -> Any:
