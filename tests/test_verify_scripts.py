@@ -238,3 +238,21 @@ def test_logged_epochs_on_real_logs(real_logs, path, epochs):
     (report,) = diagnose_paths([str(real_logs / path)]).runs
     assert "epochs" not in report.curves.hparams
     assert logged_config(report.curves)["epochs"] == epochs
+
+
+def test_a_template_without_a_length_is_told_that_trials_run_full_length(tmp_path):
+    """No {max_steps} and no {epochs}: each trial runs the script's own length whatever its budget,
+    and the session says so once, naming the length option the script's --help lists."""
+    script = DATA / "scalar_lr_script.py"
+    run = tmp_path / "run"
+    subprocess.run([sys.executable, str(script), "--lr", "3", "--max-steps", "120", "--logdir", str(run)], check=True)
+    template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --seed {{seed}} --logdir {{logdir}}"
+    result = CliRunner().invoke(main, ["verify", str(run), "--cmd", template, "--seeds", "1",
+                                       "--workdir", str(tmp_path / "trials")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stderr.splitlines() if "every trial runs the script's own length" in line]
+    assert len(said) == 1 and "its --help lists --max-steps" in said[0], result.stderr
+    with_length = CliRunner().invoke(main, ["verify", str(run), "--cmd", template + " --max-steps {max_steps}",
+                                            "--seeds", "1", "--workdir", str(tmp_path / "trials2")],
+                                     catch_exceptions=False)
+    assert "own length" not in with_length.stderr

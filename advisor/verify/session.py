@@ -493,6 +493,7 @@ def _command_rules(arms: list[Arm], options: VerifyOptions, config: dict[str, An
         script, why = read_script_options(tokens, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
         say(f"script options: {len({id(o) for o in script.options.values()})} read from its --help ({script.source})"
             if script.options else f"script options: not read ({why}); values rendered by their own types")
+    _say_length(options.cmd, config, script, say)
     changed: dict[str, list[Any]] = {}
     for a in arms:
         for key in a.change:
@@ -518,6 +519,24 @@ def _command_rules(arms: list[Arm], options: VerifyOptions, config: dict[str, An
         hint = "; pass --set NAME=VALUE for what the run's log does not record" if "unknown placeholder" in str(exc) else ""
         raise VerifyError(f"{exc}{hint}") from None
     return rules
+
+
+LENGTH_OPTIONS = ("--max-steps", "--max_steps", "--steps", "--num-steps", "--num_steps", "--iters", "--epochs",
+                  "--max-epochs", "--max_epochs", "--num-epochs", "--num_epochs", "--num_train_epochs", "--n-epochs")
+
+
+def _say_length(template: str, config: dict[str, Any], script, say: Progress) -> None:
+    """A template without a length placeholder runs every trial for the script's own length, so
+    the trial budget saves nothing: say so once, naming the script's length option when its
+    `--help` lists one, rather than let 'trials run N steps' suggest that trials are short."""
+    from advisor.verify.runner import placeholders
+
+    if "max_steps" in placeholders(template) or epochs_per_step(template, config, None) is not None:
+        return
+    offered = [name for name in LENGTH_OPTIONS if script.options.get(name) is not None]
+    hint = f" (its --help lists {offered[0]})" if offered else ""
+    say("the command has no {max_steps} or {epochs}: every trial runs the script's own "
+        f"length, whatever its budget; add one{hint} so that trials stop early")
 
 
 def _check_builtin_options(arms: list[Arm], options: VerifyOptions) -> None:
