@@ -123,3 +123,28 @@ def test_no_progress_of_the_loss_is_no_stall_when_the_accuracy_shows_the_net_lea
     r = _diagnose("gen2stall-s2-0183-moons-healthy_nesterov")
     assert "plateau" not in _patterns(r)
     assert measurement(r, "plateau", "train_loss").values["acc_learned"] is True
+
+
+
+@pytest.mark.parametrize("name, flat_until", [
+    # metrics.csv, SGD 0.5 at batch 4, LR logged: a short warmup to 0.49, then a linear decay; the
+    # per-step loss bounces 1.0-1.4 until step ~250 (LR 0.36, 73% of its peak), then falls to 0.6;
+    # val loss 1.10 -> 0.57 (label: healthy)
+    ("g2stall7-s4-0084-classif-sgd_small_batch_high", 250),
+    # training.log, a diabetes regression, LR logged: warmup to 0.1 by epoch 2, then a linear decay;
+    # the epoch loss sits at 0.6-0.84 until epoch ~5 (LR 0.076, 76% of its peak), then falls to 0.36
+    # (label: healthy)
+    ("g2stall7-s1-0138-diabetes-warmup_to_high_peak", 5),
+])
+def test_a_fall_that_comes_as_the_lr_anneals_is_no_saddle_breakout(name, flat_until):
+    """A flat stretch followed by a fall while the logged LR decays (<= 80% of its peak) is a high
+    LR's noise level annealed away, not a saddle the net escaped: no breakout, no PLT002 (it was
+    "switch the optimizer" / "momentum"). The plateau-labelled saddles of gen2 and the first pool
+    all broke out at a constant LR; these healthy runs at 0.52-0.76 of their peak."""
+    r = _diagnose(name)
+    assert "plateau" not in _patterns(r)
+    m = measurement(r, "plateau", "train_loss")
+    assert m.values["breakout"] is False and m.values["length_fraction"] >= 0.25
+    lr = r.curves.get("lr")
+    at = float(lr.y[lr.x <= flat_until][-1])
+    assert at <= 0.8 * float(lr.y.max())

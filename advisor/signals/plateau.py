@@ -20,7 +20,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    bin_medians, diff_sigma, finite_curve, finite_xy, longest_flat, longest_flat_high,
+    bin_medians, diff_sigma, finite_curve, finite_xy, interp_at, longest_flat, longest_flat_high,
     lr_change_points, odd, percent_scale, running_median, theil_sen,
 )
 from advisor.signals.robust import median, percentile  # numpy's numbers, without its per-call dispatch
@@ -61,6 +61,8 @@ LEARNED_FALL = 0.25
 # An explosion in the first steps: leading points >= 10x the level the run holds right after
 BLOWUP_HEAD = 10.0
 CREEP_BINS = 20
+# A breakout while the logged LR is at most this share of its peak so far is the LR's anneal (_lr_annealed_at)
+ANNEALED = 0.8
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -214,7 +216,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
             bstep = float(xb[j + 1 + int(k[0])]) if len(k) else float(xb[min(j + 1, m - 1)])
             cps = lr_change_points(curves)
             near_lr = any(abs(cp - bstep) <= 0.05 * span_x + half for cp in cps)
-            if not near_lr:
+            if not near_lr and not _lr_annealed_at(curves, bstep):
                 breakout, breakout_step = True, bstep
     if is_acc:
         # an accuracy stuck where it started counts only when that is low (not a model that was
@@ -282,6 +284,25 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         note = f"longest flat stretch {length:.0%} of the run" + (" (converged)" if ends_flat else "")
     return {"detected": bool(detected), "values": values, "start": x_start, "end": x_end,
             "length": length, "note": note}
+
+
+def _lr_annealed_at(curves: Curves, x_at: float) -> bool:
+    """Whether the logged LR at `x_at` has come down to <= ANNEALED of its peak so far (a linear or
+    cosine decay under way): a loss that falls there is the schedule's doing, not a breakout. A
+    high LR holds the loss at its noise level, and it falls as the LR anneals; a net escaping a
+    saddle does so at the LR it sat there with (smaller steps escape slower, not faster). The four
+    healthy runs of gen2 seeds 1-4 read as saddles under a decaying LR (warmup then linear decay,
+    cosine) broke out at 0.52-0.76 of their peak LR; every plateau-labelled saddle of gen2 and the
+    first pool broke out at a constant LR (1.0). False when no LR curve is logged."""
+    lr = curves.get("lr")
+    if lr is None:
+        return False
+    x, y = finite_xy(lr)
+    before = x <= x_at
+    if len(y) < 2 or not before.any():
+        return False
+    peak = float(np.max(y[before]))
+    return bool(peak > 0 and float(interp_at(x, y, x_at)) <= ANNEALED * peak)
 
 
 def _fell_without_chance_level(curves: Curves, z: np.ndarray, level_z: float) -> bool:
