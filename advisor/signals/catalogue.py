@@ -79,6 +79,7 @@ register(Family(
         "ends_flat": "bool: the plateau reaches the end of the run",
         "level_rel_range": "(plateau level - best level) / (start - best level): 1 = at the start, 0 = at the best (scale-free, works for negative losses)",
         "level": "plateau level (median of the trend over the stretch)",
+        "rose_above": "the highest bin median (<= 50 bins) of the train or val loss over the larger of its start level and its level over the plateau stretch (1 = never above them; >= 1.5: thrown off by steps too large); None without a loss of 8 points",
         "val_creeps": "bool: the val loss falls steadily over the whole run (Kendall tau of its bin medians <= -0.9): a slow net, not a dead one; None without a val loss",
         "acc_learned": "bool: the median val accuracy (else train accuracy) over the run is at least halfway from chance (1/C, else 1/2) to perfect: the net has learned, whatever its loss did; None without an accuracy",
     },

@@ -61,6 +61,8 @@ LEARNED_FALL = 0.25
 # An explosion in the first steps: leading points >= 10x the level the run holds right after
 BLOWUP_HEAD = 10.0
 CREEP_BINS = 20
+# Bins for the highest level a loss reached (_rose_above): medians of >= 1/50 of the run each
+ROSE_BINS = 50
 # A breakout while the logged LR is at most this share of its peak so far is the LR's anneal (_lr_annealed_at)
 ANNEALED = 0.8
 
@@ -125,6 +127,7 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
             hits = [cd] if cd["detected"] else []
     best = max(hits, key=lambda cd: cd["length"]) if hits else cands[-1]
     if not is_acc:
+        best["values"]["rose_above"] = _rose_above(curves, best["start"], best["end"])
         best["values"]["val_creeps"] = _val_creeps(curves)
         best["values"]["acc_learned"] = _accuracy_learned(curves, float(x[0]), float(x[-1]), unknown=None)
     return _measurement(c, role, best)
@@ -145,6 +148,30 @@ def _val_creeps(curves: Curves) -> bool | None:
     later_minus_earlier = np.sign(yb[None, :] - yb[:, None])[np.triu_indices(n, 1)]
     tau = float(later_minus_earlier.sum()) / (n * (n - 1) / 2)  # Kendall's tau-a (ties count 0)
     return bool(tau <= CREEP_TAU)
+
+
+def _rose_above(curves: Curves, x_start: float, x_end: float) -> float | None:
+    """How far the loss ever rose above where it started and where it stalls: the highest of its
+    bin medians (<= ROSE_BINS, so one noisy step or batch does not count) over the larger of its
+    start level (median of the first three points) and its level over [x_start, x_end], the
+    largest over the training and the validation loss; None when neither has MIN_N points.
+    A net whose gradient vanishes (a deep stack of sigmoid/tanh units) sits at its untrained
+    level from the first evaluation and cannot rise far above it: its outputs stay near uniform.
+    A loss that rose well above both was thrown off by steps too large (an LR far too high, a
+    momentum of 0.99): confident wrong outputs, then dead units at chance."""
+    best = None
+    for role in ("train_loss", "val_loss"):
+        found = finite_curve(curves, role, MIN_N)
+        if found is None:
+            continue
+        _, x, y = found
+        _, yb, _ = bin_medians(x, y, ROSE_BINS)
+        inside = (x >= x_start) & (x <= x_end)
+        level = max(float(median(y[:3])), float(median(y[inside])) if inside.any() else -math.inf)
+        if level > 0:
+            r = float(np.max(yb)) / level
+            best = r if best is None else max(best, r)
+    return best
 
 
 def _blowup_head(z: np.ndarray) -> int:
