@@ -177,3 +177,17 @@ def test_a_dead_deep_saturating_net_does_not_rise_above_its_start():
     r = _diagnose("gen2stall-s1-0080-digits-deep_saturating")
     assert measurement(r, "plateau", "train_loss").values["rose_above"] < 1.1
     assert first_action(r) == "add_batchnorm"
+
+
+def test_a_saddle_under_an_adaptive_optimizer_far_below_its_usual_lr_gets_a_higher_lr_first():
+    """MLflow (Keras autolog), NAdam 1e-4 (a tenth of what Adam-like optimizers are run at), a GRU on
+    the counting task: flat for half the run at 99% of its start, then a fall of 5% that its val loss
+    follows at every evaluation (label: slow convergence; read as a saddle, PLT002). The step size
+    explains it: raise the LR first, as PLT001/PLT004 do for the same evidence; it was lr_schedule
+    (a decay for a run whose LR is already too small), and raise_lr was not offered at all."""
+    r = _diagnose("g2stall7-s4-0029-count-gru_slow")
+    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT002"]
+    v = measurement(r, "plateau", "train_loss").values
+    assert v["breakout"] is True and v["val_creeps"] is True
+    assert r.curves.hparams["optimizer"] == "nadam" and r.curves.hparams["lr"] <= 1e-4
+    assert first_action(r) == "raise_lr"
