@@ -64,9 +64,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from advisor.verify.logwriters import TORCH_OPTIMIZER_CLASS, lightning_lr_name  # noqa: E402
+
 ROLES = ("train_loss", "val_loss", "train_acc", "val_acc", "lr", "grad_norm")
-OPTIMIZER_CLASS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-                   "nadam": "NAdam", "adamax": "Adamax"}
+OPTIMIZER_CLASS = TORCH_OPTIMIZER_CLASS  # Lightning's `lr-<optimizer class>` columns
 
 
 @dataclass
@@ -403,7 +404,8 @@ def wandb_lightning(rec: Recording, d: Path) -> None:
     calls = 0
     with open(files / "wandb-history.jsonl", "w") as fh:
         for x in rec.xs():
-            for keys in ({"train_loss": "train_loss", "lr": "lr-Adam", "grad_norm": "grad_norm"},
+            for keys in ({"train_loss": "train_loss", "lr": lightning_lr_name(rec.hparams.get("optimizer") or "sgd"),
+                          "grad_norm": "grad_norm"},
                          {"val_loss": "val_loss", "val_acc": "val_acc", "train_acc": "train_acc"}):
                 row: dict[str, Any] = {k: rec.value_at(role, x) for role, k in keys.items()}
                 row = {k: v for k, v in row.items() if v is not None}

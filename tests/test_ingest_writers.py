@@ -249,3 +249,31 @@ def test_sparse_whole_number_epochs_stay_close(real_logs):
     sources, _ = discover([str(real_logs / "csv" / "lightning-csv-probing-v0")])
     curves, _ = build_curves(read_source(sources[0]))
     assert abs(curves.steps_per_epoch - 70) < 50 / 18
+
+
+@pytest.mark.parametrize("optimizer, hf_optim, lr_column, family", [
+    ("adamw", "adamw_torch", "lr-AdamW", "adaptive"),
+    ("rmsprop", "rmsprop", "lr-RMSprop", "adaptive"),
+    ("sgd", "sgd", "lr-SGD", "sgd"),
+])
+def test_the_corpus_writers_name_the_optimizer_that_trained(tmp_path, optimizer, hf_optim, lr_column, family):
+    """advisor.verify.logwriters (the first generator's and the built-in trials' writers) wrote
+    HF's `optim: sgd` and Lightning's `lr-SGD` for every optimizer but Adam: an AdamW run at 0.009
+    read as SGD at a low LR, a run no reader could call too hot. HF's and Lightning's own names now."""
+    from advisor.priors import optimizer_family
+    from advisor.verify import logwriters as lw
+
+    rec = lw.Recorder(clock=lw.fake_clock())
+    for step in range(1, 61):
+        rec("train/loss", step, 1.0 / step)
+        rec("lr", step, 0.009)
+        if step % 20 == 0:
+            rec("val/loss", step, 1.2 / step)
+    rec.meta.update(config={"optimizer": optimizer, "lr": 0.009, "batch_size": 16}, name="t")
+    hf = lw.write_hf_trainer_state(rec, tmp_path / "hf")
+    assert json.loads((hf / "training_args.json").read_text())["optim"] == hf_optim
+    _, curves, _ = _read_one(hf)
+    assert optimizer_family(curves.hparams) == family
+    for written in (lw.write_lightning_csv(rec, tmp_path / "csv"), lw.write_lightning_tb(rec, tmp_path / "tb")):
+        run, _, roles = _read_one(written)
+        assert roles["lr"] == lr_column, sorted(run.series)

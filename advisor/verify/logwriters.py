@@ -32,6 +32,16 @@ import numpy as np
 
 CANONICAL = ("train/loss", "train/loss_avg", "val/loss", "val/acc", "train/acc", "lr", "grad_norm")
 
+# How each writer names the optimizer a config trained with. A log that names another optimizer
+# than the one that trained lies to every reader (advisor judges an LR against its optimizer's
+# usual range): AdamW at 0.009 written as HF's `optim: sgd` reads as a low SGD LR.
+# HF TrainingArguments.optim (OptimizerNames; HF has no plain Adam: `adamw_torch` is its default)
+HF_OPTIM = {"adam": "adamw_torch", "adamw": "adamw_torch", "sgd": "sgd", "momentum": "sgd", "rmsprop": "rmsprop",
+            "adagrad": "adagrad"}
+# Lightning's LearningRateMonitor names its column `lr-<optimizer class>`
+TORCH_OPTIMIZER_CLASS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "momentum": "SGD", "rmsprop": "RMSprop",
+                         "adagrad": "Adagrad", "adamax": "Adamax", "nadam": "NAdam", "adadelta": "Adadelta"}
+
 # canonical tag -> name in the log (None: not written). "train_loss" is the name of the train loss
 # whichever of train/loss (step level) or train/loss_avg (epoch level) feeds it.
 CONVENTIONS: dict[str, dict[str, str | None]] = {
@@ -52,7 +62,7 @@ CONVENTIONS: dict[str, dict[str, str | None]] = {
            "train/acc": None, "lr": "train/learning_rate", "grad_norm": "train/grad_norm"},
     # Lightning self.log names
     "lightning": {"train_loss": "train_loss_step", "val/loss": "val_loss", "val/acc": "val_acc",
-                  "train/acc": "train_acc_epoch", "lr": "lr-SGD", "grad_norm": None},
+                  "train/acc": "train_acc_epoch", "lr": "lr-SGD", "grad_norm": None},  # lr: see select
     # short names
     "plain": {"train_loss": "loss", "val/loss": "val_loss", "val/acc": "val_acc",
               "train/acc": "acc", "lr": "lr", "grad_norm": "grad_norm"},
@@ -131,6 +141,8 @@ def select(rec: Recorder, convention: str = "slash", granularity: str = "step",
     that blew up.
     """
     names = CONVENTIONS[convention]
+    if convention == "lightning":  # LearningRateMonitor's `lr-<optimizer class>`
+        names = {**names, "lr": lightning_lr_name(_config(rec).get("optimizer", "sgd"))}
     out: dict[str, list[tuple[int, float, float]]] = {}
     if granularity == "step":
         src = {"train_loss": "train/loss", "val/loss": "val/loss", "val/acc": "val/acc",
@@ -173,6 +185,11 @@ def _steps_per_epoch(rec: Recorder) -> float:
 
 # trial plumbing, not hyperparameters: kept out of hparams files
 _INTERNAL = {"threads", "explode_at", "log_every", "eval_every"}
+
+
+def lightning_lr_name(optimizer: str) -> str:
+    """The column Lightning's LearningRateMonitor writes for an optimizer: `lr-AdamW`, `lr-SGD`."""
+    return f"lr-{TORCH_OPTIMIZER_CLASS.get(str(optimizer).lower(), str(optimizer))}"
 
 
 def _config(rec: Recorder) -> dict:
@@ -340,8 +357,7 @@ def write_lightning_csv(rec: Recorder, save_dir: str | os.PathLike, version: int
     d = Path(save_dir) / "lightning_logs" / f"version_{version}"
     d.mkdir(parents=True, exist_ok=True)
     spe = _steps_per_epoch(rec)
-    opt = str(_config(rec).get("optimizer", "sgd"))
-    lr_col = "lr-Adam" if opt == "adam" else "lr-SGD"
+    lr_col = lightning_lr_name(_config(rec).get("optimizer", "sgd"))
     rows: list[tuple[int, int, dict]] = []  # (step, order, row)
     for s, v, _ in rec.points.get("train/loss", []):
         if s % log_every_n_steps == 0 or not math.isfinite(v):
@@ -517,7 +533,7 @@ def write_hf_trainer_state(rec: Recorder, output_dir: str | os.PathLike, logging
             "weight_decay": cfg.get("weight_decay"), "max_steps": state["max_steps"],
             "lr_scheduler_type": {"none": "constant", "cosine": "cosine"}.get(cfg.get("lr_schedule"), "linear"),
             "warmup_steps": cfg.get("warmup_steps", 0), "logging_steps": logging_steps,
-            "optim": "adamw_torch" if cfg.get("optimizer") == "adam" else "sgd"}
+            "optim": HF_OPTIM.get(str(cfg.get("optimizer", "sgd")), str(cfg.get("optimizer", "sgd")))}
     (d / "training_args.json").write_text(json.dumps(args, indent=2, sort_keys=True))
     return d
 
