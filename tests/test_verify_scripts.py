@@ -25,6 +25,16 @@ TEMPLATE = (f"{shlex.quote(sys.executable)} {shlex.quote(str(SCRIPT))} fit --lr 
             "--nesterov {nesterov} --shuffle {shuffle} --schedule {schedule} --decay {decay}")
 
 
+def _verified(run: Path, template: str, work: Path) -> tuple[dict, list[list[str]]]:
+    """`advisor verify RUN --cmd TEMPLATE --seeds 2` as JSON: its one verification and every
+    trial's argv (the scripts here write theirs to `<logdir>/argv.log`)."""
+    result = CliRunner().invoke(main, ["verify", str(run), "--cmd", template, "--seeds", "2", "--workdir", str(work),
+                                       "--format", "json", "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (v,) = json.loads(result.output)["runs"][0]["verification"]
+    return v, [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
+
+
 def _help() -> str:
     return subprocess.run([sys.executable, str(SCRIPT), "fit", "--help"], capture_output=True, text=True,
                           check=True).stdout
@@ -90,16 +100,11 @@ def test_a_script_that_counts_in_epochs_gets_a_budget_in_epochs(tmp_path):
     run = tmp_path / "run"
     subprocess.run([sys.executable, str(SCRIPT), "fit", "--lr", "3", "--epochs", "20", "--logdir", str(run)],
                    check=True)
-    work = tmp_path / "trials"
     template = f"{shlex.quote(sys.executable)} {shlex.quote(str(SCRIPT))} fit --lr {{lr}} --epochs {{epochs}} " \
                "--seed {seed} --logdir {logdir}"
-    result = CliRunner().invoke(main, ["verify", str(run), "--cmd", template, "--seeds", "2", "--workdir", str(work),
-                                       "--format", "json", "-q"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    (v,) = json.loads(result.output)["runs"][0]["verification"]
+    v, argvs = _verified(run, template, tmp_path / "trials")
     assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
     budget = v["steps"]
-    argvs = [json.loads(p.read_text()) for p in work.glob("*/argv.log")]
     epochs = {int(a[a.index("--epochs") + 1]) for a in argvs}
     assert epochs == {-(-budget * 20 // 299)} and max(epochs) < 20
     # counted as trained (whole epochs), not as the budget
@@ -180,15 +185,11 @@ def test_an_lr_logged_only_as_a_column_fills_the_lr_placeholder(tmp_path):
     script = DATA / "scalar_lr_script.py"
     run = tmp_path / "run"
     subprocess.run([sys.executable, str(script), "--lr", "3", "--logdir", str(run)], check=True)
-    work = tmp_path / "trials"
     template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --max-steps {{max_steps}} " \
                "--seed {seed} --logdir {logdir}"
-    result = CliRunner().invoke(main, ["verify", str(run), "--cmd", template, "--seeds", "2", "--workdir", str(work),
-                                       "--format", "json", "-q"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    (v,) = json.loads(result.output)["runs"][0]["verification"]
+    v, argvs = _verified(run, template, tmp_path / "trials")
     assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
-    lrs = {a[a.index("--lr") + 1] for a in (json.loads(p.read_text()) for p in work.glob("*/argv.log"))}
+    lrs = {a[a.index("--lr") + 1] for a in argvs}
     assert lrs == {"1"} or lrs == {"1", "3"}, lrs
 
 
@@ -199,15 +200,11 @@ def test_epochs_counted_by_the_log_fill_the_epochs_placeholder(tmp_path):
     script = DATA / "scalar_lr_script.py"
     run = tmp_path / "run"
     subprocess.run([sys.executable, str(script), "--lr", "3", "--epochs", "30", "--logdir", str(run)], check=True)
-    work = tmp_path / "trials"
     template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --epochs {{epochs}} " \
                "--seed {seed} --logdir {logdir}"
-    result = CliRunner().invoke(main, ["verify", str(run), "--cmd", template, "--seeds", "2", "--workdir", str(work),
-                                       "--format", "json", "-q"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    (v,) = json.loads(result.output)["runs"][0]["verification"]
+    v, argvs = _verified(run, template, tmp_path / "trials")
     assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
-    epochs = {int(a[a.index("--epochs") + 1]) for a in (json.loads(p.read_text()) for p in work.glob("*/argv.log"))}
+    epochs = {int(a[a.index("--epochs") + 1]) for a in argvs}
     assert epochs == {-(-v["steps"] * 30 // 299)} and max(epochs) < 30, epochs
 
 
