@@ -208,6 +208,22 @@ def test_epochs_counted_by_the_log_fill_the_epochs_placeholder(tmp_path):
     assert epochs == {-(-v["steps"] * 30 // 299)} and max(epochs) < 30, epochs
 
 
+def test_a_length_placeholder_under_an_hparam_name_gets_the_trial_length(tmp_path):
+    """`--epochs {max_epochs}` (the name the run's config records, as Lightning's and HF's do:
+    max_epochs, num_train_epochs) is a length like `{epochs}`: it used to be rendered as the run's
+    full 30 epochs in every trial, whatever the budget."""
+    script = DATA / "scalar_lr_script.py"
+    run = tmp_path / "run"
+    subprocess.run([sys.executable, str(script), "--lr", "3", "--epochs", "30", "--record-config", "--logdir", str(run)],
+                   check=True)
+    template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --epochs {{max_epochs}} " \
+               "--seed {seed} --logdir {logdir}"
+    v, argvs = _verified(run, template, tmp_path / "trials")
+    assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
+    epochs = {int(a[a.index("--epochs") + 1]) for a in argvs}
+    assert epochs == {-(-v["steps"] * 30 // 299)} and max(epochs) < 30, epochs
+
+
 @pytest.mark.parametrize("path, epochs", [
     ("csv/lightning", 2),  # Lightning CSVLogger: an `epoch` column 0, 0, ..., 1
     ("csv/keras", 4),  # Keras CSVLogger: the x axis is the 0-based epoch, 0..3

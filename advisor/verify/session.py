@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from advisor.model import Diagnosis, Finding, Run, Verification
+from advisor.roles import HPARAM_ALIASES
 from advisor.verify.trial import (
     MIN_STEPS, Arm, PlanError, TrialResult, baseline_config, default_steps, log_cadence, logged_config, original_length, plan_arms,
 )
@@ -531,7 +532,7 @@ def _say_length(template: str, config: dict[str, Any], script, say: Progress) ->
     `--help` lists one, rather than let 'trials run N steps' suggest that trials are short."""
     from advisor.verify.runner import placeholders
 
-    if "max_steps" in placeholders(template) or epochs_per_step(template, config, None) is not None:
+    if placeholders(template) & STEP_PLACEHOLDERS or epochs_per_step(template, config, None) is not None:
         return
     offered = [name for name in LENGTH_OPTIONS if script.options.get(name) is not None]
     hint = f" (its --help lists {offered[0]})" if offered else ""
@@ -571,7 +572,7 @@ def _check_reachable(arms: list[Arm], options: VerifyOptions, config: dict[str, 
             continue
         for key in a.change:
             if key == "max_steps":
-                if "max_steps" not in names and epochs_per_step(options.cmd, config, None) is None:
+                if not names & STEP_PLACEHOLDERS and epochs_per_step(options.cmd, config, None) is None:
                     a.skip = ("the command template has no {max_steps} (nor an {epochs} the run records): the fix's "
                               "shorter budget cannot reach it")
                 continue
@@ -584,17 +585,24 @@ def _check_reachable(arms: list[Arm], options: VerifyOptions, config: dict[str, 
 # ----------------------------------------------------------------------------- execution
 
 
+# The placeholders that carry a run's length: `{max_steps}` / `{epochs}` and the hparam names
+# advisor.roles reads as them (`{num_train_epochs}` of an HF script, `{max_epochs}` of Lightning's).
+STEP_PLACEHOLDERS = frozenset({"max_steps", *HPARAM_ALIASES["max_steps"]})
+EPOCH_PLACEHOLDERS = frozenset({"epochs", *HPARAM_ALIASES["epochs"]})
+
+
 def epochs_per_step(template: str | None, config: dict[str, Any], original: int | None) -> float | None:
-    """Epochs per step of the original run's x axis, when the command takes its length as
-    `{epochs}` and not `{max_steps}` (`python train.py --epochs {epochs}`, the ordinary form) and
-    the run records its epochs; None otherwise. With `original` None: 1.0 stands for "yes"."""
+    """Epochs per step of the original run's x axis, when the command takes its length in epochs
+    and not in steps (`python train.py --epochs {epochs}`, the ordinary form; `{max_epochs}`,
+    `{num_train_epochs}` alike) and the run records its epochs; None otherwise. With `original`
+    None: 1.0 stands for "yes"."""
     from advisor.verify.runner import placeholders
 
     if not template:
         return None
     names = placeholders(template)
     epochs = config.get("epochs")
-    if "max_steps" in names or "epochs" not in names or isinstance(epochs, bool) \
+    if names & STEP_PLACEHOLDERS or not names & EPOCH_PLACEHOLDERS or isinstance(epochs, bool) \
             or not isinstance(epochs, (int, float)) or not epochs > 0:
         return None
     return float(epochs) / original if original else 1.0
@@ -606,10 +614,14 @@ def _length_values(template: str, cfg: dict[str, Any], steps: int, original: int
     share of the original run where the template counts in epochs (rounded up: the trial's log is
     cut to `steps` when it is measured). A fix that sets its own epochs (an early stop in epochs)
     keeps them."""
-    values = {**cfg, "max_steps": steps}
+    from advisor.verify.runner import placeholders
+
+    names = placeholders(template)
+    values = {**cfg, "max_steps": steps, **{name: steps for name in names & STEP_PLACEHOLDERS}}
     per_step = epochs_per_step(template, base, original)
     if per_step is not None and original and cfg.get("epochs") == base.get("epochs"):
-        values["epochs"] = max(1, math.ceil(steps * per_step - 1e-9))
+        epochs = max(1, math.ceil(steps * per_step - 1e-9))
+        values.update({"epochs": epochs, **{name: epochs for name in names & EPOCH_PLACEHOLDERS}})
     return values
 
 

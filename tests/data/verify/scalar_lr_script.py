@@ -24,10 +24,13 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--logdir", required=True)
+    p.add_argument("--record-config", action="store_true", help="also write config.json, Lightning's way (max_epochs)")
     a = p.parse_args(raw)
     out = Path(a.logdir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "argv.log").write_text(json.dumps(raw))
+    if a.record_config:
+        (out / "config.json").write_text(json.dumps({"lr": a.lr, "max_epochs": a.epochs, "batch_size": a.batch_size}))
     data = np.random.default_rng(0)
     x = data.standard_normal((2000, 20))
     y = x @ data.standard_normal(20) + 0.5 * data.standard_normal(2000)
