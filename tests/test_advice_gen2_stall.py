@@ -196,3 +196,18 @@ def test_a_saddle_under_an_adaptive_optimizer_far_below_its_usual_lr_gets_a_high
     assert v["breakout"] is True and v["val_creeps"] is True
     assert r.curves.hparams["optimizer"] == "nadam" and r.curves.hparams["lr"] <= 1e-4
     assert first_action(r) == "raise_lr"
+
+
+def test_a_loss_that_falls_only_back_from_a_blow_up_gets_a_lower_lr_not_a_higher_one():
+    """Keras training.log (first generator), no hparams logged: the loss logs 162, 1,647, 17, 30 in
+    its first four epochs, then ~1.9 to the end while the accuracy sits at 14-18% on 6 classes
+    (label: plateau, LR far too high). ACC001 ("the loss falls, the accuracy does not: raise the
+    LR") read the way back from the explosion as learning. A training loss that first rose >= 1.5x
+    above its start and its stall (plateau.rose_above, here 196x) was thrown off by steps too large:
+    lower the LR first, never raise it."""
+    r = _diagnose("g2stall7-pool2-0144-blobs-momentum_0.99_blowup")
+    acc = [f for f in r.findings if f.rule == "ACC001"]
+    assert acc, [f.rule for f in r.findings]
+    assert measurement(r, "plateau", "train_loss").values["rose_above"] >= 1.5
+    actions = [a.action for f in r.findings for a in f.recommendations]
+    assert actions[0] == "lower_lr" and "raise_lr" not in actions
