@@ -211,3 +211,24 @@ def test_a_loss_that_falls_only_back_from_a_blow_up_gets_a_lower_lr_not_a_higher
     assert measurement(r, "plateau", "train_loss").values["rose_above"] >= 1.5
     actions = [a.action for f in r.findings for a in f.recommendations]
     assert actions[0] == "lower_lr" and "raise_lr" not in actions
+
+
+@pytest.mark.parametrize("name, above", [
+    # Keras CSV, only the LR logged (0.05): the first epoch averages 2.05, then the loss sits at
+    # 2.36-2.39, above ln 10 (2.30), to the end; val accuracy 8-12% (label: plateau, LR far too high)
+    ("g2stall7-s3-0171-digits-momentum_0.99_blowup", 1.155),
+    # TensorBoard, SGD 0.1 at batch 16: 2.27, then 2.39-2.51 to the end; val accuracy 7-12% (label:
+    # plateau, LR far too high: a momentum of 0.99 the log does not record)
+    ("g2stall7-s10-0217-digits-momentum_0.99_blowup", 1.078),
+])
+def test_a_stall_above_where_the_loss_started_gets_a_lower_lr_first(name, above):
+    """A net whose gradient vanishes sits at its untrained level; one whose loss stalls >= 6% above
+    where it started got worse than untrained: steps too large. The deep saturating stalls of gen2
+    s1-s4, s10 and the first pool (200 runs) stall at 1.042x their start at most; these at 1.08-1.16x
+    (it was add_batchnorm first, and raise_lr was offered)."""
+    r = _diagnose(name)
+    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT001"]
+    v = measurement(r, "plateau", "train_loss").values
+    assert v["level_rel_start"] == pytest.approx(above, abs=0.005) and v["rose_above"] < 1.5
+    actions = [a.action for f in r.findings for a in f.recommendations]
+    assert actions[0] == "lower_lr" and "raise_lr" not in actions
