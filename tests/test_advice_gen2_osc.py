@@ -126,3 +126,24 @@ def test_spikes_at_sgd_far_too_high_for_its_small_batch_are_lowered_first():
     spk = next(f for f in r.findings if f.rule == "SPK001")
     assert spk.recommendations[0].action == "lower_lr"
     assert "gradient_clipping" in [x.action for x in spk.recommendations]
+
+
+@pytest.mark.parametrize("name, dense", [
+    # a GRU on a counting task, camel-case CSV logging only the LR (3e-3, cosine-decayed): 100
+    # per-step samples bouncing 2.4x the density's floor, 1.58x its start's noise
+    ("g2osc7-s2-0112-count-healthy_gru", True),
+    # a Friedman regression MLP, the same CSV with LR 1e-3: 48 samples, 1.69x its start's noise
+    ("g2osc7-s3-0144-friedman-adagrad_low", False),
+])
+def test_a_train_only_log_whose_lr_is_at_most_a_little_above_any_usual_range_needs_clear_noise_growth(name, dense):
+    """Only the LR is logged, and it is under 5x the lowest top of any optimizer family (Adam's
+    1e-3): whatever the optimizer, it is at most a little above its usual range, so the train-only
+    test is the one for an LR at the top (was: the one for an unknown LR). There the bouncing
+    must be clearly past the start's own minibatch noise, >= 2.3x: healthy train-only runs of the
+    second generator at such LRs bounce 1.58-2.11x it, the oscillating ones of both generators at
+    1-5x their top 2.57-10.7x. Healthy; both were OSC001 with lower_lr first."""
+    r = _diagnose(name)
+    assert "oscillation" not in _patterns(r)
+    v = measurement(r, "oscillation", "train_loss").values
+    assert v["val_bounce"] is None and 1.5 <= v["noise_vs_start"] < 2.3
+    assert (v["rel_amplitude"] >= 1.5 * v["noise_floor"]) if dense else (v["bounce"] >= 0.09)
