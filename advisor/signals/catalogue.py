@@ -62,6 +62,7 @@ register(Family(
         "bounce": "point-to-point bouncing of this curve over its last two thirds: robust scale of second differences / sqrt(6) / level",
         "level_rel_start": "second-half trend level / start level (1 = no progress); for losses that are not positive, (level - best) / (start - best)",
         "spike_driven": "bool: called on recurring spikes (>= 5) of this loss while the val loss bounces, not on its residual amplitude",
+        "val_settled": "train_loss only: bool, the val loss stopped moving over its last quarter (<= 3% of its level per evaluation): its bouncing did not persist",
     },
     fn="advisor.signals.oscillation:measure_oscillation",
 ))

@@ -122,6 +122,15 @@ LOW_LEVEL = 0.05
 # nets at Adam/RMSprop 10-100x) bounces <= 0.9% on val. Above the floor spikes are not this (a
 # healthy BatchNorm net at 17% of its start: 38 spikes of <= 16x, val bounce 8.6%)
 RECURRING_SPIKES = 5
+# Bouncing that stopped: the val loss's bounce is measured over its last two thirds, so a val loss
+# that bounced mid-run and then settled (an LR decayed to ~0: warmup-linear to SGD 0.5 or Adam 0.1)
+# still reads 9-21%. Over its last quarter such val losses move 0.3-2.1% of their level per
+# evaluation; oscillating runs' val losses called on their amplitude 6.2% or more (gen2 s1-s4, s10
+# and the pool). A call confirmed by the val loss needs it not to have settled (<= 3%). The
+# spike-driven call is the train loss's own evidence (>= 5 recurring spikes out of its floor) and
+# keeps the 8% bounce as its confirmation (SGD 0.5 at batch 4 under a decaying LR: 208 spikes, the
+# val loss settled to 0.9% at the end, labelled oscillating)
+VAL_SETTLED = 0.03
 
 
 def _trend(x: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
@@ -173,6 +182,18 @@ def bounce(y: np.ndarray, ref_span: float = 0.0) -> float | None:
     # Keras log can hold the untrained net's blow-up (10.6 where the run then sits at 0.1-0.2)
     span = max(float(median(y[:3]) - np.min(y)), ref_span)
     return float(mad_sigma(d2) / math.sqrt(6) / max(lvl, FLOOR_SHARE * span, 1e-300))
+
+
+def settled(vy: np.ndarray) -> bool:
+    """Whether the val loss stopped moving at the end: over its last quarter (>= 4 evaluations) it
+    moves <= VAL_SETTLED of its level per evaluation on average. Its bounce (`bounce`) is measured
+    over the last two thirds, so bouncing that ended before the last quarter still reads high."""
+    k = max(4, len(vy) // 4)
+    if len(vy) < k + 1:
+        return False
+    z = vy[-k:]
+    lvl = abs(float(median(z)))
+    return bool(lvl > 0 and float(np.mean(np.abs(np.diff(z)))) <= VAL_SETTLED * lvl)
 
 
 class StepEvidence(NamedTuple):
@@ -421,7 +442,8 @@ def _empty_values() -> dict:
     return {"rel_amplitude": None, "rel_amplitude_first": None, "sign_change_density": None,
             "amplitude_trend": None, "late_only": False, "epoch_jumps": False, "epoch_jump_ratio": None,
             "noise_floor": None, "lr_schedule_explains": False, "amplitude_vs_drop": None, "period": None, "val_bounce": None,
-            "noise_vs_start": None, "bounce": None, "level_rel_start": None, "spike_driven": False}
+            "noise_vs_start": None, "bounce": None, "level_rel_start": None, "spike_driven": False,
+            "val_settled": False}
 
 
 def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
@@ -463,6 +485,7 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
     if prior_batch is None:
         prior_batch = lr_over_usual_bound(curves.hparams, most=False)
     confirm = None
+    val_settled = False
     if role == "train_loss":
         v = curves.get("val_loss")
         if v is not None:
@@ -476,8 +499,11 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
                 # 0.01, is not where the loss started, and read as the start it hid a 31% val bounce)
                 ref = float(min(median(ty[:3]), ty[0]) - np.min(ty)) if len(ty) >= 3 else 0.0
                 confirm = bounce(vy, ref)
+                val_settled = settled(vy)
     averaged = c.x_kind == "epoch"
     seg = _core(x, y, inner, confirm, prior, prior_batch, averaged)
+    if val_settled and seg["detected"]:
+        seg.update(detected=False, late_only=False, onset=None)
     spike_driven = False
     if confirm is not None and confirm >= SPARSE_VAL_BOUNCE and not seg["detected"] and seg["lvl_rel"] < LOW_LEVEL:
         from advisor.signals.spikes import measure_spikes
@@ -504,6 +530,7 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         "noise_vs_start": float(seg["self_ratio"]) if math.isfinite(seg["self_ratio"]) else None,
         "bounce": float(seg["bounce"]), "level_rel_start": float(seg["lvl_rel"]),
         "spike_driven": bool(spike_driven and seg["detected"]),
+        "val_settled": bool(val_settled),
     }
     onset = seg["onset"] if seg["detected"] else (float(x[0]) if jumps else None)
     if jumps and not seg["detected"]:
