@@ -190,3 +190,22 @@ def test_one_point_series_beside_real_curves_take_no_role(real_logs):
     test = metrics("tensorboard/pytorch-add-scalars-linreg/runs/test")
     assert test.metrics == {"train_loss": "loss/training", "val_loss": "loss/validation"}
     assert not test.findings
+
+
+@pytest.mark.parametrize("name, low, high", [
+    # Lightning CSV, Adagrad 0.3 on diabetes (MSE, no accuracy): 19,968 at step 25, then 10.7, 6.7,
+    # 5.3 ... 1.17 at the end; the val loss 8.5 -> 2.08
+    ("g2div7-s1-0127-diabetes-adagrad_high", 2500, 3500),
+    # MLflow, Adagrad 0.3 on Friedman #1: 22,823 at step 25, then 31.7, 18.5 ... 1.6; val 12.9 -> 1.46
+    ("g2div7-s3-0193-friedman-adagrad_high", 1000, 1500),
+])
+def test_a_regression_that_blew_up_at_its_first_log_line_at_30x_the_usual_lr_is_a_plateau_to_lower_the_lr(name, low, high):
+    """No accuracy, so no loss of guessing: the first logged value 1,230-2,990x the next three
+    (every other run of gen2 s1-s4 and the first-generator pool without an accuracy <= 176, and
+    <= 15 at >= 10x the usual LR) and Adagrad at 30x its usual top are what the log holds. The
+    99.9% fall that follows is the blow-up wearing off: the full-batch loss never got below the
+    untrained net's (label: plateau, lower_lr / warmup). Were no finding at all."""
+    r = diagnose_recorded(name)
+    assert core_patterns(r) == {"plateau"}
+    assert r.findings[0].rule == "PLT009" and first_action(r) == "lower_lr"
+    assert low <= measurement(r, "divergence", "train_loss").values["first_log_blowup"] <= high

@@ -38,6 +38,8 @@ register(Family(
         "chance_ratio": "a classifier's loss (last quarter) / ln(1 / its accuracy's low), when it sits far above guessing",
         "settled_after_blowup": "a classifier's first logged losses (max of three) / ln(1 / its accuracy's low), when its "
                                 "loss ends at 0.75-2x that loss while the accuracy never rose (>= 2.5: a blow-up, PLT008)",
+        "first_log_blowup": "the first logged loss / the median of the next three (>= 8 positive points, no divergence "
+                            "found): >= 300 is a blow-up before or at the first log line (PLT009)",
     },
     fn="advisor.signals.divergence:measure_divergence",
 ))

@@ -107,6 +107,16 @@ MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a div
 BLOWN_START = 2.5
 SETTLED_LOW, SETTLED_HIGH = 0.75, ABOVE_CHANCE
 NEVER_ROSE = 0.15
+# A loss whose first logged value is hundreds of times the next three is a net that blew up before
+# or at its first log line and came back down (Adagrad at LR 0.3 on a regression: 2e4 at step 25,
+# then 10.7, 6.7, 5.3 ...). With no accuracy there is no loss of guessing to say where it came back
+# to, but the blow-up and its cause are in the log: `first_log_blowup` is the first value over the
+# median of the next three (loss curves of >= 8 positive points), and PLT009 reads it, with an LR
+# far above the optimizer's range, as a stall whose first fix is the LR. gen2 s1-s4 and the
+# first-generator pool, runs without an accuracy: the two plateau-labelled blow-ups read 1,230 and
+# 2,990; every other run <= 176 (an oscillation at RMSprop 0.1; healthy runs <= 162), and <= 15
+# among those at >= 10x their optimizer's usual LR.
+FIRST_LOG_BLOWUP = 300.0
 # ... and one that logged two values, the second >= LAST_BLOWUP x the first (Keras CSV of SGD
 # momentum 0.99: epoch 0 at 8.5, epoch 1 at 1.5e6, then the run died): no trend needed for that
 
@@ -319,6 +329,13 @@ def _settled_after_blowup(curves: Curves, y: np.ndarray) -> float | None:
     return head
 
 
+def _first_log_blowup(y: np.ndarray) -> float | None:
+    """The first logged loss / the median of the next three (see FIRST_LOG_BLOWUP), or None."""
+    if len(y) < 8 or not np.all(y > 0):
+        return None
+    return float(y[0]) / float(median(y[1:4]))
+
+
 def _repeated_blowups(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     """(onset x, ratio) when >= HUGE_COUNT logged values reach HUGE x the loss's level, or None."""
     if len(y) < MIN_DIV_POINTS:
@@ -461,6 +478,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         "kind": None, "first_nonfinite_step": first_bad, "explosion_ratio": None,
         "early_rise_ratio": None, "onset_step": None, "grad_norm_explosion": False,
         "after_fraction": None, "chance_ratio": None, "settled_after_blowup": None,
+        "first_log_blowup": None,
     }
     kind, onset = None, None
     if bad.any():
@@ -531,6 +549,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
                     kind, onset = None, None
     if kind is None and role == loss_role:
         values["settled_after_blowup"] = _settled_after_blowup(curves, y)
+        values["first_log_blowup"] = _first_log_blowup(y)
     detected = kind is not None
     values["kind"] = kind
     values["onset_step"] = onset
