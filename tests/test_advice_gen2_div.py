@@ -209,3 +209,13 @@ def test_a_regression_that_blew_up_at_its_first_log_line_at_30x_the_usual_lr_is_
     assert core_patterns(r) == {"plateau"}
     assert r.findings[0].rule == "PLT009" and first_action(r) == "lower_lr"
     assert low <= measurement(r, "divergence", "train_loss").values["first_log_blowup"] <= high
+
+
+def test_a_rise_above_a_lucky_low_that_never_passes_the_first_value_is_not_a_divergence():
+    """CSV, SGD 1.0 at batch 16 on cancer, the training loss logged as the last batch's every 10
+    steps: 0.327, 0.0034, 0.0002, then 0.003-0.25 to the end. Its trend is 3.4x the 3-point start
+    (0.0034) but never above the first value; the val accuracy holds 93-99%. The label is
+    oscillation and overfitting (the val loss doubles from its minimum 0.067). Was DIV003."""
+    r = diagnose_recorded("g2div7-s4-0225-cancer-sgd_small_batch_high")
+    assert core_patterns(r) == {"oscillation", "overfitting"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None

@@ -379,6 +379,19 @@ def _recovered(y: np.ndarray, curves: Curves) -> bool:
     return drop is None or drop < ACC_DROP
 
 
+def _below_first_value(y: np.ndarray) -> bool:
+    """The loss trend never got above the first logged value: a rise measured from a 3-point start
+    that the loss had already fallen far below its first value by (a last-batch loss of SGD at LR 1,
+    batch 16, on cancer: 0.327, then 0.0034, 0.0002, then 0.003-0.25 to the end while the val
+    accuracy holds 93-99%) is batch noise above a lucky low, not a rise from where the run began.
+    Over gen2 s1-s4 and the first-generator pool, the `early_rise` calls' trend peaks at 0.61x
+    their first value on that run and at >= 1.07x on every other (all of them blow-ups or relapses
+    to chance)."""
+    if len(y) < MIN_DIV_POINTS or not y[0] > 0:
+        return False
+    return float(np.max(_smooth(y, 0.1))) <= float(y[0])
+
+
 def _ends_below(y: np.ndarray, frac: float) -> bool:
     """The last quarter's median is <= frac x the start (see `_end_ratio`)."""
     r = _end_ratio(y)
@@ -526,7 +539,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         drop = _accuracy_drop(curves)
         if drop is not None and drop < ACC_HELD:
             kind, onset = None, None
-    if kind == "early_rise" and _recovered(y, curves):
+    if kind == "early_rise" and (_recovered(y, curves) or _below_first_value(y)):
         kind, onset = None, None
     g_exp, g_onset, g_nan = _grad_explosion(curves)
     values["grad_norm_explosion"] = bool(g_exp)
