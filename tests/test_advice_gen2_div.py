@@ -219,3 +219,17 @@ def test_a_rise_above_a_lucky_low_that_never_passes_the_first_value_is_not_a_div
     r = diagnose_recorded("g2div7-s4-0225-cancer-sgd_small_batch_high")
     assert core_patterns(r) == {"oscillation", "overfitting"} and first_action(r) == "lower_lr"
     assert measurement(r, "divergence", "train_loss").values["kind"] is None
+
+
+def test_a_loss_that_ends_far_above_its_first_value_is_a_divergence_whatever_its_3_point_start():
+    """HF trainer_state.json (whitespace compacted), Adagrad 0.3 on diabetes, logged every step:
+    0.89 at step 1, then 1,199, 9.6e6, 2.9e7 ..., and ~15 over the last quarter (17x the first
+    value). The 3-point start already holds the blow-up, so against it the loss never rose; the
+    label is divergence (the full-batch loss ended >= 1.5x the untrained net's). Runs not called a
+    divergence end at <= 1.46x their first value (gen2 s1-s4, s10 and the first-generator pool).
+    Was no finding (gen2 seed 10)."""
+    r = diagnose_recorded("g2div7-s10-0045-diabetes-adagrad_high")
+    assert core_patterns(r) == {"divergence"}
+    assert r.findings[0].rule == "DIV003" and first_action(r) == "lower_lr"
+    v = measurement(r, "divergence", "train_loss").values
+    assert v["kind"] == "early_rise" and v["early_rise_ratio"] > 100

@@ -379,6 +379,20 @@ def _recovered(y: np.ndarray, curves: Curves) -> bool:
     return drop is None or drop < ACC_DROP
 
 
+def _ends_far_above_first_value(y: np.ndarray) -> bool:
+    """The loss's last quarter (median) is >= DIV_FACTOR x its first logged value.
+
+    The trend's start is the median of the first three points, which a blow-up at the second
+    point already inflates (a per-step log of Adagrad at LR 0.3 on a regression: 0.89 at step 1,
+    then 1,199, 9.6e6, 2.9e7 ... and ~15 over the last quarter): measured from that start the loss
+    never rises, measured from its first value it ends 17x above it, worse than the untrained net
+    (the labellers' divergence: the last quarter >= 1.5x the start). Over gen2 s1-s4 and the
+    first-generator pool, the runs not already called a divergence end at <= 1.46x their first
+    value."""
+    first = float(y[0])
+    return first > 0 and float(median(y[-max(2, len(y) // 4):])) >= DIV_FACTOR * first
+
+
 def _below_first_value(y: np.ndarray) -> bool:
     """The loss trend never got above the first logged value: a rise measured from a 3-point start
     that the loss had already fallen far below its first value by (a last-batch loss of SGD at LR 1,
@@ -523,6 +537,10 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         if above is not None:
             kind, onset = "above_chance", above[0]
             values["chance_ratio"] = above[1]
+    if kind is None and len(y) >= 8 and _ends_far_above_first_value(y):
+        kind, onset = "early_rise", float(x[1])
+        early = x <= x[0] + EARLY_WINDOW * (x[-1] - x[0])
+        values["early_rise_ratio"] = float(median(y[early])) / float(y[0])  # measured from the first value
     if kind == "relapse" and not collapsed and role == "train_loss" and _val_kept_its_fall(curves):
         kind, onset = None, None
     if kind is None and role == "train_loss":
