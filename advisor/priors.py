@@ -18,18 +18,25 @@ from advisor.model import Curves
 # Upper end of the LR range each optimizer family is normally run at (PyTorch/Keras defaults and
 # common practice): Adam-like 1e-3 (seed 004: "默认的超参数设置已经很好了"), Adagrad 1e-2,
 # plain SGD 0.2 (seed 002 trains MNIST at 0.1-0.5 and finds 0.5 best at batch 128, 0.1 at batch 16),
-# SGD with momentum 0.1.
-USUAL_LR_MAX = {"adaptive": 1e-3, "adagrad": 1e-2, "sgd": 0.2, "sgd_momentum": 0.1}
-ADAPTIVE = ("adam", "rmsprop", "nadam", "radam", "lamb", "adafactor", "adadelta", "lion")
+# SGD with momentum 0.1. Adadelta scales a unit-correct step (Zeiler 2012): PyTorch's default and
+# the paper's LR is 1.0 (pytorch/examples' MNIST trains at 1.0), so it is a family of its own.
+USUAL_LR_MAX = {"adaptive": 1e-3, "adagrad": 1e-2, "sgd": 0.2, "sgd_momentum": 0.1, "adadelta": 1.0}
+ADAPTIVE = ("adam", "rmsprop", "nadam", "radam", "lamb", "adafactor", "lion")
+# The families an unnamed optimizer is bounded over (`lr_over_usual_bound`): Adadelta, rare and
+# at 1.0 by default, would make every LR up to 5 unremarkable, so it is left out of the bound.
+BOUND_FAMILIES = ("adaptive", "adagrad", "sgd", "sgd_momentum")
 
 
 def optimizer_family(hparams: dict[str, Any]) -> str | None:
-    """"adaptive" | "adagrad" | "sgd" | "sgd_momentum" | None (not logged or not recognised)."""
+    """"adaptive" | "adagrad" | "adadelta" | "sgd" | "sgd_momentum" | None (not logged or not
+    recognised)."""
     name = str(hparams.get("optimizer") or "").lower()
     if not name:
         return None
     if "adagrad" in name:
         return "adagrad"
+    if "adadelta" in name:
+        return "adadelta"
     if any(a in name for a in ADAPTIVE):
         return "adaptive"
     if "sgd" in name or "momentum" in name or "nesterov" in name:
@@ -60,7 +67,7 @@ def lr_over_usual_bound(hparams: dict[str, Any], most: bool) -> float | None:
     lr = hparams.get("lr")
     if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0 or not math.isfinite(lr):
         return None
-    tops = USUAL_LR_MAX.values()
+    tops = [USUAL_LR_MAX[fam] for fam in BOUND_FAMILIES]
     return float(lr) / (min(tops) if most else max(tops))
 
 

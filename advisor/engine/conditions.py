@@ -100,7 +100,7 @@ def _lr_over_usual_bound(hp: dict[str, Any], most: bool) -> float | None:
 # net of saturating units stalls under it at ordinary LRs (deep sigmoid stacks at SGD 0.01, 1/20
 # of the top, are BatchNorm's case); 10x below the lowest top of any family (Adam's 1e-3) when the
 # optimizer is not logged (none of those deep stacks runs below 1e-2)
-FAR_BELOW = {"adaptive": 0.1, "adagrad": 0.1, "sgd": 1 / 30, "sgd_momentum": 1 / 30}
+FAR_BELOW = {"adaptive": 0.1, "adagrad": 0.1, "adadelta": 0.1, "sgd": 1 / 30, "sgd_momentum": 1 / 30}
 FAR_BELOW_UNKNOWN = 0.1
 
 
