@@ -193,30 +193,21 @@ def test_an_lr_logged_only_as_a_column_fills_the_lr_placeholder(tmp_path):
     assert lrs == {"1"} or lrs == {"1", "3"}, lrs
 
 
-def test_epochs_counted_by_the_log_fill_the_epochs_placeholder(tmp_path):
-    """`--epochs {epochs}` on a run whose only record of its length is an `epoch` column (a
-    Lightning or Keras CSV, no hparams): it used to stop with 'unknown placeholder {epochs}'. The
-    log counts 30 epochs, so a trial of `budget` steps gets the same share of them."""
+@pytest.mark.parametrize("extra, placeholder", [
+    ([], "{epochs}"),  # the epoch count read off the log's `epoch` column (no hparams at all)
+    (["--record-config"], "{max_epochs}"),  # the count under the name the run's config.json records
+])
+def test_a_length_in_epochs_gets_the_trial_share_of_the_logged_epochs(tmp_path, extra, placeholder):
+    """Two ways a script's epochs reach a trial, both of which failed. `--epochs {epochs}` on a run
+    whose only record of its length is an `epoch` column (a Lightning or Keras CSV, no hparams)
+    stopped with 'unknown placeholder {epochs}'. `--epochs {max_epochs}` (the name Lightning's and
+    HF's configs record: max_epochs, num_train_epochs) rendered the run's full 30 epochs in every
+    trial, whatever the budget. Both now give a trial of `budget` steps the same share of 30."""
     script = DATA / "scalar_lr_script.py"
     run = tmp_path / "run"
-    subprocess.run([sys.executable, str(script), "--lr", "3", "--epochs", "30", "--logdir", str(run)], check=True)
-    template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --epochs {{epochs}} " \
-               "--seed {seed} --logdir {logdir}"
-    v, argvs = _verified(run, template, tmp_path / "trials")
-    assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
-    epochs = {int(a[a.index("--epochs") + 1]) for a in argvs}
-    assert epochs == {-(-v["steps"] * 30 // 299)} and max(epochs) < 30, epochs
-
-
-def test_a_length_placeholder_under_an_hparam_name_gets_the_trial_length(tmp_path):
-    """`--epochs {max_epochs}` (the name the run's config records, as Lightning's and HF's do:
-    max_epochs, num_train_epochs) is a length like `{epochs}`: it used to be rendered as the run's
-    full 30 epochs in every trial, whatever the budget."""
-    script = DATA / "scalar_lr_script.py"
-    run = tmp_path / "run"
-    subprocess.run([sys.executable, str(script), "--lr", "3", "--epochs", "30", "--record-config", "--logdir", str(run)],
+    subprocess.run([sys.executable, str(script), "--lr", "3", "--epochs", "30", *extra, "--logdir", str(run)],
                    check=True)
-    template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --epochs {{max_epochs}} " \
+    template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --epochs {placeholder} " \
                "--seed {seed} --logdir {logdir}"
     v, argvs = _verified(run, template, tmp_path / "trials")
     assert v["action"] == "lower_lr" and v["verdict"] == "confirmed", v["notes"]
