@@ -56,7 +56,7 @@ class Context:
         if name == "lr_over_usual_for_batch":
             return priors.lr_over_usual_for_batch(hp)
         if name in ("lr_over_usual_most", "lr_over_usual_least"):
-            return _lr_over_usual_bound(hp, most=name.endswith("most"))
+            return priors.lr_over_usual_bound(hp, most=name.endswith("most"))
         if name in ("optimizer_most", "optimizer_least"):  # whose usual range the bound above is taken over
             if priors.optimizer_family(hp):
                 return hp.get("optimizer")
@@ -88,11 +88,6 @@ class Context:
         return value
 
 
-def _lr_over_usual_bound(hp: dict[str, Any], most: bool) -> float | None:
-    """`priors.lr_over_usual_bound` (signals read the same bounds)."""
-    return priors.lr_over_usual_bound(hp, most)
-
-
 # An LR far enough below its optimizer's usual range to explain a stall by itself: 10x below the top
 # for an adaptive optimizer (Adam-like, Adagrad: Adam at 1e-4, Adagrad at 1e-3), whose per-parameter
 # normalisation keeps a vanishing gradient from shrinking its steps, so a stall there is the step
@@ -107,7 +102,7 @@ FAR_BELOW_UNKNOWN = 0.1
 def _lr_far_below_usual(hp: dict[str, Any]) -> bool | None:
     """True when the logged LR alone is far below its optimizer's usual range (FAR_BELOW); None
     when no LR is logged."""
-    ratio = _lr_over_usual_bound(hp, most=True)
+    ratio = priors.lr_over_usual_bound(hp, most=True)
     if ratio is None:
         return None
     fam = priors.optimizer_family(hp)

@@ -529,11 +529,12 @@ def write_hf_trainer_state(rec: Recorder, output_dir: str | os.PathLike, logging
     d.mkdir(parents=True, exist_ok=True)
     (d / "trainer_state.json").write_text(json.dumps(state, indent=2, sort_keys=True))
     # the training arguments a real output_dir carries, as JSON (the binary training_args.bin is torch-pickled)
+    optimizer = str(cfg.get("optimizer", "sgd"))
     args = {"learning_rate": cfg.get("lr"), "per_device_train_batch_size": cfg.get("batch_size"),
             "weight_decay": cfg.get("weight_decay"), "max_steps": state["max_steps"],
             "lr_scheduler_type": {"none": "constant", "cosine": "cosine"}.get(cfg.get("lr_schedule"), "linear"),
             "warmup_steps": cfg.get("warmup_steps", 0), "logging_steps": logging_steps,
-            "optim": HF_OPTIM.get(str(cfg.get("optimizer", "sgd")), str(cfg.get("optimizer", "sgd")))}
+            "optim": HF_OPTIM.get(optimizer, optimizer)}
     (d / "training_args.json").write_text(json.dumps(args, indent=2, sort_keys=True))
     return d
 

@@ -21,7 +21,8 @@ from typing import Any, Callable
 from advisor.model import Diagnosis, Finding, Run, Verification
 from advisor.roles import HPARAM_ALIASES
 from advisor.verify.trial import (
-    MIN_STEPS, Arm, PlanError, TrialResult, baseline_config, default_steps, log_cadence, logged_config, original_length, plan_arms,
+    MIN_STEPS, Arm, PlanError, TrialResult, baseline_config, default_steps, log_cadence, logged_config,
+    original_length, plan_arms,
 )
 
 Progress = Callable[[str], None]
