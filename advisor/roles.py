@@ -29,7 +29,10 @@ ROLES = (
 
 VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing"}
 TRAIN_TOKENS = {"train", "training", "trn", "trainer"}
-LOSS_TOKENS = {"loss", "nll", "xent", "cost", "objective", "ce", "mse", "bce", "nll_loss"}
+LOSS_TOKENS = {"loss", "losses", "nll", "xent", "cost", "objective", "ce", "mse", "bce", "nll_loss"}
+# `train/cross_entropy`, `val_crossentropy`, Keras' `sparse_categorical_crossentropy`: a loss, not
+# the policy entropy an RL library logs
+_CROSS_ENTROPY_RE = re.compile(r"cross[\s_\-]*entropy")
 ACC_TOKENS = {"acc", "accuracy", "top1", "top1acc", "acc1", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy"}
 LR_TOKENS = {"lr", "learning_rate", "learningrate", "lr0", "lr1", "lr2", "pg0", "pg1", "pg2"}
 GRAD_TOKENS = {"grad_norm", "gradnorm", "gradient_norm", "grad", "gradients", "global_norm"}
@@ -111,13 +114,15 @@ def classify(tag: str) -> Classified:
         return Classified("reward", split, 2 if "ep_rew_mean" in lower else 1)
     # policy-gradient bookkeeping (SB3 `train/entropy_loss`, `train/approx_kl`, RLlib `entropy`,
     # `kl`): never a training loss to judge as one
-    if tset & {"entropy", "entropy_loss"}:
+    cross_entropy = bool(_CROSS_ENTROPY_RE.search(lower))
+    if tset & {"entropy", "entropy_loss"} and not cross_entropy:
         return Classified("entropy", split, 2 if "entropy_loss" in lower else 1)
     if tset & {"approx_kl", "kl_divergence"} or (tset & {"kl"} and tset & {"policy", "info", "learner", "train"}):
         return Classified("kl", split, 2 if "approx_kl" in lower else 1)
     if toks and toks[-1] in {"epoch", "epochs"} and len(set(toks) - TRAIN_TOKENS - {"epoch", "epochs"}) == 0:
         return Classified("epoch", split, 1)
-    if tset & LOSS_TOKENS or lower.endswith("loss") or "_loss" in lower or "loss_" in lower:
+    if (tset & LOSS_TOKENS or lower.endswith("loss") or "_loss" in lower or "loss_" in lower
+            or cross_entropy):
         return Classified("loss", split, _loss_specificity(lower))
     if tset & ACC_TOKENS or lower.endswith("acc") or "accuracy" in lower:
         return Classified("acc", split, 2)

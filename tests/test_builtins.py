@@ -195,6 +195,34 @@ def test_tb_torch_every_convention(tmp_path, rec, convention):
     assert set(hp.tag) >= {"lr", "batch_size", "optimizer"}
 
 
+@pytest.mark.parametrize("convention", sorted(lw.CONVENTIONS))
+def test_every_convention_reads_back_in_its_roles(tmp_path, rec, convention):
+    """A tag convention is only worth writing if advisor reads it back: each renamed curve lands in
+    its role, and the diagnosis is the one the canonical names get. `train/cross_entropy` was read
+    as an RL policy entropy and `losses/train` as nothing, so such a run had no loss at all."""
+    from advisor.ingest import read as read_source
+    from advisor.ingest.discover import discover
+    from advisor.pipeline import diagnose_paths
+    from advisor.roles import build_curves
+
+    lw.write_tb_torch(rec, tmp_path / convention, convention)
+    sources, problems = discover([str(tmp_path / convention)])
+    assert not problems and len(sources) == 1
+    _, roles = build_curves(read_source(sources[0]))
+    names = lw.CONVENTIONS[convention]
+    expect = {"train_loss": names["train_loss"], "val_loss": names["val/loss"], "val_acc": names["val/acc"],
+              "train_acc": names["train/acc"], "lr": names["lr"], "grad_norm": names["grad_norm"]}
+    assert {role: roles.get(role) for role, tag in expect.items() if tag} == {k: v for k, v in expect.items() if v}
+
+    def verdict(path):
+        run = diagnose_paths([str(path)]).runs[0]
+        return sorted((f.rule, f.pattern) for f in run.findings)
+
+    if convention != "slash":
+        lw.write_tb_torch(rec, tmp_path / "slash", "slash")
+        assert verdict(tmp_path / convention) == verdict(tmp_path / "slash")
+
+
 def test_tb_torch_new_style_and_tbx(tmp_path, rec):
     lw.write_tb_torch(rec, tmp_path / "new", "hf", new_style=True)
     t = _tb(tmp_path / "new").tensors

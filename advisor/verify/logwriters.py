@@ -70,6 +70,13 @@ CONVENTIONS: dict[str, dict[str, str | None]] = {
     "verbose": {"train_loss": "training_loss", "val/loss": "validation_loss",
                 "val/acc": "validation_accuracy", "train/acc": "training_accuracy",
                 "lr": "learning_rate", "grad_norm": "gradient_norm"},
+    # the loss named by what it computes (torchmetrics / hand-written loops)
+    "crossentropy": {"train_loss": "train/cross_entropy", "val/loss": "val/cross_entropy",
+                     "val/acc": "val/accuracy", "train/acc": "train/accuracy", "lr": "optimizer/lr",
+                     "grad_norm": "grad_norm"},
+    # grouped by metric, one child per split (`add_scalar("losses/train", ...)`)
+    "grouped": {"train_loss": "losses/train", "val/loss": "losses/val", "val/acc": "accuracy/val",
+                "train/acc": "accuracy/train", "lr": "lr/group_0", "grad_norm": "gradients/norm"},
 }
 
 
