@@ -233,3 +233,16 @@ def test_a_loss_that_ends_far_above_its_first_value_is_a_divergence_whatever_its
     assert r.findings[0].rule == "DIV003" and first_action(r) == "lower_lr"
     v = measurement(r, "divergence", "train_loss").values
     assert v["kind"] == "early_rise" and v["early_rise_ratio"] > 100
+
+
+def test_a_classifier_loss_at_1_8x_the_loss_of_guessing_with_the_accuracy_at_chance_is_a_blow_up():
+    """torch SummaryWriter (epoch means), NAdam at 0.2 on 4 classes: the training loss sits at
+    2.8-3.45 from the first epoch, 1.8x ln(1 / the accuracy's low 21%), while the val accuracy
+    stays at 21-27% (chance). The cut was 2x; the labeller's own line is 1.5x the untrained start
+    (about ln C), and over gen2's six tuning seeds, the first-generator pool and seed 229 the
+    plateau and slow runs with a flat accuracy read <= 1.44x. Was OSC001 (gen2 seed 10)."""
+    r = diagnose_recorded("g2div8-s10-0137-classif-nadam_high")
+    assert core_patterns(r) == {"divergence"}
+    assert r.findings[0].rule == "DIV007" and first_action(r) == "lower_lr"
+    v = measurement(r, "divergence", "train_loss").values
+    assert v["kind"] == "above_chance" and 1.7 <= v["chance_ratio"] <= 1.9
