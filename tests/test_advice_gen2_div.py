@@ -270,3 +270,25 @@ def test_a_val_loss_lowest_at_its_first_evaluation_is_measured_from_whole_window
     assert v["val_min_step"] == r.curves.get("val_loss").x[0]
     assert "overfitting" not in core_patterns(r)
 
+
+def test_a_val_creep_while_the_val_accuracy_holds_is_not_overfitting():
+    """HF trainer_state.json, Adamax 0.006 on cancer: the val loss creeps 6% above its minimum
+    (0.060 -> 0.064) while the val accuracy sits at 98.2% (the same 2 of 113 samples wrong) for the
+    14 evaluations after it: the logits grow more confident, the model is no worse at the task
+    (healthy-labelled; was OVF003 with early_stop first)."""
+    r = diagnose_recorded("g2div8-s2-0147-cancer-healthy_adamax")
+    v = measurement(r, "overfitting", "val_loss").values
+    assert 0.05 <= v["rise_rel"] < 0.1 and v["metric_held"] is True and v["metric_veto"] is True
+    assert not core_patterns(r)
+
+
+def test_reuters_creep_has_a_val_accuracy_that_fell(real_logs):
+    """The real Keras Reuters log (the textbook overfitting example) creeps 7.5% while its val
+    accuracy falls from 83.1% at the minimum (epoch 8) to a median 81.3% over the last quarter:
+    the metric got worse, so the creep keeps OVF003."""
+    from advisor.pipeline import diagnose_paths
+
+    (r,) = diagnose_paths([str(real_logs / "tensorboard" / "keras-tf2-reuters-mod1")]).runs
+    v = measurement(r, "overfitting", "val_loss").values
+    assert v["metric_held"] is False and v["metric_veto"] is False
+    assert [f.rule for f in r.findings if f.pattern == "overfitting"] == ["OVF003"]

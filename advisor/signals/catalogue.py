@@ -124,6 +124,8 @@ register(Family(
         "rise_logged": "(val_end - lowest logged val) / lowest logged val: the climb in the log's own numbers (rise_rel for a val <= 0)",
         "never_fell": "bool: the lowest validation value is its first evaluation (no minimum to pass)",
         "loss_metric_disagree": "bool: never_fell while a val metric in [0, 1] went >= half of the way to perfect and >= 25 points: not overfitting",
+        "metric_held": "bool: every val metric (accuracy, F1, WER towards 0) ends (median of its last quarter) no worse than at the val minimum; None without one",
+        "metric_veto": "bool: the val metric overrules the climb: a climb under 20% that it contradicts (inconsistent_metric) or that left it where it was (metric_held), or loss_metric_disagree",
     },
     fn="advisor.signals.generalization:measure_overfitting",
 ))

@@ -66,6 +66,12 @@ DISAGREE_POINTS = 0.25  # ... and at least 25 points of the [0, 1] scale: a val 
 # average away a climb that starts at the first evaluation (an HF Whisper fine-tune evaluated 5 times:
 # 0.321, 0.359, 0.394, 0.412, 0.420).
 WHOLE_WINDOWS = 8
+# HELD: a mild climb (< INCONSISTENT_MAX) while a bounded val metric (accuracy, F1, mAP) ends no
+# worse than it was at the val loss's minimum is the logits growing more confident, not the model
+# generalising worse: the metric is what the run is for, and it did not move (a cancer MLP at 98.2%
+# val accuracy for 14 evaluations while its val loss crept 6%; a NAdam run whose val accuracy rose
+# 88.1% -> 89.6% while its loss crept 9%). The real Keras Reuters log creeps 7.5% while its val
+# accuracy falls from 83.1% at the minimum to 81.3%: that stays overfitting (OVF003).
 LOWER_IS_BETTER = ("wer", "cer", "loss", "error", "err", "rmse", "mae", "mse", "perplexity", "ppl", "fid")
 
 
@@ -121,6 +127,31 @@ def _metric_improves(curves: Curves, x0: float) -> bool:
     return False
 
 
+def _metric_held(curves: Curves, x0: float) -> bool | None:
+    """Whether a validation accuracy/metric ends no worse than it was at x0 (the median of its last
+    quarter, >= 2 points, against its value there, give or take its resolution: the smallest step
+    between two logged values, one sample of a fixed validation set), None when none is logged with
+    >= 3 evaluations from x0 on. See HELD: with a mild climb of the loss, a metric that held vetoes
+    the call."""
+    held = None
+    for role in ("val_acc", "val_metric"):
+        c = curves.get(role)
+        if c is None:
+            continue
+        x, y = finite_xy(c)
+        if len(y) < 4 or (x >= x0).sum() < 3:
+            continue
+        sign = -1.0 if role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER) else 1.0
+        z = sign * y
+        at = float(np.interp(x0, x, z))
+        end = float(median(z[-max(2, len(z) // 4):]))
+        steps = np.diff(np.unique(z))
+        if end < at - (float(np.min(steps)) if len(steps) else 0.0):
+            return False  # any metric that got worse says the model did
+        held = True
+    return held
+
+
 def _metric_gain(curves: Curves, x0: float) -> float:
     """The largest share of the way to a perfect score a validation metric bounded by [0, 1]
     (accuracy, mAP, F1; error rates such as WER towards 0) covered from x0 to the end (the
@@ -172,7 +203,9 @@ class Climb(NamedTuple):
     never_fell: bool  # the lowest logged value is the first evaluation
     inconsistent: bool  # it climbs while the val metric keeps improving (`inconsistent_metric`)
     disagree: bool  # ... from the first evaluation, while the metric went most of the way (`loss_metric_disagree`)
-    veto: bool  # the metric overrules the climb: a mild one (< INCONSISTENT_MAX), or `disagree`
+    held: bool | None  # a val metric ended no worse than at the minimum (None: no metric)
+    veto: bool  # the metric overrules the climb: a mild one (< INCONSISTENT_MAX) it contradicts or that
+    # left it where it was (`held`), or `disagree`
 
 
 def _judge_climb(curves: Curves, x: np.ndarray, y: np.ndarray, i_min: int, xmin: float, rise: float,
@@ -193,8 +226,9 @@ def _judge_climb(curves: Curves, x: np.ndarray, y: np.ndarray, i_min: int, xmin:
     # memorised a small training set gains a few points of val accuracy (0.55 -> 0.61) while its
     # val loss quadruples from the first evaluation, and that is overfitting
     disagree = bool(inconsistent and never_fell and _metric_gain(curves, xmin) >= DISAGREE_GAIN)
-    veto = inconsistent and (rise_rel < INCONSISTENT_MAX or disagree)
-    return Climb(significant, trend_rise, climbs, sustained, never_fell, inconsistent, disagree, veto)
+    held = _metric_held(curves, xmin) if rise > 0 else None
+    veto = bool((inconsistent or held) and rise_rel < INCONSISTENT_MAX) or disagree
+    return Climb(significant, trend_rise, climbs, sustained, never_fell, inconsistent, disagree, held, veto)
 
 
 def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
@@ -271,7 +305,7 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
         "val_flat_train_falling": val_flat_train_falling, "inconsistent_metric": climb.inconsistent,
         "rise_noise": rise_noise if math.isfinite(rise_noise) else None,
         "trend_rise": climb.trend_rise, "val_end": v_end, "rise_logged": rise_logged, "never_fell": climb.never_fell,
-        "loss_metric_disagree": climb.disagree,
+        "loss_metric_disagree": climb.disagree, "metric_held": climb.held, "metric_veto": climb.veto,
     }
     if rise_case:
         note = f"validation loss bottoms out at step {xmin:g} and climbs {rise_rel:.0%} while training keeps falling"
