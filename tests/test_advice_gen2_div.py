@@ -292,3 +292,15 @@ def test_reuters_creep_has_a_val_accuracy_that_fell(real_logs):
     v = measurement(r, "overfitting", "val_loss").values
     assert v["metric_held"] is False and v["metric_veto"] is False
     assert [f.rule for f in r.findings if f.pattern == "overfitting"] == ["OVF003"]
+
+
+def test_a_train_loss_relapse_is_contradicted_by_a_training_accuracy_that_climbed():
+    """W&B history, train-only, SGD 1.0 at batch 16 on moons, healthy-labelled: the loss logged as
+    the last batch's every 25 steps bounces 0.07-0.50 and ends 0.44, 0.34 (a 'relapse' to its
+    3-point start 0.22), while the training accuracy evaluated every 41 steps climbs 83% -> 92%.
+    A net back at its start is back at chance; the relapses with only a training accuracy logged
+    lose 27-69 points of it. The held-accuracy check read the val accuracy only. Was DIV006."""
+    r = diagnose_recorded("g2div8-s9-0057-moons-sgd_small_batch_high")
+    assert r.curves.get("val_acc") is None and r.curves.get("train_acc") is not None
+    assert "divergence" not in core_patterns(r)
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None
