@@ -20,7 +20,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.priors import lr_over_usual
-from advisor.signals.robust import finite_curve, head_level, lowess, tail_level, theil_sen
+from advisor.signals.robust import diff_sigma, finite_curve, head_level, lowess, tail_level, theil_sen
 
 MIN_N = 8
 REMAINING_CAP = 10.0
@@ -53,6 +53,12 @@ SLOW_EARLY = 0.10
 # A loss that made > 60% of its fall there converged fast and is sliding down its tail (gen2 s3's
 # healthy RMSprop on moons: 0.83)
 SLOW_FRONT = 0.60
+# ... counted from where the run started when the training loss logged by the first evaluation sits
+# clearly above the val loss's start (_start_before_first_eval): by more than this many times the
+# training loss's point-to-point noise. Counted so, the 176 slow calls on slow-labelled runs of gen2
+# seeds 1-4, 9, 10 and the first pool read 0.17-0.48 where it applies (55 of them) and the healthy
+# runs that converged before their first evaluation (gen2 s9 0162, 0167, 0214, s2 0134) 0.66-0.95
+START_NOISE = 2.0
 
 
 def _judge(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[bool, dict, str]:
@@ -145,6 +151,52 @@ def _early_share(curves: Curves, role: str, values: dict) -> float | None:
     return values.get("early_share")
 
 
+def _start_before_first_eval(curves: Curves, vx: np.ndarray, vy: np.ndarray) -> float | None:
+    """Where the validation loss would have started, read off the training loss logged no later
+    than the first evaluation; None when the log cannot tell it from the val loss's own start.
+
+    The first evaluation comes after training began (an epoch, or a few dozen steps, in), and a
+    run that converges fast has made most of its fall by then: a GRU's epoch-1 training average is
+    0.91 where its first val loss is already 0.50, a per-step regression loss starts at 0.87 and
+    the val loss 16 steps later reads 0.32. The level is the median of the first (<= 3) training
+    points logged by the first evaluation, less the offset the training loss keeps above the val
+    loss over the rest of the run (dropout, a noisier loss on a harder split: diabetes' training
+    MSE sits 0.26 above its val MSE from its first epoch to its last, which is no fall). It is
+    used only when it sits more than START_NOISE x the training loss's point-to-point noise above
+    the val loss's start."""
+    found = finite_curve(curves, "train_loss", MIN_N)
+    if found is None:
+        return None
+    _, tx, ty = found
+    before = ty[tx <= vx[0]][:3]
+    later = vx > vx[0]
+    if not len(before) or not later.any():
+        return None
+    trend = lowess(tx, ty, frac=0.3 if len(ty) <= 60 else 0.2)
+    offset = float(np.median(np.interp(vx[later], tx, trend) - vy[later]))
+    start = float(np.median(before)) - offset
+    return start if start - head_level(vy, 0.05) > START_NOISE * diff_sigma(ty) else None
+
+
+def _front_share(curves: Curves) -> float | None:
+    """The val loss's early share (the share of its fall made in the first quarter) counted from
+    where the run started (`_start_before_first_eval`) rather than from its first evaluation; None
+    when no val and training loss are logged or the training loss shows no fall before the first
+    evaluation."""
+    found = finite_curve(curves, "val_loss", MIN_N)
+    if found is None:
+        return None
+    _, x, y = found
+    start = _start_before_first_eval(curves, x, y)
+    if start is None:
+        return None
+    t = lowess(x, y, frac=0.3 if len(y) <= 60 else 0.2)
+    end = float(t[-1])
+    if start <= end:
+        return None
+    return float((start - np.interp(x[0] + 0.25 * (x[-1] - x[0]), x, t)) / (start - end))
+
+
 def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     """End slope relative to the total drop, and the distance to the extrapolated asymptote."""
     found = finite_curve(curves, role, MIN_N)
@@ -169,6 +221,10 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
         # ... and one that made most of its fall in the first quarter converged fast: its slow
         # slide since is the tail of a fit, not an LR too small all along (SLOW_FRONT)
         front_loaded = early is not None and early > SLOW_FRONT
+        if not front_loaded and early is not None:
+            # ... counting the fall made before the first evaluation, which the val loss never saw
+            front = _front_share(curves)
+            front_loaded = front is not None and front > SLOW_FRONT
         detected = not flat_first and not front_loaded
         # a late start has got going: >= 3% below its start (VAL_MIN_DROP, a stall's bound)
         late_start = flat_first and values["rel_drop"] is not None and values["rel_drop"] >= VAL_MIN_DROP
