@@ -270,3 +270,26 @@ def test_a_training_loss_that_keeps_above_the_val_loss_is_no_fall_before_the_fir
     assert "slow_convergence" in _patterns(r)
     assert _front_share(r.curves) == pytest.approx(0.385, abs=0.03)
     assert first_action(r) == "raise_lr"
+
+
+@pytest.mark.parametrize("name, lr", [
+    # Keras training.log, only the LR logged (0.5): the loss sits at ln 10 from its first epoch to
+    # its last, never more than 1.09x its start (label: plateau, LR far too high)
+    ("g2stall8-s9-0058-digits-sgd_kill", 0.5),
+    # HF trainer_state.json, SGD 0.3 at batch 16 (0.3 / 0.2 is 1.4999... in floats): at ln 10 to the
+    # end, 1.05x its start at most (label: plateau, LR far too high; a momentum of 0.99 not logged)
+    ("g2stall8-s10-0164-digits-momentum_0.99_blowup", 0.3),
+])
+def test_a_stall_at_an_lr_above_every_usual_range_gets_a_lower_lr_first(name, lr):
+    """A stall at chance with no bounce and no rise above the start reads like a vanishing gradient
+    (add_batchnorm first), but the LR is >= 1.4x the top of the usual range of any optimizer it can
+    be (run.lr_over_usual_least: plain SGD's 0.2 when none is logged). The deep saturating stalls of
+    gen2 s1-s4, s9, s10 and the first pool (add_batchnorm expected) run at 1.0x at most: lower the
+    LR first, and never raise it."""
+    r = _diagnose(name)
+    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT001"]
+    assert r.curves.hparams["lr"] == pytest.approx(lr)
+    v = measurement(r, "plateau", "train_loss").values
+    assert v["rose_above"] < 1.5 and v["level_rel_start"] < 1.06  # no other sign of a throw-off
+    actions = [a.action for f in r.findings for a in f.recommendations]
+    assert actions[0] == "lower_lr" and "raise_lr" not in actions
