@@ -293,3 +293,34 @@ def test_a_stall_at_an_lr_above_every_usual_range_gets_a_lower_lr_first(name, lr
     assert v["rose_above"] < 1.5 and v["level_rel_start"] < 1.06  # no other sign of a throw-off
     actions = [a.action for f in r.findings for a in f.recommendations]
     assert actions[0] == "lower_lr" and "raise_lr" not in actions
+
+
+@pytest.mark.parametrize("name", [
+    # Keras TensorBoard (train/ and validation/), only the LR logged (0.1): the loss sits at 0.98 of
+    # its start for the whole run, its val loss wandering (label: plateau, a deep saturating net)
+    "g2stall8-s3-0218-moons-deep_saturating",
+    # training.log of the first generator (seed 229), no hparams: 0.96 of its start to the end
+    # (label: plateau, a deep saturating net)
+    "g2stall8-s229-0172-wine-deep_saturating",
+])
+def test_a_stall_read_as_stalled_high_at_its_start_gets_batchnorm_first(name):
+    """PLT003 (a stall at a high level, not at chance: no class count is logged) put lr_schedule
+    first whatever the log said. A stall that never left its start (>= 0.9 of it), with no bounce,
+    no creep, no rise above the start and no LR above the usual ranges is what PLT001/PLT004 read as
+    a vanishing gradient: BatchNorm first, as there."""
+    r = _diagnose(name)
+    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT003"]
+    v = measurement(r, "plateau", "train_loss").values
+    assert v["level_rel_start"] >= 0.9 and not v["val_creeps"] and v["rose_above"] < 1.5
+    assert first_action(r) == "add_batchnorm"
+
+
+def test_a_stall_read_as_stalled_high_whose_val_loss_creeps_down_gets_a_higher_lr_first():
+    """TensorBoard, first generator (pool seed 37), SGD 5e-3 without momentum: the loss stays at
+    0.98 of its start for 95% of the run while its val loss falls at every evaluation (label: slow
+    convergence, LR too low; the labeller's full-batch loss fell 3.8%). PLT003 had no raise_lr at
+    all: it now offers it, first on the evidence PLT001/PLT002/PLT004 raise the LR on."""
+    r = _diagnose("g2stall8-pool5-0010-quantiles-mlp_sgd_slow")
+    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT003"]
+    assert measurement(r, "plateau", "train_loss").values["val_creeps"] is True
+    assert first_action(r) == "raise_lr"
