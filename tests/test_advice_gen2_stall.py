@@ -213,6 +213,16 @@ def test_a_loss_that_falls_only_back_from_a_blow_up_gets_a_lower_lr_not_a_higher
     assert actions[0] == "lower_lr" and "raise_lr" not in actions
 
 
+def _diagnose_plt001_lowering_the_lr_first(name: str):
+    """The report of a recorded run read as PLT001 (stuck at chance) whose advice lowers the LR first
+    and never raises it."""
+    r = _diagnose(name)
+    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT001"]
+    actions = [a.action for f in r.findings for a in f.recommendations]
+    assert actions[0] == "lower_lr" and "raise_lr" not in actions
+    return r
+
+
 @pytest.mark.parametrize("name, above", [
     # Keras CSV, only the LR logged (0.05): the first epoch averages 2.05, then the loss sits at
     # 2.36-2.39, above ln 10 (2.30), to the end; val accuracy 8-12% (label: plateau, LR far too high)
@@ -226,12 +236,9 @@ def test_a_stall_above_where_the_loss_started_gets_a_lower_lr_first(name, above)
     where it started got worse than untrained: steps too large. The deep saturating stalls of gen2
     s1-s4, s10 and the first pool (200 runs) stall at 1.042x their start at most; these at 1.08-1.16x
     (it was add_batchnorm first, and raise_lr was offered)."""
-    r = _diagnose(name)
-    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT001"]
+    r = _diagnose_plt001_lowering_the_lr_first(name)
     v = measurement(r, "plateau", "train_loss").values
     assert v["level_rel_start"] == pytest.approx(above, abs=0.005) and v["rose_above"] < 1.5
-    actions = [a.action for f in r.findings for a in f.recommendations]
-    assert actions[0] == "lower_lr" and "raise_lr" not in actions
 
 
 @pytest.mark.parametrize("name", [
@@ -286,13 +293,10 @@ def test_a_stall_at_an_lr_above_every_usual_range_gets_a_lower_lr_first(name, lr
     be (run.lr_over_usual_least: plain SGD's 0.2 when none is logged). The deep saturating stalls of
     gen2 s1-s4, s9, s10 and the first pool (add_batchnorm expected) run at 1.0x at most: lower the
     LR first, and never raise it."""
-    r = _diagnose(name)
-    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT001"]
+    r = _diagnose_plt001_lowering_the_lr_first(name)
     assert r.curves.hparams["lr"] == pytest.approx(lr)
     v = measurement(r, "plateau", "train_loss").values
     assert v["rose_above"] < 1.5 and v["level_rel_start"] < 1.06  # no other sign of a throw-off
-    actions = [a.action for f in r.findings for a in f.recommendations]
-    assert actions[0] == "lower_lr" and "raise_lr" not in actions
 
 
 @pytest.mark.parametrize("name", [
