@@ -304,3 +304,16 @@ def test_a_train_loss_relapse_is_contradicted_by_a_training_accuracy_that_climbe
     assert r.curves.get("val_acc") is None and r.curves.get("train_acc") is not None
     assert "divergence" not in core_patterns(r)
     assert measurement(r, "divergence", "train_loss").values["kind"] is None
+
+
+def test_a_val_loss_bouncing_beside_a_memorised_training_set_is_not_a_climb():
+    """Keras TensorBoard (first generator, pool seed 5), a 5-layer tanh net on blobs that learnt:
+    the val loss bounces 0.11-0.16 around a flat level over its last 20 epochs while the training
+    loss sits 1.4 orders below. The mean of its last evaluations is 14% above its rolling minimum,
+    1.0 noise units: OVF002 called the bounce a climb. A climb under 20% must now stand 3.5 noise
+    units out (the overfitting signal's own bar); the OVF002 calls labelled overfitting read >= 29%
+    or >= 1.7 noise units, the two healthy ones 10-14% at 0.7-1.0 units."""
+    r = diagnose_recorded("g2div8-pool5-0076-blobs-deep_saturating")
+    v = measurement(r, "overfitting", "val_loss").values
+    assert v["orders_apart"] >= 1 and 0.1 <= v["rise_rel"] < 0.2 and v["rise_noise"] < 1.5
+    assert "overfitting" not in core_patterns(r)
