@@ -387,6 +387,29 @@ def loss_stem(tag: str) -> str:
     return "_".join(words) or "loss"
 
 
+# Lightning's LearningRateMonitor names its column after the optimizer's class (`lr-Adam`,
+# `lr-SGD`, `lr-AdamW-pg1` per param group) and, with log_momentum=True, logs `lr-SGD-momentum`
+_LIGHTNING_LR_RE = re.compile(r"^lr-([A-Za-z][A-Za-z0-9]*)(?:-pg\d+)?$")
+
+
+def _optimizer_from_lr_column(hparams: dict[str, Any], lr_tag: str, run: Run) -> None:
+    """The optimizer a Lightning run's LR column names, when its hyperparameters do not.
+
+    Why: the LR alone cannot say whether 0.03 is far too high (Adam, 30x its usual top) or low (plain
+    SGD); a LightningModule rarely saves its optimizer's name with save_hyperparameters, but the LR
+    monitor writes it into every LR column. The momentum column (SGD's momentum; Adam's beta1) tells
+    SGD with momentum from plain SGD."""
+    m = _LIGHTNING_LR_RE.match(lr_tag)
+    if m is None or "optimizer" in hparams:
+        return
+    hparams["optimizer"] = m.group(1)
+    momentum = run.series.get(f"lr-{m.group(1)}-momentum")
+    if "momentum" not in hparams and momentum is not None and m.group(1).lower() in ("sgd", "asgd"):
+        finite = momentum.value[np.isfinite(momentum.value)]
+        if len(finite):
+            hparams["momentum"] = float(finite[0])
+
+
 def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Curves, dict[str, str]]:
     """The curves of a run keyed by role, plus the role -> tag map (for the report)."""
     roles = assign_roles(run, overrides)
@@ -404,6 +427,8 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
         finite = lr.y[np.isfinite(lr.y) & (lr.y > 0)]
         if len(finite):
             curves.hparams["lr"] = float(np.max(finite))
+    if "lr" in roles:
+        _optimizer_from_lr_column(curves.hparams, roles["lr"], run)
     epoch = curves.get("epoch")
     if epoch is not None and len(epoch) > 2 and epoch.x_kind == "step":
         e = epoch.y

@@ -277,3 +277,24 @@ def test_the_corpus_writers_name_the_optimizer_that_trained(tmp_path, optimizer,
     for written in (lw.write_lightning_csv(rec, tmp_path / "csv"), lw.write_lightning_tb(rec, tmp_path / "tb")):
         run, _, roles = _read_one(written)
         assert roles["lr"] == lr_column, sorted(run.series)
+
+
+@pytest.mark.parametrize("rid, optimizer, family, over_usual", [
+    ("0145-quantiles-adam_lr0.01", "Adam", "adaptive", 10.0),           # Adam at 0.01: 10x its usual top
+    ("0157-circles-momentum_0.99_blowup", "SGD", "sgd_momentum", 3.0),  # SGD momentum 0.99 at 0.3
+])
+def test_a_lightning_lr_column_names_the_optimizer(tmp_path, rid, optimizer, family, over_usual):
+    """A LightningModule rarely saves its optimizer's name with save_hyperparameters, but the LR
+    monitor names every LR column after it (`lr-Adam`) and logs SGD's momentum beside it. Without
+    the name, Adam at 0.01 was an LR no prior could judge (run.lr_over_usual missing): the real
+    CSVLogger's output with the optimizer left out of hparams.yaml now reads as Adam at 10x."""
+    from advisor.priors import lr_over_usual, optimizer_family
+
+    fi.lightning_csv(_recording(rid), tmp_path / "run")
+    (hp,) = (tmp_path / "run").rglob("hparams.yaml")
+    hp.write_text("".join(line for line in hp.read_text().splitlines(keepends=True)
+                          if not line.startswith(("optimizer", "momentum"))))
+    _, curves, roles = _read_one(tmp_path / "run")
+    assert roles["lr"] == f"lr-{optimizer}" and curves.hparams["optimizer"] == optimizer
+    assert optimizer_family(curves.hparams) == family
+    assert lr_over_usual(curves.hparams) == pytest.approx(over_usual)
