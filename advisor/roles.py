@@ -387,6 +387,26 @@ def loss_stem(tag: str) -> str:
     return "_".join(words) or "loss"
 
 
+EPOCH_LOG_MIN_POINTS = 5
+
+
+def _logged_once_per_epoch(curves: Curves) -> bool:
+    """True when the step a run logged at is the epoch's number: the training loss was written only
+    where the validation loss was, at steps 0, 1, 2, ... (or 1, 2, 3, ...).
+
+    Why: the PyTorch tutorial's loop, `writer.add_scalar("Loss/train", epoch_loss, epoch)`, and any
+    hand-written loop that logs per epoch look in TensorBoard, MLflow or W&B like a per-step log of a
+    very short run; read as minibatch losses, an epoch average that bounces 5% was within the noise
+    (a Keras CSV of the same run read "oscillating"). A per-step log has many training points per
+    evaluation, and numbers its steps in hundreds or thousands."""
+    train, val = curves.get("train_loss"), curves.get("val_loss")
+    if train is None or val is None or len(train) < EPOCH_LOG_MIN_POINTS or len(train) != len(val):
+        return False
+    x = train.x
+    return (train.logged_x is None and val.logged_x is None and np.array_equal(x, val.x)
+            and x[0] in (0.0, 1.0) and bool(np.all(np.diff(x) == 1.0)))
+
+
 # Lightning's LearningRateMonitor names its column after the optimizer's class (`lr-Adam`,
 # `lr-SGD`, `lr-AdamW-pg1` per param group) and, with log_momentum=True, logs `lr-SGD-momentum`
 _LIGHTNING_LR_RE = re.compile(r"^lr-([A-Za-z][A-Za-z0-9]*)(?:-pg\d+)?$")
@@ -422,6 +442,10 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
         if curve.x_kind == "step" and (epoch_axis or tag.rsplit("/", 1)[-1].lower().startswith("epoch_")):
             curve.x_kind = "epoch"
         curves.by_role[role] = curve
+    if not epoch_axis and _logged_once_per_epoch(curves):
+        for c in curves.by_role.values():
+            if c.x_kind == "step":
+                c.x_kind = "epoch"
     lr = curves.get("lr")
     if "lr" not in curves.hparams and lr is not None:
         finite = lr.y[np.isfinite(lr.y) & (lr.y > 0)]

@@ -148,7 +148,8 @@ def test_mlflow_async_autolog_is_read_in_step_order():
     assert steps != sorted(steps)  # the recording really is out of order
     _, curves, roles = _read_one(MLFLOW_KERAS)
     loss = curves.get("train_loss")
-    assert roles["train_loss"] == "loss" and loss.x_kind == "step" and loss.x.tolist() == sorted(steps)
+    # Keras' autolog logs once per epoch at step = epoch, train and val together: the x counts epochs
+    assert roles["train_loss"] == "loss" and loss.x_kind == "epoch" and loss.x.tolist() == sorted(steps)
     hp = curves.hparams
     assert hp["optimizer"] == "sgd" and hp["momentum"] == pytest.approx(0.99) and hp["lr"] == pytest.approx(0.3)
     assert hp["batch_size"] == 32
@@ -298,3 +299,18 @@ def test_a_lightning_lr_column_names_the_optimizer(tmp_path, rid, optimizer, fam
     assert roles["lr"] == f"lr-{optimizer}" and curves.hparams["optimizer"] == optimizer
     assert optimizer_family(curves.hparams) == family
     assert lr_over_usual(curves.hparams) == pytest.approx(over_usual)
+
+
+@pytest.mark.parametrize("writer", ["torch-tutorial", "torch-add_scalars", "tensorboardX", "mlflow", "wandb-history"])
+def test_a_loop_that_logs_once_per_epoch_counts_epochs(tmp_path, writer):
+    """`writer.add_scalar("Loss/train", epoch_loss, epoch)` (the PyTorch tutorial's loop) logs the
+    train and val losses together at steps 0, 1, 2, ...: the step is the epoch and the train loss an
+    epoch average. Read as a per-step log of an 80-step run, an RMSprop run at 10x its usual LR
+    (recorded from a Keras CSV, labelled oscillating) had no finding in any of these writers, while
+    its Keras CSV read "oscillating, lower the LR"; now every one reads the Keras CSV's verdict."""
+    rid = "lead8-s10-0002-friedman-rmsprop_high"
+    rec = _recording(rid)
+    fi.WRITERS[writer][0](rec, tmp_path / "run")
+    _, curves, _ = _read_one(tmp_path / "run")
+    assert curves.get("train_loss").x_kind == curves.get("val_loss").x_kind == "epoch"
+    assert _verdict(tmp_path / "run") == _verdict(OOS / rid) == (["oscillation"], "lower_lr")
