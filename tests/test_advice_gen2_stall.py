@@ -257,12 +257,13 @@ def test_a_run_that_fell_before_its_first_evaluation_is_not_slow(name):
     training loss logged by that evaluation shows where the run started; counted from there the
     first quarter made 0.84-0.93 of the fall (slow-labelled runs: 0.17-0.48). It was SLOW001, raise
     the LR, on runs that had converged."""
-    from advisor.signals.convergence import SLOW_FRONT, _front_share
+    from advisor.signals.convergence import SLOW_FRONT
 
     r = _diagnose(name)
     assert "slow_convergence" not in _patterns(r)
-    assert measurement(r, "slow_convergence", "train_loss").values["early_share"] <= SLOW_FRONT
-    assert _front_share(r.curves) > 0.8
+    m = measurement(r, "slow_convergence", "train_loss")
+    assert m.values["early_share"] <= SLOW_FRONT and m.values["front_share"] > 0.8
+    assert "converged fast" in m.note
 
 
 def test_a_training_loss_that_keeps_above_the_val_loss_is_no_fall_before_the_first_evaluation():
@@ -271,11 +272,9 @@ def test_a_training_loss_that_keeps_above_the_val_loss_is_no_fall_before_the_fir
     ~0.26 above the val MSE to the end: that is the split, not a fall the val loss missed. Less that
     offset, the start moves only by the first epoch's own fall, and the first quarter made 0.39 of
     the fall counted from there: the run stays slow."""
-    from advisor.signals.convergence import _front_share
-
     r = _diagnose("g2stall8-s3-0176-diabetes-sgd_low")
     assert "slow_convergence" in _patterns(r)
-    assert _front_share(r.curves) == pytest.approx(0.385, abs=0.03)
+    assert measurement(r, "slow_convergence", "train_loss").values["front_share"] == pytest.approx(0.385, abs=0.03)
     assert first_action(r) == "raise_lr"
 
 

@@ -100,6 +100,7 @@ register(Family(
         "rel_drop": "total relative drop first->last",
         "early_share": "share of the total drop made in the first quarter of the run (trend; on the val loss when logged)",
         "late_start": "bool: still falling materially at the end, but flat first (early_share < 0.10): a stall then a fall, not slow all along",
+        "front_share": "early_share of the val loss counted from where the training loss logged by the first evaluation started (less the offset it keeps above the val loss), when that sits > 2x its noise above the val loss's start; > 0.60: converged fast before or soon after the first evaluation, not slow; None when not read",
     },
     fn="advisor.signals.convergence:measure_slow_convergence",
 ))

@@ -12,7 +12,10 @@ A run that reached its final level in the first half (`saturated_early`) is the 
 When the training loss is too noisy to answer (per-step losses of a small batch) and a validation
 loss is logged, the run is judged on that validation loss (`_val_agrees`). `early_share` (the
 share of the fall made in the first quarter) tells a loss on its way since the start from a
-stall that only started falling later (plateau.py uses it).
+stall that only started falling later (plateau.py uses it), and a loss that made most of its fall
+there converged fast and is only sliding down its tail (SLOW_FRONT). The val loss starts at the
+first evaluation, after any fall before it: `front_share` counts the share from where the training
+loss logged by that evaluation started, when it shows such a fall.
 """
 from __future__ import annotations
 
@@ -76,7 +79,8 @@ def _judge(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[bool, dict, st
         tail[-4:] = True
     ts = theil_sen(x[tail], y[tail])
     values: dict = {"rel_drop": rel_drop, "end_slope_rel": None, "still_improving": False,
-                    "remaining_rel": None, "saturated_early": False, "early_share": None, "late_start": False}
+                    "remaining_rel": None, "saturated_early": False, "early_share": None, "late_start": False,
+                    "front_share": None}
     if drop <= 0:
         return False, values, "the curve did not fall overall"
     end_slope_rel = float(-ts.slope * 0.1 * span_x / drop)
@@ -223,8 +227,8 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
         front_loaded = early is not None and early > SLOW_FRONT
         if not front_loaded and early is not None:
             # ... counting the fall made before the first evaluation, which the val loss never saw
-            front = _front_share(curves)
-            front_loaded = front is not None and front > SLOW_FRONT
+            values["front_share"] = _front_share(curves)
+            front_loaded = values["front_share"] is not None and values["front_share"] > SLOW_FRONT
         detected = not flat_first and not front_loaded
         # a late start has got going: >= 3% below its start (VAL_MIN_DROP, a stall's bound)
         late_start = flat_first and values["rel_drop"] is not None and values["rel_drop"] >= VAL_MIN_DROP
@@ -236,6 +240,9 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     if late_start:
         note = (f"made only {values['early_share']:.1%} of its fall in the first quarter of the run: flat first, "
                 "then falling (a late start, not slow all along)")
+    elif values["front_share"] is not None and values["front_share"] > SLOW_FRONT:
+        note = (f"made {values['front_share']:.0%} of its fall in the first quarter, counted from where the training "
+                "loss logged by the first evaluation started: it converged fast and is sliding down its tail")
     if detected:
         end_slope_rel, remaining_rel = values["end_slope_rel"], values["remaining_rel"]
         note = (f"still falling at the end ({end_slope_rel:.0%} of the total drop per 10% of the run), "
