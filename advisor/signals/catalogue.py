@@ -65,6 +65,7 @@ register(Family(
         "level_rel_start": "second-half trend level / start level (1 = no progress); for losses that are not positive, (level - best) / (start - best)",
         "spike_driven": "bool: called on recurring spikes (>= 5) of this loss while the val loss bounces, not on its residual amplitude",
         "val_settled": "train_loss only: bool, the val loss stopped moving over its last quarter (<= 3% of its level per evaluation): its bouncing did not persist",
+        "stalled_bounce": "bool: the bouncing is detected but belongs to a stalled loss (its trend never fell 5% below its start): the plateau rules' evidence, not an oscillation finding",
     },
     fn="advisor.signals.oscillation:measure_oscillation",
 ))
