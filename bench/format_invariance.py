@@ -79,6 +79,12 @@ class Recording:
     series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)  # role -> x, y, wall
     hparams: dict[str, Any] = field(default_factory=dict)  # normalised names (advisor.roles)
     steps_per_epoch: int = 1
+    # the optimizer that trained (the corpus' config), which Lightning names in its LR column even
+    # when the run's logged hyperparameters leave it out
+    trained_with: str | None = None
+
+    def optimizer(self) -> str:
+        return str(self.hparams.get("optimizer") or self.trained_with or "sgd")
 
     def points(self, role: str) -> list[tuple[int, float, float]]:
         if role not in self.series:
@@ -120,7 +126,8 @@ def record(root: Path, run_id: str, entry: dict) -> Recording:
     run = ingest.read(sources[0])
     curves, roles = build_curves(run)
     rec = Recording(run_id=run_id, granularity=entry.get("granularity") or (
-        "epoch" if entry.get("x_kind") == "epoch" else "step"), hparams=dict(curves.hparams))
+        "epoch" if entry.get("x_kind") == "epoch" else "step"), hparams=dict(curves.hparams),
+        trained_with=(entry.get("config") or {}).get("optimizer"))
     for role in ROLES:
         if role in roles:
             s = run.series[roles[role]]
@@ -273,7 +280,7 @@ def lightning_csv(rec: Recording, d: Path) -> None:
     hp = _hp(rec, TORCH_HP)
     if hp:
         logger.log_hyperparams(hp)
-    opt = OPTIMIZER_CLASS.get(str(rec.hparams.get("optimizer", "")).lower(), "SGD")
+    opt = OPTIMIZER_CLASS.get(rec.optimizer().lower(), "SGD")
     # LearningRateMonitor(log_momentum=True) logs the momentum (Adam's beta1) beside the LR
     momentum = float(rec.hparams.get("momentum") or (0.9 if opt in ("Adam", "AdamW", "NAdam", "Adamax") else 0.0))
     if rec.granularity == "epoch":
@@ -404,7 +411,7 @@ def wandb_lightning(rec: Recording, d: Path) -> None:
     calls = 0
     with open(files / "wandb-history.jsonl", "w") as fh:
         for x in rec.xs():
-            for keys in ({"train_loss": "train_loss", "lr": lightning_lr_name(rec.hparams.get("optimizer") or "sgd"),
+            for keys in ({"train_loss": "train_loss", "lr": lightning_lr_name(rec.optimizer()),
                           "grad_norm": "grad_norm"},
                          {"val_loss": "val_loss", "val_acc": "val_acc", "train_acc": "train_acc"}):
                 row: dict[str, Any] = {k: rec.value_at(role, x) for role, k in keys.items()}

@@ -589,7 +589,8 @@ def recording(spec: dict, curves: dict) -> Recording:
     if spec["train_only"]:
         series.pop("val_loss", None)
         series.pop("val_acc", None)
-    rec = Recording(run_id=spec["id"], granularity=spec["granularity"], hparams=_hparams(spec), steps_per_epoch=spe)
+    rec = Recording(run_id=spec["id"], granularity=spec["granularity"], hparams=_hparams(spec), steps_per_epoch=spe,
+                    trained_with=cfg["optimizer"])
     for role, (xs, ys) in series.items():
         x = np.asarray(xs, np.int64)
         rec.series[role] = (x, np.asarray(ys, float), np.array([wall(int(v)) for v in x], float))

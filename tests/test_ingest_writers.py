@@ -314,3 +314,15 @@ def test_a_loop_that_logs_once_per_epoch_counts_epochs(tmp_path, writer):
     _, curves, _ = _read_one(tmp_path / "run")
     assert curves.get("train_loss").x_kind == curves.get("val_loss").x_kind == "epoch"
     assert _verdict(tmp_path / "run") == _verdict(OOS / rid) == (["oscillation"], "lower_lr")
+
+
+@pytest.mark.parametrize("writer", ["lightning-csv", "wandb-lightning"])
+def test_the_harness_names_the_optimizer_that_trained_in_a_lightning_lr_column(tmp_path, writer):
+    """A real LearningRateMonitor names its column after the optimizer whatever the hyperparameters
+    say. The harness (and gen2, which shares its writers) wrote `lr-SGD` for every run that logged no
+    optimizer, so an RMSprop run at 10x its usual LR read as plain SGD at a low LR."""
+    rec = _recording("lead8-s10-0002-friedman-rmsprop_high")
+    assert "optimizer" not in rec.hparams and rec.trained_with == "rmsprop"
+    fi.WRITERS[writer][0](rec, tmp_path / "run")
+    _, curves, roles = _read_one(tmp_path / "run")
+    assert roles["lr"] == "lr-RMSprop" and curves.hparams["optimizer"] == "RMSprop"
