@@ -7,7 +7,16 @@ tests/data/oos/gen2osc-s<seed>-<id>-<task>-<drawn config> (session 6) and g2osc7
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
+
+from advisor.model import Run, Series
+from advisor.roles import build_curves
+from advisor.signals.oscillation import measure_oscillation, never_fell
+from advisor.signals.robust import finite_xy
 
 from recorded import core_patterns as _patterns
 from recorded import diagnose_recorded as _diagnose
@@ -198,3 +207,28 @@ def test_a_val_loss_bouncing_ten_percent_confirms_per_step_bouncing_above_the_fl
     v = measurement(r, "oscillation", "train_loss").values
     assert 1.0 <= v["rel_amplitude"] / v["noise_floor"] < 2.0 and 0.10 <= v["val_bounce"] < 0.18
     assert not v["val_settled"]
+
+
+def _recorded_trial_curves(arm: str, seed: str):
+    """The curves of one arm/seed of the recorded verify built-in lr-oscillates (real trainings of
+    tests/data/verify/trials-lr-oscillates.json), read as advisor reads any run."""
+    data = json.loads((Path(__file__).parent / "data" / "verify" / "trials-lr-oscillates.json").read_text())
+    series = {tag: Series(tag, np.array([p[0] for p in pts], np.int64), np.array([float(p[1]) for p in pts]), None)
+              for tag, pts in data["arms"][arm][seed].items() if pts}
+    curves, _ = build_curves(Run(name=f"{arm}/{seed}", path=f"{arm}/{seed}", format="memory", series=series))
+    return curves
+
+
+@pytest.mark.parametrize("seed", ["1", "2"])
+def test_a_loss_that_fell_then_bounced_back_above_its_start_stays_an_oscillation(seed):
+    """The other side of `stalled_bounce`: the verify built-in lr-oscillates (SGD 0.5 on a tanh
+    MLP, seeds 000/002's red curve) falls to 0.76-0.87x its start, then bounces back to 1.10-1.15x
+    it. It made progress and lost it to its steps, so its bouncing stays an oscillation finding's
+    (a second-half reading of "at its start" flagged it, and the fixture lr-too-high-oscillation,
+    as plateaus: rejected). Only a trend that never fell 5% below its start is a stalled one."""
+    curves = _recorded_trial_curves("baseline", seed)
+    m = measure_oscillation(curves, "train_loss")
+    assert m.detected and not m.values["stalled_bounce"]
+    assert m.values["level_rel_start"] >= 1.0  # back above its start ...
+    _, y = finite_xy(curves.get("train_loss"))
+    assert not never_fell(y)  # ... after falling first
