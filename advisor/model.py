@@ -128,6 +128,9 @@ class Curve:
     # the step each point was logged at, when several points logged at one step had to be spread
     # inside it (x 2, 2.333, 2.667 for three batch losses at epoch 2); None when x is as logged
     logged_x: np.ndarray | None = None
+    # each point is a mean over the steps since the last one (Keras' and Lightning's epoch loss,
+    # HF's logged loss), not one minibatch's loss; an epoch-level curve always is
+    averaged: bool = False
 
     def __len__(self) -> int:
         return len(self.x)

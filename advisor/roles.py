@@ -407,6 +407,22 @@ def _logged_once_per_epoch(curves: Curves) -> bool:
             and x[0] in (0.0, 1.0) and bool(np.all(np.diff(x) == 1.0)))
 
 
+def _averaged_per_evaluation(curves: Curves, run: Run) -> bool:
+    """True when the training loss is logged once per evaluation, beside the val loss, as the mean
+    over the steps since the last one: Lightning's `train_loss_epoch` (on_epoch=True) or Keras'
+    `epoch_loss`, and HF Trainer's `loss` (the mean since its last log) when it logs at the
+    evaluations' steps. Such a curve is as smooth as an epoch-level log whatever its x counts; read
+    as minibatch losses, an epoch average that bounces 5% is noise. A loop that logs one
+    minibatch's `loss.item()` at eval time names nothing that says so and is not counted."""
+    train, val = curves.get("train_loss"), curves.get("val_loss")
+    if train is None or val is None or len(train) < EPOCH_LOG_MIN_POINTS or len(train) != len(val):
+        return False
+    if not np.array_equal(train.x, val.x):
+        return False
+    toks = tokens(train.tag)
+    return "epoch" in toks or str(run.writer or "").startswith("hf-transformers")
+
+
 # Lightning's LearningRateMonitor names its column after the optimizer's class (`lr-Adam`,
 # `lr-SGD`, `lr-AdamW-pg1` per param group) and, with log_momentum=True, logs `lr-SGD-momentum`
 _LIGHTNING_LR_RE = re.compile(r"^lr-([A-Za-z][A-Za-z0-9]*)(?:-pg\d+)?$")
@@ -446,6 +462,9 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
         for c in curves.by_role.values():
             if c.x_kind == "step":
                 c.x_kind = "epoch"
+    train = curves.get("train_loss")
+    if train is not None and train.x_kind == "step" and _averaged_per_evaluation(curves, run):
+        train.averaged = True
     lr = curves.get("lr")
     if "lr" not in curves.hparams and lr is not None:
         finite = lr.y[np.isfinite(lr.y) & (lr.y > 0)]

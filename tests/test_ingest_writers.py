@@ -326,3 +326,24 @@ def test_the_harness_names_the_optimizer_that_trained_in_a_lightning_lr_column(t
     fi.WRITERS[writer][0](rec, tmp_path / "run")
     _, curves, roles = _read_one(tmp_path / "run")
     assert roles["lr"] == "lr-RMSprop" and curves.hparams["optimizer"] == "RMSprop"
+
+
+@pytest.mark.parametrize("writer", ["lightning-csv", "hf-trainer"])
+def test_an_epoch_mean_logged_at_global_steps_is_judged_as_an_average(tmp_path, writer):
+    """Lightning's `train_loss_epoch` and HF Trainer's `loss` at its evaluation steps are means over
+    the epoch, logged at global steps (12, 25, 38, ...): 80 such points were judged as minibatch
+    losses, whose 5.6% bouncing is noise, so the RMSprop run the Keras CSV calls oscillating had no
+    finding in these two writers. The x still counts steps; the curve is flagged as averaged."""
+    rid = "lead8-s10-0002-friedman-rmsprop_high"
+    fi.WRITERS[writer][0](_recording(rid), tmp_path / "run")
+    _, curves, _ = _read_one(tmp_path / "run")
+    train = curves.get("train_loss")
+    assert train.x_kind == "step" and train.x[0] > 1 and train.averaged
+    assert _verdict(tmp_path / "run") == _verdict(OOS / rid) == (["oscillation"], "lower_lr")
+
+
+def test_a_per_step_lightning_loss_is_not_an_average(tmp_path):
+    """`train_loss_step` is one minibatch's loss at every step: not averaged, whatever else is logged."""
+    fi.WRITERS["lightning-csv"][0](_recording("0145-quantiles-adam_lr0.01"), tmp_path / "run")
+    _, curves, roles = _read_one(tmp_path / "run")
+    assert roles["train_loss"] == "train_loss_step" and not curves.get("train_loss").averaged

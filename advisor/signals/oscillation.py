@@ -539,7 +539,7 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
                 confirm = bounce(vy, ref)
                 confirm_n = len(vy)
                 val_settled = settled(vy)
-    averaged = c.x_kind == "epoch"
+    averaged = c.x_kind == "epoch" or c.averaged
     seg = _core(x, y, inner, confirm, prior, prior_batch, averaged, confirm_n)
     if val_settled and seg["detected"]:
         seg.update(detected=False, late_only=False, onset=None)
