@@ -278,9 +278,13 @@ def curve_of(series: Series, role: str) -> Curve:
 # the optimizer's get_config() behind a prefix: optimizer_learning_rate, opt_momentum, ...)
 HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
     "lr": ("lr", "learning_rate", "lr0", "base_lr", "initial_lr", "learning-rate", "learningrate", "init_lr", "max_lr",
-           "optimizer_learning_rate", "opt_learning_rate", "optimizer_lr", "opt_lr"),
-    "batch_size": ("batch_size", "train_batch_size", "per_device_train_batch_size", "batch", "bs", "batchsize", "batch-size"),
-    "optimizer": ("optimizer", "optim", "opt", "optimizer_name", "opt_name"),
+           "optimizer_learning_rate", "opt_learning_rate", "optimizer_lr", "opt_lr",
+           # a schedule's peak (`peak_lr`), Keras' schedules (`initial_learning_rate`), scikit-learn's MLP
+           "peak_lr", "base_learning_rate", "initial_learning_rate", "learning_rate_init"),
+    "batch_size": ("batch_size", "train_batch_size", "global_batch_size", "total_train_batch_size",
+                   "effective_batch_size", "per_device_train_batch_size", "batch", "bs", "batchsize", "batch-size"),
+    "optimizer": ("optimizer", "optim", "opt", "optimizer_name", "opt_name", "optimizer_class", "optimizer_type",
+                  "optimizer_cls"),
     "momentum": ("momentum", "optimizer_momentum", "opt_momentum"),
     "weight_decay": ("weight_decay", "wd", "l2", "weight-decay", "optimizer_weight_decay", "opt_weight_decay"),
     "dropout": ("dropout", "dropout_rate", "drop_rate", "p_dropout"),
@@ -300,6 +304,10 @@ HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 POSITIVE_COUNTS = {"batch_size", "epochs", "max_steps", "num_classes", "depth"}
+# An optimizer given as an object in a config, flattened to `optimizer.class_path: torch.optim.AdamW`
+# (LightningCLI), `optimizer._target_` (Hydra), `optimizer.class_name: Adam` (Keras' get_config), or
+# `optimizer.name` / `optimizer.type`: the class names the optimizer, its `lr` leaf the LR
+CLASS_KEYS = {"class_path", "_target_", "class_name", "name", "type", "cls"}
 
 
 def normalise_hparams(raw: dict[str, Any]) -> dict[str, Any]:
@@ -307,9 +315,11 @@ def normalise_hparams(raw: dict[str, Any]) -> dict[str, Any]:
     flat = {str(k).lower(): v for k, v in raw.items()}
     by_leaf: dict[str, Any] = {}
     for key, value in flat.items():
-        leaf = re.split(r"[./]", key)[-1]
-        by_leaf.setdefault(leaf, value)
+        parts = re.split(r"[./]", key)
+        by_leaf.setdefault(parts[-1], value)
         by_leaf.setdefault(key, value)
+        if len(parts) >= 2 and parts[-1] in CLASS_KEYS and parts[-2] in HPARAM_ALIASES["optimizer"]:
+            by_leaf.setdefault("optimizer", value)
     out: dict[str, Any] = {}
     for name, aliases in HPARAM_ALIASES.items():
         for alias in aliases:

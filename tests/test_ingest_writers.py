@@ -347,3 +347,39 @@ def test_a_per_step_lightning_loss_is_not_an_average(tmp_path):
     fi.WRITERS["lightning-csv"][0](_recording("0145-quantiles-adam_lr0.01"), tmp_path / "run")
     _, curves, roles = _read_one(tmp_path / "run")
     assert roles["train_loss"] == "train_loss_step" and not curves.get("train_loss").averaged
+
+
+def test_an_optimizer_config_object_names_the_optimizer(real_logs):
+    """A real CSV log's config (custom-epoch-csv-alexnet) gives its optimizer as an object,
+    `optimizer: {type: SGD, lr: 0.01, momentum: 0.9}`: the LR was read from it, the optimizer was
+    not, so SGD with momentum at 0.01 was an LR no prior could place."""
+    from advisor.priors import lr_over_usual, optimizer_family
+
+    sources, _ = discover([str(real_logs / "csv" / "custom-epoch-csv-alexnet")])
+    curves, _ = build_curves(read_source(sources[0]))
+    assert curves.hparams["optimizer"] == "SGD" and optimizer_family(curves.hparams) == "sgd_momentum"
+    assert lr_over_usual(curves.hparams) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("config", [
+    "optimizer:\n  class_path: torch.optim.Adam\n  init_args:\n    lr: 0.01\n",  # LightningCLI
+    "optimizer:\n  _target_: torch.optim.Adam\n  lr: 0.01\n",  # Hydra
+    "optimizer:\n  class_name: Adam\n  config:\n    learning_rate: 0.01\n",  # Keras get_config()
+])
+def test_an_optimizer_object_in_hparams_yaml_names_the_optimizer(tmp_path, config):
+    """The same Adam-at-0.01 run, logged by Lightning without an LR monitor (no `lr-Adam` column to
+    name the optimizer), its hparams.yaml written as LightningCLI, Hydra and Keras write an optimizer
+    object: each reads as Adam at 10x its usual top."""
+    import pandas as pd
+
+    from advisor.priors import lr_over_usual
+
+    fi.lightning_csv(_recording("0145-quantiles-adam_lr0.01"), tmp_path / "run")
+    (hp,) = (tmp_path / "run").rglob("hparams.yaml")
+    hp.write_text(config)
+    (metrics,) = (tmp_path / "run").rglob("metrics.csv")
+    table = pd.read_csv(metrics)
+    table.drop(columns=[c for c in table.columns if c.startswith("lr-")]).to_csv(metrics, index=False)
+    _, curves, roles = _read_one(tmp_path / "run")
+    assert "lr" not in roles
+    assert "adam" in curves.hparams["optimizer"].lower() and lr_over_usual(curves.hparams) == pytest.approx(10.0)
