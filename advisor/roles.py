@@ -400,6 +400,15 @@ def loss_stem(tag: str) -> str:
 EPOCH_LOG_MIN_POINTS = 5
 
 
+def _train_logged_with_val(curves: Curves) -> Curve | None:
+    """The training loss when it was logged only where the validation loss was (the same x, at
+    least EPOCH_LOG_MIN_POINTS of them): once per evaluation, not once per step; else None."""
+    train, val = curves.get("train_loss"), curves.get("val_loss")
+    if train is None or val is None or len(train) < EPOCH_LOG_MIN_POINTS or len(train) != len(val):
+        return None
+    return train if np.array_equal(train.x, val.x) else None
+
+
 def _logged_once_per_epoch(curves: Curves) -> bool:
     """True when the step a run logged at is the epoch's number: the training loss was written only
     where the validation loss was, at steps 0, 1, 2, ... (or 1, 2, 3, ...).
@@ -409,12 +418,10 @@ def _logged_once_per_epoch(curves: Curves) -> bool:
     very short run; read as minibatch losses, an epoch average that bounces 5% was within the noise
     (a Keras CSV of the same run read "oscillating"). A per-step log has many training points per
     evaluation, and numbers its steps in hundreds or thousands."""
-    train, val = curves.get("train_loss"), curves.get("val_loss")
-    if train is None or val is None or len(train) < EPOCH_LOG_MIN_POINTS or len(train) != len(val):
+    train = _train_logged_with_val(curves)
+    if train is None or train.logged_x is not None or curves.get("val_loss").logged_x is not None:
         return False
-    x = train.x
-    return (train.logged_x is None and val.logged_x is None and np.array_equal(x, val.x)
-            and x[0] in (0.0, 1.0) and bool(np.all(np.diff(x) == 1.0)))
+    return train.x[0] in (0.0, 1.0) and bool(np.all(np.diff(train.x) == 1.0))
 
 
 def _averaged_per_evaluation(curves: Curves, run: Run) -> bool:
@@ -424,13 +431,10 @@ def _averaged_per_evaluation(curves: Curves, run: Run) -> bool:
     evaluations' steps. Such a curve is as smooth as an epoch-level log whatever its x counts; read
     as minibatch losses, an epoch average that bounces 5% is noise. A loop that logs one
     minibatch's `loss.item()` at eval time names nothing that says so and is not counted."""
-    train, val = curves.get("train_loss"), curves.get("val_loss")
-    if train is None or val is None or len(train) < EPOCH_LOG_MIN_POINTS or len(train) != len(val):
+    train = _train_logged_with_val(curves)
+    if train is None:
         return False
-    if not np.array_equal(train.x, val.x):
-        return False
-    toks = tokens(train.tag)
-    return "epoch" in toks or str(run.writer or "").startswith("hf-transformers")
+    return "epoch" in tokens(train.tag) or str(run.writer or "").startswith("hf-transformers")
 
 
 # Lightning's LearningRateMonitor names its column after the optimizer's class (`lr-Adam`,

@@ -64,11 +64,17 @@ SLOW_FRONT = 0.60
 START_NOISE = 2.0
 
 
+def _trend(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The curve's trend: LOWESS over 30% of the points, 20% past 60 points (a longer curve bends
+    more than a wider window follows)."""
+    return lowess(x, y, frac=0.3 if len(y) <= 60 else 0.2)
+
+
 def _judge(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[bool, dict, str]:
     """The slow-convergence questions on one curve: (detected by the curve alone, values, note)."""
     n = len(y)
     span_x = x[-1] - x[0]
-    t = lowess(x, y, frac=0.3 if n <= 60 else 0.2)
+    t = _trend(x, y)
     head = head_level(y, 0.05)
     last = float(t[-1])
     drop = head - last
@@ -176,7 +182,7 @@ def _start_before_first_eval(curves: Curves, vx: np.ndarray, vy: np.ndarray) -> 
     later = vx > vx[0]
     if not len(before) or not later.any():
         return None
-    trend = lowess(tx, ty, frac=0.3 if len(ty) <= 60 else 0.2)
+    trend = _trend(tx, ty)
     offset = float(np.median(np.interp(vx[later], tx, trend) - vy[later]))
     start = float(np.median(before)) - offset
     return start if start - head_level(vy, 0.05) > START_NOISE * diff_sigma(ty) else None
@@ -194,7 +200,7 @@ def _front_share(curves: Curves) -> float | None:
     start = _start_before_first_eval(curves, x, y)
     if start is None:
         return None
-    t = lowess(x, y, frac=0.3 if len(y) <= 60 else 0.2)
+    t = _trend(x, y)
     end = float(t[-1])
     if start <= end:
         return None
