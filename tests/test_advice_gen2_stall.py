@@ -327,3 +327,33 @@ def test_a_stall_read_as_stalled_high_whose_val_loss_creeps_down_gets_a_higher_l
     assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT003"]
     assert measurement(r, "plateau", "train_loss").values["val_creeps"] is True
     assert first_action(r) == "raise_lr"
+
+
+@pytest.mark.parametrize("name,first_point,pause", [
+    # Keras training.log, Adam 3e-3 (label: healthy): the first epoch's average 0.62, then 0.31, a
+    # pause at 0.30-0.27 for a quarter of the run, a second descent to 0.21
+    ("g2stall9-s12-0008-friedman-healthy_regression", 0.62, 0.28),
+    # history.csv, Adam 1e-3 (label: healthy): 0.44, then 0.28-0.25 for a third of the run, then 0.18
+    ("g2stall9-s2-0134-friedman-healthy_regression", 0.44, 0.28),
+])
+def test_a_pause_well_below_where_the_run_started_is_no_plateau(name, first_point, pause):
+    """A flat stretch the run breaks out of at <= 0.7 of where it started is a pause on the way
+    down, not a plateau (PLT002 called it a saddle and told a converged regression to raise its LR).
+    Where it started is the training loss logged by the first evaluation (an epoch's average, which
+    holds that epoch's fast fall), not the median of its first three points (0.31 at the second)."""
+    r = _diagnose(name)
+    assert _patterns(r) == set()
+    tl = measurement(r, "plateau", "train_loss")
+    assert not tl.detected
+    assert tl.values["level"] <= 0.7 * first_point
+    assert tl.values["level"] == pytest.approx(pause, abs=0.03)
+
+
+def test_a_saddle_at_the_start_is_still_a_plateau():
+    """The guard: HF trainer_state, NAdam 1e-4 on digits (label: plateau, LR too low): flat at 0.99
+    of its start for 45% of the run, then a breakout. It stays PLT002 with a higher LR first."""
+    r = _diagnose("g2stall9-s1-0186-digits-nadam_low")
+    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT002"]
+    v = measurement(r, "plateau", "train_loss").values
+    assert v["breakout"] and v["level_rel_start"] >= 0.97
+    assert first_action(r) == "raise_lr"

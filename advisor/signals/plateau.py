@@ -65,6 +65,19 @@ CREEP_BINS = 20
 ROSE_BINS = 50
 # A breakout while the logged LR is at most this share of its peak so far is the LR's anneal (_lr_annealed_at)
 ANNEALED = 0.8
+# A flat stretch the run breaks out of at <= PAUSE_LEVEL of where the run started (_run_start) is a
+# pause on the way down that the run got past by itself (a fast first fall, a pause, a second
+# descent: a regression that fell from 0.62 to 0.31 in its first epoch, paused at 0.28 and then fell
+# to 0.21 sits at 0.45 of its start), not a plateau: the OOS labellers' plateau is flat at >= 97% of
+# the start, seed 002's saddle a long flat stretch near the start level. Over gen2 seeds 1-4 and 9-12,
+# the first pool and seeds 229 and 231, the breakouts of the plateau-labelled runs sit at 0.97-1.00
+# of that start (2.2 for one that rose first), seed 002's planted saddles (signals.synthetic, 80
+# draws) at 0.76-1.17, the two healthy runs' pauses at 0.45 and 0.63.
+PAUSE_LEVEL = 0.7
+# ... and the points of a training loss logged by the first evaluation show where the run started
+# when they sit more than this many times the loss's point-to-point noise above its own start
+# (convergence.START_NOISE)
+START_NOISE = 2.0
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -278,6 +291,8 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     # ... a stall the run breaks out of must be as long as a saddle
     min_len = MIN_LENGTH if (stalled_high or not breakout) else SADDLE_LENGTH
     stall = bool((stalled_high or high_level) and length >= min_len and not descending and not rises_after and enough)
+    if (saddle or stall) and breakout and not is_acc and level_z <= PAUSE_LEVEL * _run_start(curves, role, x, z, head_z):
+        saddle = stall = False  # a pause on the way down, not a plateau at the start
     if (saddle or stall) and not breakout and not is_acc and _fell_without_chance_level(curves, z, level_z):
         # (a stretch the run breaks out of is another matter: stuck part-way down, then escaping)
         saddle = stall = False
@@ -311,6 +326,26 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         note = f"longest flat stretch {length:.0%} of the run" + (" (converged)" if ends_flat else "")
     return {"detected": bool(detected), "values": values, "start": x_start, "end": x_end,
             "length": length, "note": note}
+
+
+def _run_start(curves: Curves, role: str, x: np.ndarray, z: np.ndarray, head_z: float) -> float:
+    """Where the run started, in the curve's units: its own start (`head_z`), or for a training
+    loss logged with a val loss the median of its (<= 3) points logged by the first evaluation when
+    they sit more than START_NOISE x its point-to-point noise above that start, falling from the
+    first one. An epoch-level log's first point is the first epoch's average, which holds the fall
+    made in that epoch that the later points (and a median of the first three) no longer show.
+    Points that rise above the first one are an explosion in the first steps (Adagrad at 0.3 logs
+    1.06, 5.7, 14085 ...), not a fall: the curve's own start stands."""
+    if role != "train_loss":
+        return head_z
+    found = finite_curve(curves, "val_loss", MIN_N)
+    if found is None:
+        return head_z
+    before = z[x <= found[1][0]][:3]
+    if not len(before):
+        return head_z
+    start = float(median(before))
+    return start if start <= before[0] and start - head_z > START_NOISE * diff_sigma(z) else head_z
 
 
 def _lr_annealed_at(curves: Curves, x_at: float) -> bool:
