@@ -62,12 +62,15 @@ SLOW_FRONT = 0.60
 # seeds 1-4, 9, 10 and the first pool read 0.17-0.48 where it applies (55 of them) and the healthy
 # runs that converged before their first evaluation (gen2 s9 0162, 0167, 0214, s2 0134) 0.66-0.95
 START_NOISE = 2.0
+# LOWESS neighbours of each point at least (_trend)
+MIN_NEIGHBOURS = 5
 
 
 def _trend(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The curve's trend: LOWESS over 30% of the points, 20% past 60 points (a longer curve bends
     more than a wider window follows)."""
-    return lowess(x, y, frac=0.3 if len(y) <= 60 else 0.2)
+    frac = 0.3 if len(y) <= 60 else 0.2
+    return lowess(x, y, frac=max(frac, MIN_NEIGHBOURS / len(y)))
 
 
 def _judge(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[bool, dict, str]:
@@ -109,7 +112,9 @@ def _judge(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[bool, dict, st
                   saturated_early=saturated, early_share=early_share)
     # far from done: a positive loss that has not even lost two thirds of its start level
     far = rel_drop is None or head <= 0 or rel_drop <= FAR_DROP
-    detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.15 and not saturated and far)
+    # ... and it has moved: a loss within VAL_MIN_DROP of its start has not left it (a stall)
+    moved = rel_drop is None or rel_drop >= VAL_MIN_DROP
+    detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.15 and not saturated and far and moved)
     if detected:
         detected = prior is None or prior < PRIOR_NOT_SLOW
     if saturated:
