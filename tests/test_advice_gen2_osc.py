@@ -271,3 +271,18 @@ def test_a_sparse_log_whose_val_loss_wanders_without_moving_much_is_not_oscillat
     assert "oscillation" not in _patterns(r)
     v = measurement(r, "oscillation", "train_loss").values
     assert v["val_moves"] is False and v["val_bounce"] >= 0.08
+
+
+def test_a_loss_stuck_high_whose_val_loss_does_not_move_is_not_oscillation():
+    """NAdam 0.2 on moons (gen2 seed 9, labelled healthy), rewritten by bench/format_invariance.py's
+    csv-test writer (the recorded torch TensorBoard file is 60 KB; every writer reads the same): 400
+    per-step losses at 88% of their start bouncing 1.03x the density's floor, 31 evaluations whose val
+    loss bounces 6.7% (robust) around a flat 0.23-0.25. The stuck-high case took the 6% stuck val
+    bounce as confirmation; the val loss does not move (5.9% per evaluation over its second half), as
+    in two plateaus of the first generator's pool called the same way (7.1%; 20.6% with 29% of the
+    moves up), while every oscillating stuck-high call of the eight gen2 seeds and the pool moves
+    10.6-26.9% with >= 33% up. Was OSC002 with lower_lr first."""
+    r = _diagnose("g2osc9-s9-0068-moons-nadam_high-csv")
+    assert "oscillation" not in _patterns(r)
+    v = measurement(r, "oscillation", "train_loss").values
+    assert v["val_moves"] is False and v["val_bounce"] >= 0.06 and v["level_rel_start"] >= 0.7

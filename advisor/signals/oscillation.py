@@ -164,7 +164,9 @@ NEVER_FELL = 0.95
 # with a robust bounce of 5.2-9.3%, under the 8-10% it needed. On epoch-level / sparse logs the robust
 # bounce alone let through val losses that wander without moving much (a net that memorised, a
 # 12-point Lightning log): those calls' val moves read 5.5-8.6%, every oscillating one >= 8.9%, so
-# there it is asked as well
+# there it is asked as well; and so it is of a loss stuck high whose only confirmation is the 6% stuck
+# val bounce (STUCK_VAL_BOUNCE): such calls with a val loss that does not move were a healthy NAdam run
+# on moons and two plateaus of the pool, while every oscillating stuck-high call's val loss moves
 VAL_MOVE = 0.088
 VAL_MOVE_UP = 0.3
 
@@ -292,8 +294,8 @@ def _val_confirms(e: StepEvidence) -> bool:
     # (or the val loss moves as an oscillating full-batch loss does, its few large moves included, while
     # the train loss has not sunk under 5% of its start, where a memorised net's val loss wanders)
     moves = bool(e.val_moves) and e.lvl_rel >= LOW_LEVEL
-    return ((e.rel2 >= enough and (e.confirm >= need or moves)) or (e.stuck and e.confirm >= STUCK_VAL_BOUNCE)) \
-        and e.lvl_rel >= DESCENDED
+    return ((e.rel2 >= enough and (e.confirm >= need or moves)) or
+            (e.stuck and e.confirm >= STUCK_VAL_BOUNCE and e.val_moves is not False)) and e.lvl_rel >= DESCENDED
 
 
 # Per-step logs: which evidence decides depends on what the log holds besides the curve. The first
