@@ -317,3 +317,23 @@ def test_a_val_loss_bouncing_beside_a_memorised_training_set_is_not_a_climb():
     v = measurement(r, "overfitting", "val_loss").values
     assert v["orders_apart"] >= 1 and 0.1 <= v["rise_rel"] < 0.2 and v["rise_noise"] < 1.5
     assert "overfitting" not in core_patterns(r)
+
+
+@pytest.mark.parametrize("name, low", [
+    # Keras TensorBoard, SGD 2.0 momentum 0.9 on digits: epoch means 1.9e6 and 3.5e7, then ln 10
+    ("g2div9-s11-0074-digits-sgd_kill", 1e7),
+    # Keras CSV, SGD 2.0 momentum 0.9 on digits: the first epoch's mean 8.4e19, then ln 10
+    ("g2div9-s11-0226-digits-sgd_kill", 1e19),
+    # HF trainer_state, SGD 2.0 at batch 16 on cancer: 16.7, 1.2e12 at step 10, then 0.5-1.0
+    ("g2div9-s12-0080-cancer-sgd_small_batch_high", 1e12),
+])
+def test_one_loss_a_million_times_its_level_is_a_blow_up_however_fast_it_came_back(name, low):
+    """SGD at LR 2.0 threw the weights astronomically far in the first steps; the loss then came
+    back to the loss of guessing and sat there beside an accuracy at chance. The labeller calls any
+    minibatch loss above 1e6 a divergence; the log shows the value itself. Over gen2 seeds 1-4 and
+    9-12, the first-generator pool and seeds 229/231, no run labelled otherwise logs a value over
+    1.2e5x its level. Were PLT005 plateau (lower_lr first, but read as a stall)."""
+    r = diagnose_recorded(name)
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    v = measurement(r, "divergence", "train_loss").values
+    assert v["kind"] == "explosion" and v["explosion_ratio"] >= low

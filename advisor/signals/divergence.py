@@ -90,6 +90,18 @@ ACC_FLOOR = 0.05
 # plateau runs show two such values, and no healthy run one.
 HUGE = 1e3
 HUGE_COUNT = 3
+# One logged value a million times where the loss otherwise sits is a blow-up however quickly the
+# loss came back down: the weights were thrown so far that the net is a wreck, whatever level it
+# then settles at (digits at SGD 2.0: the first epochs' means 1.9e6 and 3.5e7, then ln 10 with the
+# accuracy at chance; cancer at SGD 2.0, batch 16: 1.2e12 at step 10, then 0.5-1.0 beside a val
+# accuracy flipping between the two class shares). The height is read against the higher of the
+# loss's median (whole run and last quarter) and the lower of the value's two neighbours, so a
+# first value that the loss fell from for good (a net memorising its data: 2.55, then 4e-6 ...
+# 1e-7) is not a spike: its neighbour is where it went. Over gen2 seeds 1-4 and 9-12, the
+# first-generator pool and seeds 229/231, no run the labellers did not call a blow-up reaches
+# 1.2e5 (a momentum-0.99 plateau at 1.1e5, an SGD 2.0 plateau at 1.5e4); the blow-ups no other
+# reading catches read 1.3e7, 1.6e12 and 3.5e19, and no real log exceeds 11.
+ASTRONOMICAL = 1e6
 MIN_DIV_POINTS = 3  # a run that blew up within 3-4 logged points is still a divergence
 # A classifier whose first logged losses sit far above the loss of guessing, whose loss then comes
 # back only to that loss, and whose accuracy never rises from its floor: the first steps threw the
@@ -355,6 +367,25 @@ def _repeated_blowups(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | Non
     return float(x[int(huge[0])]), float(np.max(y) / level)
 
 
+def _astronomical_spike(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    """(onset x, height) of a logged value >= ASTRONOMICAL x the loss's level, or None.
+
+    The height is the largest value over the higher of the median (whole curve and last quarter)
+    and the lower of its neighbours; the onset is the first value >= HUGE x that level (where the
+    blow-up began, which may be a few points before its peak)."""
+    n = len(y)
+    if n < MIN_POINTS or not np.all(y > 0):
+        return None
+    i = int(np.argmax(y))
+    neighbours = [float(y[j]) for j in (i - 1, i + 1) if 0 <= j < n]
+    level = max(float(median(y)), float(median(y[-max(2, n // 4):])), min(neighbours))
+    height = float(y[i]) / level
+    if height < ASTRONOMICAL:
+        return None
+    start = np.flatnonzero(y >= HUGE * level)
+    return float(x[int(start[0])] if len(start) else x[i]), height
+
+
 def _accuracy_drop(curves: Curves) -> float | None:
     """How far the accuracy's last quarter sits below its best (>= 5 evaluations), or None."""
     acc = _accuracy(curves)
@@ -534,7 +565,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         if onset_acc is not None:
             kind, onset, collapsed = "relapse", onset_acc, True
     if kind is None and role == loss_role:
-        spikes = _repeated_blowups(x, y)
+        spikes = _repeated_blowups(x, y) or _astronomical_spike(x, y)
         if spikes is not None:
             kind, onset = "explosion", spikes[0]
             values["explosion_ratio"] = spikes[1]
