@@ -337,3 +337,21 @@ def test_one_loss_a_million_times_its_level_is_a_blow_up_however_fast_it_came_ba
     assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
     v = measurement(r, "divergence", "train_loss").values
     assert v["kind"] == "explosion" and v["explosion_ratio"] >= low
+
+
+@pytest.mark.parametrize("name, low, high", [
+    # Keras CSV, SGD 2.0 at batch 16, tanh units, 4 classes: accuracy 53% -> 70%, epoch loss 3.2 -> 2.3
+    ("g2div9-s12-0225-classif-sgd_small_batch_high", 3.3, 3.6),
+    # Keras TensorBoard, SGD 1.0 at batch 8 on cancer: train accuracy 85-89%, epoch loss 3.2-5
+    ("g2div9-s10-0007-cancer-sgd_small_batch_high", 5.2, 5.7),
+])
+def test_a_training_loss_above_ln_8_beside_an_accuracy_never_down_to_50_percent_is_a_blow_up(name, low, high):
+    """A net classifying at > 50% all run whose training loss stays >= 3 x ln 2 (worse than guessing
+    among 8 classes) has confident, wrong outputs: the labeller's full-batch loss ended >= 1.5x its
+    untrained start. Runs labelled otherwise read <= 1.97 over the 17 tuning corpora. Were PLT005
+    plateau (0225) and oscillation (0007): the ln 2 reading asked 10x."""
+    r = diagnose_recorded(name)
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    assert r.findings[0].rule == "DIV007"
+    v = measurement(r, "divergence", "train_loss").values
+    assert v["kind"] == "above_chance" and low <= v["chance_ratio"] <= high
