@@ -147,6 +147,23 @@ NEVER_ROSE = 0.15
 # 2,990; every other run <= 176 (an oscillation at RMSprop 0.1; healthy runs <= 162), and <= 15
 # among those at >= 10x their optimizer's usual LR.
 FIRST_LOG_BLOWUP = 300.0
+# Such a blow-up is still a divergence at the end of the run while the loss is still wearing it
+# off: a net thrown far comes back down towards the level of an untrained one (predicting the
+# mean), steeply at first; a loss still falling fast over its last half has not got back there
+# (Adagrad at LR 1 on Friedman / diabetes: 1.5e4 -> 2.4, 9.4e4 -> 53, 5.8e8 -> 2e5 at the end of
+# the run, each quarter well below the one before), where a net that came back and stalls is flat.
+# Read on regressions (no accuracy logged: a classifier has its loss of guessing for that) whose
+# first logged loss is >= FIRST_LOG_BLOWN x the next three: the third quarter's median over the
+# last quarter's is >= STILL_FALLING, and a logged val loss falls too (>= VAL_STILL_FALLING, same
+# quarters: a memorising net's training loss falls 390x over its last half beside a flat val loss).
+# gen2 s1-s4 and s9-s12, the first-generator pool, seeds 229/231, runs without an accuracy whose
+# first value is >= 100x the next three: the runs labelled plateau or oscillation fall 0.95-1.27x,
+# the divergences 1.41-2.34x (val 1.21-1.63x); the memorising healthy run 393x beside a val 0.98x.
+# The margin is narrow (1.27 vs 1.41; cut 1.33, their geometric middle), the call's first action
+# is lower_lr either way (PLT009's, on the same blow-up).
+FIRST_LOG_BLOWN = 100.0
+STILL_FALLING = 1.33
+VAL_STILL_FALLING = 1.1
 # ... and one that logged two values, the second >= LAST_BLOWUP x the first (Keras CSV of SGD
 # momentum 0.99: epoch 0 at 8.5, epoch 1 at 1.5e6, then the run died): no trend needed for that
 
@@ -366,6 +383,33 @@ def _first_log_blowup(y: np.ndarray) -> float | None:
     if len(y) < 8 or not np.all(y > 0):
         return None
     return float(y[0]) / float(median(y[1:4]))
+
+
+def _fall_over_last_half(y: np.ndarray) -> float | None:
+    """The third quarter's median over the last quarter's (>= 8 points), or None."""
+    n = len(y)
+    q = n // 4
+    if n < 8 or q < 2:
+        return None
+    last = float(median(y[n - q:]))
+    return float(median(y[n - 2 * q:n - q])) / last if last > 0 else None
+
+
+def _still_wearing_off(curves: Curves, y: np.ndarray) -> float | None:
+    """The first logged value over the next three, for a regression (no accuracy) that blew up at
+    its first log line and is still coming down at its end (see STILL_FALLING), or None."""
+    head = _first_log_blowup(y)
+    if head is None or head < FIRST_LOG_BLOWN or _accuracy(curves) is not None:
+        return None
+    fall = _fall_over_last_half(y)
+    if fall is None or fall < STILL_FALLING:
+        return None
+    _, vy = finite_xy(curves.get("val_loss"))
+    if len(vy) >= 8 and np.all(vy > 0):
+        vfall = _fall_over_last_half(vy)
+        if vfall is None or vfall < VAL_STILL_FALLING:
+            return None
+    return head
 
 
 def _repeated_blowups(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
@@ -588,6 +632,11 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         if above is not None:
             kind, onset = "above_chance", above[0]
             values["chance_ratio"] = above[1]
+    if kind is None and role == "train_loss":
+        wearing = _still_wearing_off(curves, y)
+        if wearing is not None:
+            kind, onset = "explosion", float(x[0])
+            values["explosion_ratio"] = wearing
     if kind is None and len(y) >= 8 and _ends_far_above_first_value(y):
         kind, onset = "early_rise", float(x[1])
         early = x <= x[0] + EARLY_WINDOW * (x[-1] - x[0])
