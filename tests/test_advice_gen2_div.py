@@ -377,3 +377,32 @@ def test_a_regression_still_wearing_off_a_blow_up_at_its_first_log_line_is_a_div
     assert v["kind"] == "explosion" and v["explosion_ratio"] >= 100
     from advisor.signals.divergence import _fall_over_last_half
     assert _fall_over_last_half(r.curves.get("train_loss").y) >= fall
+
+
+@pytest.mark.parametrize("name", [
+    # W&B history (first generator, pool seed 2), SGD at a killing LR on 2 classes: the per-epoch
+    # training loss rises 15x its 3-point start once, the val loss sits at 0.92-0.94x ln 2
+    "g2div9-pool2-0086-hastie-sgd_lr_kill",
+    # Keras TensorBoard (pool seed 5), SGD momentum 0.99 on 4 classes: the val loss at 0.94-0.99x
+    # ln(1 / the accuracy's low), the accuracy 22 points above its floor at best
+    "g2div9-pool5-0152-quantiles-momentum_0.99_blowup",
+])
+def test_an_early_rise_beside_a_val_loss_at_the_loss_of_guessing_is_a_stall_at_chance(name):
+    """The training loss rose from its start, but the val loss never got clearly below the loss of
+    guessing (>= 0.85x ln(1 / the accuracy's low)) and ends under 1.5x it (the labeller's line for a
+    loss that rose past its untrained start), while the accuracy never rose 30 points above its
+    floor: the net was thrown off at once and sits at chance. Plateau-labelled early rises end at
+    0.88-1.15x; the divergences that never got below 0.85x end at >= 2.08x or gained >= 41 points.
+    Were DIV003 divergence; now a plateau with the LR lowered first."""
+    r = diagnose_recorded(name)
+    assert core_patterns(r) == {"plateau"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None
+
+
+def test_an_early_rise_beside_an_accuracy_that_collapsed_stays_a_divergence():
+    """Lightning CSV, SGD momentum 0.99 on 4 classes: the val loss ends at 1.22x ln(1 / the
+    accuracy's low) and never got below it, but the val accuracy rose 41 points above its floor
+    before falling back to it: the net learnt and was wrecked (the labeller's collapse)."""
+    r = diagnose_recorded("g2div9-s3-0075-classif-momentum_0.99_blowup")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] == "early_rise"
