@@ -406,3 +406,25 @@ def test_an_early_rise_beside_an_accuracy_that_collapsed_stays_a_divergence():
     r = diagnose_recorded("g2div9-s3-0075-classif-momentum_0.99_blowup")
     assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
     assert measurement(r, "divergence", "train_loss").values["kind"] == "early_rise"
+
+
+def test_an_early_rise_beside_a_val_loss_at_its_best_is_not_a_divergence():
+    """Lightning CSV, NAdam 0.2 on Friedman, plateau-labelled: the per-step loss blows up to 1e4 in
+    the first steps, then bounces 0.8-1.1 (its trend above the 3-point start 0.86, 1.5e2, 25: an
+    early rise), while the val loss sits at 1.067 (the targets' variance: a net predicting their
+    mean) for 29 evaluations. A regression's val loss ending within 1.25x its minimum, beside a
+    training loss ending under 2.5x its first value, says the net is not worse than it was: the
+    plateau-labelled early rises end at 1.00-1.03x, the divergences at >= 1.81x (or at 1.08x with a
+    training loss 17x its first value). Was DIV003 divergence."""
+    r = diagnose_recorded("g2div9-s12-0192-friedman-nadam_high")
+    assert "divergence" not in core_patterns(r) and "plateau" in core_patterns(r)
+    assert first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None
+
+
+def test_an_early_rise_beside_a_val_loss_that_climbed_off_its_best_stays_a_divergence():
+    """CSV, a warmup to a high peak on Friedman, divergence-labelled: the val loss ends 1.8x its
+    minimum while the training trend sits above its start."""
+    r = diagnose_recorded("g2div9-s2-0158-friedman-warmup_to_high_peak")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] == "early_rise"

@@ -152,6 +152,17 @@ NEVER_ROSE = 0.15
 GUESS_RISE = 1.5
 NEVER_BELOW = 0.85
 GAINED = 0.3
+# A regression has no loss of guessing in the log, but its val loss says whether the net ended
+# worse than it was: an early rise of the training trend (measured from its 3-point start) beside
+# a val loss whose last quarter sits within VAL_AT_BEST of its minimum, and a training loss whose
+# last quarter is under DIV_FACTOR x its first logged value, is a net back at (or stuck at) its
+# level, not one that rose past its start and stayed (a warmup to NAdam 0.6 on Friedman: the
+# per-step loss bounces 0.7-1.4 after a blow-up while the val loss sits at 1.067, the variance of
+# the targets, for 30 evaluations). Over gen2 s1-s4 and s9-s12, the first-generator pool and seeds
+# 229/231, the early-rise calls without an accuracy and with a val loss: the plateau-labelled five
+# end their val loss at 1.00-1.03x its minimum and their training loss at 1.0-2.0x its first value;
+# the divergences at 1.81x and above, or (val at 1.08x) with the training loss 17x its first value.
+VAL_AT_BEST = 1.25
 # A loss whose first logged value is hundreds of times the next three is a net that blew up before
 # or at its first log line and came back down (Adagrad at LR 0.3 on a regression: 2e4 at step 25,
 # then 10.7, 6.7, 5.3 ...). With no accuracy there is no loss of guessing to say where it came back
@@ -408,6 +419,18 @@ def _back_at_guessing(curves: Curves) -> bool:
     guess = math.log(1.0 / low)
     tail = float(median(vy[-max(2, len(vy) // 4):]))
     return float(np.min(vy)) >= NEVER_BELOW * guess and tail < GUESS_RISE * guess
+
+
+def _val_at_its_best(curves: Curves, y: np.ndarray) -> bool:
+    """No accuracy logged, a val loss (>= 5 evaluations) whose last quarter is within VAL_AT_BEST of
+    its minimum, and a training loss `y` ending under DIV_FACTOR x its first value (see VAL_AT_BEST)."""
+    if _accuracy(curves) is not None or not len(y) or not y[0] > 0:
+        return False
+    _, vy = finite_xy(curves.get("val_loss"))
+    if len(vy) < MIN_POINTS or not np.all(vy > 0):
+        return False
+    tail = float(median(vy[-max(2, len(vy) // 4):]))
+    return tail <= VAL_AT_BEST * float(np.min(vy)) and not _ends_far_above_first_value(y)
 
 
 def _first_log_blowup(y: np.ndarray) -> float | None:
@@ -693,7 +716,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         if drop is not None and drop < ACC_HELD:
             kind, onset = None, None
     if kind == "early_rise" and (_recovered(y, curves) or _below_first_value(y)
-                                 or (role == loss_role and _back_at_guessing(curves))):
+                                 or (role == loss_role and _back_at_guessing(curves))
+                                 or (role == "train_loss" and _val_at_its_best(curves, y))):
         kind, onset = None, None
     g_exp, g_onset, g_nan = _grad_explosion(curves)
     values["grad_norm_explosion"] = bool(g_exp)
