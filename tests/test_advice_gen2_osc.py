@@ -286,3 +286,25 @@ def test_a_loss_stuck_high_whose_val_loss_does_not_move_is_not_oscillation():
     assert "oscillation" not in _patterns(r)
     v = measurement(r, "oscillation", "train_loss").values
     assert v["val_moves"] is False and v["val_bounce"] >= 0.06 and v["level_rel_start"] >= 0.7
+
+
+@pytest.mark.parametrize("name", [
+    # tensorboardX, Adam at an LR of 0.01 (only the LR logged), 20 per-step samples and 13 evaluations:
+    # robust val bounce 7.7%, val move 17.4% with half the moves up
+    "g2osc9-s12-0206-count-adam_high",
+    # Keras TensorBoard (first generator's pool, oos6), LR 0.1, 34 epochs: bounce 7.3%, move 11.3%
+    "g2osc9-pool6-0001-hastie-adam_lr0.1",
+])
+def test_on_a_sparse_log_with_enough_evaluations_the_val_loss_moving_confirms_the_bouncing(name):
+    """Sparse and epoch-level logs are called on the train curve's own bouncing (it turns, and its
+    points leave their trend) confirmed by the val loss. With >= 12 evaluations that confirmation
+    is the labellers' statistic on the val loss (`val_moves`: >= 8.8% of its level per evaluation over
+    its second half, >= 30% up), not its robust bounce, which missed these at 7.3-7.7% (< 8%). The
+    sparse runs of the eight gen2 seeds and the pool that move that much and are not oscillating
+    fail the train loss's tests (a curve that never turns, points < 1% off the trend). Were no
+    finding at all."""
+    r = _diagnose(name)
+    assert "oscillation" in _patterns(r)
+    assert first_action(r) == "lower_lr"
+    v = measurement(r, "oscillation", "train_loss").values
+    assert v["val_moves"] is True and v["val_bounce"] < 0.08

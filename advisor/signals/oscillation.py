@@ -164,7 +164,11 @@ NEVER_FELL = 0.95
 # with a robust bounce of 5.2-9.3%, under the 8-10% it needed. On epoch-level / sparse logs the robust
 # bounce alone let through val losses that wander without moving much (a net that memorised, a
 # 12-point Lightning log): those calls' val moves read 5.5-8.6%, every oscillating one >= 8.9%, so
-# there it is asked as well; and so it is of a loss stuck high whose only confirmation is the 6% stuck
+# there, with >= 12 evaluations, the move decides instead of the robust bounce: it also reads the
+# oscillating val losses whose robust bounce stayed under 8% (6.2-7.7%: gen2 s4 0246, s12 0206, pool
+# oos6 0001, moving 11.3-21.5%), while the sparse runs that are not oscillating and move that much
+# fail the train loss's own tests (a curve that never turns, or points < 1% off its trend: healthy
+# warmups to a high peak moving 12.9-38.6%); and so it is of a loss stuck high whose only confirmation is the 6% stuck
 # val bounce (STUCK_VAL_BOUNCE): such calls with a val loss that does not move were a healthy NAdam run
 # on moons and two plateaus of the pool, while every oscillating stuck-high call's val loss moves
 VAL_MOVE = 0.088
@@ -414,8 +418,9 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
             # start, while every other run of both generators at such an LR and train level bounces
             # <= 2.5%)
             far = prior_batch is not None and prior_batch >= PRIOR_HIGH
-            big = tb >= SPARSE_BOUNCE and confirm >= SPARSE_VAL_BOUNCE and (lvl_rel >= 0.05 or far) and scd > 0 \
-                and rel2 >= SPARSE_OFF_TREND and moves is not False
+            # (with >= 12 evaluations the val loss's move decides, `val_moves`; the robust bounce on fewer)
+            big = tb >= SPARSE_BOUNCE and (moves if moves is not None else confirm >= SPARSE_VAL_BOUNCE) \
+                and (lvl_rel >= 0.05 or far) and scd > 0 and rel2 >= SPARSE_OFF_TREND
         else:
             # a sparse step log samples per-step losses, noisy when healthy: past the start's noise
             big = tb >= 2 * SPARSE_BOUNCE * 1.5 and lvl_rel >= 0.05 and scd >= 0.3 \
