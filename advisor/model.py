@@ -131,9 +131,18 @@ class Curve:
     # each point is a mean over the steps since the last one (Keras' and Lightning's epoch loss,
     # HF's logged loss), not one minibatch's loss; an epoch-level curve always is
     averaged: bool = False
+    # how the log wrote this loss, when not as the loss itself: "ln" when it logged exp(loss) (a
+    # perplexity), "square" when it logged sqrt(loss) (an RMSE); y then holds the loss (ln of the
+    # perplexity, the RMSE squared) and `label` names it so
+    scale: str = ""
 
     def __len__(self) -> int:
         return len(self.x)
+
+    @property
+    def label(self) -> str:
+        """The quantity y holds, as a reader should see it named: the tag, or ln(tag) / tag²."""
+        return {"ln": f"ln({self.tag})", "square": f"{self.tag}²"}.get(self.scale, self.tag)
 
 
 @dataclass

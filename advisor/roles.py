@@ -29,7 +29,12 @@ ROLES = (
 
 VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing"}
 TRAIN_TOKENS = {"train", "training", "trn", "trainer"}
-LOSS_TOKENS = {"loss", "losses", "nll", "xent", "cost", "objective", "ce", "mse", "bce", "nll_loss"}
+LOSS_TOKENS = {"loss", "losses", "nll", "xent", "cost", "objective", "ce", "mse", "bce", "nll_loss",
+               "rmse", "mae", "rmsle", "logloss", "perplexity", "ppl"}
+# A run that logs its objective only as a perplexity (exp of the cross-entropy) or an RMSE (the
+# square root of the MSE): the curve is read as the loss itself (ln, square), so a 1.5x rise, a 10%
+# bounce or the loss of guessing (ln C) mean what they mean on any other log
+LOSS_SCALES = {"perplexity": "ln", "ppl": "ln", "rmse": "square", "rmsle": "square"}
 # `train/cross_entropy`, `val_crossentropy`, Keras' `sparse_categorical_crossentropy`: a loss, not
 # the policy entropy an RL library logs
 _CROSS_ENTROPY_RE = re.compile(r"cross[\s_\-]*entropy")
@@ -397,6 +402,18 @@ def loss_stem(tag: str) -> str:
     return "_".join(words) or "loss"
 
 
+# what a cross-entropy is called when its name says nothing else (`loss`, `nll`, `train/ce`)
+_CROSS_ENTROPY_STEMS = {"loss", "nll", "nll_loss", "ce", "xent", "cross_entropy", "crossentropy"}
+
+
+def _objective(curve: Curve) -> str:
+    """What a loss curve measures, for telling whether train and val losses can be compared: its
+    stem (`loss_stem`), with a perplexity read back through ln (Curve.scale) counted as the
+    cross-entropy it is, so a run logging `train/loss` and `val/perplexity` compares them."""
+    stem = loss_stem(curve.tag)
+    return "cross_entropy" if curve.scale == "ln" or stem in _CROSS_ENTROPY_STEMS else stem
+
+
 EPOCH_LOG_MIN_POINTS = 5
 
 
@@ -460,6 +477,26 @@ def _optimizer_from_lr_column(hparams: dict[str, Any], lr_tag: str, run: Run) ->
             hparams["momentum"] = float(finite[0])
 
 
+def _read_as_loss(curve: Curve) -> None:
+    """A perplexity or RMSE taken as a loss role holds the loss itself from here on (Curve.scale).
+
+    Why: every criterion reads relative moves and levels of a loss: a 10% bounce, a rise past 1.5x
+    the start, the loss of guessing ln C. exp() turns a 10% bounce of a cross-entropy of 2 into
+    22% of its perplexity and puts guessing at C instead of ln C; sqrt() halves every relative
+    move of an MSE. Reading them back is exact, not an approximation. A tag that calls the RMSE
+    its loss (`val/rmse_loss`) is what that run minimises, and is read as logged."""
+    toks = tokens(curve.tag)
+    scale = next((LOSS_SCALES[t] for t in toks if t in LOSS_SCALES), "")
+    if not scale or {"loss", "losses"} & set(toks):
+        return  # `val/rmse_loss`: the RMSE is what the run minimises, its own loss
+    if scale == "ln":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            curve.y = np.where(curve.y > 0, np.log(curve.y), np.nan)  # a perplexity <= 0 is no value
+    else:
+        curve.y = np.square(curve.y)
+    curve.scale = scale
+
+
 def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Curves, dict[str, str]]:
     """The curves of a run keyed by role, plus the role -> tag map (for the report)."""
     roles = assign_roles(run, overrides)
@@ -467,6 +504,8 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
     epoch_axis = units.counts_epochs(run)
     for role, tag in roles.items():
         curve = curve_of(run.series[tag], role)
+        if role in ("train_loss", "val_loss"):
+            _read_as_loss(curve)
         # the run counts epochs (a Keras/fastai CSV, Keras History JSON, Keras TensorBoard
         # `epoch_loss`): findings then say "epoch 4" and stop points are `epochs`, not `max_steps`
         if curve.x_kind == "step" and (epoch_axis or tag.rsplit("/", 1)[-1].lower().startswith("epoch_")):
@@ -501,7 +540,7 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
     # a reinforcement-learning run: judged by its reward, never as a supervised loss
     curves.rl = "reward" in roles or any(t.split("/")[-1].lower() in RL_TAGS for t in run.series)
     if "train_loss" in roles and "val_loss" in roles:
-        curves.comparable_losses = loss_stem(roles["train_loss"]) == loss_stem(roles["val_loss"])
+        curves.comparable_losses = len({_objective(curves.by_role[r]) for r in ("train_loss", "val_loss")}) == 1
     for role in ("train_acc", "val_acc", "val_metric"):
         if role in roles:
             curves.higher_is_better[role] = higher_is_better(roles[role])

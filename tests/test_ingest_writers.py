@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from advisor.ingest import read as read_source
@@ -383,3 +384,69 @@ def test_an_optimizer_object_in_hparams_yaml_names_the_optimizer(tmp_path, confi
     _, curves, roles = _read_one(tmp_path / "run")
     assert "lr" not in roles
     assert "adam" in curves.hparams["optimizer"].lower() and lr_over_usual(curves.hparams) == pytest.approx(10.0)
+
+
+def _rescaled(rec: fi.Recording, how) -> fi.Recording:
+    """The same recording with both losses passed through `how` (what a writer logged instead)."""
+    out = fi.Recording(rec.run_id, rec.granularity, dict(rec.series), dict(rec.hparams), rec.steps_per_epoch,
+                       rec.trained_with)
+    for role in ("train_loss", "val_loss"):
+        if role in out.series:
+            x, y, w = out.series[role]
+            with np.errstate(over="ignore"):
+                out.series[role] = (x, how(y), w)
+    return out
+
+
+_TUTORIAL_TAGS = {"train_loss": "Loss/train", "val_loss": "Loss/val", "train_acc": "Accuracy/train",
+                  "val_acc": "Accuracy/val", "lr": "LR", "grad_norm": "Gradients/norm"}
+
+
+@pytest.mark.parametrize("rid, how, tags, label", [
+    # a classifier that learns, then blows up (divergence), and an LSTM still falling (slow), logged
+    # as perplexities; a regression that bounces (oscillation) and one stuck at an Adam LR far too
+    # high (plateau), logged as RMSEs
+    ("0157-circles-momentum_0.99_blowup", np.exp, ("Perplexity/train", "Perplexity/val"), "ln(Perplexity/"),
+    ("0014-seq-lstm_adam_slow", np.exp, ("train_ppl", "val_ppl"), "ln("),
+    ("0145-quantiles-adam_lr0.01", np.sqrt, ("train/rmse", "val/rmse"), "rmse²"),
+    ("0191-quantiles-adamw_high", np.sqrt, ("train/rmse", "val/rmse"), "rmse²"),
+])
+def test_a_loss_logged_as_perplexity_or_rmse_reads_as_the_loss(tmp_path, rid, how, tags, label):
+    """A language model logs `ppl = exp(loss)`, a regression `rmse = sqrt(mse)`, often with no tag
+    named `loss` at all. Neither was a loss to advisor (no finding on any of these runs); read raw,
+    exp() would triple a 10% bounce and sqrt() halve it. Read back as ln / square, the run gets the
+    diagnosis of its loss-logged original, and the summary names what it measured: ln(the tag)."""
+    rec = _recording(rid)
+    fi._tb_write(rec, tmp_path / "loss", _TUTORIAL_TAGS)
+    fi._tb_write(_rescaled(rec, how), tmp_path / "other",
+                 {**_TUTORIAL_TAGS, "train_loss": tags[0], "val_loss": tags[1]})
+    original = _verdict(tmp_path / "loss")
+    assert original[0], original  # the run has a finding to keep
+    assert _verdict(tmp_path / "other") == original
+    findings = diagnose_paths([str(tmp_path / "other")]).runs[0].findings
+    assert any(label in f.summary for f in findings if f.metric in tags), [f.summary for f in findings]
+
+
+def test_a_loss_that_names_the_rmse_is_read_as_logged(real_logs):
+    """`val/rmse_loss` (a real Lightning log): the RMSE is what that run minimises, its own loss; it
+    is not squared. A val perplexity beside a training cross-entropy compares with it."""
+    sources, _ = discover([str(real_logs / "csv" / "lightning-csv-opal-v0")])
+    run = read_source(sources[0])
+    curves, roles = build_curves(run)
+    val = curves.get("val_loss")
+    assert roles["val_loss"] == "val/rmse_loss" and val.scale == "" and val.label == "val/rmse_loss"
+    logged = run.series["val/rmse_loss"].value
+    assert np.nanmin(val.y) == pytest.approx(float(np.nanmin(logged)))
+    assert not curves.comparable_losses  # nll against rmse
+
+
+def test_a_val_perplexity_compares_with_a_training_cross_entropy(tmp_path):
+    rec = _recording("0157-circles-momentum_0.99_blowup")
+    val_ppl = _rescaled(fi.Recording(rec.run_id, rec.granularity, {"val_loss": rec.series["val_loss"]}), np.exp)
+    both = fi.Recording(rec.run_id, rec.granularity, {**rec.series, "val_loss": val_ppl.series["val_loss"]},
+                        dict(rec.hparams), rec.steps_per_epoch, rec.trained_with)
+    fi._tb_write(both, tmp_path / "run", {**_TUTORIAL_TAGS, "val_loss": "eval/perplexity"})
+    _, curves, roles = _read_one(tmp_path / "run")
+    assert roles["val_loss"] == "eval/perplexity" and curves.get("val_loss").scale == "ln"
+    assert curves.comparable_losses
+    np.testing.assert_allclose(curves.get("val_loss").y, rec.series["val_loss"][1], rtol=1e-5)

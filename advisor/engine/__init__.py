@@ -239,11 +239,11 @@ def _finding(rule: Rule, ctx: Context) -> Finding:
         if change and all(_already_in_place(name, spec, ctx) for name, spec in change.items()):
             continue  # never advise what the run already does (e.g. clipping at 1.0 when it clips at 1.0)
         recs.append(Recommendation(action=r.action, change=change,
-                                   text=_fill(r.text, ctx, curve.tag if curve else ctx.role), source=r.source))
+                                   text=_fill(r.text, ctx, curve.label if curve else ctx.role), source=r.source))
     return Finding(
         rule=rule.id, pattern=rule.pattern, severity=rule.severity,
         metric=curve.tag if curve else None, start_step=start, end_step=end,
-        summary=_fill(rule.summary, ctx, curve.tag if curve else ctx.role),
+        summary=_fill(rule.summary, ctx, curve.label if curve else ctx.role),
         evidence=evidence, recommendations=recs, x_unit=_x_unit(ctx),
     )
 
