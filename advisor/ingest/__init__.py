@@ -29,6 +29,7 @@ FORMATS: dict[str, str] = {
     "tensorboard": "advisor.ingest.tensorboard",
     "csv": "advisor.ingest.csv_logs",
     "json": "advisor.ingest.json_logs",  # Keras History dicts, TensorBoard UI JSON downloads
+    "jsonl": "advisor.ingest.jsonl_logs",  # one JSON object of metrics per line (detectron2, Ray Tune, loops)
 }
 
 

@@ -1,0 +1,139 @@
+"""Generic JSON-lines metric logs: one JSON object per line, written by a training loop.
+
+detectron2's `metrics.json` (`iteration`, `total_loss`, `lr`), mmengine's `scalars.json` (`step`,
+`loss`, `lr`), Ray Tune's `result.json` (`training_iteration`, the metrics, the trial's `config`)
+and hand-written `metrics.jsonl` loops (`json.dumps({"step": s, "loss": l})`) all share this shape.
+
+Each line is one row of a sparse wide table: its keys are the columns (nested objects flattened as
+`a.b`), a key a line leaves out is not logged there. The table is then read exactly as a CSV log
+is (advisor.ingest.csv_logs): the x column by the aliases of FORMATS §3.5 (step, iteration,
+epoch ...), unix-time columns as wall time, config files beside the log as hparams. A row's
+`config` object (Ray Tune) is the run's hyperparameters, not a metric.
+
+Other modules own the JSON-lines files they know: a W&B history export (rows with `_step`) is
+advisor.ingest.wandb's and is claimed before this module looks.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from advisor.ingest import csv_logs
+from advisor.ingest._text import as_number, head_text, line_list, loads_json, read_text
+from advisor.model import IngestError, Run, RunSource
+
+FORMAT = "jsonl"
+SUFFIXES = {".jsonl", ".ndjson", ".json"}
+SIDE_FILES = [*csv_logs.CONFIG_SIDE_FILES, "params.json"]  # Ray Tune writes the trial's config there
+CONFIG_KEY = "config"  # Ray Tune repeats the trial's config in every result row
+SNIFF_LINES = 3
+
+
+def _flat(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _metric_row(line: str) -> dict[str, Any] | None:
+    """One line as a row when it is a JSON object with at least one number under a metric-like key."""
+    try:
+        row = loads_json(line)
+    except ValueError:
+        return None
+    if not isinstance(row, dict):
+        return None
+    flat = _flat({k: v for k, v in row.items() if k != CONFIG_KEY})
+    if any(csv_logs.METRIC_NAME.search(k) and as_number(v) is not None for k, v in flat.items()):
+        return row
+    return None
+
+
+def sniff(path: Path) -> bool:
+    """True when the file's first lines are metric rows: two at least, or one that ends the file.
+
+    A pretty-printed JSON document (a config, trainer_state.json) opens with a line that is not a
+    whole object; a one-line JSON object with numbers is a summary (`all_results.json`) unless the
+    file is named as a JSON-lines log."""
+    lines = [ln for ln in head_text(path, 65536).splitlines() if ln.strip()][:SNIFF_LINES]
+    rows = [r for r in (_metric_row(ln) for ln in lines[:2]) if r is not None]
+    if len(rows) >= 2:
+        return True
+    return len(rows) == 1 and len(lines) == 1 and path.suffix.lower() in (".jsonl", ".ndjson")
+
+
+def claim(tree) -> list[RunSource]:
+    """One run per JSON-lines log, with the config files beside it when it is alone in its folder."""
+    unclaimed = tree.unclaimed()
+    found = [p for p in unclaimed if p.suffix.lower() in SUFFIXES and sniff(p)]
+    unclaimed_set = set(unclaimed) - set(found)
+    per_dir: dict[Path, int] = {}
+    for path in found:
+        per_dir[path.parent] = per_dir.get(path.parent, 0) + 1
+    sources = []
+    for path in found:
+        alone = per_dir[path.parent] == 1
+        side = [path.parent / n for n in SIDE_FILES if alone and (path.parent / n) in unclaimed_set]
+        named = path if tree.given.is_file() or not alone else path.parent
+        tree.claim(path, *side)
+        sources.append(RunSource(name=tree.run_name(named), path=path, format=FORMAT, files=[path, *side]))
+    return sources
+
+
+def _cell(value: Any) -> str:
+    number = as_number(value)
+    return "" if number is None else repr(float(number))
+
+
+def read(source: RunSource) -> Run:
+    """Every row of the log; lines that are not JSON objects skipped with one warning."""
+    path = Path(source.path)
+    text = read_text(path)
+    rows: list[dict[str, Any]] = []
+    bad: list[int] = []
+    config: dict[str, Any] = {}
+    lines = text.splitlines()
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = loads_json(line)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict):
+            bad.append(lineno)
+            continue
+        if isinstance(row.get(CONFIG_KEY), dict):
+            config = row.pop(CONFIG_KEY)
+        rows.append(_flat(row))
+    if not rows:
+        raise IngestError(f"{path}: no line is a JSON object of metrics")
+    header = list(dict.fromkeys(k for row in rows for k in row))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(row[k]) if k in row else "" for k in header])
+    table = csv_logs.parse_table(buffer.getvalue(), ".csv")
+    run = csv_logs.run_from_table(source, path, table)
+    run.format, run.writer = FORMAT, "jsonl"
+    if config:
+        run.hparams = {**_flat(config), **run.hparams}
+    if bad and bad[-1] == len(lines) and not text.endswith(("\n", "\r")):
+        bad.pop()
+        run.warnings.append(f"{path}: last line {len(lines)} is cut short (file still being written or the run "
+                            "was killed); the rows before it were kept")
+        run.meta["truncated"] = True
+    if bad:
+        run.warnings.append(f"{path}: skipped {len(bad)} line(s) that are not JSON objects (lines {line_list(bad)})")
+    return run
+
+
+__all__ = ["claim", "read", "sniff"]

@@ -1,0 +1,139 @@
+"""Generic JSON-lines metric logs (advisor.ingest.jsonl_logs): a training loop's `metrics.jsonl`,
+Ray Tune's `result.json`, detectron2's `metrics.json`.
+
+Recorded trainings from the out-of-sample corpus (tests/data/oos) are written again as those
+writers write them, and must read as the same run with the same diagnosis as their TensorBoard
+copy. Before this module none of them was found at all ("no training log found").
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.ingest import read as read_source
+from advisor.ingest.discover import discover
+from advisor.pipeline import diagnose_paths
+from advisor.roles import build_curves
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+import format_invariance as fi  # noqa: E402
+
+OOS = Path(__file__).parent / "data" / "oos"
+TRUTH = json.loads((OOS / "truth.json").read_text())["runs"]
+TB_TAGS = {"train_loss": "Loss/train", "val_loss": "Loss/val", "train_acc": "Accuracy/train",
+           "val_acc": "Accuracy/val", "lr": "LR", "grad_norm": "Gradients/norm"}
+
+
+def _verdict(path: Path) -> tuple[list[str], str | None]:
+    d = diagnose_paths([str(path)])
+    assert len(d.runs) == 1, [r.run.name for r in d.runs]
+    findings = d.runs[0].findings
+    first = next((f.recommendations[0].action for f in findings if f.recommendations), None)
+    return sorted({f.pattern for f in findings}), first
+
+
+def _loop_jsonl(rec: fi.Recording, path: Path, names: dict[str, str], x_key: str) -> None:
+    """What `f.write(json.dumps({...}) + "\\n")` in a loop writes: a training row per logged step,
+    the evaluation in rows of its own."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        for x in rec.xs():
+            for group in (("train_loss", "train_acc", "lr", "grad_norm"), ("val_loss", "val_acc")):
+                row = {names[r]: rec.value_at(r, x) for r in group if r in names and rec.value_at(r, x) is not None}
+                if row:
+                    fh.write(json.dumps({x_key: x, **row}) + "\n")
+
+
+@pytest.mark.parametrize("rid", ["0145-quantiles-adam_lr0.01", "0157-circles-momentum_0.99_blowup",
+                                 "0014-seq-lstm_adam_slow"])
+def test_a_loop_metrics_jsonl_reads_as_its_tensorboard_copy(tmp_path, rid):
+    rec = fi.record(OOS, rid, TRUTH[rid])
+    fi._tb_write(rec, tmp_path / "tb", TB_TAGS)
+    _loop_jsonl(rec, tmp_path / "loop" / "metrics.jsonl",
+                {"train_loss": "loss", "val_loss": "val_loss", "train_acc": "acc", "val_acc": "val_acc",
+                 "lr": "lr", "grad_norm": "grad_norm"}, "step")
+    (tmp_path / "loop" / "config.json").write_text(json.dumps(fi._hp(rec, fi.TORCH_HP), indent=2))
+    sources, problems = discover([str(tmp_path / "loop")])
+    assert not problems and [s.format for s in sources] == ["jsonl"]
+    run = read_source(sources[0])
+    curves, roles = build_curves(run)
+    tb_roles = build_curves(read_source(discover([str(tmp_path / "tb")])[0][0]))[1]
+    assert set(roles) == set(tb_roles) and {"train_loss", "lr"} <= set(roles)
+    assert curves.hparams.get("lr") == pytest.approx(rec.hparams["lr"])
+    original = _verdict(tmp_path / "tb")
+    assert original[0]
+    assert _verdict(tmp_path / "loop") == original
+
+
+def test_ray_tune_result_json_takes_its_hparams_from_the_rows_config(tmp_path):
+    """Ray Tune writes one row per `tune.report` (`training_iteration` 1, 2, ..., a unix
+    `timestamp`, the trial's `config` repeated in each row) into `result.json` beside
+    `params.json`. The config is the run's hparams, not a series; the run reads as its Keras CSV."""
+    rid = "0157-circles-momentum_0.99_blowup"  # epoch-level, SGD momentum 0.99 at LR 0.3: divergence
+    rec = fi.record(OOS, rid, TRUTH[rid])
+    fi.keras_csv(rec, tmp_path / "keras")
+    config = {"lr": rec.hparams["lr"], "optimizer": rec.optimizer(), "batch_size": rec.hparams.get("batch_size")}
+    trial = tmp_path / "ray" / "train_fn_2f1c0_00000_0_lr=0.1"
+    trial.mkdir(parents=True)
+    with open(trial / "result.json", "w") as fh:
+        for i, x in enumerate(rec.xs(), 1):
+            row = {"loss": rec.value_at("train_loss", x), "val_loss": rec.value_at("val_loss", x),
+                   "val_accuracy": rec.value_at("val_acc", x), "timestamp": int(rec.wall_at(x)),
+                   "time_this_iter_s": 0.25, "done": False, "training_iteration": i, "trial_id": "2f1c0_00000",
+                   "date": "2026-12-05_12-00-00", "config": config}
+            fh.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
+    (trial / "params.json").write_text(json.dumps(config))
+    sources, problems = discover([str(tmp_path / "ray")])
+    assert not problems and len(sources) == 1
+    run = read_source(sources[0])
+    curves, roles = build_curves(run)
+    assert not any(t.startswith("config.") for t in run.series)
+    assert curves.hparams["lr"] == pytest.approx(0.3) and curves.hparams["optimizer"].lower() == "sgd"
+    assert roles["train_loss"] == "loss" and roles["val_loss"] == "val_loss"
+    original = _verdict(tmp_path / "keras")
+    assert "divergence" in original[0]
+    assert _verdict(tmp_path / "ray") == original
+
+
+def test_detectron2_metrics_json_is_read_on_its_iterations(tmp_path):
+    """detectron2's `metrics.json` (JSON lines on `iteration`, `total_loss`, `lr`, timings)."""
+    rid = "0145-quantiles-adam_lr0.01"
+    rec = fi.record(OOS, rid, TRUTH[rid])
+    _loop_jsonl(rec, tmp_path / "d2" / "metrics.json", {"train_loss": "total_loss", "lr": "lr"}, "iteration")
+    run = read_source(discover([str(tmp_path / "d2")])[0][0])
+    curves, roles = build_curves(run)
+    assert roles["train_loss"] == "total_loss"
+    x, y, _ = rec.series["train_loss"]
+    assert list(curves.get("train_loss").x) == [float(v) for v in x]
+    assert list(curves.get("train_loss").y) == pytest.approx(list(y))
+
+
+def test_a_cut_last_line_and_a_stray_line_keep_the_rest(tmp_path):
+    """A log still being written ends mid-line; a print() that went to the same file is no row.
+    Both are said in one warning each, naming the file; every whole row is kept."""
+    rid = "0014-seq-lstm_adam_slow"
+    rec = fi.record(OOS, rid, TRUTH[rid])
+    path = tmp_path / "run" / "metrics.jsonl"
+    _loop_jsonl(rec, path, {"train_loss": "loss", "val_loss": "val_loss"}, "step")
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:5], "epoch 1 done", *lines[5:]]) + "\n" + '{"step": 99999, "lo')
+    run = read_source(discover([str(tmp_path / "run")])[0][0])
+    assert len(run.series["loss"]) + len(run.series["val_loss"]) == len(lines)
+    assert any(str(path) in w and "skipped 1 line(s) that are not JSON objects (lines 6)" in w
+               for w in run.warnings), run.warnings
+    assert any(str(path) in w and f"last line {len(lines) + 2} is cut short" in w for w in run.warnings)
+    assert run.meta["truncated"]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("all_results.json", '{"epoch": 3.0, "eval_loss": 0.41, "train_loss": 0.52}\n'),
+    ("config.json", '{\n  "lr": 0.1,\n  "loss": "mse"\n}\n'),
+])
+def test_a_summary_or_a_config_is_not_a_log(tmp_path, name, text):
+    """One JSON object of final numbers, or a pretty-printed config: no curve to read."""
+    (tmp_path / name).write_text(text)
+    sources, _ = discover([str(tmp_path)])
+    assert not [s for s in sources if s.format == "jsonl"]
