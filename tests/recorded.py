@@ -21,6 +21,16 @@ def diagnose_recorded(name: str):
     return d.runs[0]
 
 
+def verdict(path) -> tuple[list[str], str | None]:
+    """(every pattern called, the first recommended action) of the one run under `path`: what must
+    not change when the same training is written by another writer."""
+    d = diagnose_paths([str(path)])
+    assert len(d.runs) == 1, [r.run.name for r in d.runs]
+    findings = d.runs[0].findings
+    return sorted({f.pattern for f in findings}), next(
+        (f.recommendations[0].action for f in findings if f.recommendations), None)
+
+
 def core_patterns(report) -> set[str]:
     """The scored patterns the report calls (divergence, oscillation, plateau, slow, overfitting)."""
     return {f.pattern for f in report.findings} & CORE

@@ -15,24 +15,16 @@ import pytest
 
 from advisor.ingest import read as read_source
 from advisor.ingest.discover import discover
-from advisor.pipeline import diagnose_paths
 from advisor.roles import build_curves
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 import format_invariance as fi  # noqa: E402
+from recorded import verdict as _verdict  # noqa: E402
 
 OOS = Path(__file__).parent / "data" / "oos"
 TRUTH = json.loads((OOS / "truth.json").read_text())["runs"]
 TB_TAGS = {"train_loss": "Loss/train", "val_loss": "Loss/val", "train_acc": "Accuracy/train",
            "val_acc": "Accuracy/val", "lr": "LR", "grad_norm": "Gradients/norm"}
-
-
-def _verdict(path: Path) -> tuple[list[str], str | None]:
-    d = diagnose_paths([str(path)])
-    assert len(d.runs) == 1, [r.run.name for r in d.runs]
-    findings = d.runs[0].findings
-    first = next((f.recommendations[0].action for f in findings if f.recommendations), None)
-    return sorted({f.pattern for f in findings}), first
 
 
 def _loop_jsonl(rec: fi.Recording, path: Path, names: dict[str, str], x_key: str) -> None:

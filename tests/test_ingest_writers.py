@@ -23,6 +23,7 @@ from advisor.roles import build_curves
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 import format_invariance as fi  # noqa: E402
+from recorded import verdict as _verdict  # noqa: E402
 
 OOS = Path(__file__).parent / "data" / "oos"
 TRUTH = json.loads((OOS / "truth.json").read_text())["runs"]
@@ -38,14 +39,6 @@ def _read_one(path: Path):
     run = read_source(sources[0])
     curves, roles = build_curves(run)
     return run, curves, roles
-
-
-def _verdict(path: Path) -> tuple[list[str], str | None]:
-    d = diagnose_paths([str(path)])
-    assert len(d.runs) == 1, [r.run.name for r in d.runs]
-    findings = d.runs[0].findings
-    first = next((f.recommendations[0].action for f in findings if f.recommendations), None)
-    return sorted({f.pattern for f in findings}), first
 
 
 @pytest.mark.parametrize("writer", ["torch-tutorial", "torch-underscore", "tensorboardX", "torch-add_scalars"])
