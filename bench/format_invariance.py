@@ -528,6 +528,65 @@ def csv_test(rec: Recording, d: Path) -> None:
           "lr": "learning_rate"})
 
 
+def jsonl_rows(rec: Recording, path: Path, names: dict[str, str], x_key: str) -> None:
+    """What `f.write(json.dumps({...}) + "\\n")` in a training loop writes: a row per log call,
+    training values and evaluations in rows of their own, each with its x and a unix `timestamp`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        for x in rec.xs():
+            for group in (("train_loss", "train_acc", "lr", "grad_norm"), ("val_loss", "val_acc")):
+                row = {names[r]: rec.value_at(r, x) for r in group if r in names and rec.value_at(r, x) is not None}
+                if row:
+                    fh.write(json.dumps({x_key: x, **row, "timestamp": rec.wall_at(x)}) + "\n")
+
+
+def jsonl_loop(rec: Recording, d: Path) -> None:
+    """A hand-written loop's `metrics.jsonl` on `step` (or `epoch`), beside the `config.json` it
+    saved at the start."""
+    jsonl_rows(rec, d / "metrics.jsonl", {"train_loss": "loss", "train_acc": "acc", "lr": "lr",
+                                          "grad_norm": "grad_norm", "val_loss": "val_loss", "val_acc": "val_acc"},
+               "epoch" if rec.granularity == "epoch" else "step")
+    hp = _hp(rec, TORCH_HP)
+    if hp:
+        (d / "config.json").write_text(json.dumps(hp, indent=2))
+
+
+def ray_tune(rec: Recording, d: Path) -> None:
+    """A Ray Tune trial folder: `result.json`, one row per `tune.report()` (once per epoch here),
+    numbered by `training_iteration` from 1, with Ray's bookkeeping keys and the trial's `config`
+    in every row, and `params.json`."""
+    trial = d / "train_fn_2f1c0_00000_0"
+    trial.mkdir(parents=True, exist_ok=True)
+    config = _hp(rec, TORCH_HP)
+    names = {"train_loss": "loss", "val_loss": "val_loss", "train_acc": "accuracy", "val_acc": "val_accuracy",
+             "lr": "lr"}
+    t0 = rec.wall_at(rec.xs()[0]) if rec.xs() else 0.0
+    with open(trial / "result.json", "w") as fh:
+        for i, x in enumerate(rec.xs(), 1):
+            row: dict[str, Any] = {k: rec.value_at(role, x) for role, k in names.items()}
+            row = {k: v for k, v in row.items() if v is not None}
+            row.update({"timestamp": int(rec.wall_at(x)), "time_total_s": rec.wall_at(x) - t0, "done": False,
+                        "training_iteration": i, "trial_id": "2f1c0_00000", "config": config})
+            fh.write(json.dumps(row) + "\n")
+    (trial / "params.json").write_text(json.dumps(config))
+
+
+def torch_perplexity_rmse(rec: Recording, d: Path) -> None:
+    """The loss logged as what the task reports instead: a classifier's perplexity (exp of its
+    cross-entropy, float32 as SummaryWriter stores it, so a loss past 88 logs inf) and a
+    regression's RMSE, under the torch tutorial's tags and no tag named loss."""
+    classifier = "train_acc" in rec.series or "val_acc" in rec.series
+    out = Recording(rec.run_id, rec.granularity, dict(rec.series), rec.hparams, rec.steps_per_epoch, rec.trained_with)
+    for role in ("train_loss", "val_loss"):
+        if role in out.series:
+            x, y, w = out.series[role]
+            with np.errstate(over="ignore", invalid="ignore"):
+                out.series[role] = (x, np.exp(y.astype(np.float32)) if classifier else np.sqrt(y), w)
+    word = "Perplexity" if classifier else "RMSE"
+    _tb_write(out, d, {"train_loss": f"{word}/train", "val_loss": f"{word}/val", "train_acc": "Accuracy/train",
+                       "val_acc": "Accuracy/val", "lr": "LR", "grad_norm": "Gradients/norm"})
+
+
 WRITERS: dict[str, tuple[Callable[[Recording, Path], None], bool]] = {
     # name -> (writer, epoch-level runs only)
     "torch-tutorial": (torch_tutorial, False),
@@ -547,6 +606,9 @@ WRITERS: dict[str, tuple[Callable[[Recording, Path], None], bool]] = {
     "csv-training": (csv_training, False),
     "csv-test": (csv_test, False),
     "csv-camel": (csv_camel, False),
+    "jsonl-loop": (jsonl_loop, False),
+    "ray-tune": (ray_tune, True),
+    "torch-perplexity-rmse": (torch_perplexity_rmse, False),
 }
 
 

@@ -27,16 +27,7 @@ TB_TAGS = {"train_loss": "Loss/train", "val_loss": "Loss/val", "train_acc": "Acc
            "val_acc": "Accuracy/val", "lr": "LR", "grad_norm": "Gradients/norm"}
 
 
-def _loop_jsonl(rec: fi.Recording, path: Path, names: dict[str, str], x_key: str) -> None:
-    """What `f.write(json.dumps({...}) + "\\n")` in a loop writes: a training row per logged step,
-    the evaluation in rows of its own."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        for x in rec.xs():
-            for group in (("train_loss", "train_acc", "lr", "grad_norm"), ("val_loss", "val_acc")):
-                row = {names[r]: rec.value_at(r, x) for r in group if r in names and rec.value_at(r, x) is not None}
-                if row:
-                    fh.write(json.dumps({x_key: x, **row}) + "\n")
+_loop_jsonl = fi.jsonl_rows  # a loop's json.dumps per log call: (recording, path, {role: key}, x key)
 
 
 @pytest.mark.parametrize("rid", ["0145-quantiles-adam_lr0.01", "0157-circles-momentum_0.99_blowup",
@@ -44,10 +35,7 @@ def _loop_jsonl(rec: fi.Recording, path: Path, names: dict[str, str], x_key: str
 def test_a_loop_metrics_jsonl_reads_as_its_tensorboard_copy(tmp_path, rid):
     rec = fi.record(OOS, rid, TRUTH[rid])
     fi._tb_write(rec, tmp_path / "tb", TB_TAGS)
-    _loop_jsonl(rec, tmp_path / "loop" / "metrics.jsonl",
-                {"train_loss": "loss", "val_loss": "val_loss", "train_acc": "acc", "val_acc": "val_acc",
-                 "lr": "lr", "grad_norm": "grad_norm"}, "step")
-    (tmp_path / "loop" / "config.json").write_text(json.dumps(fi._hp(rec, fi.TORCH_HP), indent=2))
+    fi.jsonl_loop(rec, tmp_path / "loop")  # metrics.jsonl on step (or epoch), config.json beside it
     sources, problems = discover([str(tmp_path / "loop")])
     assert not problems and [s.format for s in sources] == ["jsonl"]
     run = read_source(sources[0])
@@ -67,19 +55,9 @@ def test_ray_tune_result_json_takes_its_hparams_from_the_rows_config(tmp_path):
     rid = "0157-circles-momentum_0.99_blowup"  # epoch-level, SGD momentum 0.99 at LR 0.3: divergence
     rec = fi.record(OOS, rid, TRUTH[rid])
     fi.keras_csv(rec, tmp_path / "keras")
-    config = {"lr": rec.hparams["lr"], "optimizer": rec.optimizer(), "batch_size": rec.hparams.get("batch_size")}
-    trial = tmp_path / "ray" / "train_fn_2f1c0_00000_0_lr=0.1"
-    trial.mkdir(parents=True)
-    with open(trial / "result.json", "w") as fh:
-        for i, x in enumerate(rec.xs(), 1):
-            row = {"loss": rec.value_at("train_loss", x), "val_loss": rec.value_at("val_loss", x),
-                   "val_accuracy": rec.value_at("val_acc", x), "timestamp": int(rec.wall_at(x)),
-                   "time_this_iter_s": 0.25, "done": False, "training_iteration": i, "trial_id": "2f1c0_00000",
-                   "date": "2026-12-05_12-00-00", "config": config}
-            fh.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
-    (trial / "params.json").write_text(json.dumps(config))
+    fi.ray_tune(rec, tmp_path / "ray")
     sources, problems = discover([str(tmp_path / "ray")])
-    assert not problems and len(sources) == 1
+    assert not problems and len(sources) == 1 and sources[0].format == "jsonl"
     run = read_source(sources[0])
     curves, roles = build_curves(run)
     assert not any(t.startswith("config.") for t in run.series)
