@@ -131,9 +131,10 @@ class Curve:
     # each point is a mean over the steps since the last one (Keras' and Lightning's epoch loss,
     # HF's logged loss), not one minibatch's loss; an epoch-level curve always is
     averaged: bool = False
-    # how the log wrote this loss, when not as the loss itself: "ln" when it logged exp(loss) (a
-    # perplexity), "square" when it logged sqrt(loss) (an RMSE); y then holds the loss (ln of the
-    # perplexity, the RMSE squared) and `label` names it so
+    # how the log wrote this curve, when not as its role's quantity: "ln" when it logged exp(loss)
+    # (a perplexity), "square" when it logged sqrt(loss) (an RMSE), "complement" / "complement_pct"
+    # when it logged an error rate for an accuracy; y then holds the loss (the accuracy) and
+    # `label` names it so
     scale: str = ""
 
     def __len__(self) -> int:
@@ -142,7 +143,8 @@ class Curve:
     @property
     def label(self) -> str:
         """The quantity y holds, as a reader should see it named: the tag, or ln(tag) / tag²."""
-        return {"ln": f"ln({self.tag})", "square": f"{self.tag}²"}.get(self.scale, self.tag)
+        return {"ln": f"ln({self.tag})", "square": f"{self.tag}²", "complement": f"1 - {self.tag}",
+                "complement_pct": f"100 - {self.tag}"}.get(self.scale, self.tag)
 
 
 @dataclass

@@ -38,6 +38,9 @@ LOSS_SCALES = {"perplexity": "ln", "ppl": "ln", "rmse": "square", "rmsle": "squa
 # `train/cross_entropy`, `val_crossentropy`, Keras' `sparse_categorical_crossentropy`: a loss, not
 # the policy entropy an RL library logs
 _CROSS_ENTROPY_RE = re.compile(r"cross[\s_\-]*entropy")
+# a top-1 error rate (fastai's `error_rate`, `top1_err`): the accuracy's complement, read as the
+# accuracy (1 - it, or 100 - it in percent) so chance levels and relapses mean the same
+ERROR_RATE_TOKENS = {"error_rate", "err_rate", "errorrate", "top1_err", "top1_error", "top1err", "err1", "error1"}
 ACC_TOKENS = {"acc", "accuracy", "top1", "top1acc", "acc1", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy"}
 LR_TOKENS = {"lr", "learning_rate", "learningrate", "lr0", "lr1", "lr2", "pg0", "pg1", "pg2"}
 GRAD_TOKENS = {"grad_norm", "gradnorm", "gradient_norm", "grad", "gradients", "global_norm"}
@@ -129,6 +132,8 @@ def classify(tag: str) -> Classified:
     if (tset & LOSS_TOKENS or lower.endswith("loss") or "_loss" in lower or "loss_" in lower
             or cross_entropy):
         return Classified("loss", split, _loss_specificity(lower))
+    if tset & ERROR_RATE_TOKENS:
+        return Classified("acc", split, 1)
     if tset & ACC_TOKENS or lower.endswith("acc") or "accuracy" in lower:
         return Classified("acc", split, 2)
     if split == "val" or tset & {"metrics"}:
@@ -229,7 +234,11 @@ def _role_of(c: Classified, tag: str, run: Run) -> str | None:
         if c.split == "train" or c.split is None:
             return "train_loss"
     if c.kind == "acc":
-        return "val_acc" if c.split == "val" else "train_acc"
+        # fastai computes its metrics (`accuracy`, `error_rate`) on the validation set and names
+        # no split; a training metric is `train_accuracy` there
+        if c.split == "val" or (c.split is None and run.writer == "fastai"):
+            return "val_acc"
+        return "train_acc"
     if c.kind == "metric":
         return "val_metric"
     if c.kind in {"lr", "grad_norm", "reward", "epoch", "entropy", "kl"}:
@@ -506,6 +515,9 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
         curve = curve_of(run.series[tag], role)
         if role in ("train_loss", "val_loss"):
             _read_as_loss(curve)
+        elif role in ("train_acc", "val_acc") and set(tokens(tag)) & ERROR_RATE_TOKENS:
+            top = 100.0 if np.nanmax(np.abs(curve.y[np.isfinite(curve.y)]), initial=0.0) > 1.5 else 1.0
+            curve.y, curve.scale = top - curve.y, "complement" if top == 1.0 else "complement_pct"
         # the run counts epochs (a Keras/fastai CSV, Keras History JSON, Keras TensorBoard
         # `epoch_loss`): findings then say "epoch 4" and stop points are `epochs`, not `max_steps`
         if curve.x_kind == "step" and (epoch_axis or tag.rsplit("/", 1)[-1].lower().startswith("epoch_")):
@@ -543,7 +555,8 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
         curves.comparable_losses = len({_objective(curves.by_role[r]) for r in ("train_loss", "val_loss")}) == 1
     for role in ("train_acc", "val_acc", "val_metric"):
         if role in roles:
-            curves.higher_is_better[role] = higher_is_better(roles[role])
+            complement = curves.by_role[role].scale.startswith("complement")
+            curves.higher_is_better[role] = complement or higher_is_better(roles[role])
     if "num_classes" in curves.hparams:
         curves.num_classes = int(curves.hparams["num_classes"])
     return curves, roles

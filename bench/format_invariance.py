@@ -587,6 +587,20 @@ def torch_perplexity_rmse(rec: Recording, d: Path) -> None:
                        "val_acc": "Accuracy/val", "lr": "LR", "grad_norm": "Gradients/norm"})
 
 
+def fastai_csv(rec: Recording, d: Path) -> None:
+    """fastai's CSVLogger (`history.csv`): `epoch`, `train_loss`, `valid_loss`, then the metrics
+    computed on the validation set with no split word (`error_rate`, as `metrics=error_rate` names
+    it; `accuracy` when the run has no val accuracy but a training one is not fastai's), `time` as
+    mm:ss. Values are written with str(), as fastai does."""
+    d.mkdir(parents=True, exist_ok=True)
+    rows = [["epoch", "train_loss", "valid_loss", "error_rate", "time"]]
+    for epoch, logs in _keras_logs(rec):
+        acc = logs.get("val_accuracy")
+        cells = [logs.get("loss"), logs.get("val_loss"), None if acc is None else 1.0 - acc]
+        rows.append([str(epoch), *("" if v is None else str(v) for v in cells), "00:01"])
+    with open(d / "history.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
 WRITERS: dict[str, tuple[Callable[[Recording, Path], None], bool]] = {
     # name -> (writer, epoch-level runs only)
     "torch-tutorial": (torch_tutorial, False),
@@ -609,6 +623,7 @@ WRITERS: dict[str, tuple[Callable[[Recording, Path], None], bool]] = {
     "jsonl-loop": (jsonl_loop, False),
     "ray-tune": (ray_tune, True),
     "torch-perplexity-rmse": (torch_perplexity_rmse, False),
+    "fastai-csv": (fastai_csv, True),
 }
 
 

@@ -469,7 +469,8 @@ EPOCH_BUDGETS = [10, 15, 20, 30, 40, 60, 80, 120]
 # what each writer family is called in truth.json's "format"
 FORMAT = {"keras-csv": "csv", "lightning-csv": "csv", "csv-training": "csv", "csv-test": "csv", "csv-camel": "csv",
           "hf-trainer": "hf", "wandb-history": "wandb", "wandb-lightning": "wandb", "mlflow": "mlflow",
-          "mlflow-keras": "mlflow", "jsonl-loop": "jsonl", "ray-tune": "jsonl"}
+          "mlflow-keras": "mlflow", "jsonl-loop": "jsonl", "ray-tune": "jsonl",
+          "fastai-csv": "csv"}
 
 
 def _budget(rng: np.random.Generator, cfg: dict) -> tuple[str, int, int, int]:

@@ -443,3 +443,36 @@ def test_a_val_perplexity_compares_with_a_training_cross_entropy(tmp_path):
     assert roles["val_loss"] == "eval/perplexity" and curves.get("val_loss").scale == "ln"
     assert curves.comparable_losses
     np.testing.assert_allclose(curves.get("val_loss").y, rec.series["val_loss"][1], rtol=1e-5)
+
+
+def test_fastai_error_rate_is_the_validation_accuracy(tmp_path):
+    """fastai's history.csv names no split: its metrics (`error_rate` here) are computed on the
+    validation set. The error rate is read as the val accuracy's complement (1 - it), so the run
+    reads as its Keras CSV does; before, the column was no role at all."""
+    rid = "0157-circles-momentum_0.99_blowup"
+    rec = _recording(rid)
+    fi.fastai_csv(rec, tmp_path / "fastai")
+    fi.keras_csv(rec, tmp_path / "keras")
+    run, curves, roles = _read_one(tmp_path / "fastai")
+    assert run.writer == "fastai" and roles["val_acc"] == "error_rate" and "train_acc" not in roles
+    val = curves.get("val_acc")
+    assert val.scale == "complement" and val.label == "1 - error_rate" and curves.higher_is_better["val_acc"]
+    np.testing.assert_allclose(val.y, rec.series["val_acc"][1], atol=1e-6)
+    assert _verdict(tmp_path / "fastai") == _verdict(tmp_path / "keras")
+
+
+def test_a_top1_error_in_percent_reads_as_the_accuracy(tmp_path):
+    """`top1_err` in percent (100 - accuracy%), as ImageNet scripts log it: the accuracy in percent."""
+    rid = "0024-quantiles-sgd_lr_kill"
+    rec = _recording(rid)
+    fi._tb_write(rec, tmp_path / "acc", _TUTORIAL_TAGS)
+    err = fi.Recording(rec.run_id, rec.granularity, dict(rec.series), dict(rec.hparams), rec.steps_per_epoch,
+                       rec.trained_with)
+    for role in ("train_acc", "val_acc"):
+        x, y, w = err.series[role]
+        err.series[role] = (x, 100.0 * (1.0 - y), w)
+    fi._tb_write(err, tmp_path / "err", {**_TUTORIAL_TAGS, "train_acc": "train/top1_err", "val_acc": "val/top1_err"})
+    _, curves, roles = _read_one(tmp_path / "err")
+    assert roles["val_acc"] == "val/top1_err" and curves.get("val_acc").scale == "complement_pct"
+    np.testing.assert_allclose(curves.get("val_acc").y, 100.0 * rec.series["val_acc"][1], atol=1e-3)
+    assert _verdict(tmp_path / "err") == _verdict(tmp_path / "acc")
