@@ -391,3 +391,18 @@ def test_a_loss_that_fell_and_went_flat_well_below_its_start_is_no_stall(name, l
     v = measurement(r, "plateau", "train_loss").values
     assert v["level_rel_start"] == pytest.approx(level, abs=0.02)
     assert v["rose_above"] < 1.5
+
+
+def test_a_stall_thrown_off_above_its_start_gets_a_lower_lr_first_even_while_it_bounces():
+    """HF Trainer, SGD 0.1 with momentum 0.99 (not logged) on a 4-class task (gen2 s3 0076, label
+    plateau, expected action lower_lr): the loss spikes ~100x in the first 200 steps, then bounces
+    at 1.15x its start to the end, the val accuracy at chance. PLT003 offered lower_lr only when no
+    oscillation was measured, so this bouncing stall got lr_schedule first and no lower_lr at all.
+    A loss that stalls above its start was thrown off by steps too large whether or not it bounces
+    there. (The log is the run's trainer_state.json with grad_norm and learning_rate left out and
+    values at 5 significant digits, to keep it small; the reading is the same.)"""
+    r = _diagnose("lead9-s3-0076-classif-momentum_0.99_blowup")
+    plt = next(f for f in r.findings if f.rule == "PLT003")
+    assert [rec.action for rec in plt.recommendations][:1] == ["lower_lr"]
+    assert measurement(r, "plateau", "train_loss").values["level_rel_start"] >= 1.06
+    assert first_action(r) == "lower_lr"
