@@ -22,6 +22,9 @@ from advisor.model import Curves
 # the paper's LR is 1.0 (pytorch/examples' MNIST trains at 1.0), so it is a family of its own.
 USUAL_LR_MAX = {"adaptive": 1e-3, "adagrad": 1e-2, "sgd": 0.2, "sgd_momentum": 0.1, "adadelta": 1.0}
 ADAPTIVE = ("adam", "rmsprop", "nadam", "radam", "lamb", "adafactor", "lion")
+# Adam variants whose papers and PyTorch defaults put the usual LR at 2e-3, not 1e-3 (Dozat 2016
+# for NAdam; Kingma & Ba 2015, section 7.1, for Adamax; torch.optim.NAdam / Adamax default 2e-3)
+USUAL_LR_MAX_BY_NAME = {"nadam": 2e-3, "adamax": 2e-3}
 # The families an unnamed optimizer is bounded over (`lr_over_usual_bound`): Adadelta, rare and
 # at 1.0 by default, would make every LR up to 5 unremarkable, so it is left out of the bound.
 BOUND_FAMILIES = ("adaptive", "adagrad", "sgd", "sgd_momentum")
@@ -53,7 +56,9 @@ def lr_over_usual(hparams: dict[str, Any]) -> float | None:
     lr = hparams.get("lr")
     if fam is None or not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
         return None
-    return float(lr) / USUAL_LR_MAX[fam]
+    name = str(hparams.get("optimizer") or "").lower()
+    top = next((v for k, v in USUAL_LR_MAX_BY_NAME.items() if k in name), USUAL_LR_MAX[fam])
+    return float(lr) / top
 
 
 def lr_over_usual_bound(hparams: dict[str, Any], most: bool) -> float | None:

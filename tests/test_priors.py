@@ -18,6 +18,9 @@ from advisor import priors
     ({"optimizer": "adadelta", "lr": 0.001}, "adadelta", 0.001),  # Keras' default: far below
     ({"optimizer": "Adam", "lr": 1.0}, "adaptive", 1000.0),
     ({"optimizer": "Adagrad", "lr": 0.01}, "adagrad", 1.0),
+    ({"optimizer": "NAdam", "lr": 6e-3}, "adaptive", 3.0),  # NAdam's and Adamax's usual LR is 2e-3
+    ({"optimizer": "adamax", "lr": 2e-3}, "adaptive", 1.0),
+    ({"optimizer": "adam", "lr": 6e-3}, "adaptive", 6.0),
 ])
 def test_each_optimizer_has_its_own_usual_range(hparams, family, ratio):
     assert priors.optimizer_family(hparams) == family
@@ -45,3 +48,20 @@ def test_adadelta_at_keras_default_lr_stalls_for_its_lr_not_for_batchnorm():
     report = diagnose_recorded("lead7-adadelta-lr0.001")
     assert [f.rule for f in report.findings] == ["PLT007"]
     assert first_action(report) == "raise_lr"
+
+
+@pytest.mark.parametrize("name", [
+    # gen2 s10 0112: Adamax at 6e-3, batch 16, on digits (label: healthy); its MLflow log rewritten
+    # as a generic CSV with the config.json beside it
+    "lead9-s10-0112-digits-healthy_adamax",
+    # gen2 s12 0014: NAdam at 6e-3, batch 32, on moons (label: healthy); same rewrite
+    "lead9-s12-0014-moons-healthy_nadam",
+])
+def test_nadam_and_adamax_are_judged_against_their_own_default_lr(name):
+    """NAdam and Adamax are run at 2e-3 (their papers, torch.optim's defaults), not Adam's 1e-3.
+    Read at 6x the usual top, these healthy runs' per-step noise was called oscillation (OSC002 /
+    OSC004, lower the LR); at 3x it is not. Over the eight gen2 tuning seeds, the first-generator
+    pool and seeds 229/231 these two runs are the only verdicts that change."""
+    report = diagnose_recorded(name)
+    assert priors.lr_over_usual(report.curves.hparams) == pytest.approx(3.0)
+    assert report.findings == []
