@@ -167,21 +167,28 @@ def _empty_table(path: Path) -> Sniff | None:
 
 def claim(tree) -> list[RunSource]:
     """Claim every metrics table in the tree; one run per file, side configs attached."""
-    unclaimed = tree.unclaimed()
-    candidates = [p for p in unclaimed if p.suffix.lower() in LOG_SUFFIXES]
+    candidates = [p for p in tree.unclaimed() if p.suffix.lower() in LOG_SUFFIXES]
     found = [(p, s) for p in candidates for s in [sniff(p) or _empty_table(p)] if s]
+    return claim_logs(tree, [(p, {"layout": s.layout}) for p, s in found], FORMAT, CONFIG_SIDE_FILES)
+
+
+def claim_logs(tree, logs: list[tuple[Path, dict]], fmt: str, side_names: list[str]) -> list[RunSource]:
+    """One run per log file (path, its RunSource options). A log alone in its folder is named after
+    the folder and takes the config files named `side_names` beside it; several logs in one folder
+    are runs of their own, named by file, and no config is theirs to claim."""
+    paths = [p for p, _ in logs]
     per_dir: dict[Path, int] = {}
-    for path, _ in found:
+    for path in paths:
         per_dir[path.parent] = per_dir.get(path.parent, 0) + 1
-    unclaimed_set = set(unclaimed)
+    unclaimed_set = set(tree.unclaimed()) - set(paths)
     sources = []
-    for path, sn in found:
+    for path, options in logs:
         alone = per_dir[path.parent] == 1
-        side = [path.parent / n for n in CONFIG_SIDE_FILES if alone and (path.parent / n) in unclaimed_set]
+        side = [path.parent / n for n in side_names if alone and (path.parent / n) in unclaimed_set]
         named = path if tree.given.is_file() or not alone else path.parent
         tree.claim(path, *side)
-        sources.append(RunSource(name=tree.run_name(named), path=path, format=FORMAT, files=[path, *side],
-                                 options={"layout": sn.layout}))
+        sources.append(RunSource(name=tree.run_name(named), path=path, format=fmt, files=[path, *side],
+                                 options=options))
     return sources
 
 

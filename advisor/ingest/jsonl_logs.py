@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.ingest import csv_logs
-from advisor.ingest._text import as_number, head_text, line_list, loads_json, read_text
+from advisor.ingest._text import as_number, flatten, head_text, line_list, loads_json, read_text
 from advisor.model import IngestError, Run, RunSource
 
 FORMAT = "jsonl"
@@ -29,17 +29,6 @@ SUFFIXES = {".jsonl", ".ndjson", ".json"}
 SIDE_FILES = [*csv_logs.CONFIG_SIDE_FILES, "params.json"]  # Ray Tune writes the trial's config there
 CONFIG_KEY = "config"  # Ray Tune repeats the trial's config in every result row
 SNIFF_LINES = 3
-
-
-def _flat(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flat(value, name + "."))
-        else:
-            out[name] = value
-    return out
 
 
 def _metric_row(line: str) -> dict[str, Any] | None:
@@ -50,7 +39,7 @@ def _metric_row(line: str) -> dict[str, Any] | None:
         return None
     if not isinstance(row, dict):
         return None
-    flat = _flat({k: v for k, v in row.items() if k != CONFIG_KEY})
+    flat = flatten({k: v for k, v in row.items() if k != CONFIG_KEY})
     if any(csv_logs.METRIC_NAME.search(k) and as_number(v) is not None for k, v in flat.items()):
         return row
     return None
@@ -71,20 +60,8 @@ def sniff(path: Path) -> bool:
 
 def claim(tree) -> list[RunSource]:
     """One run per JSON-lines log, with the config files beside it when it is alone in its folder."""
-    unclaimed = tree.unclaimed()
-    found = [p for p in unclaimed if p.suffix.lower() in SUFFIXES and sniff(p)]
-    unclaimed_set = set(unclaimed) - set(found)
-    per_dir: dict[Path, int] = {}
-    for path in found:
-        per_dir[path.parent] = per_dir.get(path.parent, 0) + 1
-    sources = []
-    for path in found:
-        alone = per_dir[path.parent] == 1
-        side = [path.parent / n for n in SIDE_FILES if alone and (path.parent / n) in unclaimed_set]
-        named = path if tree.given.is_file() or not alone else path.parent
-        tree.claim(path, *side)
-        sources.append(RunSource(name=tree.run_name(named), path=path, format=FORMAT, files=[path, *side]))
-    return sources
+    found = [p for p in tree.unclaimed() if p.suffix.lower() in SUFFIXES and sniff(p)]
+    return csv_logs.claim_logs(tree, [(p, {}) for p in found], FORMAT, SIDE_FILES)
 
 
 def _cell(value: Any) -> str:
@@ -112,7 +89,7 @@ def read(source: RunSource) -> Run:
             continue
         if isinstance(row.get(CONFIG_KEY), dict):
             config = row.pop(CONFIG_KEY)
-        rows.append(_flat(row))
+        rows.append(flatten(row))  # bounded and iterative: a nested object is no metric
     if not rows:
         raise IngestError(f"{path}: no line is a JSON object of metrics")
     header = list(dict.fromkeys(k for row in rows for k in row))
@@ -125,7 +102,7 @@ def read(source: RunSource) -> Run:
     run = csv_logs.run_from_table(source, path, table)
     run.format, run.writer = FORMAT, "jsonl"
     if config:
-        run.hparams = {**_flat(config), **run.hparams}
+        run.hparams = {**flatten(config, warnings=run.warnings), **run.hparams}
     if bad and bad[-1] == len(lines) and not text.endswith(("\n", "\r")):
         bad.pop()
         run.warnings.append(f"{path}: last line {len(lines)} is cut short (file still being written or the run "
