@@ -142,7 +142,8 @@ class Curve:
 
     @property
     def label(self) -> str:
-        """The quantity y holds, as a reader should see it named: the tag, or ln(tag) / tag²."""
+        """The quantity y holds, as a reader should see it named: the tag, or ln(tag), tag²,
+        1 - tag, 100 - tag (see `scale`)."""
         return {"ln": f"ln({self.tag})", "square": f"{self.tag}²", "complement": f"1 - {self.tag}",
                 "complement_pct": f"100 - {self.tag}"}.get(self.scale, self.tag)
 

@@ -506,6 +506,20 @@ def _read_as_loss(curve: Curve) -> None:
     curve.scale = scale
 
 
+def _read_as_accuracy(curve: Curve) -> None:
+    """An error rate taken as an accuracy role holds the accuracy from here on (Curve.scale):
+    1 - it, or 100 - it when logged in percent (any value above 1.5).
+
+    Why: the loss of guessing ln(1 / accuracy), an accuracy at its floor or its collapse to chance
+    read the accuracy; fastai's `error_rate` and a `top1_err` are the same number seen from the
+    other side."""
+    if not set(tokens(curve.tag)) & ERROR_RATE_TOKENS:
+        return
+    percent = np.nanmax(np.abs(curve.y[np.isfinite(curve.y)]), initial=0.0) > 1.5
+    curve.y = (100.0 if percent else 1.0) - curve.y
+    curve.scale = "complement_pct" if percent else "complement"
+
+
 def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Curves, dict[str, str]]:
     """The curves of a run keyed by role, plus the role -> tag map (for the report)."""
     roles = assign_roles(run, overrides)
@@ -515,9 +529,8 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
         curve = curve_of(run.series[tag], role)
         if role in ("train_loss", "val_loss"):
             _read_as_loss(curve)
-        elif role in ("train_acc", "val_acc") and set(tokens(tag)) & ERROR_RATE_TOKENS:
-            top = 100.0 if np.nanmax(np.abs(curve.y[np.isfinite(curve.y)]), initial=0.0) > 1.5 else 1.0
-            curve.y, curve.scale = top - curve.y, "complement" if top == 1.0 else "complement_pct"
+        elif role in ("train_acc", "val_acc"):
+            _read_as_accuracy(curve)
         # the run counts epochs (a Keras/fastai CSV, Keras History JSON, Keras TensorBoard
         # `epoch_loss`): findings then say "epoch 4" and stop points are `epochs`, not `max_steps`
         if curve.x_kind == "step" and (epoch_axis or tag.rsplit("/", 1)[-1].lower().startswith("epoch_")):
