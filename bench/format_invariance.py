@@ -53,7 +53,7 @@ import subprocess
 import sys
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 from unittest import mock
@@ -109,6 +109,17 @@ class Recording:
         xs, ys, _ = self.series[role]
         hit = np.nonzero(xs == x)[0]
         return float(ys[hit[-1]]) if len(hit) else None
+
+    def mapped(self, roles: tuple[str, ...], how: Callable[[np.ndarray], np.ndarray]) -> "Recording":
+        """A copy whose `roles` hold how(y): the same run as a writer that logs another form of
+        those curves (a perplexity for a loss, an error rate for an accuracy)."""
+        series = dict(self.series)
+        for role in roles:
+            if role in series:
+                x, y, w = series[role]
+                with np.errstate(over="ignore", invalid="ignore"):
+                    series[role] = (x, how(y), w)
+        return replace(self, series=series)
 
     def epoch_of(self, step: int) -> float:
         return step / self.steps_per_epoch if self.granularity == "step" else float(step)
@@ -576,12 +587,7 @@ def torch_perplexity_rmse(rec: Recording, d: Path) -> None:
     cross-entropy, float32 as SummaryWriter stores it, so a loss past 88 logs inf) and a
     regression's RMSE, under the torch tutorial's tags and no tag named loss."""
     classifier = "train_acc" in rec.series or "val_acc" in rec.series
-    out = Recording(rec.run_id, rec.granularity, dict(rec.series), rec.hparams, rec.steps_per_epoch, rec.trained_with)
-    for role in ("train_loss", "val_loss"):
-        if role in out.series:
-            x, y, w = out.series[role]
-            with np.errstate(over="ignore", invalid="ignore"):
-                out.series[role] = (x, np.exp(y.astype(np.float32)) if classifier else np.sqrt(y), w)
+    out = rec.mapped(("train_loss", "val_loss"), (lambda y: np.exp(y.astype(np.float32))) if classifier else np.sqrt)
     word = "Perplexity" if classifier else "RMSE"
     _tb_write(out, d, {"train_loss": f"{word}/train", "val_loss": f"{word}/val", "train_acc": "Accuracy/train",
                        "val_acc": "Accuracy/val", "lr": "LR", "grad_norm": "Gradients/norm"})

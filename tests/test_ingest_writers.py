@@ -381,14 +381,7 @@ def test_an_optimizer_object_in_hparams_yaml_names_the_optimizer(tmp_path, confi
 
 def _rescaled(rec: fi.Recording, how) -> fi.Recording:
     """The same recording with both losses passed through `how` (what a writer logged instead)."""
-    out = fi.Recording(rec.run_id, rec.granularity, dict(rec.series), dict(rec.hparams), rec.steps_per_epoch,
-                       rec.trained_with)
-    for role in ("train_loss", "val_loss"):
-        if role in out.series:
-            x, y, w = out.series[role]
-            with np.errstate(over="ignore"):
-                out.series[role] = (x, how(y), w)
-    return out
+    return rec.mapped(("train_loss", "val_loss"), how)
 
 
 _TUTORIAL_TAGS = {"train_loss": "Loss/train", "val_loss": "Loss/val", "train_acc": "Accuracy/train",
@@ -435,9 +428,7 @@ def test_a_loss_that_names_the_rmse_is_read_as_logged(real_logs):
 
 def test_a_val_perplexity_compares_with_a_training_cross_entropy(tmp_path):
     rec = _recording("0157-circles-momentum_0.99_blowup")
-    val_ppl = _rescaled(fi.Recording(rec.run_id, rec.granularity, {"val_loss": rec.series["val_loss"]}), np.exp)
-    both = fi.Recording(rec.run_id, rec.granularity, {**rec.series, "val_loss": val_ppl.series["val_loss"]},
-                        dict(rec.hparams), rec.steps_per_epoch, rec.trained_with)
+    both = rec.mapped(("val_loss",), np.exp)
     fi._tb_write(both, tmp_path / "run", {**_TUTORIAL_TAGS, "val_loss": "eval/perplexity"})
     _, curves, roles = _read_one(tmp_path / "run")
     assert roles["val_loss"] == "eval/perplexity" and curves.get("val_loss").scale == "ln"
@@ -466,11 +457,7 @@ def test_a_top1_error_in_percent_reads_as_the_accuracy(tmp_path):
     rid = "0024-quantiles-sgd_lr_kill"
     rec = _recording(rid)
     fi._tb_write(rec, tmp_path / "acc", _TUTORIAL_TAGS)
-    err = fi.Recording(rec.run_id, rec.granularity, dict(rec.series), dict(rec.hparams), rec.steps_per_epoch,
-                       rec.trained_with)
-    for role in ("train_acc", "val_acc"):
-        x, y, w = err.series[role]
-        err.series[role] = (x, 100.0 * (1.0 - y), w)
+    err = rec.mapped(("train_acc", "val_acc"), lambda y: 100.0 * (1.0 - y))
     fi._tb_write(err, tmp_path / "err", {**_TUTORIAL_TAGS, "train_acc": "train/top1_err", "val_acc": "val/top1_err"})
     _, curves, roles = _read_one(tmp_path / "err")
     assert roles["val_acc"] == "val/top1_err" and curves.get("val_acc").scale == "complement_pct"
