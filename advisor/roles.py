@@ -27,7 +27,7 @@ ROLES = (
     "reward", "epoch", "entropy", "kl",
 )
 
-VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing"}
+VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing", "holdout", "heldout"}
 TRAIN_TOKENS = {"train", "training", "trn", "trainer"}
 LOSS_TOKENS = {"loss", "losses", "nll", "xent", "cost", "objective", "ce", "mse", "bce", "nll_loss",
                "rmse", "mae", "rmsle", "logloss", "perplexity", "ppl"}
@@ -41,7 +41,10 @@ _CROSS_ENTROPY_RE = re.compile(r"cross[\s_\-]*entropy")
 # a top-1 error rate (fastai's `error_rate`, `top1_err`): the accuracy's complement, read as the
 # accuracy (1 - it, or 100 - it in percent) so chance levels and relapses mean the same
 ERROR_RATE_TOKENS = {"error_rate", "err_rate", "errorrate", "top1_err", "top1_error", "top1err", "err1", "error1"}
-ACC_TOKENS = {"acc", "accuracy", "top1", "top1acc", "acc1", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy"}
+# the same names inside a longer tag (`val_error_rate`, `test_top1_err`), where the split breaks them up
+_ERROR_RATE_RE = re.compile(r"(?:^|[/\\.:\s_\-])(?:error_rate|err_rate|errorrate|top1_err(?:or)?|top1err)$")
+ACC_TOKENS = {"acc", "accuracy", "top1", "top1acc", "acc1", "acc@1", "top-1", "categorical_accuracy",
+              "sparse_categorical_accuracy", "binary_accuracy"}
 LR_TOKENS = {"lr", "learning_rate", "learningrate", "lr0", "lr1", "lr2", "pg0", "pg1", "pg2"}
 GRAD_TOKENS = {"grad_norm", "gradnorm", "gradient_norm", "grad", "gradients", "global_norm"}
 REWARD_TOKENS = {"ep_rew_mean", "reward", "episodic_reward", "return", "episode_reward", "cumulative_avg_reward"}
@@ -58,9 +61,9 @@ NOISE_TOKENS = {
 GRAD_WORDS = {"grad", "grads", "gradient", "gradients"}
 NORM_WORDS = {"norm", "l2", "l2norm", "total_norm"}
 VAL_METRIC_PATTERNS = (  # in order of preference when several are logged
-    re.compile(r"map(50|_0\.5|_0\.5:0\.95|50-95)?"), re.compile(r"f1"), re.compile(r"auc"),
+    re.compile(r"map(50|_0\.5|_0\.5:0\.95|50-95)?"), re.compile(r"f1"), re.compile(r"au(c|roc)"),
     re.compile(r"rouge"), re.compile(r"bleu"), re.compile(r"precision"), re.compile(r"recall"),
-    re.compile(r"top5"), re.compile(r"wer"), re.compile(r"iou"),
+    re.compile(r"top5"), re.compile(r"[wc]er$"), re.compile(r"m?iou"),
 )
 
 # tags only reinforcement-learning libraries log (SB3, RLlib, CleanRL)
@@ -86,6 +89,11 @@ def tokens(tag: str) -> list[str]:
         if len(sub) > 1:
             out.extend(sub)
     return out
+
+
+def is_error_rate(tag: str) -> bool:
+    """A top-1 error rate, alone (`error_rate`) or inside a longer tag (`val_error_rate`)."""
+    return bool(set(tokens(tag)) & ERROR_RATE_TOKENS or _ERROR_RATE_RE.search(tag.lower()))
 
 
 @dataclass
@@ -132,7 +140,7 @@ def classify(tag: str) -> Classified:
     if (tset & LOSS_TOKENS or lower.endswith("loss") or "_loss" in lower or "loss_" in lower
             or cross_entropy):
         return Classified("loss", split, _loss_specificity(lower))
-    if tset & ERROR_RATE_TOKENS:
+    if is_error_rate(tag):
         return Classified("acc", split, 1)
     if tset & ACC_TOKENS or lower.endswith("acc") or "accuracy" in lower:
         return Classified("acc", split, 2)
@@ -513,7 +521,7 @@ def _read_as_accuracy(curve: Curve) -> None:
     Why: the loss of guessing ln(1 / accuracy), an accuracy at its floor or its collapse to chance
     read the accuracy; fastai's `error_rate` and a `top1_err` are the same number seen from the
     other side."""
-    if not set(tokens(curve.tag)) & ERROR_RATE_TOKENS:
+    if not is_error_rate(curve.tag):
         return
     percent = np.nanmax(np.abs(curve.y[np.isfinite(curve.y)]), initial=0.0) > 1.5
     curve.y = (100.0 if percent else 1.0) - curve.y
