@@ -482,3 +482,16 @@ def test_other_spellings_of_the_split_and_the_accuracy(tmp_path, tags):
     assert {roles[r] for r in tags} == set(tags.values())
     np.testing.assert_allclose(curves.get("val_acc").y, rec.series["val_acc"][1], atol=1e-6)
     assert _verdict(tmp_path / "other") == _verdict(tmp_path / "usual")
+
+
+def test_a_binary_classifier_with_a_summed_loss_is_not_a_blow_up(tmp_path):
+    """A loss summed over the batch (`reduction="sum"`, here x100) of a healthy binary classifier
+    (gaussian quantiles, Adam) sits far above ln 2 while the net learns. DIV007 read "the accuracy
+    has not doubled from its low" as "stuck at chance", which a binary classifier's accuracy can
+    never contradict (50% -> 100% at most): divergence, lower the LR, on a healthy run. The
+    accuracy closing half the way from its low to 100% now counts as learning."""
+    rec = _recording("0023-quantiles-healthy_adam")
+    fi._tb_write(rec.mapped(("train_loss", "val_loss"), lambda y: 100.0 * y), tmp_path / "sum", _TUTORIAL_TAGS)
+    fi._tb_write(rec, tmp_path / "mean", _TUTORIAL_TAGS)
+    assert _verdict(tmp_path / "mean") == ([], None)
+    assert _verdict(tmp_path / "sum") == ([], None)

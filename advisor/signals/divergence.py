@@ -69,7 +69,9 @@ VAL_KEPT = 0.75
 # better than a coin flip at some point) bounds the chance level from above, so ln(1 / low) is a
 # guessing loss the run cannot legitimately stay far above. The loss's last quarter at
 # >= ABOVE_CHANCE x that loss while the accuracy stays at its floor (within ACC_FLOOR), or at
-# >= FAR_ABOVE_CHANCE x while the accuracy has not even doubled from it, is a net whose outputs
+# >= FAR_ABOVE_CHANCE x while the accuracy has not even doubled from it (nor closed half the way
+# from it to 100%, which is the stricter of the two for a low above 1/3: a binary classifier's
+# accuracy cannot double from 50%), is a net whose outputs
 # blew up (gen2: SGD at LR 1-2 with batch 4-16, Adagrad at LR 1, logging 7.5-190 on 10 classes
 # and 12-20 on 2 classes, accuracy at chance): the labeller's full-batch loss rose past 1.5x its
 # start. Across the first generator's pool and gen2 (seeds 1, 3), every run at >= 1.6x is a
@@ -379,7 +381,8 @@ def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray, training: bool) 
     ratio = loss_tail / guess
     acc_tail = float(median(ay[-max(1, len(ay) // 4):]))
     flat = acc_tail <= low + ACC_FLOOR
-    if not ((ratio >= ABOVE_CHANCE and flat) or (ratio >= FAR_ABOVE_CHANCE and acc_tail <= 2 * low)):
+    not_learnt = acc_tail <= min(2 * low, low + 0.5 * (1.0 - low))
+    if not ((ratio >= ABOVE_CHANCE and flat) or (ratio >= FAR_ABOVE_CHANCE and not_learnt)):
         return None
     over = np.flatnonzero(y >= ABOVE_CHANCE * guess)
     return float(x[int(over[0])] if len(over) else x[0]), ratio
