@@ -95,3 +95,16 @@ def test_an_epoch_curve_that_only_bends_does_not_bounce():
     assert "oscillation" not in _patterns(r)
     v = measurement(r, "oscillation", "train_loss").values
     assert v["rel_amplitude"] < 0.01 and v["bounce"] > 0.03
+
+
+def test_a_three_point_blow_up_reports_how_far_it_rose():
+    """gen2 seed 1, run 0166 (torch add_scalars, SGD 0.3 with Nesterov momentum 0.99 on digits,
+    stopped at its blow-up): three train-loss points, 2.1, 4.7 and 2e11. The early window (the
+    first 30% of the steps) held the start alone, so the summary read "rises above its starting
+    level early on (1x the start)"; it holds at least the first three points now."""
+    r = _diagnose("lead10-0166-digits-momentum_0.99_blowup")
+    assert "divergence" in _patterns(r)
+    v = measurement(r, "divergence", "train_loss").values
+    assert v["kind"] == "early_rise" and v["early_rise_ratio"] > 2.0
+    summary = next(f.summary for f in r.findings if f.rule == "DIV003")
+    assert "(1x the start)" not in summary and "2.23x the start" in summary, summary

@@ -205,6 +205,15 @@ def _smooth(y: np.ndarray, frac: float = 0.02) -> np.ndarray:
     return running_median(y, odd(max(5, int(round(n * frac)))))
 
 
+def _early_window(x: np.ndarray) -> np.ndarray:
+    """The first EARLY_WINDOW of the x range, and never fewer than the first three points: on a
+    short log (three points, the third one 1e11) the window held the start alone, and the summary
+    read "rises above its starting level (1x the start)"."""
+    early = x <= x[0] + EARLY_WINDOW * (x[-1] - x[0])
+    early[:3] = True
+    return early
+
+
 def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     """The loss trend climbing to DIV_FACTOR x its start (or, for losses that are not positive,
     DIV_FACTOR - 1 times its start's magnitude or its fall above the start).
@@ -230,7 +239,7 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     else:
         ratio = 1.0 + (s - runmin) / np.maximum(np.maximum(start - runmin, 0.05 * span), 1e-300)
         threshold = start + (DIV_FACTOR - 1) * max(abs(start), start - float(np.min(s)), 1e-300)
-    early = xs <= xs[0] + EARLY_WINDOW * (xs[-1] - xs[0])
+    early = _early_window(xs)
     early_med = float(median(ys[early])) if early.any() else start
     early_ratio = early_med / start if start > 0 else 1.0 + (early_med - start) / span
     out = {"ratio": float(np.max(ratio)), "early_ratio": float(early_ratio), "kind": None, "onset": None}
@@ -697,7 +706,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
             values["explosion_ratio"] = wearing
     if kind is None and len(y) >= 8 and _ends_far_above_first_value(y):
         kind, onset = "early_rise", float(x[1])
-        early = x <= x[0] + EARLY_WINDOW * (x[-1] - x[0])
+        early = _early_window(x)
         values["early_rise_ratio"] = float(median(y[early])) / float(y[0])  # measured from the first value
     if kind == "relapse" and not collapsed and role == "train_loss" and _val_kept_its_fall(curves):
         kind, onset = None, None
