@@ -101,10 +101,12 @@ def test_a_three_point_blow_up_reports_how_far_it_rose():
     """gen2 seed 1, run 0166 (torch add_scalars, SGD 0.3 with Nesterov momentum 0.99 on digits,
     stopped at its blow-up): three train-loss points, 2.1, 4.7 and 2e11. The early window (the
     first 30% of the steps) held the start alone, so the summary read "rises above its starting
-    level early on (1x the start)"; it holds at least the first three points now."""
+    level early on (1x the start)", the median of that window over the start. The evidence is now
+    how far the trend climbed (gen2 seed 2's run 0090 sat at its start for half the run, then rose
+    3,682x, and read 1x too)."""
     r = _diagnose("lead10-0166-digits-momentum_0.99_blowup")
     assert "divergence" in _patterns(r)
     v = measurement(r, "divergence", "train_loss").values
-    assert v["kind"] == "early_rise" and v["early_rise_ratio"] > 2.0
+    assert v["kind"] == "early_rise" and v["early_rise_ratio"] > 1e9
     summary = next(f.summary for f in r.findings if f.rule == "DIV003")
-    assert "(1x the start)" not in summary and "2.23x the start" in summary, summary
+    assert "never gets clearly below its starting level and climbs to 46," in summary, summary

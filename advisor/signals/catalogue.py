@@ -31,7 +31,7 @@ register(Family(
         "kind": "'nan' | 'explosion' | 'early_rise' | 'relapse' | 'above_chance' | None",
         "first_nonfinite_step": "x of the first NaN/inf, or None",
         "explosion_ratio": "max after the running minimum / running minimum (scale-free)",
-        "early_rise_ratio": "median of the early-rise window / start level",
+        "early_rise_ratio": "how far the loss climbed above its start: the trend's peak / its start (or / the first logged value)",
         "onset_step": "x where the divergence starts",
         "grad_norm_explosion": "bool: grad_norm blows up (>= 10x its median) or goes non-finite",
         "after_fraction": "share of the run (by x) after the onset",

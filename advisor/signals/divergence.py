@@ -15,8 +15,8 @@ What a practitioner checks, in order of certainty:
    after a good start, a net that learns and then collapses to chance, e.g. SGD momentum 0.99);
    and a loss whose whole second half sits >= 20% above its start (`early_rise`: it never got
    anywhere better than where it began, however much it bounces on the way).
-`explosion_ratio` (trend / its running minimum) and `early_rise_ratio` (median of the first 30%
-/ start) are reported for every curve. For losses that are not positive the 2.5x becomes "1.5x
+`explosion_ratio` (trend / its running minimum) and `early_rise_ratio` (the trend's peak / its
+start, or / the first logged value for a rise measured from it) are reported for every curve. For losses that are not positive the 2.5x becomes "1.5x
 the start's magnitude (or the fall achieved) above the start". With a training loss logged, a
 validation loss that merely climbs is overfitting's business; only its NaNs count here.
 `run_divergence` gives the run's onset: the other pattern families abstain on a diverged run.
@@ -45,7 +45,6 @@ RELAPSE = 0.9  # ... then came back to >= 90% of it and stayed there (last 10% o
 LEARNT_BRIEF = 0.5
 LAST_BLOWUP = 100.0  # the last logged value >= 100x the start and the median: the run ended blown up
 ABOVE_START = 1.2  # the whole second half of the trend >= 1.2x its start: worse than doing nothing
-EARLY_WINDOW = 0.3  # share of the run whose median is reported as early_rise_ratio
 ACC_DROP = 0.2  # collapse: the accuracy fell >= 20 points from its best ...
 ACC_LOSS_BACK = 0.8  # ... while the (training) loss is back to >= 80% of its start
 ACC_LEARNT = 0.9  # ... after it had fallen below 90% of it
@@ -205,15 +204,6 @@ def _smooth(y: np.ndarray, frac: float = 0.02) -> np.ndarray:
     return running_median(y, odd(max(5, int(round(n * frac)))))
 
 
-def _early_window(x: np.ndarray) -> np.ndarray:
-    """The first EARLY_WINDOW of the x range, and never fewer than the first three points: on a
-    short log (three points, the third one 1e11) the window held the start alone, and the summary
-    read "rises above its starting level (1x the start)"."""
-    early = x <= x[0] + EARLY_WINDOW * (x[-1] - x[0])
-    early[:3] = True
-    return early
-
-
 def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     """The loss trend climbing to DIV_FACTOR x its start (or, for losses that are not positive,
     DIV_FACTOR - 1 times its start's magnitude or its fall above the start).
@@ -239,9 +229,11 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     else:
         ratio = 1.0 + (s - runmin) / np.maximum(np.maximum(start - runmin, 0.05 * span), 1e-300)
         threshold = start + (DIV_FACTOR - 1) * max(abs(start), start - float(np.min(s)), 1e-300)
-    early = _early_window(xs)
-    early_med = float(median(ys[early])) if early.any() else start
-    early_ratio = early_med / start if start > 0 else 1.0 + (early_med - start) / span
+    # how far the trend climbed above its start (DIV003's evidence). It was the median of the first
+    # 30% of the steps over the start, which reads 1x for a loss that sat at its start before
+    # blowing up at mid-run (4,086x) or for a three-point log whose first 30% is its start alone
+    peak = float(np.max(s))
+    early_ratio = peak / start if start > 0 else 1.0 + (peak - start) / span
     out = {"ratio": float(np.max(ratio)), "early_ratio": float(early_ratio), "kind": None, "onset": None}
     over = np.flatnonzero(s > threshold)
     if not len(over) and start > 0 and n >= MIN_DIV_POINTS and ys[-1] >= LAST_BLOWUP * max(start, float(median(ys))):
@@ -706,8 +698,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
             values["explosion_ratio"] = wearing
     if kind is None and len(y) >= 8 and _ends_far_above_first_value(y):
         kind, onset = "early_rise", float(x[1])
-        early = _early_window(x)
-        values["early_rise_ratio"] = float(median(y[early])) / float(y[0])  # measured from the first value
+        values["early_rise_ratio"] = float(np.max(_smooth(y))) / float(y[0])  # the trend's peak, from the first value
     if kind == "relapse" and not collapsed and role == "train_loss" and _val_kept_its_fall(curves):
         kind, onset = None, None
     if kind is None and role == "train_loss":
