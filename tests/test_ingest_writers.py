@@ -495,3 +495,16 @@ def test_a_binary_classifier_with_a_summed_loss_is_not_a_blow_up(tmp_path):
     fi._tb_write(rec, tmp_path / "mean", _TUTORIAL_TAGS)
     assert _verdict(tmp_path / "mean") == ([], None)
     assert _verdict(tmp_path / "sum") == ([], None)
+
+
+def test_a_learning_classifier_with_a_summed_loss_above_half_its_start_is_not_a_blow_up(tmp_path):
+    """gen2 seed 1, run 0024 (4 classes, SGD 0.005 at batch 8, healthy): its per-step loss logged
+    x100, as a loss summed over the batch reads, falls from 148 to 80 (0.54x) while the val accuracy
+    climbs 40% -> 71%. Above 3 x ln 2 with the accuracy never below 50%, DIV007 took the loss for
+    exploded logits because it had not fallen to half its first value; divergences read there end
+    at >= 0.88x their first value, and the cut is now 0.7x."""
+    run_dir = OOS / "lead10-0024-classif-healthy_small_batch"
+    rec = fi.record(OOS, "lead10-0024", {"path": run_dir.name, "granularity": "step"})
+    fi._tb_write(rec.mapped(("train_loss", "val_loss"), lambda y: 100.0 * y), tmp_path / "sum", _TUTORIAL_TAGS)
+    assert _verdict(run_dir) == ([], None)
+    assert _verdict(tmp_path / "sum") == ([], None)
