@@ -27,8 +27,9 @@ ROLES = (
     "reward", "epoch", "entropy", "kl",
 )
 
-VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing", "holdout", "heldout"}
-TRAIN_TOKENS = {"train", "training", "trn", "trainer"}
+VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing", "holdout", "heldout",
+              "va"}
+TRAIN_TOKENS = {"train", "training", "trn", "trainer", "tr"}
 LOSS_TOKENS = {"loss", "losses", "nll", "xent", "cost", "objective", "ce", "mse", "bce", "nll_loss",
                "rmse", "mae", "rmsle", "logloss", "perplexity", "ppl"}
 # A run that logs its objective only as a perplexity (exp of the cross-entropy) or an RMSE (the

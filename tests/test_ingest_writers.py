@@ -468,14 +468,15 @@ def test_a_top1_error_in_percent_reads_as_the_accuracy(tmp_path):
 @pytest.mark.parametrize("tags", [
     {"train_acc": "train_error_rate", "val_acc": "val_error_rate", "val_loss": "holdout_loss"},
     {"train_acc": "train/acc@1", "val_acc": "val/acc@1", "val_loss": "heldout/loss"},
+    {"train_loss": "tr_loss", "val_loss": "va_loss"},
 ])
 def test_other_spellings_of_the_split_and_the_accuracy(tmp_path, tags):
     """`val_error_rate` (the error rate inside a longer tag, which the split breaks into `error` and
-    `rate`), torchvision's `Acc@1`, and a `holdout` / `heldout` split: each was no role, or a val
-    loss read as a training loss, so the run lost its val curve. Read as their usual spellings, the
-    run gets the same verdict as with the tutorial's tags."""
+    `rate`), torchvision's `Acc@1`, a `holdout` / `heldout` split and `tr_loss` / `va_loss`: each
+    was no role, or a val loss read as a training loss, so the run lost its val curve. Read as their
+    usual spellings, the run gets the same verdict as with the tutorial's tags."""
     rec = _recording("0157-circles-momentum_0.99_blowup")
-    other = rec.mapped(("train_acc", "val_acc"), lambda y: 1.0 - y) if "error" in tags["val_acc"] else rec
+    other = rec.mapped(("train_acc", "val_acc"), lambda y: 1.0 - y) if "error" in tags.get("val_acc", "") else rec
     fi._tb_write(rec, tmp_path / "usual", _TUTORIAL_TAGS)
     fi._tb_write(other, tmp_path / "other", {**_TUTORIAL_TAGS, **tags})
     _, curves, roles = _read_one(tmp_path / "other")
