@@ -414,7 +414,7 @@ def _still_falling(curves: Curves, role: str, length: float) -> bool:
     is stuck, while a stall followed by a fall ("flat first, then falling") makes next to
     nothing of its fall in its first quarter. Computed only for a candidate stall, so most runs
     never pay for it."""
-    from advisor.signals.convergence import SLOW_EARLY, measure_slow_convergence
+    from advisor.signals.convergence import SLOW_EARLY, VAL_CONFIRM_DROP, measure_slow_convergence
 
     m = measure_slow_convergence(curves, role)
     if m is None or not m.detected:
@@ -423,11 +423,12 @@ def _still_falling(curves: Curves, role: str, length: float) -> bool:
     if rel_drop is None or rel_drop < SLOW_DROP:
         return False
     if role == "train_loss" and curves.get("val_loss") is not None:
-        # the validation loss, when logged, is the cleaner witness of the drop: a training loss
-        # 3.2% down whose val loss lost 1.7% has not left its start
+        # the validation loss, when logged, must confirm the fall: it falls less than the training
+        # loss as the net learns (the labellers' 3% is the training set's), but a val loss that lost
+        # less than VAL_CONFIRM_DROP (2%) of its start has not left it (convergence.VAL_CONFIRM_DROP)
         v = measure_slow_convergence(curves, "val_loss")
         v_drop = v.values.get("rel_drop") if v is not None else None
-        if v_drop is not None and v_drop < SLOW_DROP:
+        if v_drop is not None and v_drop < VAL_CONFIRM_DROP:
             return False
     early = m.values.get("early_share")
     return length < SLOW_LENGTH or (early is not None and early >= SLOW_EARLY)
