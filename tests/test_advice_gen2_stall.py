@@ -455,3 +455,15 @@ def test_a_val_loss_that_lost_under_2_percent_does_not_confirm_the_training_loss
     assert _patterns(r) == {"plateau"}
     assert measurement(r, "slow_convergence", "val_loss").values["rel_drop"] < 0.019
     assert first_action(r) == "raise_lr"
+
+
+def test_a_loss_creeping_down_while_the_accuracy_never_changes_is_a_stall_not_slow():
+    """TensorBoard (torch, underscore tags), a 6-layer tanh net with tiny init at SGD 1e-2 on breast
+    cancer (gen2 s4 0151, label: plateau, expected add_batchnorm): the val accuracy is 0.6814 (the
+    majority class) at all 30 evaluations while the val loss creeps from 0.691 to 0.661, its output
+    bias sliding toward the class prior. The creep read as slow convergence (raise_lr first); a net
+    whose predictions never change is not learning slowly: now a plateau, BatchNorm first."""
+    r = _diagnose("g2stall10-s4-0151-cancer-deep_saturating")
+    assert _patterns(r) == {"plateau"}
+    assert not measurement(r, "slow_convergence", "train_loss").detected
+    assert first_action(r) == "add_batchnorm"

@@ -23,7 +23,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.priors import lr_over_usual
-from advisor.signals.robust import diff_sigma, finite_curve, head_level, lowess, tail_level, theil_sen
+from advisor.signals.robust import diff_sigma, finite_curve, head_level, lowess, percent_scale, tail_level, theil_sen
 
 MIN_N = 8
 REMAINING_CAP = 10.0
@@ -68,6 +68,13 @@ SLOW_FRONT = 0.60
 # seeds 1-4, 9, 10 and the first pool read 0.17-0.48 where it applies (55 of them) and the healthy
 # runs that converged before their first evaluation (gen2 s9 0162, 0167, 0214, s2 0134) 0.66-0.95
 START_NOISE = 2.0
+# A classifier whose accuracy never changed over >= ACC_PINNED_N evaluations (not by one sample) and
+# sits below the halfway mark from chance to perfect predicts the same classes throughout: a loss that
+# creeps down there is its output bias sliding toward the class prior, a stall, not a net learning
+# slowly (a 6-layer tanh net at SGD 1e-2 with tiny init: val accuracy 0.6814 at all 30 evaluations,
+# loss 0.691 -> 0.661). No slow-labelled run of gen2 seeds 1-4 or the first pool's seeds 7 and 11
+# has such an accuracy (0 of 131 val / train accuracies); 22 plateau-labelled runs do.
+ACC_PINNED_N = 8
 # LOWESS neighbours of each point at least (_trend)
 MIN_NEIGHBOURS = 5
 
@@ -236,6 +243,23 @@ def _front_share(curves: Curves) -> float | None:
     return float((start - np.interp(x[0] + 0.25 * (x[-1] - x[0]), x, t)) / (start - end))
 
 
+def _accuracy_pinned(curves: Curves) -> bool:
+    """The val accuracy (else the training accuracy), >= ACC_PINNED_N finite points, holds one value
+    throughout, below the halfway mark from chance (1/C; 1/2 when C is unknown) to perfect."""
+    for role in ("val_acc", "train_acc"):
+        a = curves.get(role)
+        if a is None or curves.higher_is_better.get(role) is False:
+            continue
+        y = a.y[np.isfinite(a.y)]
+        if len(y) < ACC_PINNED_N:
+            continue
+        C = curves.num_classes
+        chance = 1.0 / C if C and C > 1 else 0.5
+        level = float(y[0]) / percent_scale(y)
+        return bool(float(np.ptp(y)) == 0.0 and level < chance + 0.5 * (1.0 - chance))
+    return False
+
+
 def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     """End slope relative to the total drop, and the distance to the extrapolated asymptote."""
     found = finite_curve(curves, role, MIN_N)
@@ -268,6 +292,9 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
         # a late start has got going: >= 3% below its start (VAL_MIN_DROP, a stall's bound)
         late_start = flat_first and values["rel_drop"] is not None and values["rel_drop"] >= VAL_MIN_DROP
     values["late_start"] = late_start
+    if detected and _accuracy_pinned(curves):
+        detected = False
+        note = "the accuracy never changed: a loss sliding toward the class prior, not a net learning slowly"
     if detected:
         from advisor.signals.divergence import run_divergence
 
