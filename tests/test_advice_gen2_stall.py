@@ -467,3 +467,22 @@ def test_a_loss_creeping_down_while_the_accuracy_never_changes_is_a_stall_not_sl
     assert _patterns(r) == {"plateau"}
     assert not measurement(r, "slow_convergence", "train_loss").detected
     assert first_action(r) == "add_batchnorm"
+
+
+@pytest.mark.parametrize("name", [
+    # mlflow (Keras autolog), SGD 0.01 without momentum, architecture not logged: flat at ln 2 for
+    # 81% of the run, then a breakout (label: plateau, a deep saturating net); it was change_optimizer
+    "g2stall10-s3-0028-moons-deep_saturating",
+    # Lightning CSV, a 5-layer tanh net with tiny init at SGD 0.03: flat at ln 10 for half the run,
+    # then a breakout whose fall makes the val loss read as creeping (label: plateau); it was raise_lr
+    "g2stall10-s3-0162-digits-deep_saturating",
+])
+def test_a_saddle_at_the_starting_level_of_a_net_that_may_saturate_gets_batchnorm_first(name):
+    """PLT002 offered BatchNorm only to a net known to saturate, and put a higher LR ahead of it
+    whenever the loss was still falling after the breakout. A saddle at the starting level (>= 0.9 of
+    it) of a net not known to be free of saturating units now gets BatchNorm, first unless the log
+    points at the LR; for a net known to saturate, first even when the run is still falling."""
+    r = _diagnose(name)
+    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT002"]
+    assert measurement(r, "plateau", "train_loss").values["level_rel_start"] >= 0.97
+    assert first_action(r) == "add_batchnorm"
