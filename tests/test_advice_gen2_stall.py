@@ -486,3 +486,22 @@ def test_a_saddle_at_the_starting_level_of_a_net_that_may_saturate_gets_batchnor
     assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT002"]
     assert measurement(r, "plateau", "train_loss").values["level_rel_start"] >= 0.97
     assert first_action(r) == "add_batchnorm"
+
+
+@pytest.mark.parametrize("name", [
+    # W&B history, Adam 0.1 on Friedman #1, train-only per-step loss (label: oscillation; the
+    # full-batch loss fell to 7% of its start): it bounces at 87% of its first logged values
+    "g2stall10-s9-0183-friedman-adam_high",
+    # TensorBoard (HF callback), SGD 1.0 at batch 8 on digits (label: oscillation): epoch losses
+    # 1.99, 1.45, 1.23, 1.60, 1.37, 1.96 ... 1.15, the val loss bouncing with them
+    "g2stall10-s9-0218-digits-sgd_small_batch_high",
+])
+def test_a_bouncing_loss_well_below_its_start_at_an_lr_far_too_high_is_an_oscillation_not_a_stall(name):
+    """PLT005 ("stalls at its starting level while the LR is far too high") read any stalled-high
+    stretch, and as it explains oscillation the bouncing was reported as a stall. A stretch below
+    0.9 of the start counts for it now only when no oscillation is measured: these runs learned and
+    overshoot. The first action (lower_lr) is the same."""
+    r = _diagnose(name)
+    assert "oscillation" in _patterns(r) and "plateau" not in _patterns(r)
+    assert measurement(r, "plateau", "train_loss").values["level_rel_start"] < 0.9
+    assert first_action(r) == "lower_lr"
