@@ -110,3 +110,15 @@ def test_a_three_point_blow_up_reports_how_far_it_rose():
     assert v["kind"] == "early_rise" and v["early_rise_ratio"] > 1e9
     summary = next(f.summary for f in r.findings if f.rule == "DIV003")
     assert "never gets clearly below its starting level and climbs to 46," in summary, summary
+
+
+def test_an_accuracy_that_does_not_move_is_told_in_percentage_points():
+    """ACC001 printed the accuracy's gain in its own units ("gain 0.0125" for 1.25 points on a
+    fraction) and told the reader to "raise the learning rate" while its first recommendation
+    could be to lower it. The summary now gives the gain in percentage points and leaves the
+    prescription to the recommendations. (Lightning CSV, Adagrad on moons, val_acc 0-1.)"""
+    r = _diagnose("gen2-0215-moons-adagrad_high")
+    f = next(f for f in r.findings if f.rule == "ACC001")
+    gain = measurement(r, "metric_stall", "val_acc").values["metric_gain"]
+    assert f"moves {100 * gain:.3g} percentage points" in f.summary, f.summary
+    assert "raise the learning rate" not in f.summary

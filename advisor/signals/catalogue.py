@@ -164,6 +164,7 @@ register(Family(
         "loss_falls": "bool: the matching loss falls significantly",
         "metric_flat": "bool: the accuracy does not improve",
         "metric_gain": "last - first of the accuracy",
+        "metric_gain_points": "last - first of the accuracy in percentage points (x 100 for a fraction)",
     },
     fn="advisor.signals.metrics:measure_metric_stall",
 ))

@@ -36,7 +36,10 @@ def measure_metric_stall(curves: Curves, role: str) -> Measurement | None:
             ref = abs(lf) if lf > 0 else max(float(np.ptp(ly)), 1e-300)
             loss_falls = bool(theil_sen(lx, ly).significant_down and (lf - ll) >= 0.05 * ref)
     detected = bool(loss_falls and flat)
-    values = {"loss_falls": loss_falls, "metric_flat": flat, "metric_gain": gain}
+    # the gain in percentage points whatever the accuracy's scale (a fraction or a percent), so a
+    # summary never prints an accuracy gain of 0.94 points as "gain 0.00944"
+    values = {"loss_falls": loss_falls, "metric_flat": flat, "metric_gain": gain,
+              "metric_gain_points": gain * 100.0 / scale}
     note = ("the loss falls but the accuracy does not improve" if detected else
             f"accuracy gain {gain:.3g}")
     return Measurement(family="metric_stall", role=role, tag=c.tag, detected=detected, values=values,
