@@ -36,6 +36,7 @@ LOSS_TOKENS = {"loss", "losses", "nll", "xent", "cost", "objective", "ce", "mse"
 # square root of the MSE): the curve is read as the loss itself (ln, square), so a 1.5x rise, a 10%
 # bounce or the loss of guessing (ln C) mean what they mean on any other log
 LOSS_SCALES = {"perplexity": "ln", "ppl": "ln", "rmse": "square", "rmsle": "square"}
+PERPLEXITY_OVERFLOW = float(np.log(np.finfo(np.float32).max))  # 88.72: exp() of a larger loss is inf in float32
 # `train/cross_entropy`, `val_crossentropy`, Keras' `sparse_categorical_crossentropy`: a loss, not
 # the policy entropy an RL library logs
 _CROSS_ENTROPY_RE = re.compile(r"cross[\s_\-]*entropy")
@@ -510,6 +511,16 @@ def _read_as_loss(curve: Curve) -> None:
     if scale == "ln":
         with np.errstate(divide="ignore", invalid="ignore"):
             curve.y = np.where(curve.y > 0, np.log(curve.y), np.nan)  # a perplexity <= 0 is no value
+        # An infinite perplexity followed by a finite value is exp() overflowing, not a loss that went
+        # non-finite: a net whose loss became inf or NaN logs NaN from then on, one that logs finite
+        # values again had a finite loss there, above ln of float32's largest value (88.7; a cross-entropy
+        # logger writes it as it was). It is read as that bound, so the same training reads the same
+        # from its perplexity as from its loss (gen2 seed 1: two digits nets at SGD 1-2, batch 4-16,
+        # logging perplexity inf once at their first lines and ~10 after, were DIV001 for a plateau).
+        inf = np.isposinf(curve.y)
+        if inf.any():
+            later_finite = np.flip(np.logical_or.accumulate(np.flip(np.isfinite(curve.y))))
+            curve.y = np.where(inf & np.append(later_finite[1:], False), PERPLEXITY_OVERFLOW, curve.y)
     else:
         curve.y = np.square(curve.y)
     curve.scale = scale

@@ -7,6 +7,7 @@ Each test names what the log holds that reads the run right.
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from recorded import core_patterns, diagnose_recorded, first_action, measurement
@@ -428,3 +429,19 @@ def test_an_early_rise_beside_a_val_loss_that_climbed_off_its_best_stays_a_diver
     r = diagnose_recorded("g2div9-s2-0158-friedman-warmup_to_high_peak")
     assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
     assert measurement(r, "divergence", "train_loss").values["kind"] == "early_rise"
+
+
+def test_an_infinite_perplexity_followed_by_finite_ones_is_an_overflow_not_a_non_finite_loss():
+    """torch SummaryWriter of perplexities (no tag named loss), SGD 2.0 momentum 0.5 at batch 4 on
+    digits, plateau-labelled: the first logged training perplexity is inf (exp of a per-step loss
+    above 88.7 overflows float32), then 6.4 and ~10 to the end, beside a val accuracy at chance. A net
+    whose loss went non-finite logs NaN from then on; this one's loss was finite, and a cross-entropy
+    log of the same training reads a blow-up settled at chance. Was DIV001 divergence; now the
+    plateau after a blow-up (PLT008), the LR lowered first."""
+    from advisor.roles import PERPLEXITY_OVERFLOW
+
+    r = diagnose_recorded("g2div10-s1-0063-digits-sgd_small_batch_high")
+    y = r.curves.get("train_loss").y
+    assert y[0] == PERPLEXITY_OVERFLOW and 2.0 < float(np.median(y[2:])) < 2.6 and np.isfinite(y).all()
+    assert core_patterns(r) == {"plateau"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None
