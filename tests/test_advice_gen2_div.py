@@ -445,3 +445,24 @@ def test_an_infinite_perplexity_followed_by_finite_ones_is_an_overflow_not_a_non
     assert y[0] == PERPLEXITY_OVERFLOW and 2.0 < float(np.median(y[2:])) < 2.6 and np.isfinite(y).all()
     assert core_patterns(r) == {"plateau"} and first_action(r) == "lower_lr"
     assert measurement(r, "divergence", "train_loss").values["kind"] is None
+
+
+def test_a_val_accuracy_flipping_between_class_shares_is_no_collapse():
+    """CSV, a deep saturating net on cancer, plateau-labelled: its val accuracy flips between 68.1%
+    and 31.9% (the net predicts one class, then the other) and ends on the minority share. Read
+    from the tail's median, the 68% looked like 36 points learnt and lost; read from the best of
+    the tail, as a net at chance scores each class's share and the best is the chance level, it
+    gained nothing. Was DIV006 divergence."""
+    r = diagnose_recorded("g2div10-s3-0159-cancer-deep_saturating")
+    assert "divergence" not in core_patterns(r) and "plateau" in core_patterns(r)
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None
+
+
+def test_a_val_accuracy_that_rose_48_points_over_chance_and_fell_back_is_a_collapse():
+    """torch tutorial loop, per epoch, SGD at a killing LR on digits, divergence-labelled: the val
+    accuracy climbs to 60% and falls back to 7-12% for the rest of the 120 epochs while the epoch
+    loss sits near ln 10 (its dip hidden by the epoch averages): 48 points above the best of its
+    last quarter, the labeller's collapse (25 points over chance, then back within 5)."""
+    r = diagnose_recorded("g2div10-s2-0083-digits-sgd_kill")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] == "relapse"
