@@ -466,3 +466,16 @@ def test_a_val_accuracy_that_rose_48_points_over_chance_and_fell_back_is_a_colla
     r = diagnose_recorded("g2div10-s2-0083-digits-sgd_kill")
     assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
     assert measurement(r, "divergence", "train_loss").values["kind"] == "relapse"
+
+
+def test_a_classifier_still_wearing_off_a_blow_up_at_its_first_log_line_is_a_divergence():
+    """Keras CSV, RMSprop 0.1 on cancer, divergence-labelled: the first epoch's mean loss is 2.1e4
+    (519x the next three), and both losses are still coming down steeply at the end (training 3.1x,
+    validation 1.9x from the third quarter to the last) while the val accuracy sits at 93-99%: the
+    net has not got back to where an untrained one starts (the labeller: the full-batch loss ends
+    >= 1.5x its start). The classifiers labelled otherwise fall <= 2.2x beside a val loss <= 1.07x.
+    Was SPK001 loss_spike (gradient_clipping first)."""
+    r = diagnose_recorded("g2div10-s2-0025-cancer-rmsprop_high")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    v = measurement(r, "divergence", "train_loss").values
+    assert v["kind"] == "explosion" and v["explosion_ratio"] >= 300

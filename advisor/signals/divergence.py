@@ -193,7 +193,7 @@ FIRST_LOG_BLOWUP = 300.0
 # mean), steeply at first; a loss still falling fast over its last half has not got back there
 # (Adagrad at LR 1 on Friedman / diabetes: 1.5e4 -> 2.4, 9.4e4 -> 53, 5.8e8 -> 2e5 at the end of
 # the run, each quarter well below the one before), where a net that came back and stalls is flat.
-# Read on regressions (no accuracy logged: a classifier has its loss of guessing for that) whose
+# Read on runs (regressions; classifiers with a val loss, see CLASSIFIER_WEARING) whose
 # first logged loss is >= FIRST_LOG_BLOWN x the next three: the third quarter's median over the
 # last quarter's is >= STILL_FALLING, and a logged val loss falls too (>= VAL_STILL_FALLING, same
 # quarters: a memorising net's training loss falls 390x over its last half beside a flat val loss).
@@ -205,6 +205,17 @@ FIRST_LOG_BLOWUP = 300.0
 FIRST_LOG_BLOWN = 100.0
 STILL_FALLING = 1.33
 VAL_STILL_FALLING = 1.1
+# CLASSIFIER_WEARING: a classifier reads the same way when its val loss is logged and falls too: its
+# loss of guessing (DIV007) reads only an accuracy stuck at its floor, and a net that blew up in its
+# first epoch can classify well while its loss is still far above where an untrained one starts
+# (cancer at RMSprop 0.1, Keras CSV: 2.1e4 at epoch 0, then 225 ... 1.0 at the end, val accuracy
+# 93-99%, the val loss 166 -> 1.07; the labeller: the full-batch loss ends >= 1.5x its start). A
+# classifier still learning after such a blow-up has both losses falling too, so its val loss must
+# fall as steeply as the training loss (>= STILL_FALLING). gen2 s1-s4, classifiers whose first value
+# is >= 100x the next three: the divergence falls 3.06x (val 1.88x); a healthy Adagrad net on digits
+# 1.24x (val 1.07x), the plateaus 0.98-1.01x (val 0.91-1.03x), the overfitting runs 1.17-2.23x
+# beside a val loss at 0.96-1.0x. A train-only classifier has no such witness (a memorising net's
+# training loss falls for ever) and is not read this way.
 # ... and one that logged two values, the second >= LAST_BLOWUP x the first (Keras CSV of SGD
 # momentum 0.99: epoch 0 at 8.5, epoch 1 at 1.5e6, then the run died): no trend needed for that
 
@@ -469,19 +480,23 @@ def _fall_over_last_half(y: np.ndarray) -> float | None:
 
 
 def _still_wearing_off(curves: Curves, y: np.ndarray) -> float | None:
-    """The first logged value over the next three, for a regression (no accuracy) that blew up at
-    its first log line and is still coming down at its end (see STILL_FALLING), or None."""
+    """The first logged value over the next three, for a run that blew up at its first log line and
+    is still coming down at its end (see STILL_FALLING), or None. A classifier needs its val loss
+    as the witness (see CLASSIFIER_WEARING)."""
     head = _first_log_blowup(y)
-    if head is None or head < FIRST_LOG_BLOWN or _accuracy(curves) is not None:
+    if head is None or head < FIRST_LOG_BLOWN:
         return None
     fall = _fall_over_last_half(y)
     if fall is None or fall < STILL_FALLING:
         return None
+    classifier = _accuracy(curves) is not None
     _, vy = finite_xy(curves.get("val_loss"))
     if len(vy) >= 8 and np.all(vy > 0):
         vfall = _fall_over_last_half(vy)
-        if vfall is None or vfall < VAL_STILL_FALLING:
+        if vfall is None or vfall < (STILL_FALLING if classifier else VAL_STILL_FALLING):
             return None
+    elif classifier:
+        return None
     return head
 
 
