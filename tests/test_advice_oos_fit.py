@@ -82,7 +82,7 @@ def test_reuters_creep_keeps_ovf003(real_logs):
     assert 0.05 <= v["rise_rel"] < 0.10
     assert v["train_share_after_min"] >= 0.1
     assert [f.rule for f in r.findings if f.pattern == "overfitting"] == ["OVF003"]
-    assert math.isclose(v["val_end"], float(np.mean([0.879, 0.8785])), rel_tol=1e-3)
+    assert math.isclose(v["val_end"], float(np.mean([0.8642, 0.879, 0.8785])), rel_tol=1e-3)  # the last 3 of 20
 
 
 def test_a_long_epoch_log_is_judged_as_epoch_averages():
