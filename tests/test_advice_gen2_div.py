@@ -505,3 +505,14 @@ def test_a_val_loss_climbing_30_percent_is_overfitting_while_the_accuracy_creeps
     assert v["inconsistent_metric"] and 0.25 < v["rise_rel"] < 0.4 and v["orders_apart"] < 1
     assert "overfitting" in core_patterns(r)
     assert next(f for f in r.findings if f.pattern == "overfitting").recommendations[0].action == "early_stop"
+
+
+def test_a_classifier_loss_trend_far_below_the_loss_of_guessing_did_not_blow_up():
+    """CSV, SGD 2.0 at batch 16 on cancer, labelled oscillation and overfitting: the last-batch
+    training losses span 5e-6 to 0.5 (a net that memorised its training set), its first logged
+    value 3e-3, so a trend of 0.03 read as 37x its start; the val accuracy holds 93-99%. The trend
+    peaks at 0.045x the loss of guessing (ln 2); the divergences read from a trend's climb peak at
+    >= 0.68x. Was DIV002 divergence, which hid both labelled patterns."""
+    r = diagnose_recorded("g2div10-s9-0246-cancer-sgd_small_batch_high")
+    assert "divergence" not in core_patterns(r) and "overfitting" in core_patterns(r)
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None
