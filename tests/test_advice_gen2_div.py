@@ -481,19 +481,6 @@ def test_a_classifier_still_wearing_off_a_blow_up_at_its_first_log_line_is_a_div
     assert v["kind"] == "explosion" and v["explosion_ratio"] >= 300
 
 
-def test_a_memorised_training_set_whose_val_loss_creeps_while_the_accuracy_holds_is_not_overfitting():
-    """torch tutorial loop, Adamax 1e-3 on a small cancer set, healthy: the training loss is at 1e-4
-    (2.8 orders below the val loss) from the second evaluation on, and the val loss creeps 0.077 ->
-    0.086 (10%) while the val accuracy holds 99.1% for 12 evaluations: the logits growing more
-    confident. The metric's veto of a climb under 20% held for the rise reading but not for the
-    orders-apart one, which a memorised training set always satisfies; every run labelled
-    overfitting on gen2 s1-s4 climbs >= 24%. Was OVF001 overfitting."""
-    r = diagnose_recorded("g2div10-s4-0155-cancer-overfit_small_data")
-    v = measurement(r, "overfitting", "val_loss").values
-    assert v["orders_apart"] > 2 and v["metric_held"] and 0.05 < v["rise_rel"] < 0.15
-    assert "overfitting" not in core_patterns(r)
-
-
 def test_a_val_loss_climbing_30_percent_is_overfitting_while_the_accuracy_creeps_up():
     """tensorboardX, SGD 0.5 at batch 16 on 4 classes, labelled oscillation and overfitting: the
     val loss climbs 30% above its minimum while training keeps falling, and the val accuracy creeps

@@ -297,13 +297,8 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     # loss converged is healthy (fixtures/labels.py); the gap counts while training still falls
     # and validation does not follow
     val_not_improving = bool(v_ts is not None and not v_ts.significant_down)
-    # ... and the val metric overrules a mild climb here as in the rise case (`veto`, see HELD): a net
-    # that memorised its training set is always orders apart, and its val loss creeping 5-20% while
-    # its val accuracy holds is the logits growing (gen2 s4: cancer at 99.1% val accuracy for 12
-    # evaluations, the val loss 0.077 -> 0.086; the labeller: healthy). No run labelled overfitting
-    # on gen2 s1-s4 has a veto (each climbs >= 24%).
     gap_case = bool(orders is not None and orders >= ORDERS and train_falling and val_not_improving
-                    and rise_rel >= 0.05 and climb.significant and climb.sustained and not climb.veto)
+                    and rise_rel >= 0.05 and climb.significant and climb.sustained and not climb.disagree)
     detected = rise_case or gap_case
     if detected:
         from advisor.signals.divergence import run_divergence
