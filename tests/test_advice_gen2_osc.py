@@ -308,3 +308,41 @@ def test_on_a_sparse_log_with_enough_evaluations_the_val_loss_moving_confirms_th
     assert first_action(r) == "lower_lr"
     v = measurement(r, "oscillation", "train_loss").values
     assert v["val_moves"] is True and v["val_bounce"] < 0.08
+
+
+def _curves(name: str):
+    """The curves of one recorded run, as the signals read them."""
+    from advisor.pipeline import read_runs
+    from recorded import OOS
+
+    runs, _ = read_runs([str(OOS / name)])
+    assert len(runs) == 1, name
+    return build_curves(runs[0])[0]
+
+
+@pytest.mark.parametrize("name, optimizer, named_ratio", [
+    # torch TensorBoard with the hparams plugin, moons, SGD 1.0 at batch 16 cosine-decayed to 0.01:
+    # 160 per-step samples bouncing 4x the density's floor (minibatch noise of a batch of 16)
+    ("g2osc10-s2-0026-moons-sgd_small_batch_high", "sgd", 5.0),
+    # the same writer, a 4-class MLP at Adamax 0.06 (30x its usual top) cosine-decayed to 6e-4: 300
+    # per-step samples at 0.85x the floor
+    ("g2osc10-s2-0236-classif-adamax_high", "adamax", 30.0),
+])
+def test_a_train_only_log_is_judged_at_the_lr_its_second_half_trained_at(name, optimizer, named_ratio):
+    """Both labellers judge oscillation on the full-batch loss's second half, and a decaying schedule
+    trains that half at a fraction of the LR the hparams name: the median of the logged LR there
+    (SGD ~0.15 of 1.0, Adamax ~0.009 of 0.06) is the LR the train-only cases compare with the
+    optimizer's usual range. Both runs' full-batch losses move 1.2-2.3% between evaluations there
+    (healthy); their per-step bouncing at a named 5x / 30x passed the tests for an LR far above the
+    usual range (was OSC004 / OSC001 with lower_lr first)."""
+    from advisor.priors import lr_over_usual
+    from advisor.signals.oscillation import judged_hparams
+
+    r = _diagnose(name)
+    assert not _patterns(r)
+    v = measurement(r, "oscillation", "train_loss").values
+    assert v["val_bounce"] is None
+    d = _curves(name)
+    assert d.hparams["optimizer"] == optimizer and lr_over_usual(d.hparams) == pytest.approx(named_ratio)
+    x, _ = finite_xy(d.get("train_loss"))
+    assert lr_over_usual(judged_hparams(d, x)) < 0.2 * named_ratio

@@ -429,7 +429,8 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
             # sizeable share of the progress made (a digits CNN at Adam 1e-3 whose samples bounce 7.8x
             # its start's noise, 3% of its fall from 2.3 to 0.23: a classification loss gets relatively
             # noisier as it falls)
-            if prior is not None and PRIOR_AT_TOP <= prior < PRIOR_HIGH:
+            # (and so within the usual range: never less than at its top)
+            if prior is not None and prior < PRIOR_HIGH:
                 big = big and amp_vs_drop >= 0.12 and (averaged or noise_clear)
     detected = bool(big)
     return {
@@ -524,6 +525,21 @@ def _empty_values() -> dict:
             "val_settled": False, "stalled_bounce": False, "val_moves": None}
 
 
+def judged_hparams(curves: Curves, x: np.ndarray) -> dict:
+    """The run's hparams with the LR it trained at over the curve's second half, where oscillation is
+    judged (both labellers judge the full-batch loss's second half), when the LR curve is logged there:
+    the median of its values from the curve's mid-point on (>= 3 of them). A cosine or step schedule
+    that decays SGD 1.0 to 0.01 trains its second half at ~0.15, not at the 1.0 its hparams name."""
+    lr = curves.get("lr")
+    if lr is None or len(x) < 2:
+        return curves.hparams
+    lx, ly = finite_xy(lr)
+    late = ly[lx >= x[0] + 0.5 * (x[-1] - x[0])]
+    if len(late) < 3 or not np.all(late > 0):
+        return curves.hparams
+    return {**curves.hparams, "lr": float(median(late))}
+
+
 def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
     """Residual amplitude around a robust trend, its persistence, and epoch-boundary jumps."""
     found = finite_curve(curves, role, MIN_N, need_span=False)
@@ -548,20 +564,21 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         return Measurement(family="oscillation", role=role, tag=c.tag, detected=False,
                            values=_empty_values(), note="diverged: judged by `divergence`")
     inner = [cp for cp in cuts if x[0] < cp < x[-1]]
-    prior = lr_over_usual(curves.hparams)
+    hparams = judged_hparams(curves, x)
+    prior = lr_over_usual(hparams)
     if prior is None:
         # only the LR is logged: one under 5x the lowest top of any family (Adam's 1e-3) is at most a
         # little above the usual range whatever the optimizer (and within it from 1e-3 down), so the
         # train-only cases judge it as at the top, not as an unknown LR
-        most = lr_over_usual_bound(curves.hparams, most=True)
+        most = lr_over_usual_bound(hparams, most=True)
         if most is not None and most < PRIOR_HIGH:
             prior = most
     # (with the val loss as the evidence, an LR of >= 1.0 is far too high whatever the optimizer when
     # none is logged: >= 5x the top of every family's usual range, plain SGD's 0.2 the largest; the
     # val-confirmed cases only compare it with PRIOR_HIGH)
-    prior_batch = lr_over_usual_for_batch(curves.hparams)
+    prior_batch = lr_over_usual_for_batch(hparams)
     if prior_batch is None:
-        prior_batch = lr_over_usual_bound(curves.hparams, most=False)
+        prior_batch = lr_over_usual_bound(hparams, most=False)
     confirm = None
     confirm_n = 0
     val_settled = False
