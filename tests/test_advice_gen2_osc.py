@@ -361,3 +361,20 @@ def test_a_sparse_train_only_log_far_above_the_usual_lr_needs_no_noise_growth():
     assert first_action(r) == "lower_lr"
     v = measurement(r, "oscillation", "train_loss").values
     assert v["val_bounce"] is None and v["bounce"] >= 0.09 and v["noise_vs_start"] < 1.5
+
+
+def test_a_memorised_net_whose_loss_barely_moves_against_five_percent_of_its_start_is_not_oscillating():
+    """A digits MLP at Adamax 0.06 (30x its usual top), torch TensorBoard, 50 per-step samples and 20
+    evaluations: the train loss sank to 0.27% of its start and its val loss rises and bounces (moving
+    24.5% per evaluation over its second half). At an LR >= 5x the usual top a bouncing val loss is
+    the LR's even under 5% of the start, provided the train loss bounces as the labellers' level
+    sees it: against 5% of its start (the floor both labellers put under the full-batch loss's
+    level) its residuals read 4.3%, under 3/4 of the density's floor (5.9%); the oscillating such
+    runs read 36-64%. Its full-batch loss moves 2.9% per evaluation: overfitting only, early_stop /
+    regularize first (was oscillation too, lower_lr first)."""
+    r = _diagnose("g2osc10-s3-0082-digits-adamax_high")
+    assert _patterns(r) == {"overfitting"}
+    assert first_action(r) in ("early_stop", "regularize")
+    v = measurement(r, "oscillation", "train_loss").values
+    assert v["level_rel_start"] < 0.005 and v["val_moves"] is True
+    assert v["rel_amplitude"] * v["level_rel_start"] / 0.05 < 0.75 * v["noise_floor"]

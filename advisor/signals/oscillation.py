@@ -420,10 +420,18 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
             # minibatches; RMSprop at 10-30x bounced 11.5-14% on val with the train loss at 1-4% of its
             # start, while every other run of both generators at such an LR and train level bounces
             # <= 2.5%)
+            # (... and provided the train loss bounces as the labellers' level sees it: both judge the
+            # full-batch loss against at least 5% of its start (LOW_LEVEL), so a net memorised to 0.3% of
+            # its start must bounce by large ratios of its own level to move that much. Its residuals
+            # against 5% of the start, `rel2_low`, must reach the share of the density's floor that an LR
+            # this high needs on per-step logs: the oscillating such runs of gen2 s1-s4 read 0.36-0.64
+            # (1-4.5% of their start), the overfitting Adamax 0.06 net at 0.27% of its start 0.043
+            # (gen2 s3 0082, full-batch move 2.9%), under 3/4 of its floor, 0.059)
             far = prior_batch is not None and prior_batch >= PRIOR_HIGH
+            low_ok = far and rel2_low >= PRIOR_FLOOR_SHARE * floor
             # (with >= 12 evaluations the val loss's move decides, `val_moves`; the robust bounce on fewer)
             big = tb >= SPARSE_BOUNCE and (moves if moves is not None else confirm >= SPARSE_VAL_BOUNCE) \
-                and (lvl_rel >= 0.05 or far) and scd > 0 and rel2 >= SPARSE_OFF_TREND
+                and (lvl_rel >= 0.05 or low_ok) and scd > 0 and rel2 >= SPARSE_OFF_TREND
         else:
             # a sparse step log samples per-step losses, noisy when healthy: past the start's noise
             big = tb >= 2 * SPARSE_BOUNCE * 1.5 and lvl_rel >= 0.05 and scd >= 0.3 \
