@@ -93,6 +93,13 @@ PRIOR_CLEAR = 1.5  # ... 1.5x the noise floor (a healthy LSTM at 3x Adam's top b
 # 647 runs; the verify built-in lr-oscillates' fixed arm, SGD 0.165, bounces 1.3-1.4x the floor
 # with a val bounce of 8-21% and must stay uncalled)
 CLEAR_FLOOR = 2.0
+# ... and at such an LR, per-step bouncing of >= 4x the floor needs a val bounce of only 6% (the stuck
+# val bounce), the train loss above 5% of its start: SGD 0.5-1.0 at batch 8-16 (the issue's per-step
+# swings) bouncing 4.5x and 9.6x the floor with val bounces of 7.1% and 7.6% whose full-batch losses
+# move 15-22% per evaluation (gen2 s9 0155, s11 0248); the per-step logs of gen2 s1-s4, s9-s11 and pool
+# oos-oos3 that are not oscillating and bounce >= 4x the floor with a val bounce of 6-8% have a settled
+# val loss or no LR prior (healthy s1 0135, s10 0204, 0220, s9 0102; s2 0190 at 2.7x)
+FAR_CLEAR_FLOOR = 4.0
 # An epoch-boundary jump is the largest step of the folded profile, chosen out of up to 40 bins: it
 # must go the same way in at least this many epochs, since 4 agreeing signs are chance one time in
 # eight per candidate bin (a healthy, reshuffled 4-epoch HF run had OSC003 from a mid-epoch bin)
@@ -295,6 +302,9 @@ def _val_confirms(e: StepEvidence) -> bool:
     far_too_high = e.prior_batch is not None and e.prior_batch >= PRIOR_HIGH
     need = SPARSE_VAL_BOUNCE if far_too_high or e.rel2 >= CLEAR_FLOOR * e.floor else \
         VAL_BOUNCE if e.confirm_n >= VAL_BOUNCE_EVALS else VAL_BOUNCE_FEW
+    # (the more the per-step loss says, the less the val loss must: see FAR_CLEAR_FLOOR)
+    if far_too_high and e.rel2 >= FAR_CLEAR_FLOOR * e.floor and e.lvl_rel >= LOW_LEVEL:
+        need = STUCK_VAL_BOUNCE
     # (and at such an LR 3/4 of the floor is enough of the per-step evidence, as on train-only
     # logs: NAdam 0.02 on a Friedman regression bounced 0.81x the floor with a 9.5% val bounce)
     enough = PRIOR_FLOOR_SHARE * e.floor if far_too_high else e.floor
