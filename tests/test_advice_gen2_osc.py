@@ -348,21 +348,6 @@ def test_a_train_only_log_is_judged_at_the_lr_its_second_half_trained_at(name, o
     assert lr_over_usual(judged_hparams(d, x)) < 0.2 * named_ratio
 
 
-def test_a_sparse_train_only_log_far_above_the_usual_lr_needs_no_noise_growth():
-    """A GRU on the counting task at Adagrad 0.3 (30x its usual top), torch TensorBoard with the
-    hparams plugin, no val loss: 50 samples of the per-step loss (one in ten) bouncing 14% point to
-    point, turning at 39% of them, at a quarter of its start, and no noisier than its start (1.03x).
-    Dense train-only logs at an LR >= 5x the top of the usual range are called on the bouncing alone
-    (the LR explains it); the sparse branch still asked the bouncing to grow past the start's noise,
-    the reference for a log that names no LR. Its full-batch loss moves 46% between evaluations
-    (oscillating); was no finding at all."""
-    r = _diagnose("g2osc10-s3-0245-count-adagrad_high")
-    assert "oscillation" in _patterns(r)
-    assert first_action(r) == "lower_lr"
-    v = measurement(r, "oscillation", "train_loss").values
-    assert v["val_bounce"] is None and v["bounce"] >= 0.09 and v["noise_vs_start"] < 1.5
-
-
 def test_a_memorised_net_whose_loss_barely_moves_against_five_percent_of_its_start_is_not_oscillating():
     """A digits MLP at Adamax 0.06 (30x its usual top), torch TensorBoard, 50 per-step samples and 20
     evaluations: the train loss sank to 0.27% of its start and its val loss rises and bounces (moving
