@@ -27,8 +27,8 @@ ROLES = (
     "reward", "epoch", "entropy", "kl",
 )
 
-VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing", "holdout", "heldout",
-              "va"}
+VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing",
+              "holdout", "heldout", "va"}
 TRAIN_TOKENS = {"train", "training", "trn", "trainer", "tr"}
 LOSS_TOKENS = {"loss", "losses", "nll", "xent", "cost", "objective", "ce", "mse", "bce", "nll_loss",
                "rmse", "mae", "rmsle", "logloss", "perplexity", "ppl"}
@@ -44,7 +44,8 @@ _CROSS_ENTROPY_RE = re.compile(r"cross[\s_\-]*entropy")
 # accuracy (1 - it, or 100 - it in percent) so chance levels and relapses mean the same
 ERROR_RATE_TOKENS = {"error_rate", "err_rate", "errorrate", "top1_err", "top1_error", "top1err", "err1", "error1"}
 # the same names inside a longer tag (`val_error_rate`, `test_top1_err`), where the split breaks them up
-_ERROR_RATE_RE = re.compile(r"(?:^|[/\\.:\s_\-])(?:error_rate|err_rate|errorrate|top1_err(?:or)?|top1err)$")
+_ERROR_RATE_RE = re.compile(
+    r"(?:^|[/\\.:\s_\-])(?:" + "|".join(sorted(ERROR_RATE_TOKENS, key=len, reverse=True)) + ")$")
 ACC_TOKENS = {"acc", "accuracy", "top1", "top1acc", "acc1", "acc@1", "top-1", "categorical_accuracy",
               "sparse_categorical_accuracy", "binary_accuracy"}
 LR_TOKENS = {"lr", "learning_rate", "learningrate", "lr0", "lr1", "lr2", "pg0", "pg1", "pg2"}

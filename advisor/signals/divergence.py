@@ -16,9 +16,10 @@ What a practitioner checks, in order of certainty:
    and a loss whose whole second half sits >= 20% above its start (`early_rise`: it never got
    anywhere better than where it began, however much it bounces on the way).
 `explosion_ratio` (trend / its running minimum) and `early_rise_ratio` (the trend's peak / its
-start, or / the first logged value for a rise measured from it) are reported for every curve. For losses that are not positive the 2.5x becomes "1.5x
-the start's magnitude (or the fall achieved) above the start". With a training loss logged, a
-validation loss that merely climbs is overfitting's business; only its NaNs count here.
+start, or / the first logged value for a rise measured from it) are reported for every curve.
+For losses that are not positive the 2.5x becomes "1.5x the start's magnitude (or the fall
+achieved) above the start". With a training loss logged, a validation loss that merely climbs is
+overfitting's business; only its NaNs count here.
 `run_divergence` gives the run's onset: the other pattern families abstain on a diverged run.
 """
 from __future__ import annotations
@@ -297,7 +298,7 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
             low = np.minimum.accumulate(seg)
             near = np.flatnonzero(seg - low <= 0.1 * (seg.max() - low[-1]))
         j = int(near[-1]) if len(near) else 0
-        out.update(kind="explosion", onset=float(xs[j]), trend_peak=float(np.max(s)))
+        out.update(kind="explosion", onset=float(xs[j]), trend_peak=peak)
     else:
         calm = np.flatnonzero(s[: c + 1] <= start + 0.1 * (threshold - start))
         out.update(kind="early_rise", onset=float(xs[int(calm[-1])]) if len(calm) else float(xs[0]))

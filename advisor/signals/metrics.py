@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from advisor.model import Curves, Measurement
-from advisor.signals.robust import diff_sigma, finite_curve, finite_xy, head_level, tail_level, theil_sen
+from advisor.signals.robust import diff_sigma, finite_curve, finite_xy, head_level, percent_scale, tail_level, theil_sen
 
 MIN_N = 5
 MATCH = {"train_acc": "train_loss", "val_acc": "val_loss"}
@@ -24,7 +24,7 @@ def measure_metric_stall(curves: Curves, role: str) -> Measurement | None:
     c, x, y = found
     first, last = head_level(y, 0.1, 2), tail_level(y, 0.1, 2)
     gain = float(last - first)
-    scale = 100.0 if np.nanmax(np.abs(y)) > 1.5 else 1.0
+    scale = percent_scale(y)
     noise = diff_sigma(y)
     flat = bool(abs(gain) <= max(2 * noise, 0.01 * scale) or gain < 0)
     loss_falls = None

@@ -115,9 +115,10 @@ JUMP_NOISE = 1.5
 #   no LR prior (no optimizer or LR logged), or on a sparse step log (<= 60 samples of per-step
 #   losses, not epoch averages), the relative bouncing of the second half must be >= 1.5x the
 #   start's, whatever the LR (waiving it at an LR >= 5x the usual top found one gen2 tuning run and
-#   made a healthy false alarm on the next blind gen2 seed: session 10 reverted it). Healthy train-only runs of a second generator (moons, a Friedman regression, a
-#   4-class MLP; batch 4-32) bounce 0.5-1.15x their start's noise; the first generator's
-#   oscillating train-only runs without an LR prior 1.6-11x;
+#   made a healthy false alarm on the next blind gen2 seed: session 10 reverted it). Healthy
+#   train-only runs of a second generator (moons, a Friedman regression, a 4-class MLP; batch
+#   4-32) bounce 0.5-1.15x their start's noise; the first generator's oscillating train-only runs
+#   without an LR prior 1.6-11x;
 NOISE_GROWTH = 1.5
 # ... and at the top of the usual range or a little above it (1-5x), clearly past it: healthy
 # train-only runs of the second generator there bounce up to 2.11x their start's noise (SGD 0.5 at
