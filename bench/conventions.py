@@ -33,7 +33,6 @@ from). Session 10's reading on gen2 seed 1 is in bench/README.md.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import sys
@@ -82,17 +81,7 @@ def _epoch_mean(rec: fi.Recording) -> Callable[[np.ndarray, np.ndarray], np.ndar
     return how
 
 
-def _csv_rows(rec: fi.Recording, path: Path, x_name: str | None, x_of: Callable[[int], float] = float) -> None:
-    cols = {"train_loss": "loss", "val_loss": "val_loss", "train_acc": "acc", "val_acc": "val_acc", "lr": "lr"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(([x_name] if x_name else []) + list(cols.values()))
-        for x in rec.xs():
-            vals = [rec.value_at(role, x) for role in cols]
-            if all(v is None for v in vals):
-                continue
-            w.writerow(([x_of(x)] if x_name else []) + ["" if v is None else repr(v) for v in vals])
+CSV_COLUMNS = {"train_loss": "loss", "val_loss": "val_loss", "train_acc": "acc", "val_acc": "val_acc", "lr": "lr"}
 
 
 def _step_log(rec: fi.Recording) -> bool:
@@ -111,7 +100,7 @@ CONVENTIONS: dict[str, tuple[Callable[[fi.Recording, Path], None], Callable[[fi.
             lambda r: True),
     "noacc": (lambda r, d: fi._tb_write(_without(r, ("train_acc", "val_acc")), d, TUTORIAL), lambda r: True),
     "nolr": (lambda r, d: fi._tb_write(replace(_without(r, ("lr",)), hparams={}), d, TUTORIAL), lambda r: True),
-    "noindex": (lambda r, d: _csv_rows(r, d / "log.csv", None), lambda r: True),
+    "noindex": (lambda r, d: fi._csv(r, d / "log.csv", None, CSV_COLUMNS), lambda r: True),
     "valonly": (lambda r, d: fi._tb_write(_without(r, ("train_loss", "train_acc")), d, TUTORIAL),
                 lambda r: "val_loss" in r.series),
     "ema": (lambda r, d: fi._tb_write(_train_loss_as(r, _ema), d, TUTORIAL), _step_log),
@@ -124,7 +113,8 @@ CONVENTIONS: dict[str, tuple[Callable[[fi.Recording, Path], None], Callable[[fi.
     "samples": (lambda r, d: fi._tb_write(replace(r, series={k: (x * int(r.hparams.get("batch_size") or 32), y, w)
                                                              for k, (x, y, w) in r.series.items()}), d, TUTORIAL),
                 _step_log),
-    "fracepoch": (lambda r, d: _csv_rows(r, d / "metrics.csv", "epoch", lambda x: round(x / max(1, r.steps_per_epoch), 4)),
+    "fracepoch": (lambda r, d: fi._csv(r, d / "metrics.csv", "epoch", CSV_COLUMNS,
+                                       lambda x: round(x / max(1, r.steps_per_epoch), 4)),
                   _step_log),
 }
 

@@ -509,16 +509,18 @@ def mlflow_keras(rec: Recording, d: Path) -> None:
         mlflow.flush_async_logging()
 
 
-def _csv(rec: Recording, path: Path, x_name: str, cols: dict[str, str]) -> None:
+def _csv(rec: Recording, path: Path, x_name: str | None, cols: dict[str, str],
+         x_of: Callable[[int], Any] = lambda x: x) -> None:
+    """One row per logged x: the x column `x_name` (x_of(x); none when x_name is None), then `cols`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow([x_name, *cols.values()])
+        w.writerow(([x_name] if x_name else []) + list(cols.values()))
         for x in rec.xs():
             vals = [rec.value_at(role, x) for role in cols]
             if all(v is None for v in vals):
                 continue
-            w.writerow([x, *("" if v is None else repr(v) for v in vals)])
+            w.writerow(([x_of(x)] if x_name else []) + ["" if v is None else repr(v) for v in vals])
 
 
 def csv_training(rec: Recording, d: Path) -> None:
