@@ -1,0 +1,39 @@
+"""Divergence and overfitting calls on recorded trainings of the second generator
+(bench/make_corpus_gen2.py), session 11. Labels come from the full-batch training loss the generator
+evaluates and never writes (bench.make_corpus_oos.label); the runs are copied under
+tests/data/oos/g2div11-<convention>-s<seed>-<id>-<task>-<drawn config> (the drawn config is not the
+label). `valonly` runs are gen2 seed 1 rewritten by bench/conventions.py with only the val curves
+(no training loss or accuracy), as an eval callback or a Keras CSV of `val_*` columns logs them.
+"""
+from __future__ import annotations
+
+import pytest
+
+from recorded import core_patterns, diagnose_recorded, first_action, measurement
+
+
+@pytest.mark.parametrize("name", [
+    # cancer MLP at Adam 1e-2: val loss 0.044 -> 0.39 (8.9x its first value), val accuracy 95-99%
+    "g2div11-valonly-s1-0066-cancer-adam_high",
+    # diabetes MLP on a small training set, no accuracy: val loss 0.59 -> 0.54 -> 0.75 (peak 1.36x the first)
+    "g2div11-valonly-s1-0107-diabetes-overfit_small_data",
+])
+def test_a_val_only_climb_while_the_net_still_classifies_is_overfitting(name):
+    """With no training loss logged, the val loss is the only loss there is, and its climb after
+    a minimum read as a divergence (DIV003, lower_lr first). A val accuracy that held within 5
+    points of its best, at >= 95%, says the net did not blow up; without an accuracy, a val loss
+    that stays under 2.5x its first value did not either. Labelled overfitting."""
+    r = diagnose_recorded(name)
+    assert "train_loss" not in r.metrics
+    assert core_patterns(r) == {"overfitting"}
+    assert first_action(r) in ("early_stop", "regularize")
+    assert measurement(r, "divergence", "val_loss").values["kind"] is None
+    assert measurement(r, "overfitting", "val_loss").detected
+
+
+def test_a_val_only_climb_with_a_collapsing_accuracy_stays_a_divergence():
+    """Cancer MLP at SGD momentum 0.99, val-only: the val loss climbs 7.5x its first value while
+    the val accuracy falls from 98% to the 68% majority share (30 points): a wrecked net."""
+    r = diagnose_recorded("g2div11-valonly-s1-0071-cancer-momentum_0.99_blowup")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "val_loss").values["kind"] == "early_rise"
