@@ -95,6 +95,8 @@ VAL_KEPT = 0.75
 # its per-step loss ~3 beside a train accuracy at 23-30%); 2x, the first cut, missed both.
 ABOVE_CHANCE = 1.6
 FAR_ABOVE_CHANCE = 10.0
+COIN_FLIP = 0.5  # an accuracy's low at or under this bounds the chance level (see `_guessing`)
+GUESS_LOW = 1e-3  # ... floored here: a low of 0 bounds nothing, its loss of guessing reads ln 1000
 # A classifier whose accuracy never came down to a coin flip (its 10th percentile > 50%) has no
 # guessing level in the log but ln 2, and C is unknown: a 10-class net that learnt sits below ln 10
 # = 3.3 x ln 2, but a loss of 3.3 x ln 2 while the net classifies at > 50% is a net guessing worse
@@ -328,15 +330,27 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     return out
 
 
+def _guessing(curves: Curves, min_points: int = MIN_POINTS) -> tuple[float, float, np.ndarray] | None:
+    """(the loss of guessing, the accuracy's low, the accuracy as fractions) of a classifier, or None
+    without an accuracy of >= `min_points` evaluations: the one place the loss of guessing is derived.
+
+    The low is the accuracy's 10th percentile, floored at GUESS_LOW (an accuracy at 0 bounds no
+    chance level, and ln(1 / 0) is no loss); the loss of guessing is ln(1 / low) for a low at or
+    under a coin flip, and ln 2 for one above it (C is unknown, but no C makes ln 2 a bound: see
+    ABOVE_CHANCE, ABOVE_LN2)."""
+    acc = _accuracy(curves)
+    if acc is None or len(acc[1]) < min_points:
+        return None
+    ay = acc[1]
+    low = max(float(np.percentile(ay, 10)), GUESS_LOW)
+    return (math.log(1.0 / low) if low <= COIN_FLIP else math.log(2.0)), low, ay
+
+
 def _far_below_guessing(curves: Curves, peak: float | None) -> bool:
     """A classifier's loss trend whose peak stays under FAR_BELOW x the loss of guessing (see
     FAR_BELOW): its climb is the batch noise of a net that classifies, not a blow-up."""
-    acc = _accuracy(curves)
-    if peak is None or acc is None or len(acc[1]) < MIN_POINTS:
-        return False
-    low = float(np.percentile(acc[1], 10))
-    guess = math.log(1.0 / low) if 0 < low <= 0.5 else math.log(2.0)
-    return peak < FAR_BELOW * guess
+    g = _guessing(curves)
+    return peak is not None and g is not None and peak < FAR_BELOW * g[0]
 
 
 def _came_back(xs: np.ndarray, ys: np.ndarray, s: np.ndarray, start: float, out: dict) -> dict:
@@ -432,24 +446,22 @@ def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray, training: bool) 
 
     See ABOVE_CHANCE: the ratio is the loss's last quarter over ln(1 / the accuracy's low); for a
     `training` loss beside an accuracy never down to 50%, see ABOVE_LN2."""
-    acc = _accuracy(curves)
-    if acc is None or len(acc[1]) < MIN_DIV_POINTS or len(y) < MIN_DIV_POINTS:
+    g = _guessing(curves, MIN_DIV_POINTS)
+    if g is None or len(y) < MIN_DIV_POINTS:
         return None
-    ay = acc[1]
-    low = max(float(np.percentile(ay, 10)), 1e-3)
+    guess, low, ay = g
     loss_tail = float(median(y[-max(1, len(y) // 4):]))
-    if low > 0.5:
+    if low > COIN_FLIP:
         # never near a coin flip: C is unknown, but no C makes ln(2) a bound. A loss >= 10 x ln 2
         # that does not even fall (last quarter >= half its first value) while the net classifies
         # at > 50% is exploded logits (moons at SGD 1.0, batch 8: 12-16 per epoch, accuracy 75-85%);
         # a summed loss of a learning net falls (by more than 1 - NOT_FALLEN).
-        ratio = loss_tail / math.log(2.0)
+        ratio = loss_tail / guess
         cut = ABOVE_LN2 if training else FAR_ABOVE_CHANCE
         if ratio >= cut and y[0] > 0 and loss_tail >= NOT_FALLEN * float(y[0]):
-            over = np.flatnonzero(y >= cut * math.log(2.0))
+            over = np.flatnonzero(y >= cut * guess)
             return float(x[int(over[0])] if len(over) else x[0]), ratio
         return None
-    guess = math.log(1.0 / low)
     ratio = loss_tail / guess
     acc_tail = float(median(ay[-max(1, len(ay) // 4):]))
     flat = acc_tail <= low + ACC_FLOOR
@@ -464,14 +476,12 @@ def _settled_after_blowup(curves: Curves, y: np.ndarray) -> float | None:
     """The first three logged losses' max / the loss of guessing, for a classifier whose loss ends
     at the loss of guessing while its accuracy never rose (see BLOWN_START), or None. Near 1 for a
     net stuck at chance from its first step; PLT008 reads >= BLOWN_START as a blow-up."""
-    acc = _accuracy(curves)
-    if acc is None or len(acc[1]) < MIN_POINTS or len(y) < MIN_POINTS or not np.all(y > 0):
+    g = _guessing(curves)
+    if g is None or len(y) < MIN_POINTS or not np.all(y > 0):
         return None
-    ay = acc[1]
-    low = float(np.percentile(ay, 10))
-    if not 0 < low <= 0.5 or float(np.max(ay)) - low > NEVER_ROSE:
+    guess, low, ay = g
+    if low > COIN_FLIP or float(np.max(ay)) - low > NEVER_ROSE:
         return None
-    guess = math.log(1.0 / low)
     head = float(np.max(y[:3])) / guess
     settled = float(median(y[-max(1, len(y) // 4):])) / guess
     if not SETTLED_LOW <= settled < SETTLED_HIGH:
@@ -483,15 +493,13 @@ def _back_at_guessing(curves: Curves) -> bool:
     """A classifier's val loss (>= 5 evaluations) that never got below NEVER_BELOW x the loss of
     guessing and ends under GUESS_RISE x it, while the accuracy never rose GAINED above its floor
     (see GUESS_RISE)."""
-    acc = _accuracy(curves)
+    g = _guessing(curves)
     _, vy = finite_xy(curves.get("val_loss"))
-    if acc is None or len(acc[1]) < MIN_POINTS or len(vy) < MIN_POINTS:
+    if g is None or len(vy) < MIN_POINTS:
         return False
-    ay = acc[1]
-    low = float(np.percentile(ay, 10))
-    if not 0 < low <= 0.5 or float(np.max(ay)) - low >= GAINED:
+    guess, low, ay = g
+    if low > COIN_FLIP or float(np.max(ay)) - low >= GAINED:
         return False
-    guess = math.log(1.0 / low)
     tail = float(median(vy[-max(2, len(vy) // 4):]))
     return float(np.min(vy)) >= NEVER_BELOW * guess and tail < GUESS_RISE * guess
 
@@ -731,11 +739,9 @@ def _val_only_held(curves: Curves, y: np.ndarray) -> bool:
         first = float(y[0])
         return float(np.max(_smooth(y, 0.1))) < DIV_FACTOR * first and \
             float(median(y[-max(2, len(y) // 4):])) < DIV_FACTOR * first
-    ay = acc[1]
-    if len(ay) < MIN_POINTS:
-        return False
+    g = _guessing(curves)
     drop = _accuracy_drop(curves)
-    return float(np.percentile(ay, 10)) > 0.5 and drop is not None and drop < ACC_HELD
+    return g is not None and g[1] > COIN_FLIP and drop is not None and drop < ACC_HELD
 
 
 def measure_divergence(curves: Curves, role: str) -> Measurement | None:
