@@ -37,3 +37,19 @@ def test_a_val_only_climb_with_a_collapsing_accuracy_stays_a_divergence():
     r = diagnose_recorded("g2div11-valonly-s1-0071-cancer-momentum_0.99_blowup")
     assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
     assert measurement(r, "divergence", "val_loss").values["kind"] == "early_rise"
+
+
+@pytest.mark.parametrize("name", [
+    # Lightning CSV, SGD momentum 0.99 on digits, 13 evaluations: val accuracy 43% -> 7-12%, loss back at ln 10
+    "g2div11-s11-0109-digits-momentum_0.99_blowup",
+    # MLflow (Keras), SGD 1.0 momentum 0.9 on moons, 10 epochs: val accuracy 86% -> 44/56%, loss back at ln 2
+    "g2div11-s11-0032-moons-sgd_kill",
+])
+def test_a_short_record_of_a_collapse_to_chance_is_a_divergence(name):
+    """An accuracy that fell >= 20 points to its floor while the loss went back to the loss of
+    guessing is a net wrecked after learning, even on 10-15 evaluations (the collapse reading
+    wanted 16) when the record ends at that floor. Were read as plateaus."""
+    r = diagnose_recorded(name)
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    m = measurement(r, "divergence", "train_loss")
+    assert m.values["kind"] == "relapse" and r.findings[0].rule == "DIV006"

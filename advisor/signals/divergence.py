@@ -62,6 +62,14 @@ ACC_LEARNT = 0.9  # ... after it had fallen below 90% of it
 # (two-class tasks peaking at 75-80%), the first generator's weakest divergence reading.
 ACC_GAIN = 0.25
 ACC_MIN_POINTS = 16  # ... read off >= 16 evaluations, so that the last quarter holds >= 4 of them
+# ... or off >= ACC_SHORT_POINTS (10) when the record itself says "back at chance": the last quarter
+# of the accuracy at its floor (within ACC_FLOOR of its 10th percentile) and the loss's last tenth at
+# >= SETTLED_LOW (0.75) x the loss of guessing, ln(1 / that low). Momentum 0.99 and SGD at LR 1 on
+# epoch logs of 10-13 evaluations (gen2 s11: digits 43% -> 8-12% with the loss back at ln 10; moons
+# 86% -> 44/56% at ln 2) were read as plateaus. Over gen2 s1-4, 9-11, 15 and the first generator's
+# pool, these two runs are all that this reading adds, and still all at 6 evaluations, a floor
+# within 15 points or a loss at >= 0.5x the loss of guessing.
+ACC_SHORT_POINTS = 10
 VAL_ABOVE = 1.5  # a val loss ending >= 1.5x its start, with the training loss >= ABOVE_START x its own
 ACC_HELD = 0.1  # a val accuracy whose last quarter is within 10 points of its best did not relapse
 GRAD_RATIO = 10.0
@@ -397,7 +405,7 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
         return None
     ax, ay = acc
     n = len(ay)
-    if n < ACC_MIN_POINTS or len(y) < 8:
+    if n < ACC_SHORT_POINTS or len(y) < 8:
         return None
     k = max(3, n // 4)
     i_peak = int(np.argmax(ay[:-k]))
@@ -427,6 +435,12 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     # that far above chance (30% once on 10 classes).
     low = float(np.percentile(ay, 10))
     shown = curves.get("val_acc") is not None and ay[i_peak] - float(np.max(ay[-k:])) >= ACC_GAIN and tail <= low + ACC_FLOOR
+    if n < ACC_MIN_POINTS:
+        # a short record (see ACC_SHORT_POINTS): its last quarter at the accuracy's floor and the loss
+        # there at the loss of guessing
+        g = _guessing(curves, ACC_SHORT_POINTS)
+        if g is None or tail > g[1] + ACC_FLOOR or loss_tail < SETTLED_LOW * g[0]:
+            return None
     if start > 0 and (learnt or worse or shown) and ay[i_peak] - tail >= ACC_DROP and loss_tail >= ACC_LOSS_BACK * base:
         return float(ax[i_peak])
     return None
