@@ -325,7 +325,9 @@ def test_a_stall_read_as_stalled_high_at_its_start_gets_batchnorm_first(name):
     no creep, no rise above the start and no LR above the usual ranges is what PLT001/PLT004 read as
     a vanishing gradient: BatchNorm first, as there."""
     r = _diagnose(name)
-    assert [f.rule for f in r.findings if f.pattern == "plateau"] == ["PLT003"]
+    # PLT003, or PLT001 once the stall reads at chance with no class count logged (session 11: s3
+    # 0218's loss sits at ln 2 beside an accuracy at 1/2, plateau._chance_classes): the same call
+    assert [f.rule for f in r.findings if f.pattern == "plateau"] in (["PLT003"], ["PLT001"])
     v = measurement(r, "plateau", "train_loss").values
     assert v["level_rel_start"] >= 0.9 and not v["val_creeps"] and v["rose_above"] < 1.5
     assert first_action(r) == "add_batchnorm"

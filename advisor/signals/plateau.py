@@ -6,7 +6,8 @@ achieved (never less than a tenth of the start level; the fixture labeller's sca
 what the trend's own noise allows, with no significant Theil-Sen slope inside. A plateau covers
 >= 20% of the run and at least 3 points, and sits either >= 30% of the way up from the best
 level (a saddle; `breakout` says whether a sudden drop follows and where) or at >= 65% of the
-start level / at chance (ln C) (a stall: the run is not learning there). A curve that converged
+start level / at chance (ln C; with no class count logged, ln k beside an accuracy at 1/k) (a
+stall: the run is not learning there). A curve that converged
 and rests at a LOW level at the end is healthy: that stretch is reported (`ends_flat`) but not
 detected. Drops at LR step changes are the schedule, not a breakout; a high stretch followed by
 a climb, or a diverged run, is not a plateau. On a run with a training loss, the run's plateau is
@@ -61,6 +62,16 @@ LEARNED_FALL = 0.25
 # An explosion in the first steps: leading points >= 10x the level the run holds right after
 BLOWUP_HEAD = 10.0
 CREEP_BINS = 20
+# A class count read off a stall when none is logged (_chance_classes): the loss within 5% of ln k
+# and the accuracy within 20% of 1/k (0.20-0.30 for 4 classes: a net at chance scores each
+# class's share of the evaluated set, +-noise), k <= 100. The two stalls this reads in gen2 seeds
+# 1-4, 9-11 and 15 (no class count logged, a first epoch inflated by a blow-up, so the stall sits
+# below "its start"): s3 0125 at 2.8% from ln 4 with val accuracy 3.7% (of 1/4) from 1/4, s15 0197
+# at 0.7% from ln 10, accuracy 3.1% from 1/10; no verdict of gen2 or the first pool moved otherwise
+# (the stalls near their start already read at chance)
+CHANCE_LOSS = 0.05
+CHANCE_ACC = 0.2
+MAX_CLASSES = 100
 # Bins for the highest level a loss reached (_rose_above): medians of >= 1/50 of the run each
 ROSE_BINS = 50
 # A breakout while the logged LR is at most this share of its peak so far is the LR's anneal (_lr_annealed_at)
@@ -243,6 +254,11 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     if C and C > 1:
         chance = (1.0 / C) * percent_scale(y) if is_acc else math.log(C)
         at_chance = abs(level - chance) <= 0.1 * abs(chance)
+    elif not is_acc:
+        # no class count logged: a loss at ln k beside an accuracy at 1/k is a net at chance on a
+        # k-class task (_chance_classes)
+        k = _chance_classes(curves, level, x_start, x_end)
+        at_chance = k is not None
     if not at_chance:
         at_chance = abs(level_z - head_z) <= 0.1 * scale if progress > 0 else True
     # breakout: a clear further drop after the stretch (not at an LR step)
@@ -386,6 +402,32 @@ def _fell_without_chance_level(curves: Curves, z: np.ndarray, level_z: float) ->
         return False
     first = float(z[_blowup_head(z)])
     return first > 0 and level_z <= (1.0 - LEARNED_FALL) * first
+
+
+def _chance_classes(curves: Curves, level: float, x_start: float, x_end: float) -> int | None:
+    """The class count k a stall is at chance for, read with no class count logged: the loss sits
+    within CHANCE_LOSS of ln k and the val accuracy (else the training accuracy), its median over
+    [x_start, x_end] of >= 3 points, within CHANCE_ACC of 1/k (k = the nearest integer to 1/accuracy,
+    2..MAX_CLASSES); None when that does not hold or no accuracy is logged. Both readings must agree:
+    a net stuck at a skewed class prior scores the majority's share with a loss below ln k."""
+    for role in ACC_ROLES[::-1]:
+        a = curves.get(role)
+        if a is None or curves.higher_is_better.get(role) is False:
+            continue
+        ax, ay = finite_xy(a)
+        inside = (ax >= x_start) & (ax <= x_end)
+        if inside.sum() < 3:
+            continue
+        acc = float(median(ay[inside] / percent_scale(ay)))
+        if not 0 < acc <= 0.5 + CHANCE_ACC / 2:
+            return None
+        k = int(round(1.0 / acc))
+        if not 2 <= k <= MAX_CLASSES:
+            return None
+        near_acc = abs(acc - 1.0 / k) <= CHANCE_ACC / k
+        near_loss = abs(level - math.log(k)) <= CHANCE_LOSS * math.log(k)
+        return k if near_acc and near_loss else None
+    return None
 
 
 def _accuracy_learned(curves: Curves, x_start: float, x_end: float, unknown: bool | None = False) -> bool | None:
