@@ -37,3 +37,24 @@ def test_a_stall_at_ln_k_beside_an_accuracy_at_1_over_k_is_at_chance(name, class
     assert plateau.values["level_rel_start"] < 0.9  # below its first point: only the chance level reads it
     assert "plateau" in _patterns(r)
     assert first_action(r) == "lower_lr"
+
+
+@pytest.mark.parametrize("name, lr", [
+    # CSV (camelCase), only the LR logged (0.1; the generator ran RMSprop): moons, the loss falls
+    # 63% and keeps sliding while it bounces (label: oscillation, lower the LR)
+    ("g2stall11-s11-0180-moons-rmsprop_high", 0.1),
+    # TensorBoard, first generator (pool seed 29), only the LR logged (0.09; AdamW): circles, the
+    # loss above its start and then falling steeply to the end (label: plateau, lower the LR)
+    ("g2stall11-pool29-0237-circles-adamw_high", 0.09),
+])
+def test_a_fall_at_an_lr_no_optimizer_runs_that_high_for_want_of_lr_is_not_slow(name, lr):
+    """With no optimizer logged, an LR >= 0.05 is at least a quarter of the top of every family's
+    usual range (plain SGD's 0.2; 50x Adam's): a loss still falling there is not slow for want of
+    LR, and raise_lr (the call it had) would push an LR already 50-100x too high further up. Every
+    slow-labelled run of the twelve tuning corpora trains at <= 5e-3."""
+    r = _diagnose(name)
+    assert r.curves.hparams["lr"] == pytest.approx(lr)
+    assert "optimizer" not in r.curves.hparams
+    assert not measurement(r, "slow_convergence", "train_loss").detected
+    assert "slow_convergence" not in _patterns(r)
+    assert first_action(r) != "raise_lr"

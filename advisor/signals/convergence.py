@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from advisor.model import Curves, Measurement
-from advisor.priors import lr_over_usual
+from advisor.priors import lr_over_usual, lr_over_usual_bound
 from advisor.signals.robust import diff_sigma, finite_curve, head_level, lowess, percent_scale, tail_level, theil_sen
 
 MIN_N = 8
@@ -40,6 +40,16 @@ PRIOR_NOT_SLOW = 1.0
 # and the prior supplies the evidence the points cannot. The fall must still be material
 # (end_slope_rel >= 0.05, far from done) as for any run.
 PRIOR_FAR_LOW = 1.0 / 30
+# With no optimizer logged, a run is not slow for want of LR (PRIOR_NOT_SLOW's case) at an LR of at
+# least a quarter of the top of the most permissive family's usual range (lr_over_usual_bound,
+# least: plain SGD's 0.2, so LR >= 0.05: half of SGD with momentum's top, 5x Adagrad's, 50x Adam's).
+# Every slow-labelled run of gen2 seeds 1-4, 9-11, 15 and the first pool's seeds 7, 11, 29, 235
+# trains at <= 5e-3 (<= 0.025 of that top; <= 2e-3 where only the LR is logged); the slow calls this
+# drops are a moons net at RMSprop 0.1 (oscillation-labelled) and circles at AdamW 0.09 (plateau),
+# both logging the LR alone. Not with a batch of >= LARGE_BATCH logged: by the linear scaling rule
+# a large batch runs at a proportionally larger LR (SGD at 0.1 can be slow at batch 1024, SLOW002)
+PRIOR_NOT_SLOW_ANY = 0.25
+LARGE_BATCH = 256
 # A validation loss read in place of a noisy training loss must have lost >= 3% of its start: a
 # drift of 1% on a net stuck at chance (deep sigmoid stack, val 1.10 -> 1.09) is a stall
 # (plateau.SLOW_DROP, the OOS labeller's "a stall never falls 3%"), however steady it is
@@ -132,7 +142,13 @@ def _judge(curves: Curves, x: np.ndarray, y: np.ndarray, moved_by: float | None 
         moved_by is not None and moved_by >= VAL_MIN_DROP and rel_drop >= VAL_CONFIRM_DROP)
     detected = bool(still and end_slope_rel >= 0.05 and remaining_rel >= 0.15 and not saturated and far and moved)
     if detected:
-        detected = prior is None or prior < PRIOR_NOT_SLOW
+        if prior is None:
+            least = lr_over_usual_bound(curves.hparams, most=False)
+            batch = curves.hparams.get("batch_size")
+            large = isinstance(batch, (int, float)) and not isinstance(batch, bool) and batch >= LARGE_BATCH
+            detected = least is None or least < PRIOR_NOT_SLOW_ANY or large
+        else:
+            detected = prior < PRIOR_NOT_SLOW
     if saturated:
         note = "reached its final level in the first half of the run"
     else:
