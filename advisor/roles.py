@@ -192,6 +192,7 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
         cands.sort(key=lambda t: (-t[0], -t[1], len(t[2]), t[2]))
         roles[role] = cands[0][2]
     _same_cadence_train_loss(roles, candidates)
+    _matching_losses(roles, candidates)
     _died_at_first_log(roles, single)
     for role, tag in overrides.items():
         if tag in run.series:
@@ -236,6 +237,26 @@ def _same_cadence_train_loss(roles: dict[str, str], candidates: dict[str, list[t
     same = [t for spec, _, t in candidates["train_loss"] if spec == best and _cadence(t) == "epoch"]
     if same:
         roles["train_loss"] = same[0]
+
+
+def _matching_losses(roles: dict[str, str], candidates: dict[str, list[tuple[int, int, str]]]) -> None:
+    """A regression loop logging `train_mse`, `val_mse` and `val_mae` has two val losses of the same
+    rank, and the tie went to the alphabetically first: `val_mae` was compared with `train_mse`,
+    two different measures, so the train/val gap and overfitting read nothing. Among the
+    best-ranked candidates of each split, take a train and a val loss that measure the same thing
+    (`loss_stem`) when such a pair exists."""
+    train, val = candidates.get("train_loss"), candidates.get("val_loss")
+    if not train or not val or loss_stem(roles["train_loss"]) == loss_stem(roles["val_loss"]):
+        return
+    top_train = [t for spec, _, t in train if spec == train[0][0]]
+    top_val = [t for spec, _, t in val if spec == val[0][0]]
+    if roles["train_loss"] in top_train:  # a cadence choice above keeps its pick first
+        top_train.insert(0, top_train.pop(top_train.index(roles["train_loss"])))
+    for t in top_train:
+        same = [v for v in top_val if loss_stem(v) == loss_stem(t)]
+        if same:
+            roles["train_loss"], roles["val_loss"] = t, same[0]
+            return
 
 
 def _role_of(c: Classified, tag: str, run: Run) -> str | None:

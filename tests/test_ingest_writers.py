@@ -509,3 +509,21 @@ def test_a_learning_classifier_with_a_summed_loss_above_half_its_start_is_not_a_
     fi._tb_write(rec.mapped(("train_loss", "val_loss"), lambda y: 100.0 * y), tmp_path / "sum", _TUTORIAL_TAGS)
     assert _verdict(run_dir) == ([], None)
     assert _verdict(tmp_path / "sum") == ([], None)
+
+
+def test_train_and_val_losses_are_paired_by_what_they_measure(tmp_path):
+    """A regression loop logging `train_mse`, `val_mse` and `val_mae` has two val losses of one
+    rank; the alphabetical tie-break took `val_mae` and compared it with `train_mse`, so an
+    overfitting run (wine, RMSprop 0.05: the val loss climbs) lost its train/val reading. Here the
+    MAE column falls with the training loss, as a second measure can. The pair that measures the
+    same thing wins, and the run reads as its `Loss/*` twin does."""
+    rec = _recording("oos3-0199-wine-rmsprop_lr0.05")
+    x, y, w = rec.series["train_loss"]
+    rec.series["val_mae"] = (x, np.sqrt(y), w)
+    fi._csv(rec, tmp_path / "mse" / "metrics.csv", "epoch",
+            {"train_loss": "train_mse", "val_mae": "val_mae", "val_loss": "val_mse"})
+    fi._csv(rec, tmp_path / "usual" / "metrics.csv", "epoch", {"train_loss": "train_loss", "val_loss": "val_loss"})
+    _, curves, roles = _read_one(tmp_path / "mse")
+    assert (roles["train_loss"], roles["val_loss"]) == ("train_mse", "val_mse") and curves.comparable_losses
+    assert _verdict(tmp_path / "mse") == _verdict(tmp_path / "usual")
+    assert "overfitting" in _verdict(tmp_path / "usual")[0]  # the overfitting is read at all
