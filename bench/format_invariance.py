@@ -146,10 +146,27 @@ def record(root: Path, run_id: str, entry: dict) -> Recording:
             wall = s.wall_time[order].copy()
             bad = ~np.isfinite(wall)  # Keras CSV, W&B rows without _timestamp: a clock of 1 s per step
             wall[bad] = 1_764_000_000.0 + s.step[order][bad].astype(float)
-            rec.series[role] = (s.step[order], s.value[order], wall)
+            rec.series[role] = (s.step[order], _as_its_role(role, roles[role], s.value[order]), wall)
     spe = curves.steps_per_epoch or (entry.get("config") or {}).get("eval_every") or 1
     rec.steps_per_epoch = max(1, int(round(float(spe))))
     return rec
+
+
+def _as_its_role(role: str, tag: str, logged: np.ndarray) -> np.ndarray:
+    """The values a role holds, not the ones its tag logged: a perplexity read back as the loss, an
+    RMSE as the MSE, an error rate as the accuracy (roles' own readers, Curve.scale). The writers
+    put a recording under loss and accuracy tags; written raw, a perplexity run's `Loss/train`
+    held e^loss and a fastai run's `Accuracy/val` held its error rate (gen2 seed 1: 0096, 0183 and
+    0204 read DIV007 in every convention corpus for that alone)."""
+    from advisor.model import Curve
+    from advisor.roles import _read_as_accuracy, _read_as_loss
+
+    curve = Curve(role=role, tag=tag, x=np.arange(len(logged), dtype=float), y=np.array(logged, dtype=float))
+    if role in ("train_loss", "val_loss"):
+        _read_as_loss(curve)
+    elif role in ("train_acc", "val_acc"):
+        _read_as_accuracy(curve)
+    return curve.y
 
 
 # ----------------------------------------------------------------------------- writers

@@ -527,3 +527,25 @@ def test_train_and_val_losses_are_paired_by_what_they_measure(tmp_path):
     assert (roles["train_loss"], roles["val_loss"]) == ("train_mse", "val_mse") and curves.comparable_losses
     assert _verdict(tmp_path / "mse") == _verdict(tmp_path / "usual")
     assert "overfitting" in _verdict(tmp_path / "usual")[0]  # the overfitting is read at all
+
+
+@pytest.mark.parametrize("writer, roles", [
+    ("torch-perplexity-rmse", ("train_loss", "val_loss")),
+    ("fastai-csv", ("val_acc",)),
+])
+def test_a_recording_holds_its_roles_values_not_the_logged_ones(tmp_path, writer, roles):
+    """bench's `record()` reads a corpus run back to write it again under other tags and
+    conventions. It kept the values as logged, so a perplexity run was rewritten with e^loss under
+    `Loss/*` and a fastai run with its error rate under `Accuracy/*`: every convention corpus read
+    those runs as DIV007 divergences. Written by such a writer and recorded again, a run holds
+    the loss and the accuracy it was recorded with."""
+    rid = "0023-quantiles-healthy_adam"
+    rec = _recording(rid)
+    fi.WRITERS[writer][0](rec, tmp_path / "run")
+    again = fi.record(tmp_path, rid, {**TRUTH[rid], "path": "run"})
+    for role in roles:
+        xs = set(again.series[role][0].tolist())
+        logged = {x: y for x, y, _ in rec.points(role)}
+        got = {x: y for x, y, _ in again.points(role)}
+        common = xs & set(logged)
+        assert len(common) >= 3 and all(abs(got[x] - logged[x]) < 1e-4 * max(1.0, abs(logged[x])) for x in common)
