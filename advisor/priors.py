@@ -58,7 +58,21 @@ def lr_over_usual(hparams: dict[str, Any]) -> float | None:
         return None
     name = str(hparams.get("optimizer") or "").lower()
     top = next((v for k, v in USUAL_LR_MAX_BY_NAME.items() if k in name), USUAL_LR_MAX[fam])
-    return float(lr) / top
+    return float(lr) * momentum_factor(hparams, fam) / top
+
+
+USUAL_MOMENTUM = 0.9
+
+
+def momentum_factor(hparams: dict[str, Any], fam: str | None) -> float:
+    """How much larger SGD's effective step lr / (1 - momentum) is than at the usual momentum 0.9,
+    for a momentum above it (1 otherwise)."""
+    mom = hparams.get("momentum")
+    if fam != "sgd_momentum" or not isinstance(mom, (int, float)) or isinstance(mom, bool):
+        return 1.0
+    if not USUAL_MOMENTUM < mom < 1:
+        return 1.0
+    return (1 - USUAL_MOMENTUM) / (1 - float(mom))
 
 
 def lr_over_usual_bound(hparams: dict[str, Any], most: bool) -> float | None:
