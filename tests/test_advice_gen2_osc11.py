@@ -6,10 +6,14 @@ tests/data/oos/g2osc11-s<seed>-<id>-<task>-<drawn config> (the drawn config is n
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from advisor.pipeline import diagnose_paths
 from advisor.priors import lr_over_usual, lr_over_usual_for_batch
+from advisor.signals.oscillation import floor_points
 
+from recorded import OOS
 from recorded import core_patterns as _patterns
 from recorded import diagnose_recorded as _diagnose
 from recorded import first_action, measurement
@@ -40,3 +44,37 @@ def test_nesterov_momentum_099_at_lr_01_is_far_too_high():
     assert first_action(r) == "lower_lr"
     v = measurement(r, "oscillation", "train_loss").values
     assert v["level_rel_start"] < 0.05 and v["val_moves"] is True
+
+
+def test_late_oscillation_starts_after_the_fast_drop_not_at_the_first_epoch():
+    """Keras training.log, NAdam 0.02 (10x) on a Friedman regression, 40 epochs: the loss falls
+    fast, then bounces (OSC002). The finding said "dropped fast, then stayed flat and noisy from epoch
+    0": the rolling amplitude of the drop itself reads high against the falling level. The bouncing
+    now starts no earlier than where the trend has made 70% of its drop (epoch 8)."""
+    r = _diagnose("g2osc11-s4-0072-friedman-nadam_high")
+    f = next(f for f in r.findings if f.rule == "OSC002")
+    assert f.start_step >= 5
+    assert "from epoch 0 " not in f.summary
+    v = measurement(r, "oscillation", "train_loss").values
+    assert v["late_only"] is True
+
+
+def test_a_log_whose_cadence_changes_mid_run_keeps_the_dense_logs_noise_floor(tmp_path):
+    """A per-step CSV (gen2 s15 0234, a healthy NAdam run, 300 iterations) rewritten as a loop that
+    logs every step for the first fifth and every third step after: the points are the same
+    single-minibatch losses, fewer of them. The noise floor was read at the point count (140: 13.7%
+    instead of 18%) and the run was called oscillating; it is now read at the count the curve's
+    denser spacing gives (`floor_points`), the same as the dense log's."""
+    src = OOS / "g2osc11-s15-0234-classif-healthy_nadam" / "log.csv"
+    lines = src.read_text().splitlines()
+    head, rows = lines[0], lines[1:]
+    kept = [row for i, row in enumerate(rows) if i < 60 or (i - 60) % 3 == 0]
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "log.csv").write_text("\n".join([head, *kept]) + "\n")
+    dense = measurement(_diagnose("g2osc11-s15-0234-classif-healthy_nadam"), "oscillation", "train_loss").values
+    d = diagnose_paths([str(tmp_path / "run")])
+    thinned = measurement(d.runs[0], "oscillation", "train_loss").values
+    assert len(kept) < 150
+    assert thinned["noise_floor"] == pytest.approx(dense["noise_floor"], rel=0.01)  # (299 points: 17.96%)
+    assert floor_points(np.arange(1, 61).tolist() + list(range(63, 301, 3))) == 300
+    assert floor_points(np.arange(0, 300, 3)) == 100  # a uniform cadence keeps its count
