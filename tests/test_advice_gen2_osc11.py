@@ -6,6 +6,9 @@ tests/data/oos/g2osc11-s<seed>-<id>-<task>-<drawn config> (the drawn config is n
 """
 from __future__ import annotations
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 
@@ -78,3 +81,33 @@ def test_a_log_whose_cadence_changes_mid_run_keeps_the_dense_logs_noise_floor(tm
     assert thinned["noise_floor"] == pytest.approx(dense["noise_floor"], rel=0.01)  # (299 points: 17.96%)
     assert floor_points(np.arange(1, 61).tolist() + list(range(63, 301, 3))) == 300
     assert floor_points(np.arange(0, 300, 3)) == 100  # a uniform cadence keeps its count
+
+
+def test_a_loss_logged_as_the_mean_since_the_epoch_began_is_read_as_its_per_step_losses(tmp_path):
+    """A JSONL loop (gen2 s4 0079: SGD 0.5 at batch 8 on moons, 500 steps, labelled oscillation) whose
+    per-step loss is logged instead as the mean since the epoch began, as Keras' batch logs do (here
+    epochs of 50 steps). The saw-tooth hid the bouncing (the mean moves less and less through each
+    epoch): no finding. Its moves early in each epoch are >= 3x those late in it, so the curve is read
+    as the per-step losses that make it (`epoch_cumulative`: k*y_k - (k-1)*y_(k-1)), which are the
+    dense log's exactly: the same residual amplitude (4.5x the noise floor) and the same call."""
+    name = "g2osc11-s4-0079-moons-sgd_small_batch_high"
+    dense = _diagnose(name)
+    assert "oscillation" in _patterns(dense)
+    rows = [json.loads(line) for line in (OOS / name / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    total, count = {}, {}
+    for row in rows:
+        if "loss" in row:
+            epoch = (row["step"] - 1) // 50
+            total[epoch] = total.get(epoch, 0.0) + row["loss"]
+            count[epoch] = count.get(epoch, 0) + 1
+            row["loss"] = total[epoch] / count[epoch]
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(OOS / name / "config.json", run / "config.json")
+    (run / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    r = diagnose_paths([str(run)]).runs[0]
+    assert "oscillation" in _patterns(r)
+    assert first_action(r) == first_action(dense) == "lower_lr"
+    v = measurement(r, "oscillation", "train_loss").values
+    assert v["epoch_cumulative"] is True
+    assert v["rel_amplitude"] == pytest.approx(measurement(dense, "oscillation", "train_loss").values["rel_amplitude"], rel=1e-3)
