@@ -87,6 +87,7 @@ register(Family(
         "level": "plateau level (median of the trend over the stretch)",
         "rose_above": "the highest bin median (<= 50 bins) of the train or val loss over the larger of its start level and its level over the plateau stretch (1 = never above them; >= 1.5: thrown off by steps too large); None without a loss of 8 points",
         "val_creeps": "bool: the val loss falls steadily over the whole run (Kendall tau of its bin medians <= -0.9): a slow net, not a dead one; None without a val loss",
+        "unanchored": "bool: a val loss with no training loss, no class count and no accuracy logged that does not creep down: nothing says where the untrained net stood, so a flat stretch is not detected as a stall (the LR rules PLT005/PLT007 still read it); missing otherwise",
         "acc_learned": "bool: the median val accuracy (else train accuracy) over the run is at least halfway from chance (1/C, else 1/2) to perfect: the net has learned, whatever its loss did; None without an accuracy",
     },
     fn="advisor.signals.plateau:measure_plateau",

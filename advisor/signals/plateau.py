@@ -154,7 +154,35 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
         best["values"]["rose_above"] = _rose_above(curves, best["start"], best["end"])
         best["values"]["val_creeps"] = _val_creeps(curves)
         best["values"]["acc_learned"] = _accuracy_learned(curves, float(x[0]), float(x[-1]), unknown=None)
+        if _unanchored(curves, role, best["values"]["val_creeps"]):
+            best["values"]["unanchored"] = True
+            if best["detected"]:
+                best = {**best, "detected": False,
+                        "note": best["note"] + "; not a stall: a val loss alone, with no chance level, flat from its first evaluation"}
     return _measurement(c, role, best)
+
+
+def _unanchored(curves: Curves, role: str, creeps: bool | None) -> bool:
+    """A validation loss logged with no training loss, no class count and no accuracy, that does
+    not creep down (_val_creeps): nothing in the log says where the untrained net stood. A val loss
+    is first evaluated after the first epoch (or eval interval), and a net at a sensible LR has
+    made most of its fall by then; its loss is flat from there on whether it converged before
+    that evaluation or never left its start, and with no chance level (ln C) or accuracy to read
+    the level against, a flat val loss is no evidence of a stall. Over the val-only rewrites of
+    gen2 seeds 1, 2, 3 and 11 (bench/conventions.py --only valonly), the 17 plateau calls on such
+    curves (all regressions) were 3 stalls and 14 nets that had learned (12 labelled healthy, 2
+    overfitting: small-data nets that memorised their training set and froze, a healthy NAdam or
+    Adam run settled at its floor): the stalls are two that creep (plain SGD at 5e-4 and 1e-3,
+    lower at every evaluation: _val_creeps, kept) and one flat at an LR 3x the top of every
+    optimizer's usual range (0.6, no optimizer logged), which PLT005 reads from the LR itself
+    (its stats branch, kept). The val-only rewrites of pool seeds 2 and 3 hold no such curve.
+    A training loss of MIN_N points makes this False: logs that have one are not touched."""
+    if role != "val_loss" or creeps:
+        return False
+    t = curves.get("train_loss")
+    if t is not None and len(t) >= MIN_N:
+        return False
+    return not curves.num_classes and all(curves.get(r) is None for r in ACC_ROLES)
 
 
 def _val_creeps(curves: Curves) -> bool | None:
