@@ -53,3 +53,15 @@ def test_a_val_loss_that_creeps_down_is_still_read_as_a_stall(name):
     assert "unanchored" not in plateau.values
     assert "plateau" in _patterns(r)
     assert first_action(r) == "raise_lr"
+
+
+def test_a_flat_val_loss_beside_a_learned_accuracy_is_not_a_saturating_stall():
+    """moons, a 6-layer sigmoid net (drawn with BatchNorm) at Adam 1e-3, val-only (W&B history, 13
+    evaluations): the val loss sits at 0.34-0.39 (ln 2 = 0.69) from its first evaluation with val
+    accuracy 0.85-0.875 (label: healthy). PLT006 read the flat val loss of a saturating net as a
+    vanishing gradient (add BatchNorm); like PLT004, its no-progress reading now yields to an
+    accuracy halfway from chance to perfect."""
+    r = _diagnose("vo11-s11-0211-moons-healthy_deep_bn")
+    assert measurement(r, "plateau", "val_loss").values.get("acc_learned") is True
+    assert not any(f.rule == "PLT006" for f in r.findings)
+    assert "plateau" not in _patterns(r)
