@@ -432,30 +432,37 @@ def _fell_without_chance_level(curves: Curves, z: np.ndarray, level_z: float) ->
     return first > 0 and level_z <= (1.0 - LEARNED_FALL) * first
 
 
+def _stall_accuracy(curves: Curves, x_start: float, x_end: float, min_points: int) -> float | None:
+    """The val accuracy (else the training accuracy) over [x_start, x_end] as a fraction: the median
+    of its >= `min_points` finite points there; None when neither has that many. What the net
+    scored while its loss stood still, read once for the chance level and for "it has learned"."""
+    for role in ("val_acc", "train_acc"):
+        a = curves.get(role)
+        if a is None or curves.higher_is_better.get(role) is False:
+            continue
+        ax, ay = finite_xy(a)
+        inside = (ax >= x_start) & (ax <= x_end)
+        if inside.sum() < min_points:
+            continue
+        return float(median(ay[inside] / percent_scale(ay)))
+    return None
+
+
 def _chance_classes(curves: Curves, level: float, x_start: float, x_end: float) -> int | None:
     """The class count k a stall is at chance for, read with no class count logged: the loss sits
     within CHANCE_LOSS of ln k and the val accuracy (else the training accuracy), its median over
     [x_start, x_end] of >= 3 points, within CHANCE_ACC of 1/k (k = the nearest integer to 1/accuracy,
     2..MAX_CLASSES); None when that does not hold or no accuracy is logged. Both readings must agree:
     a net stuck at a skewed class prior scores the majority's share with a loss below ln k."""
-    for role in ACC_ROLES[::-1]:
-        a = curves.get(role)
-        if a is None or curves.higher_is_better.get(role) is False:
-            continue
-        ax, ay = finite_xy(a)
-        inside = (ax >= x_start) & (ax <= x_end)
-        if inside.sum() < 3:
-            continue
-        acc = float(median(ay[inside] / percent_scale(ay)))
-        if not 0 < acc <= 0.5 + CHANCE_ACC / 2:
-            return None
-        k = int(round(1.0 / acc))
-        if not 2 <= k <= MAX_CLASSES:
-            return None
-        near_acc = abs(acc - 1.0 / k) <= CHANCE_ACC / k
-        near_loss = abs(level - math.log(k)) <= CHANCE_LOSS * math.log(k)
-        return k if near_acc and near_loss else None
-    return None
+    acc = _stall_accuracy(curves, x_start, x_end, min_points=3)
+    if acc is None or not 0 < acc <= 0.5 + CHANCE_ACC / 2:
+        return None
+    k = int(round(1.0 / acc))
+    if not 2 <= k <= MAX_CLASSES:
+        return None
+    near_acc = abs(acc - 1.0 / k) <= CHANCE_ACC / k
+    near_loss = abs(level - math.log(k)) <= CHANCE_LOSS * math.log(k)
+    return k if near_acc and near_loss else None
 
 
 def _accuracy_learned(curves: Curves, x_start: float, x_end: float, unknown: bool | None = False) -> bool | None:
@@ -463,16 +470,8 @@ def _accuracy_learned(curves: Curves, x_start: float, x_end: float, unknown: boo
     least LEARNED_ACC of the way from chance to perfect; `unknown` when no accuracy is logged."""
     C = curves.num_classes
     chance = 1.0 / C if C and C > 1 else 0.5
-    for role in ("val_acc", "train_acc"):
-        a = curves.get(role)
-        if a is None or curves.higher_is_better.get(role) is False:
-            continue
-        ax, ay = finite_xy(a)
-        inside = (ax >= x_start) & (ax <= x_end)
-        if inside.sum() < 2:
-            continue
-        return float(median(ay[inside] / percent_scale(ay))) >= chance + LEARNED_ACC * (1.0 - chance)
-    return unknown
+    acc = _stall_accuracy(curves, x_start, x_end, min_points=2)
+    return unknown if acc is None else acc >= chance + LEARNED_ACC * (1.0 - chance)
 
 
 def _still_falling(curves: Curves, role: str, length: float) -> bool:
