@@ -53,3 +53,25 @@ def test_a_short_record_of_a_collapse_to_chance_is_a_divergence(name):
     assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
     m = measurement(r, "divergence", "train_loss")
     assert m.values["kind"] == "relapse" and r.findings[0].rule == "DIV006"
+
+
+# The val loss an Optuna sweep reported for one trial of bench/bench_sweep.py (the built-in digits
+# MLP, SGD with momentum at LR 0.345, seed 0; recorded from a real training): learns for an epoch,
+# blows up, then sits at ln 10 = chance. No training loss, no accuracy: only the val loss.
+_SWEEP_TRIAL_VAL_LOSS = [(23, 0.9267), (46, 0.5251), (69, 2.0697), (92, 2.7245), (115, 2.2692), (138, 2.2959),
+                         (161, 2.2964), (184, 2.302), (207, 2.2913), (230, 2.299), (253, 2.297), (276, 2.2946),
+                         (299, 2.2925), (322, 2.296), (345, 2.2709)]
+
+
+@pytest.mark.parametrize("points", [8, 15])  # as AdvisorPruner saw it at step 184, and the whole run
+def test_a_val_only_blow_up_to_chance_without_an_accuracy_stays_a_divergence(tmp_path, points):
+    """Overfitting reads on a val-only log with no accuracy only while the val loss stays under 2x
+    its first value (the overfitting-labelled regressions of the val-only rewrites peak at 1.52-1.82x).
+    At 2.5x this trial (trend peak 2.48x) was excused, and AdvisorPruner kept training it."""
+    from recorded import verdict
+
+    rows = ["step,val_loss"] + [f"{s},{v}" for s, v in _SWEEP_TRIAL_VAL_LOSS[:points]]
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.csv").write_text("\n".join(rows) + "\n")
+    patterns, action = verdict(tmp_path / "run")
+    assert "divergence" in patterns and action == "lower_lr"
