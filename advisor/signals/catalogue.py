@@ -121,6 +121,7 @@ register(Family(
         "gap_trend": "slope sign of (val - train) over the second half: 'widening' | 'stable' | 'closing'",
         "train_falling": "bool: train loss keeps falling after the val minimum",
         "train_share_after_min": "share of the training loss's whole fall (from the median of its first 10% to its trend's end) that came after the val minimum: ~0 when the training set was already memorised there; None without a train loss",
+        "train_kept_after_min": "the training loss's trend at the end / its level at the val minimum (running median over a tenth of the points): <= 0.8 when training fell >= 20% after the minimum; None without a train loss or with a trend <= 0 there",
         "val_flat_train_falling": "bool",
         "inconsistent_metric": "bool: val loss rises but the val metric keeps improving",
         "rise_noise": "climb of the val loss after its minimum / its point-to-point noise (>= 3.5: a climb, not a bounce); None when noiseless",

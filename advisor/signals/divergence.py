@@ -630,6 +630,31 @@ def _recovered(y: np.ndarray, curves: Curves) -> bool:
     return drop is None or drop < ACC_DROP
 
 
+def _came_back_to_learnt(y: np.ndarray, curves: Curves) -> bool:
+    """A trend explosion the training loss came back from, with an accuracy that never lost its
+    level: the loss's last quarter <= LEARNT x its start and the accuracy's last quarter (validation
+    first, else training) within ACC_HELD of its best.
+
+    The labeller's divergences are a full-batch loss whose last quarter sits >= 1.5x its start, one
+    back at >= 90% of its start at the end, or a val accuracy back at chance: none of them ends
+    with a training loss far below its start and an accuracy at its best. A per-batch loss at a
+    too-high LR can still bounce far above its running minimum for a while before it settles (gen2
+    s11: cancer at NAdam 0.2, batch 16, cosine decay, its batch loss 0.1-18 over the first 40% of
+    the run, then exactly 0 to the end, train accuracy 100%, val accuracy 96.5% against a best of
+    97.3%; the val loss ends at 3.1x its start, an overconfident net's few wrong answers, so
+    `_recovered`'s val-loss test cannot be used here). Over gen2 s1-4, 9-11, 15 and the
+    first-generator pool, that run is the only trend explosion this clears: it reads 0.0x / 0.9
+    points; the explosions labelled divergence nearest to it end at >= 0.93x their start, or drop
+    >= 14 points of accuracy (0.99x, 14 points: gen2 0068 momentum 0.99), and the one that ends
+    below (gen2 s10 0171, 0.05x, 0 points) stopped on a blow-up at its last point, which is not
+    a trend explosion (and its grad norm calls it anyway). Without a logged accuracy nothing is
+    cleared."""
+    if not _ends_below(y, LEARNT):
+        return False
+    drop = _accuracy_drop(curves)
+    return drop is not None and drop < ACC_HELD
+
+
 def _ends_far_above_first_value(y: np.ndarray) -> bool:
     """The loss's last quarter (median) is >= DIV_FACTOR x its first logged value.
 
@@ -794,7 +819,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         values["explosion_ratio"] = bl["ratio"]
         values["early_rise_ratio"] = bl["early_ratio"]
         held = role == "val_loss" and _val_only_held(curves, y)
-        if kind is None and bl["kind"] is not None and not _far_below_guessing(curves, bl.get("trend_peak")) and not held:
+        if kind is None and bl["kind"] is not None and not _far_below_guessing(curves, bl.get("trend_peak")) and not held \
+                and not (role == "train_loss" and bl.get("trend_peak") is not None and _came_back_to_learnt(y, curves)):
             kind, onset = bl["kind"], bl["onset"]
         elif kind == "nan" and bl["kind"] is not None and bl["onset"] < onset:
             onset = bl["onset"]  # it was already blowing up before the first NaN

@@ -75,16 +75,18 @@ WHOLE_WINDOWS = 8
 LOWER_IS_BETTER = ("wer", "cer", "loss", "error", "err", "rmse", "mae", "mse", "perplexity", "ppl", "fid")
 
 
-def _falling_after(curves: Curves, role: str, x0: float, x_end: float) -> tuple[bool | None, float | None, float | None]:
+def _falling_after(curves: Curves, role: str, x0: float,
+                   x_end: float) -> tuple[bool | None, float | None, float | None, float | None]:
     """Whether `role`'s trend fell by >= 10% from x0 to the end (None when not logged), its end
-    level, and the share of its whole fall (from its start, the median of its first 10%) that
-    came after x0. The trend is a running median over a tenth of the points (>= 5)."""
+    level, the share of its whole fall (from its start, the median of its first 10%) that
+    came after x0, and the trend's end / its level at x0 (None unless that level is > 0). The trend
+    is a running median over a tenth of the points (>= 5)."""
     c = curves.get(role)
     if c is None:
-        return None, None, None
+        return None, None, None, None
     x, y = finite_xy(c)
     if len(y) < 3:
-        return None, None, None
+        return None, None, None, None
     t = running_median(y, odd(max(5, int(round(0.1 * len(y)))))) if len(y) >= 5 else y
     end = float(np.mean(y[-max(1, len(y) // 10):]))
     t_at = float(np.interp(x0, x, t))
@@ -92,14 +94,14 @@ def _falling_after(curves: Curves, role: str, x0: float, x_end: float) -> tuple[
     fall = head_level(y, 0.1) - t_end
     share = float(min(1.0, max(0.0, (t_at - t_end) / fall))) if fall > 0 else None
     if t_at > 0:
-        return bool(t_end <= (1 - TRAIN_FALL) * t_at), end, share
+        return bool(t_end <= (1 - TRAIN_FALL) * t_at), end, share, t_end / t_at
     if t_at == 0 and t_end == 0 and float(np.min(y)) >= 0:
         # a non-negative loss logged as 0 from the val minimum on (4 decimals: a memorised
         # training set) is at its floor: whether it still falls cannot be read, it is no evidence
         # that training stopped
-        return None, end, share
+        return None, end, share, None
     start = float(t[0])
-    return bool(t_at - t_end >= TRAIN_FALL * max(start - t_end, 1e-300)), end, share
+    return bool(t_at - t_end >= TRAIN_FALL * max(start - t_end, 1e-300)), end, share, None
 
 
 def _metric_improves(curves: Curves, x0: float) -> bool:
@@ -268,7 +270,7 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     # against the lowest logged value (rise_rel, on the 3-point mean, is what the rules threshold)
     y_min = float(np.min(y))
     rise_logged = float((v_end - y_min) / y_min) if y_min > 0 else rise_rel
-    train_falling, train_end, train_share_after = _falling_after(curves, "train_loss", xmin, x[-1])
+    train_falling, train_end, train_share_after, train_kept = _falling_after(curves, "train_loss", xmin, x[-1])
     ratio = orders = None
     if train_end is not None and train_end > 0 and v_end > 0:
         ratio = float(v_end / train_end)
@@ -307,6 +309,7 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     values = {
         "val_min_step": xmin, "val_min": vmin, "rise_rel": rise_rel, "train_val_ratio": ratio,
         "orders_apart": orders, "gap_trend": gap_trend, "train_falling": train_falling, "train_share_after_min": train_share_after,
+        "train_kept_after_min": train_kept,
         "val_flat_train_falling": val_flat_train_falling, "inconsistent_metric": climb.inconsistent,
         "rise_noise": rise_noise if math.isfinite(rise_noise) else None,
         "trend_rise": climb.trend_rise, "val_end": v_end, "rise_logged": rise_logged, "never_fell": climb.never_fell,
