@@ -809,6 +809,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         "first_log_blowup": None,
     }
     kind, onset = None, None
+    held = role == "val_loss" and _val_only_held(curves, y)  # a val-only climb read as overfitting
     if bad.any():
         kind, onset = "nan", first_bad
     if len(y) == 2 and kind is None and len(y_all) == 2 and y[0] > 0 and y[1] >= LAST_BLOWUP * y[0]:
@@ -818,7 +819,6 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         bl = _blowup(x, y)
         values["explosion_ratio"] = bl["ratio"]
         values["early_rise_ratio"] = bl["early_ratio"]
-        held = role == "val_loss" and _val_only_held(curves, y)
         if kind is None and bl["kind"] is not None and not _far_below_guessing(curves, bl.get("trend_peak")) and not held \
                 and not (role == "train_loss" and bl.get("trend_peak") is not None and _came_back_to_learnt(y, curves)):
             kind, onset = bl["kind"], bl["onset"]
@@ -845,7 +845,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         if wearing is not None:
             kind, onset = "explosion", float(x[0])
             values["explosion_ratio"] = wearing
-    if kind is None and len(y) >= 8 and _ends_far_above_first_value(y) and not (role == "val_loss" and _val_only_held(curves, y)):
+    if kind is None and len(y) >= 8 and _ends_far_above_first_value(y) and not held:
         kind, onset = "early_rise", float(x[1])
         values["early_rise_ratio"] = float(np.max(_smooth(y))) / float(y[0])  # the trend's peak, from the first value
     if kind == "relapse" and not collapsed and role == "train_loss" and _val_kept_its_fall(curves):

@@ -602,8 +602,8 @@ def epoch_cumulative(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     prof = np.array([median(a[i::P]) for i in range(P)])
     ph = int(np.argmax(prof))
     pos = (np.arange(len(a)) - ph) % P
-    early = mv[(pos >= 1) & (pos <= P // 4)]
-    late = mv[pos >= (3 * P) // 4]
+    in_early, in_late = (pos >= 1) & (pos <= P // 4), pos >= (3 * P) // 4  # an epoch's first / last quarter
+    early, late = mv[in_early], mv[in_late]
     if not len(early) or not len(late) or not float(median(late)) > 0:
         return None
     if float(median(early)) < CUMULATIVE_RATIO * float(median(late)):
@@ -619,7 +619,7 @@ def epoch_cumulative(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     # the losses it gives move as much late in each epoch as early: a loss that really moves less and
     # less through each epoch (class-sorted data's saw-tooth, OSC003) would be amplified k-fold late
     dz = np.abs(np.diff(z))
-    zl, ze = dz[pos >= (3 * P) // 4], dz[(pos >= 1) & (pos <= P // 4)]
+    zl, ze = dz[in_late], dz[in_early]
     if not 0.5 <= float(median(zl)) / max(float(median(ze)), 1e-300) <= 2.0:
         return None
     return z

@@ -177,11 +177,17 @@ def _unanchored(curves: Curves, role: str, creeps: bool | None) -> bool:
     optimizer's usual range (0.6, no optimizer logged), which PLT005 reads from the LR itself
     (its stats branch, kept). The val-only rewrites of pool seeds 2 and 3 hold no such curve.
     A training loss of MIN_N points makes this False: logs that have one are not touched."""
-    if role != "val_loss" or creeps:
-        return False
+    return role == "val_loss" and not creeps and not _has_train_loss(curves) and _no_chance_level(curves)
+
+
+def _has_train_loss(curves: Curves) -> bool:
+    """A training loss of MIN_N points: the run's plateau is judged on it, not on its val loss."""
     t = curves.get("train_loss")
-    if t is not None and len(t) >= MIN_N:
-        return False
+    return t is not None and len(t) >= MIN_N
+
+
+def _no_chance_level(curves: Curves) -> bool:
+    """No class count and no accuracy logged: nothing places a loss against chance (ln C)."""
     return not curves.num_classes and all(curves.get(r) is None for r in ACC_ROLES)
 
 
@@ -346,7 +352,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
 
         if run_divergence(curves) is not None:
             saddle = stall = False
-    if role == "val_loss" and curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N:
+    if role == "val_loss" and _has_train_loss(curves):
         saddle = stall = False  # the run's plateau is judged on its training loss
     if (saddle or stall) and not is_acc and _still_falling(curves, role, length):
         # a flat stretch shorter than a third of a run that keeps falling steadily to its end (an
@@ -421,7 +427,7 @@ def _fell_without_chance_level(curves: Curves, z: np.ndarray, level_z: float) ->
     0.93-1.17 of their first value, while the healthy regressions that fell fast and converged at
     their noise floor (diabetes keeps half its variance) sit at 0.42-0.67 of it. A stretch the run
     breaks out of (a saddle) is not judged here."""
-    if curves.num_classes or any(curves.get(r) is not None for r in ACC_ROLES):
+    if not _no_chance_level(curves):
         return False
     if finite_curve(curves, "val_loss", MIN_N) is None:
         # a training loss alone cannot say which case it is: a classifier stuck at its class prior
