@@ -6,13 +6,14 @@ or g2osc12-o<first-generator seed>-<id>-... (the drawn config in the name is not
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from advisor.signals.oscillation import lr_within_usual
 
 from recorded import core_patterns as _patterns
 from recorded import diagnose_recorded as _diagnose
-from recorded import measurement
+from recorded import first_action, measurement
 
 
 @pytest.mark.parametrize("hparams, within", [
@@ -44,7 +45,7 @@ def test_per_step_bouncing_after_a_fast_drop_at_a_usual_sgd_lr_with_a_val_loss_t
 
 
 def test_a_batchnorm_net_bouncing_from_its_start_at_lr_1e3_is_not_oscillating():
-    """TensorBoard (first generator, seed 235), a deep BatchNorm net on wine at LR 1e-3 with no
+    """tensorboardX (first generator, seed 235), a deep BatchNorm net (Adam) on wine at LR 1e-3 with no
     optimizer logged (1e-3 is the lowest top of any family: within the usual range whatever it is),
     400 per-step points bouncing 35% of the level from the start, with five isolated spikes. It was
     OSC001 (lower the LR); labelled healthy. The spikes are still reported (SPK001)."""
@@ -53,3 +54,41 @@ def test_a_batchnorm_net_bouncing_from_its_start_at_lr_1e3_is_not_oscillating():
     assert any(f.rule == "SPK001" for f in r.findings)
     m = measurement(r, "oscillation", "train_loss")
     assert m.detected is False and m.values["late_only"] is False
+
+
+def test_a_val_loss_whose_second_half_begins_at_a_peak_still_moves():
+    """15 evaluations bouncing 30-60% of their level, with a blow-up to 7x at the mid-point: the second
+    half begins with the fall from the peak, and 2 of its 7 changes are up (0.29, under the labellers'
+    30%). Over the last two thirds (the robust bounce's window) 4 of 9 are: it moves."""
+    from advisor.signals.oscillation import val_moves
+
+    vy = np.array([2.0, 1.0, 1.3, 1.0, 1.3, 1.0, 1.3, 7.0, 1.0, 1.02, 1.6, 1.0, 0.98, 1.4, 0.95])
+    assert val_moves(vy) is True
+    assert val_moves(np.linspace(2.0, 1.0, 24)) is False  # falling: no change up
+    assert val_moves(1.0 + 0.01 * np.sin(np.arange(24))) is False  # up and down, but by 1%
+    assert val_moves(np.ones(11)) is None
+
+
+def test_an_epoch_log_whose_val_loss_climbs_again_and_again_with_few_changes_up_oscillates():
+    """TensorBoard (torch SummaryWriter, tutorial tags), SGD 0.5 with momentum 0.9 (5x the usual top) on
+    moons, 40 epochs: the train loss bounces 11% of its level around a trend that never gets below its
+    early level, and the val loss climbs 35-98% of its level in one epoch and comes down over several
+    (mean move 29% of its level per epoch). Four of its 19 second-half changes are up (0.21, under the
+    labellers' 30%), 0.35 over its last two thirds. It was not called; labelled oscillation: lower the
+    LR."""
+    r = _diagnose("g2osc12-s3-0234-moons-sgd_kill")
+    assert "oscillation" in _patterns(r)
+    assert first_action(r) == "lower_lr"
+    assert measurement(r, "oscillation", "train_loss").values["val_moves"] is True
+
+
+def test_an_epoch_log_whose_second_half_begins_at_a_val_peak_oscillates():
+    """Keras TensorBoard callback (train/ and validation/ event files), Adagrad at LR 0.3 (no optimizer
+    or LR in the hparams; the LR curve only), 15 epochs on diabetes: the val loss jumps to 7x its level
+    at epoch 7, the mid-point, and again to 2x and 1.5x later. The second half starts at the peak: 2 of
+    its 7 changes up (0.29), 4 of 9 over the last two thirds. It was not called; labelled oscillation:
+    lower the LR."""
+    r = _diagnose("g2osc12-s15-0058-diabetes-adagrad_high")
+    assert "oscillation" in _patterns(r)
+    assert first_action(r) == "lower_lr"
+    assert measurement(r, "oscillation", "train_loss").values["val_moves"] is True
