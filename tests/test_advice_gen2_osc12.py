@@ -31,11 +31,11 @@ def test_an_lr_is_within_the_usual_range_only_when_known_to_be(hparams, within):
 def test_per_step_bouncing_after_a_fast_drop_at_a_usual_sgd_lr_with_a_val_loss_that_does_not_move():
     """TensorBoard, SGD at LR 0.05 (the momentum, 0.99, is not logged: 0.25x plain SGD's usual top) on
     moons, 100 per-step points: the loss drops fast and then bounces 29% of its level (2.5x the floor),
-    and the val loss bounces 10.4% between its 32 evaluations without moving as an oscillating loss
-    does (`val_moves` false). It was OSC002 (decay the LR); labelled healthy (the full-batch loss moves
-    3.5% per evaluation). Every labelled oscillation of the 14 tuning corpora whose LR is known trains
-    at >= 2.5x the usual top; at an LR within the range, only the purple curve with a moving val loss
-    is an LR story."""
+    and the val loss bounces 10.4% between its 32 evaluations without moving as an oscillating loss does
+    (`val_moves` false). It was OSC002 (decay the LR); labelled healthy (the full-batch loss moves 3.5%
+    per evaluation). Every labelled oscillation of the 14 tuning corpora whose optimizer is logged
+    trains at >= 2.5x the usual top; at an LR within the range, only the purple curve with a moving val
+    loss is an LR story."""
     r = _diagnose("g2osc12-s15-0033-moons-momentum_0.99_blowup")
     assert "oscillation" not in _patterns(r)
     m = measurement(r, "oscillation", "train_loss")

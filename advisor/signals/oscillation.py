@@ -203,13 +203,15 @@ VAL_MOVE_UP = 0.3
 # the LR the second half trained at is at most the top of its family's usual range for the batch
 # (`lr_over_usual_for_batch`); where only the LR is logged, at most the lowest top of any family (Adam's
 # 1e-3), within the range whatever the optimizer. The train-only cases already never called such a run;
-# the val-confirmed ones did. Over the 14 tuning corpora of both generators (2,330 runs) every labelled
-# oscillation whose LR is known (167) trains at >= 2.5x the top (SGD 0.5 at batch 32; SGD 0.3 at batch
-# 16 is 3x), while the only two runs within the range that were called were healthy (gen2 s15 0033: SGD
-# 0.05 logged without its momentum, per-step bouncing 2.5x the floor after a fast drop, confirmed by a
-# 10.4% val bounce whose val loss does not move, `val_moves` false; pool oos235 0180: a BatchNorm net at
-# LR 1e-3 bouncing from its start, loss spikes). Within the range only the purple curve is called: a fast
-# drop, then bouncing (`late_only`), the val loss moving as an oscillating loss does where it is logged
+# the val-confirmed ones did. Over the 14 tuning corpora of both generators (2,471 runs) every labelled
+# oscillation whose optimizer and LR are logged (119) trains at >= 2.5x the top for its batch as logged
+# (SGD 0.5 with no batch logged; SGD 0.3 at batch 16 is 3x), every one with only its LR logged (48) at
+# >= 1e-2, 10x Adam's top, while the only two runs within the range that were called were healthy (gen2
+# s15 0033: SGD 0.05 logged without its momentum, per-step bouncing 2.5x the floor after a fast drop,
+# confirmed by a 10.4% val bounce whose val loss does not move, `val_moves` false; pool oos235 0180: a
+# BatchNorm net at LR 1e-3 bouncing from its start, loss spikes). Within the range only the purple curve
+# is called: a fast drop, then bouncing (`late_only`), the val loss moving as an oscillating loss does
+# where it is logged
 WITHIN_USUAL = 1.0
 
 
