@@ -21,3 +21,16 @@ def test_a_run_that_stopped_on_a_blow_up_is_a_divergence_whatever_its_trend_did_
     assert m.values["kind"] == "explosion" and r.findings[0].rule == "DIV002"
     assert m.values["onset_step"] == 319  # the last logged step: where the blow-up is in the log
 
+
+def test_orders_apart_with_a_val_accuracy_at_100_percent_and_a_mild_creep_is_not_overfitting():
+    """Wine MLP at Adam 3e-3, a Keras CSV of 115 epochs: the training loss memorised (4e-4), the
+    val loss falls 1.02 -> 0.011 and creeps 17% (to 0.013) while the val accuracy stays at 100%
+    from its minimum to the end. 1.5 orders apart, but a metric that held shrugs off a climb under
+    20% (the climb reading's veto; now the orders-apart reading's too). Labelled healthy; was
+    OVF001 (early_stop), then OVF002 once OVF001 no longer fired."""
+    r = diagnose_recorded("g2div12-o236-0236-wine-healthy_adam")
+    assert core_patterns(r) == set()
+    v = measurement(r, "overfitting", "val_loss").values
+    assert v["orders_apart"] >= 1.0 and 0.1 <= v["rise_rel"] < 0.2
+    assert v["metric_held"] is True and v["metric_shrugged"] is True
+    assert not measurement(r, "overfitting", "val_loss").detected

@@ -132,6 +132,7 @@ register(Family(
         "loss_metric_disagree": "bool: never_fell while a val metric in [0, 1] went >= half of the way to perfect and >= 25 points: not overfitting",
         "metric_held": "bool: every val metric (accuracy, F1, WER towards 0) ends (median of its last quarter) no worse than at the val minimum; None without one",
         "metric_veto": "bool: the val metric overrules the climb: a climb under 20% that it contradicts (inconsistent_metric) or that left it where it was (metric_held), or loss_metric_disagree",
+        "metric_shrugged": "bool: a climb under 20% while a val metric that did not keep improving ended no worse than at the val minimum (metric_held, not inconsistent_metric): vetoes the orders-apart reading too",
     },
     fn="advisor.signals.generalization:measure_overfitting",
 ))
