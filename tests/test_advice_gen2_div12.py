@@ -34,3 +34,23 @@ def test_orders_apart_with_a_val_accuracy_at_100_percent_and_a_mild_creep_is_not
     assert v["orders_apart"] >= 1.0 and 0.1 <= v["rise_rel"] < 0.2
     assert v["metric_held"] is True and v["metric_shrugged"] is True
     assert not measurement(r, "overfitting", "val_loss").detected
+
+
+# `sum` runs are gen2 seed 16 rewritten by bench/conventions.py (sum) with the losses x the batch
+# size, as a loop with `reduction="sum"` logs them; the hparams (optimizer, LR) are the run's own.
+def test_a_summed_loss_of_a_net_stuck_at_chance_at_an_ordinary_lr_is_a_plateau_not_a_blow_up():
+    """Digits, an 8-layer tanh MLP with tiny init at SGD 0.03, batch 16, train-only: the summed loss
+    sits at 16 x ln 10 = 36.8 from its first value while the training accuracy stays at chance. Read
+    as blown-up logits (DIV007, lower_lr first); at 0.15x its optimizer's usual top LR no step throws
+    the outputs that far. Labelled plateau; the stall finding now puts BatchNorm first."""
+    r = diagnose_recorded("g2div12-sum-s16-0012-digits-deep_saturating")
+    assert core_patterns(r) == {"plateau"} and first_action(r) == "add_batchnorm"
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None
+
+
+def test_a_summed_loss_far_above_chance_at_an_lr_far_too_high_stays_a_blow_up():
+    """Digits MLP at SGD 0.5, momentum 0.9 (5x its usual top), batch 32, summed: the loss sits at
+    28.7x the loss of guessing with the accuracy at chance. Labelled divergence, still DIV007."""
+    r = diagnose_recorded("g2div12-sum-s16-0170-digits-sgd_kill")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] == "above_chance"

@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from advisor.model import Curves, Measurement
+from advisor.priors import lr_over_usual_bound
 from advisor.signals.robust import (
     MIN_POINTS, bin_medians, curve_or_none, diff_sigma, finite_xy, head_level, odd, percent_scale, running_median,
     tail_level, theil_sen,
@@ -112,6 +113,19 @@ VAL_KEPT = 0.75
 # its per-step loss ~3 beside a train accuracy at 23-30%); 2x, the first cut, missed both.
 ABOVE_CHANCE = 1.6
 FAR_ABOVE_CHANCE = 10.0
+# LR_CAN_BLOW_UP: outputs blown up that far need a step far too large; with the LR logged and under
+# twice the top of its optimizer's usual range (advisor.priors.lr_over_usual; with the optimizer
+# unknown, under twice Adam's 1e-3, the lowest top of any family), a classifier loss far above the
+# loss of guessing is on another scale, not exploded: a loss summed over the batch
+# (`reduction="sum"`) of a net stuck at chance sits at B x ln C, flat from its first value, exactly
+# like logits thrown far in the first steps. Over gen2 seeds 1-4, 9-11, 15, 16, the first-generator
+# pool (seeds 7, 11, 29, 235, 236) and five of them written with summed losses (bench/conventions.py
+# sum: gen2 1, 3, 16, pool 29, 236), every divergence these readings call with an LR logged is at
+# >= 5x its optimizer's top (SGD at 1.0, SGD-momentum 0.9 at 0.5), or >= 100x Adam's with the
+# optimizer unknown (an LR of 0.1); the summed-loss plateaus and slow runs they called sit at
+# 0.003-1x (deep saturating nets at SGD 0.03-0.1, SGD and Adagrad far too low, LSTMs at Adam 1.5e-4).
+# Without an LR nothing changes.
+LR_CAN_BLOW_UP = 2.0
 COIN_FLIP = 0.5  # an accuracy's low at or under this bounds the chance level (see `_guessing`)
 GUESS_LOW = 1e-3  # ... floored here: a low of 0 bounds nothing, its loss of guessing reads ln 1000
 # A classifier whose accuracy never came down to a coin flip (its 10th percentile > 50%) has no
@@ -472,6 +486,9 @@ def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray, training: bool) 
     g = _guessing(curves, MIN_DIV_POINTS)
     if g is None or len(y) < MIN_DIV_POINTS:
         return None
+    lr_ratio = lr_over_usual_bound(curves.hparams, most=True)
+    if lr_ratio is not None and lr_ratio < LR_CAN_BLOW_UP:
+        return None  # a loss on another scale (a summed loss), not blown-up logits: see LR_CAN_BLOW_UP
     guess, low, ay = g
     loss_tail = float(median(y[-max(1, len(y) // 4):]))
     if low > COIN_FLIP:
