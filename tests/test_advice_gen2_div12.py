@@ -76,3 +76,15 @@ def test_a_grad_norm_blow_up_beside_a_pattern_of_the_loss_comes_after_it(name, p
     assert core_patterns(r) == {pattern} and first_action(r) in first
     rules = [f.rule for f in r.findings]
     assert "DIV004" in rules and rules.index("DIV004") > 0
+
+
+def test_a_collapse_shown_by_an_evaluated_training_accuracy_in_a_train_only_log_is_a_divergence():
+    """4-class MLP at SGD 0.05 momentum 0.99, batch 16, train-only (tensorboardX): the training
+    accuracy, evaluated 13 times (its values step by 0.15%, not by a batch's 1/16), climbs 43% ->
+    57% and falls to 24-26% (chance) while the loss goes back to ln 4. The collapse reading wanted a
+    val accuracy for a single-evaluation peak; a training accuracy measured on many samples is
+    evidence too. Labelled divergence; was a plateau."""
+    r = diagnose_recorded("g2div12-s11-0007-classif-momentum_0.99_blowup")
+    assert "val_acc" not in r.metrics and "train_acc" in r.metrics
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] == "relapse" and r.findings[0].rule == "DIV006"
