@@ -122,6 +122,20 @@ VAL_KEPT = 0.75
 # its per-step loss ~3 beside a train accuracy at 23-30%); 2x, the first cut, missed both.
 ABOVE_CHANCE = 1.6
 FAR_ABOVE_CHANCE = 10.0
+# A VAL loss (a log with no training loss) is read between those two as well: its last quarter at
+# >= VAL_ABOVE_GUESS x the loss of guessing (low <= 50%) while it has not climbed to more than
+# VAL_NOT_CLIMBED x its first evaluation. A net blown up by its first steps is far above guessing
+# from its first evaluation and stays there (the wreck jitters, it does not climb: gen2's
+# classifiers at SGD 1-2 with batch 8-16 read 5.1-9.4x at 0.26-0.97x their first value, their val
+# accuracy creeping 10-30 points above chance); an overfit small-data net's val loss climbs there
+# from a low first evaluation (the overfitting-labelled runs at >= 2.75x guessing climbed
+# 2.75-4.1x). Over gen2 seeds 1-4, 9-11, 15, 16, the first-generator pool (7, 11, 29, 235, 236) and
+# their val-only rewrites, the runs labelled anything but a divergence that stay under 1.5x their
+# first value read <= 2.0x (an overfit 4-class net 2.0x, Adagrad too low on 10 classes 1.94x) but
+# two Adagrad-at-LR-1 plateaus at chance (3.31x, 2.27x: ABOVE_CHANCE's flat branch reads them
+# already); the divergences it adds read >= 5.1x.
+VAL_ABOVE_GUESS = 4.0
+VAL_NOT_CLIMBED = 1.5
 # LR_CAN_BLOW_UP: outputs blown up that far need a step far too large; with the LR logged and under
 # twice the top of its optimizer's usual range (advisor.priors.lr_over_usual; with the optimizer
 # unknown, under twice Adam's 1e-3, the lowest top of any family), a classifier loss far above the
@@ -524,7 +538,9 @@ def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray, training: bool) 
     acc_tail = float(median(ay[-max(1, len(ay) // 4):]))
     flat = acc_tail <= low + ACC_FLOOR
     not_learnt = acc_tail <= min(2 * low, low + 0.5 * (1.0 - low))
-    if not ((ratio >= ABOVE_CHANCE and flat) or (ratio >= FAR_ABOVE_CHANCE and not_learnt)):
+    blown_from_first = not training and ratio >= VAL_ABOVE_GUESS and y[0] > 0 \
+        and loss_tail <= VAL_NOT_CLIMBED * float(y[0])
+    if not ((ratio >= ABOVE_CHANCE and flat) or (ratio >= FAR_ABOVE_CHANCE and not_learnt) or blown_from_first):
         return None
     over = np.flatnonzero(y >= ABOVE_CHANCE * guess)
     return float(x[int(over[0])] if len(over) else x[0]), ratio
