@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from recorded import core_patterns as _patterns
 from recorded import diagnose_recorded as _diagnose
-from recorded import measurement
+from recorded import first_action, measurement
 
 
 def test_a_bouncing_train_only_loss_with_no_lr_logged_is_not_called_oscillating():
@@ -34,3 +34,32 @@ def test_with_no_lr_logged_a_val_loss_that_does_not_move_confirms_nothing():
     assert "oscillation" not in _patterns(r)
     m = measurement(r, "oscillation", "train_loss")
     assert m.detected is False and m.values["val_moves"] is False
+
+
+def test_a_val_loss_logged_alone_that_climbs_and_falls_back_at_a_far_too_high_lr_is_oscillating():
+    """gen2 seed 16, RMSprop at LR 0.1 (100x its usual top) on digits, val curves only: 22 evaluations
+    whose second half moves 20% of its level per evaluation, half of the moves up (`val_moves`: 8.8%
+    and 30% asked), not settled, well below its start. It was silent (a val curve read as a sparse
+    per-step log); labelled oscillation."""
+    r = _diagnose("g2conv12-vo16-0214-digits-rmsprop_high")
+    assert "oscillation" in _patterns(r)
+    assert first_action(r) == "lower_lr"
+    m = measurement(r, "oscillation", "val_loss")
+    assert m.detected is True
+
+
+def test_the_same_on_the_first_generator():
+    """Pool seed 3, RMSprop at LR 0.1 on hastie, val curves only: 20 evaluations moving 23% of their
+    level, 44% of the moves up. It was silent; labelled oscillation."""
+    r = _diagnose("g2conv12-vop3-0142-hastie-rmsprop_lr0.1")
+    assert "oscillation" in _patterns(r)
+    assert first_action(r) == "lower_lr"
+
+
+def test_a_val_loss_logged_alone_with_no_lr_must_move_to_be_called():
+    """gen2 seed 2, an Adam net on cancer logged with its val curves only and no hparams: 120
+    evaluations whose second half moves 5.4% of its level per evaluation (8.8% asked). It was OSC002
+    (the val curve read as a per-step train loss); labelled overfitting, which is still called."""
+    r = _diagnose("g2conv12-vo2-0005-cancer-adam_high")
+    assert "oscillation" not in _patterns(r)
+    assert "overfitting" in _patterns(r)

@@ -378,11 +378,11 @@ def _val_confirms(e: StepEvidence) -> bool:
     # (or the val loss moves as an oscillating full-batch loss does, its few large moves included, while
     # the train loss has not sunk under 5% of its start, where a memorised net's val loss wanders)
     moves = bool(e.val_moves) and e.lvl_rel >= LOW_LEVEL
-    # (with no LR logged at all, a val loss that does not move, `val_moves` false, confirms nothing: the 14
-    # tuning corpora rewritten without hparams and LR, per-step logs with a val loss and no LR called on it:
-    # a healthy SGD momentum-0.99 net on moons bouncing 10.4% on val while its val loss does not move (gen2
-    # s15 0033), and two oscillating warmup / RMSprop runs bouncing 16% and 40% (s9 0082, s15 0046); as
-    # logged, no run without an LR reaches this test)
+    # (with no LR logged at all, a val loss that does not move, `val_moves` false, confirms nothing, as for a
+    # val loss logged alone (`measure_oscillation`): the 14 tuning corpora rewritten without hparams and LR,
+    # per-step logs with a val loss and no LR called on it: a healthy SGD momentum-0.99 net on moons
+    # bouncing 10.4% on val while its val loss does not move (gen2 s15 0033), and two oscillating warmup /
+    # RMSprop runs bouncing 16% and 40% (s9 0082, s15 0046); as logged, no run without an LR reaches this test)
     if e.prior_batch is None and e.val_moves is False:
         return False
     return ((e.rel2 >= enough and (e.confirm >= need or moves)) or
@@ -788,6 +788,25 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         if spikes is not None and spikes.values["count"] >= RECURRING_SPIKES:
             spike_driven = True
             seg.update(detected=True, late_only=False, onset=spikes.values["first_step"])
+    # A val loss logged alone (no train loss: a val-only log) is its own confirmation: averaged over the
+    # whole val set, it carries no minibatch noise, and it moves as the labellers' oscillating full-batch
+    # loss does (`val_moves`, not `settled`, and it fell below its start: not `never_fell`). At an LR >= 5x
+    # the usual top (PRIOR_HIGH) that is called, and with no LR logged only that is: the 14 tuning corpora
+    # rewritten to their val curves (1,970 runs, 142 oscillating): at >= 5x the usual top 78 oscillations
+    # move so against 2 healthy nets (gen2 s15 0132, Adam 0.03; s9 0075, a warmup to Adam 0.1), 10
+    # plateaus, 4 overfitting nets and 54 divergences; with no LR logged 9 oscillations against no healthy
+    # net, 1 plateau and 7 divergences.
+    # A val curve read as a sparse train-only log (the cases above) called 56 of the 142 with 18 false
+    # calls; with this, 107 with 30 (most of the new ones divergences the divergence signal misses on a
+    # val curve alone, where a lower LR is the first action either way), healthy false alarms 24 -> 24.
+    # Within 5x the usual top (1-5x: 32 oscillations, 12 healthy nets move so) the cases above decide
+    val_only_moves = False
+    if val_only and (prior_batch is None or prior_batch >= PRIOR_HIGH):
+        val_only_moves = bool(val_moves(y)) and not settled(y) and not never_fell(y)
+        if val_only_moves and not seg["detected"]:
+            seg.update(detected=True, late_only=False, onset=float(x[len(x) // 2]))
+        elif prior_batch is None and not val_only_moves and seg["detected"]:
+            seg.update(detected=False, late_only=False, onset=None)
     within = lr_within_usual(hparams)
     # (the purple curve, a fast drop and then bouncing, stays: an LR that suits the start can be too large
     # near the minimum, OSC002's "keep it, decay it"; its val loss must move, not only bounce)
@@ -823,6 +842,8 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
     onset = seg["onset"] if seg["detected"] else (float(x[0]) if jumps else None)
     if jumps and not seg["detected"]:
         note = f"the loss jumps at every epoch boundary (period {period:g}): data not shuffled?"
+    elif val_only_moves and seg["detected"]:
+        note = "the val loss (logged alone) climbs and falls back again and again at an LR far above the usual range"
     elif values["spike_driven"]:
         note = f"recurring spikes while the val loss bounces by {confirm:.0%} of its level"
     elif detected:
