@@ -7,7 +7,8 @@ what the trend's own noise allows, with no significant Theil-Sen slope inside. A
 >= 20% of the run and at least 3 points, and sits either >= 30% of the way up from the best
 level (a saddle; `breakout` says whether a sudden drop follows and where) or at >= 65% of the
 start level / at chance (ln C; with no class count logged, ln k beside an accuracy at 1/k) (a
-stall: the run is not learning there). A curve that converged
+stall: the run is not learning there; one at chance need be flat only within the range its trend's
+noise reaches over a run, NOISE_RANGE). A curve that converged
 and rests at a LOW level at the end is healthy: that stretch is reported (`ends_flat`) but not
 detected. Drops at LR step changes are the schedule, not a breakout; a high stretch followed by
 a climb, or a diverged run, is not a plateau. On a run with a training loss, the run's plateau is
@@ -89,6 +90,16 @@ PAUSE_LEVEL = 0.7
 # when they sit more than this many times the loss's point-to-point noise above its own start
 # (convergence.START_NOISE)
 START_NOISE = 2.0
+# A stall at chance whose flat stretch the trend's own noise broke up (measure_plateau's last try):
+# the trend is a running median over a tenth of the bins, so a run holds ~10 independent values of
+# it, and the range of 10 normal draws exceeds 2 sigma (the tight tolerance) nearly always and 4
+# sigma one time in ten. A per-step loss at batch 16-64 pinned at ln C for the whole run (gen2 s10
+# 0161: 1.40-1.42 at ln 4, trend range 6.3x its noise) then reads flat for 13-19% of it only. With
+# NOISE_RANGE x the trend's noise as the tolerance, and only when the stretch sits at a chance
+# level (_at_chance_level), three plateau-labelled runs of gen2 seeds 1-4, 9-11, 15, 16 and pool
+# seeds 7, 11, 29, 235, 236 gain a stall (s10 0161, oos 0239, oos3 0092) and nothing else changes;
+# at 6x one more does (s16 0186), still nothing else
+NOISE_RANGE = 4.0
 
 
 def _trend(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -149,6 +160,14 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
             cd = _judge(curves, x, y, z, xb, tb, *start_flat, tol, head_z, min_z, progress, scale, is_acc, role,
                         creeps=True)
             hits = [cd] if cd["detected"] else []
+    if not hits and head_z > 0 and not is_acc:
+        # no flat stretch and no late start: a stall at chance that the trend's own noise broke up
+        wide_tol = max(FLAT * scale, NOISE_RANGE * tnoise)
+        wide = longest_flat_high(tb, wide_tol, STALL * head_z)
+        if wide is not None:
+            cd = _judge(curves, x, y, z, xb, tb, *wide, wide_tol, head_z, min_z, progress, scale, is_acc, role)
+            if cd["detected"] and _at_chance_level(curves, cd["values"]["level"], cd["start"], cd["end"]):
+                hits = [cd]
     best = max(hits, key=lambda cd: cd["length"]) if hits else cands[-1]
     if not is_acc:
         best["values"]["rose_above"] = _rose_above(curves, best["start"], best["end"])
@@ -284,15 +303,12 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     ends_flat = bool(j >= m - 1 or (x[-1] - x_end) <= 0.1 * span_x)
     # chance level: ln C for a loss, 1/C for an accuracy; else "within 10% of the start"
     C = curves.num_classes
-    at_chance = False
-    if C and C > 1:
-        chance = (1.0 / C) * percent_scale(y) if is_acc else math.log(C)
-        at_chance = abs(level - chance) <= 0.1 * abs(chance)
-    elif not is_acc:
-        # no class count logged: a loss at ln k beside an accuracy at 1/k is a net at chance on a
-        # k-class task (_chance_classes)
-        k = _chance_classes(curves, level, x_start, x_end)
-        at_chance = k is not None
+    if is_acc:
+        chance = (1.0 / C) * percent_scale(y) if C and C > 1 else None
+        at_chance = chance is not None and abs(level - chance) <= 0.1 * abs(chance)
+    else:
+        # ln C; with no class count logged, ln k beside an accuracy at 1/k (_chance_classes)
+        at_chance = _at_chance_level(curves, level, x_start, x_end)
     if not at_chance:
         at_chance = abs(level_z - head_z) <= 0.1 * scale if progress > 0 else True
     # breakout: a clear further drop after the stretch (not at an LR step)
@@ -436,6 +452,16 @@ def _fell_without_chance_level(curves: Curves, z: np.ndarray, level_z: float) ->
         return False
     first = float(z[_blowup_head(z)])
     return first > 0 and level_z <= (1.0 - LEARNED_FALL) * first
+
+
+def _at_chance_level(curves: Curves, level: float, x_start: float, x_end: float) -> bool:
+    """The loss `level` sits at the chance level of a classifier: within 10% of ln C with the class
+    count logged, else at ln k beside an accuracy at 1/k (_chance_classes). Not the fallback "within
+    10% of its own start", which a regression that settled early meets as well."""
+    C = curves.num_classes
+    if C and C > 1:
+        return abs(level - math.log(C)) <= 0.1 * math.log(C)
+    return _chance_classes(curves, level, x_start, x_end) is not None
 
 
 def _stall_accuracy(curves: Curves, x_start: float, x_end: float, min_points: int) -> float | None:
