@@ -23,7 +23,9 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.priors import lr_over_usual, lr_over_usual_bound
-from advisor.signals.robust import diff_sigma, finite_curve, head_level, lowess, percent_scale, tail_level, theil_sen
+from advisor.signals.robust import (
+    diff_sigma, finite_curve, has_points, head_level, lowess, percent_scale, tail_level, theil_sen,
+)
 
 MIN_N = 8
 REMAINING_CAP = 10.0
@@ -284,8 +286,7 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
     c, x, y = found
     detected, values, note = _judge(curves, x, y)
     judged_on = role
-    has_train = curves.get("train_loss") is not None and len(curves.get("train_loss")) >= MIN_N
-    if detected and role == "val_loss" and has_train:
+    if detected and role == "val_loss" and has_points(curves, "train_loss", MIN_N):
         detected = False  # the run's speed is judged on its training loss; the val loss follows it
     if not detected and role == "train_loss":
         val_values = _val_agrees(curves)

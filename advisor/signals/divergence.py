@@ -31,8 +31,8 @@ import numpy as np
 from advisor.model import Curves, Measurement
 from advisor.priors import lr_over_usual_bound
 from advisor.signals.robust import (
-    MIN_POINTS, bin_medians, curve_or_none, diff_sigma, finite_xy, head_level, odd, percent_scale, running_median,
-    tail_level, theil_sen,
+    MIN_POINTS, bin_medians, curve_or_none, diff_sigma, finite_xy, has_points, head_level, odd, percent_scale,
+    running_median, tail_level, theil_sen,
 )
 from advisor.signals.robust import median  # numpy's numbers, without its per-call dispatch
 
@@ -352,7 +352,7 @@ def _blowup(x: np.ndarray, y: np.ndarray) -> dict:
     early_ratio = peak / start if start > 0 else 1.0 + (peak - start) / span
     out = {"ratio": float(np.max(ratio)), "early_ratio": float(early_ratio), "kind": None, "onset": None}
     over = np.flatnonzero(s > threshold)
-    if not len(over) and start > 0 and n >= MIN_DIV_POINTS and ys[-1] >= LAST_BLOWUP * max(start, float(median(ys))):
+    if not len(over) and _stopped_blown_up(ys):
         # the run stopped on a loss 100x its start (a guard like `loss > 1e6: stop`, or the job
         # crashed): one point, but the last one, so no trend will ever show it. Per-step losses
         # that hit exactly 0 between their spikes count too (their trend is not positive).
@@ -949,8 +949,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     values["grad_norm_explosion"] = bool(g_exp)
     if kind is None and g_nan and role == "train_loss":
         kind, onset = "nan", g_onset  # HF Trainer masks NaN losses; the gradients tell the truth
-    if kind in ("explosion", "early_rise", "relapse") and role == "val_loss" and curves.get("train_loss") is not None \
-            and len(curves.get("train_loss")) >= MIN_POINTS:
+    if kind in ("explosion", "early_rise", "relapse") and role == "val_loss" and has_points(curves, "train_loss", MIN_POINTS):
         # with a training loss logged, the run's divergence is read from it; a validation loss
         # that climbs while training is fine is overfitting or noise
         kind, onset = None, None

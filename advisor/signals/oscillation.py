@@ -30,8 +30,8 @@ import numpy as np
 from advisor.model import Curves, Measurement
 from advisor.priors import lr_over_usual, lr_over_usual_bound, lr_over_usual_for_batch
 from advisor.signals.robust import (
-    acf, finite_curve, finite_xy, group_medians, head_level, lowess, lr_change_points, mad_sigma, odd, regular,
-    running_median, theil_sen,
+    acf, finite_curve, finite_xy, group_medians, has_points, head_level, lowess, lr_change_points, mad_sigma, odd,
+    regular, running_median, theil_sen,
 )
 from advisor.signals.robust import median, percentile  # numpy's numbers, without its per-call dispatch
 
@@ -389,6 +389,13 @@ def _val_confirms(e: StepEvidence) -> bool:
             (e.stuck and e.confirm >= STUCK_VAL_BOUNCE and e.val_moves is not False)) and e.lvl_rel >= DESCENDED
 
 
+def _lr_unknown(prior: float | None, prior_batch: float | None, val_curve: bool, lvl_rel: float) -> bool:
+    """No LR logged (no prior of either kind), the curve not a val loss logged alone, and a loss
+    below where it began: nothing tells the LR's bouncing from minibatch noise (the note at
+    PRIOR_HIGH), on a per-step log or a sparse one."""
+    return prior is None and prior_batch is None and not val_curve and lvl_rel < 1.0
+
+
 # Per-step logs: which evidence decides depends on what the log holds besides the curve. The first
 # case that applies decides (the last always applies); the caller then drops a bouncing that settles.
 STEP_LEVEL_CASES = (
@@ -408,7 +415,7 @@ STEP_LEVEL_CASES = (
     # the LR logged without its optimizer at over 5x Adam's top, the curve a val loss logged alone, or a loss
     # no better than where it began (not a converging run's noise): the bouncing must also have grown past
     # the start's own noise
-    (lambda e: e.prior_batch is not None or e.val_curve or e.lvl_rel >= 1.0,
+    (lambda e: not _lr_unknown(e.prior, e.prior_batch, e.val_curve, e.lvl_rel),
      lambda e: ((e.rel2_low >= e.floor and e.amp_vs_drop >= 0.12 and not e.improving2) or e.stuck) and e.noise_grew),
     # no LR, no val loss: nothing tells the LR's bouncing from minibatch noise (the note at PRIOR_HIGH)
     (lambda e: True, lambda e: False),
@@ -532,7 +539,7 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
             if prior is not None and prior < PRIOR_HIGH:
                 big = big and amp_vs_drop >= 0.12 and (averaged or noise_clear)
             # (and with no LR logged at all, not called: the note at PRIOR_HIGH)
-            if prior is None and prior_batch is None and not val_curve and lvl_rel < 1.0:
+            if _lr_unknown(prior, prior_batch, val_curve, lvl_rel):
                 big = False
     detected = bool(big)
     return {
@@ -690,11 +697,6 @@ def epoch_cumulative(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     return z
 
 
-def _has_train_loss(curves: Curves) -> bool:
-    t = curves.get("train_loss")
-    return t is not None and len(t) >= MIN_N
-
-
 def judged_hparams(curves: Curves, x: np.ndarray) -> dict:
     """The run's hparams with the LR it trained at over the curve's second half, where oscillation is
     judged (both labellers judge the full-batch loss's second half), when the LR curve is logged there:
@@ -776,7 +778,7 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         z = epoch_cumulative(x, y)
         if z is not None:
             y, cumulative = z, True
-    val_only = role == "val_loss" and not _has_train_loss(curves)
+    val_only = role == "val_loss" and not has_points(curves, "train_loss", MIN_N)
     seg = _core(x, y, inner, confirm, prior, prior_batch, averaged, confirm_n, moves, val_only)
     if val_settled and seg["detected"]:
         seg.update(detected=False, late_only=False, onset=None)
@@ -817,7 +819,7 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         spike_driven = False
     # (the bouncing stays detected: the plateau rules read it to put a lower LR first)
     stalled = bool(seg["detected"] and not spike_driven and never_fell(y if cumulative else finite_xy(c)[1]))
-    if role == "val_loss" and _has_train_loss(curves):
+    if role == "val_loss" and not val_only:
         seg["detected"] = False  # the run's bouncing is judged on its training loss
         seg["late_only"] = False
     explains = False

@@ -22,7 +22,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    bin_medians, diff_sigma, finite_curve, finite_xy, interp_at, longest_flat, longest_flat_high,
+    bin_medians, diff_sigma, finite_curve, finite_xy, has_points, interp_at, longest_flat, longest_flat_high,
     lr_change_points, odd, percent_scale, running_median, theil_sen,
 )
 from advisor.signals.robust import median, percentile  # numpy's numbers, without its per-call dispatch
@@ -196,13 +196,7 @@ def _unanchored(curves: Curves, role: str, creeps: bool | None) -> bool:
     optimizer's usual range (0.6, no optimizer logged), which PLT005 reads from the LR itself
     (its stats branch, kept). The val-only rewrites of pool seeds 2 and 3 hold no such curve.
     A training loss of MIN_N points makes this False: logs that have one are not touched."""
-    return role == "val_loss" and not creeps and not _has_train_loss(curves) and _no_chance_level(curves)
-
-
-def _has_train_loss(curves: Curves) -> bool:
-    """A training loss of MIN_N points: the run's plateau is judged on it, not on its val loss."""
-    t = curves.get("train_loss")
-    return t is not None and len(t) >= MIN_N
+    return role == "val_loss" and not creeps and not has_points(curves, "train_loss", MIN_N) and _no_chance_level(curves)
 
 
 def _no_chance_level(curves: Curves) -> bool:
@@ -368,7 +362,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
 
         if run_divergence(curves) is not None:
             saddle = stall = False
-    if role == "val_loss" and _has_train_loss(curves):
+    if role == "val_loss" and has_points(curves, "train_loss", MIN_N):
         saddle = stall = False  # the run's plateau is judged on its training loss
     if (saddle or stall) and not is_acc and _still_falling(curves, role, length):
         # a flat stretch shorter than a third of a run that keeps falling steadily to its end (an

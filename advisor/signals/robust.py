@@ -160,6 +160,14 @@ def finite_curve(curves: Curves, role: str, min_points: int,
     return c, x, y
 
 
+def has_points(curves: Curves, role: str, min_points: int) -> bool:
+    """The role is logged with at least `min_points` points, finite or not. A run with a training
+    loss of that many points has its pattern judged on it: the families ask this before they let a
+    val loss decide."""
+    c = curves.get(role)
+    return c is not None and len(c) >= min_points
+
+
 def curve_or_none(curves: Curves, role: str, min_points: int = MIN_POINTS) -> Curve | None:
     """The role's curve when it has at least `min_points` finite points or any non-finite point
     (a NaN is itself evidence); None otherwise."""
