@@ -19,7 +19,7 @@ What a practitioner checks, in order of certainty:
 start, or / the first logged value for a rise measured from it) are reported for every curve.
 For losses that are not positive the 2.5x becomes "1.5x the start's magnitude (or the fall
 achieved) above the start". With a training loss logged, a validation loss that merely climbs is
-overfitting's business; only its NaNs count here.
+overfitting's business; only its NaNs and a last value blown up (VAL_STOPPED) count here.
 `run_divergence` gives the run's onset: the other pattern families abstain on a diverged run.
 """
 from __future__ import annotations
@@ -55,6 +55,14 @@ LAST_BLOWUP = 100.0  # the last logged value >= 100x the start and the median: t
 # and the convention corpora, every loss whose last value is >= 100x its start and median is
 # labelled divergence (177 curves, the lowest at 119x), and every other curve's last value is
 # <= 2.7x (an overfit net's val loss).
+# VAL_STOPPED: the same reading of the val loss in a log that has a training loss. The divergence
+# rules read the training loss whenever one is logged, so a val loss that ended on a blow-up beside a
+# training loss that did not show it (a Trainer log of SGD at LR 1, batch 4: three logged training
+# losses 1.03, 0.32, 1.0, the val loss 0.83, 0.17, then 165 at the last evaluation, its accuracy
+# 98% -> 14%) was never reported. Over gen2 seeds 1-4, 9-11, 15-17, the first-generator pool (seeds
+# 7, 11, 29, 235-237) and the val-only rewrites, every val loss beside a training loss whose last
+# value is >= 10x its start and median is labelled divergence (38 curves, 11.8x-2e34x), a tenth of the
+# LAST_BLOWUP cut; the one this adds reads 198x.
 ABOVE_START = 1.2  # the whole second half of the trend >= 1.2x its start: worse than doing nothing
 ACC_DROP = 0.2  # collapse: the accuracy fell >= 20 points from its best ...
 ACC_LOSS_BACK = 0.8  # ... while the (training) loss is back to >= 80% of its start
@@ -945,6 +953,13 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         # the run stopped on a blow-up: no reading of the trend before it clears that (see STOPPED)
         kind, onset = "explosion", float(x[-1])
         values["explosion_ratio"] = float(y[-1]) / max(float(np.min(_smooth(y, 0.1))), 1e-300)
+    if kind is None and role == "train_loss":
+        vx, vy = finite_xy(curves.get("val_loss")) if curves.get("val_loss") is not None else (x[:0], y[:0])
+        if len(vy) and _stopped_blown_up(vy):
+            # ... and so did its val loss: the divergence rules read the training loss whenever one is
+            # logged, so a run whose last evaluation blew up is reported from here (see VAL_STOPPED)
+            kind, onset = "explosion", float(vx[-1])
+            values["explosion_ratio"] = float(vy[-1]) / max(float(np.min(vy)), 1e-300)
     g_exp, g_onset, g_nan = _grad_explosion(curves)
     values["grad_norm_explosion"] = bool(g_exp)
     if kind is None and g_nan and role == "train_loss":

@@ -1,0 +1,22 @@
+"""Divergence calls on recorded trainings, session 13, copied under
+tests/data/oos/g2div13-<corpus>-<id>-<task>-<drawn config> (the drawn config is not the label):
+o29 = the first generator's seed 29 (bench/make_corpus_oos.py); s11 / s15 = gen2 seeds 11 and 15
+(bench/make_corpus_gen2.py). Labels come from the full-batch training loss the generators evaluate
+and never write (bench.make_corpus_oos.label; a spike above the start that comes back down is an
+oscillation's, not a divergence).
+"""
+from __future__ import annotations
+
+from recorded import core_patterns, diagnose_recorded, first_action, measurement
+
+
+def test_a_val_loss_that_ended_on_a_blow_up_beside_a_short_training_loss_is_a_divergence():
+    """Wine MLP at SGD 1.0, batch 4, an HF Trainer log of three evaluations: the training loss
+    1.03, 0.32, 1.0 shows nothing, the val loss 0.83, 0.17, then 165 at the last evaluation (198x its
+    start and median), the val accuracy 98% -> 14%. The divergence rules read the training loss when
+    one is logged, so the blow-up was never reported (no finding at all). Labelled divergence."""
+    r = diagnose_recorded("g2div13-o29-0087-wine-sgd_small_batch_high")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    m = measurement(r, "divergence", "train_loss")
+    assert m.values["kind"] == "explosion" and r.findings[0].rule == "DIV002"
+    assert m.values["onset_step"] == 36  # the last evaluation, where the blow-up is in the log
