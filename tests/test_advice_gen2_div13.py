@@ -20,3 +20,25 @@ def test_a_val_loss_that_ended_on_a_blow_up_beside_a_short_training_loss_is_a_di
     m = measurement(r, "divergence", "train_loss")
     assert m.values["kind"] == "explosion" and r.findings[0].rule == "DIV002"
     assert m.values["onset_step"] == 36  # the last evaluation, where the blow-up is in the log
+
+
+def test_a_warmup_blow_up_the_loss_is_still_coming_down_from_with_the_accuracy_held_is_an_oscillation():
+    """Moons MLP, linear warmup to LR 0.2 then decay, a per-step log: the loss 0.54 -> 58.7 at the
+    warmup's peak, then back down to 0.23-0.52, its third quarter 3.3x its last, the val loss back at
+    1.05x its first evaluation and the val accuracy 87% against a best of 88%. Read as an early rise
+    (DIV003); the labeller's spike above the start that comes back down. Labelled oscillation, now
+    found as one with lower_lr first."""
+    r = diagnose_recorded("g2div13-s11-0219-moons-warmup_to_high_peak")
+    assert "divergence" not in core_patterns(r) and "oscillation" in core_patterns(r)
+    assert first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None
+
+
+def test_sgd_at_lr_2_on_batch_4_whose_loss_came_back_down_with_its_accuracy_is_an_oscillation():
+    """Moons MLP at SGD 2.0, batch 4, train-only (loss every 10 steps, an evaluated training accuracy):
+    0.34 -> 2.6 in the first tenth, then back to 0.05-1.2, its last quarter at 0.73x its start and
+    still falling (third quarter 1.3x the last), the accuracy 87% against a best of 92%. Was an early
+    rise (DIV003). Labelled oscillation."""
+    r = diagnose_recorded("g2div13-s15-0025-moons-sgd_small_batch_high")
+    assert core_patterns(r) == {"oscillation"} and first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None
