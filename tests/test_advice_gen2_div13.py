@@ -1,6 +1,7 @@
 """Divergence calls on recorded trainings, session 13, copied under
 tests/data/oos/g2div13-<corpus>-<id>-<task>-<drawn config> (the drawn config is not the label):
-o29 = the first generator's seed 29 (bench/make_corpus_oos.py); s11 / s15 = gen2 seeds 11 and 15
+o29 / o237 = the first generator's seeds 29 and 237 (bench/make_corpus_oos.py; 237 was session 12's
+blind seed, tuning data now); s11 / s15 = gen2 seeds 11 and 15
 (bench/make_corpus_gen2.py). Labels come from the full-batch training loss the generators evaluate
 and never write (bench.make_corpus_oos.label; a spike above the start that comes back down is an
 oscillation's, not a divergence).
@@ -42,3 +43,16 @@ def test_sgd_at_lr_2_on_batch_4_whose_loss_came_back_down_with_its_accuracy_is_a
     r = diagnose_recorded("g2div13-s15-0025-moons-sgd_small_batch_high")
     assert core_patterns(r) == {"oscillation"} and first_action(r) == "lower_lr"
     assert measurement(r, "divergence", "train_loss").values["kind"] is None
+
+
+def test_a_per_step_loss_at_zero_on_most_batches_whose_other_batches_blow_up_ever_higher_is_a_divergence():
+    """Wine MLP at SGD 0.1, momentum 0.99, batch 16, a per-step TensorBoard log: the net memorises
+    its small set (the loss exactly 0 on three batches in four), while the other batches throw ever
+    larger losses (0.02-1.3, then 7-54, then 19-744): the quarter means 0.25, 1.6, 5.3, 55 against a
+    start of 0.81. Every median reads 0; no divergence finding, a loss-spike note only. Labelled
+    divergence (the full-batch loss ended >= 1.5x its start)."""
+    r = diagnose_recorded("g2div13-o237-0148-wine-momentum_0.99_blowup")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    m = measurement(r, "divergence", "train_loss")
+    assert m.values["kind"] == "explosion" and r.findings[0].rule == "DIV002"
+    assert m.values["explosion_ratio"] > 20  # 68x: far over the 2.5x line

@@ -199,6 +199,18 @@ ACC_FLOOR = 0.05
 # spikes, and one or two of them, are the spike detector's business; in both generators only two
 # plateau runs show two such values, and no healthy run one.
 HUGE = 1e3
+# MEAN_CLIMB: a per-step loss that reads 0 on most batches can still be blowing up: momentum 0.99 on a
+# small set memorises it (the loss exactly 0 at float32 on three batches in four) while the rest throw
+# losses that grow all run long (wine, LR 0.1: 0.02-1.3, then 7-54, then 19-744); every median and
+# running median reads 0 and never climbs. The mean, what the optimizer minimises, does: a training
+# loss whose quarter means rise quarter after quarter to >= DIV_FACTOR x its level (the larger of its
+# 3-point start and its median) is an explosion. Over gen2 seeds 1-4, 9-11, 15-17, the first-generator
+# pool (seeds 7, 11, 29, 235-237) and the convention rewrites, no training loss labelled anything but
+# divergence has quarter means rising every quarter to even 1.2x its level (two oscillating cancer
+# nets read 7.5x and 4.9x with quarter means that go up and down); the one this adds reads 68x
+# (quarter means 0.25, 1.6, 5.3, 55 against a start of 0.81). A val loss is not read this way: an
+# overfit net's climbs every quarter (val-only rewrites: up to 2.3x).
+MEAN_MIN_POINTS = 20
 HUGE_COUNT = 3
 # One logged value a million times where the loss otherwise sits is a blow-up however quickly the
 # loss came back down: the weights were thrown so far that the net is a wreck, whatever level it
@@ -651,6 +663,22 @@ def _still_wearing_off(curves: Curves, y: np.ndarray) -> float | None:
     return head
 
 
+def _mean_climbs(y: np.ndarray) -> tuple[int, float] | None:
+    """(index where the climb shows, ratio) of a training loss whose quarter means rise quarter after
+    quarter to >= DIV_FACTOR x its level (the larger of its 3-point start and its median), or None
+    (>= MEAN_MIN_POINTS non-negative values; see MEAN_CLIMB). The index is the first point of the
+    first quarter whose mean is over that line."""
+    n = len(y)
+    if n < MEAN_MIN_POINTS or float(np.min(y)) < 0:
+        return None
+    q = n // 4
+    means = np.array([float(np.mean(y[i * q:(i + 1) * q])) for i in range(3)] + [float(np.mean(y[3 * q:]))])
+    level = max(float(median(y[:3])), float(median(y)))
+    if level <= 0 or not np.all(np.diff(means) > 0) or means[-1] < DIV_FACTOR * level:
+        return None
+    return int(np.argmax(means >= DIV_FACTOR * level)) * q, float(means[-1] / level)
+
+
 def _repeated_blowups(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     """(onset x, ratio) when >= HUGE_COUNT logged values reach HUGE x the loss's level, or None."""
     if len(y) < MIN_DIV_POINTS:
@@ -950,6 +978,11 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         if wearing is not None:
             kind, onset = "explosion", float(x[0])
             values["explosion_ratio"] = wearing
+    if kind is None and role == "train_loss":
+        climb = _mean_climbs(y)
+        if climb is not None:
+            kind, onset = "explosion", float(x[climb[0]])
+            values["explosion_ratio"] = climb[1]
     if kind is None and len(y) >= 8 and _ends_far_above_first_value(y) and not held:
         kind, onset = "early_rise", float(x[1])
         values["early_rise_ratio"] = float(np.max(_smooth(y))) / float(y[0])  # the trend's peak, from the first value
