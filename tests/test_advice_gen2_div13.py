@@ -2,7 +2,8 @@
 tests/data/oos/g2div13-<corpus>-<id>-<task>-<drawn config> (the drawn config is not the label):
 o29 / o237 = the first generator's seeds 29 and 237 (bench/make_corpus_oos.py; 237 was session 12's
 blind seed, tuning data now); s11 / s15 = gen2 seeds 11 and 15
-(bench/make_corpus_gen2.py). Labels come from the full-batch training loss the generators evaluate
+(bench/make_corpus_gen2.py); vo_s11 = gen2 seed 11 written validation-only (bench/conventions.py
+valonly: the training loss and accuracy dropped). Labels come from the full-batch training loss the generators evaluate
 and never write (bench.make_corpus_oos.label; a spike above the start that comes back down is an
 oscillation's, not a divergence).
 """
@@ -56,3 +57,14 @@ def test_a_per_step_loss_at_zero_on_most_batches_whose_other_batches_blow_up_eve
     m = measurement(r, "divergence", "train_loss")
     assert m.values["kind"] == "explosion" and r.findings[0].rule == "DIV002"
     assert m.values["explosion_ratio"] > 20  # 68x: far over the 2.5x line
+
+
+def test_a_val_only_climb_under_adam_at_its_usual_lr_is_overfitting_not_a_blow_up():
+    """4-class MLP on a small set at Adam 1e-3, batch 16, logged validation-only: the val loss climbs
+    smoothly 1.51 -> 4.91 from its first evaluation while the val accuracy sits at 48% (under a coin
+    flip, so the accuracy cannot clear the climb). Read as an early rise (DIV003, lower_lr); Adam's
+    step at its usual LR does not throw a net that far (every labelled divergence under an adaptive
+    optimizer is at >= 30x its usual top). Labelled overfitting, now found as one."""
+    r = diagnose_recorded("g2div13-vo_s11-0107-classif-overfit_small_data")
+    assert core_patterns(r) == {"overfitting"} and first_action(r) == "regularize"
+    assert measurement(r, "divergence", "val_loss").values["kind"] is None
