@@ -68,3 +68,16 @@ def test_a_val_only_climb_under_adam_at_its_usual_lr_is_overfitting_not_a_blow_u
     r = diagnose_recorded("g2div13-vo_s11-0107-classif-overfit_small_data")
     assert core_patterns(r) == {"overfitting"} and first_action(r) == "regularize"
     assert measurement(r, "divergence", "val_loss").values["kind"] is None
+
+
+def test_a_keras_log_bouncing_after_the_net_learnt_with_its_accuracy_held_is_not_a_relapse():
+    """Blobs MLP drawn at LR 0.3 with momentum 0.99 (only the LR logged), a Keras TensorBoard log of 30
+    epochs that starts after the net learnt: train accuracy 97-99% and val accuracy 95-98% all run,
+    the training loss bouncing 0.12-0.58 from a first epoch at 0.22 (its last quarter 1.31x that
+    start, its third quarter 1.52x its last), the val loss climbing 0.16 -> 0.94. Read as a relapse
+    to the start (DIV006); labelled oscillation and overfitting, now found as an oscillation (the
+    overfitting is still missed under it)."""
+    r = diagnose_recorded("g2div13-o237-0070-blobs-momentum_0.99_blowup")
+    assert "divergence" not in core_patterns(r) and "oscillation" in core_patterns(r)
+    assert first_action(r) == "lower_lr"
+    assert measurement(r, "divergence", "train_loss").values["kind"] is None

@@ -112,6 +112,12 @@ ACC_HELD = 0.1  # a val accuracy whose last quarter is within 10 points of its b
 # left them), and those still falling >= 1.15x end >= 2.5x their start (blow-ups still wearing off
 # far above it); the two oscillations read 1.30x / 0.73x and 3.27x / 0.95x (the latter's val loss
 # ends at 1.05x its first evaluation: it is held to the same BACK_NEAR_START, not to 1.0x).
+# A relapse (the trend back at its start, or both losses ending above theirs) reads the same way, on
+# the training loss alone: the relapses called with the accuracy held fall <= 0.75x over their last
+# half (momentum 0.99 on 4 classes, its loss back at 1.36x its start, the val accuracy 7 points
+# under its best); a Keras log of momentum 0.99 on blobs that starts after the net learnt (train
+# accuracy 97-99%, val 95-98% all run, the train loss bouncing 0.12-0.58 from a first epoch at 0.22,
+# its val loss climbing 0.16 -> 0.94: labelled oscillation and overfitting) falls 1.52x at 1.31x.
 COMING_DOWN = 1.15
 BACK_NEAR_START = 1.8
 GRAD_RATIO = 10.0
@@ -1010,10 +1016,12 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         values["early_rise_ratio"] = float(np.max(_smooth(y))) / float(y[0])  # the trend's peak, from the first value
     if kind == "relapse" and not collapsed and role == "train_loss" and _val_kept_its_fall(curves):
         kind, onset = None, None
-    if kind is None and role == "train_loss":
+    if kind is None and role == "train_loss" and not _coming_down(y, _accuracy_drop(curves)):
         onset_both = _both_end_above(curves, x, y)
         if onset_both is not None:
             kind, onset = "relapse", onset_both
+    if kind == "relapse" and not collapsed and role == "train_loss" and _coming_down(y, _accuracy_drop(curves)):
+        kind, onset = None, None  # ... nor one still coming back down with the accuracy held (COMING_DOWN)
     if kind == "relapse" and not collapsed and role == "train_loss" and _accuracy(curves) is not None \
             and not _val_ends_above_start(curves):
         # ... and so is an accuracy that kept its level (validation first, else training), with a
