@@ -919,9 +919,10 @@ VAL_ONLY_FACTOR = 2.0
 # grows with the gradient and with a momentum that is often not logged: momentum 0.99 at LR 0.05-0.1
 # reads 0.25-0.5x SGD's usual top without it, and blows up). Over gen2 seeds 1-4, 9-11, 15-17, the
 # first-generator pool (seeds 7, 11, 29, 235-237) and their val-only rewrites, every divergence with an
-# adaptive optimizer logged is at >= 30x its usual top (43 runs); the val-only climbs read as
-# divergences at 1x (Adam 1e-3) are overfit small-data nets whose accuracy sits under a coin flip
-# (4 classes at 48%, 3 classes at 41% -> 61%), which the accuracy test above cannot clear.
+# adaptive optimizer logged is at >= 30x its usual top (30 runs as logged, 13 in the val-only
+# rewrites); the val-only climbs read as divergences at 1x (Adam 1e-3) are overfit small-data nets
+# whose accuracy sits under a coin flip (4 classes at 48%, 3 classes at 41% -> 61%), which the
+# accuracy test above cannot clear.
 
 
 def _val_only_held(curves: Curves, y: np.ndarray) -> bool:
