@@ -1017,11 +1017,14 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         values["early_rise_ratio"] = float(np.max(_smooth(y))) / float(y[0])  # the trend's peak, from the first value
     if kind == "relapse" and not collapsed and role == "train_loss" and _val_kept_its_fall(curves):
         kind, onset = None, None
-    if kind is None and role == "train_loss" and not _coming_down(y, _accuracy_drop(curves)):
+    # a training loss still coming back down with the accuracy held is neither a relapse nor a pair of
+    # losses ending above their starts (COMING_DOWN); read once for both tests
+    coming_down = role == "train_loss" and kind in (None, "relapse") and _coming_down(y, _accuracy_drop(curves))
+    if kind is None and role == "train_loss" and not coming_down:
         onset_both = _both_end_above(curves, x, y)
         if onset_both is not None:
             kind, onset = "relapse", onset_both
-    if kind == "relapse" and not collapsed and role == "train_loss" and _coming_down(y, _accuracy_drop(curves)):
+    if kind == "relapse" and not collapsed and coming_down:
         kind, onset = None, None  # ... nor one still coming back down with the accuracy held (COMING_DOWN)
     if kind == "relapse" and not collapsed and role == "train_loss" and _accuracy(curves) is not None \
             and not _val_ends_above_start(curves):
@@ -1045,8 +1048,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         kind, onset = "explosion", float(x[-1])
         values["explosion_ratio"] = float(y[-1]) / max(float(np.min(_smooth(y, 0.1))), 1e-300)
     if kind is None and role == "train_loss":
-        vx, vy = finite_xy(curves.get("val_loss")) if curves.get("val_loss") is not None else (x[:0], y[:0])
-        if len(vy) and _stopped_blown_up(vy):
+        vx, vy = finite_xy(curves.get("val_loss"))
+        if _stopped_blown_up(vy):
             # ... and so did its val loss: the divergence rules read the training loss whenever one is
             # logged, so a run whose last evaluation blew up is reported from here (see VAL_STOPPED)
             kind, onset = "explosion", float(vx[-1])

@@ -329,12 +329,18 @@ def climbs_back(y: np.ndarray) -> bool:
     the off-trend share, that holds them off (the nearest, gen2 s9 0075, a warmup to Adam 0.1 whose val
     loss bounces 32%, sits 0.7% around its trend against the 1% asked, as it does for the bouncing
     tests)."""
-    h = np.asarray(y, dtype=np.float64)
-    h = h[len(h) // 2:]
+    h, level = _second_half_level(y)
     if len(h) < 3:
         return False
-    level = max(float(median(h)), 0.05 * abs(float(y[0])))
     return bool(level > 0 and float(np.max(np.diff(h))) > SPARSE_OFF_TREND * level)
+
+
+def _second_half_level(y: np.ndarray) -> tuple[np.ndarray, float]:
+    """The second half of a loss and its level as the labellers read an oscillating loss: the half's
+    median, no lower than LOW_LEVEL (5%) of the first value (`val_moves`, `climbs_back`)."""
+    y = np.asarray(y, dtype=np.float64)
+    half = y[len(y) // 2:]
+    return half, max(float(median(half)), LOW_LEVEL * abs(float(y[0])))
 
 
 def never_fell(y: np.ndarray) -> bool:
@@ -370,8 +376,7 @@ def val_moves(vy: np.ndarray) -> bool | None:
     vy = np.asarray(vy, dtype=np.float64)
     if len(vy) < 12:
         return None
-    half = vy[len(vy) // 2:]
-    level = max(float(median(half)), 0.05 * abs(float(vy[0])))
+    half, level = _second_half_level(vy)
     if level <= 0:
         return None
     d = np.diff(half)
