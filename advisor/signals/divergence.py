@@ -165,6 +165,25 @@ FAR_ABOVE_CHANCE = 10.0
 # already); the divergences it adds read >= 5.1x.
 VAL_ABOVE_GUESS = 4.0
 VAL_NOT_CLIMBED = 1.5
+# BOTH_ABOVE_GUESS: a classifier whose training loss AND val loss both end (last-quarter medians) at
+# >= VAL_ABOVE_GUESS x the loss of guessing while its accuracy's last quarter is no better than a coin
+# flip is a net whose outputs blew up, even where its accuracy crept up from its low: the val loss is
+# the cross-entropy over the whole held-out set, the training loss over the batches it trains on, and
+# at 4 x ln C on both the net puts about C^-4 on the true class of the average example (10 classes:
+# 1e-4), on the data it fits and on the data it does not. An overfit net's training loss is near 0
+# (its val loss climbs alone); a net stuck at chance sits at about 1x; a net that learns falls below
+# 1x. SGD at LR 1-2 with batch 4-8 on digits: both losses at 6.7-18x while the accuracy creeps from
+# 9% to 19-25%, which the accuracy tests above (flat; 10x and not doubled) miss by a point or a
+# ratio (the labeller: the full-batch training loss ended >= 1.5x its untrained start, about ln C).
+# The accuracy bound keeps out a learning net whose loss is summed over the batch (B x its mean, far
+# above ln C while it classifies at 60-100%); the LR gate (LR_CAN_BLOW_UP) is DIV007's. Over gen2
+# seeds 1-4, 9-11, 15-21 and the first-generator pool (7, 11, 29, 235-238), the runs read here
+# (both losses and an accuracy logged, accuracy tail <= 50%, LR not under the gate: 421) that are
+# labelled anything but divergence reach 1.36x (a momentum-0.99 plateau at chance), 2.27x in the
+# convention rewrites (an EMA-smoothed Adagrad-1.0 plateau); 4.0 sits 1.8x above; the two it adds
+# read 6.7x and 15x. A summed loss of a net stuck at chance at a high LR reads as high as a blown-up
+# one (DIV007's known problem: the summed rewrites of gen2 s3 add one such plateau, a warmup to 100x
+# the usual top, lower_lr first either way).
 # LR_CAN_BLOW_UP: outputs blown up that far need a step far too large; with the LR logged and under
 # twice the top of its optimizer's usual range (advisor.priors.lr_over_usual; with the optimizer
 # unknown, under twice Adam's 1e-3, the lowest top of any family), a classifier loss far above the
@@ -584,6 +603,28 @@ def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray, training: bool) 
     if not ((ratio >= ABOVE_CHANCE and flat) or (ratio >= FAR_ABOVE_CHANCE and not_learnt) or blown_from_first):
         return None
     over = np.flatnonzero(y >= ABOVE_CHANCE * guess)
+    return float(x[int(over[0])] if len(over) else x[0]), ratio
+
+
+def _both_above_guessing(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    """(onset x, ratio) of a classifier whose training loss `y` and val loss (>= 5 evaluations) both
+    end at >= VAL_ABOVE_GUESS x the loss of guessing while its accuracy's last quarter is no better
+    than a coin flip, or None (see BOTH_ABOVE_GUESS). The ratio is the lower of the two last-quarter
+    medians over that loss; the onset the first training value at that level."""
+    g = _guessing(curves)
+    _, vy = finite_xy(curves.get("val_loss"))
+    if g is None or len(y) < MIN_POINTS or len(vy) < MIN_POINTS:
+        return None
+    lr_ratio = lr_over_usual_bound(curves.hparams, most=True)
+    if lr_ratio is not None and lr_ratio < LR_CAN_BLOW_UP:
+        return None  # a loss on another scale (a summed loss), not blown-up logits: see LR_CAN_BLOW_UP
+    guess, _, ay = g
+    if float(median(ay[-max(1, len(ay) // 4):])) > COIN_FLIP:
+        return None  # a net that classifies: a summed loss of a learning net reads as high
+    ratio = min(float(median(y[-max(1, len(y) // 4):])), float(median(vy[-max(1, len(vy) // 4):]))) / guess
+    if ratio < VAL_ABOVE_GUESS:
+        return None
+    over = np.flatnonzero(y >= VAL_ABOVE_GUESS * guess)
     return float(x[int(over[0])] if len(over) else x[0]), ratio
 
 
@@ -1043,6 +1084,14 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
                                  or (role == loss_role and _back_at_guessing(curves))
                                  or (role == "train_loss" and _val_at_its_best(curves, y))):
         kind, onset = None, None
+    both_blown = False
+    if kind is None and role == "train_loss":
+        both = _both_above_guessing(curves, x, y)
+        if both is not None:
+            # ... and both losses far above the loss of guessing are blown-up outputs (BOTH_ABOVE_GUESS);
+            # read after every reading that clears a call, whatever that reading saw in the trend
+            kind, onset, both_blown = "above_chance", both[0], True
+            values["chance_ratio"] = both[1]
     if kind is None and role == loss_role and _stopped_blown_up(y):
         # the run stopped on a blow-up: no reading of the trend before it clears that (see STOPPED)
         kind, onset = "explosion", float(x[-1])
@@ -1099,6 +1148,9 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         note = "the accuracy fell back by >= 20 points from its best while the loss returned to its start: collapsed after learning"
     elif kind == "relapse":
         note = "the loss learnt, then climbed back to its starting level and stayed there"
+    elif kind == "above_chance" and both_blown:
+        note = (f"a classifier's training and val losses both end at >= {values['chance_ratio']:.3g}x the loss of guessing "
+                "(ln 1/accuracy at its low): the outputs blew up")
     elif kind == "above_chance":
         note = (f"a classifier's loss ends at {values['chance_ratio']:.3g}x the loss of guessing (ln 1/accuracy at its low) "
                 "while the accuracy stays near its floor: the outputs blew up")
