@@ -40,6 +40,10 @@ register(Family(
                                 "loss ends at 0.75-2x that loss while the accuracy never rose (>= 2.5: a blow-up, PLT008)",
         "first_log_blowup": "the first logged loss / the median of the next three (>= 8 positive points, no divergence "
                             "found): >= 300 is a blow-up before or at the first log line (PLT009)",
+        "collapse_acc_peak": "a collapse read from the accuracy and the loss of guessing alone (DIV008): the accuracy's "
+                             "peak before its last quarter, in the log's units, else None",
+        "collapse_acc_tail": "... the best of the accuracy's last quarter (the class share it fell back to)",
+        "collapse_loss_over_guess": "... the loss's last tenth / ln(1 / the accuracy's low) (>= 0.75: back at guessing)",
     },
     fn="advisor.signals.divergence:measure_divergence",
 ))

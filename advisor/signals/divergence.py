@@ -79,6 +79,19 @@ ACC_LEARNT = 0.9  # ... after it had fallen below 90% of it
 # 10.6%). A cut of 30 also drops the latter, but would cost the labeller's collapses of 25-30 points
 # (two-class tasks peaking at 75-80%), the first generator's weakest divergence reading.
 ACC_GAIN = 0.25
+# BACK_AT_GUESS (`_collapse_at_guessing`, DIV008): that rise and fall of an evaluated accuracy (>=
+# ACC_GAIN above the best of its last quarter, >= ACC_SHORT_POINTS evaluations) beside a loss whose last
+# tenth is back at >= SETTLED_LOW x the loss of guessing is a collapse on its own: a net that learnt and
+# now predicts one class scores that class's share and pays about the loss of guessing for it. The other
+# readings of a collapse also ask the loss to be back near its start, or the accuracy's tail at its floor,
+# and miss the collapses whose first logged loss was already blown up (Keras epoch 0 of momentum 0.99 on
+# blobs: 10.9, then 34, 6,530, then 1.9 = ln 6 for 29 epochs, the val accuracy 56% then 14-18%) or whose
+# tail flips between two class shares (moons at NAdam 0.2: 88%, then 44% / 56%, the losses at ln 2; a
+# val-only wine log flipping 30% / 41% / 48% after 86%). Over gen2 seeds 1-4, 9-11, 15-21, the
+# first-generator pool (7, 11, 29, 235-238) and the convention and summed rewrites, the runs labelled
+# anything but divergence that gained >= ACC_GAIN read 0.26-0.29 and are all called a divergence already
+# (labeller-edge plateaus whose full-batch loss never fell 30%, and an oscillation: the relapse readings;
+# the next ones gained 0.20-0.23); the four this adds gained 0.27-0.45, their loss at 0.87-0.97x guessing.
 ACC_MIN_POINTS = 16  # ... read off >= 16 evaluations, so that the last quarter holds >= 4 of them
 # ... or off >= ACC_SHORT_POINTS (10) when the record itself says "back at chance": the last quarter
 # of the accuracy at its floor (within ACC_FLOOR of its 10th percentile) and the loss's last tenth at
@@ -554,6 +567,29 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     return None
 
 
+def _collapse_at_guessing(curves: Curves, y: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(onset x, the accuracy's peak, the best of its last quarter, the loss's last tenth / the loss
+    of guessing) of a collapse read from the accuracy and the loss of guessing alone, or None (see
+    BACK_AT_GUESS). The accuracies are in the log's units; the onset is the accuracy's peak."""
+    acc = _accuracy(curves)
+    if acc is None or len(y) < 8:
+        return None
+    ax, ay = acc
+    n = len(ay)
+    g = _guessing(curves, ACC_SHORT_POINTS)
+    if n < ACC_SHORT_POINTS or g is None or not (curves.get("val_acc") is not None or _fine_grained(ay)):
+        return None
+    k = max(3, n // 4)
+    i_peak = int(np.argmax(ay[:-k]))
+    best_tail = float(np.max(ay[-k:]))
+    over_guess = float(median(y[-max(3, len(y) // 10):])) / g[0]
+    if float(ay[i_peak]) - best_tail < ACC_GAIN or over_guess < SETTLED_LOW:
+        return None
+    _, raw = finite_xy(curves.get("val_acc") or curves.get("train_acc"))
+    scale = percent_scale(raw)
+    return float(ax[i_peak]), float(ay[i_peak]) * scale, best_tail * scale, over_guess
+
+
 def _fine_grained(ay: np.ndarray) -> bool:
     """The accuracy `ay` (fractions) steps by <= ACC_FINE between its distinct values: measured on
     >= 100 samples at a time (an evaluation, or an epoch's average), not one batch (see ACC_FINE)."""
@@ -1009,7 +1045,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         "kind": None, "first_nonfinite_step": first_bad, "explosion_ratio": None,
         "early_rise_ratio": None, "onset_step": None, "grad_norm_explosion": False,
         "after_fraction": None, "chance_ratio": None, "settled_after_blowup": None,
-        "first_log_blowup": None,
+        "first_log_blowup": None, "collapse_acc_peak": None, "collapse_acc_tail": None,
+        "collapse_loss_over_guess": None,
     }
     kind, onset = None, None
     held = role == "val_loss" and _val_only_held(curves, y)  # a val-only climb read as overfitting
@@ -1033,6 +1070,13 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         onset_acc = _acc_collapse(curves, x, y)
         if onset_acc is not None:
             kind, onset, collapsed = "relapse", onset_acc, True
+        else:
+            at_guess = _collapse_at_guessing(curves, y)
+            if at_guess is not None:
+                # the accuracy rose and fell back with the loss at the loss of guessing (BACK_AT_GUESS, DIV008)
+                kind, onset, collapsed = "relapse", at_guess[0], True
+                values.update(collapse_acc_peak=at_guess[1], collapse_acc_tail=at_guess[2],
+                              collapse_loss_over_guess=at_guess[3])
     if kind is None and role == loss_role:
         spikes = _repeated_blowups(x, y) or _astronomical_spike(x, y)
         if spikes is not None:
@@ -1144,6 +1188,9 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
                 else "gradient norm becomes non-finite (the logged loss may be masked)")
     elif kind == "explosion":
         note = f"loss explodes to {values['explosion_ratio']:.3g}x its running minimum, above {DIV_FACTOR:g}x its start"
+    elif kind == "relapse" and values["collapse_acc_peak"] is not None:
+        note = (f"the accuracy rose to {values['collapse_acc_peak']:.3g}, then fell back to {values['collapse_acc_tail']:.3g} at "
+                f"best while the loss sits at {values['collapse_loss_over_guess']:.3g}x the loss of guessing: collapsed after learning")
     elif kind == "relapse" and collapsed:
         note = "the accuracy fell back by >= 20 points from its best while the loss returned to its start: collapsed after learning"
     elif kind == "relapse":
