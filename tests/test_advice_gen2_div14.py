@@ -61,3 +61,17 @@ def test_a_keras_log_that_collapsed_to_chance_after_its_first_epoch_is_a_collaps
     assert m.values["kind"] == "relapse" and r.findings[0].rule == "DIV008"
     assert m.values["onset_step"] == 0  # the first epoch, the accuracy's peak
     assert m.values["collapse_loss_over_guess"] > 0.85  # 0.97: back at the loss of guessing (the bar 0.75)
+
+
+def test_a_loss_far_above_ln_2_whose_first_logged_value_was_already_blown_up_is_a_divergence():
+    """Moons MLP at SGD 2.0, batch 8, an HF Trainer log: the first logged loss 41.6 (the first 25
+    steps' blow-up), then 10-50 to the end, the val loss 6-108, the val accuracy 44-88% (85% over its
+    last quarter). The trend's rise was measured from that first value and cleared (it never got
+    above it), and that early-rise reading had kept the loss of guessing's reading from being made:
+    the training loss's last quarter at 44x ln 2 (the bar 3x) while it has not fallen under 0.7x its
+    first value. Read as small-batch noise (OSC004). Labelled divergence."""
+    r = diagnose_recorded("g2div14-s18-0004-moons-sgd_small_batch_high")
+    assert core_patterns(r) == {"divergence"} and first_action(r) == "lower_lr"
+    m = measurement(r, "divergence", "train_loss")
+    assert m.values["kind"] == "above_chance" and r.findings[0].rule == "DIV007"
+    assert m.values["chance_ratio"] > 10

@@ -1082,7 +1082,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         if spikes is not None:
             kind, onset = "explosion", spikes[0]
             values["explosion_ratio"] = spikes[1]
-    if kind is None and role == loss_role:
+    read_above = kind is None and role == loss_role
+    if read_above:
         above = _above_chance(curves, x, y, role == "train_loss")
         if above is not None:
             kind, onset = "above_chance", above[0]
@@ -1124,10 +1125,27 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         drop = _accuracy_drop(curves)
         if drop is not None and drop < ACC_HELD:
             kind, onset = None, None
-    if kind == "early_rise" and (_recovered(y, curves) or _below_first_value(y)
-                                 or (role == loss_role and _back_at_guessing(curves))
-                                 or (role == "train_loss" and _val_at_its_best(curves, y))):
-        kind, onset = None, None
+    rise_unmeasured = False
+    if kind == "early_rise":
+        # ... an early rise measured from a start the loss had already fallen far below is no rise at all
+        # (`_below_first_value`), unlike the other clears, which judge the run (came back, at chance)
+        rise_unmeasured = _below_first_value(y)
+        if rise_unmeasured or _recovered(y, curves) or (role == loss_role and _back_at_guessing(curves)) \
+                or (role == "train_loss" and _val_at_its_best(curves, y)):
+            kind, onset = None, None
+    if kind is None and role == loss_role and not read_above and rise_unmeasured:
+        # ... so it stood in the way of the loss of guessing's reading, which is read now: moons at SGD
+        # 2.0, batch 8, its first logged loss 41.6 (already blown up) and 10-50 to the end beside a val
+        # loss at 9-108, the val accuracy 85%: the trend never rose above that first value, and the
+        # training loss at 44x ln 2 (ABOVE_LN2) was never read. Over gen2 seeds 1-4, 9-11, 15-21, the
+        # first-generator pool (7, 11, 29, 235-238) six logs have such an unmeasured rise beside an
+        # accuracy, and 20 of the convention and summed rewrites: that run (and its no-LR rewrite) is
+        # the one the loss of guessing calls; the others (overfitting, a plateau, an oscillation) read
+        # under its bars.
+        above = _above_chance(curves, x, y, role == "train_loss")
+        if above is not None:
+            kind, onset = "above_chance", above[0]
+            values["chance_ratio"] = above[1]
     both_blown = False
     if kind is None and role == "train_loss":
         both = _both_above_guessing(curves, x, y)
