@@ -45,7 +45,7 @@ def test_a_val_only_regression_that_pauses_for_three_of_thirteen_evaluations_is_
     """TensorBoard, validation loss only (bench/conventions.py's val-only rewrite of gen2 s17 0258),
     an MLP on Friedman #1 at Adam 3e-3: 0.284, 0.258, 0.259, 0.256, then 0.238 ... 0.155 (label:
     healthy; the full-batch loss fell 87%, most of it before the first evaluation). Three flat
-    evaluations of thirteen are 17% of the run between them: no plateau."""
+    evaluations of thirteen are 18% of the run between them: no plateau."""
     r = _diagnose("g2stall14-vo17-0258-friedman-healthy_regression")
     assert "plateau" not in _patterns(r)
 
