@@ -43,7 +43,11 @@ def diagnose_one(args: tuple[str, str]) -> dict:
     root, rel = args
     from advisor.pipeline import diagnose_paths
 
-    diagnosis = diagnose_paths([str(Path(root) / rel)])
+    return prediction(rel, diagnose_paths([str(Path(root) / rel)]))
+
+
+def prediction(rel: str, diagnosis) -> dict:
+    """What `score` reads of one labelled run's diagnosis (patterns, first action, every action)."""
     if not diagnosis.runs:
         return {"path": rel, "patterns": [], "first_action": None, "error": "no run read", "findings": []}
     findings = [f for r in diagnosis.runs for f in r.findings]
