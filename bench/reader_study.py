@@ -135,7 +135,7 @@ def tail_slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     b = float((x * (y - y.mean())).sum()) / sx
     resid = y - y.mean() - b * x
     se = math.sqrt(float((resid ** 2).sum()) / max(len(y) - 2, 1) / sx)
-    t = b / se if se > 0 else math.copysign(50.0, b)
+    t = b / se if se > 0 else float(np.sign(b)) * 50.0  # a perfect line: +-50, a flat one: 0
     return float(np.clip(t, -50, 50)), _ratio(b * float(x.max() - x.min()), abs(float(y.mean())))
 
 
@@ -317,9 +317,10 @@ def read_one(args: tuple[str, str]) -> tuple[dict, dict, str | None]:
 
 def matrix(rows: list[dict], cols: list[str]) -> np.ndarray:
     """Rows of features as a float matrix over `cols`: missing = NaN (the learner's "not measured"),
-    but a missing one-hot column ('name=value') = 0."""
+    but a missing one-hot column ('name=value') = 0; magnitudes clipped at 1e30."""
     X = np.array([[r.get(c, math.nan) for c in cols] for r in rows], float)
     X[~np.isfinite(X)] = math.nan
+    X = np.clip(X, -1e30, 1e30)  # past 1e30 every ratio means "blew up"; the bins need not tell 1e35 from 1e300
     for i, c in enumerate(cols):
         if "=" in c:
             X[np.isnan(X[:, i]), i] = 0.0
