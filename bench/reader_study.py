@@ -576,7 +576,7 @@ def cmd_freeze(args) -> None:
 
 def cmd_score(args) -> None:
     frozen = pickle.loads(args.model.read_bytes())
-    data = load(args.features)
+    data = load(args.features, args.group)
     truth, names = data["truth"], data["cols"]
     seen = sorted(set(map(str, data["corpus"])) & set(frozen["trained_on"]))
     if seen:
@@ -621,6 +621,7 @@ def main() -> None:
     sc = sub.add_parser("score", help="a frozen model on corpora it never saw: aggregates only")
     sc.add_argument("model", type=Path)
     sc.add_argument("features", type=Path)
+    sc.add_argument("--group", default="all", help="the corpora of the features file to score [all]")
     sc.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.jobs))  # before scikit-learn loads its OpenMP runtime
