@@ -482,7 +482,13 @@ def show(c) -> str:
     return f"{c[0]}/{c[1]}/{c[2]} h{c[3]}, {f1_of(c):.3f}"
 
 
+def by_unit(table: np.ndarray, unit: np.ndarray, n: int) -> np.ndarray:
+    """Per-run rows summed per unit (corpus): the table a seed-block bootstrap resamples."""
+    return np.array([table[unit == u].sum(0) for u in range(n)])
+
+
 def cmd_loso(args) -> None:
+    """Leave-one-corpus-out learner vs the rules: per-pattern table, then score.py's macro-F1."""
     data = load(args.features, args.group)
     X, groups, truth = data["X"], data["corpus"], data["truth"]
     seeds = seed_order(groups)
@@ -513,7 +519,7 @@ def cmd_loso(args) -> None:
         cells = []
         for call in (same, nested):
             c = counts(call, y, healthy)
-            a, b = (np.array([counts(k[unit == u], y[unit == u], healthy[unit == u])[:3] for u in range(len(seeds))])
+            a, b = (by_unit(np.column_stack([k & (y == 1), k & (y == 0), ~k & (y == 1)]).astype(int), unit, len(seeds))
                     for k in (call, rule))
             sa, sb = resampled([a, b], [np.arange(len(seeds))])
             lo, hi = interval(f1_of(sa) - f1_of(sb))
@@ -524,7 +530,6 @@ def cmd_loso(args) -> None:
     rules = {p: rule_calls(data["rules"], p) for p in CORE}
     c_rules = contributions(truth, rules)
     c_learn = {k: contributions(truth, v) for k, v in learner.items()}
-    seed_units = lambda c: np.array([c[unit == k].sum(0) for k in range(len(seeds))])  # noqa: E731
     print("\n| corpora | runs | rules: macro-F1, healthy FA | learner same #calls | learner nested |")
     print("|---|---|---|---|---|")
     rows = [(s, unit == seeds.index(s)) for s in seeds] + [("all", np.ones(len(truth), bool))]
@@ -535,7 +540,8 @@ def cmd_loso(args) -> None:
             cells.append(f"{macro:.3f}, {fa}/{hn}")
         print(f"| {name} | {int(m.sum())} | " + " | ".join(cells) + " |")
     for k, c in c_learn.items():
-        report_difference(f"learner {k}", seed_units(c), seed_units(c_rules), [np.arange(len(seeds))],
+        report_difference(f"learner {k}", by_unit(c, unit, len(seeds)), by_unit(c_rules, unit, len(seeds)),
+                          [np.arange(len(seeds))],
                           f"seed-block bootstrap, {BOOTSTRAPS} resamples")
 
 
