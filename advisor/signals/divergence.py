@@ -571,10 +571,11 @@ def _collapse_at_guessing(curves: Curves, y: np.ndarray) -> tuple[float, float, 
     """(onset x, the accuracy's peak, the best of its last quarter, the loss's last tenth / the loss
     of guessing) of a collapse read from the accuracy and the loss of guessing alone, or None (see
     BACK_AT_GUESS). The accuracies are in the log's units; the onset is the accuracy's peak."""
-    acc = _accuracy(curves)
-    if acc is None or len(y) < 8:
+    logged = _accuracy_logged(curves)
+    if logged is None or len(y) < 8:
         return None
-    ax, ay = acc
+    ax, raw, scale = logged
+    ay = raw / scale
     n = len(ay)
     g = _guessing(curves, ACC_SHORT_POINTS)
     if n < ACC_SHORT_POINTS or g is None or not (curves.get("val_acc") is not None or _fine_grained(ay)):
@@ -585,8 +586,6 @@ def _collapse_at_guessing(curves: Curves, y: np.ndarray) -> tuple[float, float, 
     over_guess = float(median(y[-max(3, len(y) // 10):])) / g[0]
     if float(ay[i_peak]) - best_tail < ACC_GAIN or over_guess < SETTLED_LOW:
         return None
-    _, raw = finite_xy(curves.get("val_acc") or curves.get("train_acc"))
-    scale = percent_scale(raw)
     return float(ax[i_peak]), float(ay[i_peak]) * scale, best_tail * scale, over_guess
 
 
@@ -599,11 +598,25 @@ def _fine_grained(ay: np.ndarray) -> bool:
 
 def _accuracy(curves: Curves) -> tuple[np.ndarray, np.ndarray] | None:
     """The run's accuracy (validation first), as a fraction, or None when none is logged."""
+    logged = _accuracy_logged(curves)
+    return None if logged is None else (logged[0], logged[1] / logged[2])
+
+
+def _accuracy_logged(curves: Curves) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """The run's accuracy (validation first) as logged, and its scale (100 for percent, else 1)."""
     a = curves.get("val_acc") or curves.get("train_acc")
     if a is None or curves.higher_is_better.get(a.role) is False:
         return None
     ax, ay = finite_xy(a)
-    return ax, ay / percent_scale(ay)
+    return ax, ay, percent_scale(ay)
+
+
+def _step_too_small_to_blow_up(curves: Curves) -> bool:
+    """The logged LR is under LR_CAN_BLOW_UP x the top of its optimizer's usual range (Adam's, the
+    lowest top, when the optimizer is unknown): a loss far above the loss of guessing is then on
+    another scale (a summed loss), not blown-up logits (see LR_CAN_BLOW_UP)."""
+    lr_ratio = lr_over_usual_bound(curves.hparams, most=True)
+    return lr_ratio is not None and lr_ratio < LR_CAN_BLOW_UP
 
 
 def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray, training: bool) -> tuple[float, float] | None:
@@ -614,9 +627,8 @@ def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray, training: bool) 
     g = _guessing(curves, MIN_DIV_POINTS)
     if g is None or len(y) < MIN_DIV_POINTS:
         return None
-    lr_ratio = lr_over_usual_bound(curves.hparams, most=True)
-    if lr_ratio is not None and lr_ratio < LR_CAN_BLOW_UP:
-        return None  # a loss on another scale (a summed loss), not blown-up logits: see LR_CAN_BLOW_UP
+    if _step_too_small_to_blow_up(curves):
+        return None  # a loss on another scale (a summed loss), not blown-up logits
     guess, low, ay = g
     loss_tail = float(median(y[-max(1, len(y) // 4):]))
     if low > COIN_FLIP:
@@ -651,9 +663,8 @@ def _both_above_guessing(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[
     _, vy = finite_xy(curves.get("val_loss"))
     if g is None or len(y) < MIN_POINTS or len(vy) < MIN_POINTS:
         return None
-    lr_ratio = lr_over_usual_bound(curves.hparams, most=True)
-    if lr_ratio is not None and lr_ratio < LR_CAN_BLOW_UP:
-        return None  # a loss on another scale (a summed loss), not blown-up logits: see LR_CAN_BLOW_UP
+    if _step_too_small_to_blow_up(curves):
+        return None  # a loss on another scale (a summed loss), not blown-up logits
     guess, _, ay = g
     if float(median(ay[-max(1, len(ay) // 4):])) > COIN_FLIP:
         return None  # a net that classifies: a summed loss of a learning net reads as high
