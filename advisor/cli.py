@@ -75,6 +75,9 @@ def write_output(text, output: str | None) -> None:
 @click.version_option(__version__, prog_name="advisor")
 def main() -> None:
     """Read training logs, find what went wrong, say what to change."""
+    from advisor.blas import one_blas_thread
+
+    one_blas_thread()  # before any command imports numpy
 
 
 # ----------------------------------------------------------------------------- runs / export

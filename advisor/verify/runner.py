@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 from advisor.verify.template import (  # noqa: F401
     ArgRules, TemplateError, format_value, placeholders, render_argv, split_template,
 )
+from advisor.blas import callers_env
 from advisor.verify.trial import TrialResult
 
 
@@ -95,7 +96,7 @@ def physical_gpu(logical: int, env: dict[str, str] | None = None) -> str:
 
 def trial_env(slot: int | None, base: dict[str, str] | None = None) -> tuple[dict[str, str], str]:
     """Environment and `{device}` text for a subprocess trial on a slot (GPU index or None)."""
-    env = dict(os.environ if base is None else base)
+    env = callers_env(dict(os.environ if base is None else base))
     if slot is None:
         env["CUDA_VISIBLE_DEVICES"] = ""
         return env, "cpu"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from advisor.blas import callers_env
 from advisor.model import Diagnosis, Finding, Run, Verification
 from advisor.roles import HPARAM_ALIASES
 from advisor.verify.trial import (
@@ -492,7 +493,7 @@ def _command_rules(arms: list[Arm], options: VerifyOptions, config: dict[str, An
         raise VerifyError(str(exc)) from None
     script, why = ScriptOptions(), None
     if options.read_help:
-        script, why = read_script_options(tokens, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+        script, why = read_script_options(tokens, env=callers_env({**os.environ, "CUDA_VISIBLE_DEVICES": ""}))
         say(f"script options: {len({id(o) for o in script.options.values()})} read from its --help ({script.source})"
             if script.options else f"script options: not read ({why}); values rendered by their own types")
     _say_length(options.cmd, config, script, say)
