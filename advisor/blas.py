@@ -2,9 +2,9 @@
 
 Why: advisor's numerics are vector sums, FFTs and small least-squares fits; numpy's OpenBLAS
 starts a thread per core at import and lets them spin after every call it threads, which buys
-advisor nothing: a diagnosis of the 1M-scalar event file took 1.0 s of CPU for 0.74 s of wall
-on two cores, 0.70 s with one thread at the same wall (bench/bench_diagnose.py), and numpy's
-import alone 0.12 s against 0.05 s. OpenBLAS also splits a dot product of more than 10,000
+advisor nothing: a diagnosis of the 1M-scalar event file took 1.06 s of CPU for 0.78 s of wall
+on two cores, 0.80 s with one thread at the same wall (bench/bench_diagnose.py, bench/README.md),
+and numpy's import alone 0.12 s against 0.05 s. OpenBLAS also splits a dot product of more than 10,000
 values (a long curve's autocorrelation) among its threads, so its rounding followed the
 machine's core count; with one thread it is the same everywhere.
 

@@ -5,7 +5,7 @@
 
 Why: the three corpus generators label the same failure differently (bench/README.md, "The three
 generators disagree"), and the hidden set is labelled by people. bench/people_labels.json holds a
-person's reading of 46 runs from the logs alone, drawn where the generator's label and the rules
+person's reading of 73 runs from the logs alone, drawn where the generator's label and the rules
 differ (and, for gen2, where they agree). A corpus is regenerated from its generator and seed
 (each generator is deterministic for a given --seed); this script finds each labelled run in the
 corpora given (by truth.json's `generator` and `counts.seed`), diagnoses it with this checkout's
@@ -33,13 +33,15 @@ def readings(entry: dict) -> list[set[str]]:
     return [set() if r == "healthy" else {r} for r in [entry["reading"], *entry["also_ok"]]]
 
 
-def corpora_by_origin(roots: list[Path]) -> dict[tuple[str, int], Path]:
+def corpora_by_origin(roots: list[Path]) -> dict[tuple[str, int], tuple[Path, dict[str, set[str]]]]:
+    """(generator, seed) -> (the corpus folder, each run's labelled patterns), each truth.json read once."""
     out = {}
     for root in roots:
         truth = root / "truth.json"
         if truth.is_file():
             data = json.loads(truth.read_text())
-            out[(data.get("generator") or "bench/make_corpus.py", int(data["counts"]["seed"]))] = root
+            labels = {e["path"]: set(e.get("patterns", [])) & set(CORE) for e in load_truth(truth)}
+            out[(data.get("generator") or "bench/make_corpus.py", int(data["counts"]["seed"]))] = (root, labels)
     return out
 
 
@@ -53,12 +55,12 @@ def main() -> None:
     counts: dict[str, Counter] = {}
     missing = 0
     for entry in people:
-        root = where.get((entry["generator"], entry["seed"]))
-        if root is None:
+        found = where.get((entry["generator"], entry["seed"]))
+        if found is None:
             missing += 1
             continue
-        label = next(set(e.get("patterns", [])) & set(CORE) for e in load_truth(root / "truth.json")
-                     if e["path"] == entry["path"])
+        root, labels = found
+        label = labels[entry["path"]]
         rules = set(diagnose_one((str(root), entry["path"]))["patterns"]) & set(CORE)
         ok = readings(entry)
         c = counts.setdefault(Path(entry["generator"]).stem, Counter())

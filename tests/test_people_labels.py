@@ -8,7 +8,7 @@ from pathlib import Path
 from bench.people_agreement import LABELS, readings
 from bench.score import CORE
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_every_reading_uses_the_vocabulary_and_names_a_generator_that_exists():
@@ -16,7 +16,7 @@ def test_every_reading_uses_the_vocabulary_and_names_a_generator_that_exists():
     assert len(runs) >= 70
     seen = set()
     for entry in runs:
-        assert (BENCH.parent / entry["generator"]).is_file(), entry["generator"]
+        assert (REPO / entry["generator"]).is_file(), entry["generator"]
         assert entry["path"].startswith("runs/") and entry["why"].strip()
         for verdict in [entry["reading"], *entry["also_ok"]]:
             assert verdict == "healthy" or verdict in CORE, verdict

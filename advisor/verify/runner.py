@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 # the template functions live in advisor.verify.template; re-exported for existing callers
+from advisor.blas import callers_env
 from advisor.verify.template import (  # noqa: F401
     ArgRules, TemplateError, format_value, placeholders, render_argv, split_template,
 )
-from advisor.blas import callers_env
 from advisor.verify.trial import TrialResult
 
 
