@@ -31,8 +31,8 @@ import numpy as np
 from advisor.model import Curves, Measurement
 from advisor.priors import lr_over_usual, lr_over_usual_bound, optimizer_family
 from advisor.signals.robust import (
-    MIN_POINTS, bin_medians, curve_or_none, diff_sigma, finite_xy, has_points, head_level, odd, percent_scale,
-    running_median, tail_level, theil_sen,
+    MIN_POINTS, bin_medians, curve_or_none, diff_sigma, finite_xy, has_points, head_level, last_quarter_level, odd,
+    percent_scale, running_median, tail_level, theil_sen,
 )
 from advisor.signals.robust import median  # numpy's numbers, without its per-call dispatch
 
@@ -630,7 +630,7 @@ def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray, training: bool) 
     if _step_too_small_to_blow_up(curves):
         return None  # a loss on another scale (a summed loss), not blown-up logits
     guess, low, ay = g
-    loss_tail = float(median(y[-max(1, len(y) // 4):]))
+    loss_tail = last_quarter_level(y)
     if low > COIN_FLIP:
         # never near a coin flip: C is unknown, but no C makes ln(2) a bound. A loss >= 10 x ln 2
         # that does not even fall (last quarter >= half its first value) while the net classifies
@@ -643,7 +643,7 @@ def _above_chance(curves: Curves, x: np.ndarray, y: np.ndarray, training: bool) 
             return float(x[int(over[0])] if len(over) else x[0]), ratio
         return None
     ratio = loss_tail / guess
-    acc_tail = float(median(ay[-max(1, len(ay) // 4):]))
+    acc_tail = last_quarter_level(ay)
     flat = acc_tail <= low + ACC_FLOOR
     not_learnt = acc_tail <= min(2 * low, low + 0.5 * (1.0 - low))
     blown_from_first = not training and ratio >= VAL_ABOVE_GUESS and y[0] > 0 \
@@ -666,9 +666,9 @@ def _both_above_guessing(curves: Curves, x: np.ndarray, y: np.ndarray) -> tuple[
     if _step_too_small_to_blow_up(curves):
         return None  # a loss on another scale (a summed loss), not blown-up logits
     guess, _, ay = g
-    if float(median(ay[-max(1, len(ay) // 4):])) > COIN_FLIP:
+    if last_quarter_level(ay) > COIN_FLIP:
         return None  # a net that classifies: a summed loss of a learning net reads as high
-    ratio = min(float(median(y[-max(1, len(y) // 4):])), float(median(vy[-max(1, len(vy) // 4):]))) / guess
+    ratio = min(last_quarter_level(y), last_quarter_level(vy)) / guess
     if ratio < VAL_ABOVE_GUESS:
         return None
     over = np.flatnonzero(y >= VAL_ABOVE_GUESS * guess)
@@ -686,7 +686,7 @@ def _settled_after_blowup(curves: Curves, y: np.ndarray) -> float | None:
     if low > COIN_FLIP or float(np.max(ay)) - low > NEVER_ROSE:
         return None
     head = float(np.max(y[:3])) / guess
-    settled = float(median(y[-max(1, len(y) // 4):])) / guess
+    settled = last_quarter_level(y) / guess
     if not SETTLED_LOW <= settled < SETTLED_HIGH:
         return None
     return head
@@ -703,7 +703,7 @@ def _back_at_guessing(curves: Curves) -> bool:
     guess, low, ay = g
     if low > COIN_FLIP or float(np.max(ay)) - low >= GAINED:
         return False
-    tail = float(median(vy[-max(2, len(vy) // 4):]))
+    tail = last_quarter_level(vy, 2)
     return float(np.min(vy)) >= NEVER_BELOW * guess and tail < GUESS_RISE * guess
 
 
@@ -715,7 +715,7 @@ def _val_at_its_best(curves: Curves, y: np.ndarray) -> bool:
     _, vy = finite_xy(curves.get("val_loss"))
     if len(vy) < MIN_POINTS or not np.all(vy > 0):
         return False
-    tail = float(median(vy[-max(2, len(vy) // 4):]))
+    tail = last_quarter_level(vy, 2)
     return tail <= VAL_AT_BEST * float(np.min(vy)) and not _ends_far_above_first_value(y)
 
 
@@ -797,7 +797,7 @@ def _astronomical_spike(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | N
         return None
     i = int(np.argmax(y))
     neighbours = [float(y[j]) for j in (i - 1, i + 1) if 0 <= j < n]
-    level = max(float(median(y)), float(median(y[-max(2, n // 4):])), min(neighbours))
+    level = max(float(median(y)), last_quarter_level(y, 2), min(neighbours))
     height = float(y[i]) / level
     if height < ASTRONOMICAL:
         return None
@@ -811,7 +811,7 @@ def _accuracy_drop(curves: Curves) -> float | None:
     if acc is None or len(acc[1]) < MIN_POINTS:
         return None
     ay = acc[1]
-    return float(np.max(ay) - median(ay[-max(1, len(ay) // 4):]))
+    return float(np.max(ay) - last_quarter_level(ay))
 
 
 def _recovered(y: np.ndarray, curves: Curves) -> bool:
@@ -893,7 +893,7 @@ def _ends_far_above_first_value(y: np.ndarray) -> bool:
     first-generator pool, the runs not already called a divergence end at <= 1.46x their first
     value."""
     first = float(y[0])
-    return first > 0 and float(median(y[-max(2, len(y) // 4):])) >= DIV_FACTOR * first
+    return first > 0 and last_quarter_level(y, 2) >= DIV_FACTOR * first
 
 
 def _below_first_value(y: np.ndarray) -> bool:
@@ -922,7 +922,7 @@ def _end_ratio(y: np.ndarray) -> float | None:
     n = len(y)
     first = float(y[0])
     start = min(float(median(y[:3])), first) if n >= 20 and first > 0 else first
-    return float(median(y[-max(2, n // 4):])) / start if start > 0 else None
+    return last_quarter_level(y, 2) / start if start > 0 else None
 
 
 def _both_end_above(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
@@ -963,7 +963,7 @@ def _val_kept_its_fall(curves: Curves) -> bool:
         return False
     start = float(median(vy[:3]))
     low = float(np.min(vy))
-    tail = float(median(vy[-max(2, n // 4):]))
+    tail = last_quarter_level(vy, 2)
     fall = start - low
     return fall >= VAL_FALL * start and start - tail >= VAL_KEPT * fall
 
@@ -1026,7 +1026,7 @@ def _val_only_held(curves: Curves, y: np.ndarray) -> bool:
     if acc is None:
         first = float(y[0])
         return float(np.max(_smooth(y, 0.1))) < VAL_ONLY_FACTOR * first and \
-            float(median(y[-max(2, len(y) // 4):])) < VAL_ONLY_FACTOR * first
+            last_quarter_level(y, 2) < VAL_ONLY_FACTOR * first
     g = _guessing(curves)
     drop = _accuracy_drop(curves)
     return g is not None and g[1] > COIN_FLIP and drop is not None and drop < ACC_HELD

@@ -34,7 +34,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.signals.robust import (
-    diff_sigma, finite_curve, finite_xy, head_level, odd, running_median, theil_sen,
+    diff_sigma, finite_curve, finite_xy, head_level, last_quarter_level, odd, running_median, theil_sen,
 )
 from advisor.signals.robust import median  # numpy's numbers, without its per-call dispatch
 
@@ -156,7 +156,7 @@ def _metric_held(curves: Curves, x0: float) -> bool | None:
         sign = -1.0 if role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER) else 1.0
         z = sign * y
         at = float(np.interp(x0, x, z))
-        end = float(median(z[-max(2, len(z) // 4):]))
+        end = last_quarter_level(z, 2)
         steps = np.diff(np.unique(z))
         if end < at - (float(np.min(steps)) if len(steps) else 0.0):
             return False  # any metric that got worse says the model did

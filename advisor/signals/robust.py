@@ -266,9 +266,18 @@ def head_level(y, frac: float = 0.1, min_n: int = 1) -> float:
 
 
 def tail_level(y, frac: float = 0.1, min_n: int = 1) -> float:
+    """Median of the last `frac` of the points (rounded, at least `min_n`): a robust end level."""
     y = np.asarray(y, dtype=np.float64)
     k = max(min_n, int(round(len(y) * frac)))
     return float(median(y[-max(1, min(k, len(y))):]))
+
+
+def last_quarter_level(y: np.ndarray, min_n: int = 1) -> float:
+    """Median of the last quarter of the points (len // 4, floored, at least `min_n`): where a curve
+    ends, as the divergence readings judge it. It floors where `tail_level(y, 0.25)` rounds (a
+    13-point curve: 3 points here, 3 there; a 14-point one: 3 here, 4 there), and the divergence
+    thresholds were set on this window, so the two stay apart."""
+    return float(median(y[-max(min_n, len(y) // 4):]))
 
 
 def level_scale(level: float, span: float) -> float:
