@@ -3,6 +3,7 @@ noisy controls silent, robustness to the mess real logs contain, and the catalog
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -220,6 +221,20 @@ def test_hf_masked_nan_shows_in_grad_norm():
     c.by_role["grad_norm"] = Curve("grad_norm", "grad_norm", np.arange(60.0), g)
     m = {m.family: m for m in measure(c, ["divergence"])}["divergence"]
     assert m.detected and m.values["grad_norm_explosion"] and m.start_step == 40
+
+
+def test_a_grad_norm_at_exactly_zero_then_huge_is_an_explosion_without_a_numpy_warning():
+    """gen2 s28 0043 (SGD 0.5 at batch 16 on breast cancer): its logged grad norm sits at exactly 0 on 142
+    of 500 steps (dead units) and reaches 8e14, so its ratio to the running minimum overflowed and
+    `advisor diagnose` printed numpy's "overflow encountered in divide" above its report."""
+    y = np.exp(-np.linspace(0, 2, 60))
+    c = _curves(y)
+    g = np.r_[np.full(20, 1.5), np.zeros(20), np.full(20, 8e14)]
+    c.by_role["grad_norm"] = Curve("grad_norm", "grad_norm", np.arange(60.0), g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = {m.family: m for m in measure(c, ["divergence"])}["divergence"]
+    assert m.values["grad_norm_explosion"]  # read (the falling loss itself is judged no divergence)
 
 
 def test_converged_low_flat_tail_is_not_a_plateau():

@@ -985,7 +985,8 @@ def _grad_explosion(curves: Curves) -> tuple[bool, float | None, bool]:
         return False, None, False
     s = _smooth(np.abs(y))
     runmin = np.minimum.accumulate(s)
-    ratio = s / np.maximum(runmin, 1e-300)
+    with np.errstate(over="ignore"):  # a norm 1e300x its running minimum is inf here, and past GRAD_RATIO
+        ratio = s / np.maximum(runmin, 1e-300)
     ref = float(median(np.abs(y)))
     i = int(np.argmax(ratio))
     if ratio[i] >= GRAD_RATIO and s[i] >= GRAD_RATIO * 0.5 * ref and s[-1] >= 0.3 * s[i]:
