@@ -626,6 +626,37 @@ def fastai_csv(rec: Recording, d: Path) -> None:
     with open(d / "history.csv", "w", newline="") as fh:
         csv.writer(fh).writerows(rows)
 
+# DVCLive's names for the roles: its HF callback's (`train/loss`, `eval/loss`, ...) and its Keras
+# callback's (the logs dict as Keras fills it: `loss`, `val_loss`, ...)
+DVCLIVE_HF = {"train_loss": "train/loss", "val_loss": "eval/loss", "train_acc": "train/accuracy",
+              "val_acc": "eval/accuracy", "lr": "train/learning_rate", "grad_norm": "train/grad_norm"}
+DVCLIVE_KERAS = {"train_loss": "loss", "val_loss": "val_loss", "train_acc": "accuracy", "val_acc": "val_accuracy",
+                 "lr": "learning_rate"}
+
+
+def dvclive_live(rec: Recording, d: Path, names: dict[str, str] = DVCLIVE_HF) -> None:
+    """The real `dvclive.Live` (not an advisor dependency: run where dvclive is installed), its step set
+    to each logged x, every role logged under `names`, the hparams through `log_params`."""
+    from dvclive import Live
+
+    cwd = os.getcwd()
+    d.mkdir(parents=True, exist_ok=True)
+    os.chdir(d)  # Live writes dvc.yaml beside its folder, in the working directory
+    try:
+        with Live(save_dvc_exp=False, report=None) as live:
+            hp = _hp(rec, TORCH_HP)
+            if hp:
+                live.log_params(hp)
+            for x in rec.xs():
+                live.step = x
+                for role, name in names.items():
+                    v = rec.value_at(role, x)
+                    if v is not None:
+                        live.log_metric(name, v)
+    finally:
+        os.chdir(cwd)
+
+
 WRITERS: dict[str, tuple[Callable[[Recording, Path], None], bool]] = {
     # name -> (writer, epoch-level runs only)
     "torch-tutorial": (torch_tutorial, False),
@@ -650,6 +681,12 @@ WRITERS: dict[str, tuple[Callable[[Recording, Path], None], bool]] = {
     "torch-perplexity-rmse": (torch_perplexity_rmse, False),
     "fastai-csv": (fastai_csv, True),
 }
+try:  # dvclive pulls in dvc (~100 packages): a writer only where it is installed
+    import dvclive as _dvclive  # noqa: F401
+
+    WRITERS["dvclive"] = (dvclive_live, False)
+except ImportError:
+    pass
 
 
 # ----------------------------------------------------------------------------- diagnosis

@@ -27,6 +27,7 @@ FORMATS: dict[str, str] = {
     "wandb": "advisor.ingest.wandb",
     "hf-trainer": "advisor.ingest.hf_trainer",
     "tensorboard": "advisor.ingest.tensorboard",
+    "dvclive": "advisor.ingest.dvclive",  # a Live folder's plots/metrics/**.tsv: one run, before csv splits it
     "csv": "advisor.ingest.csv_logs",
     "json": "advisor.ingest.json_logs",  # Keras History dicts, TensorBoard UI JSON downloads
     "jsonl": "advisor.ingest.jsonl_logs",  # one JSON object of metrics per line (detectron2, Ray Tune, loops)

@@ -1,0 +1,118 @@
+"""DVCLive folders: one run per `Live(dir=...)` folder, however many metric files it holds.
+
+DVCLive (`from dvclive import Live`; its Keras, Lightning, HF, fastai and XGBoost callbacks) writes
+one table per metric under `<dir>/plots/metrics/` (`<dir>` is `dvclive/` unless the script names
+another), nested by the metric's name: `live.log_metric("train/loss", v)` appends a row to
+`plots/metrics/train/loss.tsv`, `"eval/loss"` to `plots/metrics/eval/loss.tsv`, `"lr"` to
+`plots/metrics/lr.tsv`. Each table is tab-separated with a `step` column and one value column named
+after the metric's last part (dvclive 3: `step\tloss`; before 3.0 also a `timestamp` in
+milliseconds). Beside them: `params.yaml` (`live.log_params`), `metrics.json` (the last values: a
+summary, not a curve) and, in older versions, `dvc.yaml` and `report.html`.
+
+Read as CSVs, one file at a time, each metric became a run of its own, and `eval/loss.tsv`'s lone
+`loss` column a training loss. Here the folder is one run, each series is tagged with its metric's
+full name (`train/loss`, `eval/loss`, `lr`), so the roles see the split, and `params.yaml` gives the
+hyperparameters. Each table goes through the CSV reader (advisor.ingest.csv_logs): bad lines, junk
+cells and step resets get the same warnings as anywhere else.
+"""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from advisor import limits
+from advisor.ingest._text import load_config_file
+from advisor.ingest.csv_logs import parse_stream, run_from_table
+from advisor.model import IngestError, Run, RunSource
+
+FORMAT = "dvclive"
+METRIC_SUFFIXES = {".tsv", ".csv"}
+SIDE_FILES = ["params.yaml", "metrics.json", "dvc.yaml"]
+PARAMS = "params.yaml"
+MS_EPOCH = 1e11  # a wall time above this many seconds (year 5138) is dvclive < 3's milliseconds
+
+
+def _live_dir(path: Path) -> tuple[Path, Path] | None:
+    """(the Live folder, its plots/metrics folder) when `path` is a metric table inside one."""
+    parts = path.parts
+    for i in range(len(parts) - 3, -1, -1):
+        if parts[i] == "plots" and parts[i + 1] == "metrics":
+            root = Path(*parts[:i]) if i else Path(".")
+            return root, root / "plots" / "metrics"
+    return None
+
+
+def claim(tree) -> list[RunSource]:
+    """Claim every Live folder's metric tables and side files as one run per folder."""
+    groups: dict[Path, list[Path]] = {}
+    for path in tree.unclaimed():
+        if path.suffix.lower() in METRIC_SUFFIXES:
+            found = _live_dir(path)
+            if found is not None:
+                groups.setdefault(found[0], []).append(path)
+    unclaimed = set(tree.unclaimed())
+    sources = []
+    for root, tables in sorted(groups.items()):
+        side = [root / n for n in SIDE_FILES if (root / n) in unclaimed]
+        tables.sort()
+        tree.claim(*tables, *side)
+        named = tables[0] if tree.given.is_file() else root  # one table given: the run is named after it
+        sources.append(RunSource(name=tree.run_name(named), path=root, format=FORMAT, files=[*tables, *side]))
+    return sources
+
+
+def _table_run(name: str, path: Path) -> Run:
+    """One metric table, read by the CSV reader (streamed, within advisor.limits' budgets)."""
+    try:
+        with limits.open_regular(path) as raw:
+            size = os.fstat(raw.fileno()).st_size
+            ends_with_newline = True
+            if size:
+                raw.seek(size - 1)
+                ends_with_newline = raw.read(1) in (b"\n", b"\r")
+                raw.seek(0)
+            stream = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+            table = parse_stream(stream, path.suffix.lower(), ends_with_newline)
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({limits.describe_os_error(exc)})") from None
+    except MemoryError:
+        raise IngestError(f"{path}: cannot read (out of memory)") from None
+    return run_from_table(RunSource(name=name, path=path, format="csv", files=[path]), path, table)
+
+
+def read(source: RunSource) -> Run:
+    """Every metric table of one Live folder as one run; a table that cannot be read is a warning."""
+    root = Path(source.path)
+    metrics = root / "plots" / "metrics"
+    run = Run(name=source.name, path=str(root), format=FORMAT, writer="dvclive")
+    for path in (Path(p) for p in source.files):
+        if path.suffix.lower() not in METRIC_SUFFIXES:
+            continue
+        try:
+            part = _table_run(source.name, path)
+        except IngestError as exc:
+            run.warnings.append(str(exc))
+            continue
+        run.warnings.extend(part.warnings)
+        folder = path.parent.relative_to(metrics).as_posix() if path.parent != metrics else ""
+        for tag, series in part.series.items():
+            if series.wall_time.size and float(series.wall_time[0]) > MS_EPOCH:
+                series.wall_time = series.wall_time / 1000.0
+            series.tag = f"{folder}/{tag}" if folder else tag
+            run.series[series.tag] = series
+        run.events.extend(part.events)
+    params = root / PARAMS
+    if str(params) in {str(p) for p in source.files}:
+        config, warning = load_config_file(params)
+        run.hparams.update(config)
+        if warning:
+            run.warnings.append(warning)
+        run.meta["config_files"] = [str(params)]
+    if not run.series and not run.warnings:
+        raise IngestError(f"{root}: DVCLive folder with no metric rows")
+    run.meta["x_axis"] = "step"
+    return run
+
+
+__all__ = ["claim", "read"]
