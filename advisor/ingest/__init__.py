@@ -31,6 +31,7 @@ FORMATS: dict[str, str] = {
     "csv": "advisor.ingest.csv_logs",
     "json": "advisor.ingest.json_logs",  # Keras History dicts, TensorBoard UI JSON downloads
     "jsonl": "advisor.ingest.jsonl_logs",  # one JSON object of metrics per line (detectron2, Ray Tune, loops)
+    "console": "advisor.ingest.console",  # a terminal's output saved to a file (Keras fit, Megatron, loops): last
 }
 
 

@@ -172,7 +172,7 @@ def discover(paths: list[str | Path]) -> tuple[list[RunSource], list[Problem]]:
             if reason:
                 problems.append(Problem(tree.run_name(f) if mirror else str(f), reason))
         if len(sources) == before and not any(p.path.startswith(str(raw) if mirror else str(given)) for p in problems):
-            problems.append(Problem(str(raw), "no training log found (no TensorBoard event file, CSV, JSON, W&B, HF, MLflow or DVCLive log)"))
+            problems.append(Problem(str(raw), "no training log found (no TensorBoard event file, CSV, JSON, W&B, HF, MLflow or DVCLive log, no console output with epochs or steps)"))
     return sources, problems
 
 
