@@ -121,3 +121,18 @@ def test_lines_built_to_backtrack_are_read_in_linear_time(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "advisor", "diagnose", str(tmp_path), "--format", "json"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode in (0, 1, 2), proc.stderr[-500:]
+
+
+def test_a_lightning_tqdm_bar_reads_as_its_csvlogger_epochs():
+    """One real Lightning fit (lightning_fit.py there: TQDMProgressBar, CSVLogger, 12 epochs): the bar is
+    redrawn with carriage returns many times an epoch; its last state of each epoch carries the epoch's
+    val_loss and train_loss_epoch, the values CSVLogger wrote (to the 3 decimals the bar prints)."""
+    run = _one(CONSOLE / "lightning-tqdm" / "console.log")
+    assert run.writer == "lines" and run.meta["x_axis"] == "epoch"
+    csv = _one(CONSOLE / "lightning-tqdm" / "metrics.csv")
+    for tag in ("val_loss", "train_loss_epoch"):
+        logged = csv.series[tag]
+        assert list(run.series[tag].step) == list(range(12))
+        np.testing.assert_allclose(run.series[tag].value, logged.value, atol=5.1e-4)
+    roles = build_curves(run)[1]
+    assert roles["val_loss"] == "val_loss" and roles["train_loss"] in ("train_loss_epoch", "train_loss_step")

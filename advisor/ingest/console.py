@@ -14,8 +14,9 @@ MIN_RECORDS lines (or epochs) parse under one of these grammars, tried in this o
   rate: 3.000E-04 | grad norm: 1.234 |`: the iteration is the step, every `name: value` field a metric.
 - lines: one record per line that names its position (`epoch 3`, `Epoch [3/20]`, `step 100`,
   `iter 40`) and metric-like `name: value` or `name=value` pairs (`Epoch 3 | train loss: 0.52 | val
-  loss: 0.61`, `step 100: loss=0.52 lr=1e-3`); the step (or iteration) is the x where a line names one,
-  else the epoch. A metric name must look like one (loss, acc, lr, ...: csv_logs.METRIC_NAME), so a
+  loss: 0.61`, `step 100: loss=0.52 lr=1e-3`, Lightning's TQDM bar `Epoch 3: 100%|...| train_loss=0.52,
+  val_loss=0.61`); the step (or iteration) is the x where a line names one, else the epoch, and a bar
+  redrawn at one position is one record (its last state). A metric name must look like one (loss, acc, lr, ...: csv_logs.METRIC_NAME), so a
   line of timings or a config dump is no record.
 
 HF Trainer's console dicts (`{'loss': '0.57', 'epoch': '0.4167'}`) carry a fractional epoch and no
@@ -61,6 +62,7 @@ def _screen_lines(text: str) -> list[str]:
 
 
 def _keras(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
+    """Keras `fit`: (epoch - 1, the epoch's last progress update) per `Epoch k/N` block."""
     records: list[tuple[int, dict[str, float]]] = []
     epoch, last = None, None
     for line in lines:
@@ -81,6 +83,7 @@ def _keras(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
 
 
 def _pipes(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
+    """Megatron-style iteration lines: (iteration, every `name: value` field after it)."""
     records = []
     for line in lines:
         m = _PIPE_ITER.search(line)
@@ -94,7 +97,10 @@ def _pipes(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
 
 
 def _lines(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
-    records = []
+    """Lines naming their position and metric-like pairs: (step, else epoch, the pairs). A progress
+    bar redrawn with carriage returns (Lightning's `Epoch 3: 100%|...| train_loss=0.52`) repeats one
+    position: consecutive records at the same position are one, its last values winning."""
+    records: list[tuple[int, dict[str, float]]] = []
     for line in lines:
         positions = {m.group(1).lower(): int(m.group(2)) for m in _POSITION.finditer(line)}
         if not positions:
@@ -109,7 +115,10 @@ def _lines(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
                 pairs[name] = value
         if pairs:
             x = next((positions[k] for k in ("step", "iteration", "iter", "it") if k in positions), positions.get("epoch"))
-            records.append((x, pairs))
+            if records and records[-1][0] == x:
+                records[-1][1].update(pairs)
+            else:
+                records.append((x, pairs))
     return records
 
 
