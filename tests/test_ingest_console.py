@@ -136,3 +136,16 @@ def test_a_lightning_tqdm_bar_reads_as_its_csvlogger_epochs():
         np.testing.assert_allclose(run.series[tag].value, logged.value, atol=5.1e-4)
     roles = build_curves(run)[1]
     assert roles["val_loss"] == "val_loss" and roles["train_loss"] in ("train_loss_epoch", "train_loss_step")
+
+
+def test_a_console_log_beside_a_structured_log_is_its_side_output(tmp_path):
+    """`python train.py | tee train.log` next to the CSVLogger file of the same fit: one run, not two."""
+    src = CONSOLE / "keras-verbose2"
+    (tmp_path / "training.csv").write_text((src / "training.csv").read_text())
+    (tmp_path / "train.log").write_text((src / "console.log").read_text())
+    sources, _ = discover([str(tmp_path)])
+    assert [s.format for s in sources] == ["csv"]
+    alone = tmp_path / "elsewhere"
+    alone.mkdir()
+    (alone / "train.log").write_text((src / "console.log").read_text())
+    assert sorted(s.format for s in discover([str(tmp_path)])[0]) == ["console", "csv"]

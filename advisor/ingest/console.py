@@ -136,10 +136,13 @@ def parse(text: str) -> tuple[str, list[tuple[int, dict[str, float]]]] | None:
 
 
 def claim(tree) -> list[RunSource]:
-    """Claim the console logs among the files no other format took (one run per file)."""
+    """Claim the console logs among the files no other format took (one run per file). A console log
+    in a folder where another format claimed a log is that training's side output (`train.log` beside
+    its event file, a W&B run's `output.log`), not a second run: left alone."""
     sources = []
+    logged_dirs = {p.parent for p in tree.claimed}
     for path in tree.unclaimed():
-        if path.suffix.lower() not in SUFFIXES:
+        if path.suffix.lower() not in SUFFIXES or path.parent in logged_dirs:
             continue
         found = parse(head_text(path, SNIFF_CHARS))  # empty on any OS error: never raises
         if found is None:
