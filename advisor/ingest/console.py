@@ -1,182 +1,284 @@
-"""Console output saved to a file: what `model.fit`, Megatron-style trainers and hand-written loops print.
+"""Console output saved to a file: what Keras `fit`, Megatron-style trainers, Lightning's TQDM bar and
+hand-written loops print.
 
 Many runs leave no log file but the terminal's output (`python train.py | tee train.log`, a job's
 `slurm-1234.out`, a notebook cell pasted into a chat); FORMATS.md section 7 calls it the real-world
-fallback. A `.log`, `.txt` or `.out` file that no other format claims is read as one when at least
-MIN_RECORDS lines (or epochs) parse under one of these grammars, tried in this order:
+fallback. A `.log`, `.txt` or `.out` file that no other format claims is read under one grammar:
 
 - keras: `Epoch k/N` lines, each followed by the progress bar's output (verbose=1: carriage returns,
   ANSI colours and backspaces around every update; verbose=2: one line). An epoch's record is its
-  last update, the one Keras prints when the epoch ends (`- accuracy: 0.58 - loss: 0.71 -
-  val_accuracy: 0.62 - val_loss: 0.66`); earlier updates are running means over part of the epoch.
-  Its x is k - 1: Keras counts epochs from 0 in its CSVLogger and History.
-- pipes: Megatron-LM, NeMo and GPT-NeoX print `iteration  120/ 3000 | lm loss: 2.312E+00 | learning
-  rate: 3.000E-04 | grad norm: 1.234 |`: the iteration is the step, every `name: value` field a metric.
-- lines: one record per line that names its position (`epoch 3`, `Epoch [3/20]`, `step 100`,
-  `iter 40`) and metric-like `name: value` or `name=value` pairs (`Epoch 3 | train loss: 0.52 | val
-  loss: 0.61`, `step 100: loss=0.52 lr=1e-3`, Lightning's TQDM bar `Epoch 3: 100%|...| train_loss=0.52,
-  val_loss=0.61`); the step (or iteration) is the x where a line names one, else the epoch, and a bar
-  redrawn at one position is one record (its last state). A metric name must look like one (loss, acc, lr, ...: csv_logs.METRIC_NAME), so a
-  line of timings or a config dump is no record.
+  last update of the epoch's own bar (`12/12 ... - loss: 0.71 - val_loss: 0.66`), at x = k - 1 (Keras
+  counts epochs from 0 in its CSVLogger and History); a bar of another length after it (a
+  `model.evaluate` on the test set) is not the epoch's.
+- pipes: Megatron-LM, NeMo and GPT-NeoX print `iteration 120/ 3000 | lm loss: 2.3E+00 | learning
+  rate: 3.0E-04 | grad norm: 1.2 |` and `validation loss at iteration 100 | lm loss value: ... |`:
+  the iteration is the step, every `name: value` field a metric (validation ones prefixed so).
+- lines: one record per line that names its position (`Epoch [3/20]`, `step 100`, `Step [100/600]`,
+  `iter 40`, `batch 7`) and `name: value` or `name=value` pairs (`Epoch 3 | train loss: 0.52 | val
+  loss: 0.61`, `step 100: loss=0.52 lr=1e-3`, Lightning's TQDM bar `Epoch 3: 100%|...| train_loss=
+  0.52, val_loss=0.61`). A name is a metric (`loss`, `val_acc`, `learning rate`: csv_logs.METRIC_NAME)
+  after at most two qualifiers (`train`, `val`, `lm`, ...), so prose (`expect val_acc: 0.9`, `ENV LR=
+  0.001`) is no pair. The x is the step: a step that starts again with each epoch (`Epoch [2/3], Step
+  [100/600]`) counts on from the epochs before; a line with only an epoch (the epoch's val summary
+  between step lines) sits at the last step logged; a log with no step counts epochs. A bar redrawn at
+  one position is one record, its last state; a TQDM state short of its total (`40/400`) is not
+  recorded (it still shows the previous epoch's values).
 
-HF Trainer's console dicts (`{'loss': '0.57', 'epoch': '0.4167'}`) carry a fractional epoch and no
-step, so they are not read here: its `trainer_state.json` is (advisor.ingest.hf_trainer). Values
-are parsed as numbers only (no eval); a line that matches a grammar but holds no number is skipped.
+A file is claimed when its first 16 KiB show a grammar's signature with a loss (an `Epoch k/N` block,
+an iteration line, a TQDM epoch bar) or, for plain lines, MIN_RECORDS records with a loss; text
+without a loss (a README with `lr=0.01`, an app log's `step 1: rows=1000 errors=3`) is left alone.
+A console log in a folder holding another format's log (`train.log` beside its event file or
+`dvclive/`) is that training's side output, not a second run. The file is read as a stream of
+lines (carriage returns end a line too), so memory follows the records, not the text. Values are
+parsed as numbers only (no eval). HF Trainer's printed dicts carry a fractional epoch and no step,
+and are not read here (its trainer_state.json is: advisor.ingest.hf_trainer).
 """
 from __future__ import annotations
 
+import io
 import re
+from array import array
 from pathlib import Path
+from typing import Iterable, Iterator
 
-from advisor.ingest._text import SeriesBuilder, head_text, parse_float, read_text
+import numpy as np
+
+from advisor import limits
+from advisor.ingest._text import SeriesBuilder, head_text, parse_float
 from advisor.ingest.csv_logs import METRIC_NAME
 from advisor.model import IngestError, Run, RunSource
+from advisor.roles import classify
 
 FORMAT = "console"
 SUFFIXES = {".log", ".txt", ".out"}
-MIN_RECORDS = 3  # fewer records are a stray line in a README, not a training's output
-SNIFF_CHARS = 1 << 16
+MIN_RECORDS = 3  # plain lines: fewer records are a stray line in a README, not a training's output
+# a folder that holds these is a run's log folder: a console log beside it is that run's side output
+LOGGER_DIRS = {"dvclive", "lightning_logs", "runs", "logs", "wandb", "mlruns", "tb_logs", "tensorboard"}
+QUALIFIERS = {"train", "training", "val", "valid", "validation", "test", "eval", "evaluation", "dev", "lm",
+              "avg", "average", "mean", "running", "total", "batch", "epoch", "learning", "top1", "top5", "top-1"}
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]{0,32}[A-Za-z]")
-# Every repetition is bounded and every name starts at a token boundary: a 64 KiB line of letters or
-# digits (a hostile or binary file) costs linear time, not the quadratic backtracking of `\w*`
+# Every repetition is bounded, names start at a token boundary and words are separated by spaces only
+# (a `\w` that also matches the separator lets `a_a_a...` split thousands of ways): a 64 KiB line of
+# letters, digits or underscores costs linear time
 _NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf(?:inity)?)"
-_NAME = r"(?<![\w./@-])[A-Za-z][\w./@-]{0,39}"
+_WORD = r"[A-Za-z][\w./@-]{0,39}"
+_NAME = r"(?<![\w./@-])" + _WORD + r"(?: " + _WORD + r"){0,2}"
 _KERAS_EPOCH = re.compile(r"^\s{0,8}Epoch\s{1,4}(\d{1,9})/(\d{1,9})\s{0,8}$")
-_KERAS_PAIR = re.compile(r"\s-\s(" + _NAME + r"):\s(" + _NUMBER + r")(?=\s|$)", re.IGNORECASE)
+_KERAS_BAR = re.compile(r"^\s{0,8}(\d{1,12})/(\d{1,12})\b")
+_KERAS_PAIR = re.compile(r"\s-\s(" + _WORD + r"):\s(" + _NUMBER + r")(?=\s|$)", re.IGNORECASE)
 _PIPE_ITER = re.compile(r"\biteration\s{1,16}(\d{1,12})\s{0,16}/\s{0,16}\d{1,12}\s{0,16}\|", re.IGNORECASE)
-_PIPE_PAIR = re.compile(r"\|\s{0,8}(" + _NAME + r"(?: [A-Za-z(][\w./()-]{0,39}){0,5})\s{0,4}:\s{0,8}(" + _NUMBER
+_PIPE_VAL = re.compile(r"\bvalidation loss at iteration\s{1,16}(\d{1,12})\s{0,16}\|", re.IGNORECASE)
+_PIPE_PAIR = re.compile(r"\|\s{0,8}(" + _WORD + r"(?: [A-Za-z(][\w./()-]{0,39}){0,5})\s{0,4}:\s{0,8}(" + _NUMBER
                         + r")\s{0,8}(?=\||$)", re.IGNORECASE)
-_POSITION = re.compile(r"\b(epoch|step|iteration|iter|it)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}(\d{1,12})"
-                       r"(?:\s{0,4}/\s{0,4}\d{1,12})?\s{0,4}\]?", re.IGNORECASE)
-_LINE_PAIR = re.compile(r"(" + _NAME + r"(?:[ _][A-Za-z][\w./@-]{0,39}){0,2})\s{0,4}[:=]\s{0,4}(" + _NUMBER
-                        + r")(?![\w.])", re.IGNORECASE)
-_POSITION_NAMES = {"epoch", "step", "iteration", "iter", "it"}
+_POSITION = re.compile(r"\b(epoch|step|iteration|iter|it|batch)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}(\d{1,12})"
+                       r"(?:\s{0,4}/\s{0,4}(\d{1,12}))?\s{0,4}\]?", re.IGNORECASE)
+_LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?![\w.])", re.IGNORECASE)
+_TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
+_TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
+_STEP_NAMES = ("step", "iteration", "iter", "it", "batch")
 
 
-def _screen_lines(text: str) -> list[str]:
-    """What a terminal would show, line by line: ANSI codes and backspaces gone, and of a line
-    rewritten by carriage returns every state kept (the last is the final one)."""
-    text = _ANSI.sub("", text).replace("\b", "")
-    return [part for line in text.split("\n") for part in line.split("\r")]
+Record = tuple[int, dict[str, float]]  # (x, metric values) of one step or epoch
 
 
-def _keras(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
-    """Keras `fit`: (epoch - 1, the epoch's last progress update) per `Epoch k/N` block."""
-    records: list[tuple[int, dict[str, float]]] = []
-    epoch, last = None, None
+def _has_loss(pairs: dict[str, float]) -> bool:
+    return any(classify(k).kind == "loss" for k in pairs)
+
+
+def _screen(lines: Iterable[str]) -> Iterator[str]:
+    """Each line as a terminal shows it: ANSI codes and backspaces gone."""
+    for line in lines:
+        yield _ANSI.sub("", line).replace("\b", "")
+
+
+def _numbers(found: list[tuple[str, str]]) -> dict[str, float]:
+    return {k.strip(): v for k, raw in found for v in [parse_float(raw)] if v is not None}
+
+
+def _keras(lines: Iterable[str]) -> Iterator[Record]:
+    """Keras `fit`: (k - 1, the last update of the epoch's own bar) per `Epoch k/N` block."""
+    epoch = total = last = None
     for line in lines:
         m = _KERAS_EPOCH.match(line)
         if m:
             if epoch is not None and last:
-                records.append((epoch, last))
-            epoch, last = int(m.group(1)) - 1, None
+                yield epoch, last
+            epoch, total, last = int(m.group(1)) - 1, None, None
             continue
-        if epoch is None:
+        bar = _KERAS_BAR.match(line)
+        if epoch is None or bar is None:
             continue
-        pairs = {k: v for k, raw in _KERAS_PAIR.findall(line) for v in [parse_float(raw)] if v is not None}
-        if pairs and any(METRIC_NAME.search(k) for k in pairs):
+        total = total or bar.group(2)
+        pairs = _numbers(_KERAS_PAIR.findall(line))
+        if bar.group(2) == total and any(METRIC_NAME.search(k) for k in pairs):
             last = pairs
     if epoch is not None and last:
-        records.append((epoch, last))
-    return records
+        yield epoch, last
 
 
-def _pipes(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
-    """Megatron-style iteration lines: (iteration, every `name: value` field after it)."""
-    records = []
+def _pipes(lines: Iterable[str]) -> Iterator[Record]:
+    """Megatron-style iteration lines (and validation lines): (iteration, every `name: value` field)."""
     for line in lines:
         m = _PIPE_ITER.search(line)
-        if not m:
-            continue
-        pairs = {k.strip(): v for k, raw in _PIPE_PAIR.findall(line[m.end() - 1:]) for v in [parse_float(raw)]
-                 if v is not None}
+        prefix = ""
+        if m is None:
+            m, prefix = _PIPE_VAL.search(line), "validation "
+            if m is None:
+                continue
+        pairs = {prefix + k: v for k, v in _numbers(_PIPE_PAIR.findall(line[m.end() - 1:])).items()
+                 if not (prefix and "ppl" in k.lower())}  # a validation PPL restates its loss
         if any(METRIC_NAME.search(k) for k in pairs):
-            records.append((int(m.group(1)), pairs))
-    return records
+            yield int(m.group(1)), pairs
 
 
-def _lines(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
-    """Lines naming their position and metric-like pairs: (step, else epoch, the pairs). A progress
-    bar redrawn with carriage returns (Lightning's `Epoch 3: 100%|...| train_loss=0.52`) repeats one
-    position: consecutive records at the same position are one, its last values winning."""
-    records: list[tuple[int, dict[str, float]]] = []
+def _metric_name(name: str) -> bool:
+    """A metric after at most two qualifiers: `loss`, `val loss`, `train_acc`, `learning rate`, `lm loss`."""
+    words = name.split()
+    return bool(METRIC_NAME.search("_".join(words))) and all(w.lower() in QUALIFIERS for w in words[:-1])
+
+
+def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, int | None, dict[str, float]]]:
+    """(epoch, step, the step's printed total, metric pairs) of every line that names a position."""
     for line in lines:
-        positions = {m.group(1).lower(): int(m.group(2)) for m in _POSITION.finditer(line)}
+        bar = _TQDM.search(line)
+        if bar is not None and bar.group(1) != bar.group(2):
+            continue  # a TQDM state before the epoch's end still shows the last epoch's values
+        positions: dict[str, tuple[int, int | None]] = {}
+        for m in _POSITION.finditer(line):
+            positions.setdefault(m.group(1).lower(), (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
         if not positions:
             continue
-        pairs = {}
-        for name, raw in _LINE_PAIR.findall(line):
-            name = name.strip()
-            if name.lower() in _POSITION_NAMES or not METRIC_NAME.search(name):
-                continue
-            value = parse_float(raw)
-            if value is not None:
-                pairs[name] = value
+        pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line)).items()
+                 if k.lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
         if pairs:
-            x = next((positions[k] for k in ("step", "iteration", "iter", "it") if k in positions), positions.get("epoch"))
-            if records and records[-1][0] == x:
-                records[-1][1].update(pairs)
-            else:
-                records.append((x, pairs))
-    return records
+            step, total = next((positions[k] for k in _STEP_NAMES if k in positions), (None, None))
+            yield positions.get("epoch", (None, None))[0], step, total, pairs
 
 
-GRAMMARS = (("keras", _keras), ("pipes", _pipes), ("lines", _lines))
+def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
+    """Lines naming their position, on one axis: the step when the log names steps (`by_step`), a step
+    that starts again when the epoch moves on counting on from the epoch before (by its printed
+    total, else by the last step seen), a line with only an epoch at the last step logged; else the
+    epoch. A bar redrawn at one position is one record, its last state winning."""
+    offset, last, last_epoch = 0, None, None
+    held: Record | None = None
+    for epoch, step, total, pairs in _positioned(lines):
+        if not by_step:
+            x = epoch
+        elif step is None:
+            x = last
+        else:
+            x = step + offset
+            if last is not None and x <= last and epoch is not None and last_epoch is not None and epoch > last_epoch:
+                offset += total if total else last - offset
+                x = step + offset
+            last, last_epoch = x, epoch if epoch is not None else last_epoch
+        if x is None:
+            continue
+        if held is not None and held[0] == x:
+            held[1].update(pairs)
+            continue
+        if held is not None:
+            yield held
+        held = (x, dict(pairs))
+    if held is not None:
+        yield held
 
 
-def parse(text: str) -> tuple[str, list[tuple[int, dict[str, float]]]] | None:
-    """(the grammar, its records) of the first grammar that reads >= MIN_RECORDS records, else None."""
-    lines = _screen_lines(text)
-    for name, grammar in GRAMMARS:
-        records = grammar(lines)
-        if len(records) >= MIN_RECORDS:
-            return name, records
-    return None
+def _names_steps(lines: Iterable[str]) -> bool:
+    """Whether any record line names a step (or iteration, batch), not only an epoch."""
+    return any(step is not None for _, step, _, _ in _positioned(lines))
+
+
+def records(grammar: str, lines: Iterable[str], by_step: bool = True) -> Iterator[Record]:
+    """The records of `lines` under one grammar (`by_step`: the plain-lines grammar's axis)."""
+    if grammar == "keras":
+        return _keras(lines)
+    if grammar == "pipes":
+        return _pipes(lines)
+    return _lines(lines, by_step)
+
+
+def sniff(text: str) -> str | None:
+    """The grammar a file's head shows, or None: a Keras epoch block, an iteration line or a TQDM epoch
+    bar with a loss in it (one is enough: a verbose bar fills 16 KiB before its first epoch ends), else
+    MIN_RECORDS plain-line records with a loss."""
+    lines = list(_screen(text.splitlines()))
+    if any(_has_loss(pairs) for _, pairs in _keras(lines)):
+        return "keras"
+    if any(_has_loss(pairs) for _, pairs in _pipes(lines)):
+        return "pipes"
+    if any(_TQDM_EPOCH.search(line) and "loss" in line.lower() for line in lines):
+        return "lines"
+    plain = _lines(lines, _names_steps(lines))
+    return "lines" if sum(_has_loss(pairs) for _, pairs in plain) >= MIN_RECORDS else None
 
 
 def claim(tree) -> list[RunSource]:
-    """Claim the console logs among the files no other format took (one run per file). A console log
-    in a folder where another format claimed a log is that training's side output (`train.log` beside
-    its event file, a W&B run's `output.log`), not a second run: left alone."""
+    """Claim the console logs among the files no other format took (one run per file). The lone console
+    log of a folder that holds another format's log, or a logger's folder (`dvclive/`,
+    `lightning_logs/`, `runs/`...), is that run's side output: left alone. Several console logs in
+    one folder are several trainings, whatever sits beside them."""
+    candidates = [p for p in tree.unclaimed() if p.suffix.lower() in SUFFIXES]
+    per_folder: dict[Path, int] = {}
+    for path in candidates:
+        per_folder[path.parent] = per_folder.get(path.parent, 0) + 1
+    holding = {p.parent for p in tree.claimed}  # folders with a claimed log in them
+    under: set[Path] = set()  # ... and every folder up to four levels above one
+    for p in tree.claimed:
+        under.update(p.parents[:4])
     sources = []
-    logged_dirs = {p.parent for p in tree.claimed}
-    for path in tree.unclaimed():
-        if path.suffix.lower() not in SUFFIXES or path.parent in logged_dirs:
+    for path in candidates:
+        folder = path.parent
+        beside_a_log = folder in holding or any((folder / d) in under for d in LOGGER_DIRS)
+        if per_folder[folder] == 1 and beside_a_log:
             continue
-        found = parse(head_text(path, SNIFF_CHARS))  # empty on any OS error: never raises
-        if found is None:
+        grammar = sniff(head_text(path))  # the first 16 KiB; empty on any OS error: never raises
+        if grammar is None:
             continue
         tree.claim(path)
         sources.append(RunSource(name=tree.run_name(path), path=path, format=FORMAT, files=[path],
-                                 options={"grammar": found[0]}))
+                                 options={"grammar": grammar}))
     return sources
 
 
+def _stream(path: Path) -> Iterator[str]:
+    """The file's lines as a stream; a carriage return ends a line too (newline="")."""
+    try:
+        with limits.open_regular(path) as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="replace",
+                                                                 newline="") as text:
+            for line in text:
+                yield line.rstrip("\r\n")
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({limits.describe_os_error(exc)})") from None
+
+
 def read(source: RunSource) -> Run:
-    """Every record of one console log; the grammar is chosen again on the whole file."""
+    """Every record of one console log, under the grammar its head showed, streamed into compact
+    per-metric arrays (a 100 MB log of a million steps must not become a million dicts)."""
     path = Path(source.path)
-    text = read_text(path)  # IngestError (one line) when it cannot be read
-    found = parse(text)
-    if found is None:
-        raise IngestError(f"{path}: no training records (fewer than {MIN_RECORDS} lines with a step or epoch "
-                          "and metric values)")
-    grammar, records = found
+    grammar = source.options.get("grammar", "lines")
+    by_step = grammar != "lines" or _names_steps(_screen(_stream(path)))  # a first pass for the axis
+    steps: dict[str, array] = {}
+    values: dict[str, array] = {}
     run = Run(name=source.name, path=str(path), format=FORMAT, writer=grammar)
-    builder = SeriesBuilder()
-    for x, pairs in records:
+    previous = None
+    for x, pairs in records(grammar, _screen(_stream(path)), by_step):
+        if previous is not None and x < previous and len(run.events) < 20:
+            run.events.append({"kind": "restart", "step": x, "reason": "x value went back"})
+        previous = x
         for name, value in pairs.items():
-            builder.add(name, x, value)
+            steps.setdefault(name, array("q")).append(x)
+            values.setdefault(name, array("d")).append(value)
+    if not steps:
+        raise IngestError(f"{path}: no training records (no line with an epoch or step and metric values)")
+    builder = SeriesBuilder()
+    for name in steps:
+        builder.add_many(name, np.frombuffer(steps[name], dtype=np.int64), np.frombuffer(values[name]))
     run.series = builder.build()
-    epochs = grammar == "keras" or (grammar == "lines" and _epoch_only(text))
-    run.meta["x_axis"] = "epoch" if epochs else "step"
+    run.meta["x_axis"] = "epoch" if grammar == "keras" or not by_step else "step"
     return run
 
 
-def _epoch_only(text: str) -> bool:
-    """Whether the position of every record line is an epoch (no step or iteration named)."""
-    kinds = {m.group(1).lower() for line in _screen_lines(text) for m in _POSITION.finditer(line)}
-    return bool(kinds) and kinds <= {"epoch"}
-
-
-__all__ = ["claim", "read", "parse"]
+__all__ = ["claim", "read", "sniff", "records"]

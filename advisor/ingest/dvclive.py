@@ -17,13 +17,10 @@ cells and step resets get the same warnings as anywhere else.
 """
 from __future__ import annotations
 
-import io
-import os
 from pathlib import Path
 
-from advisor import limits
+from advisor.ingest import csv_logs
 from advisor.ingest._text import load_config_file
-from advisor.ingest.csv_logs import parse_stream, run_from_table
 from advisor.model import IngestError, Run, RunSource
 
 FORMAT = "dvclive"
@@ -62,35 +59,17 @@ def claim(tree) -> list[RunSource]:
     return sources
 
 
-def _table_run(name: str, path: Path) -> Run:
-    """One metric table, read by the CSV reader (streamed, within advisor.limits' budgets)."""
-    try:
-        with limits.open_regular(path) as raw:
-            size = os.fstat(raw.fileno()).st_size
-            ends_with_newline = True
-            if size:
-                raw.seek(size - 1)
-                ends_with_newline = raw.read(1) in (b"\n", b"\r")
-                raw.seek(0)
-            stream = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-            table = parse_stream(stream, path.suffix.lower(), ends_with_newline)
-    except OSError as exc:
-        raise IngestError(f"{path}: cannot read ({limits.describe_os_error(exc)})") from None
-    except MemoryError:
-        raise IngestError(f"{path}: cannot read (out of memory)") from None
-    return run_from_table(RunSource(name=name, path=path, format="csv", files=[path]), path, table)
-
-
 def read(source: RunSource) -> Run:
     """Every metric table of one Live folder as one run; a table that cannot be read is a warning."""
     root = Path(source.path)
     metrics = root / "plots" / "metrics"
     run = Run(name=source.name, path=str(root), format=FORMAT, writer="dvclive")
+    axes: set = set()  # each table's x column (dvclive writes `step`; a hand-made table may count epochs)
     for path in (Path(p) for p in source.files):
         if path.suffix.lower() not in METRIC_SUFFIXES:
             continue
         try:
-            part = _table_run(source.name, path)
+            part = csv_logs.read(RunSource(name=source.name, path=path, format=csv_logs.FORMAT, files=[path]))
         except IngestError as exc:
             run.warnings.append(str(exc))
             continue
@@ -102,6 +81,9 @@ def read(source: RunSource) -> Run:
             series.tag = f"{folder}/{tag}" if folder else tag
             run.series[series.tag] = series
         run.events.extend(part.events)
+        if "x_note" in part.meta:
+            run.meta.setdefault("x_notes", []).append(f"{path.name}: {part.meta['x_note']}")
+        axes.add(part.meta.get("x_axis"))
     params = root / PARAMS
     if str(params) in {str(p) for p in source.files}:
         config, warning = load_config_file(params)
@@ -111,7 +93,7 @@ def read(source: RunSource) -> Run:
         run.meta["config_files"] = [str(params)]
     if not run.series and not run.warnings:
         raise IngestError(f"{root}: DVCLive folder with no metric rows")
-    run.meta["x_axis"] = "step"
+    run.meta["x_axis"] = axes.pop() if len(axes) == 1 and None not in axes else "step"
     return run
 
 
