@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from advisor.ingest.console import _names_steps, records, sniff
+from advisor.ingest.console import _counts_steps, records, sniff
 from advisor.ingest.discover import discover
 from advisor.pipeline import diagnose_paths, read_runs
 from advisor.roles import build_curves
@@ -69,7 +69,7 @@ def test_a_loops_epoch_prints_read_as_epochs_with_their_splits():
 def test_the_step_is_the_x_where_a_line_names_both():
     text = "".join(f"epoch 2 step {100 * i} loss={1.0 / i:.3f} lr=0.001\n" for i in range(1, 5))
     lines = text.splitlines()
-    assert sniff(text) == "lines" and _names_steps(lines)
+    assert sniff(text) == "lines" and _counts_steps(lines)
     found = list(records("lines", lines, by_step=True))
     assert [x for x, _ in found] == [100, 200, 300, 400] and found[0][1] == {"loss": 1.0, "lr": 0.001}
 
@@ -248,3 +248,46 @@ def test_a_console_log_beside_a_loggers_folder_is_its_side_output(tmp_path):
     (live / "loss.tsv").write_text("step\tloss\n" + "".join(f"{i}\t{1.0 / (i + 1)}\n" for i in range(5)))
     (tmp_path / "train.log").write_text((CONSOLE / "keras-verbose2" / "console.log").read_text())
     assert [s.format for s in discover([str(tmp_path)])[0]] == ["dvclive"]
+
+
+def test_one_stray_step_line_does_not_make_an_epoch_log_a_step_log(tmp_path):
+    """500 epoch lines and one `Resumed at step 50000` (the second review): still 500 epochs."""
+    text = "".join(f"Epoch [{e}/500] | train loss: {1.0 / e:.4f} | val loss: {1.1 / e:.4f} | lr: 0.001\n"
+                   for e in range(1, 251)) + "Resumed at step 50000 | lr: 0.0001\n" + "".join(
+        f"Epoch [{e}/500] | train loss: {1.0 / e:.4f} | val loss: {1.1 / e:.4f} | lr: 0.0001\n" for e in range(251, 501))
+    (tmp_path / "train.log").write_text(text)
+    run = _one(tmp_path / "train.log")
+    assert list(run.series["train loss"].step) == list(range(1, 501)) and run.meta["x_axis"] == "epoch"
+
+
+def test_an_epoch_summary_does_not_overwrite_the_steps_metric_of_the_same_name(tmp_path):
+    text = "".join(f"step {s} loss: {100 / s:.4f}\n" + (f"Epoch {s // 300} done | loss: 0.9 | val_loss: {300 / s:.3f}\n"
+                   if s % 300 == 0 else "") for s in range(100, 901, 100))
+    (tmp_path / "train.log").write_text(text)
+    run = _one(tmp_path / "train.log")
+    np.testing.assert_allclose(run.series["loss"].value, [100 / s for s in range(100, 901, 100)], atol=1e-4)
+    assert list(run.series["val_loss"].step) == [300, 600, 900]
+
+
+def test_a_batch_counter_from_zero_each_epoch_loses_no_point(tmp_path):
+    text = "".join(f"Epoch {e} batch {b} loss: {1.0 / (10 * e + b + 1):.4f}\n" for e in (1, 2, 3) for b in (0, 100, 200))
+    (tmp_path / "train.log").write_text(text)
+    steps = list(_one(tmp_path / "train.log").series["loss"].step)
+    assert len(steps) == 9 and steps == sorted(set(steps))
+
+
+def test_an_evaluate_bar_as_long_as_the_epochs_does_not_replace_it(tmp_path):
+    text = "".join(_keras_epoch(k, 3, 29, 1.0 / k, 1.2 / k) for k in range(1, 4)) + "29/29 - 0s - 1ms/step - loss: 0.0100\n"
+    (tmp_path / "fit.log").write_text(text)
+    run = _one(tmp_path / "fit.log")
+    assert run.series["loss"].value[-1] == pytest.approx(1 / 3, abs=1e-4) and len(run.series["val_loss"]) == 3
+
+
+def test_the_pytorch_mnist_examples_print(tmp_path):
+    """pytorch/examples mnist: `Train Epoch: 1 [640/60000 (1%)]\\tLoss: 0.31` (the bracket counts samples):
+    one point an epoch, the last printed, and no metric named after the position."""
+    text = "".join(f"Train Epoch: {e} [{b * 640}/60000 ({b}%)]\tLoss: {2.3 / (e + b / 100):.6f}\n"
+                   for e in (1, 2, 3) for b in range(0, 100, 20))
+    (tmp_path / "mnist.log").write_text(text)
+    run = _one(tmp_path / "mnist.log")
+    assert list(run.series) == ["Loss"] and list(run.series["Loss"].step) == [1, 2, 3]

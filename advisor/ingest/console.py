@@ -77,6 +77,7 @@ _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?
 _TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 Record = tuple[int, dict[str, float]]  # (x, metric values) of one step or epoch
@@ -99,20 +100,26 @@ def _numbers(found: list[tuple[str, str]]) -> dict[str, float]:
 def _keras(lines: Iterable[str]) -> Iterator[Record]:
     """Keras `fit`: (k - 1, the last update of the epoch's own bar) per `Epoch k/N` block."""
     epoch = total = last = None
+    done = False
     for line in lines:
         m = _KERAS_EPOCH.match(line)
         if m:
             if epoch is not None and last:
                 yield epoch, last
-            epoch, total, last = int(m.group(1)) - 1, None, None
+            epoch, total, last, done = int(m.group(1)) - 1, None, None, False
             continue
         bar = _KERAS_BAR.match(line)
         if epoch is None or bar is None:
             continue
         total = total or bar.group(2)
         pairs = _numbers(_KERAS_PAIR.findall(line))
-        if bar.group(2) == total and any(METRIC_NAME.search(k) for k in pairs):
+        if bar.group(2) != total or not any(METRIC_NAME.search(k) for k in pairs):
+            continue
+        # once the bar is full, only the epoch-end update that adds the val metrics replaces it (an
+        # evaluate() whose bar has the same length prints the same keys, or fewer)
+        if last is None or not done or set(pairs) > set(last):
             last = pairs
+        done = done or bar.group(1) == bar.group(2)
     if epoch is not None and last:
         yield epoch, last
 
@@ -150,20 +157,22 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
         if not positions:
             continue
         pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line)).items()
-                 if k.lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
+                 if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
         if pairs:
             step, total = next((positions[k] for k in _STEP_NAMES if k in positions), (None, None))
             yield positions.get("epoch", (None, None))[0], step, total, pairs
 
 
 def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
-    """Lines naming their position, on one axis: the step when the log names steps (`by_step`), a step
+    """Lines naming their position, on one axis: the step when the log counts steps (`by_step`), a step
     that starts again when the epoch moves on counting on from the epoch before (by its printed
-    total, else by the last step seen), a line with only an epoch at the last step logged; else the
-    epoch. A bar redrawn at one position is one record, its last state winning."""
+    total, else from just past the last step); an epoch-only line (a summary between step lines) at
+    the last step, adding only the metrics the step line there lacks; else the epoch. A bar redrawn
+    at one position is one record, its last state winning."""
     offset, last, last_epoch = 0, None, None
     held: Record | None = None
     for epoch, step, total, pairs in _positioned(lines):
+        summary = by_step and step is None
         if not by_step:
             x = epoch
         elif step is None:
@@ -171,13 +180,19 @@ def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
         else:
             x = step + offset
             if last is not None and x <= last and epoch is not None and last_epoch is not None and epoch > last_epoch:
-                offset += total if total else last - offset
+                offset += total if total else 0
+                if step + offset <= last:
+                    offset = last + 1 - step
                 x = step + offset
             last, last_epoch = x, epoch if epoch is not None else last_epoch
         if x is None:
             continue
         if held is not None and held[0] == x:
-            held[1].update(pairs)
+            for k, v in pairs.items():
+                if summary:
+                    held[1].setdefault(k, v)  # the epoch's mean of `loss` is not the step's `loss`
+                else:
+                    held[1][k] = v
             continue
         if held is not None:
             yield held
@@ -186,9 +201,14 @@ def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
         yield held
 
 
-def _names_steps(lines: Iterable[str]) -> bool:
-    """Whether any record line names a step (or iteration, batch), not only an epoch."""
-    return any(step is not None for _, step, _, _ in _positioned(lines))
+def _counts_steps(lines: Iterable[str]) -> bool:
+    """Whether the log counts steps: more of its record lines name a step (or iteration, batch) than
+    name only an epoch (one `Resumed at step 50000` among 500 epoch lines does not make it a step log)."""
+    steps = epochs = 0
+    for epoch, step, _, _ in _positioned(lines):
+        steps += step is not None
+        epochs += step is None and epoch is not None
+    return steps > epochs
 
 
 def records(grammar: str, lines: Iterable[str], by_step: bool = True) -> Iterator[Record]:
@@ -204,14 +224,14 @@ def sniff(text: str) -> str | None:
     """The grammar a file's head shows, or None: a Keras epoch block, an iteration line or a TQDM epoch
     bar with a loss in it (one is enough: a verbose bar fills 16 KiB before its first epoch ends), else
     MIN_RECORDS plain-line records with a loss."""
-    lines = list(_screen(text.splitlines()))
+    lines = list(_screen(_LINE_BREAK.split(text)))  # as read() splits: carriage returns and newlines only
     if any(_has_loss(pairs) for _, pairs in _keras(lines)):
         return "keras"
     if any(_has_loss(pairs) for _, pairs in _pipes(lines)):
         return "pipes"
     if any(_TQDM_EPOCH.search(line) and "loss" in line.lower() for line in lines):
         return "lines"
-    plain = _lines(lines, _names_steps(lines))
+    plain = _lines(lines, _counts_steps(lines))
     return "lines" if sum(_has_loss(pairs) for _, pairs in plain) >= MIN_RECORDS else None
 
 
@@ -259,7 +279,7 @@ def read(source: RunSource) -> Run:
     per-metric arrays (a 100 MB log of a million steps must not become a million dicts)."""
     path = Path(source.path)
     grammar = source.options.get("grammar", "lines")
-    by_step = grammar != "lines" or _names_steps(_screen(_stream(path)))  # a first pass for the axis
+    by_step = grammar != "lines" or _counts_steps(_screen(_stream(path)))  # a first pass for the axis
     steps: dict[str, array] = {}
     values: dict[str, array] = {}
     run = Run(name=source.name, path=str(path), format=FORMAT, writer=grammar)
