@@ -8,8 +8,8 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
 - keras: `Epoch k/N` lines, each followed by the progress bar's output (verbose=1: carriage returns,
   ANSI colours and backspaces around every update; verbose=2: one line). An epoch's record is its
   last update of the epoch's own bar (`12/12 ... - loss: 0.71 - val_loss: 0.66`), at x = k - 1 (Keras
-  counts epochs from 0 in its CSVLogger and History); a bar of another length after it (a
-  `model.evaluate` on the test set) is not the epoch's.
+  counts epochs from 0 in its CSVLogger and History); a bar of another length after it, or one that
+  adds no metric once the epoch's bar is full (a `model.evaluate` on the test set), is not the epoch's.
 - pipes: Megatron-LM, NeMo and GPT-NeoX print `iteration 120/ 3000 | lm loss: 2.3E+00 | learning
   rate: 3.0E-04 | grad norm: 1.2 |` and `validation loss at iteration 100 | lm loss value: ... |`:
   the iteration is the step, every `name: value` field a metric (validation ones prefixed so).
@@ -18,17 +18,19 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   loss: 0.61`, `step 100: loss=0.52 lr=1e-3`, Lightning's TQDM bar `Epoch 3: 100%|...| train_loss=
   0.52, val_loss=0.61`). A name is a metric (`loss`, `val_acc`, `learning rate`: csv_logs.METRIC_NAME)
   after at most two qualifiers (`train`, `val`, `lm`, ...), so prose (`expect val_acc: 0.9`, `ENV LR=
-  0.001`) is no pair. The x is the step: a step that starts again with each epoch (`Epoch [2/3], Step
-  [100/600]`) counts on from the epochs before; a line with only an epoch (the epoch's val summary
-  between step lines) sits at the last step logged; a log with no step counts epochs. A bar redrawn at
-  one position is one record, its last state; a TQDM state short of its total (`40/400`) is not
-  recorded (it still shows the previous epoch's values).
+  0.001`) and the position itself (`Train Epoch: 1`) is no metric. The x is the step when more record
+  lines name a step than only an epoch (else the epoch): a step that starts again with each epoch
+  (`Epoch [2/3], Step [100/600]`) counts on from the epochs before; a line with only an epoch (the
+  epoch's summary between step lines) sits at the last step logged and adds only the metrics that
+  step lacks. A bar redrawn at one position is one record, its last state; a TQDM state short of its
+  total (`40/400`) is not recorded (it still shows the previous epoch's values).
 
 A file is claimed when its first 16 KiB show a grammar's signature with a loss (an `Epoch k/N` block,
 an iteration line, a TQDM epoch bar) or, for plain lines, MIN_RECORDS records with a loss; text
 without a loss (a README with `lr=0.01`, an app log's `step 1: rows=1000 errors=3`) is left alone.
-A console log in a folder holding another format's log (`train.log` beside its event file or
-`dvclive/`) is that training's side output, not a second run. The file is read as a stream of
+The lone console log of a folder holding another format's log or a logger's folder (`train.log`
+beside its event file or `dvclive/`) is that training's side output, not a second run (it is not
+listed); several console logs in one folder are each a run. The file is read as a stream of
 lines (carriage returns end a line too), so memory follows the records, not the text. Values are
 parsed as numbers only (no eval). HF Trainer's printed dicts carry a fractional epoch and no step,
 and are not read here (its trainer_state.json is: advisor.ingest.hf_trainer).
