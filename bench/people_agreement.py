@@ -6,7 +6,7 @@
 
 Why: the three corpus generators label the same failure differently (bench/README.md, "The three
 generators disagree"), and the hidden set is labelled by people. bench/people_labels.json holds a
-person's reading of 73 runs from the logs alone, drawn where the generator's label and the rules
+practitioner's reading of 73 runs from the logs alone, drawn where the generator's label and the rules
 differ (and, for gen2, where they agree). A corpus is regenerated from its generator and seed
 (each generator is deterministic for a given --seed); this script finds each labelled run in the
 corpora given (by truth.json's `generator` and `counts.seed`), diagnoses it with this checkout's
@@ -75,14 +75,9 @@ def main() -> None:
             if key not in judged:
                 root, labels = found
                 judged[key] = labels[entry["path"]], set(diagnose_one((str(root), entry["path"]))["patterns"]) & set(CORE)
-            label, rules = judged[key]
             ok = readings(entry)
             accepts.setdefault(key, []).append(ok)
-            c = counts.setdefault(Path(entry["generator"]).stem, Counter())
-            part = "agree" if label == rules else "differ"
-            c[part] += 1
-            c[part + "_label"] += label in ok
-            c[part + "_rules"] += rules in ok
+            _tally(counts, key, *judged[key], [ok])
         print(f"== {f.name}")
         _table(counts)
         if missing:
@@ -90,16 +85,21 @@ def main() -> None:
     if len(files) > 1:
         panel: dict[str, Counter] = {}
         for key, oks in accepts.items():
-            if len(oks) < 2:
-                continue
-            label, rules = judged[key]
-            c = panel.setdefault(Path(key[0]).stem, Counter())
-            part = "agree" if label == rules else "differ"
-            c[part] += 1
-            c[part + "_label"] += 2 * sum(label in ok for ok in oks) > len(oks)
-            c[part + "_rules"] += 2 * sum(rules in ok for ok in oks) > len(oks)
+            if len(oks) >= 2:
+                _tally(panel, key, *judged[key], oks)
         print(f"== the panel ({len(files)} readers; a reading counts when most of the readers of the run accept it)")
         _table(panel)
+
+
+def _tally(counts: dict[str, Counter], key: tuple[str, int, str], label: set[str], rules: set[str],
+           oks: list[list[set[str]]]) -> None:
+    """Count one run under its generator: whether label and rules agree, and whether most of its
+    readers (one reader: that reader) accept the label, and the rules' reading."""
+    c = counts.setdefault(Path(key[0]).stem, Counter())
+    part = "agree" if label == rules else "differ"
+    c[part] += 1
+    c[part + "_label"] += 2 * sum(label in ok for ok in oks) > len(oks)
+    c[part + "_rules"] += 2 * sum(rules in ok for ok in oks) > len(oks)
 
 
 def _table(counts: dict[str, Counter]) -> None:
