@@ -30,13 +30,12 @@ PARAMS = "params.yaml"
 MS_EPOCH = 1e11  # a wall time above this many seconds (year 5138) is dvclive < 3's milliseconds
 
 
-def _live_dir(path: Path) -> tuple[Path, Path] | None:
-    """(the Live folder, its plots/metrics folder) when `path` is a metric table inside one."""
+def _live_dir(path: Path) -> Path | None:
+    """The Live folder when `path` is a metric table inside its plots/metrics/."""
     parts = path.parts
     for i in range(len(parts) - 3, -1, -1):
         if parts[i] == "plots" and parts[i + 1] == "metrics":
-            root = Path(*parts[:i]) if i else Path(".")
-            return root, root / "plots" / "metrics"
+            return Path(*parts[:i]) if i else Path(".")
     return None
 
 
@@ -45,9 +44,9 @@ def claim(tree) -> list[RunSource]:
     groups: dict[Path, list[Path]] = {}
     for path in tree.unclaimed():
         if path.suffix.lower() in METRIC_SUFFIXES:
-            found = _live_dir(path)
-            if found is not None:
-                groups.setdefault(found[0], []).append(path)
+            root = _live_dir(path)
+            if root is not None:
+                groups.setdefault(root, []).append(path)
     unclaimed = set(tree.unclaimed())
     sources = []
     for root, tables in sorted(groups.items()):
@@ -85,7 +84,7 @@ def read(source: RunSource) -> Run:
             run.meta.setdefault("x_notes", []).append(f"{path.name}: {part.meta['x_note']}")
         axes.add(part.meta.get("x_axis"))
     params = root / PARAMS
-    if str(params) in {str(p) for p in source.files}:
+    if params in map(Path, source.files):
         config, warning = load_config_file(params)
         run.hparams.update(config)
         if warning:
