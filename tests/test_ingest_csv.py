@@ -14,6 +14,7 @@ import pytest
 
 from advisor.ingest import csv_logs
 from advisor.ingest.discover import discover, walk
+from advisor.roles import curve_of
 from conftest import FIXTURES, assert_matches_manifest, real_manifest
 
 CSV_ENTRIES = [m for m in real_manifest() if m["folder"].startswith("csv/")]
@@ -112,6 +113,27 @@ def test_long_layout_with_wall_time():
     assert loss.step.tolist() == [0, 10, 20] and math.isinf(loss.value[-1])
     assert loss.wall_time.tolist() == [1700000000.0, 1700000010.0, 1700000020.0]
     assert run.series["val/loss"].step.tolist() == [0, 20]
+
+
+@pytest.mark.parametrize("unit", [1, 1_000, 1_000_000, 1_000_000_000])
+def test_wall_time_in_any_unit_since_1970_reads_in_seconds(tmp_path, unit):
+    """A `timestamp` in ms (a JavaScript or Java logger, dvclive < 3), us or ns (pandas' int64 view
+    of a datetime) is unix seconds once read, wide or long; a metric logged without a step (MLflow's
+    `log_metric(key, value)` records step 0 and the time in ms) gets its x axis in seconds, not a run
+    1000x longer."""
+    start = 1_764_000_000
+    wide = tmp_path / "wide" / "log.csv"
+    wide.parent.mkdir()
+    wide.write_text("timestamp,loss\n" + "".join(f"{(start + 30 * i) * unit},{2.0 / (i + 1)}\n" for i in range(20)))
+    long = tmp_path / "long" / "log.csv"
+    long.parent.mkdir()
+    long.write_text("tag,step,value,wall_time\n" + "".join(f"loss,0,{2.0 / (i + 1)},{(start + 30 * i) * unit}\n"
+                                                        for i in range(20)))
+    for folder, tag in ((wide.parent, "loss"), (long.parent, "loss")):
+        series = read_one(folder).series[tag]
+        assert series.wall_time[0] == pytest.approx(start) and series.wall_time[-1] == pytest.approx(start + 570)
+    curve = curve_of(read_one(long.parent).series["loss"], "train_loss")
+    assert curve.x_kind == "wall_time" and curve.x[-1] == pytest.approx(570)
 
 
 def test_garbage_lines_skipped_with_line_numbers():

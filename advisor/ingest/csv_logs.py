@@ -39,6 +39,9 @@ STEP_COLUMNS = ["step", "global_step", "_step", "trainer/global_step", "train/gl
 EPOCH_COLUMNS = ["epoch", "epochs"]
 # absolute unix-time columns: become Series.wall_time, not a metric
 WALL_COLUMNS = ["wall_time", "wall time", "_timestamp", "timestamp"]
+# unix time in seconds stays below 1e11 until the year 5138: a larger wall time counts a finer unit
+# (dvclive < 3 and JavaScript/Java loggers write milliseconds, Go and pandas' int64 nanoseconds)
+WALL_UNITS = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3))
 LONG_TAG_COLUMNS = ["tag", "metric", "key", "name"]
 INDEX_COLUMNS = {"", "unnamed: 0", "unnamed", "index"}
 MISSING_TOKENS = {"", "na", "n/a", "null", "none", "-", "nat"}
@@ -553,6 +556,19 @@ def _warn_table_problems(run: Run, path: Path, table: Table) -> None:
         run.events.append({"kind": "restart", "line": lineno, "reason": "header repeated (resumed run)"})
 
 
+def unix_seconds(walls: np.ndarray | None) -> np.ndarray | None:
+    """A wall-time column in seconds: milli-, micro- or nanoseconds since 1970 are scaled down by
+    their magnitude (WALL_UNITS), so a run's duration and an x axis of wall time read in seconds."""
+    if walls is None:
+        return None
+    finite = np.abs(walls[np.isfinite(walls)])
+    if finite.size == 0:
+        return walls
+    size = float(np.median(finite))
+    scale = next((unit for above, unit in WALL_UNITS if size > above), 1.0)
+    return walls / scale if scale != 1.0 else walls
+
+
 def _read_wide(run: Run, path: Path, table: Table) -> None:
     columns = table.columns
     x_name = find_x_column(table.header)
@@ -560,7 +576,7 @@ def _read_wide(run: Run, path: Path, table: Table) -> None:
     keep = np.ones(table.n_rows, dtype=bool)
     steps, x_is_tag = _x_steps(run, path, table, columns, x_name, keep)
     _warn_junk(run, path, table, columns, x_name, keep)
-    walls = columns[wall_name].values if wall_name and columns[wall_name].numeric else None
+    walls = unix_seconds(columns[wall_name].values) if wall_name and columns[wall_name].numeric else None
     segment = table.segment
     builder = SeriesBuilder()
     metric_names = [h for h in table.header if h != wall_name and (h != x_name or x_is_tag)]
@@ -653,6 +669,7 @@ def _read_long(run: Run, table: Table, cols: dict[str, str]) -> None:
     value_missing = ~value.present & ~value.junk
     bad = table.line_numbers[np.flatnonzero(~ok & ~value_missing)].tolist()
     wall = table.columns[cols["wall"]] if "wall" in cols else None
+    wall_values = None if wall is None else unix_seconds(np.where(wall.present, wall.values, np.nan))
     tags, names = table.codes[cols["tag"]], table.labels[cols["tag"]]
     runs = table.codes.get(cols.get("run", ""), None)
     run_names = table.labels.get(cols.get("run", ""), [])
@@ -666,7 +683,7 @@ def _read_long(run: Run, table: Table, cols: dict[str, str]) -> None:
         for group in np.split(order, bounds):
             first = group[0]
             tag = names[tags[first]] if not multi else f"{run_names[runs[first]]}/{names[tags[first]]}"
-            walls = None if wall is None else np.where(wall.present[group], wall.values[group], np.nan)
+            walls = None if wall is None else np.where(wall.present[group], wall_values[group], np.nan)
             builder.add_many(tag, np.trunc(step.values[group]).astype(np.int64), value.values[group], walls)
     if bad:
         run.warnings.append(f"{run.path}: skipped {len(bad)} long-format row(s) with a non-numeric step "

@@ -6,7 +6,7 @@ another), nested by the metric's name: `live.log_metric("train/loss", v)` append
 `plots/metrics/train/loss.tsv`, `"eval/loss"` to `plots/metrics/eval/loss.tsv`, `"lr"` to
 `plots/metrics/lr.tsv`. Each table is tab-separated with a `step` column and one value column named
 after the metric's last part (dvclive 3: `step\tloss`; before 3.0 also a `timestamp` in
-milliseconds). Beside them: `params.yaml` (`live.log_params`), `metrics.json` (the last values: a
+milliseconds, turned into seconds as every CSV's). Beside them: `params.yaml` (`live.log_params`), `metrics.json` (the last values: a
 summary, not a curve) and, in older versions, `dvc.yaml` and `report.html`.
 
 Read as CSVs, one file at a time, each metric became a run of its own, and `eval/loss.tsv`'s lone
@@ -27,7 +27,6 @@ FORMAT = "dvclive"
 METRIC_SUFFIXES = {".tsv", ".csv"}
 SIDE_FILES = ["params.yaml", "metrics.json", "dvc.yaml"]
 PARAMS = "params.yaml"
-MS_EPOCH = 1e11  # a wall time above this many seconds (year 5138) is dvclive < 3's milliseconds
 
 
 def _live_dir(path: Path) -> Path | None:
@@ -75,8 +74,6 @@ def read(source: RunSource) -> Run:
         run.warnings.extend(part.warnings)
         folder = path.parent.relative_to(metrics).as_posix() if path.parent != metrics else ""
         for tag, series in part.series.items():
-            if series.wall_time.size and float(series.wall_time[0]) > MS_EPOCH:
-                series.wall_time = series.wall_time / 1000.0
             series.tag = f"{folder}/{tag}" if folder else tag
             run.series[series.tag] = series
         run.events.extend(part.events)
