@@ -1,13 +1,17 @@
 """Console output saved to a file (advisor/ingest/console.py): Keras `fit`'s progress lines, Megatron-style
-`iteration N/M | lm loss: ... |` lines and a loop's `Epoch [k/N] | train loss: ...` prints.
+`iteration N/M | lm loss: ... |` lines, a loop's `Epoch [k/N] | train loss: ...` prints and the HF Trainer's
+printed dicts.
 
 tests/data/formats/console/keras-verbose{1,2}/ hold one real Keras 3 fit each (keras_fit.py there:
 torch backend, SGD 0.8 momentum 0.9, 30 epochs) logged twice at once: its terminal output (`verbose=1`,
 the progress bar with carriage returns, ANSI colours and backspaces; `verbose=2`, one line an epoch)
-and its CSVLogger file. `printed/` holds the two other layouts as their programs print them.
+and its CSVLogger file. `printed/` holds the two other layouts as their programs print them. hf-tqdm/ and hf-plain/ hold two real
+transformers Trainer runs (hf_fit.py there) that saved no checkpoint, with the log_history their
+trainer_state would have held (expected_log_history.json) as the truth.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -94,10 +98,84 @@ def test_text_that_is_no_training_output_is_not_claimed(tmp_path, text):
     assert sources == []
 
 
-def test_an_hf_trainer_console_dump_is_left_to_its_state_file(tmp_path):
-    """HF prints dicts with a fractional epoch and no step: not read here (trainer_state.json is)."""
-    lines = [str({"loss": f"{1.0 / i:.4g}", "learning_rate": "5e-05", "epoch": f"{i / 2.4:.4g}"}) for i in range(1, 8)]
-    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+def _history(folder: Path) -> list[dict]:
+    return [h for h in json.loads((folder / "expected_log_history.json").read_text()) if "train_runtime" not in h]
+
+
+@pytest.mark.parametrize("name", ["hf-tqdm", "hf-plain"])
+def test_an_hf_trainer_console_log_reads_as_its_log_history(name):
+    """A real Trainer run (hf_fit.py there) whose only log is what it printed: every metric at the
+    step its trainer_state would hold, to the 4 digits printed (the bar's count after each dict in
+    hf-tqdm; in hf-plain, printed without a bar, the epoch times the summary's steps per epoch)."""
+    run = _one(CONSOLE / name / "train.log")
+    assert (run.format, run.writer, run.meta["x_axis"]) == ("console", "hf", "step")
+    history = _history(CONSOLE / name)
+    assert set(run.series) == {"loss", "grad_norm", "learning_rate", "eval_loss"}
+    for tag, series in run.series.items():
+        logged = [(h["step"], h[tag]) for h in history if tag in h]
+        assert series.step.tolist() == [step for step, _ in logged]
+        assert np.allclose(series.value, [v for _, v in logged], rtol=6e-4)
+    assert run.series["eval_loss"].step.tolist() == [84, 168, 252, 336]
+
+
+@pytest.mark.parametrize("name", ["hf-tqdm", "hf-plain"])
+def test_an_hf_console_log_gets_the_diagnosis_of_its_trainer_state(tmp_path, name):
+    """The same run read from its printout and from its trainer_state.json: the same findings and
+    first action (hf-plain, at LR 1e-5, is a stall that wants a larger LR; hf-tqdm trains)."""
+    state = tmp_path / "state"
+    state.mkdir()
+    history = json.loads((CONSOLE / name / "expected_log_history.json").read_text())
+    (state / "trainer_state.json").write_text(json.dumps({"log_history": history, "global_step": 336,
+                                                          "max_steps": 336, "num_train_epochs": 4}))
+    assert _verdict(CONSOLE / name / "train.log") == _verdict(state)
+    assert _verdict(CONSOLE / "hf-plain" / "train.log")[1] == "raise_lr"
+
+
+def test_an_hf_console_log_cut_before_its_summary(tmp_path):
+    """Killed mid-run: with the bar, every step is still the bar's; printed without a bar and killed
+    before the summary, nothing gives the steps per epoch, and the dicts are placed by their rank."""
+    for name in ("hf-tqdm", "hf-plain"):
+        text = (CONSOLE / name / "train.log").read_text()
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train.log").write_text(text[: text.index("'epoch': '2.024'")])
+    with_bar = _one(tmp_path / "hf-tqdm" / "train.log")
+    assert with_bar.series["loss"].step.tolist() == list(range(10, 170, 10))
+    plain = _one(tmp_path / "hf-plain" / "train.log")
+    assert plain.meta["x_axis"] == "row" and plain.series["loss"].step.tolist() == list(range(1, 17))
+    assert plain.series["eval_loss"].step.tolist() == [8, 16]  # each after its epoch's last training dict
+
+
+def test_an_hf_console_log_of_transformers_4(tmp_path):
+    """Before transformers 5 the values were printed as floats and the epoch rounded to 2 decimals:
+    the same steps (the bar's, or the rounded epoch times the summary's steps per epoch)."""
+    import re
+
+    for name in ("hf-tqdm", "hf-plain"):
+        text = (CONSOLE / name / "train.log").read_text()
+        text = re.sub(r"'epoch': '([\d.]+)'", lambda m: f"'epoch': {round(float(m.group(1)), 2)}", text)
+        text = re.sub(r"': '([-+\d.e]+)'", r"': \1", text)
+        assert "'loss': 1." in text or "'loss': 0." in text
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train.log").write_text(text)
+        run = _one(tmp_path / name / "train.log")
+        assert run.series["loss"].step.tolist() == [h["step"] for h in _history(CONSOLE / name) if "loss" in h]
+
+
+def test_an_hf_console_log_beside_the_trainers_output_dir_is_its_side_output(tmp_path):
+    history = json.loads((CONSOLE / "hf-plain" / "expected_log_history.json").read_text())
+    checkpoint = tmp_path / "results" / "checkpoint-336"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text(json.dumps({"log_history": history, "global_step": 336}))
+    (tmp_path / "train.log").write_text((CONSOLE / "hf-plain" / "train.log").read_text())
+    assert [s.format for s in discover([str(tmp_path)])[0]] == ["hf-trainer"]
+
+
+@pytest.mark.parametrize("text", [
+    "{'lr': 0.01, 'batch_size': 32, 'epochs': 10}\n" * 5,          # a printed config
+    "{'loss': 0.5, 'acc': 0.9}\n{'loss': 0.4, 'acc': 0.91}\n" * 3,  # results without a position
+])
+def test_printed_dicts_without_an_epoch_and_a_loss_are_not_claimed(tmp_path, text):
+    (tmp_path / "out.log").write_text(text)
     assert discover([str(tmp_path)])[0] == []
 
 
@@ -125,6 +203,8 @@ def test_lines_built_to_backtrack_are_read_in_linear_time(tmp_path):
         "pipes.log": " iteration 1/ 2 " + "| a" * 20000,
         "keras.log": "Epoch 1/2\n - loss: " + "9" * 65000,
         "colons.txt": "step 3 " + "a:" * 32000,
+        "hf.log": "".join(f"{{'loss': '{1 / i:.3f}', 'epoch': '{i / 10}'}}\n" for i in range(1, 4))
+                  + "{'loss': '1', " + "'a a': '1e" * 6500,
     }
     for name, line in hostile.items():
         folder = tmp_path / name.split(".")[0]

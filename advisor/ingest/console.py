@@ -13,6 +13,15 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
 - pipes: Megatron-LM, NeMo and GPT-NeoX print `iteration 120/ 3000 | lm loss: 2.3E+00 | learning
   rate: 3.0E-04 | grad norm: 1.2 |` and `validation loss at iteration 100 | lm loss value: ... |`:
   the iteration is the step, every `name: value` field a metric (validation ones prefixed so).
+- hf: the dicts transformers' Trainer prints at each logging step and evaluation (`{'loss': 0.52,
+  'grad_norm': 1.1, 'learning_rate': 4.9e-05, 'epoch': 0.12}`; since transformers 5 every value is
+  a string, `'0.52'`), the only log of a run that saves no checkpoint (no trainer_state.json). A
+  dict names no step, only a fractional epoch rounded for print; its step is the training bar's
+  count redrawn right after it (`| 10/336 [`), else the epoch times the steps per epoch that the
+  bar's other redraws, or the closing summary (train_runtime x train_steps_per_second over its
+  epoch), show. With neither (no bar, killed before the summary), the x is the epoch when every
+  dict sits at a whole epoch, else the dict's rank among the training dicts (`x_axis` "row"). The
+  summary (`train_runtime`, the run's mean `train_loss`) and the eval timings are not metrics.
 - lines: one record per line that names its position (`Epoch [3/20]`, `step 100`, `Step [100/600]`,
   `iter 40`, `batch 7`) and `name: value` or `name=value` pairs (`Epoch 3 | train loss: 0.52 | val
   loss: 0.61`, `step 100: loss=0.52 lr=1e-3`, Lightning's TQDM bar `Epoch 3: 100%|...| train_loss=
@@ -32,8 +41,7 @@ The lone console log of a folder holding another format's log or a logger's fold
 beside its event file or `dvclive/`) is that training's side output, not a second run (it is not
 listed); several console logs in one folder are each a run. The file is read as a stream of
 lines (carriage returns end a line too), so memory follows the records, not the text. Values are
-parsed as numbers only (no eval). HF Trainer's printed dicts carry a fractional epoch and no step,
-and are not read here (its trainer_state.json is: advisor.ingest.hf_trainer).
+parsed as numbers only (no eval).
 """
 from __future__ import annotations
 
@@ -55,7 +63,8 @@ FORMAT = "console"
 SUFFIXES = {".log", ".txt", ".out"}
 MIN_RECORDS = 3  # plain lines: fewer records are a stray line in a README, not a training's output
 # a folder that holds these is a run's log folder: a console log beside it is that run's side output
-LOGGER_DIRS = {"dvclive", "lightning_logs", "runs", "logs", "wandb", "mlruns", "tb_logs", "tensorboard"}
+LOGGER_DIRS = {"dvclive", "lightning_logs", "runs", "logs", "wandb", "mlruns", "tb_logs", "tensorboard",
+               "trainer_output", "results", "outputs"}  # (the last three: a Trainer's usual output_dir)
 QUALIFIERS = {"train", "training", "val", "valid", "validation", "test", "eval", "evaluation", "dev", "lm",
               "avg", "average", "mean", "running", "total", "batch", "epoch", "learning", "top1", "top5", "top-1"}
 
@@ -79,6 +88,11 @@ _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?
 _TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch")
+# HF Trainer: a printed logs dict (values quoted since transformers 5), and what in it is no metric
+_HF_DICT = re.compile(r"^\s{0,8}\{'[\w./ -]{1,80}': '?[-+\d.ein]")
+_HF_PAIR = re.compile(r"'([\w./ -]{1,80})':\s{0,4}'?(" + _NUMBER + r")'?\s{0,4}(?=[,}])", re.IGNORECASE)
+_HF_NOT_METRIC = re.compile(r"(?:^epoch$|^step$|_runtime$|_per_second$|^total_flos$)")
+_HF_SUMMARY = "train_runtime"  # the closing dict: timings and the whole run's mean loss
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -139,6 +153,79 @@ def _pipes(lines: Iterable[str]) -> Iterator[Record]:
                  if not (prefix and "ppl" in k.lower())}  # a validation PPL restates its loss
         if any(METRIC_NAME.search(k) for k in pairs):
             yield int(m.group(1)), pairs
+
+
+def _hf_dicts(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
+    """("dict", its numbers) for each printed logs dict and ("bar", {"n", "total"}) for each TQDM state."""
+    for line in lines:
+        if _HF_DICT.match(line):
+            yield "dict", _numbers(_HF_PAIR.findall(line))
+            continue
+        bar = _TQDM.search(line)
+        if bar is not None:
+            yield "bar", {"n": int(bar.group(1)), "total": int(bar.group(2))}
+
+
+def _hf_axis(lines: Iterable[str]) -> tuple[float | None, bool]:
+    """The hf grammar's first pass: (steps per epoch, whether every dict sits at a whole epoch).
+
+    Steps per epoch: the training bar's count right after a dict over the dict's epoch (the median),
+    else the summary's steps (runtime x steps per second) over its epoch; None when neither shows."""
+    total = pending = summary = None
+    ratios: list[float] = []
+    whole = True
+    for kind, item in _hf_dicts(lines):
+        if kind == "bar":
+            total = total or item["total"]  # the training bar is drawn first, before any evaluation's
+            if pending is not None and item["total"] == total and item["n"] > 0:
+                ratios.append(item["n"] / pending)
+            pending = None
+        elif _HF_SUMMARY in item:
+            summary = item
+        elif "epoch" in item:
+            whole = whole and float(item["epoch"]).is_integer()
+            pending = item["epoch"] if item["epoch"] > 0 else None
+    if ratios:
+        return float(np.median(ratios)), whole
+    if summary and summary.get("epoch", 0) > 0 and summary.get("train_steps_per_second", 0) > 0:
+        return summary[_HF_SUMMARY] * summary["train_steps_per_second"] / summary["epoch"], whole
+    return None, whole
+
+
+def _hf(lines: Iterable[str], per_epoch: float | None, whole_epochs: bool) -> Iterator[Record]:
+    """HF Trainer dicts: (the step, the dict's metrics); the step is the training bar's count redrawn
+    right after the dict, else round(epoch x `per_epoch`); without `per_epoch`, the epoch (every dict
+    at a whole epoch: `whole_epochs`) or the training dict's rank."""
+    total = None
+    held: tuple[float, dict[str, float]] | None = None
+    rank = 0
+
+    def place(epoch: float, n: int | None) -> int:
+        if n is not None:
+            return n
+        if per_epoch is not None:
+            return int(round(epoch * per_epoch))
+        return int(round(epoch)) if whole_epochs else rank
+
+    for kind, item in _hf_dicts(lines):
+        if kind == "bar":
+            total = total or item["total"]
+            if held is not None and item["total"] == total:
+                yield place(held[0], item["n"]), held[1]
+                held = None
+            continue
+        if held is not None:
+            yield place(held[0], None), held[1]
+            held = None
+        if _HF_SUMMARY in item or "epoch" not in item:
+            continue
+        pairs = {k: v for k, v in item.items() if not _HF_NOT_METRIC.search(k)}
+        if not any(METRIC_NAME.search(k) for k in pairs):
+            continue
+        rank += not any(k.startswith("eval_") for k in pairs)
+        held = (item["epoch"], pairs)
+    if held is not None:
+        yield place(held[0], None), held[1]
 
 
 def _metric_name(name: str) -> bool:
@@ -213,12 +300,16 @@ def _counts_steps(lines: Iterable[str]) -> bool:
     return steps > epochs
 
 
-def records(grammar: str, lines: Iterable[str], by_step: bool = True) -> Iterator[Record]:
-    """The records of `lines` under one grammar (`by_step`: the plain-lines grammar's axis)."""
+def records(grammar: str, lines: Iterable[str], by_step: bool = True,
+            hf_axis: tuple[float | None, bool] = (None, False)) -> Iterator[Record]:
+    """The records of `lines` under one grammar (`by_step`: the plain-lines grammar's axis; `hf_axis`:
+    the hf grammar's, from `_hf_axis`)."""
     if grammar == "keras":
         return _keras(lines)
     if grammar == "pipes":
         return _pipes(lines)
+    if grammar == "hf":
+        return _hf(lines, *hf_axis)
     return _lines(lines, by_step)
 
 
@@ -231,6 +322,8 @@ def sniff(text: str) -> str | None:
         return "keras"
     if any(_has_loss(pairs) for _, pairs in _pipes(lines)):
         return "pipes"
+    if any(kind == "dict" and "epoch" in item and _has_loss(item) for kind, item in _hf_dicts(lines)):
+        return "hf"
     if any(_TQDM_EPOCH.search(line) and "loss" in line.lower() for line in lines):
         return "lines"
     plain = _lines(lines, _counts_steps(lines))
@@ -281,12 +374,14 @@ def read(source: RunSource) -> Run:
     per-metric arrays (a 100 MB log of a million steps must not become a million dicts)."""
     path = Path(source.path)
     grammar = source.options.get("grammar", "lines")
-    by_step = grammar != "lines" or _counts_steps(_screen(_stream(path)))  # a first pass for the axis
+    # a first pass for the axis (plain lines: steps or epochs; hf: the steps per epoch)
+    by_step = grammar != "lines" or _counts_steps(_screen(_stream(path)))
+    hf_axis = _hf_axis(_screen(_stream(path))) if grammar == "hf" else (None, False)
     steps: dict[str, array] = {}
     values: dict[str, array] = {}
     run = Run(name=source.name, path=str(path), format=FORMAT, writer=grammar)
     previous = None
-    for x, pairs in records(grammar, _screen(_stream(path)), by_step):
+    for x, pairs in records(grammar, _screen(_stream(path)), by_step, hf_axis):
         if previous is not None and x < previous and len(run.events) < 20:
             run.events.append({"kind": "restart", "step": x, "reason": "x value went back"})
         previous = x
@@ -299,7 +394,10 @@ def read(source: RunSource) -> Run:
     for name in steps:
         builder.add_many(name, np.frombuffer(steps[name], dtype=np.int64), np.frombuffer(values[name]))
     run.series = builder.build()
-    run.meta["x_axis"] = "epoch" if grammar == "keras" or not by_step else "step"
+    if grammar == "hf" and hf_axis[0] is None:
+        run.meta["x_axis"] = "epoch" if hf_axis[1] else "row"
+    else:
+        run.meta["x_axis"] = "epoch" if grammar == "keras" or not by_step else "step"
     return run
 
 
