@@ -161,6 +161,21 @@ def test_an_hf_console_log_of_transformers_4(tmp_path):
         assert run.series["loss"].step.tolist() == [h["step"] for h in _history(CONSOLE / name) if "loss" in h]
 
 
+def test_a_loops_printed_dicts_under_a_bar_that_restarts_each_epoch(tmp_path):
+    """`print({'epoch': e, 'loss': ...})` after each epoch's `tqdm(loader)`: the bar restarts at 0 each
+    epoch, its count is no clock for the whole run, and every dict sits at its whole epoch."""
+    bar = "\r{p:3d}%|{fill:<10}| {n}/50 [00:00<00:00, 900.00it/s]"
+    text = ""
+    for epoch in range(1, 9):
+        text += "".join(bar.format(p=2 * n, fill="#" * (n // 5), n=n) for n in range(0, 51, 10)) + "\n"
+        text += str({"epoch": epoch, "loss": round(1.0 / epoch, 4), "val_loss": round(1.2 / epoch + 0.01 * epoch, 4)}) + "\n"
+    (tmp_path / "train.log").write_text(text)
+    run = _one(tmp_path / "train.log")
+    assert run.writer == "hf" and run.meta["x_axis"] == "epoch"
+    assert run.series["loss"].step.tolist() == list(range(1, 9))
+    assert run.series["val_loss"].value[-1] == pytest.approx(1.2 / 8 + 0.08, abs=1e-4)
+
+
 def test_an_hf_console_log_beside_the_trainers_output_dir_is_its_side_output(tmp_path):
     history = json.loads((CONSOLE / "hf-plain" / "expected_log_history.json").read_text())
     checkpoint = tmp_path / "results" / "checkpoint-336"

@@ -166,11 +166,16 @@ def _hf_dicts(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
             yield "bar", {"n": int(bar.group(1)), "total": int(bar.group(2))}
 
 
+HF_BAR_TOL = 0.02  # a bar's count and the epoch x steps per epoch agree within 2% of an epoch (or 1 step)
+
+
 def _hf_axis(lines: Iterable[str]) -> tuple[float | None, bool]:
     """The hf grammar's first pass: (steps per epoch, whether every dict sits at a whole epoch).
 
-    Steps per epoch: the training bar's count right after a dict over the dict's epoch (the median),
-    else the summary's steps (runtime x steps per second) over its epoch; None when neither shows."""
+    Steps per epoch: the training bar's count right after a dict over the dict's epoch, when most
+    such ratios agree (the Trainer's bar counts the whole run's steps; a loop's bar that restarts each
+    epoch does not, and is no clock); else the summary's steps (runtime x steps per second) over its
+    epoch; None when neither shows."""
     total = pending = summary = None
     ratios: list[float] = []
     whole = True
@@ -186,7 +191,10 @@ def _hf_axis(lines: Iterable[str]) -> tuple[float | None, bool]:
             whole = whole and float(item["epoch"]).is_integer()
             pending = item["epoch"] if item["epoch"] > 0 else None
     if ratios:
-        return float(np.median(ratios)), whole
+        per_epoch = float(np.median(ratios))
+        agree = np.abs(np.asarray(ratios) - per_epoch) <= HF_BAR_TOL * per_epoch
+        if agree.mean() >= 0.5:
+            return per_epoch, whole
     if summary and summary.get("epoch", 0) > 0 and summary.get("train_steps_per_second", 0) > 0:
         return summary[_HF_SUMMARY] * summary["train_steps_per_second"] / summary["epoch"], whole
     return None, whole
@@ -194,17 +202,17 @@ def _hf_axis(lines: Iterable[str]) -> tuple[float | None, bool]:
 
 def _hf(lines: Iterable[str], per_epoch: float | None, whole_epochs: bool) -> Iterator[Record]:
     """HF Trainer dicts: (the step, the dict's metrics); the step is the training bar's count redrawn
-    right after the dict, else round(epoch x `per_epoch`); without `per_epoch`, the epoch (every dict
-    at a whole epoch: `whole_epochs`) or the training dict's rank."""
+    right after the dict when it agrees with the epoch (HF_BAR_TOL), else round(epoch x
+    `per_epoch`); without `per_epoch`, the epoch (every dict at a whole epoch: `whole_epochs`) or the
+    training dict's rank."""
     total = None
     held: tuple[float, dict[str, float]] | None = None
     rank = 0
 
     def place(epoch: float, n: int | None) -> int:
-        if n is not None:
-            return n
         if per_epoch is not None:
-            return int(round(epoch * per_epoch))
+            guess = epoch * per_epoch
+            return n if n is not None and abs(n - guess) <= max(1.0, HF_BAR_TOL * per_epoch) else int(round(guess))
         return int(round(epoch)) if whole_epochs else rank
 
     for kind, item in _hf_dicts(lines):
