@@ -59,6 +59,9 @@ NOISE_TOKENS = {
     # torch/tensorboardX `add_hparams` summary metrics (advisor.ingest.tensorboard keeps them as
     # `hparams/<tag>`): one value per run, never a curve, even when named `hparam/loss`
     "hparam", "hparams",
+    # mixed precision's dynamic loss scale (fairseq, MAE/BEiT/DeiT `loss_scale: 65536.0000`): the
+    # GradScaler's multiplier, not a loss
+    "scale", "scaler",
 }
 # `Gradients/norm`, `grad/norm`: a gradient word and a norm word in separate tokens
 GRAD_WORDS = {"grad", "grads", "gradient", "gradients"}
@@ -117,7 +120,7 @@ def classify(tag: str) -> Classified:
     elif tset & TRAIN_TOKENS:
         split = "train"
     if tset & NOISE_TOKENS and not (tset & {"loss"} and not tset & {"runtime", "samples_per_second", "hp_metric",
-                                                                     "hparam", "hparams"}):
+                                                                     "hparam", "hparams", "scale", "scaler"}):
         if not tset & (LR_TOKENS | GRAD_TOKENS):
             return Classified(None, split, 0)
     if ("grad_norm" in lower or "gradnorm" in lower or "gradient_norm" in lower or "global_norm" in lower

@@ -7,7 +7,8 @@ torch backend, SGD 0.8 momentum 0.9, 30 epochs) logged twice at once: its termin
 the progress bar with carriage returns, ANSI colours and backspaces; `verbose=2`, one line an epoch)
 and its CSVLogger file. `printed/` holds the two other layouts as their programs print them. hf-tqdm/ and hf-plain/ hold two real
 transformers Trainer runs (hf_fit.py there) that saved no checkpoint, with the log_history their
-trainer_state would have held (expected_log_history.json) as the truth.
+trainer_state would have held (expected_log_history.json) as the truth; meters/ one real training printed as
+MetricLogger and timm print it (meters_fit.py there), with the values printed as its truth.json.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import pytest
 from advisor.ingest.console import _counts_steps, records, sniff
 from advisor.ingest.discover import discover
 from advisor.pipeline import diagnose_paths, read_runs
-from advisor.roles import build_curves
+from advisor.roles import build_curves, classify
 
 CONSOLE = Path(__file__).resolve().parent / "data" / "formats" / "console"
 
@@ -174,6 +175,42 @@ def test_a_loops_printed_dicts_under_a_bar_that_restarts_each_epoch(tmp_path):
     assert run.writer == "hf" and run.meta["x_axis"] == "epoch"
     assert run.series["loss"].step.tolist() == list(range(1, 9))
     assert run.series["val_loss"].value[-1] == pytest.approx(1.2 / 8 + 0.08, abs=1e-4)
+
+
+@pytest.mark.parametrize("style, names", [("metriclogger", ("loss", "val_loss", "val_acc1", "lr")),
+                                           ("timm", ("Loss", "val_Loss", "val_Acc@1", "LR"))])
+def test_a_meter_loggers_print_reads_as_steps_with_its_evaluations(style, names):
+    """A real training printed as torchvision's MetricLogger or timm's train.py print it (meters_fit.py
+    there: 8 epochs of 100 iterations, printed every 10): the step counts on across epochs from the
+    bracket after the epoch, the loss is the value shown first (MetricLogger: its window's median),
+    and each evaluation is one val point at the epoch's last printed step, its running average at
+    the evaluation's last line."""
+    folder = CONSOLE / "meters" / style
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    assert run.meta["x_axis"] == "step" and set(run.series) == set(names)
+    loss, val_loss, val_acc = (run.series[n] for n in names[:3])
+    assert loss.step.tolist() == [t["step"] for t in truth["train"]]
+    assert np.allclose(loss.value, [t["loss"] for t in truth["train"]])
+    assert val_loss.step.tolist() == [100 * e + 99 for e in range(8)]
+    assert np.allclose(val_loss.value, [t["loss"] for t in truth["test"]], atol=1e-4)
+    assert np.allclose(val_acc.value, [t["acc1"] for t in truth["test"]], atol=1e-4)
+    curves, roles = build_curves(run)
+    assert (roles["train_loss"], roles["val_loss"]) == names[:2]
+
+
+def test_a_mixed_precision_loss_scale_is_no_loss(tmp_path):
+    """MAE, BEiT and DeiT print the GradScaler's `loss_scale: 65536.0000 (65536.0000)` beside the loss:
+    a multiplier, never the training loss (nor any loss)."""
+    text = (CONSOLE / "meters" / "metriclogger" / "train.log").read_text()
+    text = text.replace("  time:", "  loss_scale: 65536.0000 (65536.0000)  time:")
+    (tmp_path / "train.log").write_text(text)
+    run = _one(tmp_path / "train.log")
+    assert "loss_scale" in run.series
+    curves, roles = build_curves(run)
+    assert roles["train_loss"] == "loss" and "loss_scale" not in roles.values()
+    assert {classify(t).kind for t in ("loss_scale", "train/loss_scale", "optimizer/loss_scale")} == {None}
+    assert classify("loss").kind == "loss" and classify("lr_scale").kind == "lr"
 
 
 def test_an_hf_console_log_beside_the_trainers_output_dir_is_its_side_output(tmp_path):

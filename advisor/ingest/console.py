@@ -32,7 +32,12 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   (`Epoch [2/3], Step [100/600]`) counts on from the epochs before; a line with only an epoch (the
   epoch's summary between step lines) sits at the last step logged and adds only the metrics that
   step lacks. A bar redrawn at one position is one record, its last state; a TQDM state short of its
-  total (`40/400`) is not recorded (it still shows the previous epoch's values).
+  total (`40/400`) is not recorded (it still shows the previous epoch's values). Meter loggers are
+  lines too: MetricLogger's (torchvision's references, DETR, DeiT, MAE: `Epoch: [3]  [ 40/782]  lr:
+  0.1  loss: 2.31 (2.45)`, the step in the bracket after the epoch) and timm's (`Train: 3 [  40/782 (
+  5%)]  Loss: 2.31 (2.45)`) at the value shown first; their evaluation lines (`Test:  [ 10/50]  loss:
+  0.8 (0.9)  acc1: 80.0 (78.2)`) as `val_` metrics at the last record before them, each at its
+  running average, so the evaluation's last line gives the whole evaluation's.
 
 A file is claimed when its first 16 KiB show a grammar's signature with a loss (an `Epoch k/N` block,
 an iteration line, a TQDM epoch bar) or, for plain lines, MIN_RECORDS records with a loss; text
@@ -65,8 +70,8 @@ MIN_RECORDS = 3  # plain lines: fewer records are a stray line in a README, not 
 # a folder that holds these is a run's log folder: a console log beside it is that run's side output
 LOGGER_DIRS = {"dvclive", "lightning_logs", "runs", "logs", "wandb", "mlruns", "tb_logs", "tensorboard",
                "trainer_output", "results", "outputs"}  # (the last three: a Trainer's usual output_dir)
-QUALIFIERS = {"train", "training", "val", "valid", "validation", "test", "eval", "evaluation", "dev", "lm",
-              "avg", "average", "mean", "running", "total", "batch", "epoch", "learning", "top1", "top5", "top-1"}
+PHASES = {"train", "training", "val", "valid", "validation", "test", "eval", "evaluation", "dev"}
+QUALIFIERS = PHASES | {"lm", "avg", "average", "mean", "running", "total", "batch", "epoch", "learning", "top1", "top5", "top-1"}
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]{0,32}[A-Za-z]")
 # Every repetition is bounded, names start at a token boundary and words are separated by spaces only
@@ -85,6 +90,13 @@ _PIPE_PAIR = re.compile(r"\|\s{0,8}(" + _WORD + r"(?: [A-Za-z(][\w./()-]{0,39}){
 _POSITION = re.compile(r"\b(epoch|step|iteration|iter|it|batch)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}(\d{1,12})"
                        r"(?:\s{0,4}/\s{0,4}(\d{1,12}))?\s{0,4}\]?", re.IGNORECASE)
 _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?![\w.])", re.IGNORECASE)
+# meter loggers: MetricLogger's step after its epoch (`Epoch: [3]  [ 40/782]`), timm's train line
+# (`Train: 3 [  40/782 ( 5%)]`), an evaluation's line (`Test:  [ 10/50]`, `Test: [  10/49]`) and a
+# meter's `name: value (average)`
+_BRACKET_STEP = re.compile(r"\s{0,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\s{0,4}\]")
+_TIMM_TRAIN = re.compile(r"^\s{0,8}Train:\s{0,4}(\d{1,9})\s{1,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\b")
+_EVAL_LINE = re.compile(r"^\s{0,8}(?:Test|Val|Valid|Validation|Eval)\s{0,4}:\s{0,8}\[\s{0,12}\d{1,12}\s{0,4}/\s{0,4}\d{1,12}\s{0,4}\]")
+_AVERAGE = re.compile(r"\s{1,4}\(\s{0,4}(" + _NUMBER + r")\s{0,4}\)")
 _TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch")
@@ -237,20 +249,51 @@ def _hf(lines: Iterable[str], per_epoch: float | None, whole_epochs: bool) -> It
 
 
 def _metric_name(name: str) -> bool:
-    """A metric after at most two qualifiers: `loss`, `val loss`, `train_acc`, `learning rate`, `lm loss`."""
+    """A metric after at most two qualifiers: `loss`, `val loss`, `train_acc`, `learning rate`, `lm loss`;
+    qualifiers alone are none (timm's `Train: 3 [...]` names the phase)."""
     words = name.split()
-    return bool(METRIC_NAME.search("_".join(words))) and all(w.lower() in QUALIFIERS for w in words[:-1])
+    return (bool(METRIC_NAME.search("_".join(words))) and all(w.lower() in QUALIFIERS for w in words[:-1])
+            and words[-1].lower() not in PHASES)
+
+
+def _evaluation_pairs(line: str) -> dict[str, float]:
+    """An evaluation line's metrics as `val_` ones, each at its running average when printed (the last
+    line of the evaluation then holds the whole evaluation's)."""
+    pairs = {}
+    for m in _LINE_PAIR.finditer(line):
+        name = m.group(1).strip()
+        if not _metric_name(name):
+            continue
+        average = _AVERAGE.match(line, m.end())
+        value = parse_float(average.group(1) if average else m.group(2))
+        if value is not None:
+            pairs[name if classify(name).split == "val" else "val_" + name] = value
+    return pairs
 
 
 def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, int | None, dict[str, float]]]:
-    """(epoch, step, the step's printed total, metric pairs) of every line that names a position."""
+    """(epoch, step, the step's printed total, metric pairs) of every line that names a position; an
+    evaluation's line (a meter logger's `Test:  [ 10/50]`) as (None, None, None, its val_ pairs)."""
     for line in lines:
         bar = _TQDM.search(line)
         if bar is not None and bar.group(1) != bar.group(2):
             continue  # a TQDM state before the epoch's end still shows the last epoch's values
+        if _EVAL_LINE.match(line):
+            pairs = _evaluation_pairs(line)
+            if pairs:
+                yield None, None, None, pairs
+            continue
         positions: dict[str, tuple[int, int | None]] = {}
+        timm = _TIMM_TRAIN.match(line)
+        if timm:
+            positions["epoch"] = (int(timm.group(1)), None)
+            positions["step"] = (int(timm.group(2)), int(timm.group(3)))
         for m in _POSITION.finditer(line):
-            positions.setdefault(m.group(1).lower(), (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
+            key = m.group(1).lower()
+            positions.setdefault(key, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
+            bracket = _BRACKET_STEP.match(line, m.end()) if key == "epoch" and m.group(3) is None else None
+            if bracket:  # MetricLogger: `Epoch: [3]  [ 40/782]`
+                positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
         if not positions:
             continue
         pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line)).items()
@@ -268,9 +311,13 @@ def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
     at one position is one record, its last state winning."""
     offset, last, last_epoch = 0, None, None
     held: Record | None = None
+    own: set[str] = set()  # the metrics the held record's own step (or epoch) line set
     for epoch, step, total, pairs in _positioned(lines):
-        summary = by_step and step is None
-        if not by_step:
+        evaluation = epoch is None and step is None
+        summary = (by_step and step is None) or evaluation
+        if evaluation:
+            x = held[0] if held is not None else None
+        elif not by_step:
             x = epoch
         elif step is None:
             x = last
@@ -286,14 +333,16 @@ def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
             continue
         if held is not None and held[0] == x:
             for k, v in pairs.items():
-                if summary:
-                    held[1].setdefault(k, v)  # the epoch's mean of `loss` is not the step's `loss`
-                else:
+                if not summary:
+                    held[1][k] = v
+                    own.add(k)
+                elif k not in own:  # the epoch's mean of `loss` is not the step's `loss`
                     held[1][k] = v
             continue
         if held is not None:
             yield held
         held = (x, dict(pairs))
+        own = set() if summary else set(pairs)
     if held is not None:
         yield held
 
