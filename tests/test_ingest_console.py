@@ -22,6 +22,7 @@ from advisor.ingest.console import _counts_steps, records, sniff
 from advisor.ingest.discover import discover
 from advisor.pipeline import diagnose_paths, read_runs
 from advisor.roles import build_curves, classify
+from conftest import REAL_LOGS
 
 CONSOLE = Path(__file__).resolve().parent / "data" / "formats" / "console"
 
@@ -199,6 +200,27 @@ def test_a_meter_loggers_print_reads_as_steps_with_its_evaluations(style, names)
     assert (roles["train_loss"], roles["val_loss"]) == names[:2]
 
 
+SWIN_RUNS = ["wandb-binary-cifar-overfit", "wandb-binary-cifar-lr3e-3-stuck", "wandb-binary-cifar-resnet18-healthy",
+             "wandb-binary-cifar-interrupted"]
+
+
+@pytest.mark.parametrize("name", SWIN_RUNS)
+def test_a_swin_style_log_reads_as_the_runs_wandb_history(name):
+    """The real W&B runs of real-logs kept their terminal output (files/output.log) from a Swin-style
+    logger: `Train: [3/50]\tlr 0.000300\t... loss 1.92 (2.25)\t...` and `Validate: \t... Loss 1.98 (1.88)`.
+    Read alone, the epoch's train loss (its running average) and the val loss are the ones the run
+    logged to W&B, to the 4 decimals printed; where W&B has no optimizer to go by either (all but
+    the stuck run, whose config names it), the same findings."""
+    folder = REAL_LOGS / "wandb" / name
+    (log,) = folder.glob("wandb/run-*/files/output.log")
+    console, wandb = _one(log), _one(folder)
+    for mine, theirs in (("loss", "train_loss"), ("val_Loss", "val_loss"), ("val_Acc@1", "val_acc")):
+        assert console.series[mine].step.tolist() == wandb.series[theirs].step.tolist()
+        assert np.allclose(console.series[mine].value, wandb.series[theirs].value, atol=6e-3, rtol=1e-4)
+    if name != "wandb-binary-cifar-lr3e-3-stuck":
+        assert _verdict(log) == _verdict(folder)
+
+
 def test_a_mixed_precision_loss_scale_is_no_loss(tmp_path):
     """MAE, BEiT and DeiT print the GradScaler's `loss_scale: 65536.0000 (65536.0000)` beside the loss:
     a multiplier, never the training loss (nor any loss)."""
@@ -255,6 +277,8 @@ def test_lines_built_to_backtrack_are_read_in_linear_time(tmp_path):
         "pipes.log": " iteration 1/ 2 " + "| a" * 20000,
         "keras.log": "Epoch 1/2\n - loss: " + "9" * 65000,
         "colons.txt": "step 3 " + "a:" * 32000,
+        "swin.log": "Train: [1/2]\t" + "a 1 " * 16000,
+        "meters.log": "Epoch: [1]  [ 3/9]  " + "loss: 1 (" * 7000,
         "hf.log": "".join(f"{{'loss': '{1 / i:.3f}', 'epoch': '{i / 10}'}}\n" for i in range(1, 4))
                   + "{'loss': '1', " + "'a a': '1e" * 6500,
     }

@@ -37,7 +37,9 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   0.1  loss: 2.31 (2.45)`, the step in the bracket after the epoch) and timm's (`Train: 3 [  40/782 (
   5%)]  Loss: 2.31 (2.45)`) at the value shown first; their evaluation lines (`Test:  [ 10/50]  loss:
   0.8 (0.9)  acc1: 80.0 (78.2)`) as `val_` metrics at the last record before them, each at its
-  running average, so the evaluation's last line gives the whole evaluation's.
+  running average, so the evaluation's last line gives the whole evaluation's. So is Swin
+  Transformer's logger (`Train: [3/300][ 40/1251]` then tab-separated `loss 6.91 (6.93)` fields;
+  `Test: [ 10/98]` or `Validate:` lines; an epoch's only `Train: [3/50]` line at its averages).
 
 A file is claimed when its first 16 KiB show a grammar's signature with a loss (an `Epoch k/N` block,
 an iteration line, a TQDM epoch bar) or, for plain lines, MIN_RECORDS records with a loss; text
@@ -97,6 +99,12 @@ _BRACKET_STEP = re.compile(r"\s{0,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12}
 _TIMM_TRAIN = re.compile(r"^\s{0,8}Train:\s{0,4}(\d{1,9})\s{1,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\b")
 _EVAL_LINE = re.compile(r"^\s{0,8}(?:Test|Val|Valid|Validation|Eval)\s{0,4}:\s{0,8}\[\s{0,12}\d{1,12}\s{0,4}/\s{0,4}\d{1,12}\s{0,4}\]")
 _AVERAGE = re.compile(r"\s{1,4}\(\s{0,4}(" + _NUMBER + r")\s{0,4}\)")
+# Swin Transformer's logger and its descendants: `Train: [3/300][ 40/1251]\teta 0:10:02 lr 0.000100\t
+# time 0.41 (0.43)\tloss 6.91 (6.93)\t...` (the step bracket optional), its evaluation `Test: [ 10/98]\t`
+# or `Validate: \t`, and tab-separated fields of `name value (average)`
+_SWIN_TRAIN = re.compile(r"\bTrain:\s{0,4}\[(\d{1,9})/\d{1,9}\](?:\s{0,4}\[\s{0,12}(\d{1,12})/(\d{1,12})\])?\s{0,8}\t")
+_SWIN_EVAL = re.compile(r"\b(?:Test|Val|Valid|Validate|Validation|Eval):\s{0,8}(?:\[\s{0,12}\d{1,12}/\d{1,12}\])?\s{0,8}\t")
+_SPACE_PAIR = re.compile(r"(?<![\w./@:-])(" + _WORD + r")\s{1,4}(" + _NUMBER + r")(?![\w.:%/])")
 _TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch")
@@ -256,18 +264,19 @@ def _metric_name(name: str) -> bool:
             and words[-1].lower() not in PHASES)
 
 
-def _evaluation_pairs(line: str) -> dict[str, float]:
-    """An evaluation line's metrics as `val_` ones, each at its running average when printed (the last
-    line of the evaluation then holds the whole evaluation's)."""
+def _meter_pairs(line: str, pair: re.Pattern, start: int = 0, val: bool = False) -> dict[str, float]:
+    """A meter line's metrics, each at its running average when printed (`loss 6.91 (6.93)`: 6.93): an
+    evaluation's last line, or an epoch's only line, then holds the whole evaluation's or epoch's
+    mean. `val`: named as `val_` metrics (an evaluation's)."""
     pairs = {}
-    for m in _LINE_PAIR.finditer(line):
+    for m in pair.finditer(line, start):
         name = m.group(1).strip()
         if not _metric_name(name):
             continue
         average = _AVERAGE.match(line, m.end())
         value = parse_float(average.group(1) if average else m.group(2))
         if value is not None:
-            pairs[name if classify(name).split == "val" else "val_" + name] = value
+            pairs["val_" + name if val and classify(name).split != "val" else name] = value
     return pairs
 
 
@@ -279,10 +288,27 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
         if bar is not None and bar.group(1) != bar.group(2):
             continue  # a TQDM state before the epoch's end still shows the last epoch's values
         if _EVAL_LINE.match(line):
-            pairs = _evaluation_pairs(line)
+            pairs = _meter_pairs(line, _LINE_PAIR, val=True)
             if pairs:
                 yield None, None, None, pairs
             continue
+        if "\t" in line:  # Swin's logger: tab-separated `name value (average)` fields
+            swin = _SWIN_TRAIN.search(line)
+            if swin:  # an epoch's only line (no step bracket) at its running averages
+                if swin.group(2):
+                    pairs = {k: v for k, v in _numbers(_SPACE_PAIR.findall(line, swin.end())).items() if _metric_name(k)}
+                else:
+                    pairs = _meter_pairs(line, _SPACE_PAIR, swin.end())
+                if pairs:
+                    step = (int(swin.group(2)), int(swin.group(3))) if swin.group(2) else (None, None)
+                    yield int(swin.group(1)), step[0], step[1], pairs
+                continue
+            evaluation = _SWIN_EVAL.search(line)
+            if evaluation:
+                pairs = _meter_pairs(line, _SPACE_PAIR, evaluation.end(), val=True)
+                if pairs:
+                    yield None, None, None, pairs
+                continue
         positions: dict[str, tuple[int, int | None]] = {}
         timm = _TIMM_TRAIN.match(line)
         if timm:
