@@ -179,9 +179,10 @@ def test_a_loops_printed_dicts_under_a_bar_that_restarts_each_epoch(tmp_path):
 
 
 @pytest.mark.parametrize("style, names", [("metriclogger", ("loss", "val_loss", "val_acc1", "lr")),
-                                           ("timm", ("Loss", "val_Loss", "val_Acc@1", "LR"))])
+                                           ("timm", ("Loss", "val_Loss", "val_Acc@1", "LR")),
+                                           ("swin", ("loss", "val_Loss", "val_Acc@1", "lr", "grad_norm"))])
 def test_a_meter_loggers_print_reads_as_steps_with_its_evaluations(style, names):
-    """A real training printed as torchvision's MetricLogger or timm's train.py print it (meters_fit.py
+    """A real training printed as torchvision's MetricLogger, timm's train.py or Swin's logger print it (meters_fit.py
     there: 8 epochs of 100 iterations, printed every 10): the step counts on across epochs from the
     bracket after the epoch, the loss is the value shown first (MetricLogger: its window's median),
     and each evaluation is one val point at the epoch's last printed step, its running average at
