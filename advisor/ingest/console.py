@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import io
 import re
+from functools import lru_cache
 from array import array
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -256,6 +257,7 @@ def _hf(lines: Iterable[str], per_epoch: float | None, whole_epochs: bool) -> It
         yield place(held[0], None), held[1]
 
 
+@lru_cache(maxsize=4096)  # a log repeats its few names on every line
 def _metric_name(name: str) -> bool:
     """A metric after at most two qualifiers: `loss`, `val loss`, `train_acc`, `learning rate`, `lm loss`;
     qualifiers alone are none (timm's `Train: 3 [...]` names the phase)."""
