@@ -58,12 +58,15 @@ def test_ladder_moves_float32_lrs_read_back_from_an_event_file(real_logs):
 
 def test_a_step_of_the_ladder_is_a_rung_away_from_an_lr_a_schedule_had_moved():
     """A real HF Trainer run at LR 1e-5 printed its LR at step 10 as 9.73e-6 (linear decay), the
-    highest it logged: one rung up is 3e-5, not "9.73e-6 -> 1e-5" (a 3% change)."""
+    highest it logged: one rung up is 3e-5, not "9.73e-6 -> 1e-5" (a 3% change); a step of the
+    ladder always moves the LR 1.5-5x."""
     run = diagnose_paths([str(Path(__file__).parent / "data" / "formats" / "console" / "hf-plain" / "train.log")]).runs[0]
     first = run.findings[0].recommendations[0]
     assert first.action == "raise_lr" and first.change["lr"]["set"] == 3e-5, first.change
-    assert [ladder_step(v, 3.0) for v in (9.73e-6, 1.04e-5, 0.0029)] == [3e-5, 3e-5, 0.01]
-    assert [ladder_step(v, 0.33) for v in (9.73e-6, 0.0031, 0.05)] == [3e-6, 0.001, 0.03]
+    assert [ladder_step(v, 3.0) for v in (9.73e-6, 8.84e-6, 1.04e-5, 0.0029, 0.0021)] == [3e-5, 3e-5, 3e-5, 0.01, 0.01]
+    assert [ladder_step(v, 0.33) for v in (9.73e-6, 0.0031, 1.06e-3, 0.05)] == [3e-6, 0.001, 3e-4, 0.03]
+    for v in np.geomspace(1e-6, 1.0, 400):  # every step moves the LR 1.5-5x
+        assert 1.5 <= ladder_step(v, 3.0) / v <= 5.0 and 1.5 <= v / ladder_step(v, 0.33) <= 5.0, v
 
 
 def test_no_lr_change_is_a_no_op_on_any_real_log(real):

@@ -76,7 +76,7 @@ def test_the_step_is_the_x_where_a_line_names_both():
     text = "".join(f"epoch 2 step {100 * i} loss={1.0 / i:.3f} lr=0.001\n" for i in range(1, 5))
     lines = text.splitlines()
     assert sniff(text) == "lines" and _counts_steps(lines)
-    found = list(records("lines", lines, by_step=True))
+    found = list(records("lines", lines, True))
     assert [x for x, _ in found] == [100, 200, 300, 400] and found[0][1] == {"loss": 1.0, "lr": 0.001}
 
 
@@ -118,6 +118,39 @@ def test_an_hf_trainer_console_log_reads_as_its_log_history(name):
         assert series.step.tolist() == [step for step, _ in logged]
         assert np.allclose(series.value, [v for _, v in logged], rtol=6e-4)
     assert run.series["eval_loss"].step.tolist() == [84, 168, 252, 336]
+
+
+HF_CASES = CONSOLE / "hf-cases"
+
+
+def _matches_history(run, folder: Path) -> None:
+    """Every metric of the log history (hf_fit.py's truth) at its step, to the 4 digits printed; a step
+    logged twice (before a crash and again after the resume) is read at its later value."""
+    history = _history(folder)
+    tags = {k for h in history for k in h} - {"step", "epoch"}
+    tags = {t for t in tags if not t.endswith(("_runtime", "_per_second", "_time")) and t != "total_flos"}
+    assert tags and tags <= set(run.series), (tags, set(run.series))
+    for tag in tags:
+        logged = {h["step"]: h[tag] for h in history if tag in h}
+        series = run.series[tag]
+        read = dict(zip(series.step.tolist(), series.value.tolist()))  # the later of two at one step
+        assert sorted(read) == sorted(logged), (tag, sorted(set(read) ^ set(logged)))
+        assert np.allclose([read[k] for k in sorted(logged)], [logged[k] for k in sorted(logged)], rtol=6e-4)
+
+
+@pytest.mark.parametrize("case", ["buffered", "premap-crash", "resume-plain", "slow-head", "torchrun"])
+def test_an_hf_console_log_as_real_runs_print_it(case):
+    """Real Trainer runs printing what real scripts print (hf_fit.py there): stdout block-buffered into
+    the bar's lines; a datasets `Map:` bar drawn before training, killed before the summary; a run
+    killed at step 150 and resumed from its step-100 checkpoint without a bar (the summary counts only
+    the resumed steps); a slow run whose bar fills the first 16 KiB before its first dict; torchrun's
+    `[default0]:` on every line. Every metric at the step its log history holds."""
+    folder = HF_CASES / case
+    run = _one(folder / "train.log")
+    assert (run.writer, run.meta["x_axis"]) == ("hf", "step")
+    _matches_history(run, folder)
+    if case == "resume-plain":
+        assert [e["kind"] for e in run.events] == ["restart"]
 
 
 @pytest.mark.parametrize("name", ["hf-tqdm", "hf-plain"])
@@ -236,13 +269,79 @@ def test_a_mixed_precision_loss_scale_is_no_loss(tmp_path):
     assert classify("loss").kind == "loss" and classify("lr_scale").kind == "lr"
 
 
-def test_an_hf_console_log_beside_the_trainers_output_dir_is_its_side_output(tmp_path):
+@pytest.mark.parametrize("output_dir", ["results", "out", "my_run/deep/er"])
+def test_an_hf_console_log_beside_the_trainers_output_dir_is_its_side_output(tmp_path, output_dir):
+    """The printout next to the Trainer's own output_dir (whatever its name, its checkpoint-N/ up to five
+    levels below) is that run's side output: one run, not two."""
     history = json.loads((CONSOLE / "hf-plain" / "expected_log_history.json").read_text())
-    checkpoint = tmp_path / "results" / "checkpoint-336"
+    checkpoint = tmp_path / output_dir / "checkpoint-336"
     checkpoint.mkdir(parents=True)
     (checkpoint / "trainer_state.json").write_text(json.dumps({"log_history": history, "global_step": 336}))
     (tmp_path / "train.log").write_text((CONSOLE / "hf-plain" / "train.log").read_text())
     assert [s.format for s in discover([str(tmp_path)])[0]] == ["hf-trainer"]
+
+
+def test_a_loops_log_beside_a_results_folder_is_still_a_run(tmp_path):
+    """Only the Trainer's printout is side output of a Trainer's folder: a loop's log beside a results/
+    folder holding some CSV is a run of its own."""
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "predictions.csv").write_text("step,loss\n" + "".join(f"{i},{1 / (i + 1)}\n" for i in range(9)))
+    (tmp_path / "train.log").write_text("".join(f"epoch {i} | step {10 * i} | train loss: {1 / i:.3f}\n" for i in range(1, 9)))
+    assert sorted(s.format for s in discover([str(tmp_path)])[0]) == ["console", "csv"]
+
+
+def test_a_printed_config_before_a_loops_lines_does_not_make_it_a_trainer_log(tmp_path):
+    """One dict (`{'seed': 0, 'epoch': 0, ..., 'aux_loss_weight': 0.1}`) printed before the loop's
+    records: the records are the run, read as lines."""
+    config = str({"seed": 0, "epoch": 0, "lr": 0.001, "aux_loss_weight": 0.1, "batch_size": 32})
+    lines = "".join(f"Epoch {i // 4} | step {100 * i} | train loss: {1 / i:.4f} | val loss: {1.2 / i:.4f}\n" for i in range(1, 21))
+    (tmp_path / "train.log").write_text(config + "\n" + lines)
+    run = _one(tmp_path / "train.log")
+    assert run.writer == "lines" and len(run.series["train loss"].step) == 20
+    (tmp_path / "train.log").write_text(config + "\n")
+    assert discover([str(tmp_path)])[0] == []
+
+
+def test_a_dict_printed_after_the_position_gives_the_lines_metrics(tmp_path):
+    """HF's no_trainer examples log `epoch 3: {'accuracy': 0.91, 'f1': 0.88}` after each evaluation."""
+    text = "".join(f"12/06/2026 15:00:0{i % 10} - INFO - __main__ - epoch {i}: {{'accuracy': {0.5 + i / 40}, 'loss': {1 / (i + 1):.4f}}}\n"
+                   for i in range(10))
+    (tmp_path / "train.log").write_text(text)
+    run = _one(tmp_path / "train.log")
+    assert run.writer == "lines" and run.meta["x_axis"] == "epoch"
+    assert run.series["loss"].step.tolist() == list(range(10)) and run.series["accuracy"].value[-1] == pytest.approx(0.725)
+
+
+@pytest.mark.parametrize("counter", ["step", "global_step", "iter"])
+def test_a_loops_dicts_with_their_own_counter_sit_at_it(tmp_path, counter):
+    text = "".join(str({counter: 10 * i, "loss": round(2 / i, 4), "epoch": i // 5}) + "\n" for i in range(1, 31))
+    (tmp_path / "train.log").write_text(text)
+    run = _one(tmp_path / "train.log")
+    assert run.meta["x_axis"] == "step" and set(run.series) == {"loss"}
+    assert run.series["loss"].step.tolist() == [10 * i for i in range(1, 31)]
+
+
+def test_an_hf_dict_at_a_non_finite_epoch_is_left_out(tmp_path):
+    """A dict whose epoch is nan, inf or beyond any step is skipped; the run keeps every other one."""
+    text = (CONSOLE / "hf-plain" / "train.log").read_text()
+    bad = ["{'loss': '0.5', 'learning_rate': '1e-05', 'epoch': '%s'}\n" % e for e in ("nan", "inf", "1e300")]
+    cut = text.index("{'loss'", 200)
+    (tmp_path / "train.log").write_text(text[:cut] + "".join(bad) + text[cut:])
+    run = _one(tmp_path / "train.log")
+    assert run.series["loss"].step.tolist() == [h["step"] for h in _history(CONSOLE / "hf-plain") if "loss" in h]
+
+
+def test_hf_dict_values_are_read_as_literals_and_timings_are_no_metrics(tmp_path):
+    """A string holding quotes (`"x', 'loss': 99"`) is one value, a nested dict is not read as top-level
+    keys, and timings or token counts (`eval_model_preparation_time`, `num_input_tokens_seen`) are no
+    metrics."""
+    rows = [{"loss": f"{1 / i:.4f}", "note": "x', 'loss': 99, 'y", "extra": {"acc": 0.5},
+             "num_input_tokens_seen": 1000 * i, "epoch": f"{i / 4:.4g}"} for i in range(1, 9)]
+    rows.append({"eval_loss": "0.3", "eval_model_preparation_time": "0.0012", "epoch": "2"})
+    (tmp_path / "train.log").write_text("".join(str(r) + "\n" for r in rows))
+    run = _one(tmp_path / "train.log")
+    assert set(run.series) == {"loss", "eval_loss"}
+    assert run.series["loss"].value.tolist() == pytest.approx([1 / i for i in range(1, 9)], abs=1e-4)
 
 
 @pytest.mark.parametrize("text", [
@@ -280,6 +379,8 @@ def test_lines_built_to_backtrack_are_read_in_linear_time(tmp_path):
         "colons.txt": "step 3 " + "a:" * 32000,
         "swin.log": "Train: [1/2]\t" + "a 1 " * 16000,
         "meters.log": "Epoch: [1]  [ 3/9]  " + "loss: 1 (" * 7000,
+        "nested.log": "".join(f"{{'loss': '{1 / i:.3f}', 'epoch': '{i / 10}'}}\n" for i in range(1, 4))
+                      + "{'loss': 1, 'a': " + "{'a': " * 9000 + "1" + "}" * 9001,
         "hf.log": "".join(f"{{'loss': '{1 / i:.3f}', 'epoch': '{i / 10}'}}\n" for i in range(1, 4))
                   + "{'loss': '1', " + "'a a': '1e" * 6500,
     }

@@ -136,6 +136,13 @@ def test_wall_time_in_any_unit_since_1970_reads_in_seconds(tmp_path, unit):
     assert curve.x_kind == "wall_time" and curve.x[-1] == pytest.approx(570)
 
 
+@pytest.mark.parametrize("values", [[i * 60_000_000_000 for i in range(20)],           # elapsed ns since the start
+                                    [20240101120000 + 100 * i for i in range(20)]])      # yyyymmddHHMMSS
+def test_a_timestamp_column_that_is_no_date_is_left_as_it_is(tmp_path, values):
+    (tmp_path / "log.csv").write_text("step,timestamp,loss\n" + "".join(f"{i},{v},{1 / (i + 1)}\n" for i, v in enumerate(values)))
+    assert read_one(tmp_path).series["loss"].wall_time.tolist() == [float(v) for v in values]
+
+
 def test_garbage_lines_skipped_with_line_numbers():
     run = fixture_run("csv/garbage.csv")
     assert run.series["loss"].value.tolist() == [2.0, 1.8, 1.7]

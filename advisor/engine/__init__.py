@@ -339,10 +339,11 @@ def snap_to_ladder(value: float) -> float:
 
 
 LADDER_TOL = 1e-3  # relative: float32 logs 3e-4 as 0.000300000014 (1e-7 off); a rung is a rung
-# an LR within 5% of a rung is that rung when stepping from it: besides float32's read-back, an LR read
-# off a logged curve whose schedule had moved it by the first logged point (HF's linear decay logs 1e-5
-# as 9.73e-6 at step 10 of 336) would otherwise "raise" 9.73e-6 to 1e-5, a step of 3%
-RUNG_TOL = 0.05
+# one step of the ladder moves the LR at least 1.5x: the next rung nearer than that is passed over, so an
+# LR read off a logged curve whose schedule had moved it by the first logged point (HF's linear decay
+# logs 1e-5 as 9.73e-6 at step 10 of 336, 8.84e-6 at step 40) goes to 3e-5, not "up" to 1e-5, and
+# float32's read-back (3e-4 as 0.000300000014) to 1e-4; 0.05 still goes to 0.03 (1.67x)
+MIN_STEP = 1.5
 
 
 def _ladder(exp: int) -> list[float]:
@@ -352,9 +353,10 @@ def _ladder(exp: int) -> list[float]:
 def ladder_step(value: float, factor: float) -> float:
     """One rung down (factor < 1) or up the x3 ladder from `value`: 0.1 -> 0.03, 0.05 -> 0.03, 0.003 -> 0.01.
 
-    A value within RUNG_TOL of a rung counts as that rung, so an LR read back from a float32
-    event file (0.0003 stored as 0.000300000014) moves to 0.0001, not back to 0.0003, and one a
-    schedule had moved a little by its first logged point (9.73e-6 for 1e-5) to 3e-5. A value no
+    The next rung at least MIN_STEP (1.5x) away, so a step always changes the LR enough to matter:
+    an LR read back from a float32 event file (0.0003 stored as 0.000300000014) moves to 0.0001, not
+    back to 0.0003, and one a schedule had moved by its first logged point (8.84e-6 for 1e-5) to
+    3e-5, not to 1e-5. Every step is then 1.5-5x. A value no
     ladder reaches (a corrupted log's LR of 1e308) is simply multiplied."""
     if value <= 0 or not math.isfinite(value):
         return value
@@ -362,8 +364,8 @@ def ladder_step(value: float, factor: float) -> float:
         return value * factor
     rungs = _ladder(math.floor(math.log10(value)))
     if factor < 1:
-        return [r for r in rungs if r < value * (1 - RUNG_TOL)][-1]
-    return [r for r in rungs if r > value * (1 + RUNG_TOL)][0]
+        return [r for r in rungs if r * MIN_STEP <= value][-1]
+    return [r for r in rungs if r >= value * MIN_STEP][0]
 
 
 def _already_in_place(name: str, spec: Any, ctx: Context) -> bool:

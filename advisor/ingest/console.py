@@ -14,14 +14,8 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   rate: 3.0E-04 | grad norm: 1.2 |` and `validation loss at iteration 100 | lm loss value: ... |`:
   the iteration is the step, every `name: value` field a metric (validation ones prefixed so).
 - hf: the dicts transformers' Trainer prints at each logging step and evaluation (`{'loss': 0.52,
-  'grad_norm': 1.1, 'learning_rate': 4.9e-05, 'epoch': 0.12}`; since transformers 5 every value is
-  a string, `'0.52'`), the only log of a run that saves no checkpoint (no trainer_state.json). A
-  dict names no step, only a fractional epoch rounded for print; its step is the training bar's
-  count redrawn right after it (`| 10/336 [`), else the epoch times the steps per epoch that the
-  bar's other redraws, or the closing summary (train_runtime x train_steps_per_second over its
-  epoch), show. With neither (no bar, killed before the summary), the x is the epoch when every
-  dict sits at a whole epoch, else the dict's rank among the training dicts (`x_axis` "row"). The
-  summary (`train_runtime`, the run's mean `train_loss`) and the eval timings are not metrics.
+  'epoch': 0.12}`), placed at their steps by advisor.ingest.console_hf; the Trainer's printout beside
+  its own output_dir (a trainer_state.json up to five levels below) is that run's side output.
 - lines: one record per line that names its position (`Epoch [3/20]`, `step 100`, `Step [100/600]`,
   `iter 40`, `batch 7`) and `name: value` or `name=value` pairs (`Epoch 3 | train loss: 0.52 | val
   loss: 0.61`, `step 100: loss=0.52 lr=1e-3`, Lightning's TQDM bar `Epoch 3: 100%|...| train_loss=
@@ -39,16 +33,18 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   0.8 (0.9)  acc1: 80.0 (78.2)`) as `val_` metrics at the last record before them, each at its
   running average, so the evaluation's last line gives the whole evaluation's. So is Swin
   Transformer's logger (`Train: [3/300][ 40/1251]` then tab-separated `loss 6.91 (6.93)` fields;
-  `Test: [ 10/98]` or `Validate:` lines; an epoch's only `Train: [3/50]` line at its averages).
+  `Test: [ 10/98]` or `Validate:` lines; an epoch's only `Train: [3/50]` line at its averages). A dict
+  printed after the position (`epoch 3: {'accuracy': 0.91, 'loss': 0.3}`) gives its metrics too.
 
-A file is claimed when its first 16 KiB show a grammar's signature with a loss (an `Epoch k/N` block,
-an iteration line, a TQDM epoch bar) or, for plain lines, MIN_RECORDS records with a loss; text
+A file is claimed when its first 16 KiB (1 MiB when they hold only a bar's redraws) show a grammar's
+signature with a loss (an `Epoch k/N` block, an iteration line, a TQDM epoch bar) or, for the
+Trainer's dicts and plain lines, records with a loss (console_hf.looks_like; MIN_RECORDS); text
 without a loss (a README with `lr=0.01`, an app log's `step 1: rows=1000 errors=3`) is left alone.
 The lone console log of a folder holding another format's log or a logger's folder (`train.log`
 beside its event file or `dvclive/`) is that training's side output, not a second run (it is not
 listed); several console logs in one folder are each a run. The file is read as a stream of
 lines (carriage returns end a line too), so memory follows the records, not the text. Values are
-parsed as numbers only (no eval).
+parsed as numbers or literals only, never evaluated as code.
 """
 from __future__ import annotations
 
@@ -62,6 +58,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from advisor import limits
+from advisor.ingest import console_hf
 from advisor.ingest._text import SeriesBuilder, head_text, parse_float
 from advisor.ingest.csv_logs import METRIC_NAME
 from advisor.model import IngestError, Run, RunSource
@@ -71,10 +68,12 @@ FORMAT = "console"
 SUFFIXES = {".log", ".txt", ".out"}
 MIN_RECORDS = 3  # plain lines: fewer records are a stray line in a README, not a training's output
 # a folder that holds these is a run's log folder: a console log beside it is that run's side output
-LOGGER_DIRS = {"dvclive", "lightning_logs", "runs", "logs", "wandb", "mlruns", "tb_logs", "tensorboard",
-               "trainer_output", "results", "outputs"}  # (the last three: a Trainer's usual output_dir)
+LOGGER_DIRS = {"dvclive", "lightning_logs", "runs", "logs", "wandb", "mlruns", "tb_logs", "tensorboard"}
+HF_STATE = "trainer_state.json"  # the Trainer's own log, in its output_dir's checkpoint-N/ folders
+DEEP_SNIFF_BYTES = 1 << 20  # a head of only bar redraws is read this far for its first record
 PHASES = {"train", "training", "val", "valid", "validation", "test", "eval", "evaluation", "dev"}
-QUALIFIERS = PHASES | {"lm", "avg", "average", "mean", "running", "total", "batch", "epoch", "learning", "top1", "top5", "top-1"}
+QUALIFIERS = PHASES | {"lm", "avg", "average", "mean", "running", "total", "batch", "epoch", "learning",
+                       "top1", "top5", "top-1"}
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]{0,32}[A-Za-z]")
 # Every repetition is bounded, names start at a token boundary and words are separated by spaces only
@@ -98,22 +97,19 @@ _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?
 # meter's `name: value (average)`
 _BRACKET_STEP = re.compile(r"\s{0,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\s{0,4}\]")
 _TIMM_TRAIN = re.compile(r"^\s{0,8}Train:\s{0,4}(\d{1,9})\s{1,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\b")
-_EVAL_LINE = re.compile(r"^\s{0,8}(?:Test|Val|Valid|Validation|Eval)\s{0,4}:\s{0,8}\[\s{0,12}\d{1,12}\s{0,4}/\s{0,4}\d{1,12}\s{0,4}\]")
+_EVAL_LINE = re.compile(r"^\s{0,8}(?:Test|Val|Valid|Validation|Eval)\s{0,4}:"
+                        r"\s{0,8}\[\s{0,12}\d{1,12}\s{0,4}/\s{0,4}\d{1,12}\s{0,4}\]")
 _AVERAGE = re.compile(r"\s{1,4}\(\s{0,4}(" + _NUMBER + r")\s{0,4}\)")
 # Swin Transformer's logger and its descendants: `Train: [3/300][ 40/1251]\teta 0:10:02 lr 0.000100\t
 # time 0.41 (0.43)\tloss 6.91 (6.93)\t...` (the step bracket optional), its evaluation `Test: [ 10/98]\t`
 # or `Validate: \t`, and tab-separated fields of `name value (average)`
 _SWIN_TRAIN = re.compile(r"\bTrain:\s{0,4}\[(\d{1,9})/\d{1,9}\](?:\s{0,4}\[\s{0,12}(\d{1,12})/(\d{1,12})\])?\s{0,8}\t")
-_SWIN_EVAL = re.compile(r"\b(?:Test|Val|Valid|Validate|Validation|Eval):\s{0,8}(?:\[\s{0,12}\d{1,12}/\d{1,12}\])?\s{0,8}\t")
+_SWIN_EVAL = re.compile(r"\b(?:Test|Val|Valid|Validate|Validation|Eval):"
+                        r"\s{0,8}(?:\[\s{0,12}\d{1,12}/\d{1,12}\])?\s{0,8}\t")
 _SPACE_PAIR = re.compile(r"(?<![\w./@:-])(" + _WORD + r")\s{1,4}(" + _NUMBER + r")(?![\w.:%/])")
 _TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch")
-# HF Trainer: a printed logs dict (values quoted since transformers 5), and what in it is no metric
-_HF_DICT = re.compile(r"^\s{0,8}\{'[\w./ -]{1,80}': '?[-+\d.ein]")
-_HF_PAIR = re.compile(r"'([\w./ -]{1,80})':\s{0,4}'?(" + _NUMBER + r")'?\s{0,4}(?=[,}])", re.IGNORECASE)
-_HF_NOT_METRIC = re.compile(r"(?:^epoch$|^step$|_runtime$|_per_second$|^total_flos$)")
-_HF_SUMMARY = "train_runtime"  # the closing dict: timings and the whole run's mean loss
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -176,87 +172,6 @@ def _pipes(lines: Iterable[str]) -> Iterator[Record]:
             yield int(m.group(1)), pairs
 
 
-def _hf_dicts(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
-    """("dict", its numbers) for each printed logs dict and ("bar", {"n", "total"}) for each TQDM state."""
-    for line in lines:
-        if _HF_DICT.match(line):
-            yield "dict", _numbers(_HF_PAIR.findall(line))
-            continue
-        bar = _TQDM.search(line)
-        if bar is not None:
-            yield "bar", {"n": int(bar.group(1)), "total": int(bar.group(2))}
-
-
-HF_BAR_TOL = 0.02  # a bar's count and the epoch x steps per epoch agree within 2% of an epoch (or 1 step)
-
-
-def _hf_axis(lines: Iterable[str]) -> tuple[float | None, bool]:
-    """The hf grammar's first pass: (steps per epoch, whether every dict sits at a whole epoch).
-
-    Steps per epoch: the training bar's count right after a dict over the dict's epoch, when most
-    such ratios agree (the Trainer's bar counts the whole run's steps; a loop's bar that restarts each
-    epoch does not, and is no clock); else the summary's steps (runtime x steps per second) over its
-    epoch; None when neither shows."""
-    total = pending = summary = None
-    ratios: list[float] = []
-    whole = True
-    for kind, item in _hf_dicts(lines):
-        if kind == "bar":
-            total = total or item["total"]  # the training bar is drawn first, before any evaluation's
-            if pending is not None and item["total"] == total and item["n"] > 0:
-                ratios.append(item["n"] / pending)
-            pending = None
-        elif _HF_SUMMARY in item:
-            summary = item
-        elif "epoch" in item:
-            whole = whole and float(item["epoch"]).is_integer()
-            pending = item["epoch"] if item["epoch"] > 0 else None
-    if ratios:
-        per_epoch = float(np.median(ratios))
-        agree = np.abs(np.asarray(ratios) - per_epoch) <= HF_BAR_TOL * per_epoch
-        if agree.mean() >= 0.5:
-            return per_epoch, whole
-    if summary and summary.get("epoch", 0) > 0 and summary.get("train_steps_per_second", 0) > 0:
-        return summary[_HF_SUMMARY] * summary["train_steps_per_second"] / summary["epoch"], whole
-    return None, whole
-
-
-def _hf(lines: Iterable[str], per_epoch: float | None, whole_epochs: bool) -> Iterator[Record]:
-    """HF Trainer dicts: (the step, the dict's metrics); the step is the training bar's count redrawn
-    right after the dict when it agrees with the epoch (HF_BAR_TOL), else round(epoch x
-    `per_epoch`); without `per_epoch`, the epoch (every dict at a whole epoch: `whole_epochs`) or the
-    training dict's rank."""
-    total = None
-    held: tuple[float, dict[str, float]] | None = None
-    rank = 0
-
-    def place(epoch: float, n: int | None) -> int:
-        if per_epoch is not None:
-            guess = epoch * per_epoch
-            return n if n is not None and abs(n - guess) <= max(1.0, HF_BAR_TOL * per_epoch) else int(round(guess))
-        return int(round(epoch)) if whole_epochs else rank
-
-    for kind, item in _hf_dicts(lines):
-        if kind == "bar":
-            total = total or item["total"]
-            if held is not None and item["total"] == total:
-                yield place(held[0], item["n"]), held[1]
-                held = None
-            continue
-        if held is not None:
-            yield place(held[0], None), held[1]
-            held = None
-        if _HF_SUMMARY in item or "epoch" not in item:
-            continue
-        pairs = {k: v for k, v in item.items() if not _HF_NOT_METRIC.search(k)}
-        if not any(METRIC_NAME.search(k) for k in pairs):
-            continue
-        rank += not any(k.startswith("eval_") for k in pairs)
-        held = (item["epoch"], pairs)
-    if held is not None:
-        yield place(held[0], None), held[1]
-
-
 @lru_cache(maxsize=4096)  # a log repeats its few names on every line
 def _metric_name(name: str) -> bool:
     """A metric after at most two qualifiers: `loss`, `val loss`, `train_acc`, `learning rate`, `lm loss`;
@@ -298,7 +213,8 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             swin = _SWIN_TRAIN.search(line)
             if swin:  # an epoch's only line (no step bracket) at its running averages
                 if swin.group(2):
-                    pairs = {k: v for k, v in _numbers(_SPACE_PAIR.findall(line, swin.end())).items() if _metric_name(k)}
+                    found = _numbers(_SPACE_PAIR.findall(line, swin.end()))
+                    pairs = {k: v for k, v in found.items() if _metric_name(k)}
                 else:
                     pairs = _meter_pairs(line, _SPACE_PAIR, swin.end())
                 if pairs:
@@ -326,6 +242,8 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             continue
         pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line)).items()
                  if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
+        if "{'" in line:  # a dict printed after the position (HF's no_trainer examples: `epoch 3: {'accuracy': ...}`)
+            pairs.update(console_hf.metrics(console_hf.parse(line) or {}))
         if pairs:
             step, total = next((positions[k] for k in _STEP_NAMES if k in positions), (None, None))
             yield positions.get("epoch", (None, None))[0], step, total, pairs
@@ -385,34 +303,35 @@ def _counts_steps(lines: Iterable[str]) -> bool:
     return steps > epochs
 
 
-def records(grammar: str, lines: Iterable[str], by_step: bool = True,
-            hf_axis: tuple[float | None, bool] = (None, False)) -> Iterator[Record]:
-    """The records of `lines` under one grammar (`by_step`: the plain-lines grammar's axis; `hf_axis`:
-    the hf grammar's, from `_hf_axis`)."""
+def records(grammar: str, lines: Iterable[str], axis: bool | console_hf.Axis = True) -> Iterator[Record]:
+    """The records of `lines` under one grammar, on the axis its first pass chose (plain lines: whether
+    the x is the step, `_counts_steps`; hf: a console_hf.Axis)."""
     if grammar == "keras":
         return _keras(lines)
     if grammar == "pipes":
         return _pipes(lines)
     if grammar == "hf":
-        return _hf(lines, *hf_axis)
-    return _lines(lines, by_step)
+        return console_hf.records(lines, axis if isinstance(axis, console_hf.Axis) else console_hf.Axis())
+    return _lines(lines, bool(axis))
 
 
 def sniff(text: str) -> str | None:
     """The grammar a file's head shows, or None: a Keras epoch block, an iteration line or a TQDM epoch
-    bar with a loss in it (one is enough: a verbose bar fills 16 KiB before its first epoch ends), else
-    MIN_RECORDS plain-line records with a loss."""
+    bar with a loss in it (one is enough: a verbose bar fills 16 KiB before its first epoch ends); else
+    the Trainer's dicts or plain-line records with a loss, whichever the head holds more of (a config
+    dict printed before a loop's lines is no Trainer log), MIN_RECORDS plain lines at least."""
     lines = list(_screen(_LINE_BREAK.split(text)))  # as read() splits: carriage returns and newlines only
     if any(_has_loss(pairs) for _, pairs in _keras(lines)):
         return "keras"
     if any(_has_loss(pairs) for _, pairs in _pipes(lines)):
         return "pipes"
-    if any(kind == "dict" and "epoch" in item and _has_loss(item) for kind, item in _hf_dicts(lines)):
-        return "hf"
-    if any(_TQDM_EPOCH.search(line) and "loss" in line.lower() for line in lines):
+    dicts = console_hf.looks_like(lines)
+    if not dicts and any(_TQDM_EPOCH.search(line) and "loss" in line.lower() for line in lines):
         return "lines"
-    plain = _lines(lines, _counts_steps(lines))
-    return "lines" if sum(_has_loss(pairs) for _, pairs in plain) >= MIN_RECORDS else None
+    plain = sum(_has_loss(pairs) for _, pairs in _lines(lines, _counts_steps(lines)))
+    if dicts and dicts > plain:
+        return "hf"
+    return "lines" if plain >= MIN_RECORDS else None
 
 
 def claim(tree) -> list[RunSource]:
@@ -428,15 +347,21 @@ def claim(tree) -> list[RunSource]:
     under: set[Path] = set()  # ... and every folder up to four levels above one
     for p in tree.claimed:
         under.update(p.parents[:4])
+    # folders with a Trainer's state file up to five levels below (output_dir/checkpoint-N/)
+    trainer_above = {a for p in tree.claimed if p.name == HF_STATE for a in p.parents[:6]}
     sources = []
     for path in candidates:
         folder = path.parent
         beside_a_log = folder in holding or any((folder / d) in under for d in LOGGER_DIRS)
         if per_folder[folder] == 1 and beside_a_log:
             continue
-        grammar = sniff(head_text(path))  # the first 16 KiB; empty on any OS error: never raises
-        if grammar is None:
-            continue
+        head = head_text(path)  # the first 16 KiB; empty on any OS error: never raises
+        grammar = sniff(head)
+        if grammar is None and _TQDM.search(head):
+            # a slow run's bar redraws fill the head before its first logged line
+            grammar = sniff(head_text(path, DEEP_SNIFF_BYTES))
+        if grammar is None or (grammar == "hf" and per_folder[folder] == 1 and folder in trainer_above):
+            continue  # (the Trainer's printout beside its own output_dir: its side output)
         tree.claim(path)
         sources.append(RunSource(name=tree.run_name(path), path=path, format=FORMAT, files=[path],
                                  options={"grammar": grammar}))
@@ -459,14 +384,16 @@ def read(source: RunSource) -> Run:
     per-metric arrays (a 100 MB log of a million steps must not become a million dicts)."""
     path = Path(source.path)
     grammar = source.options.get("grammar", "lines")
-    # a first pass for the axis (plain lines: steps or epochs; hf: the steps per epoch)
-    by_step = grammar != "lines" or _counts_steps(_screen(_stream(path)))
-    hf_axis = _hf_axis(_screen(_stream(path))) if grammar == "hf" else (None, False)
+    # a first pass for the axis (plain lines: steps or epochs; hf: what places the dicts)
+    if grammar == "hf":
+        axis: bool | console_hf.Axis = console_hf.axis(_screen(_stream(path)))
+    else:
+        axis = grammar != "lines" or _counts_steps(_screen(_stream(path)))
     steps: dict[str, array] = {}
     values: dict[str, array] = {}
     run = Run(name=source.name, path=str(path), format=FORMAT, writer=grammar)
     previous = None
-    for x, pairs in records(grammar, _screen(_stream(path)), by_step, hf_axis):
+    for x, pairs in records(grammar, _screen(_stream(path)), axis):
         if previous is not None and x < previous and len(run.events) < 20:
             run.events.append({"kind": "restart", "step": x, "reason": "x value went back"})
         previous = x
@@ -479,10 +406,10 @@ def read(source: RunSource) -> Run:
     for name in steps:
         builder.add_many(name, np.frombuffer(steps[name], dtype=np.int64), np.frombuffer(values[name]))
     run.series = builder.build()
-    if grammar == "hf" and hf_axis[0] is None:
-        run.meta["x_axis"] = "epoch" if hf_axis[1] else "row"
+    if isinstance(axis, console_hf.Axis):
+        run.meta["x_axis"] = {"epoch": "epoch", "rank": "row"}.get(axis.mode, "step")
     else:
-        run.meta["x_axis"] = "epoch" if grammar == "keras" or not by_step else "step"
+        run.meta["x_axis"] = "epoch" if grammar == "keras" or not axis else "step"
     return run
 
 

@@ -39,9 +39,10 @@ STEP_COLUMNS = ["step", "global_step", "_step", "trainer/global_step", "train/gl
 EPOCH_COLUMNS = ["epoch", "epochs"]
 # absolute unix-time columns: become Series.wall_time, not a metric
 WALL_COLUMNS = ["wall_time", "wall time", "_timestamp", "timestamp"]
-# unix time in seconds stays below 1e11 until the year 5138: a larger wall time counts a finer unit
-# (dvclive < 3 and JavaScript/Java loggers write milliseconds, Go and pandas' int64 nanoseconds)
-WALL_UNITS = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3))
+# a wall time in seconds, milli-, micro- or nanoseconds since 1970 (dvclive < 3 and JavaScript/Java
+# loggers write ms, Go and pandas' int64 ns) reads as a date between 2000 and 2100 in exactly one unit
+WALL_UNITS = (1.0, 1e3, 1e6, 1e9)
+PLAUSIBLE_UNIX = (946_684_800.0, 4_102_444_800.0)  # 2000-01-01 and 2100-01-01 in unix seconds
 LONG_TAG_COLUMNS = ["tag", "metric", "key", "name"]
 INDEX_COLUMNS = {"", "unnamed: 0", "unnamed", "index"}
 MISSING_TOKENS = {"", "na", "n/a", "null", "none", "-", "nat"}
@@ -557,15 +558,18 @@ def _warn_table_problems(run: Run, path: Path, table: Table) -> None:
 
 
 def unix_seconds(walls: np.ndarray | None) -> np.ndarray | None:
-    """A wall-time column in seconds: milli-, micro- or nanoseconds since 1970 are scaled down by
-    their magnitude (WALL_UNITS), so a run's duration and an x axis of wall time read in seconds."""
+    """A wall-time column in seconds: milli-, micro- or nanoseconds since 1970 are scaled down, so a
+    run's duration and an x axis of wall time read in seconds. The unit is the one in which the
+    column's first and last values both read as dates of this century (PLAUSIBLE_UNIX); a column that
+    reads as none (an elapsed-time counter, a `yyyymmddHHMMSS` number) is left as it is."""
     if walls is None:
         return None
-    finite = np.abs(walls[np.isfinite(walls)])
+    finite = walls[np.isfinite(walls)]
     if finite.size == 0:
         return walls
-    size = float(np.median(finite))
-    scale = next((unit for above, unit in WALL_UNITS if size > above), 1.0)
+    lo, hi = PLAUSIBLE_UNIX
+    ends = np.array([finite[0], finite[-1]], dtype=np.float64)
+    scale = next((unit for unit in WALL_UNITS if np.all((ends / unit >= lo) & (ends / unit <= hi))), 1.0)
     return walls / scale if scale != 1.0 else walls
 
 

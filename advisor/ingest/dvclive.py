@@ -6,7 +6,8 @@ another), nested by the metric's name: `live.log_metric("train/loss", v)` append
 `plots/metrics/train/loss.tsv`, `"eval/loss"` to `plots/metrics/eval/loss.tsv`, `"lr"` to
 `plots/metrics/lr.tsv`. Each table is tab-separated with a `step` column and one value column named
 after the metric's last part (dvclive 3: `step\tloss`; before 3.0 also a `timestamp` in
-milliseconds, turned into seconds as every CSV's). Beside them: `params.yaml` (`live.log_params`), `metrics.json` (the last values: a
+milliseconds, turned into seconds as every CSV's).
+Beside them: `params.yaml` (`live.log_params`), `metrics.json` (the last values: a
 summary, not a curve) and, in older versions, `dvc.yaml` and `report.html`.
 
 Read as CSVs, one file at a time, each metric became a run of its own, and `eval/loss.tsv`'s lone

@@ -1,0 +1,286 @@
+"""The dicts that transformers' Trainer prints, read from a console log (advisor.ingest.console's
+"hf" grammar).
+
+At each logging step and evaluation the Trainer prints its logs dict (`{'loss': 0.52, 'grad_norm':
+1.1, 'learning_rate': 4.9e-05, 'epoch': 0.12}`; since transformers 5 every value is a string,
+`'0.52'`) and at the end a summary (`{'train_runtime': ..., 'train_steps_per_second': ...,
+'train_loss': <the run's mean>, 'epoch': 4.0}`). A run that saves no checkpoint leaves no
+trainer_state.json: its printout is its only log. A dict may follow a bar on the same line (stdout
+block-buffered into stderr's bar) or a prefix (`[default0]:` under torchrun, a logging timestamp).
+
+A Trainer dict names no step, only a fractional epoch rounded for print, so the first pass (`axis`)
+finds what places the dicts, in this order:
+- a counter in the dicts (`step`, `global_step`, `iteration`, `iter`: a loop printing its own dicts);
+- the training bar (the bar most often redrawn right after a dict, not a datasets `Map:` bar drawn
+  first), when most of its counts right after a dict agree on the steps per epoch: each dict is then
+  at that count (the Trainer's bar counts the run's steps; a loop's bar restarting each epoch does
+  not, and is no clock);
+- the summary's steps (runtime x steps per second, rounded for print) over the epochs of its session
+  (after a resume, the summary counts only the resumed steps): the steps per epoch, refined by the
+  training dicts' own spacing, which is the logging interval; a training dict's step is snapped to a
+  multiple of that interval, as the Trainer logs when global_step % logging_steps == 0;
+- else whole epochs when every dict sits at one, else the training dict's rank (`x_axis` "row").
+
+Values are parsed as literals or numbers, never evaluated as code: a dict whose text holds a nested
+dict or a string with quotes in it goes through `ast.literal_eval` (literals only), others through a
+bounded pattern. Keys that are no metric (timings, token counts, the summary) are left out.
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+from array import array
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from advisor.ingest._text import parse_float
+from advisor.ingest.csv_logs import METRIC_NAME
+from advisor.roles import classify
+
+_NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf(?:inity)?)"
+DICT_START = re.compile(r"\{'[\w./ -]{1,80}': ")
+_PAIR = re.compile(r"'([\w./ -]{1,80})':\s{0,4}'?(" + _NUMBER + r")'?\s{0,4}(?=[,}])", re.IGNORECASE)
+_TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
+COUNTERS = ("step", "global_step", "iteration", "iter")
+NOT_METRIC = re.compile(r"^epoch$|_runtime$|_per_second$|_time$|^total_flos$|tokens")
+SUMMARY = "train_runtime"  # the closing dict: timings and the whole run's mean loss
+EVAL_PREFIX = "eval_"
+BAR_TOL = 0.02  # a bar's count and epoch x steps per epoch agree within 2% of an epoch (or 1 step)
+MIN_DICTS = 3  # dicts with a loss, when no bar or summary shows a Trainer: fewer are a printed config
+MAX_DICT = 65536  # a longer dict is read by the pattern only
+MAX_EPOCH = 1e9  # an epoch beyond this (or below 0, or not finite) places nothing: a corrupt dict
+MAX_COUNTER = 2.0**62  # a step counter beyond this would not fit the int64 steps
+
+
+def parse(line: str) -> dict[str, float] | None:
+    """The numbers of the logs dict in `line`, or None when the line holds none."""
+    start = DICT_START.search(line)
+    if start is None:
+        return None
+    text = line[start.start():line.rfind("}") + 1]
+    if ('"' in text or text.count("{") > 1) and len(text) <= MAX_DICT:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            value = None
+        if isinstance(value, dict):
+            out = {}
+            for k, v in value.items():
+                if isinstance(k, str) and isinstance(v, (int, float, str)) and not isinstance(v, bool):
+                    number = parse_float(v) if isinstance(v, str) else float(v)
+                    if number is not None:
+                        out[k] = number
+            return out
+    return {k: v for k, raw in _PAIR.findall(line, start.start()) for v in [parse_float(raw)] if v is not None}
+
+
+def items(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
+    """("bar", {"n": count, "total": total}) for each TQDM state and ("dict", its numbers) for each
+    logs dict, in the order they appear (a bar before a dict on one line comes first)."""
+    for line in lines:
+        bar = _TQDM.search(line)
+        if bar is not None:
+            yield "bar", {"n": int(bar.group(1)), "total": int(bar.group(2))}
+        found = parse(line) if "{'" in line else None
+        if found:
+            yield "dict", found
+
+
+def metrics(found: dict[str, float]) -> dict[str, float]:
+    """The metrics of one dict: metric-like names (csv_logs.METRIC_NAME) that are no timing or count."""
+    return {k: v for k, v in found.items()
+            if METRIC_NAME.search(k) and not NOT_METRIC.search(k) and k not in COUNTERS}
+
+
+def _position(found: dict[str, float]) -> str | None:
+    """The key that places a dict: a counter of its own, else its epoch."""
+    return next((k for k in COUNTERS if k in found), "epoch" if "epoch" in found else None)
+
+
+def _is_eval(pairs: dict[str, float]) -> bool:
+    return any(k.startswith(EVAL_PREFIX) for k in pairs)
+
+
+def looks_like(lines: list[str]) -> int:
+    """How many logs dicts with a loss `lines` hold when they read as a Trainer's printout (or a loop's
+    dicts with their own counter): MIN_DICTS of them, or one beside a bar or a summary; else 0."""
+    dicts = 0
+    bar = summary = False
+    for kind, found in items(lines):
+        if kind == "bar":
+            bar = True
+        elif SUMMARY in found:
+            summary = True
+        elif _position(found) and any(classify(k).kind == "loss" for k in metrics(found)):
+            dicts += 1
+    return dicts if dicts >= MIN_DICTS or (dicts and (bar or summary)) else 0
+
+
+@dataclass
+class Axis:
+    """What places the dicts of one log (the first pass, `axis`)."""
+
+    mode: str = "rank"  # "counter" | "bar" | "scale" | "epoch" | "rank"
+    per_epoch: float | None = None  # steps per epoch ("bar", "scale")
+    total: int | None = None  # the training bar's total ("bar")
+    interval: int = 0  # the logging interval training dicts sit on multiples of ("scale"; 0: unknown)
+
+
+def axis(lines: Iterable[str]) -> Axis:
+    """The hf grammar's first pass: how this log's dicts are placed (the module docstring's order)."""
+    after: Counter = Counter()  # the total of the first bar after each training dict
+    pairs_after: list[tuple[float, int, int]] = []  # (epoch, count, total) of those bars
+    pending = summary = None
+    counter = False
+    whole = True
+    session = array("d")  # the epochs of the training dicts since the last restart
+    for kind, found in items(lines):
+        if kind == "bar":
+            if pending is not None:
+                after[found["total"]] += 1
+                pairs_after.append((pending, found["n"], found["total"]))
+            pending = None
+            continue
+        if SUMMARY in found:
+            summary = found
+            continue
+        pairs = metrics(found)
+        where = _position(found)
+        if not pairs or where is None:
+            continue
+        if where != "epoch":
+            counter = True
+            continue
+        epoch = found["epoch"]
+        if not math.isfinite(epoch) or not 0 <= epoch <= MAX_EPOCH:
+            continue
+        whole = whole and epoch.is_integer()
+        if not _is_eval(pairs):
+            if session and epoch < session[-1]:
+                session = array("d")  # a resumed run starts its epochs again
+            session.append(epoch)
+            pending = epoch if epoch > 0 else None
+    if counter:
+        return Axis("counter")
+    if after:
+        total = after.most_common(1)[0][0]
+        ratios = np.array([n / e for e, n, t in pairs_after if t == total and n > 0])
+        if ratios.size:
+            per_epoch = float(np.median(ratios))
+            if np.mean(np.abs(ratios - per_epoch) <= BAR_TOL * per_epoch) >= 0.5:
+                return Axis("bar", per_epoch, total)
+    scale = _summary_scale(summary, session)
+    if scale is not None:
+        return scale
+    return Axis("epoch" if whole else "rank")
+
+
+def _summary_scale(summary: dict[str, float] | None, session: array) -> Axis | None:
+    """Steps per epoch from the summary's steps over its session's epochs, refined by the training
+    dicts' spacing (the logging interval), or None when the summary does not give them."""
+    if not summary or not summary.get("train_steps_per_second", 0) > 0 or not summary.get("epoch", 0) > 0:
+        return None
+    steps = summary[SUMMARY] * summary["train_steps_per_second"]
+    epochs = np.frombuffer(session, dtype=np.float64) if len(session) else np.zeros(0)
+    # (the mean spacing: an epoch printed to 4 digits repeats over the intervals of a long epoch)
+    spacing = float(epochs[-1] - epochs[0]) / (epochs.size - 1) if epochs.size >= 2 else 0.0
+    # the session began one logging interval before its first dict (a resumed run starts at a
+    # checkpoint, saved on a logging step), or at epoch 0
+    start = max(float(epochs[0]) - spacing, 0.0) if epochs.size >= 2 and epochs[0] > 1.5 * spacing else 0.0
+    span = summary["epoch"] - start
+    if not math.isfinite(steps) or span <= 0:
+        return None
+    per_epoch = steps / span
+    interval = int(round(spacing * per_epoch)) if spacing > 0 else 0
+    if interval >= 1:
+        per_epoch = _fit_per_epoch(epochs, per_epoch, interval)
+    return Axis("scale", per_epoch, None, max(interval, 0))
+
+
+class _Multiples:
+    """Each training dict's step / the logging interval, one dict at a time. A Trainer logs once an
+    interval, so each dict is one more than the dict before; the epoch's estimate takes over only
+    when it is further from that than the printed epoch's rounding allows (a dict missing from the
+    log), or when the epoch goes back (a resumed run starts the count again)."""
+
+    def __init__(self, per_epoch: float, interval: int):
+        self.scale = per_epoch / interval
+        self.last: int | None = None
+        self.epoch = 0.0
+
+    def __call__(self, epoch: float) -> int:
+        guess = int(round(epoch * self.scale))
+        if self.last is None or epoch < self.epoch:
+            self.last = guess
+        else:
+            # the epoch is printed to 4 significant digits (transformers 5) or 2 decimals (4)
+            rounding = max(0.5 * 10.0 ** (math.floor(math.log10(epoch)) - 3) if epoch > 0 else 0.0, 0.005)
+            counted = self.last + 1
+            self.last = counted if abs(guess - counted) <= max(1.0, rounding * self.scale) else guess
+        self.epoch = epoch
+        return self.last
+
+
+def _fit_per_epoch(epochs: np.ndarray, rough: float, interval: int) -> float:
+    """Steps per epoch fitted to the training dicts, each at a multiple of the logging interval
+    (`_Multiples`): epoch = multiple x interval / steps per epoch, by least squares through 0. A first
+    dict at step 1 (logging_first_step) is multiple 0 and weighs nothing."""
+    count = _Multiples(rough, interval)
+    multiples = np.array([count(e) for e in epochs.tolist()], dtype=np.float64)
+    weight = float(np.dot(multiples, epochs))
+    return interval * float(np.dot(multiples, multiples)) / weight if weight > 0 else rough
+
+
+def records(lines: Iterable[str], where: Axis) -> Iterator[tuple[int, dict[str, float]]]:
+    """(step, metrics) of every dict, placed by `where` (from `axis`); the summary and a dict at a
+    non-finite position are left out."""
+    held: tuple[float, dict[str, float]] | None = None
+    rank = 0
+    counting = _Multiples(where.per_epoch or 1.0, where.interval or 1)
+
+    def place(epoch: float, pairs: dict[str, float], n: int | None) -> int:
+        if where.mode == "bar":
+            guess = epoch * where.per_epoch
+            return n if n is not None and abs(n - guess) <= max(1.0, BAR_TOL * where.per_epoch) else int(round(guess))
+        if where.mode == "scale":
+            if where.interval and not _is_eval(pairs):
+                multiple = counting(epoch)
+                if multiple:  # (multiple 0: a first dict at step 1, logging_first_step)
+                    return multiple * where.interval
+            return int(round(epoch * where.per_epoch))
+        return int(round(epoch)) if where.mode == "epoch" else rank
+
+    for kind, found in items(lines):
+        if kind == "bar":
+            if held is not None and found["total"] == where.total:
+                yield place(held[0], held[1], found["n"]), held[1]
+                held = None
+            continue
+        if held is not None:
+            yield place(held[0], held[1], None), held[1]
+            held = None
+        pairs = metrics(found)
+        key = _position(found)
+        if SUMMARY in found or not pairs or key is None:
+            continue
+        position = found[key]
+        if not math.isfinite(position) or not 0 <= position <= (MAX_EPOCH if key == "epoch" else MAX_COUNTER):
+            continue
+        if where.mode == "counter":
+            if key != "epoch":
+                yield int(position), pairs
+            continue
+        rank += not _is_eval(pairs)
+        if where.mode == "bar":
+            held = (position, pairs)
+        else:
+            yield place(position, pairs, None), pairs
+    if held is not None:
+        yield place(held[0], held[1], None), held[1]
+
+
+__all__ = ["Axis", "axis", "records", "looks_like", "parse", "items", "metrics"]
