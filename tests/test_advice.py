@@ -65,6 +65,7 @@ def test_a_step_of_the_ladder_is_a_rung_away_from_an_lr_a_schedule_had_moved():
     assert first.action == "raise_lr" and first.change["lr"]["set"] == 3e-5, first.change
     assert [ladder_step(v, 3.0) for v in (9.73e-6, 8.84e-6, 1.04e-5, 0.0029, 0.0021)] == [3e-5, 3e-5, 3e-5, 0.01, 0.01]
     assert [ladder_step(v, 0.33) for v in (9.73e-6, 0.0031, 1.06e-3, 0.05)] == [3e-6, 0.001, 3e-4, 0.03]
+    assert [ladder_step(v, 3.0) for v in (2e-5, 2e-4, 2e-3)] == [3e-5, 3e-4, 3e-3]  # 1.5x, to the float
     for v in np.geomspace(1e-6, 1.0, 400):  # every step moves the LR 1.5-5x
         assert 1.5 <= ladder_step(v, 3.0) / v <= 5.0 and 1.5 <= v / ladder_step(v, 0.33) <= 5.0, v
 

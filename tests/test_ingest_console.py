@@ -138,12 +138,13 @@ def _matches_history(run, folder: Path) -> None:
         assert np.allclose([read[k] for k in sorted(logged)], [logged[k] for k in sorted(logged)], rtol=6e-4)
 
 
-@pytest.mark.parametrize("case", ["buffered", "premap-crash", "resume-plain", "slow-head", "torchrun"])
+@pytest.mark.parametrize("case", ["buffered", "premap-crash", "resume-plain", "resume-traceback", "slow-head", "torchrun"])
 def test_an_hf_console_log_as_real_runs_print_it(case):
     """Real Trainer runs printing what real scripts print (hf_fit.py there): stdout block-buffered into
     the bar's lines; a datasets `Map:` bar drawn before training, killed before the summary; a run
     killed at step 150 and resumed from its step-100 checkpoint without a bar (the summary counts only
-    the resumed steps); a slow run whose bar fills the first 16 KiB before its first dict; torchrun's
+    the resumed steps); one that crashed with a traceback at step 105, just past its step-100
+    checkpoint and last dict (no epoch goes back: the traceback ends the session); a slow run whose bar fills the first 16 KiB before its first dict; torchrun's
     `[default0]:` on every line. Every metric at the step its log history holds."""
     folder = HF_CASES / case
     run = _one(folder / "train.log")
@@ -269,16 +270,20 @@ def test_a_mixed_precision_loss_scale_is_no_loss(tmp_path):
     assert classify("loss").kind == "loss" and classify("lr_scale").kind == "lr"
 
 
-@pytest.mark.parametrize("output_dir", ["results", "out", "my_run/deep/er"])
-def test_an_hf_console_log_beside_the_trainers_output_dir_is_its_side_output(tmp_path, output_dir):
-    """The printout next to the Trainer's own output_dir (whatever its name, its checkpoint-N/ up to five
-    levels below) is that run's side output: one run, not two."""
+@pytest.mark.parametrize("output_dir, formats", [("results", ["hf-trainer"]), ("out", ["hf-trainer"]),
+                                                 ("outputs/run1", ["hf-trainer"]),
+                                                 ("b/c/out", ["console", "hf-trainer"])])
+def test_an_hf_console_log_beside_the_trainers_output_dir_is_its_side_output(tmp_path, output_dir, formats):
+    """The printout next to the Trainer's own output_dir (whatever its name, its checkpoint-N/ up to three
+    levels below) is that run's side output: one run, not two; a state file deeper down is another
+    training's, and the printout stays a run."""
     history = json.loads((CONSOLE / "hf-plain" / "expected_log_history.json").read_text())
     checkpoint = tmp_path / output_dir / "checkpoint-336"
     checkpoint.mkdir(parents=True)
     (checkpoint / "trainer_state.json").write_text(json.dumps({"log_history": history, "global_step": 336}))
     (tmp_path / "train.log").write_text((CONSOLE / "hf-plain" / "train.log").read_text())
-    assert [s.format for s in discover([str(tmp_path)])[0]] == ["hf-trainer"]
+    (tmp_path / "stderr.log").write_text("UserWarning: something\n")  # the run's stderr, kept apart
+    assert sorted(s.format for s in discover([str(tmp_path)])[0]) == formats
 
 
 def test_a_loops_log_beside_a_results_folder_is_still_a_run(tmp_path):
@@ -329,6 +334,38 @@ def test_an_hf_dict_at_a_non_finite_epoch_is_left_out(tmp_path):
     (tmp_path / "train.log").write_text(text[:cut] + "".join(bad) + text[cut:])
     run = _one(tmp_path / "train.log")
     assert run.series["loss"].step.tolist() == [h["step"] for h in _history(CONSOLE / "hf-plain") if "loss" in h]
+
+
+def test_a_callbacks_extra_dict_does_not_shift_the_training_dicts(tmp_path):
+    """`trainer.log({'custom_acc': 0.5})` from a callback prints a dict with no training loss between
+    two logging steps: the training dicts after it keep their steps (no bar, the summary's scale)."""
+    text = (CONSOLE / "hf-plain" / "train.log").read_text()
+    cut = text.index("{'loss'", text.index("'epoch': '0.5952'"))
+    (tmp_path / "train.log").write_text(text[:cut] + "{'custom_acc': '0.5', 'epoch': '0.6548'}\n" + text[cut:])
+    run = _one(tmp_path / "train.log")
+    assert run.series["loss"].step.tolist() == [h["step"] for h in _history(CONSOLE / "hf-plain") if "loss" in h]
+    assert run.series["custom_acc"].step.tolist() == [55]
+
+
+def test_a_dict_holding_an_int_beyond_the_float_range_is_no_crash(tmp_path):
+    """A 400-digit id in a dict (read as a literal: the line holds a double quote) is skipped, not a
+    traceback that loses every log of the folder."""
+    rows = [str({"loss": f"{1 / i:.4f}", "epoch": f"{i / 4:.4g}", "run": "a\"b", "id": 10**400}) for i in range(1, 9)]
+    (tmp_path / "train.log").write_text("\n".join(rows) + "\n")
+    (tmp_path / "loop.log").write_text("".join(f"epoch {i} | train loss: {1 / i:.3f}\n" for i in range(1, 9)))
+    runs, problems = read_runs([str(tmp_path)])
+    assert not problems and sorted(r.writer for r in runs) == ["hf", "lines"]
+    assert "id" not in next(r for r in runs if r.writer == "hf").series
+
+
+def test_a_startup_dict_before_a_loops_bars_and_lines_is_no_trainer_log(tmp_path):
+    """`Resumed from checkpoint: {'epoch': 5, 'best_val_loss': 0.42}` and then a loop's tqdm bars and
+    epoch lines: read as the loop's lines (a bar is no evidence of a Trainer)."""
+    bar = "".join(f"\r{n * 10:3d}%|{'#' * n:<10}| {n * 5}/50 [00:00<00:00, 900.00it/s]" for n in range(11))
+    lines = "".join(f"{bar}\nepoch {e} | train loss: {1 / e:.4f}\n" for e in range(6, 16))
+    (tmp_path / "train.log").write_text("Resumed from checkpoint: {'epoch': 5, 'best_val_loss': 0.42}\n" + lines)
+    run = _one(tmp_path / "train.log")
+    assert run.writer == "lines" and run.series["train loss"].step.tolist() == list(range(6, 16))
 
 
 def test_hf_dict_values_are_read_as_literals_and_timings_are_no_metrics(tmp_path):

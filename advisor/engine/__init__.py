@@ -364,8 +364,8 @@ def ladder_step(value: float, factor: float) -> float:
         return value * factor
     rungs = _ladder(math.floor(math.log10(value)))
     if factor < 1:
-        return [r for r in rungs if r * MIN_STEP <= value][-1]
-    return [r for r in rungs if r >= value * MIN_STEP][0]
+        return [r for r in rungs if r * MIN_STEP <= value * (1 + LADDER_TOL)][-1]
+    return [r for r in rungs if r * (1 + LADDER_TOL) >= value * MIN_STEP][0]
 
 
 def _already_in_place(name: str, spec: Any, ctx: Context) -> bool:

@@ -15,7 +15,7 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   the iteration is the step, every `name: value` field a metric (validation ones prefixed so).
 - hf: the dicts transformers' Trainer prints at each logging step and evaluation (`{'loss': 0.52,
   'epoch': 0.12}`), placed at their steps by advisor.ingest.console_hf; the Trainer's printout beside
-  its own output_dir (a trainer_state.json up to five levels below) is that run's side output.
+  its own output_dir (a trainer_state.json up to three levels below) is that run's side output.
 - lines: one record per line that names its position (`Epoch [3/20]`, `step 100`, `Step [100/600]`,
   `iter 40`, `batch 7`) and `name: value` or `name=value` pairs (`Epoch 3 | train loss: 0.52 | val
   loss: 0.61`, `step 100: loss=0.52 lr=1e-3`, Lightning's TQDM bar `Epoch 3: 100%|...| train_loss=
@@ -50,8 +50,8 @@ from __future__ import annotations
 
 import io
 import re
-from functools import lru_cache
 from array import array
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -303,16 +303,17 @@ def _counts_steps(lines: Iterable[str]) -> bool:
     return steps > epochs
 
 
-def records(grammar: str, lines: Iterable[str], axis: bool | console_hf.Axis = True) -> Iterator[Record]:
-    """The records of `lines` under one grammar, on the axis its first pass chose (plain lines: whether
-    the x is the step, `_counts_steps`; hf: a console_hf.Axis)."""
+def records(grammar: str, lines: Iterable[str], by_step: bool = True,
+            hf_axis: console_hf.Axis | None = None) -> Iterator[Record]:
+    """The records of `lines` under one grammar, on the axis its first pass chose (plain lines:
+    `by_step`, from `_counts_steps`; hf: `hf_axis`, from console_hf.axis)."""
     if grammar == "keras":
         return _keras(lines)
     if grammar == "pipes":
         return _pipes(lines)
     if grammar == "hf":
-        return console_hf.records(lines, axis if isinstance(axis, console_hf.Axis) else console_hf.Axis())
-    return _lines(lines, bool(axis))
+        return console_hf.records(lines, hf_axis or console_hf.Axis())
+    return _lines(lines, by_step)
 
 
 def sniff(text: str) -> str | None:
@@ -347,8 +348,8 @@ def claim(tree) -> list[RunSource]:
     under: set[Path] = set()  # ... and every folder up to four levels above one
     for p in tree.claimed:
         under.update(p.parents[:4])
-    # folders with a Trainer's state file up to five levels below (output_dir/checkpoint-N/)
-    trainer_above = {a for p in tree.claimed if p.name == HF_STATE for a in p.parents[:6]}
+    # folders with a Trainer's state file up to three levels below (output_dir/checkpoint-N/)
+    trainer_above = {a for p in tree.claimed if p.name == HF_STATE for a in p.parents[:4]}
     sources = []
     for path in candidates:
         folder = path.parent
@@ -360,7 +361,7 @@ def claim(tree) -> list[RunSource]:
         if grammar is None and _TQDM.search(head):
             # a slow run's bar redraws fill the head before its first logged line
             grammar = sniff(head_text(path, DEEP_SNIFF_BYTES))
-        if grammar is None or (grammar == "hf" and per_folder[folder] == 1 and folder in trainer_above):
+        if grammar is None or (grammar == "hf" and folder in trainer_above):
             continue  # (the Trainer's printout beside its own output_dir: its side output)
         tree.claim(path)
         sources.append(RunSource(name=tree.run_name(path), path=path, format=FORMAT, files=[path],
@@ -385,15 +386,13 @@ def read(source: RunSource) -> Run:
     path = Path(source.path)
     grammar = source.options.get("grammar", "lines")
     # a first pass for the axis (plain lines: steps or epochs; hf: what places the dicts)
-    if grammar == "hf":
-        axis: bool | console_hf.Axis = console_hf.axis(_screen(_stream(path)))
-    else:
-        axis = grammar != "lines" or _counts_steps(_screen(_stream(path)))
+    hf_axis = console_hf.axis(_screen(_stream(path))) if grammar == "hf" else None
+    by_step = grammar != "lines" or _counts_steps(_screen(_stream(path)))
     steps: dict[str, array] = {}
     values: dict[str, array] = {}
     run = Run(name=source.name, path=str(path), format=FORMAT, writer=grammar)
     previous = None
-    for x, pairs in records(grammar, _screen(_stream(path)), axis):
+    for x, pairs in records(grammar, _screen(_stream(path)), by_step, hf_axis):
         if previous is not None and x < previous and len(run.events) < 20:
             run.events.append({"kind": "restart", "step": x, "reason": "x value went back"})
         previous = x
@@ -406,10 +405,13 @@ def read(source: RunSource) -> Run:
     for name in steps:
         builder.add_many(name, np.frombuffer(steps[name], dtype=np.int64), np.frombuffer(values[name]))
     run.series = builder.build()
-    if isinstance(axis, console_hf.Axis):
-        run.meta["x_axis"] = {"epoch": "epoch", "rank": "row"}.get(axis.mode, "step")
+    if hf_axis is not None:
+        run.meta["x_axis"] = {"epoch": "epoch", "rank": "row"}.get(hf_axis.mode, "step")
+        if hf_axis.skipped:
+            run.warnings.append(f"{path}: skipped {hf_axis.skipped} printed dict(s) at an epoch that places "
+                                f"nothing (not a number, negative or beyond {console_hf.MAX_EPOCH:.0e})")
     else:
-        run.meta["x_axis"] = "epoch" if grammar == "keras" or not axis else "step"
+        run.meta["x_axis"] = "epoch" if grammar == "keras" or not by_step else "step"
     return run
 
 

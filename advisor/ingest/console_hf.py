@@ -17,9 +17,15 @@ finds what places the dicts, in this order:
   not, and is no clock);
 - the summary's steps (runtime x steps per second, rounded for print) over the epochs of its session
   (after a resume, the summary counts only the resumed steps): the steps per epoch, refined by the
-  training dicts' own spacing, which is the logging interval; a training dict's step is snapped to a
-  multiple of that interval, as the Trainer logs when global_step % logging_steps == 0;
+  training dicts' own spacing, which is the logging interval; a training dict (one with the training
+  `loss`) sits on a multiple of that interval, as the Trainer logs when global_step % logging_steps
+  == 0 (counted on from the dict before where a 4-digit epoch is too coarse), and an evaluation
+  printed at the same epoch sits at its step; a crash's trace (`Traceback`, `Killed`) starts a new
+  session, whose summary counts only its own steps;
 - else whole epochs when every dict sits at one, else the training dict's rank (`x_axis` "row").
+Not told apart: a resume that leaves no trace in a bar-less log (a job killed without a word,
+restarted from the checkpoint of its last logged step) reads every step at the resumed session's
+scale, and two trainings appended to one log read as one run with a restart.
 
 Values are parsed as literals or numbers, never evaluated as code: a dict whose text holds a nested
 dict or a string with quotes in it goes through `ast.literal_eval` (literals only), others through a
@@ -49,11 +55,21 @@ COUNTERS = ("step", "global_step", "iteration", "iter")
 NOT_METRIC = re.compile(r"^epoch$|_runtime$|_per_second$|_time$|^total_flos$|tokens")
 SUMMARY = "train_runtime"  # the closing dict: timings and the whole run's mean loss
 EVAL_PREFIX = "eval_"
+TRAINING_LOSS = "loss"  # the key of the Trainer's every-interval training dict
+SESSION_END = re.compile(r"^\s{0,8}(?:Traceback \(most recent call last\)|Killed\b)")  # a crash in the log
 BAR_TOL = 0.02  # a bar's count and epoch x steps per epoch agree within 2% of an epoch (or 1 step)
 MIN_DICTS = 3  # dicts with a loss, when no bar or summary shows a Trainer: fewer are a printed config
 MAX_DICT = 65536  # a longer dict is read by the pattern only
 MAX_EPOCH = 1e9  # an epoch beyond this (or below 0, or not finite) places nothing: a corrupt dict
 MAX_COUNTER = 2.0**62  # a step counter beyond this would not fit the int64 steps
+
+
+def _as_float(value: int | float) -> float | None:
+    """A literal's number as a float; None for an int beyond the float range (a 400-digit id)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 def parse(line: str) -> dict[str, float] | None:
@@ -71,7 +87,7 @@ def parse(line: str) -> dict[str, float] | None:
             out = {}
             for k, v in value.items():
                 if isinstance(k, str) and isinstance(v, (int, float, str)) and not isinstance(v, bool):
-                    number = parse_float(v) if isinstance(v, str) else float(v)
+                    number = parse_float(v) if isinstance(v, str) else _as_float(v)
                     if number is not None:
                         out[k] = number
             return out
@@ -79,9 +95,13 @@ def parse(line: str) -> dict[str, float] | None:
 
 
 def items(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
-    """("bar", {"n": count, "total": total}) for each TQDM state and ("dict", its numbers) for each
-    logs dict, in the order they appear (a bar before a dict on one line comes first)."""
+    """("bar", {"n": count, "total": total}) for each TQDM state, ("dict", its numbers) for each logs
+    dict and ("end", {}) for a crash's trace (a resumed run's next session follows), in the order
+    they appear (a bar before a dict on one line comes first)."""
     for line in lines:
+        if SESSION_END.match(line):
+            yield "end", {}
+            continue
         bar = _TQDM.search(line)
         if bar is not None:
             yield "bar", {"n": int(bar.group(1)), "total": int(bar.group(2))}
@@ -105,19 +125,27 @@ def _is_eval(pairs: dict[str, float]) -> bool:
     return any(k.startswith(EVAL_PREFIX) for k in pairs)
 
 
+def _is_training(pairs: dict[str, float]) -> bool:
+    """A dict the Trainer prints once each logging interval: its training `loss` (an extra
+    `trainer.log({...})` of a callback, an evaluation's dict are not)."""
+    return TRAINING_LOSS in pairs
+
+
 def looks_like(lines: list[str]) -> int:
     """How many logs dicts with a loss `lines` hold when they read as a Trainer's printout (or a loop's
-    dicts with their own counter): MIN_DICTS of them, or one beside a bar or a summary; else 0."""
+    dicts with their own counter): MIN_DICTS of them, or one beside the Trainer's summary; else 0 (a
+    dict printed once at start-up, `Resumed from checkpoint: {'epoch': 5, ...}`, is no printout, bars
+    or not)."""
     dicts = 0
-    bar = summary = False
+    summary = False
     for kind, found in items(lines):
         if kind == "bar":
-            bar = True
-        elif SUMMARY in found:
+            continue
+        if SUMMARY in found:
             summary = True
         elif _position(found) and any(classify(k).kind == "loss" for k in metrics(found)):
             dicts += 1
-    return dicts if dicts >= MIN_DICTS or (dicts and (bar or summary)) else 0
+    return dicts if dicts >= MIN_DICTS or (dicts and summary) else 0
 
 
 @dataclass
@@ -128,6 +156,7 @@ class Axis:
     per_epoch: float | None = None  # steps per epoch ("bar", "scale")
     total: int | None = None  # the training bar's total ("bar")
     interval: int = 0  # the logging interval training dicts sit on multiples of ("scale"; 0: unknown)
+    skipped: int = 0  # dicts at a position that places nothing (nan, negative, beyond MAX_EPOCH)
 
 
 def axis(lines: Iterable[str]) -> Axis:
@@ -137,8 +166,12 @@ def axis(lines: Iterable[str]) -> Axis:
     pending = summary = None
     counter = False
     whole = True
+    skipped = 0
     session = array("d")  # the epochs of the training dicts since the last restart
     for kind, found in items(lines):
+        if kind == "end":
+            session, pending = array("d"), None  # a crash: the next session's summary counts only its steps
+            continue
         if kind == "bar":
             if pending is not None:
                 after[found["total"]] += 1
@@ -157,26 +190,28 @@ def axis(lines: Iterable[str]) -> Axis:
             continue
         epoch = found["epoch"]
         if not math.isfinite(epoch) or not 0 <= epoch <= MAX_EPOCH:
+            skipped += 1
             continue
         whole = whole and epoch.is_integer()
-        if not _is_eval(pairs):
+        if _is_training(pairs):
             if session and epoch < session[-1]:
                 session = array("d")  # a resumed run starts its epochs again
             session.append(epoch)
             pending = epoch if epoch > 0 else None
     if counter:
-        return Axis("counter")
+        return Axis("counter", skipped=skipped)
     if after:
         total = after.most_common(1)[0][0]
         ratios = np.array([n / e for e, n, t in pairs_after if t == total and n > 0])
         if ratios.size:
             per_epoch = float(np.median(ratios))
             if np.mean(np.abs(ratios - per_epoch) <= BAR_TOL * per_epoch) >= 0.5:
-                return Axis("bar", per_epoch, total)
+                return Axis("bar", per_epoch, total, skipped=skipped)
     scale = _summary_scale(summary, session)
     if scale is not None:
+        scale.skipped = skipped
         return scale
-    return Axis("epoch" if whole else "rank")
+    return Axis("epoch" if whole else "rank", skipped=skipped)
 
 
 def _summary_scale(summary: dict[str, float] | None, session: array) -> Axis | None:
@@ -198,17 +233,21 @@ def _summary_scale(summary: dict[str, float] | None, session: array) -> Axis | N
     interval = int(round(spacing * per_epoch)) if spacing > 0 else 0
     if interval >= 1:
         per_epoch = _fit_per_epoch(epochs, per_epoch, interval)
-    return Axis("scale", per_epoch, None, max(interval, 0))
+    return Axis("scale", per_epoch, None, interval)
 
 
 class _Multiples:
-    """Each training dict's step / the logging interval, one dict at a time. A Trainer logs once an
-    interval, so each dict is one more than the dict before; the epoch's estimate takes over only
-    when it is further from that than the printed epoch's rounding allows (a dict missing from the
-    log), or when the epoch goes back (a resumed run starts the count again)."""
+    """Each training dict's step / the logging interval, one dict at a time. Where the printed epoch is
+    precise to half an interval: the epoch's estimate (`absolute`, once the steps per epoch are
+    fitted), or the dict before's plus the intervals the epochs' difference spans (while fitting:
+    robust to a rough steps per epoch). Where it is not (an epoch printed to 4 digits repeats over the
+    intervals of a long epoch): one more than the dict before's, as a Trainer logs once an interval,
+    unless the estimate is further from that than the print's rounding allows (a dict missing from
+    the log). An epoch that goes back (a resumed run) starts from its estimate again."""
 
-    def __init__(self, per_epoch: float, interval: int):
+    def __init__(self, per_epoch: float, interval: int, absolute: bool = True):
         self.scale = per_epoch / interval
+        self.absolute = absolute
         self.last: int | None = None
         self.epoch = 0.0
 
@@ -219,8 +258,13 @@ class _Multiples:
         else:
             # the epoch is printed to 4 significant digits (transformers 5) or 2 decimals (4)
             rounding = max(0.5 * 10.0 ** (math.floor(math.log10(epoch)) - 3) if epoch > 0 else 0.0, 0.005)
+            tolerance = rounding * self.scale  # in intervals
             counted = self.last + 1
-            self.last = counted if abs(guess - counted) <= max(1.0, rounding * self.scale) else guess
+            if tolerance < 0.5:
+                spanned = self.last + max(1, int(round((epoch - self.epoch) * self.scale)))
+                self.last = guess if self.absolute else spanned
+            else:
+                self.last = counted if abs(guess - counted) <= tolerance else guess
         self.epoch = epoch
         return self.last
 
@@ -229,7 +273,7 @@ def _fit_per_epoch(epochs: np.ndarray, rough: float, interval: int) -> float:
     """Steps per epoch fitted to the training dicts, each at a multiple of the logging interval
     (`_Multiples`): epoch = multiple x interval / steps per epoch, by least squares through 0. A first
     dict at step 1 (logging_first_step) is multiple 0 and weighs nothing."""
-    count = _Multiples(rough, interval)
+    count = _Multiples(rough, interval, absolute=False)
     multiples = np.array([count(e) for e in epochs.tolist()], dtype=np.float64)
     weight = float(np.dot(multiples, epochs))
     return interval * float(np.dot(multiples, multiples)) / weight if weight > 0 else rough
@@ -241,16 +285,22 @@ def records(lines: Iterable[str], where: Axis) -> Iterator[tuple[int, dict[str, 
     held: tuple[float, dict[str, float]] | None = None
     rank = 0
     counting = _Multiples(where.per_epoch or 1.0, where.interval or 1)
+    last_training = (math.nan, 0)  # (epoch, step) of the last training dict placed by "scale"
 
     def place(epoch: float, pairs: dict[str, float], n: int | None) -> int:
         if where.mode == "bar":
             guess = epoch * where.per_epoch
             return n if n is not None and abs(n - guess) <= max(1.0, BAR_TOL * where.per_epoch) else int(round(guess))
         if where.mode == "scale":
-            if where.interval and not _is_eval(pairs):
+            nonlocal last_training
+            if where.interval and _is_training(pairs):
                 multiple = counting(epoch)
-                if multiple:  # (multiple 0: a first dict at step 1, logging_first_step)
-                    return multiple * where.interval
+                # (multiple 0: a first dict at step 1, logging_first_step)
+                x = multiple * where.interval if multiple else int(round(epoch * where.per_epoch))
+                last_training = (epoch, x)
+                return x
+            if _is_eval(pairs) and epoch == last_training[0]:
+                return last_training[1]  # an evaluation at the logging step just printed
             return int(round(epoch * where.per_epoch))
         return int(round(epoch)) if where.mode == "epoch" else rank
 
@@ -263,6 +313,9 @@ def records(lines: Iterable[str], where: Axis) -> Iterator[tuple[int, dict[str, 
         if held is not None:
             yield place(held[0], held[1], None), held[1]
             held = None
+        if kind == "end":
+            counting = _Multiples(where.per_epoch or 1.0, where.interval or 1)
+            continue
         pairs = metrics(found)
         key = _position(found)
         if SUMMARY in found or not pairs or key is None:
@@ -274,7 +327,7 @@ def records(lines: Iterable[str], where: Axis) -> Iterator[tuple[int, dict[str, 
             if key != "epoch":
                 yield int(position), pairs
             continue
-        rank += not _is_eval(pairs)
+        rank += _is_training(pairs)
         if where.mode == "bar":
             held = (position, pairs)
         else:

@@ -2,7 +2,8 @@
 trainer_state.json is written); the state's log_history is saved beside it, under a name no reader
 claims, as the truth the console reading is tested against.
 
-    python hf_fit.py LR OUT {tqdm,plain} [JSON] [--premap] [--crash-at N] [--resume] [--sleep S] > OUT/train.log 2>&1
+    python hf_fit.py LR OUT {tqdm,plain} [JSON] [--premap] [--crash-at N | --raise-at N] [--resume] [--sleep S] \
+        > OUT/train.log 2>&1
 
 (transformers 5.25, torch 2.13 CPU; JSON: more TrainingArguments.) The folders here:
     hf-tqdm: LR 3e-3, the default TQDM bar; hf-plain: LR 1e-5, disable_tqdm=True
@@ -10,6 +11,9 @@ claims, as the truth the console reading is tested against.
     hf-cases/premap-crash: 3e-3 tqdm --premap --crash-at 200: a `Map:` bar drawn first, no summary
     hf-cases/resume-plain: 3e-3 plain '{"save_strategy": "steps", "save_steps": 100}' --crash-at 150,
         then the same --resume appended (>>): the summary counts only the resumed session's steps
+    hf-cases/resume-traceback: 3e-3 plain '{"save_strategy": "steps", "save_steps": 100}' --raise-at 105, then
+        the same --resume appended: the crash falls after the checkpoint's own logged step, so no epoch
+        goes back, and only the traceback tells the sessions apart
     hf-cases/slow-head: 3e-3 tqdm '{"logging_steps": 400, "eval_strategy": "no", "num_train_epochs": 5}' --sleep 0.11: the bar's
         redraws fill the first 16 KiB before the first dict
     hf-cases/torchrun: 3e-3 tqdm under `torchrun --nproc_per_node 1 --tee 3`: every line `[default0]:`
@@ -54,15 +58,18 @@ class Net(nn.Module):
 
 
 class Crash(TrainerCallback):
-    """Ends the run at one step, as a killed job would, after saving what the state held then."""
+    """Ends the run at one step, as a killed job would (quietly, or with an error's traceback), after
+    saving what the state held then."""
 
-    def __init__(self, at):
-        self.at = at
+    def __init__(self, at, error):
+        self.at, self.error = at, error
 
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step == self.at:
             (out / "expected_log_history.json").write_text(json.dumps(state.log_history, indent=0))
             sys.stdout.flush()
+            if self.error:
+                raise RuntimeError("CUDA error: an illegal memory access was encountered")
             raise SystemExit(0)
 
 
@@ -70,7 +77,7 @@ args = TrainingArguments(**{**dict(output_dir=str(out / "trainer_output"), per_d
                                    num_train_epochs=4, logging_steps=10, eval_strategy="epoch", learning_rate=lr,
                                    report_to=[], save_strategy="no", disable_tqdm=mode == "plain", use_cpu=True,
                                    seed=0), **extra})
-crash = [Crash(int(flags[flags.index("--crash-at") + 1]))] if "--crash-at" in flags else []
+crash = [Crash(int(flags[flags.index(f) + 1]), f == "--raise-at") for f in ("--crash-at", "--raise-at") if f in flags]
 trainer = Trainer(model=Net(), args=args, train_dataset=Rows(x[:1000], y[:1000]), eval_dataset=Rows(x[1000:], y[1000:]),
                   callbacks=crash)
 if "--premap" in flags:  # what datasets.map draws before training
