@@ -336,6 +336,20 @@ def test_an_hf_dict_at_a_non_finite_epoch_is_left_out(tmp_path):
     assert run.series["loss"].step.tolist() == [h["step"] for h in _history(CONSOLE / "hf-plain") if "loss" in h]
 
 
+def test_hf_dicts_every_step_past_epoch_10_keep_their_steps(tmp_path):
+    """Logged every step, 1,000 steps an epoch: transformers prints the epoch to 4 digits, so past
+    epoch 10 one printed epoch spans 10 steps and rounds up mid-way ('10.01' at step 10,005); each
+    dict is still at its own step. (bench/bench_console.py reads 300 such epochs: there a fitted
+    999.99999 steps an epoch made the 5-step round-up look like a missing dict, until the count
+    allowed the estimate's own rounding.)"""
+    rows = [str({"loss": f"{2 / (1 + s / 1000):.4g}", "learning_rate": "0.001", "epoch": f"{s / 1000:.4g}"})
+            for s in range(1, 12_001)]
+    rows.append(str({"train_runtime": "1200", "train_steps_per_second": "9.999", "train_loss": "1.0", "epoch": "12"}))
+    (tmp_path / "train.log").write_text("\n".join(rows) + "\n")
+    run = _one(tmp_path / "train.log")
+    assert run.series["loss"].step.tolist() == list(range(1, 12_001))
+
+
 def test_a_callbacks_extra_dict_does_not_shift_the_training_dicts(tmp_path):
     """`trainer.log({'custom_acc': 0.5})` from a callback prints a dict with no training loss between
     two logging steps: the training dicts after it keep their steps (no bar, the summary's scale)."""

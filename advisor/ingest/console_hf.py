@@ -264,7 +264,8 @@ class _Multiples:
                 spanned = self.last + max(1, int(round((epoch - self.epoch) * self.scale)))
                 self.last = guess if self.absolute else spanned
             else:
-                self.last = counted if abs(guess - counted) <= tolerance else guess
+                # (half an interval more: the estimate is itself rounded to a whole interval)
+                self.last = counted if abs(guess - counted) <= tolerance + 0.5 else guess
         self.epoch = epoch
         return self.last
 
