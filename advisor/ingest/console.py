@@ -79,7 +79,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]{0,32}[A-Za-z]")
 # Every repetition is bounded, names start at a token boundary and words are separated by spaces only
 # (a `\w` that also matches the separator lets `a_a_a...` split thousands of ways): a 64 KiB line of
 # letters, digits or underscores costs linear time
-_NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf(?:inity)?)"
+_NUMBER = console_hf.NUMBER
 _WORD = r"[A-Za-z][\w./@-]{0,39}"
 _NAME = r"(?<![\w./@-])" + _WORD + r"(?: " + _WORD + r"){0,2}"
 _KERAS_EPOCH = re.compile(r"^\s{0,8}Epoch\s{1,4}(\d{1,9})/(\d{1,9})\s{0,8}$")

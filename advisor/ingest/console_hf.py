@@ -47,9 +47,10 @@ from advisor.ingest._text import parse_float
 from advisor.ingest.csv_logs import METRIC_NAME
 from advisor.roles import classify
 
-_NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf(?:inity)?)"
+# a number as printed: every repetition bounded (console.py's patterns use it too)
+NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf(?:inity)?)"
 DICT_START = re.compile(r"\{'[\w./ -]{1,80}': ")
-_PAIR = re.compile(r"'([\w./ -]{1,80})':\s{0,4}'?(" + _NUMBER + r")'?\s{0,4}(?=[,}])", re.IGNORECASE)
+_PAIR = re.compile(r"'([\w./ -]{1,80})':\s{0,4}'?(" + NUMBER + r")'?\s{0,4}(?=[,}])", re.IGNORECASE)
 _TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
 COUNTERS = ("step", "global_step", "iteration", "iter")
 NOT_METRIC = re.compile(r"^epoch$|_runtime$|_per_second$|_time$|^total_flos$|tokens")
@@ -58,7 +59,7 @@ EVAL_PREFIX = "eval_"
 TRAINING_LOSS = "loss"  # the key of the Trainer's every-interval training dict
 SESSION_END = re.compile(r"^\s{0,8}(?:Traceback \(most recent call last\)|Killed\b)")  # a crash in the log
 BAR_TOL = 0.02  # a bar's count and epoch x steps per epoch agree within 2% of an epoch (or 1 step)
-MIN_DICTS = 3  # dicts with a loss, when no bar or summary shows a Trainer: fewer are a printed config
+MIN_DICTS = 3  # dicts with a loss, when no summary shows a Trainer: fewer are a printed config
 MAX_DICT = 65536  # a longer dict is read by the pattern only
 MAX_EPOCH = 1e9  # an epoch beyond this (or below 0, or not finite) places nothing: a corrupt dict
 MAX_COUNTER = 2.0**62  # a step counter beyond this would not fit the int64 steps
