@@ -322,8 +322,22 @@ def test_a_loops_dicts_with_their_own_counter_sit_at_it(tmp_path, counter):
     text = "".join(str({counter: 10 * i, "loss": round(2 / i, 4), "epoch": i // 5}) + "\n" for i in range(1, 31))
     (tmp_path / "train.log").write_text(text)
     run = _one(tmp_path / "train.log")
-    assert run.meta["x_axis"] == "step" and set(run.series) == {"loss"}
+    assert (run.writer, run.meta["x_axis"]) == ("dicts", "step") and set(run.series) == {"loss"}
     assert run.series["loss"].step.tolist() == [10 * i for i in range(1, 31)]
+
+
+def test_a_loops_json_lines_in_a_log_file_are_read(tmp_path):
+    """`print(json.dumps({"step": s, "loss": l, ...}))` redirected to train.log: JSON objects, read as
+    a loop's dicts at their own step (the JSON-lines reader claims .jsonl/.json files only)."""
+    rows = [json.dumps({"step": 25 * i, "loss": round(2 / i, 4), "lr": 0.01, "note": 'a "quoted", b'})
+            for i in range(1, 21)]
+    rows.insert(10, "validation done")  # a stray print between them
+    rows.append(json.dumps({"step": 500, "val_loss": 0.3, "deep": [[[[1]]]]}))
+    (tmp_path / "train.log").write_text("\n".join(rows) + "\n")
+    run = _one(tmp_path / "train.log")
+    assert (run.writer, run.meta["x_axis"]) == ("dicts", "step")
+    assert run.series["loss"].step.tolist() == [25 * i for i in range(1, 21)]
+    assert run.series["val_loss"].step.tolist() == [500] and "note" not in run.series
 
 
 def test_an_hf_dict_at_a_non_finite_epoch_is_left_out(tmp_path):
@@ -430,6 +444,8 @@ def test_lines_built_to_backtrack_are_read_in_linear_time(tmp_path):
         "colons.txt": "step 3 " + "a:" * 32000,
         "swin.log": "Train: [1/2]\t" + "a 1 " * 16000,
         "meters.log": "Epoch: [1]  [ 3/9]  " + "loss: 1 (" * 7000,
+        "json.log": "".join(f'{{"step": {i}, "loss": {1 / i:.3f}}}\n' for i in range(1, 4))
+                    + '{"step": 4, "loss": 1, "a": ' + "[" * 30000 + "]" * 30000 + "}",
         "nested.log": "".join(f"{{'loss': '{1 / i:.3f}', 'epoch': '{i / 10}'}}\n" for i in range(1, 4))
                       + "{'loss': 1, 'a': " + "{'a': " * 9000 + "1" + "}" * 9001,
         "hf.log": "".join(f"{{'loss': '{1 / i:.3f}', 'epoch': '{i / 10}'}}\n" for i in range(1, 4))

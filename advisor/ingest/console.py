@@ -242,7 +242,7 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             continue
         pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line)).items()
                  if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
-        if "{'" in line:  # a dict printed after the position (HF's no_trainer examples: `epoch 3: {'accuracy': ...}`)
+        if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
             pairs.update(console_hf.metrics(console_hf.parse(line) or {}))
         if pairs:
             step, total = next((positions[k] for k in _STEP_NAMES if k in positions), (None, None))
@@ -407,6 +407,8 @@ def read(source: RunSource) -> Run:
     run.series = builder.build()
     if hf_axis is not None:
         run.meta["x_axis"] = {"epoch": "epoch", "rank": "row"}.get(hf_axis.mode, "step")
+        if hf_axis.mode == "counter":
+            run.writer = "dicts"  # a loop's own printed dicts (their step counter places them), no Trainer
         if hf_axis.skipped:
             run.warnings.append(f"{path}: skipped {hf_axis.skipped} printed dict(s) at an epoch that places "
                                 f"nothing (not a number, negative or beyond {console_hf.MAX_EPOCH:.0e})")

@@ -27,9 +27,10 @@ Not told apart: a resume that leaves no trace in a bar-less log (a job killed wi
 restarted from the checkpoint of its last logged step) reads every step at the resumed session's
 scale, and two trainings appended to one log read as one run with a restart.
 
-Values are parsed as literals or numbers, never evaluated as code: a dict whose text holds a nested
-dict or a string with quotes in it goes through `ast.literal_eval` (literals only), others through a
-bounded pattern. Keys that are no metric (timings, token counts, the summary) are left out.
+A loop's own dicts are read the same way, printed as Python reprs or as JSON objects
+(`print(json.dumps({"step": s, "loss": l}))`). Values are parsed as literals or numbers, never
+evaluated as code: a dict whose text holds a nested dict or a string with quotes in it goes through
+`ast.literal_eval` (literals only) or the JSON parser, others through a bounded pattern. Keys that are no metric (timings, token counts, the summary) are left out.
 """
 from __future__ import annotations
 
@@ -43,14 +44,15 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from advisor.ingest._text import parse_float
+from advisor.ingest._text import loads_json, parse_float
 from advisor.ingest.csv_logs import METRIC_NAME
 from advisor.roles import classify
 
 # a number as printed: every repetition bounded (console.py's patterns use it too)
 NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf(?:inity)?)"
-DICT_START = re.compile(r"\{'[\w./ -]{1,80}': ")
-_PAIR = re.compile(r"'([\w./ -]{1,80})':\s{0,4}'?(" + NUMBER + r")'?\s{0,4}(?=[,}])", re.IGNORECASE)
+# a Python dict's repr (`{'loss': ...`) or a JSON object (`{"loss": ...`, a loop's json.dumps)
+DICT_START = re.compile(r"""\{(['"])[\w./ -]{1,80}\1: """)
+_PAIR = re.compile(r"""(['"])([\w./ -]{1,80})\1:\s{0,4}['"]?(""" + NUMBER + r""")['"]?\s{0,4}(?=[,}])""", re.IGNORECASE)
 _TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
 COUNTERS = ("step", "global_step", "iteration", "iter")
 NOT_METRIC = re.compile(r"^epoch$|_runtime$|_per_second$|_time$|^total_flos$|tokens")
@@ -81,7 +83,7 @@ def parse(line: str) -> dict[str, float] | None:
     text = line[start.start():line.rfind("}") + 1]
     if ('"' in text or text.count("{") > 1) and len(text) <= MAX_DICT:
         try:
-            value = ast.literal_eval(text)
+            value = loads_json(text) if start.group(1) == '"' else ast.literal_eval(text)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             value = None
         if isinstance(value, dict):
@@ -92,7 +94,7 @@ def parse(line: str) -> dict[str, float] | None:
                     if number is not None:
                         out[k] = number
             return out
-    return {k: v for k, raw in _PAIR.findall(line, start.start()) for v in [parse_float(raw)] if v is not None}
+    return {k: v for _, k, raw in _PAIR.findall(line, start.start()) for v in [parse_float(raw)] if v is not None}
 
 
 def items(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
@@ -106,7 +108,7 @@ def items(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
         bar = _TQDM.search(line)
         if bar is not None:
             yield "bar", {"n": int(bar.group(1)), "total": int(bar.group(2))}
-        found = parse(line) if "{'" in line else None
+        found = parse(line) if "{'" in line or '{"' in line else None
         if found:
             yield "dict", found
 
