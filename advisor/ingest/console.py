@@ -107,7 +107,7 @@ _SWIN_TRAIN = re.compile(r"\bTrain:\s{0,4}\[(\d{1,9})/\d{1,9}\](?:\s{0,4}\[\s{0,
 _SWIN_EVAL = re.compile(r"\b(?:Test|Val|Valid|Validate|Validation|Eval):"
                         r"\s{0,8}(?:\[\s{0,12}\d{1,12}/\d{1,12}\])?\s{0,8}\t")
 _SPACE_PAIR = re.compile(r"(?<![\w./@:-])(" + _WORD + r")\s{1,4}(" + _NUMBER + r")(?![\w.:%/])")
-_TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
+_TQDM = console_hf.TQDM
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -181,16 +181,18 @@ def _metric_name(name: str) -> bool:
             and words[-1].lower() not in PHASES)
 
 
-def _meter_pairs(line: str, pair: re.Pattern, start: int = 0, val: bool = False) -> dict[str, float]:
-    """A meter line's metrics, each at its running average when printed (`loss 6.91 (6.93)`: 6.93): an
-    evaluation's last line, or an epoch's only line, then holds the whole evaluation's or epoch's
-    mean. `val`: named as `val_` metrics (an evaluation's)."""
+def _meter_pairs(line: str, pair: re.Pattern, start: int = 0, val: bool = False,
+                 averages: bool = True) -> dict[str, float]:
+    """A meter line's metrics, each at its running average when printed and `averages` (`loss 6.91
+    (6.93)`: 6.93): an evaluation's last line, or an epoch's only line, then holds the whole
+    evaluation's or epoch's mean; else at the value shown first. `val`: named as `val_` metrics (an
+    evaluation's)."""
     pairs = {}
     for m in pair.finditer(line, start):
         name = m.group(1).strip()
         if not _metric_name(name):
             continue
-        average = _AVERAGE.match(line, m.end())
+        average = _AVERAGE.match(line, m.end()) if averages else None
         value = parse_float(average.group(1) if average else m.group(2))
         if value is not None:
             pairs["val_" + name if val and classify(name).split != "val" else name] = value
@@ -211,12 +213,8 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             continue
         if "\t" in line:  # Swin's logger: tab-separated `name value (average)` fields
             swin = _SWIN_TRAIN.search(line)
-            if swin:  # an epoch's only line (no step bracket) at its running averages
-                if swin.group(2):
-                    found = _numbers(_SPACE_PAIR.findall(line, swin.end()))
-                    pairs = {k: v for k, v in found.items() if _metric_name(k)}
-                else:
-                    pairs = _meter_pairs(line, _SPACE_PAIR, swin.end())
+            if swin:  # a step's line at its values, an epoch's only line (no step bracket) at its averages
+                pairs = _meter_pairs(line, _SPACE_PAIR, swin.end(), averages=not swin.group(2))
                 if pairs:
                     step = (int(swin.group(2)), int(swin.group(3))) if swin.group(2) else (None, None)
                     yield int(swin.group(1)), step[0], step[1], pairs

@@ -53,7 +53,7 @@ NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]
 # a Python dict's repr (`{'loss': ...`) or a JSON object (`{"loss": ...`, a loop's json.dumps)
 DICT_START = re.compile(r"""\{(['"])[\w./ -]{1,80}\1: """)
 _PAIR = re.compile(r"""(['"])([\w./ -]{1,80})\1:\s{0,4}['"]?(""" + NUMBER + r""")['"]?\s{0,4}(?=[,}])""", re.IGNORECASE)
-_TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")
+TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")  # a TQDM state: `| 40/336 [` (console.py's too)
 COUNTERS = ("step", "global_step", "iteration", "iter")
 NOT_METRIC = re.compile(r"^epoch$|_runtime$|_per_second$|_time$|^total_flos$|tokens")
 SUMMARY = "train_runtime"  # the closing dict: timings and the whole run's mean loss
@@ -105,7 +105,7 @@ def items(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
         if SESSION_END.match(line):
             yield "end", {}
             continue
-        bar = _TQDM.search(line)
+        bar = TQDM.search(line)
         if bar is not None:
             yield "bar", {"n": int(bar.group(1)), "total": int(bar.group(2))}
         found = parse(line) if "{'" in line or '{"' in line else None
@@ -122,6 +122,11 @@ def metrics(found: dict[str, float]) -> dict[str, float]:
 def _position(found: dict[str, float]) -> str | None:
     """The key that places a dict: a counter of its own, else its epoch."""
     return next((k for k in COUNTERS if k in found), "epoch" if "epoch" in found else None)
+
+
+def _placeable(key: str, position: float) -> bool:
+    """Whether a dict's epoch (or step counter) can place it: finite, not negative, not absurd."""
+    return math.isfinite(position) and 0 <= position <= (MAX_EPOCH if key == "epoch" else MAX_COUNTER)
 
 
 def _is_eval(pairs: dict[str, float]) -> bool:
@@ -192,7 +197,7 @@ def axis(lines: Iterable[str]) -> Axis:
             counter = True
             continue
         epoch = found["epoch"]
-        if not math.isfinite(epoch) or not 0 <= epoch <= MAX_EPOCH:
+        if not _placeable("epoch", epoch):
             skipped += 1
             continue
         whole = whole and epoch.is_integer()
@@ -262,12 +267,13 @@ class _Multiples:
             # the epoch is printed to 4 significant digits (transformers 5) or 2 decimals (4)
             rounding = max(0.5 * 10.0 ** (math.floor(math.log10(epoch)) - 3) if epoch > 0 else 0.0, 0.005)
             tolerance = rounding * self.scale  # in intervals
-            counted = self.last + 1
-            if tolerance < 0.5:
-                spanned = self.last + max(1, int(round((epoch - self.epoch) * self.scale)))
-                self.last = guess if self.absolute else spanned
+            if tolerance < 0.5 and self.absolute:
+                self.last = guess
+            elif tolerance < 0.5:
+                self.last += max(1, int(round((epoch - self.epoch) * self.scale)))
             else:
                 # (half an interval more: the estimate is itself rounded to a whole interval)
+                counted = self.last + 1
                 self.last = counted if abs(guess - counted) <= tolerance + 0.5 else guess
         self.epoch = epoch
         return self.last
@@ -288,7 +294,11 @@ def records(lines: Iterable[str], where: Axis) -> Iterator[tuple[int, dict[str, 
     non-finite position are left out."""
     held: tuple[float, dict[str, float]] | None = None
     rank = 0
-    counting = _Multiples(where.per_epoch or 1.0, where.interval or 1)
+
+    def session_count() -> _Multiples:  # counted afresh from each session's first training dict
+        return _Multiples(where.per_epoch or 1.0, where.interval or 1)
+
+    counting = session_count()
     last_training = (math.nan, 0)  # (epoch, step) of the last training dict placed by "scale"
 
     def place(epoch: float, pairs: dict[str, float], n: int | None) -> int:
@@ -318,14 +328,14 @@ def records(lines: Iterable[str], where: Axis) -> Iterator[tuple[int, dict[str, 
             yield place(held[0], held[1], None), held[1]
             held = None
         if kind == "end":
-            counting = _Multiples(where.per_epoch or 1.0, where.interval or 1)
+            counting = session_count()
             continue
         pairs = metrics(found)
         key = _position(found)
         if SUMMARY in found or not pairs or key is None:
             continue
         position = found[key]
-        if not math.isfinite(position) or not 0 <= position <= (MAX_EPOCH if key == "epoch" else MAX_COUNTER):
+        if not _placeable(key, position):
             continue
         if where.mode == "counter":
             if key != "epoch":

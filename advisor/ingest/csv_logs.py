@@ -687,7 +687,7 @@ def _read_long(run: Run, table: Table, cols: dict[str, str]) -> None:
         for group in np.split(order, bounds):
             first = group[0]
             tag = names[tags[first]] if not multi else f"{run_names[runs[first]]}/{names[tags[first]]}"
-            walls = None if wall is None else np.where(wall.present[group], wall_values[group], np.nan)
+            walls = None if wall_values is None else wall_values[group]  # (NaN where the row has none)
             builder.add_many(tag, np.trunc(step.values[group]).astype(np.int64), value.values[group], walls)
     if bad:
         run.warnings.append(f"{run.path}: skipped {len(bad)} long-format row(s) with a non-numeric step "

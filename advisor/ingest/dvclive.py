@@ -42,12 +42,12 @@ def _live_dir(path: Path) -> Path | None:
 def claim(tree) -> list[RunSource]:
     """Claim every Live folder's metric tables and side files as one run per folder."""
     groups: dict[Path, list[Path]] = {}
-    for path in tree.unclaimed():
+    unclaimed = set(tree.unclaimed())
+    for path in unclaimed:
         if path.suffix.lower() in METRIC_SUFFIXES:
             root = _live_dir(path)
             if root is not None:
                 groups.setdefault(root, []).append(path)
-    unclaimed = set(tree.unclaimed())
     sources = []
     for root, tables in sorted(groups.items()):
         side = [root / n for n in SIDE_FILES if (root / n) in unclaimed]
