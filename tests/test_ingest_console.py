@@ -8,7 +8,9 @@ the progress bar with carriage returns, ANSI colours and backspaces; `verbose=2`
 and its CSVLogger file. `printed/` holds the two other layouts as their programs print them. hf-tqdm/ and hf-plain/ hold two real
 transformers Trainer runs (hf_fit.py there) that saved no checkpoint, with the log_history their
 trainer_state would have held (expected_log_history.json) as the truth; meters/ one real training printed as
-MetricLogger and timm print it (meters_fit.py there), with the values printed as its truth.json.
+MetricLogger and timm print it (meters_fit.py there), with the values printed as its truth.json;
+lecture/, nanogpt/, mlx/ and raschka/ one real character-level language model printed as Karpathy's GPT
+lecture, nanoGPT, mlx-lm and "LLMs from scratch" print it (gpt_fit.py there), with its truth.json.
 """
 from __future__ import annotations
 
@@ -233,6 +235,41 @@ def test_a_meter_loggers_print_reads_as_steps_with_its_evaluations(style, names)
     assert np.allclose(val_acc.value, [t["acc1"] for t in truth["test"]], atol=1e-4)
     curves, roles = build_curves(run)
     assert (roles["train_loss"], roles["val_loss"]) == names[:2]
+
+
+@pytest.mark.parametrize("style, train, val", [("lecture", "train loss", "val loss"), ("nanogpt", "loss", "val loss"),
+                                                ("mlx", "Train loss", "Val loss"), ("raschka", "Train loss", "Val loss")])
+def test_a_language_models_name_value_fields_read_at_their_steps(style, train, val):
+    """`name value` fields after the position, separated by commas or pipes, as four popular LM scripts
+    print them (gpt_fit.py: one real training each): every printed loss at its printed step, and the
+    per-iteration loss (nanoGPT's `iter` lines) is the training loss beside the evaluations' estimates.
+    Before, none of these logs was read (`name: value` or `name=value` only). A value with a unit
+    (`time 25.61ms`, `mfu -100.00%`, `Peak mem 0.012 GB`) is no metric, nor are the Zen's lines above."""
+    folder = CONSOLE / style
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    expected = {"lecture": {"train loss": "train", "val loss": "val"},
+                "nanogpt": {"train loss": "train", "val loss": "val", "loss": "iter"},
+                "mlx": {"Train loss": "train", "Val loss": "val", "Learning Rate": None},
+                "raschka": {"Train loss": "train", "Val loss": "val"}}[style]
+    assert set(run.series) == set(expected)
+    for tag, key in expected.items():
+        if key is None:
+            continue
+        points = np.array(truth[key])
+        assert run.series[tag].step.tolist() == points[:, 0].astype(int).tolist(), tag
+        assert np.array_equal(run.series[tag].value, points[:, 1]), tag
+    _, roles = build_curves(run)
+    assert (roles["train_loss"], roles["val_loss"]) == (train, val)
+
+
+def test_name_value_fields_need_a_position_and_a_metric_name(tmp_path):
+    """The comma-separated fields are read only after a line's position and only under a metric's name:
+    prose with numbers (`we ran 3 epochs, loss 0.5 was fine`) and a position with no metric field
+    (`step 3: rows 1000, errors 3`) give no record."""
+    (tmp_path / "notes.log").write_text("we ran 3 epochs, loss 0.5 was fine\n" * 5
+                                        + "".join(f"step {i}: rows 1000, errors 3\n" for i in range(5)))
+    assert sniff((tmp_path / "notes.log").read_text()) is None
 
 
 SWIN_RUNS = ["wandb-binary-cifar-overfit", "wandb-binary-cifar-lr3e-3-stuck", "wandb-binary-cifar-resnet18-healthy",

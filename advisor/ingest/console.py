@@ -34,7 +34,10 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   running average, so the evaluation's last line gives the whole evaluation's. So is Swin
   Transformer's logger (`Train: [3/300][ 40/1251]` then tab-separated `loss 6.91 (6.93)` fields;
   `Test: [ 10/98]` or `Validate:` lines; an epoch's only `Train: [3/50]` line at its averages). A dict
-  printed after the position (`epoch 3: {'accuracy': 0.91, 'loss': 0.3}`) gives its metrics too.
+  printed after the position (`epoch 3: {'accuracy': 0.91, 'loss': 0.3}`) gives its metrics too, and so do
+`name value` fields separated by commas or pipes after it, when the line has no `name: value` pair
+(nanoGPT's `step 500: train loss 1.82, val loss 1.98` and `iter 10: loss 4.21, time 25.6ms`, llm.c's
+`step 1/74 | train loss 11.0 | lr 6.0e-04`, mlx-lm's `Iter 10: Train loss 4.441, Learning Rate ...`).
 
 A file is claimed when its first 16 KiB (1 MiB when they hold only a bar's redraws) show a grammar's
 signature with a loss (an `Epoch k/N` block, an iteration line, a TQDM epoch bar) or, for the
@@ -107,6 +110,13 @@ _SWIN_TRAIN = re.compile(r"\bTrain:\s{0,4}\[(\d{1,9})/\d{1,9}\](?:\s{0,4}\[\s{0,
 _SWIN_EVAL = re.compile(r"\b(?:Test|Val|Valid|Validate|Validation|Eval):"
                         r"\s{0,8}(?:\[\s{0,12}\d{1,12}/\d{1,12}\])?\s{0,8}\t")
 _SPACE_PAIR = re.compile(r"(?<![\w./@:-])(" + _WORD + r")\s{1,4}(" + _NUMBER + r")(?![\w.:%/])")
+# `name value` fields separated by commas or pipes after the position, as Karpathy's GPT lectures and
+# nanoGPT (`step 500: train loss 1.82, val loss 1.98`, `iter 10: loss 4.21, time 25.6ms`), llm.c
+# (`step 1/74 | train loss 11.0 | lr 6.00e-04 | ...`), mlx-lm (`Iter 10: Train loss 4.441, Learning
+# Rate 2.000e-05, ...`) and LLMs-from-scratch (`Ep 3 (Step 000120): Train loss 5.407, Val loss 7.646`)
+# print them; a number with a unit after it (`25.6ms`, `10.5%`) is no metric's value
+_FIELD_PAIR = re.compile(r"(?:^|[,|:]\s{0,8})(" + _WORD + r"(?: " + _WORD + r"){0,2})\s{1,4}(" + _NUMBER
+                         + r")(?=\s{0,8}(?:[,|]|$))", re.IGNORECASE)
 _TQDM = console_hf.TQDM
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch")
@@ -238,7 +248,10 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                 positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
         if not positions:
             continue
-        pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line)).items()
+        found = _LINE_PAIR.findall(line)
+        if not found:  # `step 500: train loss 1.82, val loss 1.98`
+            found = _FIELD_PAIR.findall(line, max(m.end() for m in _POSITION.finditer(line)) if not timm else timm.end())
+        pairs = {k: v for k, v in _numbers(found).items()
                  if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
         if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
             pairs.update(console_hf.metrics(console_hf.parse(line) or {}))

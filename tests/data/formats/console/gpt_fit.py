@@ -1,0 +1,106 @@
+"""One real character-level language model trained and printed the way four popular LM training scripts
+print, with the values printed saved as the truth (truth.json, under a name no reader claims).
+
+    python gpt_fit.py {lecture,nanogpt,mlx,raschka} OUT/ > OUT/train.log   (torch 2.13 CPU)
+
+lecture: Karpathy's "Let's build GPT" gpt.py: `step {iter}: train loss {:.4f}, val loss {:.4f}` every
+eval_interval (and at the last iteration), the losses estimated over eval_iters batches of each split.
+nanogpt: nanoGPT's train.py: the same `step` lines, and `iter {n}: loss {:.4f}, time {:.2f}ms, mfu {:.2f}%`
+every log_interval. mlx: mlx-lm's LoRA trainer: `Iter {n}: Train loss {:.3f}, Learning Rate {:.3e}, It/sec ..,
+Tokens/sec .., Trained Tokens .., Peak mem .. GB` and `Iter {n}: Val loss {:.3f}, Val took {:.3f}s`.
+raschka: "LLMs from scratch" train_model_simple: `Ep {e} (Step {global_step:06d}): Train loss {:.3f}, Val loss
+{:.3f}` every eval_freq steps and a generated sample after each epoch. The text is the Zen of Python
+(stdlib `this`), 90% train; the model a 3-character-context MLP. The folders: lecture/, nanogpt/, mlx/, raschka/.
+"""
+import codecs, json, sys, time
+from pathlib import Path
+
+import this  # noqa: F401  (prints the Zen once; its text is this.s, rot13)
+import torch
+from torch import nn
+
+style, out = sys.argv[1], Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+torch.manual_seed(1337)
+text = codecs.decode(this.s, "rot13") * 3
+chars = sorted(set(text))
+data = torch.tensor([chars.index(c) for c in text])
+split = int(0.9 * len(data))
+train_data, val_data = data[:split], data[split:]
+CONTEXT, BATCH, EMBED, HIDDEN = 3, 32, 16, 128
+MAX_ITERS, EVAL_INTERVAL, EVAL_ITERS, LOG_INTERVAL, LR = 600, 50, 20, 10, 3e-3
+model = nn.Sequential(nn.Embedding(len(chars), EMBED), nn.Flatten(), nn.Linear(CONTEXT * EMBED, HIDDEN), nn.Tanh(),
+                      nn.Linear(HIDDEN, len(chars)))
+opt = torch.optim.AdamW(model.parameters(), lr=LR)
+truth = {"train": [], "val": [], "iter": []}
+
+
+def get_batch(which):
+    d = train_data if which == "train" else val_data
+    ix = torch.randint(len(d) - CONTEXT, (BATCH,))
+    return torch.stack([d[i:i + CONTEXT] for i in ix]), torch.stack([d[i + CONTEXT] for i in ix])
+
+
+@torch.no_grad()
+def estimate_loss():
+    model.eval()
+    out_ = {}
+    for which in ("train", "val"):
+        losses = torch.zeros(EVAL_ITERS)
+        for k in range(EVAL_ITERS):
+            xb, yb = get_batch(which)
+            losses[k] = nn.functional.cross_entropy(model(xb), yb).item()
+        out_[which] = losses.mean().item()
+    model.train()
+    return out_
+
+
+def step():
+    xb, yb = get_batch("train")
+    loss = nn.functional.cross_entropy(model(xb), yb)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+if style in ("lecture", "nanogpt", "mlx"):
+    for it in range(MAX_ITERS):
+        t0 = time.time()
+        if it % EVAL_INTERVAL == 0 or it == MAX_ITERS - 1:
+            losses = estimate_loss()
+            if style == "mlx":
+                print(f"Iter {it}: Val loss {losses['val']:.3f}, Val took {time.time() - t0:.3f}s")
+                truth["val"].append([it, round(losses["val"], 3)])
+            else:
+                print(f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+                truth["train"].append([it, round(losses["train"], 4)])
+                truth["val"].append([it, round(losses["val"], 4)])
+        lossf = step()
+        dt = time.time() - t0
+        if style == "nanogpt" and it % LOG_INTERVAL == 0:
+            print(f"iter {it}: loss {lossf:.4f}, time {dt * 1000:.2f}ms, mfu {-100.0:.2f}%")
+            truth["iter"].append([it, round(lossf, 4)])
+        if style == "mlx" and (it + 1) % LOG_INTERVAL == 0:
+            print(f"Iter {it + 1}: Train loss {lossf:.3f}, Learning Rate {LR:.3e}, It/sec {1 / max(dt, 1e-6):.3f}, "
+                  f"Tokens/sec {BATCH * CONTEXT / max(dt, 1e-6):.3f}, Trained Tokens {(it + 1) * BATCH * CONTEXT}, "
+                  f"Peak mem 0.012 GB")
+            truth["train"].append([it + 1, round(lossf, 3)])
+elif style == "raschka":
+    global_step, EVAL_FREQ, EPOCHS, PER_EPOCH = -1, 20, 5, 120
+    for epoch in range(EPOCHS):
+        for _ in range(PER_EPOCH):
+            step()
+            global_step += 1
+            if global_step % EVAL_FREQ == 0:
+                losses = estimate_loss()
+                print(f"Ep {epoch + 1} (Step {global_step:06d}): Train loss {losses['train']:.3f}, "
+                      f"Val loss {losses['val']:.3f}")
+                truth["train"].append([global_step, round(losses["train"], 3)])
+                truth["val"].append([global_step, round(losses["val"], 3)])
+        with torch.no_grad():
+            idx = data[:CONTEXT].tolist()
+            for _ in range(40):
+                idx.append(int(model(torch.tensor([idx[-CONTEXT:]])).argmax()))
+        print("".join(chars[i] for i in idx).replace("\n", " "))
+(out / "truth.json").write_text(json.dumps(truth))
