@@ -26,6 +26,9 @@ FORMATS: dict[str, str] = {
     "mlflow": "advisor.ingest.mlflow",
     "wandb": "advisor.ingest.wandb",
     "hf-trainer": "advisor.ingest.hf_trainer",
+    # OpenMMLab's scalars.json / .log.json: before the generic JSON lines, and before TensorBoard, whose
+    # event files a launch's vis_data/ may hold too (the same scalars again)
+    "mmlab": "advisor.ingest.mmlab",
     "tensorboard": "advisor.ingest.tensorboard",
     "dvclive": "advisor.ingest.dvclive",  # a Live folder's plots/metrics/**.tsv: one run, before csv splits it
     "csv": "advisor.ingest.csv_logs",

@@ -250,7 +250,8 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             continue
         found = _LINE_PAIR.findall(line)
         if not found:  # `step 500: train loss 1.82, val loss 1.98`
-            found = _FIELD_PAIR.findall(line, max(m.end() for m in _POSITION.finditer(line)) if not timm else timm.end())
+            after = timm.end() if timm else max(m.end() for m in _POSITION.finditer(line))
+            found = _FIELD_PAIR.findall(line, after)
         pairs = {k: v for k, v in _numbers(found).items()
                  if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
         if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
