@@ -64,3 +64,50 @@ def test_cut_history_keeps_the_complete_metrics(tmp_path):
     (tmp_path / "history.json").write_text(text[:12])
     with pytest.raises(IngestError, match="history.json"):
         json_logs.read(source)
+
+
+SACRED = FIXTURES.parent / "tests" / "data" / "formats" / "sacred" / "runs"
+
+
+def test_sacreds_file_storage_runs_read_with_their_config_and_status():
+    """Three real Sacred experiments (tests/data/formats/sacred/sacred_fit.py: sacred 0.8.7's
+    FileStorageObserver wrote every file): each run folder is one run, metrics.json's points at their
+    steps with their ISO times as wall time, config.json the hyperparameters, run.json's status; the
+    captured terminal (cout.txt) is no second run. Before, a Sacred run folder read as nothing."""
+    from advisor.pipeline import diagnose_paths, read_runs
+
+    runs, errors = read_runs([str(SACRED)])
+    assert not errors and [r.name.split("/")[-1] for r in sorted(runs, key=lambda r: r.name)] == ["1", "2", "3"]
+    by = {r.name.split("/")[-1]: r for r in runs}
+    for name, steps in (("1", 200), ("2", 200), ("3", 120)):
+        run = by[name]
+        data = json.loads((SACRED / name / "metrics.json").read_text())
+        assert run.writer == "sacred" and set(run.series) == set(data)
+        for tag, entry in data.items():
+            assert run.series[tag].step.tolist() == entry["steps"] and run.series[tag].value.tolist() == entry["values"]
+        loss = run.series["training.loss"]
+        assert len(loss) == steps and all(math.isfinite(w) for w in loss.wall_time)
+        assert (loss.wall_time[1:] >= loss.wall_time[:-1]).all() and loss.wall_time[0] > 1.7e9
+    assert by["1"].hparams["lr"] == 0.5 and by["2"].hparams["lr"] == 60.0 and by["1"].meta["status"] == "COMPLETED"
+    assert by["1"].warnings == [] and by["3"].meta["status"] == "FAILED"
+    assert any("FAILED (RuntimeError: simulated crash)" in w for w in by["3"].warnings)
+    verdicts = {r.run.name.split("/")[-1]: {f.pattern for f in r.findings} for r in diagnose_paths([str(SACRED)]).runs}
+    assert verdicts == {"1": set(), "2": {"divergence"}, "3": set()}
+
+
+@pytest.mark.parametrize("data", [
+    {"training.loss": {"steps": [0, 1], "values": [1.0, 0.5], "extra": 1}},  # a field Sacred never writes
+    {"training.loss": {"steps": [0, 1]}},  # no values
+    {"training.loss": {"steps": 3, "values": [1.0]}},
+])
+def test_json_that_only_looks_like_sacreds_is_not_claimed(tmp_path, data):
+    assert read_only_source(tmp_path, "metrics.json", data) == []
+
+
+def test_a_sacred_metrics_json_with_bad_points_keeps_the_good_ones(tmp_path):
+    data = {"loss": {"steps": [0, 1.5, 2, 3], "values": [1.0, 0.9, "x", 0.5],
+                     "timestamps": ["2024-01-01T00:00:00", "bad", None, "2024-01-01T00:00:03.5"]}}
+    (run,) = read_only_source(tmp_path, "metrics.json", data)
+    assert run.series["loss"].step.tolist() == [0, 3] and run.series["loss"].value.tolist() == [1.0, 0.5]
+    assert run.series["loss"].wall_time.tolist() == [1704067200.0, 1704067203.5]
+    assert any("2 bad point(s)" in w for w in run.warnings)

@@ -1,4 +1,4 @@
-"""Plain JSON metric dumps: Keras `History` dicts and TensorBoard UI JSON downloads.
+"""Plain JSON metric dumps: Keras `History` dicts, TensorBoard UI JSON downloads and Sacred's metrics.json.
 
 - Keras (FORMATS.md §6): `json.dump(history.history)` is a dict of equal-length lists, one per
   metric (`loss`, `val_loss`, `accuracy`, `lr`, ...), index = epoch (0-based). Variants people
@@ -6,6 +6,11 @@
   `DataFrame(history.history).to_json()`, a dict of `{"0": v, "1": v}` dicts.
 - TensorBoard UI "download JSON" (§1.10): `[[wall_time, step, value], ...]` for one run and tag;
   the tag comes from the file name (`run-<run>-tag-<tag>.json`), as for the CSV download.
+
+- Sacred's FileStorageObserver: `<basedir>/<run id>/metrics.json` maps each metric to `{"steps": [..],
+  "timestamps": [iso times], "values": [..]}`, beside `config.json` (the hyperparameters), `run.json`
+  (status COMPLETED / FAILED / INTERRUPTED, the experiment, a failure's trace) and `cout.txt` (the
+  captured terminal, side output). A run that did not complete says so in a warning.
 
 A JSON file is claimed only when it has this shape: configs (`config.json`) and result summaries
 (`all_results.json`) map keys to scalars or mixed values and are left alone.
@@ -15,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +31,7 @@ from advisor.ingest._text import (
     as_number,
     head_text,
     integral_step,
+    load_config_file,
     loads_json,
     parse_float,
     read_text,
@@ -37,6 +44,10 @@ METRIC_KEY = re.compile(r"loss|acc|lr\b|learning_rate|auc|precision|recall|f1|ms
                         r"^val_|^train_|reward", re.IGNORECASE)
 KERAS_HEAD = re.compile(r'^\s*\{\s*"([^"]+)"\s*:\s*(\[|\{\s*"\d+"\s*:)')
 TB_UI_HEAD = re.compile(r"^\s*\[\s*\[\s*[-+\d.eE]+\s*,\s*-?\d+\s*,")
+SACRED_HEAD = re.compile(r'^\s*\{\s*"[^"]{1,200}"\s*:\s*\{\s*"(?:steps|timestamps|values)"\s*:\s*\[')
+SACRED_FIELDS = {"steps", "values", "timestamps"}
+SACRED_SIDE = ("config.json", "run.json", "cout.txt", "info.json")  # FileStorageObserver's files beside metrics.json
+SACRED_DONE = {"COMPLETED", "RUNNING", "QUEUED"}  # any other status is a run that stopped early
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -104,23 +115,58 @@ def tb_ui_points(data: Any) -> list[tuple[float, int, float]] | None:
     return rows if 2 * len(rows) > len(data) else None
 
 
+def sacred_metrics(data: Any) -> dict[str, list[tuple[int, float, float]]] | None:
+    """Sacred's metrics: name -> [(step, value, unix time or NaN)], or None when `data` is not its shape
+    (every entry a `{"steps", "values"[, "timestamps"]}` dict of lists)."""
+    if not isinstance(data, dict) or not data:
+        return None
+    out: dict[str, list[tuple[int, float, float]]] = {}
+    for name, entry in data.items():
+        if (not isinstance(entry, dict) or not {"steps", "values"} <= set(entry) or not set(entry) <= SACRED_FIELDS
+                or not isinstance(entry["steps"], list) or not isinstance(entry["values"], list)):
+            return None
+        times = entry.get("timestamps") if isinstance(entry.get("timestamps"), list) else []
+        points = []
+        for i, (step, value) in enumerate(zip(entry["steps"], entry["values"])):
+            step, number = integral_step(_number(step)), _number(value)
+            if step is not None and number is not None:
+                points.append((step, number, _iso_seconds(times[i]) if i < len(times) else math.nan))
+        out[str(name)] = points
+    return out
+
+
+def _iso_seconds(text: Any) -> float:
+    """An ISO time as Sacred writes it (`datetime.utcnow().isoformat()`, UTC without a zone) in unix seconds."""
+    if not isinstance(text, str) or len(text) > 64:
+        return math.nan
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return math.nan
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
 # ----------------------------------------------------------------------------- claim
 
 
 def _kind(path: Path) -> str | None:
     """"keras" or "tb-ui" from the file's content; small files are parsed whole to be sure."""
     head = head_text(path, SNIFF_BYTES)
-    keras_match, tb_match = KERAS_HEAD.match(head), TB_UI_HEAD.match(head)
-    if not keras_match and not tb_match:
+    keras_match, tb_match, sacred = KERAS_HEAD.match(head), TB_UI_HEAD.match(head), SACRED_HEAD.match(head)
+    if not keras_match and not tb_match and not sacred:
         return None
     if len(head.encode("utf-8", errors="replace")) < SNIFF_BYTES:  # the whole file: check its shape
         try:
             data = loads_json(head)
         except ValueError:  # also JSONTooDeep and integers over Python's digit limit
             return None
+        if sacred:
+            return "sacred" if sacred_metrics(data) is not None else None
         if keras_history(data):
             return "keras"
         return "tb-ui" if tb_ui_points(data) else None
+    if sacred:
+        return "sacred"
     if keras_match:
         return "keras" if METRIC_KEY.search(keras_match.group(1)) else None
     return "tb-ui"
@@ -129,13 +175,19 @@ def _kind(path: Path) -> str | None:
 def claim(tree) -> list[RunSource]:
     sources = []
     for path in tree.unclaimed():
-        if path.suffix.lower() != ".json":
+        if path.suffix.lower() != ".json" or path in tree.claimed:
             continue
         kind = _kind(path)
-        if kind:
-            tree.claim(path)
-            sources.append(RunSource(name=tree.run_name(path), path=path, format=FORMAT, files=[path],
-                                     options={"kind": kind}))
+        if not kind:
+            continue
+        files, named = [path], path
+        if kind == "sacred":  # the run folder: its config, status and captured output come with it
+            files += [path.parent / n for n in SACRED_SIDE if (path.parent / n) != path
+                      and (path.parent / n) in tree.files and (path.parent / n) not in tree.claimed]
+            named = path if tree.given.is_file() else path.parent
+        tree.claim(*files)
+        sources.append(RunSource(name=tree.run_name(named), path=path, format=FORMAT, files=files,
+                                 options={"kind": kind}))
     return sources
 
 
@@ -157,7 +209,11 @@ def read(source: RunSource) -> Run:
         if not data:
             raise IngestError(f"{path}: not valid JSON ({why})") from None
         damaged = f"{path}: JSON cut or damaged ({why}); kept the {len(data)} complete metric(s) before it"
-    run = _read_tb_ui(source, path, data) if source.options.get("kind") == "tb-ui" else _read_keras(source, path, data)
+    kind = source.options.get("kind")
+    if kind == "sacred":
+        run = _read_sacred(source, path, data)
+    else:
+        run = _read_tb_ui(source, path, data) if kind == "tb-ui" else _read_keras(source, path, data)
     if damaged:
         run.warnings.append(damaged)
     return run
@@ -228,4 +284,52 @@ def _read_tb_ui(source: RunSource, path: Path, data: Any) -> Run:
     return run
 
 
-__all__ = ["claim", "read", "keras_history", "tb_ui_points"]
+def _read_sacred(source: RunSource, path: Path, data: Any) -> Run:
+    metrics = sacred_metrics(data)
+    if metrics is None:
+        raise IngestError(f"{path}: not Sacred's metrics.json (metric -> steps, values, timestamps)")
+    run = Run(name=source.name, path=str(path), format=FORMAT, writer="sacred")
+    builder = SeriesBuilder()
+    for tag, points in metrics.items():
+        for step, value, wall in points:
+            builder.add(tag, step, value, wall)
+    run.series = builder.build()
+    run.meta["x_axis"] = "step"
+    bad = sum(min(len(e["steps"]), len(e["values"])) for e in data.values()) - sum(map(len, metrics.values()))
+    if bad:
+        run.warnings.append(f"{path}: left out {bad} bad point(s) (a step that is not a whole number, or a value "
+                            "that is not a number)")
+    for side in source.files[1:]:
+        if side.name == "config.json":
+            config, warning = load_config_file(side)
+            run.hparams.update(config)
+            if warning:
+                run.warnings.append(warning)
+        elif side.name == "run.json":
+            _sacred_status(run, side)
+    return run
+
+
+def _sacred_status(run: Run, path: Path) -> None:
+    """The run's status and experiment from run.json; a run that did not complete is a warning."""
+    try:
+        info = loads_json(read_text(path))
+    except (ValueError, IngestError) as exc:
+        run.warnings.append(f"{path}: run status not readable ({_first_line(exc)})")
+        return
+    if not isinstance(info, dict):
+        return
+    status = info.get("status")
+    if isinstance(status, str):
+        run.meta["status"] = status
+        if status.upper() not in SACRED_DONE:
+            trace = info.get("fail_trace")
+            last = trace[-1].strip() if isinstance(trace, list) and trace and isinstance(trace[-1], str) else ""
+            run.warnings.append(f"{path}: Sacred says the run {status}" + (f" ({last[:160]})" if last else "")
+                                + "; its curves end where it stopped")
+    experiment = info.get("experiment")
+    if isinstance(experiment, dict) and isinstance(experiment.get("name"), str):
+        run.meta["experiment"] = experiment["name"]
+
+
+__all__ = ["claim", "read", "keras_history", "tb_ui_points", "sacred_metrics"]
