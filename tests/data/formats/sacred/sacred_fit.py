@@ -6,6 +6,8 @@ full-batch gradient descent; `training.loss` every step, `validation.loss` and `
     python sacred_fit.py with lr=0.5 steps=200          # -> runs/1: healthy
     python sacred_fit.py with lr=60.0 steps=200         # -> runs/2: too high, the loss blows up
     python sacred_fit.py with lr=0.5 steps=200 fail_at=120   # -> runs/3: raises at step 120, status FAILED
+
+(runs/_sources/, Sacred's copy of this script, was left out.)
 """
 import numpy as np
 from sacred import Experiment
