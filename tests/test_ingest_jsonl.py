@@ -107,3 +107,45 @@ def test_a_summary_or_a_config_is_not_a_log(tmp_path, name, text):
     (tmp_path / name).write_text(text)
     sources, _ = discover([str(tmp_path)])
     assert not [s for s in sources if s.format == "jsonl"]
+
+
+def _llama_factory_log(state: dict) -> str:
+    """trainer_log.jsonl as LLaMA-Factory's LogCallback writes it from the Trainer's log history: one row per
+    logged step with `current_steps`, `total_steps`, the loss or eval_loss, `lr`, `epoch`, `percentage` and the
+    elapsed and remaining times as `H:MM:SS` text."""
+    rows = []
+    for entry in state["log_history"]:
+        if "loss" not in entry and "eval_loss" not in entry:
+            continue
+        row = {"current_steps": entry["step"], "total_steps": state["max_steps"], "loss": entry.get("loss"),
+               "eval_loss": entry.get("eval_loss"), "lr": entry.get("learning_rate"), "epoch": entry.get("epoch"),
+               "percentage": round(entry["step"] / state["max_steps"] * 100, 2), "elapsed_time": "0:00:12",
+               "remaining_time": "0:01:40"}
+        rows.append(json.dumps({k: v for k, v in row.items() if v is not None}))
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("folder", [Path(__file__).parent / "data" / "formats" / "hf-trainer" / "0145-quantiles-adam_lr0.01",
+                                    OOS / "gen2div-s1-0113-digits-sgd_small_batch_high"])
+def test_llama_factorys_trainer_log_counts_its_current_steps(tmp_path, folder):
+    """LLaMA-Factory's trainer_log.jsonl names its step `current_steps`: the x axis, so every loss and
+    eval_loss sits at the step the Trainer logged it at (the rows hold no grad norm, accuracy or
+    TrainingArguments, so the diagnosis may differ from the state file's). Before, the rows were read by their rank (`x_axis` row: an evaluation every 100
+    steps read at row 10, 21, ...). Beside the trainer_state.json it copies, it is side output."""
+    from advisor.pipeline import read_runs
+
+    state = json.loads((folder / "trainer_state.json").read_text())
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "alone" / "trainer_log.jsonl").write_text(_llama_factory_log(state))
+    (run,), _ = read_runs([str(tmp_path / "alone")])
+    assert run.meta["x_axis"] == "current_steps"
+    for tag in [t for t in ("loss", "eval_loss") if any(t in e for e in state["log_history"])]:
+        logged = [(e["step"], e[tag]) for e in state["log_history"] if tag in e]
+        assert list(zip(run.series[tag].step.tolist(), run.series[tag].value.tolist())) == logged
+    both = tmp_path / "output_dir"
+    both.mkdir()
+    for f in folder.iterdir():
+        (both / f.name).write_bytes(f.read_bytes())
+    (both / "trainer_log.jsonl").write_text(_llama_factory_log(state))
+    runs, _ = read_runs([str(both)])
+    assert [r.format for r in runs] == ["hf-trainer"]

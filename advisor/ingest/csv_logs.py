@@ -35,7 +35,8 @@ FORMAT = "csv"
 LOG_SUFFIXES = {".csv", ".tsv", ".log", ".txt"}
 # x columns that count optimizer steps (or env steps), preferred over `epoch` when both exist
 STEP_COLUMNS = ["step", "global_step", "_step", "trainer/global_step", "train/global_step",
-                "time/total_timesteps", "iteration", "iter", "it", "batch", "steps"]
+                "time/total_timesteps", "iteration", "iter", "it", "batch", "steps",
+                "current_steps"]  # LLaMA-Factory's trainer_log.jsonl
 EPOCH_COLUMNS = ["epoch", "epochs"]
 # absolute unix-time columns: become Series.wall_time, not a metric
 WALL_COLUMNS = ["wall_time", "wall time", "_timestamp", "timestamp"]

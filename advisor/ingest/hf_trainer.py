@@ -38,6 +38,9 @@ CHECKPOINT_DIR = re.compile(r"^(?:checkpoint-(\d+)|last-checkpoint|best-checkpoi
 # training_args.bin before training_args.json: where a script saved both, the JSON wins
 SIDE_FILES = ["training_args.bin", "training_args.json", "config.json", "all_results.json", "train_results.json", "eval_results.json",
               "adapter_config.json"]
+# the same log history again, written beside trainer_state.json by LLaMA-Factory (its `current_steps` rows):
+# the state file is read, this one is side output
+SIDE_LOGS = ["trainer_log.jsonl"]
 # top-level keys that are settings of the run; the others (epoch, global_step, best_metric, ...)
 # describe where it got to and go to run.meta["state"]
 STATE_HPARAMS = {"train_batch_size", "num_train_epochs", "max_steps", "logging_steps", "eval_steps",
@@ -74,7 +77,7 @@ def claim(tree) -> list[RunSource]:
     sources = []
     for root, states in runs.items():
         folders = {root} | {s.parent for s in states}
-        side = [f / n for f in sorted(folders) for n in SIDE_FILES if (f / n) in unclaimed]
+        side = [f / n for f in sorted(folders) for n in SIDE_FILES + SIDE_LOGS if (f / n) in unclaimed]
         tree.claim(*states, *side)
         sources.append(RunSource(name=tree.run_name(root), path=root, format=FORMAT, files=[*states, *side],
                                  options={"states": [str(s) for s in states]}))
