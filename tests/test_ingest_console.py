@@ -10,7 +10,8 @@ transformers Trainer runs (hf_fit.py there) that saved no checkpoint, with the l
 trainer_state would have held (expected_log_history.json) as the truth; meters/ one real training printed as
 MetricLogger and timm print it (meters_fit.py there), with the values printed as its truth.json;
 lecture/, nanogpt/, mlx/ and raschka/ one real character-level language model printed as Karpathy's GPT
-lecture, nanoGPT, mlx-lm and "LLMs from scratch" print it (gpt_fit.py there), with its truth.json.
+lecture, nanoGPT, mlx-lm and "LLMs from scratch" print it (gpt_fit.py there), with its truth.json;
+fairseq-simple/ and fairseq-json/ one printed by fairseq's own logging code (fairseq_fit.py there).
 """
 from __future__ import annotations
 
@@ -261,6 +262,26 @@ def test_a_language_models_name_value_fields_read_at_their_steps(style, train, v
         assert np.array_equal(run.series[tag].value, points[:, 1]), tag
     _, roles = build_curves(run)
     assert (roles["train_loss"], roles["val_loss"]) == (train, val)
+
+
+@pytest.mark.parametrize("style, val", [("simple", "val_loss"), ("json", "valid_loss")])
+def test_a_fairseq_train_log_reads_at_its_updates(style, val):
+    """fairseq-train's `--log-format simple` (`| train_inner | epoch 001:  20 / 80 loss=4.852, ...,
+    num_updates=20, ...` and `| valid | epoch 001 | valid on 'valid' subset | loss 3.31 | ... |
+    num_updates 80 | best_loss 3.31`) and `json` lines (`| train_inner | {"epoch": 1, ..., "num_updates":
+    "20"}`), printed by fairseq's own progress bars and meters (fairseq_fit.py): each train_inner loss at
+    its num_updates, each validation at the update it ran after as the val loss; the epoch's means
+    (`| train |`) and the best-so-far loss are no points. Before, the simple log read one point an epoch
+    and no val loss, the json log every update at epoch 1."""
+    folder = CONSOLE / f"fairseq-{style}"
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    assert run.meta["x_axis"] == "step"
+    for tag, key in (("loss", "train_inner"), (val, "valid")):
+        assert [list(p) for p in zip(run.series[tag].step.tolist(), run.series[tag].value.tolist())] == truth[key]
+    assert not any("best" in tag for tag in run.series)
+    _, roles = build_curves(run)
+    assert (roles["train_loss"], roles["val_loss"]) == ("loss", val)
 
 
 def test_name_value_fields_need_a_position_and_a_metric_name(tmp_path):

@@ -38,6 +38,9 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
 `name value` fields separated by commas or pipes after it, when the line has no `name: value` pair
 (nanoGPT's `step 500: train loss 1.82, val loss 1.98` and `iter 10: loss 4.21, time 25.6ms`, llm.c's
 `step 1/74 | train loss 11.0 | lr 6.0e-04`, mlx-lm's `Iter 10: Train loss 4.441, Learning Rate ...`).
+fairseq-train's lines count `num_updates` (`| train_inner | epoch 001:  100 / 800 loss=9.86, ...,
+num_updates=100`); its `| valid | ... | loss 7.9 | ...` lines are the val_ metrics, without the
+best-so-far `best_loss`, and its `| train |` epoch means are no points.
 
 A file is claimed when its first 16 KiB (1 MiB when they hold only a bar's redraws) show a grammar's
 signature with a loss (an `Epoch k/N` block, an iteration line, a TQDM epoch bar) or, for the
@@ -92,7 +95,7 @@ _PIPE_ITER = re.compile(r"\biteration\s{1,16}(\d{1,12})\s{0,16}/\s{0,16}\d{1,12}
 _PIPE_VAL = re.compile(r"\bvalidation loss at iteration\s{1,16}(\d{1,12})\s{0,16}\|", re.IGNORECASE)
 _PIPE_PAIR = re.compile(r"\|\s{0,8}(" + _WORD + r"(?: [A-Za-z(][\w./()-]{0,39}){0,5})\s{0,4}:\s{0,8}(" + _NUMBER
                         + r")\s{0,8}(?=\||$)", re.IGNORECASE)
-_POSITION = re.compile(r"\b(epoch|step|iteration|iter|it|batch)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}(\d{1,12})"
+_POSITION = re.compile(r"\b(epoch|step|iteration|iter|it|batch|num_updates)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}(\d{1,12})"
                        r"(?:\s{0,4}/\s{0,4}(\d{1,12}))?\s{0,4}\]?", re.IGNORECASE)
 _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?![\w.])", re.IGNORECASE)
 # meter loggers: MetricLogger's step after its epoch (`Epoch: [3]  [ 40/782]`), timm's train line
@@ -117,9 +120,14 @@ _SPACE_PAIR = re.compile(r"(?<![\w./@:-])(" + _WORD + r")\s{1,4}(" + _NUMBER + r
 # print them; a number with a unit after it (`25.6ms`, `10.5%`) is no metric's value
 _FIELD_PAIR = re.compile(r"(?:^|[,|:]\s{0,8})(" + _WORD + r"(?: " + _WORD + r"){0,2})\s{1,4}(" + _NUMBER
                          + r")(?=\s{0,8}(?:[,|]|$))", re.IGNORECASE)
+# fairseq's logger names the line's phase in its third field: `... | INFO | train_inner | epoch 001:  100 /
+# 800 loss=9.86, ..., num_updates=100`, `... | INFO | valid | epoch 001 | valid on 'valid' subset | loss
+# 7.9 | ... | num_updates 800 | best_loss 7.9`, and the epoch's means as `... | INFO | train | epoch 001 |
+# loss 8.5 | ...` (a summary of the train_inner lines, not a point of its own)
+_FAIRSEQ_PHASE = re.compile(r"\|\s{0,4}(valid|train|test)\s{0,4}\|\s{0,4}epoch\b")
 _TQDM = console_hf.TQDM
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
-_STEP_NAMES = ("step", "iteration", "iter", "it", "batch")
+_STEP_NAMES = ("step", "iteration", "iter", "it", "batch", "num_updates")  # fairseq counts `num_updates`
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -248,12 +256,18 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                 positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
         if not positions:
             continue
+        phase = _FAIRSEQ_PHASE.search(line)
+        if phase and phase.group(1) != "valid":
+            continue  # fairseq's epoch means: its train_inner lines hold the points
         found = _LINE_PAIR.findall(line)
         if not found:  # `step 500: train loss 1.82, val loss 1.98`
-            after = timm.end() if timm else max(m.end() for m in _POSITION.finditer(line))
+            after = timm.end() if timm else min(m.end() for m in _POSITION.finditer(line))
             found = _FIELD_PAIR.findall(line, after)
         pairs = {k: v for k, v in _numbers(found).items()
                  if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
+        if phase:  # fairseq's validation: its metrics are the val_ ones; a best-so-far value is no curve
+            pairs = {("val_" + k if classify(k).split != "val" else k): v for k, v in pairs.items()
+                     if not k.lower().startswith("best")}
         if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
             pairs.update(console_hf.metrics(console_hf.parse(line) or {}))
         if pairs:

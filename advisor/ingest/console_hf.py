@@ -27,7 +27,8 @@ Not told apart: a resume that leaves no trace in a bar-less log (a job killed wi
 restarted from the checkpoint of its last logged step) reads every step at the resumed session's
 scale, and two trainings appended to one log read as one run with a restart.
 
-A loop's own dicts are read the same way, printed as Python reprs or as JSON objects
+fairseq's `--log-format json` lines are such dicts with a counter (`num_updates`; a validation's
+`valid_num_updates`), its epoch means (`| train | {...}`) no points. A loop's own dicts are read the same way, printed as Python reprs or as JSON objects
 (`print(json.dumps({"step": s, "loss": l}))`). Values are parsed as literals or numbers, never
 evaluated as code: a dict whose text holds a nested dict or a string with quotes in it goes through
 `ast.literal_eval` (literals only) or the JSON parser, others through a bounded pattern. Keys that are no metric (timings, token counts, the summary) are left out.
@@ -54,7 +55,11 @@ NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]
 DICT_START = re.compile(r"""\{(['"])[\w./ -]{1,80}\1: """)
 _PAIR = re.compile(r"""(['"])([\w./ -]{1,80})\1:\s{0,4}['"]?(""" + NUMBER + r""")['"]?\s{0,4}(?=[,}])""", re.IGNORECASE)
 TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")  # a TQDM state: `| 40/336 [` (console.py's too)
-COUNTERS = ("step", "global_step", "iteration", "iter")
+COUNTERS = ("step", "global_step", "iteration", "iter", "num_updates")  # num_updates: fairseq's
+# fairseq's `--log-format json`: `... | INFO | train_inner | {"epoch": 1, "loss": "9.86", ..., "num_updates": "100"}`,
+# `... | valid | {"epoch": 1, "valid_loss": "7.9", ..., "valid_num_updates": "800", "valid_best_loss": "7.9"}` and the
+# epoch's means as `... | train | {"epoch": 1, "train_loss": ...}` (a summary of the train_inner dicts, no point)
+FAIRSEQ_PHASE = re.compile(r"\|\s{0,4}(train_inner|train|valid|test)\s{0,4}\|\s{0,4}\{")
 NOT_METRIC = re.compile(r"^epoch$|_runtime$|_per_second$|_time$|^total_flos$|tokens")
 SUMMARY = "train_runtime"  # the closing dict: timings and the whole run's mean loss
 EVAL_PREFIX = "eval_"
@@ -110,6 +115,13 @@ def items(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
             yield "bar", {"n": int(bar.group(1)), "total": int(bar.group(2))}
         found = parse(line) if "{'" in line or '{"' in line else None
         if found:
+            phase = FAIRSEQ_PHASE.search(line)
+            if phase and phase.group(1) in ("valid", "test", "train"):
+                if phase.group(1) == "train":
+                    continue  # the epoch's means: the train_inner dicts hold the points
+                prefix = phase.group(1) + "_"
+                found = {("num_updates" if k == prefix + "num_updates" else k): v for k, v in found.items()
+                         if not k.startswith(prefix + "best_")}  # a best-so-far value is no curve
             yield "dict", found
 
 
