@@ -9,8 +9,9 @@ and its CSVLogger file. `printed/` holds the two other layouts as their programs
 transformers Trainer runs (hf_fit.py there) that saved no checkpoint, with the log_history their
 trainer_state would have held (expected_log_history.json) as the truth; meters/ one real training printed as
 MetricLogger and timm print it (meters_fit.py there), with the values printed as its truth.json;
-lecture/, nanogpt/, mlx/ and raschka/ one real character-level language model printed as Karpathy's GPT
-lecture, nanoGPT, mlx-lm and "LLMs from scratch" print it (gpt_fit.py there), with its truth.json;
+lecture/, nanogpt/, mlx/, raschka/, llmc/ and llmc-cu/ one real character-level language model printed as
+Karpathy's GPT lecture, nanoGPT, mlx-lm, "LLMs from scratch" and llm.c print it (gpt_fit.py there), with its
+truth.json;
 fairseq-simple/ and fairseq-json/ one printed by fairseq's own logging code (fairseq_fit.py there).
 """
 from __future__ import annotations
@@ -262,6 +263,24 @@ def test_a_language_models_name_value_fields_read_at_their_steps(style, train, v
         assert np.array_equal(run.series[tag].value, points[:, 1]), tag
     _, roles = build_curves(run)
     assert (roles["train_loss"], roles["val_loss"]) == (train, val)
+
+
+@pytest.mark.parametrize("style, train, val_steps", [("llmc", "train loss", [0, 50, 100, 150, 199]),
+                                                     ("llmc-cu", "loss", [1, 51, 101, 151, 200])])
+def test_llm_c_logs_read_with_their_validations(style, train, val_steps):
+    """llm.c's trainers (gpt_fit.py prints their printf formats from a real training): train_gpt2.c's
+    `step 0: train loss 3.97 (took 44.1 ms)` (0-based) and train_gpt2.cu's `step    1/200 | loss 3.97
+    (+0.00z)| norm 1.39 (+0.00z)| lr 3.00e-03 | ...` (step + 1), with `val loss 3.88` on a line of its own
+    printed before the evaluating step's line: each validation at the step line after it (so within one
+    update of when it ran), the last one, after the last step line, at that line's step."""
+    folder = CONSOLE / style
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    assert [list(p) for p in zip(run.series[train].step.tolist(), run.series[train].value.tolist())] == truth["train"]
+    assert run.series["val loss"].step.tolist() == val_steps
+    assert run.series["val loss"].value.tolist() == [v for _, v in truth["val"]]
+    _, roles = build_curves(run)
+    assert (roles["train_loss"], roles["val_loss"]) == (train, "val loss")
 
 
 @pytest.mark.parametrize("style, val", [("simple", "val_loss"), ("json", "valid_loss")])

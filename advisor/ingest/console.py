@@ -37,7 +37,9 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   printed after the position (`epoch 3: {'accuracy': 0.91, 'loss': 0.3}`) gives its metrics too, and so do
 `name value` fields separated by commas or pipes after it, when the line has no `name: value` pair
 (nanoGPT's `step 500: train loss 1.82, val loss 1.98` and `iter 10: loss 4.21, time 25.6ms`, llm.c's
-`step 1/74 | train loss 11.0 | lr 6.0e-04`, mlx-lm's `Iter 10: Train loss 4.441, Learning Rate ...`).
+`step 1/74 | train loss 11.0 | lr 6.0e-04`, `step 1: train loss 11.0 (took 3.7 ms)` and `| loss 11.0
+(+0.00z)| norm ...` with its `val loss 3.28` lines (at the step line after), mlx-lm's `Iter 10: Train loss
+4.441, Learning Rate ...`).
 fairseq-train's lines count `num_updates` (`| train_inner | epoch 001:  100 / 800 loss=9.86, ...,
 num_updates=100`); its `| valid | ... | loss 7.9 | ...` lines are the val_ metrics, without the
 best-so-far `best_loss`, and its `| train |` epoch means are no points.
@@ -119,7 +121,10 @@ _SPACE_PAIR = re.compile(r"(?<![\w./@:-])(" + _WORD + r")\s{1,4}(" + _NUMBER + r
 # Rate 2.000e-05, ...`) and LLMs-from-scratch (`Ep 3 (Step 000120): Train loss 5.407, Val loss 7.646`)
 # print them; a number with a unit after it (`25.6ms`, `10.5%`) is no metric's value
 _FIELD_PAIR = re.compile(r"(?:^|[,|:]\s{0,8})(" + _WORD + r"(?: " + _WORD + r"){0,2})\s{1,4}(" + _NUMBER
-                         + r")(?=\s{0,8}(?:[,|]|$))", re.IGNORECASE)
+                         + r")(?=\s{0,8}(?:[,|(]|$))", re.IGNORECASE)
+# llm.c's validation, on a line of its own before the step it ran at: `val loss 3.2841`
+_BARE_VAL = re.compile(r"^\s{0,8}(val(?:id|idation)?[ _]loss)\s{0,4}[:=]?\s{1,4}(" + _NUMBER + r")\s{0,8}$",
+                       re.IGNORECASE)
 # fairseq's logger names the line's phase in its third field: `... | INFO | train_inner | epoch 001:  100 /
 # 800 loss=9.86, ..., num_updates=100`, `... | INFO | valid | epoch 001 | valid on 'valid' subset | loss
 # 7.9 | ... | num_updates 800 | best_loss 7.9`, and the epoch's means as `... | INFO | train | epoch 001 |
@@ -220,10 +225,17 @@ def _meter_pairs(line: str, pair: re.Pattern, start: int = 0, val: bool = False,
 def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, int | None, dict[str, float]]]:
     """(epoch, step, the step's printed total, metric pairs) of every line that names a position; an
     evaluation's line (a meter logger's `Test:  [ 10/50]`) as (None, None, None, its val_ pairs)."""
+    pending: dict[str, float] = {}  # llm.c's `val loss 3.28`, printed before its step's line
     for line in lines:
         bar = _TQDM.search(line)
         if bar is not None and bar.group(1) != bar.group(2):
             continue  # a TQDM state before the epoch's end still shows the last epoch's values
+        bare = _BARE_VAL.match(line)
+        if bare:  # held for the step line that follows it
+            value = parse_float(bare.group(2))
+            if value is not None:
+                pending[bare.group(1)] = value
+            continue
         if _EVAL_LINE.match(line):
             pairs = _meter_pairs(line, _LINE_PAIR, val=True)
             if pairs:
@@ -272,7 +284,10 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             pairs.update(console_hf.metrics(console_hf.parse(line) or {}))
         if pairs:
             step, total = next((positions[k] for k in _STEP_NAMES if k in positions), (None, None))
-            yield positions.get("epoch", (None, None))[0], step, total, pairs
+            yield positions.get("epoch", (None, None))[0], step, total, {**pending, **pairs}
+            pending = {}
+    if pending:  # a validation after the last step line: at that line's record
+        yield None, None, None, pending
 
 
 def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:

@@ -1,7 +1,7 @@
 """One real character-level language model trained and printed the way four popular LM training scripts
 print, with the values printed saved as the truth (truth.json, under a name no reader claims).
 
-    python gpt_fit.py {lecture,nanogpt,mlx,raschka} OUT/ > OUT/train.log   (torch 2.13 CPU)
+    python gpt_fit.py {lecture,nanogpt,mlx,raschka,llmc,llmc-cu} OUT/ > OUT/train.log   (torch 2.13 CPU)
 
 lecture: Karpathy's "Let's build GPT" gpt.py: `step {iter}: train loss {:.4f}, val loss {:.4f}` every
 eval_interval (and at the last iteration), the losses estimated over eval_iters batches of each split.
@@ -9,7 +9,10 @@ nanogpt: nanoGPT's train.py: the same `step` lines, and `iter {n}: loss {:.4f}, 
 every log_interval. mlx: mlx-lm's LoRA trainer: `Iter {n}: Train loss {:.3f}, Learning Rate {:.3e}, It/sec ..,
 Tokens/sec .., Trained Tokens .., Peak mem .. GB` and `Iter {n}: Val loss {:.3f}, Val took {:.3f}s`.
 raschka: "LLMs from scratch" train_model_simple: `Ep {e} (Step {global_step:06d}): Train loss {:.3f}, Val loss
-{:.3f}` every eval_freq steps and a generated sample after each epoch. The text is the Zen of Python
+{:.3f}` every eval_freq steps and a generated sample after each epoch. llmc: llm.c's train_gpt2.c (`val loss %f`
+at the top of an evaluating step, then `step %d: train loss %f (took %f ms)` for every step, 0-based); llmc-cu:
+its train_gpt2.cu (`step %4d/%d | loss %7.6f (%+.2fz)| norm %6.4f (%+.2fz)| lr %.2e | %.2f ms | %.1f%% bf16 MFU
+| %.0f tok/s` with step + 1), 200 steps, an evaluation every 50 (val loss over EVAL_ITERS batches). The text is the Zen of Python
 (stdlib `this`), 90% train; the model a 3-character-context MLP. The folders: lecture/, nanogpt/, mlx/, raschka/.
 """
 import codecs, json, sys, time
@@ -86,6 +89,29 @@ if style in ("lecture", "nanogpt", "mlx"):
                   f"Tokens/sec {BATCH * CONTEXT / max(dt, 1e-6):.3f}, Trained Tokens {(it + 1) * BATCH * CONTEXT}, "
                   f"Peak mem 0.012 GB")
             truth["train"].append([it + 1, round(lossf, 3)])
+elif style in ("llmc", "llmc-cu"):
+    for it in range(201):
+        t0 = time.time()
+        if it % 50 == 0:
+            vloss = estimate_loss()["val"]
+            print(f"val loss {vloss:f}")
+            truth["val"].append([it, round(vloss, 6)])
+        if it == 200:
+            break
+        xb, yb = get_batch("train")
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1e9))
+        opt.step()
+        ms = (time.time() - t0) * 1000
+        if style == "llmc":
+            print(f"step {it}: train loss {loss.item():f} (took {ms:f} ms)")
+            truth["train"].append([it, round(loss.item(), 6)])
+        else:
+            print(f"step {it + 1:4d}/200 | loss {loss.item():7.6f} ({0.0:+.2f}z)| norm {norm:6.4f} ({0.0:+.2f}z)| "
+                  f"lr {LR:.2e} | {ms:.2f} ms | {0.0:.1f}% bf16 MFU | {BATCH * CONTEXT / ms * 1000:.0f} tok/s")
+            truth["train"].append([it + 1, round(loss.item(), 6)])
 elif style == "raschka":
     global_step, EVAL_FREQ, EPOCHS, PER_EPOCH = -1, 20, 5, 120
     for epoch in range(EPOCHS):
