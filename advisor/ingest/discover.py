@@ -27,6 +27,7 @@ SKIP_SUFFIXES = {
 # ... except these names, which are a log's side files (HF Trainer's pickled TrainingArguments,
 # read without unpickling by advisor.ingest.hf_args_bin)
 KEEP_NAMES = {"training_args.bin"}
+KEEP_IN = {("vis_data", "config.py")}  # (folder, file) kept despite the suffix: MMEngine's merged config
 SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "node_modules", ".trash", ".venv", "venv"}
 # Files worth a warning when they cannot even be opened (permission denied, …)
 LOG_LIKE_SUFFIXES = {".csv", ".tsv", ".log", ".txt", ".json", ".jsonl", ".db", ".sqlite", ".sqlite3", ".wandb",
@@ -108,7 +109,8 @@ def walk(given: Path) -> FileTree:
                         subdirs.append(Path(entry.path))
                     continue
                 p = Path(entry.path)
-                if p.suffix.lower() in SKIP_SUFFIXES and "tfevents" not in entry.name and entry.name not in KEEP_NAMES:
+                if (p.suffix.lower() in SKIP_SUFFIXES and "tfevents" not in entry.name and entry.name not in KEEP_NAMES
+                        and (p.parent.name, entry.name) not in KEEP_IN):
                     continue
                 if entry.is_file(follow_symlinks=True):
                     found.append(p)

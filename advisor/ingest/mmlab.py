@@ -18,18 +18,22 @@ Both are JSON lines, and neither reads right as a generic table (advisor.ingest.
 
 Here every point is placed at the training iteration it belongs to: a validation at the end of its
 epoch (the epoch's length read off the text log's `[e][i/N]`, else the smallest one the training
-rows allow), an iteration-based one after the training row before it. The logs of one work dir are
-grouped into trainings: a launch whose training starts later than the work dir's first (resumed from
-a checkpoint: epoch 5, iteration 81) continues the one before, the earlier points from its first
-step on dropped as a TensorBoard restart's are; a TensorBoard file beside scalars.json
-(TensorboardVisBackend) holds the same scalars and is a side file. When only the text log was kept,
-its `Epoch(train) [e][i/n] lr: .. loss: ..` / `Epoch [e][i/n]<tab>lr: .., loss: ..` and `Epoch(val)` /
-`Iter(val)` lines are read the same way (each launch's text log a run of its own; a TensorBoard-only
-MMEngine launch is left to the TensorBoard reader, validation at step = epoch). Validation metrics
-are named `val/<key>` (as logged when the key already names a split); timings, memory and the LR
-repeated in validation rows are no metrics. The config (a Python file) gives the optimizer, LR,
-momentum, weight decay, batch size, schedule length, warmup and clipping; it is parsed as literals
-(`dict(...)` calls, numbers, strings, lists), never run.
+rows allow; MMCV's JSON alone never states it: the largest iteration logged, with a warning), an
+iteration-based one at its iteration, or after the training row before it when its step is none (an
+iteration loop left at `log_metric_by_epoch` logs step 0). The logs of one work dir are grouped into
+trainings: a launch whose first training row is in a later epoch, or further in than one logging
+interval (a resume from a checkpoint: epoch 5, iteration 81), continues the one before, the earlier
+points from its first step on dropped as a TensorBoard restart's are; one that starts from scratch is
+a training of its own. A TensorBoard file in vis_data (TensorboardVisBackend) holds the same scalars
+and is a side file. When only the text log was kept, its `Epoch(train) [e][i/n]  lr: ..  loss: ..` /
+`Epoch [e][i/n]<tab>lr: .., loss: ..` and `Epoch(val)` / `Iter(val)` lines are read the same way
+(under an mm* logger, or a script's own when such a line shows within the first MiB; each launch's
+text log a run of its own). Validation metrics are named `val/<key>` (as logged when the key already
+names a split: log_with_hierarchy's `train/`, `val/`); timings, memory and the LR repeated in
+validation rows are no metrics. The config (vis_data/config.py, else the one the text log prints, or
+MMCV's first line) gives the optimizer, LR, momentum, weight decay, batch size, schedule length,
+warmup and clipping; it is parsed as literals (`dict(...)` calls, numbers, strings, lists), never run.
+Not done: an MMCV launch whose environment line is over a MiB is not joined to the one it resumes.
 """
 from __future__ import annotations
 
@@ -48,18 +52,21 @@ from advisor.roles import SPLIT_WORDS, tokens
 
 FORMAT = "mmlab"
 TIMESTAMP = re.compile(r"^\d{8}_\d{6}$")  # a launch's folder and file stem: 20230605_200941
-ROW_START = re.compile(r'^\{"(?:mode|env_info|lr|step|epoch|iter)"')
-# keys of a row that place it or time it, not metrics
+# keys of a row that place it or time it, not metrics (after a `train/` or `val/` prefix:
+# log_with_hierarchy writes `train/loss`, `val/time`)
 PLACING = {"mode", "epoch", "iter", "step"}
 NOT_METRIC = {"time", "data_time", "memory", "eta"}
+SPLIT_PREFIX = re.compile(r"^(?:train|val|test)/")
 CONFIG_BYTES = 1 << 20  # a merged config is tens of KiB; more is not a config
 CONFIG_DEPTH = 24
 TEXT_HEAD = 1 << 20  # where the text log states an epoch's length (`Epoch [1][50/7330]`, `Epoch(train) [1][15/19]`)
 EPOCH_LENGTH = re.compile(r"Epoch(?:\(train\))?\s{0,8}\[\s{0,12}\d{1,9}\]\[\s{0,12}\d{1,12}/(\d{1,12})\]")
 # a line of OpenMMLab's logger: `2023/06/05 20:10:13 - mmengine - INFO - ` (MMEngine),
 # `2023-01-01 12:00:00,000 - mmdet - INFO - ` (MMCV 1.x: the package's own logger)
-LOGGER_LINE = re.compile(r"^\d{4}[/-]\d\d[/-]\d\d \d\d:\d\d:\d\d(?:,\d{1,6})? - (mm[a-z0-9_]{0,24}) - [A-Z]{3,8} - ")
-NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf)"
+# `2023-01-01 12:00:00,000 - mmdet - INFO - ` (MMCV 1.x: the package's own logger, or the script's)
+LOGGER_LINE = re.compile(r"^\d{4}[/-]\d\d[/-]\d\d \d\d:\d\d:\d\d(?:,\d{1,6})? - ([\w.-]{1,40}) - [A-Z]{3,8} - ")
+# a value as `.4f` prints it: a loss blown up to 1e35 prints 36 digits before the point
+NUMBER = r"[-+]?(?:\d{1,320}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf)"
 # what a text line says of its place: MMEngine `Epoch(train) [3][ 40/69]`, `Iter(train) [ 50/20000]`,
 # `Epoch(val) [3][6/6]`; MMCV `Epoch [3][50/7330]`, `Iter [50/20000]`, `Epoch(val) [3][313]`, `Iter(val) [500]`
 TEXT_PLACE = re.compile(r"(Epoch|Iter)(?:\((train|val|test)\))?\s{0,8}(?:\[\s{0,12}(\d{1,9})\])?"
@@ -67,6 +74,9 @@ TEXT_PLACE = re.compile(r"(Epoch|Iter)(?:\((train|val|test)\))?\s{0,8}(?:\[\s{0,
 TEXT_FIELDS = re.compile(r"\t|,\s|\s{2,}")  # MMEngine parts by two spaces, MMCV by a comma or a tab
 TEXT_PAIR = re.compile(r"^\s{0,4}([^:\s][^:]{0,79}?):\s{1,8}(" + NUMBER + r")\s{0,4}$", re.IGNORECASE)
 TEXT_SNIFF_LINES = 2  # logger lines in the head that make a file OpenMMLab's text log
+# a training line under a logger not named mm*: `Epoch [1][5/19]<tab>lr:`, `Epoch(train) [`, `Iter(train) [`
+TEXT_SIGNATURE = re.compile(r"\b(?:Epoch|Iter) \[\s{0,12}\d{1,12}\](?:\[\s{0,12}\d{1,12}/\d{1,12}\])?\t|"
+                            r"\b(?:Epoch|Iter)\((?:train|val)\)\s{0,8}\[")
 
 
 # ----------------------------------------------------------------------------- claim
@@ -76,7 +86,7 @@ def _first_row(path: Path) -> dict | None:
     """The log's first line as a JSON object, when the head holds it whole."""
     head = head_text(path, 65536)
     line = head.split("\n", 1)[0].strip()
-    if not ROW_START.match(line):
+    if not line.startswith("{"):
         return None
     try:
         row = loads_json(line)
@@ -103,36 +113,45 @@ def _is_mmengine(path: Path) -> bool:
     return bool(row) and "step" in row
 
 
-def _first_position(path: Path, flavour: str) -> tuple[int, int] | None:
-    """Where a log's training starts: (epoch, iteration) of its first training row (MMCV's follows the
-    environment line, which holds the config: read up to a MiB for it)."""
-    for line in head_text(path, TEXT_HEAD if flavour == "mmcv" else 65536).splitlines()[:50]:
-        if not ROW_START.match(line):
+def _resumed(path: Path, flavour: str) -> bool:
+    """Whether a log's training starts from a checkpoint rather than from scratch: its first training
+    row is in an epoch after the first, or (counted in iterations) further in than the spacing of its
+    first two rows (a fresh run logs its first row one logging interval in: 5, 10; a resumed one at
+    the checkpoint's iteration plus that: 81, 86). MMCV's rows follow the environment line, which
+    holds the config: read up to a MiB for them."""
+    found: list[tuple[int | None, int]] = []
+    for line in head_text(path, TEXT_HEAD if flavour == "mmcv" else 65536).splitlines()[:200]:
+        if not line.startswith("{"):
             continue
         try:
             row = loads_json(line)
         except ValueError:
             continue
-        if isinstance(row, dict) and ("iter" in row) and row.get("mode", "train") == "train":
+        if isinstance(row, dict) and "iter" in row and row.get("mode", "train") == "train":
             it = _integer(row.get("step", row["iter"]) if flavour == "mmengine" else row["iter"])
             if it is not None:
-                return (_integer(row.get("epoch")) or 0, it)
-    return None
+                found.append((_integer(row.get("epoch")), it))
+        if len(found) == 2:
+            break
+    if not found:
+        return False
+    (epoch, first), second = found[0], (found[1][1] if len(found) > 1 else None)
+    if epoch is not None and epoch > 1:
+        return True
+    inner = flavour == "mmcv" and epoch is not None  # MMCV's by-epoch rows count within the epoch
+    return not inner and second is not None and first > second - first
 
 
 def _sessions(logs: list[Path], flavour: str) -> list[list[Path]]:
     """The logs of one work dir, in launch order (their timestamps), grouped into trainings: a log
-    whose training starts later than the work dir's trainings start (a `resume` from a checkpoint:
-    epoch 5, iteration 81) continues the one before; one that starts where they start is a new one."""
+    whose training starts from a checkpoint (`_resumed`) continues the one before; one that starts
+    from scratch is a training of its own."""
     groups: list[list[Path]] = []
-    start = None
     for path in logs:
-        first = _first_position(path, flavour)
-        if groups and first is not None and start is not None and first > start:
+        if groups and _resumed(path, flavour):
             groups[-1].append(path)
-            continue
-        groups.append([path])
-        start = first if start is None else min(start, first) if first is not None else start
+        else:
+            groups.append([path])
     return groups
 
 
@@ -181,14 +200,26 @@ def claim(tree) -> list[RunSource]:
             sources.append(RunSource(name=tree.run_name(named), path=first, format=FORMAT, files=files,
                                      options={"flavour": flavour, "sessions": [str(p) for p in group]}))
     texts = [p for p in tree.unclaimed() if p.suffix.lower() in (".log", ".txt") and _is_text_log(p)]
-    return sources + claim_logs(tree, [(p, {"flavour": "text"}) for p in texts], FORMAT, [])
+    found = claim_logs(tree, [(p, {"flavour": "text"}) for p in texts], FORMAT, [])
+    for src in found:  # a launch that kept only its text log and TensorboardVisBackend's file (the same scalars)
+        events = [p for p in tree.unclaimed() if p.parent == src.path.parent / "vis_data" and "tfevents" in p.name]
+        tree.claim(*events)
+        src.files.extend(events)
+    return sources + found
 
 
 def _is_text_log(path: Path) -> bool:
-    """The head holds OpenMMLab logger lines (the environment and config come first: the first
-    training line may be 100 KiB in)."""
+    """The head holds OpenMMLab's logger lines: under an mm* logger (mmengine, mmdet, ...), or under
+    a script's own logger when a training line of OpenMMLab's shows within the first MiB (the
+    environment and config come first: the first training line may be 100 KiB in). Another
+    program's `logging` output is left to the console reader."""
     lines = head_text(path).splitlines()
-    return sum(bool(LOGGER_LINE.match(ln)) for ln in lines) >= TEXT_SNIFF_LINES
+    names = [m.group(1) for m in map(LOGGER_LINE.match, lines) if m]
+    if len(names) < TEXT_SNIFF_LINES:
+        return False
+    if any(n.startswith("mm") for n in names):
+        return True
+    return any(LOGGER_LINE.match(ln) and TEXT_SIGNATURE.search(ln) for ln in head_text(path, TEXT_HEAD).splitlines())
 
 
 # ----------------------------------------------------------------------------- rows
@@ -267,36 +298,44 @@ def _epoch_length(train: list[tuple[int, int]]) -> int | None:
 # ----------------------------------------------------------------------------- MMEngine
 
 
+def _metric_keys(row: dict, leave: set[str]) -> list[str]:
+    """The keys of a row that are metrics: not placing or timing it, also under a split prefix."""
+    return [k for k in row if SPLIT_PREFIX.sub("", k) not in leave and SPLIT_PREFIX.sub("", k) not in NOT_METRIC]
+
+
+def _is_training_row(row: dict) -> bool:
+    return "iter" in row or "epoch" in row or any(k == "lr" or k.endswith("/lr") for k in row)
+
+
 def _read_mmengine(run: Run, path: Path, text_log: Path | None) -> None:
-    points = _Points()
-    rows = _rows(path, run)
-    train: list[tuple[int | None, int, dict]] = []
-    evals: list[tuple[int, dict]] = []
-    for row in rows:
-        step = _integer(row.get("step", row.get("iter")))
-        if step is None:
-            continue
-        if "iter" in row or "epoch" in row or any(k == "lr" or k.endswith("/lr") for k in row):
-            train.append((_integer(row.get("epoch")), step, row))
-        else:
-            evals.append((step, row))
-    if not train and not evals:
+    """Rows in log order: training rows at their step; a validation at its epoch's end (by-epoch
+    loops log it at step = epoch), else at its step when that is an iteration at or after the
+    training row before it, else (an iteration-based loop left at `log_metric_by_epoch`: step 0)
+    after that training row."""
+    rows = [(row, _integer(row.get("step", row.get("iter")))) for row in _rows(path, run)]
+    rows = [(row, step) for row, step in rows if step is not None]
+    if not rows:
         raise IngestError(f"{path}: no row with a step")
-    epochs = [e for e, _, _ in train if e is not None]
-    by_epoch = bool(epochs) and bool(evals) and max(s for s, _ in evals) <= max(epochs)
-    length = (_logged_epoch_length(text_log) or _epoch_length([(e, s) for e, s, _ in train if e is not None])
+    train = [(_integer(row.get("epoch")), step) for row, step in rows if _is_training_row(row)]
+    evals = [step for row, step in rows if not _is_training_row(row)]
+    epochs = [e for e, _ in train if e is not None]
+    by_epoch = bool(epochs) and bool(evals) and max(evals) <= max(epochs) and max(evals) > 0
+    length = (_logged_epoch_length(text_log) or _epoch_length([(e, s) for e, s in train if e is not None])
               if by_epoch else None)
-    for epoch, step, row in train:
-        for key, value in row.items():
-            if key not in PLACING - {"epoch"} and key not in NOT_METRIC:
-                points.add(key, step, value)
-    for step, row in evals:
-        at = step
+    points = _Points()
+    last = 0
+    for row, step in rows:
+        if _is_training_row(row):
+            last = step
+            for key in _metric_keys(row, PLACING - {"epoch"}):
+                points.add(key, step, row[key])
+            continue
         if by_epoch:
-            at = step * length if length else max((s for e, s, _ in train if e is not None and e <= step), default=0)
-        for key, value in row.items():
-            if key not in PLACING and key not in NOT_METRIC:
-                points.add(_val_name(key), at, value)
+            at = step * length if length else max((s for e, s in train if e is not None and e <= step), default=0)
+        else:
+            at = step if step >= last else last
+        for key in _metric_keys(row, PLACING):
+            points.add(_val_name(key), at, row[key])
     run.series = points.series()
     run.writer = "mmengine"
     run.meta["x_axis"] = "iter"
@@ -328,7 +367,12 @@ def _read_mmcv(run: Run, path: Path, text_log: Path | None) -> None:
         raise IngestError(f"{path}: no training or validation row (`mode`)")
     # within the epoch when the count starts again as the epoch moves on; else over the run
     inner = any(e2 > e1 and it2 < it1 for (e1, it1), (e2, it2) in zip(train, train[1:]))
-    length = (_logged_epoch_length(text_log) or max(it for _, it in train)) if inner else None
+    length = _logged_epoch_length(text_log) if inner else None
+    if inner and not length:
+        length = max(it for _, it in train)
+        run.warnings.append(f"{path}: the epoch's length is not in this log (its text log `{path.name[:-5]}` states "
+                            f"it); taken as the largest iteration logged, {length}: steps may fall short by up to "
+                            "one logging interval an epoch")
     points = _Points()
     last = 0
     for row, epoch, it in marked:
@@ -336,15 +380,13 @@ def _read_mmcv(run: Run, path: Path, text_log: Path | None) -> None:
             if epoch is None or it is None:
                 continue
             last = (epoch - 1) * length + it if inner else it
-            for key, value in row.items():
-                # an iteration-based runner's `epoch` counts its loader's passes, late: no curve
-                if key not in (PLACING - {"epoch"} if inner else PLACING) and key not in NOT_METRIC:
-                    points.add(key, last, value)
+            # an iteration-based runner's `epoch` counts its loader's passes, late: no curve
+            for key in _metric_keys(row, PLACING - {"epoch"} if inner else PLACING):
+                points.add(key, last, row[key])
         else:
             at = epoch * length if inner and epoch is not None else last
-            for key, value in row.items():
-                if key not in PLACING and key not in NOT_METRIC and key != "lr":
-                    points.add(_val_name(key), at, value)
+            for key in _metric_keys(row, PLACING | {"lr"}):
+                points.add(_val_name(key), at, row[key])
     run.series = points.series()
     run.writer = "mmcv"
     run.meta["x_axis"] = "iter"
@@ -360,7 +402,7 @@ def _text_pairs(rest: str) -> dict[str, float]:
     pairs = {}
     for part in TEXT_FIELDS.split(rest):
         found = TEXT_PAIR.match(part)
-        if found and found.group(1).strip() not in NOT_METRIC:
+        if found and SPLIT_PREFIX.sub("", found.group(1).strip()) not in NOT_METRIC:
             pairs[found.group(1).strip()] = float(found.group(2))
     return pairs
 
@@ -562,8 +604,8 @@ def _read_session(run: Run, path: Path, flavour: str, files: list[Path]) -> None
     elif flavour == "text":
         _read_text(run, path)
     else:
-        text_log = path.with_name(path.name[: -len(".json")])
-        _read_mmcv(run, path, text_log if text_log in files else None)
+        text_log = path.with_name(path.name[: -len(".json")])  # X.log.json -> X.log, also when the JSON is given alone
+        _read_mmcv(run, path, text_log if text_log in files or (text_log != path and text_log.is_file()) else None)
 
 
 def _join(run: Run, later: Run, path: Path) -> None:
