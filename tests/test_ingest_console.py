@@ -12,7 +12,8 @@ MetricLogger and timm print it (meters_fit.py there), with the values printed as
 lecture/, nanogpt/, mlx/, raschka/, llmc/ and llmc-cu/ one real character-level language model printed as
 Karpathy's GPT lecture, nanoGPT, mlx-lm, "LLMs from scratch" and llm.c print it (gpt_fit.py there), with its
 truth.json;
-fairseq-simple/ and fairseq-json/ one printed by fairseq's own logging code (fairseq_fit.py there).
+fairseq-simple/ and fairseq-json/ one printed by fairseq's own logging code (fairseq_fit.py there);
+steps-diffusers/ and steps-kohya/ one whose only log is tqdm's bar over its steps (steps_fit.py there).
 """
 from __future__ import annotations
 
@@ -263,6 +264,27 @@ def test_a_language_models_name_value_fields_read_at_their_steps(style, train, v
         assert np.array_equal(run.series[tag].value, points[:, 1]), tag
     _, roles = build_curves(run)
     assert (roles["train_loss"], roles["val_loss"]) == (train, val)
+
+
+@pytest.mark.parametrize("style, loss", [("diffusers", "step_loss"), ("kohya", "avr_loss")])
+def test_a_bar_over_the_runs_steps_reads_each_redraw_at_its_count(style, loss):
+    """A TQDM bar over the whole run's optimizer steps redrawn into a file (steps_fit.py: real tqdm 4.70, as
+    diffusers' training scripts and kohya's sd-scripts set it up): every redraw's postfix at the bar's
+    count, exactly the values tqdm printed, the loss in it the training loss. Before, such a log read as
+    nothing (a bar short of its total was taken for an epoch bar showing the last epoch's values)."""
+    folder = CONSOLE / f"steps-{style}"
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    expected: dict[str, list] = {}
+    for step, postfix in truth:
+        for pair in postfix.split(", "):
+            name, value = pair.split("=")
+            expected.setdefault(name, []).append([step, float(value)])
+    assert set(run.series) == set(expected)
+    for tag, points in expected.items():
+        assert [list(p) for p in zip(run.series[tag].step.tolist(), run.series[tag].value.tolist())] == points
+    _, roles = build_curves(run)
+    assert roles["train_loss"] == loss
 
 
 @pytest.mark.parametrize("style, train, val_steps", [("llmc", "train loss", [0, 50, 100, 150, 199]),

@@ -39,8 +39,9 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
 (nanoGPT's `step 500: train loss 1.82, val loss 1.98` and `iter 10: loss 4.21, time 25.6ms`, llm.c's
 `step 1/74 | train loss 11.0 | lr 6.0e-04`, `step 1: train loss 11.0 (took 3.7 ms)` and `| loss 11.0
 (+0.00z)| norm ...` with its `val loss 3.28` lines (at the step line after), mlx-lm's `Iter 10: Train loss
-4.441, Learning Rate ...`).
-fairseq-train's lines count `num_updates` (`| train_inner | epoch 001:  100 / 800 loss=9.86, ...,
+4.441, Learning Rate ...`). A bar over the whole run's steps (`Steps: 10%|█ | 100/1000 [..., lr=1e-05,
+step_loss=0.123]`: diffusers' training scripts, kohya's sd-scripts) gives a record at each redraw's
+count, its postfix the metrics. fairseq-train's lines count `num_updates` (`| train_inner | epoch 001:  100 / 800 loss=9.86, ...,
 num_updates=100`); its `| valid | ... | loss 7.9 | ...` lines are the val_ metrics, without the
 best-so-far `best_loss`, and its `| train |` epoch means are no points.
 
@@ -130,6 +131,10 @@ _BARE_VAL = re.compile(r"^\s{0,8}(val(?:id|idation)?[ _]loss)\s{0,4}[:=]?\s{1,4}
 # 7.9 | ... | num_updates 800 | best_loss 7.9`, and the epoch's means as `... | INFO | train | epoch 001 |
 # loss 8.5 | ...` (a summary of the train_inner lines, not a point of its own)
 _FAIRSEQ_PHASE = re.compile(r"\|\s{0,4}(valid|train|test)\s{0,4}\|\s{0,4}epoch\b")
+# a bar over the whole run's optimizer steps, its count the step and its postfix the metrics: diffusers'
+# training scripts (`Steps:  10%|█ | 100/1000 [00:10<01:30, 9.8it/s, lr=1e-05, step_loss=0.123]`),
+# kohya's sd-scripts (`steps:  10%|...| 100/1000 [..., avr_loss=0.0812]`)
+_STEPS_BAR = re.compile(r"^\s{0,8}(?:global |training |train )?steps?\s{0,4}:\s{0,4}\d{1,3}%\|", re.IGNORECASE)
 _TQDM = console_hf.TQDM
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch", "num_updates")  # fairseq counts `num_updates`
@@ -228,6 +233,12 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
     pending: dict[str, float] = {}  # llm.c's `val loss 3.28`, printed before its step's line
     for line in lines:
         bar = _TQDM.search(line)
+        if bar is not None and _STEPS_BAR.match(line):  # each redraw at its step, with its postfix
+            pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line, bar.end())).items() if _metric_name(k)}
+            if pairs:
+                yield None, int(bar.group(1)), int(bar.group(2)), {**pending, **pairs}
+                pending = {}
+            continue
         if bar is not None and bar.group(1) != bar.group(2):
             continue  # a TQDM state before the epoch's end still shows the last epoch's values
         bare = _BARE_VAL.match(line)
