@@ -69,14 +69,14 @@ def _cell(value: Any) -> str:
     return "" if number is None else repr(float(number))
 
 
-def read(source: RunSource) -> Run:
-    """Every row of the log; lines that are not JSON objects skipped with one warning."""
-    path = Path(source.path)
+def json_objects(path: Path) -> tuple[list[dict[str, Any]], list[str], bool]:
+    """Every JSON object line of a file, in order, with one warning for the lines that are not one
+    (a last line cut short says so apart), and whether the file ends mid-line (still being written, or
+    the run was killed). Shared with advisor.ingest.mmlab."""
     text = read_text(path)
+    lines = text.splitlines()
     rows: list[dict[str, Any]] = []
     bad: list[int] = []
-    config: dict[str, Any] = {}
-    lines = text.splitlines()
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -84,9 +84,27 @@ def read(source: RunSource) -> Run:
             row = loads_json(line)
         except ValueError:
             row = None
-        if not isinstance(row, dict):
+        if isinstance(row, dict):
+            rows.append(row)
+        else:
             bad.append(lineno)
-            continue
+    warnings, cut = [], bool(bad) and bad[-1] == len(lines) and not text.endswith(("\n", "\r"))
+    if cut:
+        bad.pop()
+        warnings.append(f"{path}: last line {len(lines)} is cut short (file still being written or the run "
+                        "was killed); the rows before it were kept")
+    if bad:
+        warnings.append(f"{path}: skipped {len(bad)} line(s) that are not JSON objects (lines {line_list(bad)})")
+    return rows, warnings, cut
+
+
+def read(source: RunSource) -> Run:
+    """Every row of the log; lines that are not JSON objects skipped with one warning."""
+    path = Path(source.path)
+    objects, warnings, cut = json_objects(path)
+    rows: list[dict[str, Any]] = []
+    config: dict[str, Any] = {}
+    for row in objects:
         if isinstance(row.get(CONFIG_KEY), dict):
             config = row.pop(CONFIG_KEY)
         rows.append(flatten(row))  # bounded and iterative: a nested object is no metric
@@ -103,14 +121,10 @@ def read(source: RunSource) -> Run:
     run.format, run.writer = FORMAT, "jsonl"
     if config:
         run.hparams = {**flatten(config, warnings=run.warnings), **run.hparams}
-    if bad and bad[-1] == len(lines) and not text.endswith(("\n", "\r")):
-        bad.pop()
-        run.warnings.append(f"{path}: last line {len(lines)} is cut short (file still being written or the run "
-                            "was killed); the rows before it were kept")
+    run.warnings.extend(warnings)
+    if cut:
         run.meta["truncated"] = True
-    if bad:
-        run.warnings.append(f"{path}: skipped {len(bad)} line(s) that are not JSON objects (lines {line_list(bad)})")
     return run
 
 
-__all__ = ["claim", "read", "sniff"]
+__all__ = ["claim", "read", "sniff", "json_objects"]

@@ -45,8 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from advisor.ingest._text import as_number, head_text, line_list, loads_json, read_text
+from advisor.ingest._text import as_number, head_text, loads_json, read_text
 from advisor.ingest.csv_logs import claim_logs
+from advisor.ingest.jsonl_logs import json_objects
 from advisor.model import IngestError, Run, RunSource, Series
 from advisor.roles import SPLIT_WORDS, tokens
 
@@ -227,27 +228,10 @@ def _is_text_log(path: Path) -> bool:
 
 def _rows(path: Path, run: Run) -> list[dict[str, Any]]:
     """Every JSON object of the log, in order; other lines skipped with one warning."""
-    text = read_text(path)
-    lines = text.splitlines()
-    rows, bad = [], []
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = loads_json(line)
-        except ValueError:
-            row = None
-        if isinstance(row, dict):
-            rows.append(row)
-        else:
-            bad.append(lineno)
-    if bad and bad[-1] == len(lines) and not text.endswith(("\n", "\r")):
-        bad.pop()
-        run.warnings.append(f"{path}: last line {len(lines)} is cut short (file still being written or the run "
-                            "was killed); the rows before it were kept")
+    rows, warnings, cut = json_objects(path)
+    run.warnings.extend(warnings)
+    if cut:
         run.meta["truncated"] = True
-    if bad:
-        run.warnings.append(f"{path}: skipped {len(bad)} line(s) that are not JSON objects (lines {line_list(bad)})")
     return rows
 
 
