@@ -19,7 +19,7 @@ names only, and PyPI's torchvision wheels need the CUDA torch, so the script stu
 Python 3.11.7, seed 0. Copied here from /tmp/mmruns/RUN less the checkpoints (*.pth, 13-25 KB each) and
 `last_checkpoint` (an absolute path); nothing else was over 60 KB. The folders:
     mmengine-epoch: Runner.from_cfg, EpochBasedTrainLoop 12 epochs, val every epoch, SGD lr 0.05 momentum
-        0.9, LoggerHook interval 5, Visualizer with LocalVisBackend: <ts>.py (the config dump),
+        0.9, LoggerHook interval 5, Visualizer with LocalVisBackend: (<ts>.py, the config dump, left out: vis_data/config.py is the same)
         <ts>/<ts>.log and <ts>/vis_data/{<ts>.json, scalars.json, config.py}
     mmengine-epoch-val3: the same, 15 epochs, val_interval 3, SGD lr 0.15: the loss climbs and bounces
         (1.3 -> ~90) and never goes NaN (lr 5.0, 2.0 and 1.0 gave NaN by epoch 2-3; 0.5 a steady 1e32)
