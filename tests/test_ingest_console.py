@@ -13,7 +13,8 @@ lecture/, nanogpt/, mlx/, raschka/, llmc/ and llmc-cu/ one real character-level 
 Karpathy's GPT lecture, nanoGPT, mlx-lm, "LLMs from scratch" and llm.c print it (gpt_fit.py there), with its
 truth.json;
 fairseq-simple/ and fairseq-json/ one printed by fairseq's own logging code (fairseq_fit.py there);
-steps-diffusers/ and steps-kohya/ one whose only log is tqdm's bar over its steps (steps_fit.py there).
+steps-diffusers/ and steps-kohya/ one whose only log is tqdm's bar over its steps (steps_fit.py there);
+tf-estimator/ a TensorFlow Estimator's own output (tf_estimator_fit.py there).
 """
 from __future__ import annotations
 
@@ -264,6 +265,23 @@ def test_a_language_models_name_value_fields_read_at_their_steps(style, train, v
         assert np.array_equal(run.series[tag].value, points[:, 1]), tag
     _, roles = build_curves(run)
     assert (roles["train_loss"], roles["val_loss"]) == (train, val)
+
+
+def test_a_tensorflow_estimators_log_reads_its_evaluations_as_val():
+    """TensorFlow's own INFO output of a real Estimator training (tf_estimator_fit.py, tensorflow-cpu 2.15.1):
+    `loss = 1.43, step = 25 (0.067 sec)` every 25 steps, and after each evaluate() `Saving dict for global
+    step 100: accuracy = 0.435, average_loss = 1.23, global_step = 100, loss = 1.23`: the evaluations are
+    the val metrics at their global step, equal to what evaluate() returned. Before, the evaluation's loss
+    overwrote the training loss at that step and its accuracy read as a training accuracy."""
+    folder = CONSOLE / "tf-estimator"
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    assert run.series["val_loss"].step.tolist() == [int(e["global_step"]) for e in truth]
+    for tag, key in (("val_loss", "loss"), ("val_accuracy", "accuracy")):
+        assert np.allclose(run.series[tag].value, [e[key] for e in truth], rtol=1e-6)
+    assert run.series["loss"].step.tolist() == list(range(0, 800, 25))
+    _, roles = build_curves(run)
+    assert (roles["train_loss"], roles["val_loss"], roles["val_acc"]) == ("loss", "val_loss", "val_accuracy")
 
 
 @pytest.mark.parametrize("style, loss", [("diffusers", "step_loss"), ("kohya", "avr_loss")])

@@ -43,7 +43,8 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
 step_loss=0.123]`: diffusers' training scripts, kohya's sd-scripts) gives a record at each redraw's
 count, its postfix the metrics. fairseq-train's lines count `num_updates` (`| train_inner | epoch 001:  100 / 800 loss=9.86, ...,
 num_updates=100`); its `| valid | ... | loss 7.9 | ...` lines are the val_ metrics, without the
-best-so-far `best_loss`, and its `| train |` epoch means are no points.
+best-so-far `best_loss`, and its `| train |` epoch means are no points. TensorFlow Estimator's `Saving dict for global step 500: accuracy
+= 0.61, ..., loss = 1.21` is an evaluation's: the val_ metrics at that step.
 
 A file is claimed when its first 16 KiB (1 MiB when they hold only a bar's redraws) show a grammar's
 signature with a loss (an `Epoch k/N` block, an iteration line, a TQDM epoch bar) or, for the
@@ -131,6 +132,9 @@ _BARE_VAL = re.compile(r"^\s{0,8}(val(?:id|idation)?[ _]loss)\s{0,4}[:=]?\s{1,4}
 # 7.9 | ... | num_updates 800 | best_loss 7.9`, and the epoch's means as `... | INFO | train | epoch 001 |
 # loss 8.5 | ...` (a summary of the train_inner lines, not a point of its own)
 _FAIRSEQ_PHASE = re.compile(r"\|\s{0,4}(valid|train|test)\s{0,4}\|\s{0,4}epoch\b")
+# TensorFlow's Estimator after an evaluation: `INFO:tensorflow:Saving dict for global step 500: accuracy = 0.61,
+# global_step = 500, loss = 1.21` (its training lines: `INFO:tensorflow:loss = 1.3, step = 500 (0.51 sec)`)
+_TF_EVAL = re.compile(r"\bSaving dict for global step \d{1,12}:")
 # a bar over the whole run's optimizer steps, its count the step and its postfix the metrics: diffusers'
 # training scripts (`Steps:  10%|█ | 100/1000 [00:10<01:30, 9.8it/s, lr=1e-05, step_loss=0.123]`),
 # kohya's sd-scripts (`steps:  10%|...| 100/1000 [..., avr_loss=0.0812]`)
@@ -288,7 +292,7 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             found = _FIELD_PAIR.findall(line, after)
         pairs = {k: v for k, v in _numbers(found).items()
                  if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
-        if phase:  # fairseq's validation: its metrics are the val_ ones; a best-so-far value is no curve
+        if phase or _TF_EVAL.search(line):  # an evaluation's: the val_ metrics; a best-so-far value is no curve
             pairs = {("val_" + k if classify(k).split != "val" else k): v for k, v in pairs.items()
                      if not k.lower().startswith("best")}
         if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
