@@ -14,7 +14,8 @@ Karpathy's GPT lecture, nanoGPT, mlx-lm, "LLMs from scratch" and llm.c print it 
 truth.json;
 fairseq-simple/ and fairseq-json/ one printed by fairseq's own logging code (fairseq_fit.py there);
 steps-diffusers/ and steps-kohya/ one whose only log is tqdm's bar over its steps (steps_fit.py there);
-tf-estimator/ a TensorFlow Estimator's own output (tf_estimator_fit.py there).
+tf-estimator/ a TensorFlow Estimator's own output (tf_estimator_fit.py there); fairseq-subsets*/ fairseq with two
+validation subsets; llmc-mainlog/ llm.c's own log file (gpt_fit.py).
 """
 from __future__ import annotations
 
@@ -267,6 +268,36 @@ def test_a_language_models_name_value_fields_read_at_their_steps(style, train, v
     assert (roles["train_loss"], roles["val_loss"]) == (train, val)
 
 
+@pytest.mark.parametrize("folder", ["fairseq-subsets", "fairseq-subsets-json"])
+def test_fairseqs_second_validation_subset_is_its_own_val_curve(folder):
+    """fairseq validates each --valid-subset in turn and tags its line by the subset's name (`| valid2 | epoch
+    001 | valid on 'valid2' subset | loss 3.159 | ...`, `| valid2 | {"valid2_loss": ...}`): valid2's losses are
+    val_valid2_loss, each at its num_updates, and the training loss keeps its own values. Before (a review's
+    finding), valid2's loss overwrote train_inner's loss at the same update in the simple format and was
+    dropped in the json one."""
+    truth = json.loads((CONSOLE / folder / "truth.json").read_text())
+    run = _one(CONSOLE / folder / "train.log")
+    main = "val_loss" if folder == "fairseq-subsets" else "valid_loss"
+    for tag, key in (("loss", "train_inner"), (main, "valid"), ("val_valid2_loss", "valid2")):
+        assert [list(p) for p in zip(run.series[tag].step.tolist(), run.series[tag].value.tolist())] == truth[key], tag
+    _, roles = build_curves(run)
+    assert (roles["train_loss"], roles["val_loss"]) == ("loss", main)
+
+
+def test_llm_cs_own_log_file_reads_as_train_and_val_loss():
+    """llm.c's log file (-o DIR: DIR/main.log, llmc/logger.h's `s:0 trl:3.9675 lr:0.003000 norm:1.40` and
+    `s:0 tel:3.8836`; gpt_fit.py writes it from a real training): trl is the training loss, tel the val
+    loss, each at its step, to the 4 digits written. Before, the file was no training log."""
+    folder = CONSOLE / "llmc-mainlog"
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "main.log")
+    assert run.series["train_loss"].step.tolist() == [s for s, _ in truth["train"]]
+    assert np.allclose(run.series["train_loss"].value, [v for _, v in truth["train"]], atol=5e-5)
+    assert run.series["val_loss"].step.tolist() == [s for s, _ in truth["val"]]
+    assert np.allclose(run.series["val_loss"].value, [v for _, v in truth["val"]], atol=5e-5)
+    assert set(run.series) == {"train_loss", "val_loss", "lr"}
+
+
 def test_a_tensorflow_estimators_log_reads_its_evaluations_as_val():
     """TensorFlow's own INFO output of a real Estimator training (tf_estimator_fit.py, tensorflow-cpu 2.15.1):
     `loss = 1.43, step = 25 (0.067 sec)` every 25 steps, and after each evaluate() `Saving dict for global
@@ -284,10 +315,11 @@ def test_a_tensorflow_estimators_log_reads_its_evaluations_as_val():
     assert (roles["train_loss"], roles["val_loss"], roles["val_acc"]) == ("loss", "val_loss", "val_accuracy")
 
 
-@pytest.mark.parametrize("style, loss", [("diffusers", "step_loss"), ("kohya", "avr_loss")])
+@pytest.mark.parametrize("style, loss", [("diffusers", "step_loss"), ("kohya", "avr_loss"), ("logged", "step_loss")])
 def test_a_bar_over_the_runs_steps_reads_each_redraw_at_its_count(style, loss):
     """A TQDM bar over the whole run's optimizer steps redrawn into a file (steps_fit.py: real tqdm 4.70, as
-    diffusers' training scripts and kohya's sd-scripts set it up): every redraw's postfix at the bar's
+    diffusers' training scripts and kohya's sd-scripts set it up, and handed to a logger that prefixes each
+    redraw with its time and name): every redraw's postfix at the bar's
     count, exactly the values tqdm printed, the loss in it the training loss. Before, such a log read as
     nothing (a bar short of its total was taken for an epoch bar showing the last epoch's values)."""
     folder = CONSOLE / f"steps-{style}"

@@ -43,7 +43,9 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
 step_loss=0.123]`: diffusers' training scripts, kohya's sd-scripts) gives a record at each redraw's
 count, its postfix the metrics. fairseq-train's lines count `num_updates` (`| train_inner | epoch 001:  100 / 800 loss=9.86, ...,
 num_updates=100`); its `| valid | ... | loss 7.9 | ...` lines are the val_ metrics, without the
-best-so-far `best_loss`, and its `| train |` epoch means are no points. TensorFlow Estimator's `Saving dict for global step 500: accuracy
+best-so-far `best_loss`, and its `| train |` epoch means are no points; another validation subset's (`valid on 'valid2' subset`) are
+`val_valid2_` ones. llm.c's own log file (`s:100 trl:3.28 lr:0.0006 norm:0.31`, `s:100 tel:3.30`) reads as
+train_loss / val_loss. TensorFlow Estimator's `Saving dict for global step 500: accuracy
 = 0.61, ..., loss = 1.21` is an evaluation's: the val_ metrics at that step.
 
 A file is claimed when its first 16 KiB (1 MiB when they hold only a bar's redraws) show a grammar's
@@ -131,14 +133,21 @@ _BARE_VAL = re.compile(r"^\s{0,8}(val(?:id|idation)?[ _]loss)\s{0,4}[:=]?\s{1,4}
 # 800 loss=9.86, ..., num_updates=100`, `... | INFO | valid | epoch 001 | valid on 'valid' subset | loss
 # 7.9 | ... | num_updates 800 | best_loss 7.9`, and the epoch's means as `... | INFO | train | epoch 001 |
 # loss 8.5 | ...` (a summary of the train_inner lines, not a point of its own)
-_FAIRSEQ_PHASE = re.compile(r"\|\s{0,4}(valid|train|test)\s{0,4}\|\s{0,4}epoch\b")
+_FAIRSEQ_SUBSET = re.compile(r"\bvalid on '([\w.-]{1,60})' subset\b")  # each validation subset: `valid`, `valid2`, `test`
+_FAIRSEQ_MEANS = re.compile(r"\|\s{0,4}train\s{0,4}\|\s{0,4}epoch\b")
 # TensorFlow's Estimator after an evaluation: `INFO:tensorflow:Saving dict for global step 500: accuracy = 0.61,
 # global_step = 500, loss = 1.21` (its training lines: `INFO:tensorflow:loss = 1.3, step = 500 (0.51 sec)`)
 _TF_EVAL = re.compile(r"\bSaving dict for global step \d{1,12}:")
 # a bar over the whole run's optimizer steps, its count the step and its postfix the metrics: diffusers'
 # training scripts (`Steps:  10%|█ | 100/1000 [00:10<01:30, 9.8it/s, lr=1e-05, step_loss=0.123]`),
 # kohya's sd-scripts (`steps:  10%|...| 100/1000 [..., avr_loss=0.0812]`)
-_STEPS_BAR = re.compile(r"^\s{0,8}(?:global |training |train )?steps?\s{0,4}:\s{0,4}\d{1,3}%\|", re.IGNORECASE)
+_STEPS_BAR = re.compile(r"(?:^\s{0,8}|\s-\s{1,4})(?:global |training |train )?steps?\s{0,4}:\s{0,4}\d{1,3}%\|",
+                        re.IGNORECASE)  # also after a logging prefix (`... - INFO - __main__ - Steps: ...`)
+# llm.c's own log file (-o DIR: DIR/main.log, what its dev/vislog.ipynb plots): `s:100 trl:3.2841 lr:0.000600
+# norm:0.31`, `s:100 tel:3.3012` (the val loss) and `s:100 eval:0.2911` (HellaSwag accuracy)
+_LLMC_LOG = re.compile(r"^s:(\d{1,12}) (trl|tel|eval):(" + _NUMBER + r")(?:\s|$)")
+_LLMC_NAMES = {"trl": "train_loss", "tel": "val_loss", "eval": "val_hellaswag_acc"}
+_LLMC_PAIR = re.compile(r"\b(lr|norm):(" + _NUMBER + r")(?=\s|$)")
 _TQDM = console_hf.TQDM
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch", "num_updates")  # fairseq counts `num_updates`
@@ -237,7 +246,7 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
     pending: dict[str, float] = {}  # llm.c's `val loss 3.28`, printed before its step's line
     for line in lines:
         bar = _TQDM.search(line)
-        if bar is not None and _STEPS_BAR.match(line):  # each redraw at its step, with its postfix
+        if bar is not None and _STEPS_BAR.search(line, 0, bar.start() + 1):  # each redraw at its step, with its postfix
             pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line, bar.end())).items() if _metric_name(k)}
             if pairs:
                 yield None, int(bar.group(1)), int(bar.group(2)), {**pending, **pairs}
@@ -245,6 +254,15 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             continue
         if bar is not None and bar.group(1) != bar.group(2):
             continue  # a TQDM state before the epoch's end still shows the last epoch's values
+        llmc = _LLMC_LOG.match(line)
+        if llmc:
+            value = parse_float(llmc.group(3))
+            pairs = {_LLMC_NAMES[llmc.group(2)]: value} if value is not None else {}
+            if llmc.group(2) == "trl":
+                pairs.update({k: v for k, v in _numbers(_LLMC_PAIR.findall(line, llmc.end())).items() if k == "lr"})
+            if pairs:
+                yield None, int(llmc.group(1)), None, pairs
+            continue
         bare = _BARE_VAL.match(line)
         if bare:  # held for the step line that follows it
             value = parse_float(bare.group(2))
@@ -283,17 +301,19 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                 positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
         if not positions:
             continue
-        phase = _FAIRSEQ_PHASE.search(line)
-        if phase and phase.group(1) != "valid":
+        if _FAIRSEQ_MEANS.search(line):
             continue  # fairseq's epoch means: its train_inner lines hold the points
+        subset = _FAIRSEQ_SUBSET.search(line)
         found = _LINE_PAIR.findall(line)
         if not found:  # `step 500: train loss 1.82, val loss 1.98`
             after = timm.end() if timm else min(m.end() for m in _POSITION.finditer(line))
             found = _FIELD_PAIR.findall(line, after)
         pairs = {k: v for k, v in _numbers(found).items()
                  if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
-        if phase or _TF_EVAL.search(line):  # an evaluation's: the val_ metrics; a best-so-far value is no curve
-            pairs = {("val_" + k if classify(k).split != "val" else k): v for k, v in pairs.items()
+        if subset or _TF_EVAL.search(line):  # an evaluation's: the val_ metrics; a best-so-far value is no curve
+            # fairseq's other validation subsets apart: `valid2`'s loss is val_valid2_loss
+            prefix = "val_" if not subset or subset.group(1) == "valid" else f"val_{subset.group(1)}_"
+            pairs = {(prefix + k if classify(k).split != "val" else k): v for k, v in pairs.items()
                      if not k.lower().startswith("best")}
         if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
             pairs.update(console_hf.metrics(console_hf.parse(line) or {}))

@@ -59,7 +59,7 @@ COUNTERS = ("step", "global_step", "iteration", "iter", "num_updates")  # num_up
 # fairseq's `--log-format json`: `... | INFO | train_inner | {"epoch": 1, "loss": "9.86", ..., "num_updates": "100"}`,
 # `... | valid | {"epoch": 1, "valid_loss": "7.9", ..., "valid_num_updates": "800", "valid_best_loss": "7.9"}` and the
 # epoch's means as `... | train | {"epoch": 1, "train_loss": ...}` (a summary of the train_inner dicts, no point)
-FAIRSEQ_PHASE = re.compile(r"\|\s{0,4}(train_inner|train|valid|test)\s{0,4}\|\s{0,4}\{")
+FAIRSEQ_PHASE = re.compile(r"\|\s{0,4}([\w-]{1,60})\s{0,4}\|\s{0,4}\{")  # train_inner, train, or a subset
 NOT_METRIC = re.compile(r"^epoch$|_runtime$|_per_second$|_time$|^total_flos$|tokens")
 SUMMARY = "train_runtime"  # the closing dict: timings and the whole run's mean loss
 EVAL_PREFIX = "eval_"
@@ -116,12 +116,16 @@ def items(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
         found = parse(line) if "{'" in line or '{"' in line else None
         if found:
             phase = FAIRSEQ_PHASE.search(line)
-            if phase and phase.group(1) in ("valid", "test", "train"):
-                if phase.group(1) == "train":
+            subset = phase.group(1) if phase and phase.group(1) != "train_inner" else None
+            if subset and f"{subset}_num_updates" in found or subset == "train":
+                if subset == "train":
                     continue  # the epoch's means: the train_inner dicts hold the points
-                prefix = phase.group(1) + "_"
-                found = {("num_updates" if k == prefix + "num_updates" else k): v for k, v in found.items()
-                         if not k.startswith(prefix + "best_")}  # a best-so-far value is no curve
+                # a validation subset's dict (`valid_loss`, `valid2_loss`, ...): its counter, its metrics as val
+                # ones (`valid2_loss` would name no split), a best-so-far value no curve
+                prefix = subset + "_"
+                found = {("num_updates" if k == prefix + "num_updates" else
+                          k if subset == "valid" or not k.startswith(prefix) else "val_" + k): v
+                         for k, v in found.items() if not k.startswith(prefix + "best_")}
             yield "dict", found
 
 

@@ -2,7 +2,7 @@
 way fairseq-train prints them, with the values it printed saved as the truth (truth.json, under a name no
 reader claims).
 
-    python fairseq_fit.py {simple,json} FAIRSEQ_LOGGING_PARENT OUT/ > OUT/train.log   (torch 2.13 CPU)
+    python fairseq_fit.py {simple,json} FAIRSEQ_LOGGING_PARENT OUT/ [SUBSETS] > OUT/train.log   (torch 2.13 CPU)
 
 FAIRSEQ_LOGGING_PARENT holds `fairseq_logging/`, a copy of fairseq/logging/{progress_bar,meters,metrics}.py
 from facebookresearch/fairseq at 3d262bb2 (with an empty __init__.py): its progress bars and meters format
@@ -13,7 +13,9 @@ format; `metrics.aggregate("train")` around the epoch and `("train_inner")` arou
 `metrics.aggregate(new_root=True)` printed with prefix "valid on 'valid' subset", `num_updates` and
 `best_loss` added as get_valid_stats adds them), and logs what fairseq's cross-entropy criterion and trainer
 log: loss and nll_loss in base 2 (round 3), ppl derived, wps, ups, wpb, bsz, num_updates, lr, gnorm,
-train_wall, wall. The folders: fairseq-simple/ (--log-format simple) and fairseq-json/ (--log-format json).
+train_wall, wall. The folders: fairseq-simple/ (--log-format simple) and fairseq-json/ (--log-format json); fairseq-subsets/
+(simple, SUBSETS `valid,valid2`: valid2 is the training text, so its loss lies below valid's) and
+fairseq-subsets-json (the same, json).
 """
 import codecs, json, logging, math, sys, time
 from pathlib import Path
@@ -23,6 +25,7 @@ import torch
 from torch import nn
 
 fmt, parent, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+SUBSETS = sys.argv[4].split(",") if len(sys.argv) > 4 else ["valid"]  # --valid-subset
 sys.path.insert(0, parent)
 from fairseq_logging import metrics, progress_bar  # noqa: E402
 
@@ -88,18 +91,21 @@ for epoch in range(1, EPOCHS + 1):
                 progress.log(stats, tag="train_inner", step=num_updates)
                 truth["train_inner"].append([num_updates, stats["loss"]])
                 metrics.reset_meters("train_inner")
-    vprogress = progress_bar.progress_bar(list(batches(data[split:], 20, torch.Generator().manual_seed(epoch))),
-                                          log_format=fmt, log_interval=LOG_INTERVAL, epoch=epoch,
-                                          prefix="valid on 'valid' subset", default_log_format="simple")
-    with metrics.aggregate(new_root=True) as agg, torch.no_grad():
-        for xb, yb in vprogress:
-            log_losses(nn.functional.cross_entropy(model(xb), yb, reduction="sum").item(), BATCH)
-    stats = agg.get_smoothed_values()
-    stats["num_updates"] = num_updates
-    best = min(best, stats["loss"])
-    stats["best_loss"] = best
-    vprogress.print(stats, tag="valid", step=num_updates)
-    truth["valid"].append([num_updates, stats["loss"]])
+    for k, subset in enumerate(SUBSETS):  # fairseq validates each --valid-subset in turn, tagged by its name
+        vprogress = progress_bar.progress_bar(
+            list(batches(data[split:] if k == 0 else data[:split], 20, torch.Generator().manual_seed(epoch))),
+            log_format=fmt, log_interval=LOG_INTERVAL, epoch=epoch, prefix=f"valid on '{subset}' subset",
+            default_log_format="simple")
+        with metrics.aggregate(new_root=True) as agg, torch.no_grad():
+            for xb, yb in vprogress:
+                log_losses(nn.functional.cross_entropy(model(xb), yb, reduction="sum").item(), BATCH)
+        stats = agg.get_smoothed_values()
+        stats["num_updates"] = num_updates
+        if k == 0:  # the first subset's loss is the checkpoint metric: best_loss
+            best = min(best, stats["loss"])
+            stats["best_loss"] = best
+        vprogress.print(stats, tag=subset, step=num_updates)
+        truth.setdefault(subset, []).append([num_updates, stats["loss"]])
     stats = metrics.get_smoothed_values("train")
     stats["wall"] = round(metrics.get_meter("default", "wall").elapsed_time, 0)
     progress.print(stats, tag="train", step=num_updates)

@@ -1,7 +1,7 @@
 """One real character-level language model trained and printed the way four popular LM training scripts
 print, with the values printed saved as the truth (truth.json, under a name no reader claims).
 
-    python gpt_fit.py {lecture,nanogpt,mlx,raschka,llmc,llmc-cu} OUT/ > OUT/train.log   (torch 2.13 CPU)
+    python gpt_fit.py {lecture,nanogpt,mlx,raschka,llmc,llmc-cu,llmc-mainlog} OUT/ > OUT/train.log   (torch 2.13 CPU)
 
 lecture: Karpathy's "Let's build GPT" gpt.py: `step {iter}: train loss {:.4f}, val loss {:.4f}` every
 eval_interval (and at the last iteration), the losses estimated over eval_iters batches of each split.
@@ -12,7 +12,9 @@ raschka: "LLMs from scratch" train_model_simple: `Ep {e} (Step {global_step:06d}
 {:.3f}` every eval_freq steps and a generated sample after each epoch. llmc: llm.c's train_gpt2.c (`val loss %f`
 at the top of an evaluating step, then `step %d: train loss %f (took %f ms)` for every step, 0-based); llmc-cu:
 its train_gpt2.cu (`step %4d/%d | loss %7.6f (%+.2fz)| norm %6.4f (%+.2fz)| lr %.2e | %.2f ms | %.1f%% bf16 MFU
-| %.0f tok/s` with step + 1), 200 steps, an evaluation every 50 (val loss over EVAL_ITERS batches). The text is the Zen of Python
+| %.0f tok/s` with step + 1), 200 steps, an evaluation every 50 (val loss over EVAL_ITERS batches); llmc-mainlog:
+the llmc run again, with the log file llm.c writes beside its output (-o DIR: DIR/main.log, llmc/logger.h's
+`s:%d trl:%.4f lr:%.6f norm:%.2f` and `s:%d tel:%.4f`), kept alone in llmc-mainlog/. The text is the Zen of Python
 (stdlib `this`), 90% train; the model a 3-character-context MLP. The folders: lecture/, nanogpt/, mlx/, raschka/.
 """
 import codecs, json, sys, time
@@ -89,13 +91,16 @@ if style in ("lecture", "nanogpt", "mlx"):
                   f"Tokens/sec {BATCH * CONTEXT / max(dt, 1e-6):.3f}, Trained Tokens {(it + 1) * BATCH * CONTEXT}, "
                   f"Peak mem 0.012 GB")
             truth["train"].append([it + 1, round(lossf, 3)])
-elif style in ("llmc", "llmc-cu"):
+elif style in ("llmc", "llmc-cu", "llmc-mainlog"):
+    main_log = open(out / "main.log", "w") if style == "llmc-mainlog" else None
     for it in range(201):
         t0 = time.time()
         if it % 50 == 0:
             vloss = estimate_loss()["val"]
             print(f"val loss {vloss:f}")
             truth["val"].append([it, round(vloss, 6)])
+            if main_log:  # llmc/logger.h: logger_log_val
+                main_log.write(f"s:{it} tel:{vloss:.4f}\n")
         if it == 200:
             break
         xb, yb = get_batch("train")
@@ -105,7 +110,9 @@ elif style in ("llmc", "llmc-cu"):
         norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1e9))
         opt.step()
         ms = (time.time() - t0) * 1000
-        if style == "llmc":
+        if main_log:  # llmc/logger.h: logger_log_train
+            main_log.write(f"s:{it} trl:{loss.item():.4f} lr:{LR:.6f} norm:{norm:.2f}\n")
+        if style in ("llmc", "llmc-mainlog"):
             print(f"step {it}: train loss {loss.item():f} (took {ms:f} ms)")
             truth["train"].append([it, round(loss.item(), 6)])
         else:

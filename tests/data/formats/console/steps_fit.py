@@ -2,16 +2,17 @@
 redirected: one line of carriage-return-separated states), as two popular scripts draw it; the values
 set on the bar are saved as the truth (truth.json, under a name no reader claims).
 
-    python steps_fit.py {diffusers,kohya} OUT/ 2> OUT/train.log   (torch 2.13 CPU, tqdm 4.70)
+    python steps_fit.py {diffusers,kohya,logged} OUT/ 2> OUT/train.log   (torch 2.13 CPU, tqdm 4.70)
 
 diffusers: its training scripts' `tqdm(range(0, max_train_steps), initial=0, desc="Steps")`, then after each
 optimizer step `progress_bar.update(1)` and `progress_bar.set_postfix(step_loss=loss.item(), lr=lr)`.
 kohya: sd-scripts' `tqdm(range(max_train_steps), smoothing=0, desc="steps")` with `set_postfix(avr_loss=...)`,
-the mean of the last epoch's losses (a moving window). A 3-layer MLP regression, Adam 1e-3, 200 steps, the bar
+the mean of the last epoch's losses (a moving window). logged: the diffusers bar handed to a logger (a file
+object that logs each redraw: `12/06/2026 18:20:03 - INFO - __main__ - Steps:  1%|...| 2/200 [...]`). A 3-layer MLP regression, Adam 1e-3, 200 steps, the bar
 forced to redraw every update (mininterval=0), as a run slower than this one redraws it. Folders: steps-diffusers/,
-steps-kohya/.
+steps-kohya/, steps-logged/.
 """
-import json, sys
+import io, json, logging, sys
 from collections import deque
 from pathlib import Path
 
@@ -27,8 +28,19 @@ y = (x @ torch.randn(8, 1)).tanh() + 0.1 * torch.randn(512, 1)
 model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 STEPS, BATCH = 200, 32
-bar = tqdm(range(STEPS), desc="Steps" if style == "diffusers" else "steps", mininterval=0, miniters=1,
-           **({"smoothing": 0} if style == "kohya" else {}))
+class ToLogger(io.StringIO):
+    """The usual tqdm-to-logging shim: each redraw becomes one log record, with the logger's prefix."""
+
+    def write(self, text):
+        if text.strip("\r\n"):
+            logging.getLogger("__main__").info(text.strip("\r\n"))
+
+
+if style == "logged":  # HF examples' logging.basicConfig format, the bar handed to the logger
+    logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%m/%d/%Y %H:%M:%S",
+                        level=logging.INFO)
+bar = tqdm(range(STEPS), desc="steps" if style == "kohya" else "Steps", mininterval=0, miniters=1,
+           **({"smoothing": 0} if style == "kohya" else {}), **({"file": ToLogger()} if style == "logged" else {}))
 window, truth = deque(maxlen=16), []
 for step in range(STEPS):
     idx = torch.randint(0, 512, (BATCH,))
@@ -37,7 +49,7 @@ for step in range(STEPS):
     loss.backward()
     opt.step()
     bar.update(1)
-    if style == "diffusers":
+    if style in ("diffusers", "logged"):
         logs = {"step_loss": loss.detach().item(), "lr": opt.param_groups[0]["lr"]}
     else:
         window.append(loss.item())
