@@ -34,19 +34,20 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   running average, so the evaluation's last line gives the whole evaluation's. So is Swin
   Transformer's logger (`Train: [3/300][ 40/1251]` then tab-separated `loss 6.91 (6.93)` fields;
   `Test: [ 10/98]` or `Validate:` lines; an epoch's only `Train: [3/50]` line at its averages). A dict
-  printed after the position (`epoch 3: {'accuracy': 0.91, 'loss': 0.3}`) gives its metrics too, and so do
-`name value` fields separated by commas or pipes after it, when the line has no `name: value` pair
-(nanoGPT's `step 500: train loss 1.82, val loss 1.98` and `iter 10: loss 4.21, time 25.6ms`, llm.c's
-`step 1/74 | train loss 11.0 | lr 6.0e-04`, `step 1: train loss 11.0 (took 3.7 ms)` and `| loss 11.0
-(+0.00z)| norm ...` with its `val loss 3.28` lines (at the step line after), mlx-lm's `Iter 10: Train loss
-4.441, Learning Rate ...`). A bar over the whole run's steps (`Steps: 10%|█ | 100/1000 [..., lr=1e-05,
-step_loss=0.123]`: diffusers' training scripts, kohya's sd-scripts) gives a record at each redraw's
-count, its postfix the metrics. fairseq-train's lines count `num_updates` (`| train_inner | epoch 001:  100 / 800 loss=9.86, ...,
-num_updates=100`); its `| valid | ... | loss 7.9 | ...` lines are the val_ metrics, without the
-best-so-far `best_loss`, and its `| train |` epoch means are no points; another validation subset's (`valid on 'valid2' subset`) are
-`val_valid2_` ones. llm.c's own log file (`s:100 trl:3.28 lr:0.0006 norm:0.31`, `s:100 tel:3.30`) reads as
-train_loss / val_loss. TensorFlow Estimator's `Saving dict for global step 500: accuracy
-= 0.61, ..., loss = 1.21` is an evaluation's: the val_ metrics at that step.
+  printed after the position (`epoch 3: {'accuracy': 0.91, 'loss': 0.3}`) gives its metrics too, and so
+  do `name value` fields separated by commas or pipes after it, when the line has no `name: value` pair
+  (nanoGPT's `step 500: train loss 1.82, val loss 1.98` and `iter 10: loss 4.21, time 25.6ms`, llm.c's
+  `step 1/74 | train loss 11.0 | lr 6.0e-04`, `step 1: train loss 11.0 (took 3.7 ms)` and `| loss 11.0
+  (+0.00z)| norm ...` with its `val loss 3.28` lines (at the step line after), mlx-lm's `Iter 10: Train
+  loss 4.441, Learning Rate ...`). A bar over the whole run's steps (`Steps: 10%|█ | 100/1000 [...,
+  lr=1e-05, step_loss=0.123]`: diffusers' training scripts, kohya's sd-scripts) gives a record at each
+  redraw's count, its postfix the metrics. fairseq-train's lines count `num_updates` (`| train_inner |
+  epoch 001: 100 / 800 loss=9.86, ..., num_updates=100`); its `| valid | ... | loss 7.9 | ...` lines are
+  the val_ metrics, without the best-so-far `best_loss`, and its `| train |` epoch means are no points;
+  another validation subset's (`valid on 'valid2' subset`) are `val_valid2_` ones. llm.c's own log file
+  (`s:100 trl:3.28 lr:0.0006 norm:0.31`, `s:100 tel:3.30`) reads as train_loss / val_loss. TensorFlow
+  Estimator's `Saving dict for global step 500: accuracy = 0.61, ..., loss = 1.21` is an evaluation's:
+  the val_ metrics at that step.
 
 A file is claimed when its first 16 KiB (1 MiB when they hold only a bar's redraws) show a grammar's
 signature with a loss (an `Epoch k/N` block, an iteration line, a TQDM epoch bar) or, for the
@@ -133,7 +134,8 @@ _BARE_VAL = re.compile(r"^\s{0,8}(val(?:id|idation)?[ _]loss)\s{0,4}[:=]?\s{1,4}
 # 800 loss=9.86, ..., num_updates=100`, `... | INFO | valid | epoch 001 | valid on 'valid' subset | loss
 # 7.9 | ... | num_updates 800 | best_loss 7.9`, and the epoch's means as `... | INFO | train | epoch 001 |
 # loss 8.5 | ...` (a summary of the train_inner lines, not a point of its own)
-_FAIRSEQ_SUBSET = re.compile(r"\bvalid on '([\w.-]{1,60})' subset\b")  # each validation subset: `valid`, `valid2`, `test`
+# each validation subset: `valid`, `valid2`, `test`
+_FAIRSEQ_SUBSET = re.compile(r"\bvalid on '([\w.-]{1,60})' subset\b")
 _FAIRSEQ_MEANS = re.compile(r"\|\s{0,4}train\s{0,4}\|\s{0,4}epoch\b")
 # TensorFlow's Estimator after an evaluation: `INFO:tensorflow:Saving dict for global step 500: accuracy = 0.61,
 # global_step = 500, loss = 1.21` (its training lines: `INFO:tensorflow:loss = 1.3, step = 500 (0.51 sec)`)

@@ -28,10 +28,11 @@ restarted from the checkpoint of its last logged step) reads every step at the r
 scale, and two trainings appended to one log read as one run with a restart.
 
 fairseq's `--log-format json` lines are such dicts with a counter (`num_updates`; a validation's
-`valid_num_updates`), its epoch means (`| train | {...}`) no points. A loop's own dicts are read the same way, printed as Python reprs or as JSON objects
-(`print(json.dumps({"step": s, "loss": l}))`). Values are parsed as literals or numbers, never
-evaluated as code: a dict whose text holds a nested dict or a string with quotes in it goes through
-`ast.literal_eval` (literals only) or the JSON parser, others through a bounded pattern. Keys that are no metric (timings, token counts, the summary) are left out.
+`valid_num_updates`), its epoch means (`| train | {...}`) no points. A loop's own dicts are read the
+same way, printed as Python reprs or as JSON objects (`print(json.dumps({"step": s, "loss": l}))`).
+Values are parsed as literals or numbers, never evaluated as code: a dict whose text holds a nested dict
+or a string with quotes in it goes through `ast.literal_eval` (literals only) or the JSON parser, others
+through a bounded pattern. Keys that are no metric (timings, token counts, the summary) are left out.
 """
 from __future__ import annotations
 
