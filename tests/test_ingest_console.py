@@ -765,3 +765,14 @@ def test_the_pytorch_mnist_examples_print(tmp_path):
     (tmp_path / "mnist.log").write_text(text)
     run = _one(tmp_path / "mnist.log")
     assert list(run.series) == ["Loss"] and list(run.series["Loss"].step) == [1, 2, 3]
+
+
+def test_a_readme_quoting_a_trainings_output_is_no_run(tmp_path):
+    """A project's README.txt (or CHANGELOG, LICENSE...) quoting nanoGPT's output three times is
+    documentation, not a log: no run (a review found it read as a 9-point training with two restarts).
+    The same lines in train.log are one."""
+    lines = "".join(f"step {s}: train loss {4 - s / 250:.4f}, val loss {4.1 - s / 250:.4f}\n" for s in range(0, 750, 250))
+    (tmp_path / "README.txt").write_text(("Example output:\n" + lines + "\n") * 3)
+    assert read_runs([str(tmp_path)])[0] == []
+    (tmp_path / "train.log").write_text(lines * 2)
+    assert [r.name.split("/")[-1] for r in read_runs([str(tmp_path)])[0]] == ["train.log"]

@@ -80,6 +80,9 @@ from advisor.roles import classify
 FORMAT = "console"
 SUFFIXES = {".log", ".txt", ".out"}
 MIN_RECORDS = 3  # plain lines: fewer records are a stray line in a README, not a training's output
+# a project's documents: a README.txt quoting a training's output (nanoGPT's lines, say) is no training log
+DOC_NAMES = {"readme", "changelog", "changes", "license", "licence", "contributing", "requirements", "notice",
+             "authors", "citation", "history"}
 # a folder that holds these is a run's log folder: a console log beside it is that run's side output
 LOGGER_DIRS = {"dvclive", "lightning_logs", "runs", "logs", "wandb", "mlruns", "tb_logs", "tensorboard"}
 HF_STATE = "trainer_state.json"  # the Trainer's own log, in its output_dir's checkpoint-N/ folders
@@ -418,7 +421,8 @@ def claim(tree) -> list[RunSource]:
     log of a folder that holds another format's log, or a logger's folder (`dvclive/`,
     `lightning_logs/`, `runs/`...), is that run's side output: left alone. Several console logs in
     one folder are several trainings, whatever sits beside them."""
-    candidates = [p for p in tree.unclaimed() if p.suffix.lower() in SUFFIXES]
+    candidates = [p for p in tree.unclaimed() if p.suffix.lower() in SUFFIXES
+                  and p.stem.lower().split(".")[0] not in DOC_NAMES]
     per_folder: dict[Path, int] = {}
     for path in candidates:
         per_folder[path.parent] = per_folder.get(path.parent, 0) + 1
