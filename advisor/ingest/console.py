@@ -254,12 +254,13 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
         if bar is not None and _STEPS_BAR.search(line, 0, bar.start() + 1):  # each redraw at its step, with its postfix
             pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line, bar.end())).items() if _metric_name(k)}
             if pairs:
-                yield None, int(bar.group(1)), int(bar.group(2)), {**pending, **pairs}
-                pending = {}
+                if pending:
+                    pairs, pending = {**pending, **pairs}, {}
+                yield None, int(bar.group(1)), int(bar.group(2)), pairs
             continue
         if bar is not None and bar.group(1) != bar.group(2):
             continue  # a TQDM state before the epoch's end still shows the last epoch's values
-        llmc = _LLMC_LOG.match(line)
+        llmc = _LLMC_LOG.match(line) if line.startswith("s:") else None
         if llmc:
             value = parse_float(llmc.group(3))
             pairs = {_LLMC_NAMES[llmc.group(2)]: value} if value is not None else {}
@@ -306,16 +307,16 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                 positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
         if not positions:
             continue
-        if _FAIRSEQ_MEANS.search(line):
+        if "train" in line and "|" in line and _FAIRSEQ_MEANS.search(line):
             continue  # fairseq's epoch means: its train_inner lines hold the points
-        subset = _FAIRSEQ_SUBSET.search(line)
+        subset = _FAIRSEQ_SUBSET.search(line) if " subset" in line else None
         found = _LINE_PAIR.findall(line)
         if not found:  # `step 500: train loss 1.82, val loss 1.98`
             after = timm.end() if timm else min(m.end() for m in _POSITION.finditer(line))
             found = _FIELD_PAIR.findall(line, after)
         pairs = {k: v for k, v in _numbers(found).items()
                  if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
-        if subset or _TF_EVAL.search(line):  # an evaluation's: the val_ metrics; a best-so-far value is no curve
+        if subset or ("Saving dict" in line and _TF_EVAL.search(line)):  # an evaluation's: the val_ metrics; a best-so-far value is no curve
             # fairseq's other validation subsets apart: `valid2`'s loss is val_valid2_loss
             prefix = "val_" if not subset or subset.group(1) == "valid" else f"val_{subset.group(1)}_"
             pairs = {(prefix + k if classify(k).split != "val" else k): v for k, v in pairs.items()
@@ -324,8 +325,9 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             pairs.update(console_hf.metrics(console_hf.parse(line) or {}))
         if pairs:
             step, total = next((positions[k] for k in _STEP_NAMES if k in positions), (None, None))
-            yield positions.get("epoch", (None, None))[0], step, total, {**pending, **pairs}
-            pending = {}
+            if pending:
+                pairs, pending = {**pending, **pairs}, {}
+            yield positions.get("epoch", (None, None))[0], step, total, pairs
     if pending:  # a validation after the last step line: at that line's record
         yield None, None, None, pending
 
