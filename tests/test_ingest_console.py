@@ -315,11 +315,14 @@ def test_a_tensorflow_estimators_log_reads_its_evaluations_as_val():
     assert (roles["train_loss"], roles["val_loss"], roles["val_acc"]) == ("loss", "val_loss", "val_accuracy")
 
 
-@pytest.mark.parametrize("style, loss", [("diffusers", "step_loss"), ("kohya", "avr_loss"), ("logged", "step_loss")])
+@pytest.mark.parametrize("style, loss", [("diffusers", "step_loss"), ("kohya", "avr_loss"), ("logged", "step_loss"),
+                                         ("epochs", "step_loss")])
 def test_a_bar_over_the_runs_steps_reads_each_redraw_at_its_count(style, loss):
     """A TQDM bar over the whole run's optimizer steps redrawn into a file (steps_fit.py: real tqdm 4.70, as
     diffusers' training scripts and kohya's sd-scripts set it up, and handed to a logger that prefixes each
-    redraw with its time and name): every redraw's postfix at the bar's
+    redraw with its time and name, or drawn beside an `Epoch k` bar whose postfix shows the last step's
+    `loss`, which adds nothing: before, its 5 points were taken for the training loss): every redraw's
+    postfix at the bar's
     count, exactly the values tqdm printed, the loss in it the training loss. Before, such a log read as
     nothing (a bar short of its total was taken for an epoch bar showing the last epoch's values)."""
     folder = CONSOLE / f"steps-{style}"

@@ -41,13 +41,13 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   (+0.00z)| norm ...` with its `val loss 3.28` lines (at the step line after), mlx-lm's `Iter 10: Train
   loss 4.441, Learning Rate ...`). A bar over the whole run's steps (`Steps: 10%|█ | 100/1000 [...,
   lr=1e-05, step_loss=0.123]`: diffusers' training scripts, kohya's sd-scripts) gives a record at each
-  redraw's count, its postfix the metrics. fairseq-train's lines count `num_updates` (`| train_inner |
-  epoch 001: 100 / 800 loss=9.86, ..., num_updates=100`); its `| valid | ... | loss 7.9 | ...` lines are
-  the val_ metrics, without the best-so-far `best_loss`, and its `| train |` epoch means are no points;
-  another validation subset's (`valid on 'valid2' subset`) are `val_valid2_` ones. llm.c's own log file
-  (`s:100 trl:3.28 lr:0.0006 norm:0.31`, `s:100 tel:3.30`) reads as train_loss / val_loss. TensorFlow
-  Estimator's `Saving dict for global step 500: accuracy = 0.61, ..., loss = 1.21` is an evaluation's:
-  the val_ metrics at that step.
+  redraw's count, its postfix the metrics; an `Epoch k:` bar drawn beside it adds nothing.
+  fairseq-train's lines count `num_updates` (`| train_inner | epoch 001: 100 / 800 loss=9.86, ...,
+  num_updates=100`); its `| valid | ... | loss 7.9 | ...` lines are the val_ metrics, without the
+  best-so-far `best_loss`, and its `| train |` epoch means are no points; another validation subset's
+  (`valid on 'valid2' subset`) are `val_valid2_` ones. llm.c's own log file (`s:100 trl:3.28 lr:0.0006
+  norm:0.31`, `s:100 tel:3.30`) reads as train_loss / val_loss. TensorFlow Estimator's `Saving dict for
+  global step 500: accuracy = 0.61, ..., loss = 1.21` is an evaluation's: the val_ metrics at that step.
 
 A file is claimed when its first 16 KiB (1 MiB when they hold only a bar's redraws) show a grammar's
 signature with a loss (an `Epoch k/N` block, an iteration line, a TQDM epoch bar) or, for the
@@ -249,9 +249,13 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
     """(epoch, step, the step's printed total, metric pairs) of every line that names a position; an
     evaluation's line (a meter logger's `Test:  [ 10/50]`) as (None, None, None, its val_ pairs)."""
     pending: dict[str, float] = {}  # llm.c's `val loss 3.28`, printed before its step's line
+    steps_bar = False  # a bar over the run's steps was drawn: it holds the points
     for line in lines:
         bar = _TQDM.search(line)
+        if bar is not None and steps_bar and _TQDM_EPOCH.search(line):
+            continue  # an epoch's bar beside the steps bar: its postfix repeats a step's values, late
         if bar is not None and _STEPS_BAR.search(line, 0, bar.start() + 1):  # each redraw at its step, with its postfix
+            steps_bar = True
             pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line, bar.end())).items() if _metric_name(k)}
             if pairs:
                 if pending:
@@ -316,7 +320,8 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             found = _FIELD_PAIR.findall(line, after)
         pairs = {k: v for k, v in _numbers(found).items()
                  if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
-        if subset or ("Saving dict" in line and _TF_EVAL.search(line)):  # an evaluation's: the val_ metrics; a best-so-far value is no curve
+        # an evaluation's: the val_ metrics; a best-so-far value is no curve
+        if subset or ("Saving dict" in line and _TF_EVAL.search(line)):
             # fairseq's other validation subsets apart: `valid2`'s loss is val_valid2_loss
             prefix = "val_" if not subset or subset.group(1) == "valid" else f"val_{subset.group(1)}_"
             pairs = {(prefix + k if classify(k).split != "val" else k): v for k, v in pairs.items()

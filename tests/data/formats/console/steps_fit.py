@@ -2,15 +2,16 @@
 redirected: one line of carriage-return-separated states), as two popular scripts draw it; the values
 set on the bar are saved as the truth (truth.json, under a name no reader claims).
 
-    python steps_fit.py {diffusers,kohya,logged} OUT/ 2> OUT/train.log   (torch 2.13 CPU, tqdm 4.70)
+    python steps_fit.py {diffusers,kohya,logged,epochs} OUT/ 2> OUT/train.log   (torch 2.13 CPU, tqdm 4.70)
 
 diffusers: its training scripts' `tqdm(range(0, max_train_steps), initial=0, desc="Steps")`, then after each
 optimizer step `progress_bar.update(1)` and `progress_bar.set_postfix(step_loss=loss.item(), lr=lr)`.
 kohya: sd-scripts' `tqdm(range(max_train_steps), smoothing=0, desc="steps")` with `set_postfix(avr_loss=...)`,
 the mean of the last epoch's losses (a moving window). logged: the diffusers bar handed to a logger (a file
-object that logs each redraw: `12/06/2026 18:20:03 - INFO - __main__ - Steps:  1%|...| 2/200 [...]`). A 3-layer MLP regression, Adam 1e-3, 200 steps, the bar
+object that logs each redraw: `12/06/2026 18:20:03 - INFO - __main__ - Steps:  1%|...| 2/200 [...]`).
+epochs: the diffusers bar with an inner `Epoch k` bar (leave=False) over each 40 steps, its postfix `loss=`. A 3-layer MLP regression, Adam 1e-3, 200 steps, the bar
 forced to redraw every update (mininterval=0), as a run slower than this one redraws it. Folders: steps-diffusers/,
-steps-kohya/, steps-logged/.
+steps-kohya/, steps-logged/, steps-epochs/.
 """
 import io, json, logging, sys
 from collections import deque
@@ -41,6 +42,8 @@ if style == "logged":  # HF examples' logging.basicConfig format, the bar handed
                         level=logging.INFO)
 bar = tqdm(range(STEPS), desc="steps" if style == "kohya" else "Steps", mininterval=0, miniters=1,
            **({"smoothing": 0} if style == "kohya" else {}), **({"file": ToLogger()} if style == "logged" else {}))
+PER_EPOCH = 40  # epochs: an inner `Epoch k` bar over each epoch's steps, its postfix the last step's loss
+epoch_bar = None
 window, truth = deque(maxlen=16), []
 for step in range(STEPS):
     idx = torch.randint(0, 512, (BATCH,))
@@ -48,8 +51,15 @@ for step in range(STEPS):
     opt.zero_grad()
     loss.backward()
     opt.step()
+    if style == "epochs" and step % PER_EPOCH == 0:
+        epoch_bar = tqdm(range(PER_EPOCH), desc=f"Epoch {step // PER_EPOCH}", leave=False, mininterval=0, miniters=1)
     bar.update(1)
-    if style in ("diffusers", "logged"):
+    if epoch_bar is not None:
+        epoch_bar.update(1)
+        epoch_bar.set_postfix(loss=loss.item())
+        if (step + 1) % PER_EPOCH == 0:
+            epoch_bar.close()
+    if style in ("diffusers", "logged", "epochs"):
         logs = {"step_loss": loss.detach().item(), "lr": opt.param_groups[0]["lr"]}
     else:
         window.append(loss.item())
