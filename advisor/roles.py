@@ -49,7 +49,8 @@ _ERROR_RATE_RE = re.compile(
 ACC_TOKENS = {"acc", "accuracy", "top1", "top1acc", "acc1", "acc@1", "top-1", "categorical_accuracy",
               "sparse_categorical_accuracy", "binary_accuracy"}
 LR_TOKENS = {"lr", "learning_rate", "learningrate", "lr0", "lr1", "lr2", "pg0", "pg1", "pg2"}
-GRAD_TOKENS = {"grad_norm", "gradnorm", "gradient_norm", "grad", "gradients", "global_norm"}
+GRAD_TOKENS = {"grad_norm", "gradnorm", "gradient_norm", "grad", "gradients", "global_norm",
+               "gnorm"}  # fairseq's `gnorm`
 REWARD_TOKENS = {"ep_rew_mean", "reward", "episodic_reward", "return", "episode_reward", "cumulative_avg_reward"}
 # Tags that look like a role but are summaries, timings or bookkeeping.
 NOISE_TOKENS = {
@@ -124,7 +125,7 @@ def classify(tag: str) -> Classified:
         if not tset & (LR_TOKENS | GRAD_TOKENS):
             return Classified(None, split, 0)
     if ("grad_norm" in lower or "gradnorm" in lower or "gradient_norm" in lower or "global_norm" in lower
-            or (tset & GRAD_WORDS and tset & NORM_WORDS)):
+            or "gnorm" in tset or (tset & GRAD_WORDS and tset & NORM_WORDS)):
         return Classified("grad_norm", split, 2)
     if tset & {"momentum", "beta1"} or "weight_decay" in lower:
         # Lightning's LearningRateMonitor(log_momentum=True, log_weight_decay=True) writes

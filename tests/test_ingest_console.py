@@ -364,9 +364,9 @@ def test_a_fairseq_train_log_reads_at_its_updates(style, val):
     num_updates=20, ...` and `| valid | epoch 001 | valid on 'valid' subset | loss 3.31 | ... |
     num_updates 80 | best_loss 3.31`) and `json` lines (`| train_inner | {"epoch": 1, ..., "num_updates":
     "20"}`), printed by fairseq's own progress bars and meters (fairseq_fit.py): each train_inner loss at
-    its num_updates, each validation at the update it ran after as the val loss; the epoch's means
-    (`| train |`) and the best-so-far loss are no points. Before, the simple log read one point an epoch
-    and no val loss, the json log every update at epoch 1."""
+    its num_updates, each validation at the update it ran after as the val loss, `gnorm` the grad norm; the
+    epoch's means (`| train |`) and the best-so-far loss are no points. Before, the simple log read one point
+    an epoch and no val loss, the json log every update at epoch 1, and neither the grad norm."""
     folder = CONSOLE / f"fairseq-{style}"
     truth = json.loads((folder / "truth.json").read_text())
     run = _one(folder / "train.log")
@@ -375,7 +375,7 @@ def test_a_fairseq_train_log_reads_at_its_updates(style, val):
         assert [list(p) for p in zip(run.series[tag].step.tolist(), run.series[tag].value.tolist())] == truth[key]
     assert not any("best" in tag for tag in run.series)
     _, roles = build_curves(run)
-    assert (roles["train_loss"], roles["val_loss"]) == ("loss", val)
+    assert (roles["train_loss"], roles["val_loss"], roles["grad_norm"]) == ("loss", val, "gnorm")
 
 
 def test_name_value_fields_need_a_position_and_a_metric_name(tmp_path):

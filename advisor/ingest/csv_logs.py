@@ -50,7 +50,7 @@ MISSING_TOKENS = {"", "na", "n/a", "null", "none", "-", "nat"}
 NAN_TOKENS = {"nan", "-nan", "+nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 # words that make a column name a metric when a table has no step/epoch column
 METRIC_NAME = re.compile(r"loss|acc|lr\b|learning_rate|reward|f1|precision|recall|map|auc|err|perplex|ppl|"
-                         r"bleu|rouge|wer|iou|dice|score|^val|^train|^eval|^test|grad", re.IGNORECASE)
+                         r"bleu|rouge|wer|iou|dice|score|^val|^train|^eval|^test|grad|gnorm", re.IGNORECASE)
 # config files that describe the run whose log sits in the same folder
 CONFIG_SIDE_FILES = ["hparams.yaml", "args.yaml", "opt.yaml", "hyp.yaml", "config.yaml", "config.json",
                      "params.yaml", "args.json"]
