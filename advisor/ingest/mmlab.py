@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from advisor.ingest._text import as_number, head_text, loads_json, read_text
+from advisor.ingest._text import SeriesBuilder, as_number, head_text, integral_step, loads_json, read_text
 from advisor.ingest.csv_logs import claim_logs
 from advisor.ingest.jsonl_logs import json_objects
 from advisor.model import IngestError, Run, RunSource, Series
@@ -161,6 +161,9 @@ def claim(tree) -> list[RunSource]:
     config and text log as side files) and MMCV's `.log.json` files (each with its same-named `.log`),
     a resumed launch joined to the one it continues; then the text logs of runs that left no JSON."""
     unclaimed = set(tree.unclaimed())
+    in_folder: dict[Path, list[Path]] = {}  # the unclaimed files of each folder, in name order
+    for path in sorted(unclaimed):
+        in_folder.setdefault(path.parent, []).append(path)
     engine: dict[Path, list[Path]] = {}
     mmcv: dict[Path, list[Path]] = {}
     for path in sorted(unclaimed):
@@ -176,8 +179,8 @@ def claim(tree) -> list[RunSource]:
         launch = vis.parent
         side = [p for p in logs if p != main]
         side += [p for p in (vis / "config.py",) if p in unclaimed]
-        side += [p for p in sorted(unclaimed) if p.parent == vis and "tfevents" in p.name]  # TensorboardVisBackend's
-        side += [p for p in sorted(unclaimed) if p.parent == launch and p.suffix == ".log" and TIMESTAMP.match(p.stem)]
+        side += [p for p in in_folder[vis] if "tfevents" in p.name]  # TensorboardVisBackend's
+        side += [p for p in in_folder.get(launch, []) if p.suffix == ".log" and TIMESTAMP.match(p.stem)]
         launches.setdefault(launch.parent, []).append((main, side))
     for folder, logs in mmcv.items():
         for path in logs:
@@ -203,7 +206,8 @@ def claim(tree) -> list[RunSource]:
     texts = [p for p in tree.unclaimed() if p.suffix.lower() in (".log", ".txt") and _is_text_log(p)]
     found = claim_logs(tree, [(p, {"flavour": "text"}) for p in texts], FORMAT, [])
     for src in found:  # a launch that kept only its text log and TensorboardVisBackend's file (the same scalars)
-        events = [p for p in tree.unclaimed() if p.parent == src.path.parent / "vis_data" and "tfevents" in p.name]
+        events = [p for p in in_folder.get(src.path.parent / "vis_data", [])
+                  if "tfevents" in p.name and p not in tree.claimed]
         tree.claim(*events)
         src.files.extend(events)
     return sources + found
@@ -236,10 +240,9 @@ def _rows(path: Path, run: Run) -> list[dict[str, Any]]:
 
 
 def _integer(value: Any) -> int | None:
-    number = as_number(value)
-    if number is None or not math.isfinite(number) or number != int(number) or abs(number) > 2**53:
-        return None
-    return int(number)
+    """A row's step, epoch or iteration: a whole number within 2^53 (a JSON float's exact integers)."""
+    step = integral_step(as_number(value))
+    return step if step is not None and abs(step) <= 2**53 else None
 
 
 def _val_name(key: str) -> str:
@@ -247,23 +250,11 @@ def _val_name(key: str) -> str:
     return key if set(tokens(key)) & (SPLIT_WORDS - {"epoch", "step", "batch"}) else f"val/{key}"
 
 
-class _Points:
-    """Series under construction: tag -> (steps, values), in log order."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, tuple[list[int], list[float]]] = {}
-
-    def add(self, tag: str, step: int, value: Any) -> None:
-        number = as_number(value)
-        if number is None or isinstance(value, bool):
-            return
-        steps, values = self.data.setdefault(tag, ([], []))
-        steps.append(step)
-        values.append(float(number))
-
-    def series(self) -> dict[str, Series]:
-        return {tag: Series(tag, np.array(s, dtype=np.int64), np.array(v, dtype=np.float64), None)
-                for tag, (s, v) in self.data.items()}
+def _add(points: SeriesBuilder, tag: str, step: int, value: Any) -> None:
+    """A row's value as a point of `tag` when it is a number (a string or a bool is none)."""
+    number = as_number(value)
+    if number is not None:
+        points.add(tag, step, number)
 
 
 def _epoch_length(train: list[tuple[int, int]]) -> int | None:
@@ -306,21 +297,21 @@ def _read_mmengine(run: Run, path: Path, text_log: Path | None) -> None:
     by_epoch = bool(epochs) and bool(evals) and max(evals) <= max(epochs) and max(evals) > 0
     length = (_logged_epoch_length(text_log) or _epoch_length([(e, s) for e, s in train if e is not None])
               if by_epoch else None)
-    points = _Points()
+    points = SeriesBuilder()
     last = 0
     for row, step in rows:
         if _is_training_row(row):
             last = step
             for key in _metric_keys(row, PLACING - {"epoch"}):
-                points.add(key, step, row[key])
+                _add(points, key, step, row[key])
             continue
         if by_epoch:
             at = step * length if length else max((s for e, s in train if e is not None and e <= step), default=0)
         else:
             at = step if step >= last else last
         for key in _metric_keys(row, PLACING):
-            points.add(_val_name(key), at, row[key])
-    run.series = points.series()
+            _add(points, _val_name(key), at, row[key])
+    run.series = points.build()
     run.writer = "mmengine"
     run.meta["x_axis"] = "iter"
     if by_epoch:
@@ -357,7 +348,7 @@ def _read_mmcv(run: Run, path: Path, text_log: Path | None) -> None:
         run.warnings.append(f"{path}: the epoch's length is not in this log (its text log `{path.name[:-5]}` states "
                             f"it); taken as the largest iteration logged, {length}: steps may fall short by up to "
                             "one logging interval an epoch")
-    points = _Points()
+    points = SeriesBuilder()
     last = 0
     for row, epoch, it in marked:
         if row["mode"] == "train":
@@ -366,12 +357,12 @@ def _read_mmcv(run: Run, path: Path, text_log: Path | None) -> None:
             last = (epoch - 1) * length + it if inner else it
             # an iteration-based runner's `epoch` counts its loader's passes, late: no curve
             for key in _metric_keys(row, PLACING - {"epoch"} if inner else PLACING):
-                points.add(key, last, row[key])
+                _add(points, key, last, row[key])
         else:
             at = epoch * length if inner and epoch is not None else last
             for key in _metric_keys(row, PLACING | {"lr"}):
-                points.add(_val_name(key), at, row[key])
-    run.series = points.series()
+                _add(points, _val_name(key), at, row[key])
+    run.series = points.build()
     run.writer = "mmcv"
     run.meta["x_axis"] = "iter"
     if inner:
@@ -395,7 +386,7 @@ def _read_text(run: Run, path: Path) -> None:
     """The training and validation lines of a text log, placed as the JSON rows are: a training
     line `[e][i/n]` at (e-1)n + i, a validation at its epoch's end or after the training line
     before it; a test after training is no curve."""
-    points = _Points()
+    points = SeriesBuilder()
     epoch_length = last = 0
     writer = None
     for line in read_text(path).splitlines():
@@ -420,9 +411,9 @@ def _read_text(run: Run, path: Path) -> None:
             else:
                 continue
             for key, value in pairs.items():
-                points.add(key, last, value)
+                _add(points, key, last, value)
             if unit == "Epoch" and epoch is not None:
-                points.add("epoch", last, int(epoch))
+                _add(points, "epoch", last, int(epoch))
         else:
             # MMCV names the epoch in the first bracket, MMEngine too; a bracket alone is MMCV's
             # `Iter(val) [500]` (a count of validation batches)
@@ -430,8 +421,8 @@ def _read_text(run: Run, path: Path) -> None:
             at = ended * epoch_length if ended is not None and epoch_length else last
             for key, value in pairs.items():
                 if key != "lr":
-                    points.add(_val_name(key), at, value)
-    run.series = points.series()
+                    _add(points, _val_name(key), at, value)
+    run.series = points.build()
     run.writer = writer
     run.meta["x_axis"] = "iter"
     if printed := _printed_config(path):
