@@ -152,7 +152,7 @@ _STEPS_BAR = re.compile(r"(?:^\s{0,8}|\s-\s{1,4})(?:global |training |train )?st
 # norm:0.31`, `s:100 tel:3.3012` (the val loss) and `s:100 eval:0.2911` (HellaSwag accuracy)
 _LLMC_LOG = re.compile(r"^s:(\d{1,12}) (trl|tel|eval):(" + _NUMBER + r")(?:\s|$)")
 _LLMC_NAMES = {"trl": "train_loss", "tel": "val_loss", "eval": "val_hellaswag_acc"}
-_LLMC_PAIR = re.compile(r"\b(lr|norm):(" + _NUMBER + r")(?=\s|$)")
+_LLMC_LR = re.compile(r"\blr:(" + _NUMBER + r")(?=\s|$)")
 _TQDM = console_hf.TQDM
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch", "num_updates")  # fairseq counts `num_updates`
@@ -268,8 +268,10 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
         if llmc:
             value = parse_float(llmc.group(3))
             pairs = {_LLMC_NAMES[llmc.group(2)]: value} if value is not None else {}
-            if llmc.group(2) == "trl":
-                pairs.update({k: v for k, v in _numbers(_LLMC_PAIR.findall(line, llmc.end())).items() if k == "lr"})
+            lr = _LLMC_LR.search(line, llmc.end()) if llmc.group(2) == "trl" else None
+            rate = parse_float(lr.group(1)) if lr else None
+            if rate is not None:
+                pairs["lr"] = rate
             if pairs:
                 yield None, int(llmc.group(1)), None, pairs
             continue
@@ -303,7 +305,9 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
         if timm:
             positions["epoch"] = (int(timm.group(1)), None)
             positions["step"] = (int(timm.group(2)), int(timm.group(3)))
+        after = timm.end() if timm else None  # where the position ends: the fields follow it
         for m in _POSITION.finditer(line):
+            after = m.end() if after is None else after
             key = m.group(1).lower()
             positions.setdefault(key, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
             bracket = _BRACKET_STEP.match(line, m.end()) if key == "epoch" and m.group(3) is None else None
@@ -316,7 +320,6 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
         subset = _FAIRSEQ_SUBSET.search(line) if " subset" in line else None
         found = _LINE_PAIR.findall(line)
         if not found:  # `step 500: train loss 1.82, val loss 1.98`
-            after = timm.end() if timm else min(m.end() for m in _POSITION.finditer(line))
             found = _FIELD_PAIR.findall(line, after)
         pairs = {k: v for k, v in _numbers(found).items()
                  if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}

@@ -117,17 +117,29 @@ def items(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, float]]]:
         found = parse(line) if "{'" in line or '{"' in line else None
         if found:
             phase = FAIRSEQ_PHASE.search(line)
-            subset = phase.group(1) if phase and phase.group(1) != "train_inner" else None
-            if subset and f"{subset}_num_updates" in found or subset == "train":
-                if subset == "train":
-                    continue  # the epoch's means: the train_inner dicts hold the points
-                # a validation subset's dict (`valid_loss`, `valid2_loss`, ...): its counter, its metrics as val
-                # ones (`valid2_loss` would name no split), a best-so-far value no curve
-                prefix = subset + "_"
-                found = {("num_updates" if k == prefix + "num_updates" else
-                          k if subset == "valid" or not k.startswith(prefix) else "val_" + k): v
-                         for k, v in found.items() if not k.startswith(prefix + "best_")}
+            subset = phase.group(1) if phase else None
+            if subset == "train":
+                continue  # the epoch's means: the train_inner dicts hold the points
+            if subset and f"{subset}_num_updates" in found:
+                found = _fairseq_subset(subset, found)
             yield "dict", found
+
+
+def _fairseq_subset(subset: str, found: dict[str, float]) -> dict[str, float]:
+    """A fairseq validation subset's dict (`valid_loss`, `valid2_loss`, ...): its counter as
+    `num_updates`, its metrics as val ones (`valid2_loss` would name no split: `val_valid2_loss`), a
+    best-so-far value no curve."""
+    prefix = subset + "_"
+    out = {}
+    for key, value in found.items():
+        if key.startswith(prefix + "best_"):
+            continue
+        if key == prefix + "num_updates":
+            key = "num_updates"
+        elif subset != "valid" and key.startswith(prefix):
+            key = "val_" + key
+        out[key] = value
+    return out
 
 
 def metrics(found: dict[str, float]) -> dict[str, float]:

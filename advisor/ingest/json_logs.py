@@ -174,7 +174,9 @@ def _kind(path: Path) -> str | None:
 
 def claim(tree) -> list[RunSource]:
     sources = []
-    for path in tree.unclaimed():
+    unclaimed = tree.unclaimed()
+    present = set(unclaimed)
+    for path in unclaimed:
         if path.suffix.lower() != ".json" or path in tree.claimed:
             continue
         kind = _kind(path)
@@ -182,8 +184,8 @@ def claim(tree) -> list[RunSource]:
             continue
         files, named = [path], path
         if kind == "sacred":  # the run folder: its config, status and captured output come with it
-            files += [path.parent / n for n in SACRED_SIDE if (path.parent / n) != path
-                      and (path.parent / n) in tree.files and (path.parent / n) not in tree.claimed]
+            side = [path.parent / n for n in SACRED_SIDE]
+            files += [p for p in side if p != path and p in present and p not in tree.claimed]
             named = path if tree.given.is_file() else path.parent
         tree.claim(*files)
         sources.append(RunSource(name=tree.run_name(named), path=path, format=FORMAT, files=files,
