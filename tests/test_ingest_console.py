@@ -15,7 +15,9 @@ truth.json;
 fairseq-simple/ and fairseq-json/ one printed by fairseq's own logging code (fairseq_fit.py there);
 steps-diffusers/ and steps-kohya/ one whose only log is tqdm's bar over its steps (steps_fit.py there);
 tf-estimator/ a TensorFlow Estimator's own output (tf_estimator_fit.py there); fairseq-subsets*/ fairseq with two
-validation subsets; llmc-mainlog/ llm.c's own log file (gpt_fit.py).
+validation subsets; llmc-mainlog/ llm.c's own log file (gpt_fit.py); tutorial-*/ PyTorch's mnist example and
+CIFAR-10 tutorial as they print (tutorial_fit.py), ignite-*/ real PyTorch-Ignite trainings (ignite_fit.py), flax/,
+flax-highlr/ and clu-collections/ real JAX/Flax trainings logged through CLU's writers (flax_fit.py).
 """
 from __future__ import annotations
 
@@ -761,13 +763,15 @@ def test_an_evaluate_bar_as_long_as_the_epochs_does_not_replace_it(tmp_path):
 
 
 def test_the_pytorch_mnist_examples_print(tmp_path):
-    """pytorch/examples mnist: `Train Epoch: 1 [640/60000 (1%)]\\tLoss: 0.31` (the bracket counts samples):
-    one point an epoch, the last printed, and no metric named after the position."""
+    """pytorch/examples mnist: `Train Epoch: 1 [640/60000 (1%)]\\tLoss: 0.31` (the bracket counts samples of
+    the epoch's 60,000): every printed point at its sample count, counting on over the epochs, and no metric
+    named after the position. Before session 19, one point an epoch (the last printed)."""
     text = "".join(f"Train Epoch: {e} [{b * 640}/60000 ({b}%)]\tLoss: {2.3 / (e + b / 100):.6f}\n"
                    for e in (1, 2, 3) for b in range(0, 100, 20))
     (tmp_path / "mnist.log").write_text(text)
     run = _one(tmp_path / "mnist.log")
-    assert list(run.series) == ["Loss"] and list(run.series["Loss"].step) == [1, 2, 3]
+    assert list(run.series) == ["Loss"]
+    assert run.series["Loss"].step.tolist() == [(e - 1) * 60000 + b * 640 for e in (1, 2, 3) for b in range(0, 100, 20)]
 
 
 def test_a_readme_quoting_a_trainings_output_is_no_run(tmp_path):
@@ -779,3 +783,97 @@ def test_a_readme_quoting_a_trainings_output_is_no_run(tmp_path):
     assert read_runs([str(tmp_path)])[0] == []
     (tmp_path / "train.log").write_text(lines * 2)
     assert [r.name.split("/")[-1] for r in read_runs([str(tmp_path)])[0]] == ["train.log"]
+
+
+@pytest.mark.parametrize("style", ["tutorial-mnist", "tutorial-mnist-highlr"])
+def test_the_pytorch_mnist_example_reads_every_printed_loss_and_its_test_set(style):
+    """pytorch/examples' mnist/main.py as it prints (tutorial_fit.py: one real training each): every `Train
+    Epoch: e [n/N (p%)]\\tLoss:` line at its sample count, counting on over the epochs, and each `Test set:
+    Average loss: 0.19, Accuracy: 343/360 (95%)` as test_loss and test_accuracy (the fraction, not 343) at the
+    train line before it: the run's val curves. The example's last short batch prints a count that goes back
+    (`[638/1437 (96%)]` after `[1280/1437 (87%)]`): placed by its percent, within 2% of the epoch. Before, one
+    loss an epoch and no test curve at all."""
+    folder = CONSOLE / style
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    assert set(run.series) == {"Loss", "test_loss", "test_accuracy"} and not run.warnings
+    got, want = run.series["Loss"], np.array(truth["train"])
+    assert np.array_equal(got.value, want[:, 1])
+    off = np.abs(got.step - want[:, 0])
+    assert (off <= 0.02 * 1437).all() and (off > 0).sum() == 14  # the 14 epochs' short last batches alone
+    assert np.all(np.diff(got.step) > 0)
+    for tag in ("test_loss", "test_acc"):
+        series = run.series["test_accuracy" if tag == "test_acc" else tag]
+        assert np.allclose(series.value, np.array(truth[tag])[:, 1])
+        assert np.array_equal(series.step, got.step[np.searchsorted(want[:, 0], np.array(truth[tag])[:, 0])])
+    _, roles = build_curves(run)
+    assert (roles["train_loss"], roles["val_loss"], roles["val_acc"]) == ("Loss", "test_loss", "test_accuracy")
+
+
+def test_the_pytorch_mnist_examples_verdicts():
+    """The same two trainings diagnosed: the tuned one (Adadelta 1.0) healthy; at Adadelta 60 the net sits at
+    chance (test accuracy 9%) and the loss at ln 10 from the first epoch: a plateau."""
+    assert _verdict(CONSOLE / "tutorial-mnist") == ([], None)
+    rules, _ = _verdict(CONSOLE / "tutorial-mnist-highlr")
+    assert rules and rules[0].startswith("PLT")
+
+
+def test_the_cifar10_tutorials_epoch_minibatch_lines_read_at_their_minibatch():
+    """PyTorch's "Training a Classifier" tutorial prints `[%d, %5d] loss: %.3f` % (epoch + 1, i + 1, running
+    loss): tutorial_fit.py cifar, one real training of 6 epochs of 360 minibatches printed every 40. Every loss
+    at epoch * 360 + i + 1: the epoch's length is not printed, so the reader counts on from the last printed
+    minibatch (360, printed as the epoch's last). Before, the log was no training log at all."""
+    folder = CONSOLE / "tutorial-cifar"
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    assert list(run.series) == ["loss"]
+    assert [list(p) for p in zip(run.series["loss"].step.tolist(), run.series["loss"].value.tolist())] == truth["train"]
+
+
+@pytest.mark.parametrize("style", ["ignite-print", "ignite-print-highlr", "ignite-tqdm"])
+def test_ignites_results_lines_keep_the_training_and_validation_sets_apart(style):
+    """PyTorch-Ignite's MNIST examples (ignite_fit.py: real ignite 0.5.5 trainings) print `Training Results -
+    Epoch: 3  Avg accuracy: 0.74 Avg loss: 1.72` and `Validation Results - Epoch: 3  ...` with the same names:
+    the validation line's are val_ metrics (the phase named before the position), so the two sets are two
+    curves. Before, the validation values overwrote the training set's under one name. ignite-print also
+    prints `Epoch[e] Iteration[i/N] Loss:` with the global iteration: every loss at it, the Results lines at the
+    last iteration printed before them; ignite-tqdm's iteration bar (stderr, carriage returns) adds nothing."""
+    folder = CONSOLE / style
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    assert set(run.series) == {"Avg accuracy", "Avg loss", "val_Avg accuracy", "val_Avg loss"} | (
+        {"Loss"} if truth["train"] else set())
+    if truth["train"]:
+        assert [list(p) for p in zip(run.series["Loss"].step.tolist(), run.series["Loss"].value.tolist())] == truth["train"]
+    for prefix, key in (("", "train_results"), ("val_", "val_results")):
+        want = np.array(truth[key])
+        assert run.series[prefix + "Avg accuracy"].step.tolist() == want[:, 0].astype(int).tolist()
+        assert np.array_equal(run.series[prefix + "Avg accuracy"].value, want[:, 1])
+        assert np.array_equal(run.series[prefix + "Avg loss"].value, want[:, 2])
+    _, roles = build_curves(run)
+    assert roles["val_loss"] == "val_Avg loss" and roles["val_acc"] == "val_Avg accuracy"
+    rules, _ = _verdict(folder)
+    assert (rules and rules[0].startswith("DIV")) if style.endswith("highlr") else rules == []
+
+
+@pytest.mark.parametrize("style", ["flax", "flax-highlr", "clu-collections"])
+def test_clus_logging_writer_lines_read_at_their_steps_with_the_hyperparameters(style):
+    """JAX/Flax trainings log through CLU's metric writers; the terminal shows its LoggingWriter's absl lines
+    (flax_fit.py: real jax 0.10 / flax 0.12 / clu 0.0.12 trainings): `I1206 20:55:06.73 1397 logging_writer.py:48]
+    [20] steps_per_second=4048.17, train_accuracy=0.757812, ...` at step 20, `[22] collection=eval accuracy=0.79,
+    loss=0.67` as val_ metrics (a writer per collection), and `[Hyperparameters] {'learning_rate': 0.1, ...}`
+    as the run's hyperparameters. Before, none of it was a training log."""
+    folder = CONSOLE / style
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    names = (("loss", "val_loss", "val_accuracy") if style == "clu-collections"
+             else ("train_loss", "eval_loss", "eval_accuracy"))
+    for tag, key in zip(names, ("train", "eval_loss", "eval_accuracy")):
+        assert [list(p) for p in zip(run.series[tag].step.tolist(), run.series[tag].value.tolist())] == truth[key], tag
+    assert run.hparams["learning_rate"] == (3.0 if style == "flax-highlr" else 0.1)
+    assert run.hparams["optimizer"] == "sgd" and run.hparams["batch_size"] == 64
+    assert "steps_per_second" not in build_curves(run)[1].values()
+    _, roles = build_curves(run)
+    assert (roles["train_loss"], roles["val_loss"], roles["val_acc"]) == names
+    if style != "flax-highlr":
+        assert _verdict(folder) == ([], None)

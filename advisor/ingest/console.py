@@ -48,6 +48,15 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   (`valid on 'valid2' subset`) are `val_valid2_` ones. llm.c's own log file (`s:100 trl:3.28 lr:0.0006
   norm:0.31`, `s:100 tel:3.30`) reads as train_loss / val_loss. TensorFlow Estimator's `Saving dict for
   global step 500: accuracy = 0.61, ..., loss = 1.21` is an evaluation's: the val_ metrics at that step.
+  PyTorch's own examples: pytorch/examples' mnist (`Train Epoch: 1 [640/60000 (1%)]\tLoss: 0.31`, the bracket
+  after the epoch counting samples, a last short batch's count that goes back placed by its percent; `Test
+  set: Average loss: 0.0526, Accuracy: 9832/10000 (98%)` as test_loss and test_accuracy, the fraction) and the
+  CIFAR-10 tutorial (`[1,  2000] loss: 2.193`: epoch and minibatch; an epoch whose length is not printed is
+  as long as its last printed step, one printing interval more when its count starts at 0). A phase named
+  before the position makes the line's unsplit names val_ ones (Ignite's `Validation Results - Epoch: 1  Avg
+  loss: 0.25` beside its `Training Results - ...`). CLU's LoggingWriter (JAX/Flax trainings: `... logging_writer.py:
+  48] [20] train_loss=1.16, ...`, `[22] collection=eval loss=0.67`, the eval collection's as val_ metrics) is
+  read at its steps, its `[Hyperparameters] {...}` line (a literal dict) as the run's hyperparameters.
 
 A file is claimed when its first 16 KiB (1 MiB when they hold only a bar's redraws) show a grammar's
 signature with a loss (an `Epoch k/N` block, an iteration line, a TQDM epoch bar) or, for the
@@ -61,12 +70,13 @@ parsed as numbers or literals only, never evaluated as code.
 """
 from __future__ import annotations
 
+import ast
 import io
 import re
 from array import array
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -111,7 +121,21 @@ _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?
 # meter loggers: MetricLogger's step after its epoch (`Epoch: [3]  [ 40/782]`), timm's train line
 # (`Train: 3 [  40/782 ( 5%)]`), an evaluation's line (`Test:  [ 10/50]`, `Test: [  10/49]`) and a
 # meter's `name: value (average)`
-_BRACKET_STEP = re.compile(r"\s{0,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\s{0,4}\]")
+_BRACKET_STEP = re.compile(r"\s{0,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})"
+                           r"(?:\s{0,4}\(\s{0,4}(\d{1,3}(?:\.\d{1,4})?)\s{0,2}%\s{0,4}\))?\s{0,4}\]")
+# the PyTorch CIFAR-10 tutorial's `[epoch, minibatch]` at the start of its lines: `[1,  2000] loss: 2.193`
+_TUPLE_POSITION = re.compile(r"^\s{0,8}\[\s{0,4}(\d{1,9}),\s{0,8}(\d{1,12})\s{0,4}\]")
+# pytorch/examples' mnist test(): `Test set: Average loss: 0.0526, Accuracy: 9832/10000 (98%)`, an evaluation
+# with no position of its own; its accuracy printed as correct/total
+_SET_EVAL = re.compile(r"^\s{0,8}(test|val|valid|validation|eval|evaluation|dev)\s{1,4}set\s{0,4}:", re.IGNORECASE)
+_FRACTION_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}:\s{0,4}(\d{1,15})\s{0,4}/\s{0,4}(\d{1,15})(?![\w./])",
+                            re.IGNORECASE)
+_MEAN_WORDS = {"avg", "avg.", "average", "mean"}
+# the phase a line names before its position: Ignite's `Validation Results - Epoch: 1  Avg accuracy: 0.93 Avg
+# loss: 0.25` (its `Training Results - ...` line prints the same names for the training set)
+_EVAL_PHASE = re.compile(r"(?<![\w.])(?:val|valid|validation|test|testing|eval|evaluation|evaluating|dev)(?![\w.])",
+                         re.IGNORECASE)
+_TRAIN_PHASE = re.compile(r"(?<![\w.])(?:train|training)(?![\w.])", re.IGNORECASE)
 _TIMM_TRAIN = re.compile(r"^\s{0,8}Train:\s{0,4}(\d{1,9})\s{1,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\b")
 _EVAL_LINE = re.compile(r"^\s{0,8}(?:Test|Val|Valid|Validation|Eval)\s{0,4}:"
                         r"\s{0,8}\[\s{0,12}\d{1,12}\s{0,4}/\s{0,4}\d{1,12}\s{0,4}\]")
@@ -153,6 +177,12 @@ _STEPS_BAR = re.compile(r"(?:^\s{0,8}|\s-\s{1,4})(?:global |training |train )?st
 _LLMC_LOG = re.compile(r"^s:(\d{1,12}) (trl|tel|eval):(" + _NUMBER + r")(?:\s|$)")
 _LLMC_NAMES = {"trl": "train_loss", "tel": "val_loss", "eval": "val_hellaswag_acc"}
 _LLMC_LR = re.compile(r"\blr:(" + _NUMBER + r")(?=\s|$)")
+# CLU's LoggingWriter (JAX/Flax trainings: flax's examples, big_vision, scenic), on absl's log lines (`I1206
+# 20:55:06.732527 1397 logging_writer.py:48] [20] steps_per_second=4048.17, train_accuracy=0.757812, train_loss=
+# 1.16746`), a writer's collection after the step (`[22] collection=eval accuracy=0.79, loss=0.67`), and its
+# write_hparams (`[Hyperparameters] {'learning_rate': 0.1, ...}`, a literal dict)
+_CLU = re.compile(r"(?:^\s{0,8}|\]\s)\[(\d{1,12})\](?: collection=([\w./-]{1,60}))? (?=[A-Za-z_][\w./-]{0,79}=)")
+_CLU_HPARAMS = re.compile(r"\[Hyperparameters\](?: collection=[\w./-]{1,60})? (\{.{0,65536}\})\s{0,8}$")
 _TQDM = console_hf.TQDM
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 _STEP_NAMES = ("step", "iteration", "iter", "it", "batch", "num_updates")  # fairseq counts `num_updates`
@@ -245,10 +275,45 @@ def _meter_pairs(line: str, pair: re.Pattern, start: int = 0, val: bool = False,
     return pairs
 
 
+def _bracket_step(bracket: re.Match, epoch: int, within: tuple[int, int] | None) -> tuple[int, int]:
+    """The step (and its total) of an epoch's `[n/N]` bracket. pytorch/examples' mnist prints `batch_idx *
+    len(data)` of `len(dataset)` samples: at a last, shorter batch the count goes back (`[638/1437 (96%)]`
+    after `[1280/1437 (87%)]`); such a count is placed by the percent printed beside it."""
+    step, total = int(bracket.group(1)), int(bracket.group(2))
+    if bracket.group(3) and within is not None and within[0] == epoch and step < within[1]:
+        step = max(within[1] + 1, round(float(bracket.group(3)) * total / 100))
+    return step, total
+
+
+def _set_pairs(line: str, evaluation: re.Match) -> dict[str, float]:
+    """An evaluation's `<Test> set:` line as `<test>_` metrics: `Average loss: 0.0526` as test_loss (the
+    average is what is printed), `Accuracy: 9832/10000 (98%)` as test_accuracy 0.9832."""
+    prefix = evaluation.group(1).lower() + "_"
+    pairs: dict[str, float] = {}
+    spans = []
+    for m in _FRACTION_PAIR.finditer(line, evaluation.end()):
+        total = int(m.group(3))
+        if total > 0:
+            pairs[m.group(1).strip()] = int(m.group(2)) / total
+            spans.append(m.span())
+    for m in _LINE_PAIR.finditer(line, evaluation.end()):
+        if not any(a <= m.start() < b for a, b in spans):
+            value = parse_float(m.group(2))
+            if value is not None:
+                pairs.setdefault(m.group(1).strip(), value)
+    named = {}
+    for name, value in pairs.items():
+        words = [w for w in name.lower().split() if w not in _MEAN_WORDS]
+        if words and _metric_name(" ".join(words)):
+            named[prefix + "_".join(words)] = value
+    return named
+
+
 def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, int | None, dict[str, float]]]:
     """(epoch, step, the step's printed total, metric pairs) of every line that names a position; an
     evaluation's line (a meter logger's `Test:  [ 10/50]`) as (None, None, None, its val_ pairs)."""
     pending: dict[str, float] = {}  # llm.c's `val loss 3.28`, printed before its step's line
+    within: tuple[int, int] | None = None  # the last (epoch, step) an epoch's `[n/N]` bracket gave
     steps_bar = False  # a bar over the run's steps was drawn: it holds the points
     for line in lines:
         bar = _TQDM.search(line)
@@ -275,6 +340,14 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             if pairs:
                 yield None, int(llmc.group(1)), None, pairs
             continue
+        clu = _CLU.search(line) if "=" in line else None
+        if clu:
+            val = clu.group(2) is not None and classify(clu.group(2)).split == "val"
+            pairs = {("val_" + k if val and classify(k).split is None else k): v
+                     for k, v in _numbers(_LINE_PAIR.findall(line, clu.end())).items() if _metric_name(k)}
+            if pairs:
+                yield None, int(clu.group(1)), None, pairs
+            continue
         bare = _BARE_VAL.match(line)
         if bare:  # held for the step line that follows it
             value = parse_float(bare.group(2))
@@ -283,6 +356,12 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             continue
         if _EVAL_LINE.match(line):
             pairs = _meter_pairs(line, _LINE_PAIR, val=True)
+            if pairs:
+                yield None, None, None, pairs
+            continue
+        evaluation = _SET_EVAL.match(line)
+        if evaluation:
+            pairs = _set_pairs(line, evaluation)
             if pairs:
                 yield None, None, None, pairs
             continue
@@ -301,18 +380,21 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                     yield None, None, None, pairs
                 continue
         positions: dict[str, tuple[int, int | None]] = {}
-        timm = _TIMM_TRAIN.match(line)
+        timm = _TIMM_TRAIN.match(line) or _TUPLE_POSITION.match(line)
         if timm:
             positions["epoch"] = (int(timm.group(1)), None)
-            positions["step"] = (int(timm.group(2)), int(timm.group(3)))
+            positions["step"] = (int(timm.group(2)), int(timm.group(3)) if timm.lastindex == 3 else None)
         after = timm.end() if timm else None  # where the position ends: the fields follow it
+        begins = 0 if timm else None  # where the position starts: a phase named before it is the line's
         for m in _POSITION.finditer(line):
             after = m.end() if after is None else after
+            begins = m.start() if begins is None else begins
             key = m.group(1).lower()
             positions.setdefault(key, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
             bracket = _BRACKET_STEP.match(line, m.end()) if key == "epoch" and m.group(3) is None else None
-            if bracket:  # MetricLogger: `Epoch: [3]  [ 40/782]`
-                positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
+            if bracket:  # MetricLogger: `Epoch: [3]  [ 40/782]`; pytorch/examples: `Epoch: 1 [640/60000 (1%)]`
+                positions.setdefault("step", _bracket_step(bracket, positions["epoch"][0], within))
+                within = (positions["epoch"][0], positions["step"][0])
         if not positions:
             continue
         if "train" in line and "|" in line and _FAIRSEQ_MEANS.search(line):
@@ -329,6 +411,9 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             prefix = "val_" if not subset or subset.group(1) == "valid" else f"val_{subset.group(1)}_"
             pairs = {(prefix + k if classify(k).split != "val" else k): v for k, v in pairs.items()
                      if not k.lower().startswith("best")}
+        elif begins and _EVAL_PHASE.search(line, 0, begins) and not _TRAIN_PHASE.search(line, 0, begins):
+            # an evaluation's line (`Validation Results - Epoch: 1  Avg loss: 0.25`): its metrics are val_
+            pairs = {("val_" + k if classify(k).split is None else k): v for k, v in pairs.items()}
         if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
             pairs.update(console_hf.metrics(console_hf.parse(line) or {}))
         if pairs:
@@ -340,6 +425,17 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
         yield None, None, None, pending
 
 
+def _epoch_length(first: int | None, gap: int | None, last: int | None) -> int:
+    """An epoch's length in steps when its lines print no total (the CIFAR-10 tutorial's `[2,  2000]`): its
+    last printed step, and one gap more when the count starts at 0 (`batch_idx` 0, 100, ... 900: the
+    epoch holds about 1,000), so the next epoch's points sit as far apart as the printing interval."""
+    if last is None:
+        return 0
+    if first is not None and gap is not None and 0 <= first < gap:
+        return last + gap - first
+    return last
+
+
 def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
     """Lines naming their position, on one axis: the step when the log counts steps (`by_step`), a step
     that starts again when the epoch moves on counting on from the epoch before (by its printed
@@ -347,6 +443,7 @@ def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
     the last step, adding only the metrics the step line there lacks; else the epoch. A bar redrawn
     at one position is one record, its last state winning."""
     offset, last, last_epoch = 0, None, None
+    first = gap = raw = None  # the epoch's first printed step, the gap between its last two, the last one
     held: Record | None = None
     own: set[str] = set()  # the metrics the held record's own step (or epoch) line set
     for epoch, step, total, pairs in _positioned(lines):
@@ -361,10 +458,16 @@ def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
         else:
             x = step + offset
             if last is not None and x <= last and epoch is not None and last_epoch is not None and epoch > last_epoch:
-                offset += total if total else 0
+                offset += total if total else _epoch_length(first, gap, raw)
                 if step + offset <= last:
                     offset = last + 1 - step
                 x = step + offset
+                first = gap = None
+            if first is None:
+                first = step
+            elif raw is not None and step > raw:
+                gap = step - raw
+            raw = step
             last, last_epoch = x, epoch if epoch is not None else last_epoch
         if x is None:
             continue
@@ -472,6 +575,22 @@ def _stream(path: Path) -> Iterator[str]:
         raise IngestError(f"{path}: cannot read ({limits.describe_os_error(exc)})") from None
 
 
+def _clu_hparams(path: Path) -> dict[str, Any]:
+    """The hyperparameters a CLU writer logged (`[Hyperparameters] {'learning_rate': 0.1, ...}`) in the
+    file's head: the dict's scalar values, parsed as literals (never evaluated as code)."""
+    for line in _LINE_BREAK.split(head_text(path)):
+        found = _CLU_HPARAMS.search(line) if "[Hyperparameters]" in line else None
+        if found is None:
+            continue
+        try:
+            value = ast.literal_eval(found.group(1))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return {}
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, (int, float, str, bool))}
+    return {}
+
+
 def read(source: RunSource) -> Run:
     """Every record of one console log, under the grammar its head showed, streamed into compact
     per-metric arrays (a 100 MB log of a million steps must not become a million dicts)."""
@@ -493,6 +612,8 @@ def read(source: RunSource) -> Run:
             values.setdefault(name, array("d")).append(value)
     if not steps:
         raise IngestError(f"{path}: no training records (no line with an epoch or step and metric values)")
+    if grammar == "lines":
+        run.hparams = _clu_hparams(path)
     builder = SeriesBuilder()
     for name in steps:
         builder.add_many(name, np.frombuffer(steps[name], dtype=np.int64), np.frombuffer(values[name]))
