@@ -104,27 +104,54 @@ def _case(name):
     return next(c for c in CASES if c.name == name)
 
 
+# batch4-lr0.25 trains chaotically (plain SGD on minibatches of 4 at LR 0.25): a CPU's float kernels move its
+# trajectory as another seed would. On an AMD EPYC's AVX-512 kernels (session 19) its seed 0 settles in its
+# last quarter and takes no label, where Intel's AVX-512, AVX2 and plain kernels gave oscillation with a
+# margin; over seeds 0-2 x three kernels there, 8 of 9 trajectories are labelled oscillation (fixtures/margins.py;
+# 1,200 steps or LR 0.35 are no steadier: 11 and 4 of 18). Its label is a fact about the config over seeds,
+# not one trajectory: it must come out on most of these seeds.
+SEEDS = {"batch4-lr0.25": (0, 1, 2)}
+
+
+def _labels_over_seeds(tmp_path, name) -> list[dict]:
+    """The fixture config's labels (patterns, onsets, near misses) trained at its own seed (make_case:
+    raises on a mismatch, with the statistics), or at each of SEEDS[name] (measure_case)."""
+    import dataclasses
+
+    from fixtures.make_fixtures import make_case, measure_case
+
+    case = _case(name)
+    if name not in SEEDS:
+        return [{**make_case(case, tmp_path), "ambiguous": []}]
+    return [measure_case(dataclasses.replace(case, seed=seed), tmp_path / f"seed{seed}")[1]
+            for seed in SEEDS[name]]
+
+
+def _reproduced(labels: list[dict], name: str) -> bool:
+    """The recorded label, without a near miss, on most of the trainings."""
+    hits = sum(sorted(lab["patterns"]) == RUNS[name]["patterns"] and not lab["ambiguous"] for lab in labels)
+    return hits * 2 > len(labels)
+
+
 @pytest.mark.trains
 @pytest.mark.parametrize("name", ["lr-too-low", "overfitting-keras-csv", "batch4-lr0.25"])
 def test_a_fixture_config_still_reproduces_its_label(tmp_path, name):
     """Guards the built-in trials: a change that alters training must be caught before the
-    committed fixtures silently stop matching what their configs produce."""
+    committed fixtures silently stop matching what their configs produce (a chaotic config: on most
+    of its seeds, at any onset)."""
     pytest.importorskip("torch")
-    from fixtures.make_fixtures import make_case
-
-    entry = make_case(_case(name), tmp_path)
-    assert entry["patterns"] == RUNS[name]["patterns"]
-    assert entry["onsets"] == RUNS[name]["onsets"]
+    labels = _labels_over_seeds(tmp_path, name)
+    assert _reproduced(labels, name), [(lab["patterns"], lab["ambiguous"]) for lab in labels]
+    if name not in SEEDS:
+        assert labels[0]["onsets"] == RUNS[name]["onsets"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_every_fixture_config_reproduces_its_label(tmp_path, name):
     pytest.importorskip("torch")
-    from fixtures.make_fixtures import make_case
-
-    entry = make_case(_case(name), tmp_path)
-    assert entry["patterns"] == RUNS[name]["patterns"]
+    labels = _labels_over_seeds(tmp_path, name)
+    assert _reproduced(labels, name), [(lab["patterns"], lab["ambiguous"]) for lab in labels]
 
 
 def test_corpus_sweep_is_seeded_and_covers_every_writer():
