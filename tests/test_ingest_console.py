@@ -877,3 +877,5 @@ def test_clus_logging_writer_lines_read_at_their_steps_with_the_hyperparameters(
     assert (roles["train_loss"], roles["val_loss"], roles["val_acc"]) == names
     if style != "flax-highlr":
         assert _verdict(folder) == ([], None)
+    else:  # SGD 3.0 at momentum 0.9 (30x the usual top): at chance from its first logged loss; never "raise it"
+        assert _verdict(folder) == (["ACC001"], "lower_lr")
