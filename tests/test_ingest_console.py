@@ -879,3 +879,14 @@ def test_clus_logging_writer_lines_read_at_their_steps_with_the_hyperparameters(
         assert _verdict(folder) == ([], None)
     else:  # SGD 3.0 at momentum 0.9 (30x the usual top): at chance from its first logged loss; never "raise it"
         assert _verdict(folder) == (["ACC001"], "lower_lr")
+
+
+def test_a_loss_that_blows_up_printed_in_fixed_point_keeps_every_point(tmp_path):
+    """`Loss: {:.6f}` prints a loss of 1e100 as 101 digits. Numbers were bounded at 30 digits, so every point past
+    1e30 was dropped and an explosion read as its first few points (a review's listed gap since session 18);
+    now up to float's 309 digits, and beyond that the line's `inf`."""
+    values = [2.3 * 10.0 ** (10 * k) for k in range(31)] + [float("inf")]
+    text = "".join(f"Train Epoch: 1 [{i * 64}/60000 ({i * 64 / 600:.0f}%)]\tLoss: {v:.6f}\n" for i, v in enumerate(values))
+    (tmp_path / "train.log").write_text(text)
+    loss = _one(tmp_path / "train.log").series["Loss"]
+    assert len(loss) == 32 and np.allclose(loss.value[:31], values[:31], rtol=1e-12) and np.isinf(loss.value[-1])

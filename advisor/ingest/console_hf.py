@@ -50,8 +50,10 @@ from advisor.ingest._text import loads_json, parse_float
 from advisor.ingest.csv_logs import METRIC_NAME
 from advisor.roles import classify
 
-# a number as printed: every repetition bounded (console.py's patterns use it too)
-NUMBER = r"[-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf(?:inity)?)"
+# a number as printed: every repetition bounded (console.py's patterns use it too). A loss that blows up
+# printed with `{:.6f}` (pytorch/examples' format) is a run of up to 309 digits before it overflows to inf:
+# with at most 30 digits, every point past 1e30 was dropped and the explosion read as a few points
+NUMBER = r"[-+]?(?:\d{1,320}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf(?:inity)?)"
 # a Python dict's repr (`{'loss': ...`) or a JSON object (`{"loss": ...`, a loop's json.dumps)
 DICT_START = re.compile(r"""\{(['"])[\w./ -]{1,80}\1: """)
 _PAIR = re.compile(r"""(['"])([\w./ -]{1,80})\1:\s{0,4}['"]?(""" + NUMBER + r""")['"]?\s{0,4}(?=[,}])""", re.IGNORECASE)
