@@ -117,3 +117,22 @@ def test_spawned_entry_workers_are_pinned_one_gpu_each(monkeypatch):
     seen = {float(r.run.series["env/cuda"].value[0]) for r in results}
     # every trial ran pinned to one of the two GPUs (which worker takes which job is the pool's call)
     assert seen and seen <= {0.0, 1.0} and len(results) == 4 and all(r.error is None for r in results)
+
+
+PRINTS = shlex.quote(str(DATA / "print_script.py"))
+
+
+def test_a_script_that_only_prints_is_read_from_its_output(tmp_path):
+    """A trial whose script writes no log file (print_script.py prints as pytorch/examples' mnist does, and has
+    no --logdir) is read from its own output, as `python train.py > train.log` would be: its losses at their
+    sample counts. Before, every such trial failed with "no readable logs". A crash keeps what it printed."""
+    ok = run_cmd_trial(f"{PY} {PRINTS} --lr {{lr}} --epochs 2 --seed {{seed}}", {"lr": 0.1, "seed": 1},
+                       tmp_path / "ok", None, 60, "baseline", 1)
+    assert ok.error is None and ok.run is not None and ok.run.format == "console"
+    loss = ok.run.series["Loss"]
+    assert loss.step[0] == 0 and loss.step[-1] > 2000 and len(loss) == 26  # 2 epochs x 13 printed batches
+    assert "test_loss" in ok.run.series
+    # at LR 10 the loss grows to 1e305 (printed with {:.6f}: 306 digits) and the script exits 1 at inf
+    blown = run_cmd_trial(f"{PY} {PRINTS} --lr 10 --epochs 5", {}, tmp_path / "blown", None, 60, "baseline", 1)
+    assert blown.error.startswith("exit code 1") and blown.run is not None
+    assert len(blown.run.series["Loss"]) == 31 and blown.run.series["Loss"].value[-1] > 1e300

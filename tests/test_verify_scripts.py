@@ -111,6 +111,27 @@ def test_a_script_that_counts_in_epochs_gets_a_budget_in_epochs(tmp_path):
     assert v["compute"]["trial_steps"] == v["compute"]["trials"] * (max(epochs) * 15 - 1)
 
 
+def test_a_script_that_only_prints_is_verified_from_its_output(tmp_path):
+    """An ordinary script with no log file and no --logdir (print_script.py prints as pytorch/examples' mnist:
+    `Train Epoch: 1 [160/2000 (8%)]\tLoss: ...` and `Test set: Average loss: ...`): the user saved its output
+    (`python print_script.py --lr 0.9 > run.log`) and verifies with a template that has no {logdir}. Each
+    trial's own output is its log: the stall at LR 0.9 is verified and LR 0.3 confirmed. Before, every trial
+    failed with "no readable logs" and the session exited 2."""
+    script = Path(__file__).resolve().parent / "data" / "verify" / "print_script.py"
+    printed = subprocess.run([sys.executable, str(script), "--lr", "0.9", "--epochs", "3"], check=True,
+                             capture_output=True, text=True).stdout
+    (tmp_path / "run.log").write_text(printed)
+    template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --epochs {{epochs}} --seed {{seed}}"
+    result = CliRunner().invoke(main, ["verify", str(tmp_path / "run.log"), "--cmd", template, "--set", "lr=0.9",
+                                       "--set", "epochs=3", "--seeds", "2", "--workdir", str(tmp_path / "trials"),
+                                       "--format", "json", "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (v,) = json.loads(result.output)["runs"][0]["verification"]
+    assert (v["action"], v["verdict"]) == ("lower_lr", "confirmed"), v["notes"]
+    assert v["compute"]["failed_trials"] == 0 and len(v["fix"]) == 2
+    assert list((tmp_path / "trials").glob("*.out.txt"))  # the trials' outputs, read as their logs
+
+
 def _finding(*recs: Recommendation) -> Finding:
     return Finding(rule="PLT001", pattern="plateau", severity="warning", metric="train/loss", start_step=None,
                    end_step=None, summary="", recommendations=list(recs))

@@ -160,15 +160,17 @@ def _kill_group(proc: subprocess.Popen) -> None:
 def run_cmd_trial(template: str, values: dict[str, Any], logdir: Path, slot: int | None,
                   timeout: float | None, arm: str, seed: int, rules: ArgRules | None = None) -> TrialResult:
     """One command trial: render, run, then read whatever logs `{logdir}` holds with advisor's
-    own ingesters. A crash or timeout is reported in `error`; logs it wrote before are still used
-    (a NaN crash is itself evidence of divergence)."""
+    own ingesters, or, when it holds none, the command's own output (a script that only prints is
+    read as its saved terminal output is). A crash or timeout is reported in `error`; logs it wrote
+    before are still used (a NaN crash is itself evidence of divergence)."""
     from advisor.pipeline import read_runs
 
     logdir.mkdir(parents=True, exist_ok=True)
     env, device = trial_env(slot)
     argv = render_argv(template, {**values, "logdir": str(logdir), "device": device,
                                   "gpu": "" if slot is None else physical_gpu(slot)}, rules)
-    outcome = run_command(argv, env, timeout, logdir.parent / f"{logdir.name}.out.txt")
+    printed = logdir.parent / f"{logdir.name}.out.txt"
+    outcome = run_command(argv, env, timeout, printed)
     error = None
     if outcome.timed_out:
         error = f"timed out after {timeout:g}s"
@@ -177,11 +179,15 @@ def run_cmd_trial(template: str, values: dict[str, Any], logdir: Path, slot: int
         error = f"exit code {outcome.returncode}: {last[0][:200]}"
     run = None
     runs, errors = read_runs([logdir])
+    if not runs and printed.is_file():
+        # a script that only prints (pytorch/examples' mnist, the CIFAR-10 tutorial, a loop's prints):
+        # its terminal output is its log, read by the console reader as `python train.py > train.log` is
+        runs = read_runs([printed])[0]
     if runs:
         run = max(runs, key=lambda r: r.points)
     elif error is None:
         msg = errors[0]["message"] if errors else "no log files found"
-        error = f"no readable logs in {logdir} ({msg})"
+        error = f"no readable logs in {logdir} nor in the command's output ({msg})"
     return TrialResult(arm=arm, seed=seed, run=run, error=error, wall_s=outcome.wall_s, logdir=str(logdir),
                        device=device)
 
