@@ -149,3 +149,39 @@ def test_llama_factorys_trainer_log_counts_its_current_steps(tmp_path, folder):
     (both / "trainer_log.jsonl").write_text(_llama_factory_log(state))
     runs, _ = read_runs([str(both)])
     assert [r.format for r in runs] == ["hf-trainer"]
+
+
+HISTORY = Path(__file__).parent / "data" / "formats" / "json-history"
+
+
+@pytest.mark.parametrize("layout", ["loop", "pandas"])
+def test_a_history_dumped_as_one_json_array_reads_at_its_epochs(layout):
+    """A loop that keeps its history as a list of per-epoch dicts and dumps it at the end (history_fit.py: one
+    real training; `json.dump(history, f, indent=2)` and pandas' `to_json(orient="records")`): every row at its
+    epoch, and the run's overfitting found (the val loss's minimum at epoch 13, then 17% above it). Before,
+    a `.json` file holding an array of objects was no training log."""
+    truth = json.loads((HISTORY / "truth.json").read_text())["rows"]
+    sources, problems = discover([str(HISTORY / layout)])
+    assert not problems and [s.format for s in sources] == ["jsonl"]
+    run = read_source(sources[0])
+    assert not run.warnings
+    for key in ("train_loss", "val_loss", "val_acc"):
+        assert run.series[key].step.tolist() == [r["epoch"] for r in truth]
+        assert run.series[key].value.tolist() == [r[key] for r in truth]
+    rules, first = _verdict(HISTORY / layout)
+    assert rules == ["overfitting"] and first == "early_stop"
+
+
+def test_a_json_array_cut_short_keeps_its_rows_and_an_array_of_configs_is_no_run(tmp_path):
+    """A run killed while `json.dump` wrote its history leaves an array cut mid-object: the objects before the
+    cut are kept, with a warning. An array of configs (`[{"lr": 0.1, "batch_size": 32}, ...]`, a sweep's grid)
+    has no loss or accuracy: not a training log."""
+    text = (HISTORY / "loop" / "history.json").read_text()
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "history.json").write_text(text[:len(text) // 2])
+    run = read_source(discover([str(tmp_path / "cut")])[0][0])
+    assert 25 <= len(run.series["train_loss"]) < 60 and "cut short" in run.warnings[0]
+    (tmp_path / "grid").mkdir()
+    (tmp_path / "grid" / "sweep.json").write_text(json.dumps([{"lr": 10.0 ** -k, "batch_size": 32} for k in range(5)]))
+    sources, problems = discover([str(tmp_path / "grid")])
+    assert sources == [] and problems

@@ -2,7 +2,10 @@
 
 detectron2's `metrics.json` (`iteration`, `total_loss`, `lr`), mmengine's `scalars.json` (`step`,
 `loss`, `lr`), Ray Tune's `result.json` (`training_iteration`, the metrics, the trial's `config`)
-and hand-written `metrics.jsonl` loops (`json.dumps({"step": s, "loss": l})`) all share this shape.
+and hand-written `metrics.jsonl` loops (`json.dumps({"step": s, "loss": l})`) all share this shape. So does
+a loop's whole history dumped at once, `json.dump(history, f)` of a list of per-epoch dicts (`[{"epoch": 1,
+"train_loss": 0.9, "val_loss": 1.0}, ...]`, also pandas' `to_json(orient="records")`): a `.json` file that is
+one array of such objects, read object by object, so an array cut short by a killed run keeps its rows.
 
 Each line is one row of a sparse wide table: its keys are the columns (nested objects flattened as
 `a.b`), a key a line leaves out is not logged there. The table is then read exactly as a CSV log
@@ -17,18 +20,22 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 from advisor.ingest import csv_logs
 from advisor.ingest._text import as_number, flatten, head_text, line_list, loads_json, read_text
 from advisor.model import IngestError, Run, RunSource
+from advisor.roles import classify
 
 FORMAT = "jsonl"
 SUFFIXES = {".jsonl", ".ndjson", ".json"}
 SIDE_FILES = [*csv_logs.CONFIG_SIDE_FILES, "params.json"]  # Ray Tune writes the trial's config there
 CONFIG_KEY = "config"  # Ray Tune repeats the trial's config in every result row
 SNIFF_LINES = 3
+ARRAY_HEAD = re.compile(r"^\s*\[\s*\{")  # a JSON array of objects: a history dumped at once
 
 
 def _metric_row(line: str) -> dict[str, Any] | None:
@@ -45,13 +52,43 @@ def _metric_row(line: str) -> dict[str, Any] | None:
     return None
 
 
+def _array_objects(text: str) -> tuple[list[Any], bool]:
+    """The values of a JSON array, one by one, and whether the array is cut short (a run killed while
+    `json.dump` wrote it: the values before the cut are kept)."""
+    decoder = json.JSONDecoder()
+    pos, end, values = text.index("[") + 1, len(text), []
+    while True:
+        while pos < end and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= end:
+            return values, True
+        if text[pos] == "]":
+            return values, False
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except (ValueError, RecursionError):
+            return values, True
+        values.append(value)
+
+
+def _is_history(row: Any) -> bool:
+    """An epoch's (or step's) record in a dumped history: a loss or an accuracy among its numbers."""
+    return isinstance(row, dict) and any(
+        classify(str(k)).kind in ("loss", "acc") and as_number(v) is not None for k, v in flatten(row).items())
+
+
 def sniff(path: Path) -> bool:
-    """True when the file's first lines are metric rows: two at least, or one that ends the file.
+    """True when the file's first lines are metric rows: two at least, or one that ends the file; or,
+    for a `.json` file, when it is an array whose first objects are records with a loss or an accuracy.
 
     A pretty-printed JSON document (a config, trainer_state.json) opens with a line that is not a
     whole object; a one-line JSON object with numbers is a summary (`all_results.json`) unless the
-    file is named as a JSON-lines log."""
-    lines = [ln for ln in head_text(path, 65536).splitlines() if ln.strip()][:SNIFF_LINES]
+    file is named as a JSON-lines log. An array of configs (`[{"lr": 0.1}, ...]`) is no history."""
+    head = head_text(path, 65536)
+    if path.suffix.lower() == ".json" and ARRAY_HEAD.match(head):
+        values, _ = _array_objects(head)
+        return len(values) >= 2 and all(_is_history(v) for v in values[:SNIFF_LINES])
+    lines = [ln for ln in head.splitlines() if ln.strip()][:SNIFF_LINES]
     rows = [r for r in (_metric_row(ln) for ln in lines[:2]) if r is not None]
     if len(rows) >= 2:
         return True
@@ -74,6 +111,14 @@ def json_objects(path: Path) -> tuple[list[dict[str, Any]], list[str], bool]:
     (a last line cut short says so apart), and whether the file ends mid-line (still being written, or
     the run was killed). Shared with advisor.ingest.mmlab."""
     text = read_text(path)
+    if ARRAY_HEAD.match(text):
+        values, cut = _array_objects(text)
+        rows = [v for v in values if isinstance(v, dict)]
+        warnings = [f"{path}: the JSON array is cut short (file still being written or the run was killed); "
+                    f"the {len(rows)} object(s) before the cut were kept"] if cut else []
+        if len(rows) < len(values):
+            warnings.append(f"{path}: skipped {len(values) - len(rows)} array element(s) that are not JSON objects")
+        return rows, warnings, cut
     lines = text.splitlines()
     rows: list[dict[str, Any]] = []
     bad: list[int] = []
