@@ -890,3 +890,19 @@ def test_a_loss_that_blows_up_printed_in_fixed_point_keeps_every_point(tmp_path)
     (tmp_path / "train.log").write_text(text)
     loss = _one(tmp_path / "train.log").series["Loss"]
     assert len(loss) == 32 and np.allclose(loss.value[:31], values[:31], rtol=1e-12) and np.isinf(loss.value[-1])
+
+
+def test_paddleocrs_trainer_lines_read_at_their_global_step_with_its_evaluations():
+    """PaddleOCR's tools/program.py, copied by many OCR and detection trainers (paddle_fit.py: a real training
+    printed with its logger and format strings): `epoch: [1/12], global_step: 10, loss: 2.299814, lr: ...` at
+    global_step 10, not one point an epoch at the epoch; `cur metric, acc: 0.81, ...` as val_acc at the step
+    printed before it (its `best metric, ...` is no curve). Before, 12 points (one an epoch) and no eval."""
+    folder = CONSOLE / "paddleocr"
+    truth = json.loads((folder / "truth.json").read_text())
+    run = _one(folder / "train.log")
+    assert [list(p) for p in zip(run.series["loss"].step.tolist(), run.series["loss"].value.tolist())] == truth["train"]
+    got = run.series["val_acc"]
+    assert got.step.tolist() == [s for s, _ in truth["eval_acc"]] and np.allclose(got.value, [v for _, v in truth["eval_acc"]])
+    _, roles = build_curves(run)
+    assert (roles["train_loss"], roles["val_acc"]) == ("loss", "val_acc") and "norm_edit_dis" not in run.series
+    assert _verdict(folder) == ([], None)

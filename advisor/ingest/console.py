@@ -57,6 +57,8 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   loss: 0.25` beside its `Training Results - ...`). CLU's LoggingWriter (JAX/Flax trainings: `... logging_writer.py:
   48] [20] train_loss=1.16, ...`, `[22] collection=eval loss=0.67`, the eval collection's as val_ metrics) is
   read at its steps, its `[Hyperparameters] {...}` line (a literal dict) as the run's hyperparameters.
+  PaddleOCR's trainer (`epoch: [1/12], global_step: 10, loss: ...`) counts `global_step`; its evaluation's `cur
+  metric, acc: 0.81, ...` are val_ metrics at the step printed before.
 
 A file is claimed when its first 16 KiB (1 MiB when they hold only a bar's redraws) show a grammar's
 signature with a loss (an `Epoch k/N` block, an iteration line, a TQDM epoch bar) or, for the
@@ -115,7 +117,7 @@ _PIPE_ITER = re.compile(r"\biteration\s{1,16}(\d{1,12})\s{0,16}/\s{0,16}\d{1,12}
 _PIPE_VAL = re.compile(r"\bvalidation loss at iteration\s{1,16}(\d{1,12})\s{0,16}\|", re.IGNORECASE)
 _PIPE_PAIR = re.compile(r"\|\s{0,8}(" + _WORD + r"(?: [A-Za-z(][\w./()-]{0,39}){0,5})\s{0,4}:\s{0,8}(" + _NUMBER
                         + r")\s{0,8}(?=\||$)", re.IGNORECASE)
-_POSITION = re.compile(r"\b(epoch|step|iteration|iter|it|batch|num_updates)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}(\d{1,12})"
+_POSITION = re.compile(r"\b(epoch|global_step|step|iteration|iter|it|batch|num_updates)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}(\d{1,12})"
                        r"(?:\s{0,4}/\s{0,4}(\d{1,12}))?\s{0,4}\]?", re.IGNORECASE)
 _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?![\w.])", re.IGNORECASE)
 # meter loggers: MetricLogger's step after its epoch (`Epoch: [3]  [ 40/782]`), timm's train line
@@ -185,7 +187,11 @@ _CLU = re.compile(r"(?:^\s{0,8}|\]\s)\[(\d{1,12})\](?: collection=([\w./-]{1,60}
 _CLU_HPARAMS = re.compile(r"\[Hyperparameters\](?: collection=[\w./-]{1,60})? (\{.{0,65536}\})\s{0,8}$")
 _TQDM = console_hf.TQDM
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
-_STEP_NAMES = ("step", "iteration", "iter", "it", "batch", "num_updates")  # fairseq counts `num_updates`
+# fairseq counts `num_updates`; PaddleOCR's trainer prints `epoch: [1/12], global_step: 10, loss: ...`
+_STEP_NAMES = ("global_step", "step", "iteration", "iter", "it", "batch", "num_updates")
+# PaddleOCR's evaluation, with no position of its own: `cur metric, acc: 0.81, norm_edit_dis: 0.90, fps: 98765.4`
+# (its `best metric, ...` line is the best so far, no curve)
+_CUR_METRIC = re.compile(r"\bcur metric,\s")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -362,6 +368,12 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
         evaluation = _SET_EVAL.match(line)
         if evaluation:
             pairs = _set_pairs(line, evaluation)
+            if pairs:
+                yield None, None, None, pairs
+            continue
+        current = _CUR_METRIC.search(line) if "cur metric" in line else None
+        if current:
+            pairs = _meter_pairs(line, _LINE_PAIR, current.end(), val=True, averages=False)
             if pairs:
                 yield None, None, None, pairs
             continue
