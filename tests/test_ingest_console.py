@@ -906,3 +906,21 @@ def test_paddleocrs_trainer_lines_read_at_their_global_step_with_its_evaluations
     _, roles = build_curves(run)
     assert (roles["train_loss"], roles["val_acc"]) == ("loss", "val_acc") and "norm_edit_dis" not in run.series
     assert _verdict(folder) == ([], None)
+
+
+@pytest.mark.parametrize("folder", ["fastai-table", "fastai-table-highlr"])
+def test_fastais_results_table_in_a_terminal_reads_as_its_csvlogger_file(folder):
+    """fastai's fit in a terminal prints its results table one row an epoch (fastprogress' console bar: the
+    header `epoch  train_loss  valid_loss  accuracy  error_rate  time`, each row after its epoch's bar redraws;
+    fastai_fit.py: two real fastai 2.8 trainings, its CSVLogger's history.csv beside as the truth): every row at
+    its epoch, the values to the 6 decimals printed, the metrics the validation set's (as fastai computes them),
+    and the same diagnosis as the CSV. Before, the terminal output was no training log."""
+    run = _one(CONSOLE / folder / "console.log")
+    csv = _one(CONSOLE / folder / "history.csv")
+    assert run.writer == "fastai" and set(run.series) == {"train_loss", "valid_loss", "accuracy", "error_rate"}
+    for tag in run.series:
+        assert run.series[tag].step.tolist() == csv.series[tag].step.tolist() == list(range(12))
+        np.testing.assert_allclose(run.series[tag].value, csv.series[tag].value, atol=5.1e-7)
+    assert build_curves(run)[1] == build_curves(csv)[1]
+    assert _verdict(CONSOLE / folder / "console.log") == _verdict(CONSOLE / folder / "history.csv")
+    assert _verdict(CONSOLE / folder / "console.log")[0] == ([] if folder == "fastai-table" else ["DIV003"])

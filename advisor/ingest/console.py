@@ -57,6 +57,8 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   loss: 0.25` beside its `Training Results - ...`). CLU's LoggingWriter (JAX/Flax trainings: `... logging_writer.py:
   48] [20] train_loss=1.16, ...`, `[22] collection=eval loss=0.67`, the eval collection's as val_ metrics) is
   read at its steps, its `[Hyperparameters] {...}` line (a literal dict) as the run's hyperparameters.
+  A results table, one row an epoch under a header (fastai's in a terminal: `epoch  train_loss  valid_loss
+  accuracy  time`, `#na#` for a missing value), gives each row's metrics at its epoch.
   PaddleOCR's trainer (`epoch: [1/12], global_step: 10, loss: ...`) counts `global_step`; its evaluation's `cur
   metric, acc: 0.81, ...` are val_ metrics at the step printed before.
 
@@ -179,6 +181,11 @@ _STEPS_BAR = re.compile(r"(?:^\s{0,8}|\s-\s{1,4})(?:global |training |train )?st
 _LLMC_LOG = re.compile(r"^s:(\d{1,12}) (trl|tel|eval):(" + _NUMBER + r")(?:\s|$)")
 _LLMC_NAMES = {"trl": "train_loss", "tel": "val_loss", "eval": "val_hellaswag_acc"}
 _LLMC_LR = re.compile(r"\blr:(" + _NUMBER + r")(?=\s|$)")
+# a results table printed one row an epoch under a header naming its columns: fastai's (fastprogress' console
+# bar: `epoch     train_loss  valid_loss  accuracy  time    ` then `0         1.957760    1.649418    0.721448
+# 00:00     `, `#na#` where a value is missing)
+_TABLE_HEAD = re.compile(r"^\s{0,8}epoch((?:\s{1,16}[A-Za-z_][\w./@%-]{0,39}){1,40})\s{0,16}$")
+_TABLE_ROW = re.compile(r"^\s{0,8}(\d{1,9})((?:\s{1,40}\S{1,40}){1,40})\s{0,40}$")
 # CLU's LoggingWriter (JAX/Flax trainings: flax's examples, big_vision, scenic), on absl's log lines (`I1206
 # 20:55:06.732527 1397 logging_writer.py:48] [20] steps_per_second=4048.17, train_accuracy=0.757812, train_loss=
 # 1.16746`), a writer's collection after the step (`[22] collection=eval accuracy=0.79, loss=0.67`), and its
@@ -321,7 +328,23 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
     pending: dict[str, float] = {}  # llm.c's `val loss 3.28`, printed before its step's line
     within: tuple[int, int] | None = None  # the last (epoch, step) an epoch's `[n/N]` bracket gave
     steps_bar = False  # a bar over the run's steps was drawn: it holds the points
+    columns: list[str] | None = None  # a results table's header, when one was printed
     for line in lines:
+        if line[:16].lstrip().startswith("epoch"):
+            head = _TABLE_HEAD.match(line)
+            if head:
+                names = head.group(1).split()
+                columns = names if any(_metric_name(n) for n in names) else columns
+                continue
+        if columns is not None and line[:1] in " 0123456789":
+            row = _TABLE_ROW.match(line)
+            cells = row.group(2).split() if row else []
+            if len(cells) == len(columns):
+                pairs = {n: v for n, cell in zip(columns, cells) if _metric_name(n)
+                         for v in [parse_float(cell)] if v is not None}
+                if pairs:
+                    yield int(row.group(1)), None, None, pairs
+                continue
         bar = _TQDM.search(line)
         if bar is not None and steps_bar and _TQDM_EPOCH.search(line):
             continue  # an epoch's bar beside the steps bar: its postfix repeats a step's values, late
@@ -587,6 +610,16 @@ def _stream(path: Path) -> Iterator[str]:
         raise IngestError(f"{path}: cannot read ({limits.describe_os_error(exc)})") from None
 
 
+def _fastai_table(path: Path) -> bool:
+    """Whether the file's head shows fastai's results table (`epoch  train_loss  valid_loss ... time`)."""
+    for line in _LINE_BREAK.split(head_text(path)):  # printed as fit() starts
+        head = _TABLE_HEAD.match(line) if "valid_loss" in line else None
+        if head:
+            names = head.group(1).split()
+            return "train_loss" in names and names[-1] == "time"
+    return False
+
+
 def _clu_hparams(path: Path) -> dict[str, Any]:
     """The hyperparameters a CLU writer logged (`[Hyperparameters] {'learning_rate': 0.1, ...}`) in the
     file's head: the dict's scalar values, parsed as literals (never evaluated as code)."""
@@ -626,6 +659,8 @@ def read(source: RunSource) -> Run:
         raise IngestError(f"{path}: no training records (no line with an epoch or step and metric values)")
     if grammar == "lines":
         run.hparams = _clu_hparams(path)
+        if _fastai_table(path):
+            run.writer = "fastai"  # its metrics (accuracy, error_rate) are the validation set's, as in its CSV
     builder = SeriesBuilder()
     for name in steps:
         builder.add_many(name, np.frombuffer(steps[name], dtype=np.int64), np.frombuffer(values[name]))
