@@ -330,7 +330,7 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
     steps_bar = False  # a bar over the run's steps was drawn: it holds the points
     columns: list[str] | None = None  # a results table's header, when one was printed
     for line in lines:
-        if line[:16].lstrip().startswith("epoch"):
+        if line[:1] in "e " and line[:16].lstrip().startswith("epoch"):
             head = _TABLE_HEAD.match(line)
             if head:
                 names = head.group(1).split()
@@ -388,7 +388,7 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             if pairs:
                 yield None, None, None, pairs
             continue
-        evaluation = _SET_EVAL.match(line)
+        evaluation = _SET_EVAL.match(line) if " set" in line else None
         if evaluation:
             pairs = _set_pairs(line, evaluation)
             if pairs:
@@ -415,19 +415,21 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                     yield None, None, None, pairs
                 continue
         positions: dict[str, tuple[int, int | None]] = {}
-        timm = _TIMM_TRAIN.match(line) or _TUPLE_POSITION.match(line)
+        timm = _TIMM_TRAIN.match(line) or (_TUPLE_POSITION.match(line) if line[:1] in "[ " else None)
         if timm:
             positions["epoch"] = (int(timm.group(1)), None)
             positions["step"] = (int(timm.group(2)), int(timm.group(3)) if timm.lastindex == 3 else None)
         after = timm.end() if timm else None  # where the position ends: the fields follow it
-        begins = 0 if timm else None  # where the position starts: a phase named before it is the line's
+        first = None  # the first position's match: a phase named before it is the line's
         for m in _POSITION.finditer(line):
-            after = m.end() if after is None else after
-            begins = m.start() if begins is None else begins
+            if after is None:
+                after, first = m.end(), m
             key = m.group(1).lower()
             positions.setdefault(key, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
             bracket = _BRACKET_STEP.match(line, m.end()) if key == "epoch" and m.group(3) is None else None
-            if bracket:  # MetricLogger: `Epoch: [3]  [ 40/782]`; pytorch/examples: `Epoch: 1 [640/60000 (1%)]`
+            if bracket and bracket.group(3) is None:  # MetricLogger: `Epoch: [3]  [ 40/782]`
+                positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
+            elif bracket:  # pytorch/examples: `Train Epoch: 1 [640/60000 (1%)]`
                 positions.setdefault("step", _bracket_step(bracket, positions["epoch"][0], within))
                 within = (positions["epoch"][0], positions["step"][0])
         if not positions:
@@ -446,7 +448,8 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             prefix = "val_" if not subset or subset.group(1) == "valid" else f"val_{subset.group(1)}_"
             pairs = {(prefix + k if classify(k).split != "val" else k): v for k, v in pairs.items()
                      if not k.lower().startswith("best")}
-        elif begins and _EVAL_PHASE.search(line, 0, begins) and not _TRAIN_PHASE.search(line, 0, begins):
+        elif first is not None and first.start() and _EVAL_PHASE.search(line, 0, first.start()) \
+                and not _TRAIN_PHASE.search(line, 0, first.start()):
             # an evaluation's line (`Validation Results - Epoch: 1  Avg loss: 0.25`): its metrics are val_
             pairs = {("val_" + k if classify(k).split is None else k): v for k, v in pairs.items()}
         if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
