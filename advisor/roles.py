@@ -441,9 +441,16 @@ def higher_is_better(tag: str) -> bool:
     return not (set(tokens(tag)) & LOWER_IS_BETTER)
 
 
+# how a loss was averaged says nothing about what it measures: Ignite's `Avg loss` beside its per-iteration
+# `Loss`, a loop's `running_loss` beside its `val_loss`
+AVERAGE_WORDS = {"avg", "average", "mean", "running"}
+
+
 def loss_stem(tag: str) -> str:
-    """What a loss measures, without its split and cadence words: 'val/rmse_loss' -> 'rmse_loss'."""
-    words = [t for t in re.split(r"[/\\.:\s_\-]+", tag.lower()) if t and t not in SPLIT_WORDS]
+    """What a loss measures, without its split, cadence and averaging words: 'val/rmse_loss' -> 'rmse_loss',
+    'val_Avg loss' -> 'loss'."""
+    words = [t for t in re.split(r"[/\\.:\s_\-]+", tag.lower())
+             if t and t not in SPLIT_WORDS and t not in AVERAGE_WORDS]
     return "_".join(words) or "loss"
 
 

@@ -730,7 +730,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("corpus", type=Path, help="folder with runs/ and truth.json (bench/make_corpus_oos.py)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "formats")
-    ap.add_argument("--writers", default=",".join(WRITERS))
+    ap.add_argument("--writers", default=",".join(WRITERS),
+                    help="comma-separated; also bench/print_writers.py's terminal layouts (print-mnist, ...)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N runs")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--details", action="store_true", help="list every difference with both role maps")
@@ -741,17 +742,22 @@ def main(argv: list[str] | None = None) -> int:
     truth = json.loads((args.corpus / "truth.json").read_text())["runs"]
     ids = sorted(truth)[: args.limit or None]
     writers = [w for w in args.writers.split(",") if w]
-    unknown = set(writers) - set(WRITERS)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from print_writers import PRINT_WRITERS  # the terminal layouts: not in WRITERS (gen2's corpora stay the same)
+
+    known = {**{name: (fn, "epoch" if epoch_only else "any") for name, (fn, epoch_only) in WRITERS.items()},
+             **PRINT_WRITERS}
+    unknown = set(writers) - set(known)
     if unknown:
-        ap.error(f"unknown writers: {', '.join(sorted(unknown))} (known: {', '.join(WRITERS)})")
+        ap.error(f"unknown writers: {', '.join(sorted(unknown))} (known: {', '.join(known)})")
     if args.out.exists():
         shutil.rmtree(args.out)
     recs = {rid: record(args.corpus, rid, truth[rid]) for rid in ids}
     for name in writers:
-        fn, epoch_only = WRITERS[name]
+        fn, runs = known[name]
         for rid, rec in recs.items():
-            if not rec.series or (epoch_only and rec.granularity != "epoch"):  # nothing advisor could read
-                continue
+            if not rec.series or (runs == "epoch") != (rec.granularity == "epoch") and runs != "any":
+                continue  # nothing advisor could read, or a layout its program never prints for such a run
             fn(rec, args.out / name / rid)
     base = diagnose_dir((args.corpus / "runs").resolve(), args.jobs, ids)
     table: dict[str, dict[str, Any]] = {}

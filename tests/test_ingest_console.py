@@ -852,6 +852,9 @@ def test_ignites_results_lines_keep_the_training_and_validation_sets_apart(style
         assert np.array_equal(run.series[prefix + "Avg loss"].value, want[:, 2])
     _, roles = build_curves(run)
     assert roles["val_loss"] == "val_Avg loss" and roles["val_acc"] == "val_Avg accuracy"
+    # the per-iteration loss (4 decimals, every 5 iterations) is the training loss, not the Results lines' 2-decimal
+    # `Avg loss`: an average measures the same loss as `val_Avg loss` (roles.loss_stem drops averaging words)
+    assert roles["train_loss"] == ("Avg loss" if style == "ignite-tqdm" else "Loss")
     rules, _ = _verdict(folder)
     assert (rules and rules[0].startswith("DIV")) if style.endswith("highlr") else rules == []
 
@@ -924,3 +927,16 @@ def test_fastais_results_table_in_a_terminal_reads_as_its_csvlogger_file(folder)
     assert build_curves(run)[1] == build_curves(csv)[1]
     assert _verdict(CONSOLE / folder / "console.log") == _verdict(CONSOLE / folder / "history.csv")
     assert _verdict(CONSOLE / folder / "console.log")[0] == ([] if folder == "fastai-table" else ["DIV003"])
+
+
+@pytest.mark.parametrize("train, val", [("Loss", "val_Avg loss"), ("running_loss", "val_loss"),
+                                        ("train/loss_mean", "val/loss"), ("Avg loss", "val_Avg loss")])
+def test_an_averaged_loss_measures_the_same_loss_as_its_val_loss(train, val):
+    """How a loss was averaged (`Avg`, `mean`, `running`) is not what it measures: a run logging `running_loss`
+    and `val_loss` compares the two (train/val gap, overfitting). Before, `running_loss` and `val_loss` were two
+    objectives, and with Ignite's `Loss` beside `Avg loss` and `val_Avg loss` the 2-decimal `Avg loss` took the
+    training role for matching `val_Avg loss` by name. An RMSE loss is still not the loss."""
+    from advisor.roles import loss_stem
+
+    assert loss_stem(train) == loss_stem(val) == "loss"
+    assert loss_stem("val/rmse_loss") != loss_stem("val_loss")
