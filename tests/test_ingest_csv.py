@@ -239,3 +239,32 @@ def test_wide_metrics_csv_is_not_taken_for_lightning(tmp_path):
     (source,) = csv_logs.claim(walk(tmp_path))
     run = csv_logs.read(source)
     assert run.writer == "csv" and run.series["train_loss"].value.tolist() == [2.0, 1.9, 1.5]  # no collapse
+
+
+HISTORY = Path(__file__).parent / "data" / "formats" / "json-history"
+
+
+def test_pandas_index_column_is_no_metric(tmp_path):
+    """`DataFrame(history).to_csv(path)` keeps pandas' index as an unnamed first column (json-history/pandas-csv:
+    one real training's history written so): a row counter, not a metric. With an `epoch` column beside it, the
+    run is the four metrics at their epochs, as its JSON dump reads; before, a fifth series `unnamed` (0..59)
+    sat among them. A W&B `run.history()` DataFrame saved the same way (`_step`, `_runtime`, `_timestamp`) loses
+    its `Unnamed: 0` too."""
+    import json
+
+    import pandas as pd
+
+    from advisor.pipeline import read_runs
+
+    (csv_run,), _ = read_runs([str(HISTORY / "pandas-csv" / "history.csv")])
+    (json_run,), _ = read_runs([str(HISTORY / "loop")])
+    assert set(csv_run.series) == set(json_run.series) == {"train_loss", "val_loss", "val_acc", "lr"}
+    for tag in csv_run.series:
+        assert csv_run.series[tag].step.tolist() == json_run.series[tag].step.tolist() == list(range(1, 61))
+        assert np.array_equal(csv_run.series[tag].value, json_run.series[tag].value)
+    rows = json.loads((HISTORY / "truth.json").read_text())["rows"]
+    frame = pd.DataFrame([{"_step": i, "_runtime": 0.5 * i, "_timestamp": 1.7e9 + i, "train/loss": r["train_loss"],
+                           "val/loss": r["val_loss"]} for i, r in enumerate(rows)])
+    frame.to_csv(tmp_path / "history.csv")
+    (wb,), _ = read_runs([str(tmp_path / "history.csv")])
+    assert wb.format == "wandb" and set(wb.series) == {"train/loss", "val/loss"}

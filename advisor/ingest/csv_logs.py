@@ -584,7 +584,10 @@ def _read_wide(run: Run, path: Path, table: Table) -> None:
     walls = unix_seconds(columns[wall_name].values) if wall_name and columns[wall_name].numeric else None
     segment = table.segment
     builder = SeriesBuilder()
-    metric_names = [h for h in table.header if h != wall_name and (h != x_name or x_is_tag)]
+    # pandas' to_csv index (an empty first header cell) is a row counter, never a metric: the x column
+    # when the table has no step or epoch column, else left out
+    index = table.header[0] if table.header and table.header[0].strip().lower() in INDEX_COLUMNS else None
+    metric_names = [h for h in table.header if h != wall_name and (h != x_name or x_is_tag) and h != index]
     for name in metric_names:
         col = columns[name]
         if not col.numeric:

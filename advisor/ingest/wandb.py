@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from advisor import limits
+from advisor.ingest import csv_logs
 from advisor.ingest._text import (
     YAMLTooBig,
     read_bytes,
@@ -497,12 +498,16 @@ def _read_history_export(source: RunSource) -> Run:
 
 
 def _rows_from_csv(path: Path) -> list[tuple[dict, None]]:
+    """The rows of `run.history().to_csv(...)`; pandas' own index column (`Unnamed: 0`, written unless
+    index=False) is a row counter beside `_step`, no metric."""
     frame = _read_csv_frame(path)
     rows = []
+    first = str(frame.columns[0]) if len(frame.columns) else ""
+    index = first if first.strip().lower() in csv_logs.INDEX_COLUMNS else None
     for record in frame.to_dict("records"):
         row = {}
         for key, cell in record.items():
-            if isinstance(cell, str):
+            if isinstance(cell, str) and key != index:
                 number = parse_float(cell)
                 row[str(key)] = number if number is not None else cell
         rows.append((row, None))

@@ -1,6 +1,7 @@
 """One real training whose loop keeps its history as a list of per-epoch dicts and dumps it at the end, the
 way hand-written loops (and pandas users) save it: `json.dump(history, f, indent=2)` as loop/history.json and
-`pandas.DataFrame(history).to_json(orient="records")` as pandas/history.json (one line).
+`pandas.DataFrame(history).to_json(orient="records")` as pandas/history.json (one line); and the same DataFrame's
+`to_csv` (pandas' default keeps its index as an unnamed first column) as pandas-csv/history.csv.
 
     python history_fit.py .   (torch 2.13 CPU, scikit-learn, pandas)
 
@@ -51,4 +52,6 @@ for epoch in range(1, 61):
 with open(out / "loop" / "history.json", "w") as f:
     json.dump(history, f, indent=2)
 (out / "pandas" / "history.json").write_text(pd.DataFrame(history).to_json(orient="records"))
+(out / "pandas-csv").mkdir(parents=True, exist_ok=True)
+pd.DataFrame(history).to_csv(out / "pandas-csv" / "history.csv")
 (out / "truth.json").write_text(json.dumps({"rows": history}))
