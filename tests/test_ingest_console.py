@@ -940,3 +940,30 @@ def test_an_averaged_loss_measures_the_same_loss_as_its_val_loss(train, val):
 
     assert loss_stem(train) == loss_stem(val) == "loss"
     assert loss_stem("val/rmse_loss") != loss_stem("val_loss")
+
+
+@pytest.mark.parametrize("layout", ["one-line", "one-per-line"])
+def test_a_printed_argparse_namespace_is_the_runs_hyperparameters(tmp_path, layout):
+    """`print(args)` before training (DeiT, MAE and countless own scripts): argparse's real Namespace repr, on one
+    line or one argument a line as MAE prints it (`'{}'.format(args).replace(', ', ',\\n')`), above MetricLogger
+    lines. Its literal values become the run's hyperparameters (LR, optimizer, batch size, momentum); a value
+    that is no literal is left out and nothing is evaluated. Before, a printed log carried no hyperparameters,
+    so the LR rules could not read the LR (the main information a printed layout lost, bench/README)."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--opt", default="adamw")
+    parser.add_argument("--momentum", type=float, default=0.9)
+    parser.add_argument("--input-size", nargs=2, type=int, default=[224, 224])
+    parser.add_argument("--device", type=lambda s: __import__("os").path, default=__import__("os").path)
+    args = parser.parse_args([])
+    head = "{}".format(args).replace(", ", ",\n") if layout == "one-per-line" else str(args)
+    steps = "".join(f"Epoch: [{e}]  [{i:>3d}/100]  eta: 0:00:10  lr: 0.000500  loss: {2.3 / (1 + e + i / 100):.4f} "
+                    f"(2.0000)  time: 0.1\n" for e in range(5) for i in range(0, 100, 20))
+    (tmp_path / "train.log").write_text(head + "\n" + steps)
+    run = _one(tmp_path / "train.log")
+    assert run.hparams == {"batch_size": 64, "lr": 5e-4, "opt": "adamw", "momentum": 0.9}
+    assert build_curves(run)[0].hparams["optimizer"] == "adamw"
+    assert len(run.series["loss"]) == 25

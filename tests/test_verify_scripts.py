@@ -132,6 +132,23 @@ def test_a_script_that_only_prints_is_verified_from_its_output(tmp_path):
     assert list((tmp_path / "trials").glob("*.out.txt"))  # the trials' outputs, read as their logs
 
 
+def test_a_printed_namespace_gives_the_trials_their_values(tmp_path):
+    """The same script run with --print-args prints its argparse Namespace first (`Namespace(lr=0.9,
+    batch_size=32, epochs=3, ...)`): the console reader takes its literals as the run's hyperparameters, so
+    {lr} and {epochs} are filled from the log itself, with no --set, and the rules know the LR."""
+    script = Path(__file__).resolve().parent / "data" / "verify" / "print_script.py"
+    printed = subprocess.run([sys.executable, str(script), "--lr", "0.9", "--epochs", "3", "--print-args"],
+                             check=True, capture_output=True, text=True).stdout
+    (tmp_path / "run.log").write_text(printed)
+    template = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --epochs {{epochs}} --seed {{seed}}"
+    result = CliRunner().invoke(main, ["verify", str(tmp_path / "run.log"), "--cmd", template, "--seeds", "2",
+                                       "--workdir", str(tmp_path / "trials"), "--format", "json", "-q"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (v,) = json.loads(result.output)["runs"][0]["verification"]
+    assert v["change"]["lr"]["from"] == 0.9 and v["verdict"] == "confirmed", v
+
+
 def _finding(*recs: Recommendation) -> Finding:
     return Finding(rule="PLT001", pattern="plateau", severity="warning", metric="train/loss", start_step=None,
                    end_step=None, summary="", recommendations=list(recs))

@@ -61,6 +61,8 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   accuracy  time`, `#na#` for a missing value), gives each row's metrics at its epoch.
   PaddleOCR's trainer (`epoch: [1/12], global_step: 10, loss: ...`) counts `global_step`; its evaluation's `cur
   metric, acc: 0.81, ...` are val_ metrics at the step printed before.
+  A script's printed arguments (`print(args)` of an argparse Namespace, one line or one argument a line) in
+  the first 64 KiB are the run's hyperparameters: their literal values, parsed with ast, never evaluated.
 
 A file is claimed when its first 16 KiB (1 MiB when they hold only a bar's redraws) show a grammar's
 signature with a loss (an `Epoch k/N` block, an iteration line, a TQDM epoch bar) or, for the
@@ -623,6 +625,63 @@ def _fastai_table(path: Path) -> bool:
     return False
 
 
+ARGS_HEAD_BYTES = 1 << 16  # a script prints its arguments before its first epoch
+ARGS_MAX_LINES = 400  # MAE/DeiT print one argument a line
+
+
+def _printed_args(path: Path) -> dict[str, Any]:
+    """The arguments a script printed before training, `print(args)` of an argparse Namespace (DeiT, MAE,
+    timm-style and countless own scripts: `Namespace(batch_size=64, lr=0.0005, opt='adamw', ...)`, on one line
+    or one argument a line): its literal values as the run's hyperparameters, so the LR and optimizer a rule
+    needs come with a printed log. Parsed with ast (literals only, never evaluated); a value that is no
+    literal (`device(type='cuda')`) is left out."""
+    lines = _LINE_BREAK.split(head_text(path, ARGS_HEAD_BYTES))
+    for i, line in enumerate(lines):
+        start = line.find("Namespace(")
+        if start < 0:
+            continue
+        text = line[start:]
+        for more in lines[i + 1:i + ARGS_MAX_LINES]:
+            if text.rstrip().endswith(")") and _parses(text.rstrip()):
+                break
+            text += "\n" + more
+        return _namespace_values(text.rstrip())
+    return {}
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+_NAMESPACE_KEY = re.compile(r"(?:^Namespace\(|,\s{0,8})([A-Za-z_]\w{0,60})=")
+
+
+def _namespace_values(text: str) -> dict[str, Any]:
+    """`Namespace(a=1, b='x', ...)`'s scalar literals. Parsed whole when it is Python; a repr that is not
+    (`device=<module 'posixpath'>`, `act=<function relu at 0x7f...>`) is cut at each `, name=` and every
+    value parsed alone."""
+    try:
+        call = ast.parse(text, mode="eval").body
+        pairs = [(k.arg, k.value) for k in call.keywords if k.arg] if isinstance(call, ast.Call) else []
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        keys = list(_NAMESPACE_KEY.finditer(text))
+        ends = [m.start() for m in keys[1:]] + [text.rfind(")")]
+        pairs = [(m.group(1), text[m.end():end].strip()) for m, end in zip(keys, ends)]
+    out: dict[str, Any] = {}
+    for key, node in pairs:
+        try:
+            value = ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+        if isinstance(value, (int, float, str, bool)):
+            out[key] = value
+    return out
+
+
 def _clu_hparams(path: Path) -> dict[str, Any]:
     """The hyperparameters a CLU writer logged (`[Hyperparameters] {'learning_rate': 0.1, ...}`) in the
     file's head: the dict's scalar values, parsed as literals (never evaluated as code)."""
@@ -661,7 +720,7 @@ def read(source: RunSource) -> Run:
     if not steps:
         raise IngestError(f"{path}: no training records (no line with an epoch or step and metric values)")
     if grammar == "lines":
-        run.hparams = _clu_hparams(path)
+        run.hparams = {**_printed_args(path), **_clu_hparams(path)}
         if _fastai_table(path):
             run.writer = "fastai"  # its metrics (accuracy, error_rate) are the validation set's, as in its CSV
     builder = SeriesBuilder()

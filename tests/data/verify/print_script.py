@@ -4,7 +4,8 @@ torch: starts in ~0.1 s). For `advisor verify RUN --cmd` tests: each trial's ter
 Minibatch SGD on a linear regression (0.5 * squared error, 20 standardised features, 2,000 samples): stable
 for LR below ~0.6, diverging to inf/NaN above. It prints `Train Epoch: {e} [{n}/{N} ({p:.0f}%)]\\tLoss:
 {loss:.6f}` every --log-interval batches and, after each epoch, `Test set: Average loss: {:.4f}` on 500
-held-out samples, the example's layouts; it stops at the first non-finite loss.
+held-out samples, the example's layouts; it stops at the first non-finite loss. With --print-args it first prints
+its argparse Namespace, as many scripts do (`Namespace(lr=0.9, batch_size=32, ...)`).
 """
 import argparse
 import math
@@ -20,7 +21,10 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--log-interval", type=int, default=5)
+    p.add_argument("--print-args", action="store_true", help="print(args) first, as many scripts do")
     a = p.parse_args(argv)
+    if a.print_args:
+        print(a)
     data = np.random.default_rng(0)
     x = data.standard_normal((2500, 20))
     y = x @ data.standard_normal(20) + 0.5 * data.standard_normal(2500)
