@@ -185,3 +185,17 @@ def test_a_json_array_cut_short_keeps_its_rows_and_an_array_of_configs_is_no_run
     (tmp_path / "grid" / "sweep.json").write_text(json.dumps([{"lr": 10.0 ** -k, "batch_size": 32} for k in range(5)]))
     sources, problems = discover([str(tmp_path / "grid")])
     assert sources == [] and problems
+    # a review's false claims: per-sample losses (read as a 50-"epoch" divergence before), a sweep's results, a
+    # model comparison: records with a loss but no position are no history
+    for name, rows in (("samples", [{"id": f"img_{i:04d}.jpg", "label": i % 2, "loss": 0.1 * i} for i in range(50)]),
+                       ("sweep", [{"lr": 10.0 ** -k, "batch_size": 32, "val_loss": 1 / (k + 1)} for k in range(6)]),
+                       ("models", [{"model": m, "top1_accuracy": 0.7, "eval_loss": 1.1} for m in ("resnet18", "vit")])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(rows))
+        assert discover([str(tmp_path / name)])[0] == [], name
+    # json.dump called twice in append mode: both arrays, the second a restart
+    (tmp_path / "twice").mkdir()
+    (tmp_path / "twice" / "history.json").write_text(
+        "".join(json.dumps([{"epoch": e, "loss": v / e} for e in (1, 2, 3)]) for v in (1.0, 2.0)))
+    run = read_source(discover([str(tmp_path / "twice")])[0][0])
+    assert run.series["loss"].step.tolist() == [1, 2, 3, 1, 2, 3] and run.events[0]["kind"] == "restart"

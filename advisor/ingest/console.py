@@ -88,7 +88,7 @@ import numpy as np
 
 from advisor import limits
 from advisor.ingest import console_hf
-from advisor.ingest._text import SeriesBuilder, head_text, parse_float
+from advisor.ingest._text import SNIFF_BYTES, SeriesBuilder, head_text, parse_float
 from advisor.ingest.csv_logs import METRIC_NAME
 from advisor.model import IngestError, Run, RunSource
 from advisor.roles import classify
@@ -121,7 +121,7 @@ _PIPE_ITER = re.compile(r"\biteration\s{1,16}(\d{1,12})\s{0,16}/\s{0,16}\d{1,12}
 _PIPE_VAL = re.compile(r"\bvalidation loss at iteration\s{1,16}(\d{1,12})\s{0,16}\|", re.IGNORECASE)
 _PIPE_PAIR = re.compile(r"\|\s{0,8}(" + _WORD + r"(?: [A-Za-z(][\w./()-]{0,39}){0,5})\s{0,4}:\s{0,8}(" + _NUMBER
                         + r")\s{0,8}(?=\||$)", re.IGNORECASE)
-_POSITION = re.compile(r"\b(epoch|global_step|step|iteration|iter|it|batch|num_updates)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}(\d{1,12})"
+_POSITION = re.compile(r"\b(?<!/)(epoch|global_step|step|iteration|iter|it|batch|num_updates)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}(\d{1,12})"
                        r"(?:\s{0,4}/\s{0,4}(\d{1,12}))?\s{0,4}\]?", re.IGNORECASE)
 _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?![\w.])", re.IGNORECASE)
 # meter loggers: MetricLogger's step after its epoch (`Epoch: [3]  [ 40/782]`), timm's train line
@@ -130,18 +130,24 @@ _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?
 _BRACKET_STEP = re.compile(r"\s{0,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})"
                            r"(?:\s{0,4}\(\s{0,4}(\d{1,3}(?:\.\d{1,4})?)\s{0,2}%\s{0,4}\))?\s{0,4}\]")
 # the PyTorch CIFAR-10 tutorial's `[epoch, minibatch]` at the start of its lines: `[1,  2000] loss: 2.193`
-_TUPLE_POSITION = re.compile(r"^\s{0,8}\[\s{0,4}(\d{1,9}),\s{0,8}(\d{1,12})\s{0,4}\]")
+_TUPLE_POSITION = re.compile(r"\[\s{0,4}(\d{1,9}),\s{0,8}(\d{1,12})\s{0,4}\]\s{0,4}(?=[A-Za-z])")  # starts with a literal: fast
+# pytorch/examples' word_language_model: `| epoch   1 |   200/ 2983 batches | lr 20.00 | ms/batch 45.62 | loss  7.41 |`
+_BATCHES = re.compile(r"(?<![\w/])(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\s{1,4}batches\b")
 # pytorch/examples' mnist test(): `Test set: Average loss: 0.0526, Accuracy: 9832/10000 (98%)`, an evaluation
 # with no position of its own; its accuracy printed as correct/total
-_SET_EVAL = re.compile(r"^\s{0,8}(test|val|valid|validation|eval|evaluation|dev)\s{1,4}set\s{0,4}:", re.IGNORECASE)
+_SET_EVAL = re.compile(r"(?:^|[\s:\]|])\s{0,8}(test|val|valid|validation|eval|evaluation|dev)\s{1,4}set\s{0,4}:",
+                       re.IGNORECASE)  # also behind a logging prefix (`INFO:root:Test set: ...`)
 _FRACTION_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}:\s{0,4}(\d{1,15})\s{0,4}/\s{0,4}(\d{1,15})(?![\w./])",
                             re.IGNORECASE)
 _MEAN_WORDS = {"avg", "avg.", "average", "mean"}
 # the phase a line names before its position: Ignite's `Validation Results - Epoch: 1  Avg accuracy: 0.93 Avg
 # loss: 0.25` (its `Training Results - ...` line prints the same names for the training set)
-_EVAL_PHASE = re.compile(r"(?<![\w.])(?:val|valid|validation|test|testing|eval|evaluation|evaluating|dev)(?![\w.])",
-                         re.IGNORECASE)
-_TRAIN_PHASE = re.compile(r"(?<![\w.])(?:train|training)(?![\w.])", re.IGNORECASE)
+_EVAL_WORDS = {"val", "valid", "validation", "validate", "test", "testing", "eval", "evaluation", "evaluating", "dev"}
+_TRAIN_WORDS = {"train", "training"}
+# the text a line prints right before its position: after its last `: `, `] ` or `| ` (a logging prefix, a host
+# or logger name, `INFO:val-exp:` are before that), its words
+_PREFIX_END = re.compile(r".*(?::\s|\]\s|\|\s)")
+_PHASE_WORD = re.compile(r"[A-Za-z][\w.-]{0,39}")
 _TIMM_TRAIN = re.compile(r"^\s{0,8}Train:\s{0,4}(\d{1,9})\s{1,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\b")
 _EVAL_LINE = re.compile(r"^\s{0,8}(?:Test|Val|Valid|Validation|Eval)\s{0,4}:"
                         r"\s{0,8}\[\s{0,12}\d{1,12}\s{0,4}/\s{0,4}\d{1,12}\s{0,4}\]")
@@ -158,7 +164,7 @@ _SPACE_PAIR = re.compile(r"(?<![\w./@:-])(" + _WORD + r")\s{1,4}(" + _NUMBER + r
 # (`step 1/74 | train loss 11.0 | lr 6.00e-04 | ...`), mlx-lm (`Iter 10: Train loss 4.441, Learning
 # Rate 2.000e-05, ...`) and LLMs-from-scratch (`Ep 3 (Step 000120): Train loss 5.407, Val loss 7.646`)
 # print them; a number with a unit after it (`25.6ms`, `10.5%`) is no metric's value
-_FIELD_PAIR = re.compile(r"(?:^|[,|:]\s{0,8})(" + _WORD + r"(?: " + _WORD + r"){0,2})\s{1,4}(" + _NUMBER
+_FIELD_PAIR = re.compile(r"(?:^|[,|:]\s{0,8})(" + _WORD + r"(?: " + _WORD + r"){0,2})\s{1,8}(" + _NUMBER
                          + r")(?=\s{0,8}(?:[,|(]|$))", re.IGNORECASE)
 # llm.c's validation, on a line of its own before the step it ran at: `val loss 3.2841`
 _BARE_VAL = re.compile(r"^\s{0,8}(val(?:id|idation)?[ _]loss)\s{0,4}[:=]?\s{1,4}(" + _NUMBER + r")\s{0,8}$",
@@ -192,8 +198,8 @@ _TABLE_ROW = re.compile(r"^\s{0,8}(\d{1,9})((?:\s{1,40}\S{1,40}){1,40})\s{0,40}$
 # 20:55:06.732527 1397 logging_writer.py:48] [20] steps_per_second=4048.17, train_accuracy=0.757812, train_loss=
 # 1.16746`), a writer's collection after the step (`[22] collection=eval accuracy=0.79, loss=0.67`), and its
 # write_hparams (`[Hyperparameters] {'learning_rate': 0.1, ...}`, a literal dict)
-_CLU = re.compile(r"(?:^\s{0,8}|\]\s)\[(\d{1,12})\](?: collection=([\w./-]{1,60}))? (?=[A-Za-z_][\w./-]{0,79}=)")
-_CLU_HPARAMS = re.compile(r"\[Hyperparameters\](?: collection=[\w./-]{1,60})? (\{.{0,65536}\})\s{0,8}$")
+_CLU = re.compile(r"(?:^\s{0,8}|logging_writer\.py:\d{1,6}\]\s|:absl:)\[(\d{1,12})\](?: collection=([\w./-]{1,60}))? "
+                  r"(?=[A-Za-z_][\w./-]{0,79}=)")
 _TQDM = console_hf.TQDM
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
 # fairseq counts `num_updates`; PaddleOCR's trainer prints `epoch: [1/12], global_step: 10, loss: ...`
@@ -201,6 +207,7 @@ _STEP_NAMES = ("global_step", "step", "iteration", "iter", "it", "batch", "num_u
 # PaddleOCR's evaluation, with no position of its own: `cur metric, acc: 0.81, norm_edit_dis: 0.90, fps: 98765.4`
 # (its `best metric, ...` line is the best so far, no curve)
 _CUR_METRIC = re.compile(r"\bcur metric,\s")
+_CUR_METRIC_BOOKKEEPING = {"fps", "count", "is_float16", "best_epoch", "start_epoch", "epoch", "steps", "step"}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -290,13 +297,15 @@ def _meter_pairs(line: str, pair: re.Pattern, start: int = 0, val: bool = False,
     return pairs
 
 
-def _bracket_step(bracket: re.Match, epoch: int, within: tuple[int, int] | None) -> tuple[int, int]:
-    """The step (and its total) of an epoch's `[n/N]` bracket. pytorch/examples' mnist prints `batch_idx *
+def _bracket_step(bracket: re.Match, epoch: int, within: tuple[int, int, float] | None) -> tuple[int, int]:
+    """The step (and its total) of an epoch's `[n/N (p%)]` bracket. pytorch/examples' mnist prints `batch_idx *
     len(data)` of `len(dataset)` samples: at a last, shorter batch the count goes back (`[638/1437 (96%)]`
-    after `[1280/1437 (87%)]`); such a count is placed by the percent printed beside it."""
+    after `[1280/1437 (87%)]`) while its percent goes on; such a count is placed by its percent. A count whose
+    percent goes back too is the epoch run again (a resumed run): left as printed, a restart."""
     step, total = int(bracket.group(1)), int(bracket.group(2))
-    if bracket.group(3) and within is not None and within[0] == epoch and step < within[1]:
-        step = max(within[1] + 1, round(float(bracket.group(3)) * total / 100))
+    pct = float(bracket.group(3))
+    if within is not None and within[0] == epoch and step < within[1] and pct >= within[2]:
+        step = max(within[1] + 1, round(pct * total / 100))
     return step, total
 
 
@@ -311,8 +320,9 @@ def _set_pairs(line: str, evaluation: re.Match) -> dict[str, float]:
         if total > 0:
             pairs[m.group(1).strip()] = int(m.group(2)) / total
             spans.append(m.span())
+    starts = {a for a, _ in spans}  # a fraction's own `name: a` is no second pair (one lookup each: linear)
     for m in _LINE_PAIR.finditer(line, evaluation.end()):
-        if not any(a <= m.start() < b for a, b in spans):
+        if m.start() not in starts:
             value = parse_float(m.group(2))
             if value is not None:
                 pairs.setdefault(m.group(1).strip(), value)
@@ -324,11 +334,30 @@ def _set_pairs(line: str, evaluation: re.Match) -> dict[str, float]:
     return named
 
 
+def _tuple_position(line: str) -> re.Match | None:
+    """The CIFAR-10 tutorial's `[epoch, minibatch]` at the line's start or after a prefix's space, colon or
+    bracket (`INFO [1,  2000] loss:`, a tqdm bar's `...it/s][1,  2000] loss:`), not inside a value."""
+    for m in _TUPLE_POSITION.finditer(line):
+        if m.start() == 0 or line[m.start() - 1] in " \t:]":
+            return m
+    return None
+
+
+def _evaluation_phase(line: str, end: int) -> bool:
+    """Whether the words right before a line's position name an evaluation and not training (`Validation
+    Results - Epoch: 1`, `[Eval][Epoch 1]`), not a host, logger or experiment name earlier on the line
+    (`[dev-gpu01] Epoch 1/10`, `INFO:val-exp:Epoch 1`, `... train INFO: Validation Results - ...`)."""
+    head = line[:end]
+    cut = _PREFIX_END.match(head)
+    words = {w.lower() for w in _PHASE_WORD.findall(head, cut.end() if cut else 0)}
+    return bool(words & _EVAL_WORDS) and not words & _TRAIN_WORDS
+
+
 def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, int | None, dict[str, float]]]:
     """(epoch, step, the step's printed total, metric pairs) of every line that names a position; an
     evaluation's line (a meter logger's `Test:  [ 10/50]`) as (None, None, None, its val_ pairs)."""
     pending: dict[str, float] = {}  # llm.c's `val loss 3.28`, printed before its step's line
-    within: tuple[int, int] | None = None  # the last (epoch, step) an epoch's `[n/N]` bracket gave
+    within: tuple[int, int, float] | None = None  # the last (epoch, step, percent) an `[n/N (p%)]` bracket gave
     steps_bar = False  # a bar over the run's steps was drawn: it holds the points
     columns: list[str] | None = None  # a results table's header, when one was printed
     for line in lines:
@@ -342,7 +371,9 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             row = _TABLE_ROW.match(line)
             cells = row.group(2).split() if row else []
             if len(cells) == len(columns):
-                pairs = {n: v for n, cell in zip(columns, cells) if _metric_name(n)
+                # every column of the table but its clock is a metric the table was asked to show (fastai's
+                # `rmse`, `mae`, `f1_score` as much as `valid_loss`)
+                pairs = {n: v for n, cell in zip(columns, cells) if n.lower() != "time"
                          for v in [parse_float(cell)] if v is not None}
                 if pairs:
                     yield int(row.group(1)), None, None, pairs
@@ -359,7 +390,13 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                 yield None, int(bar.group(1)), int(bar.group(2)), pairs
             continue
         if bar is not None and bar.group(1) != bar.group(2):
-            continue  # a TQDM state before the epoch's end still shows the last epoch's values
+            # a TQDM state before the epoch's end still shows the last epoch's values; a line printed while the
+            # bar was drawn (print() beside tqdm, no newline between) follows the bar's closing bracket
+            close = line.find("]", bar.end())
+            rest = line[close + 1:] if close >= 0 else ""
+            line = rest if _POSITION.search(rest) or _tuple_position(rest) else ""
+            if not line:
+                continue
         llmc = _LLMC_LOG.match(line) if line.startswith("s:") else None
         if llmc:
             value = parse_float(llmc.group(3))
@@ -372,9 +409,10 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                 yield None, int(llmc.group(1)), None, pairs
             continue
         clu = _CLU.search(line) if "=" in line else None
-        if clu:
-            val = clu.group(2) is not None and classify(clu.group(2)).split == "val"
-            pairs = {("val_" + k if val and classify(k).split is None else k): v
+        if clu and (clu.start() or not _POSITION.search(line, clu.end())):  # `[0] step=100 loss=..`: a rank prefix
+            # an evaluation collection's names carry it (`valid_loss`, `test_loss`: two collections, two curves)
+            prefix = clu.group(2) + "_" if clu.group(2) and classify(clu.group(2)).split == "val" else ""
+            pairs = {(prefix + k if prefix and classify(k).split is None else k): v
                      for k, v in _numbers(_LINE_PAIR.findall(line, clu.end())).items() if _metric_name(k)}
             if pairs:
                 yield None, int(clu.group(1)), None, pairs
@@ -387,18 +425,22 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             continue
         if _EVAL_LINE.match(line):
             pairs = _meter_pairs(line, _LINE_PAIR, val=True)
+            if not pairs and "\t" in line:  # pytorch/examples' imagenet: `Test: [ 50/196]\tTime ...\tLoss 6.0 (6.0)`
+                pairs = _meter_pairs(line, _SPACE_PAIR, val=True)
             if pairs:
                 yield None, None, None, pairs
             continue
-        evaluation = _SET_EVAL.match(line) if " set" in line else None
+        evaluation = _SET_EVAL.search(line) if " set" in line else None
         if evaluation:
             pairs = _set_pairs(line, evaluation)
             if pairs:
                 yield None, None, None, pairs
             continue
         current = _CUR_METRIC.search(line) if "cur metric" in line else None
-        if current:
-            pairs = _meter_pairs(line, _LINE_PAIR, current.end(), val=True, averages=False)
+        if current:  # every number it prints is the evaluation's metric (`hmean` as much as `acc`), but its speed
+            pairs = {("val_" + k if classify(k).split is None else k): v
+                     for k, v in _numbers(_LINE_PAIR.findall(line, current.end())).items()
+                     if k.lower() not in _CUR_METRIC_BOOKKEEPING}
             if pairs:
                 yield None, None, None, pairs
             continue
@@ -417,10 +459,10 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                     yield None, None, None, pairs
                 continue
         positions: dict[str, tuple[int, int | None]] = {}
-        timm = _TIMM_TRAIN.match(line) or (_TUPLE_POSITION.match(line) if line[:1] in "[ " else None)
+        timm = _TIMM_TRAIN.match(line)
         if timm:
             positions["epoch"] = (int(timm.group(1)), None)
-            positions["step"] = (int(timm.group(2)), int(timm.group(3)) if timm.lastindex == 3 else None)
+            positions["step"] = (int(timm.group(2)), int(timm.group(3)))
         after = timm.end() if timm else None  # where the position ends: the fields follow it
         first = None  # the first position's match: a phase named before it is the line's
         for m in _POSITION.finditer(line):
@@ -433,7 +475,16 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                 positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
             elif bracket:  # pytorch/examples: `Train Epoch: 1 [640/60000 (1%)]`
                 positions.setdefault("step", _bracket_step(bracket, positions["epoch"][0], within))
-                within = (positions["epoch"][0], positions["step"][0])
+                within = (positions["epoch"][0], positions["step"][0], float(bracket.group(3)))
+        if "batches" in line and "step" not in positions:  # word_language_model: `|   200/ 2983 batches |`
+            counted = _BATCHES.search(line)
+            if counted:
+                positions["batch"] = (int(counted.group(1)), int(counted.group(2)))
+        if not positions and "," in line and "[" in line:  # the CIFAR-10 tutorial: `[1,  2000] loss: 2.193`
+            pair = _tuple_position(line)
+            if pair:
+                positions["epoch"], positions["step"] = (int(pair.group(1)), None), (int(pair.group(2)), None)
+                after = pair.end()
         if not positions:
             continue
         if "train" in line and "|" in line and _FAIRSEQ_MEANS.search(line):
@@ -450,13 +501,19 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             prefix = "val_" if not subset or subset.group(1) == "valid" else f"val_{subset.group(1)}_"
             pairs = {(prefix + k if classify(k).split != "val" else k): v for k, v in pairs.items()
                      if not k.lower().startswith("best")}
-        elif first is not None and first.start() and _EVAL_PHASE.search(line, 0, first.start()) \
-                and not _TRAIN_PHASE.search(line, 0, first.start()):
-            # an evaluation's line (`Validation Results - Epoch: 1  Avg loss: 0.25`): its metrics are val_
+        if not pairs and "\t" in line:  # tab-separated meters (pytorch/examples' imagenet: `Loss 6.9 (6.9)`)
+            pairs = _meter_pairs(line, _SPACE_PAIR, after, averages=False)
+        evaluating = not subset and first is not None and first.start() and _evaluation_phase(line, first.start())
+        if evaluating:
+            # an evaluation's line (`Validation Results - Epoch: 1  Avg loss: 0.25`, PaddleClas' `[Eval][Epoch 1]
+            # [Iter: 3/10]`): its metrics are val_, at the record before it (its iteration counts the eval loader)
             pairs = {("val_" + k if classify(k).split is None else k): v for k, v in pairs.items()}
         if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
             pairs.update(console_hf.metrics(console_hf.parse(line) or {}))
         if pairs:
+            if evaluating:  # at the record before it, as a meter logger's `Test:` lines
+                yield None, None, None, pairs
+                continue
             step, total = next((positions[k] for k in _STEP_NAMES if k in positions), (None, None))
             if pending:
                 pairs, pending = {**pending, **pairs}, {}
@@ -496,6 +553,8 @@ def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
         elif step is None:
             x = last
         else:
+            if epoch is not None and last_epoch is not None and epoch < last_epoch:
+                offset, first, gap = 0, None, None  # the epochs start again: another run appended, a restart
             x = step + offset
             if last is not None and x <= last and epoch is not None and last_epoch is not None and epoch > last_epoch:
                 offset += total if total else _epoch_length(first, gap, raw)
@@ -569,6 +628,17 @@ def sniff(text: str) -> str | None:
     return "lines" if plain >= MIN_RECORDS else None
 
 
+# a logging library's line prefix: absl/glog (`I1206 20:55:06.73 ...`), a timestamp, a level name
+_LOG_PREFIX = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d|\[?\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d|"
+                         r"(?:INFO|WARNING|ERROR|DEBUG)[:\s])", re.MULTILINE)
+PREAMBLE_LINES = 20
+
+
+def _long_preamble(head: str) -> bool:
+    """A full head (16 KiB) of logging lines and no training record yet: a long start-up log."""
+    return len(head) >= SNIFF_BYTES - 1024 and len(_LOG_PREFIX.findall(head)) >= PREAMBLE_LINES
+
+
 def claim(tree) -> list[RunSource]:
     """Claim the console logs among the files no other format took (one run per file). The lone console
     log of a folder that holds another format's log, or a logger's folder (`dvclive/`,
@@ -593,8 +663,9 @@ def claim(tree) -> list[RunSource]:
             continue
         head = head_text(path)  # the first 16 KiB; empty on any OS error: never raises
         grammar = sniff(head)
-        if grammar is None and _TQDM.search(head):
-            # a slow run's bar redraws fill the head before its first logged line
+        if grammar is None and (_TQDM.search(head) or _long_preamble(head)):
+            # a slow run's bar redraws fill the head before its first logged line, or a framework's start-up
+            # log lines do (TensorFlow/XLA/absl warnings before a JAX training's first metrics)
             grammar = sniff(head_text(path, DEEP_SNIFF_BYTES))
         if grammar is None or (grammar == "hf" and folder in trainer_above):
             continue  # (the Trainer's printout beside its own output_dir: its side output)
@@ -682,19 +753,39 @@ def _namespace_values(text: str) -> dict[str, Any]:
     return out
 
 
+_DICT_KEY = re.compile(r"(?:^\{|,\s{0,8})'([^'\n]{1,60})':\s")
+
+
 def _clu_hparams(path: Path) -> dict[str, Any]:
-    """The hyperparameters a CLU writer logged (`[Hyperparameters] {'learning_rate': 0.1, ...}`) in the
-    file's head: the dict's scalar values, parsed as literals (never evaluated as code)."""
-    for line in _LINE_BREAK.split(head_text(path)):
-        found = _CLU_HPARAMS.search(line) if "[Hyperparameters]" in line else None
-        if found is None:
+    """The hyperparameters a CLU writer logged (`[Hyperparameters] {'learning_rate': 0.1, ...}`, over several
+    lines when a value prints so, as `dict(ConfigDict)`'s nested ConfigDicts do) in the file's head: the dict's
+    scalar values, parsed as literals (never evaluated as code). A repr that is not Python (`'dtype': <class
+    'numpy.float32'>`) is cut at each `, 'key': ` and each value parsed alone."""
+    lines = _LINE_BREAK.split(head_text(path, ARGS_HEAD_BYTES))
+    for i, line in enumerate(lines):
+        start = line.find("[Hyperparameters]")
+        brace = line.find("{", start) if start >= 0 else -1
+        if brace < 0:
             continue
+        text = line[brace:]
+        for more in lines[i + 1:i + ARGS_MAX_LINES]:
+            if text.rstrip().endswith("}") and _parses(text.rstrip()):
+                break
+            text += "\n" + more
+        text = text.rstrip()
         try:
-            value = ast.literal_eval(found.group(1))
+            value = ast.literal_eval(text)
+            pairs = list(value.items()) if isinstance(value, dict) else []
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            return {}
-        if isinstance(value, dict):
-            return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, (int, float, str, bool))}
+            keys = list(_DICT_KEY.finditer(text))
+            ends = [m.start() for m in keys[1:]] + [text.rfind("}")]
+            pairs = []
+            for m, end in zip(keys, ends):
+                try:
+                    pairs.append((m.group(1), ast.literal_eval(text[m.end():end].strip())))
+                except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                    continue
+        return {k: v for k, v in pairs if isinstance(k, str) and isinstance(v, (int, float, str, bool))}
     return {}
 
 

@@ -62,8 +62,14 @@ def _array_objects(text: str) -> tuple[list[Any], bool]:
             pos += 1
         if pos >= end:
             return values, True
-        if text[pos] == "]":
-            return values, False
+        if text[pos] == "]":  # the end, or a second array appended (json.dump called again in append mode)
+            after = pos + 1
+            while after < end and text[after] in " \t\r\n":
+                after += 1
+            if after >= end or text[after] != "[":
+                return values, False
+            pos = after + 1
+            continue
         try:
             value, pos = decoder.raw_decode(text, pos)
         except (ValueError, RecursionError):
@@ -71,10 +77,18 @@ def _array_objects(text: str) -> tuple[list[Any], bool]:
         values.append(value)
 
 
+X_KEYS = {a.lower() for a in csv_logs.STEP_COLUMNS + csv_logs.EPOCH_COLUMNS}
+
+
 def _is_history(row: Any) -> bool:
-    """An epoch's (or step's) record in a dumped history: a loss or an accuracy among its numbers."""
-    return isinstance(row, dict) and any(
-        classify(str(k)).kind in ("loss", "acc") and as_number(v) is not None for k, v in flatten(row).items())
+    """An epoch's (or step's) record in a dumped history: its position (an epoch, step or iteration key) and a
+    loss or an accuracy among its numbers. Without the position a list of records is as likely per-sample
+    losses, a sweep's results or a model comparison (`[{"id": "img_0001.jpg", "loss": 0.1}, ...]`)."""
+    if not isinstance(row, dict):
+        return False
+    flat = flatten(row)
+    return (any(str(k).lower() in X_KEYS and as_number(v) is not None for k, v in flat.items())
+            and any(classify(str(k)).kind in ("loss", "acc") and as_number(v) is not None for k, v in flat.items()))
 
 
 def sniff(path: Path) -> bool:
