@@ -686,9 +686,9 @@ def _stream(path: Path) -> Iterator[str]:
         raise IngestError(f"{path}: cannot read ({limits.describe_os_error(exc)})") from None
 
 
-def _fastai_table(path: Path) -> bool:
+def _fastai_table(lines: list[str]) -> bool:
     """Whether the file's head shows fastai's results table (`epoch  train_loss  valid_loss ... time`)."""
-    for line in _LINE_BREAK.split(head_text(path)):  # printed as fit() starts
+    for line in lines:  # printed as fit() starts
         head = _TABLE_HEAD.match(line) if "valid_loss" in line else None
         if head:
             names = head.group(1).split()
@@ -700,13 +700,12 @@ ARGS_HEAD_BYTES = 1 << 16  # a script prints its arguments before its first epoc
 ARGS_MAX_LINES = 400  # MAE/DeiT print one argument a line
 
 
-def _printed_args(path: Path) -> dict[str, Any]:
+def _printed_args(lines: list[str]) -> dict[str, Any]:
     """The arguments a script printed before training, `print(args)` of an argparse Namespace (DeiT, MAE,
     timm-style and countless own scripts: `Namespace(batch_size=64, lr=0.0005, opt='adamw', ...)`, on one line
     or one argument a line): its literal values as the run's hyperparameters, so the LR and optimizer a rule
     needs come with a printed log. Parsed with ast (literals only, never evaluated); a value that is no
     literal (`device(type='cuda')`) is left out."""
-    lines = _LINE_BREAK.split(head_text(path, ARGS_HEAD_BYTES))
     for i, line in enumerate(lines):
         start = line.find("Namespace(")
         if start < 0:
@@ -756,12 +755,11 @@ def _namespace_values(text: str) -> dict[str, Any]:
 _DICT_KEY = re.compile(r"(?:^\{|,\s{0,8})'([^'\n]{1,60})':\s")
 
 
-def _clu_hparams(path: Path) -> dict[str, Any]:
+def _clu_hparams(lines: list[str]) -> dict[str, Any]:
     """The hyperparameters a CLU writer logged (`[Hyperparameters] {'learning_rate': 0.1, ...}`, over several
     lines when a value prints so, as `dict(ConfigDict)`'s nested ConfigDicts do) in the file's head: the dict's
     scalar values, parsed as literals (never evaluated as code). A repr that is not Python (`'dtype': <class
     'numpy.float32'>`) is cut at each `, 'key': ` and each value parsed alone."""
-    lines = _LINE_BREAK.split(head_text(path, ARGS_HEAD_BYTES))
     for i, line in enumerate(lines):
         start = line.find("[Hyperparameters]")
         brace = line.find("{", start) if start >= 0 else -1
@@ -811,8 +809,9 @@ def read(source: RunSource) -> Run:
     if not steps:
         raise IngestError(f"{path}: no training records (no line with an epoch or step and metric values)")
     if grammar == "lines":
-        run.hparams = {**_printed_args(path), **_clu_hparams(path)}
-        if _fastai_table(path):
+        head = _LINE_BREAK.split(head_text(path, ARGS_HEAD_BYTES))  # read once for what a log prints first
+        run.hparams = {**_printed_args(head), **_clu_hparams(head)}
+        if _fastai_table(head):
             run.writer = "fastai"  # its metrics (accuracy, error_rate) are the validation set's, as in its CSV
     builder = SeriesBuilder()
     for name in steps:
