@@ -708,83 +708,75 @@ def _printed_args(lines: list[str]) -> dict[str, Any]:
     literal (`device(type='cuda')`) is left out."""
     for i, line in enumerate(lines):
         start = line.find("Namespace(")
-        if start < 0:
-            continue
-        text = line[start:]
-        for more in lines[i + 1:i + ARGS_MAX_LINES]:
-            if text.rstrip().endswith(")") and _parses(text.rstrip()):
-                break
-            text += "\n" + more
-        return _namespace_values(text.rstrip())
+        if start >= 0:
+            return _scalar_literals(_literal_pairs(_gathered(lines, i, start, ")"), _NAMESPACE_KEY, ")"))
     return {}
-
-
-def _parses(text: str) -> bool:
-    try:
-        ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
-    return True
-
-
-_NAMESPACE_KEY = re.compile(r"(?:^Namespace\(|,\s{0,8})([A-Za-z_]\w{0,60})=")
-
-
-def _namespace_values(text: str) -> dict[str, Any]:
-    """`Namespace(a=1, b='x', ...)`'s scalar literals. Parsed whole when it is Python; a repr that is not
-    (`device=<module 'posixpath'>`, `act=<function relu at 0x7f...>`) is cut at each `, name=` and every
-    value parsed alone."""
-    try:
-        call = ast.parse(text, mode="eval").body
-        pairs = [(k.arg, k.value) for k in call.keywords if k.arg] if isinstance(call, ast.Call) else []
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        keys = list(_NAMESPACE_KEY.finditer(text))
-        ends = [m.start() for m in keys[1:]] + [text.rfind(")")]
-        pairs = [(m.group(1), text[m.end():end].strip()) for m, end in zip(keys, ends)]
-    out: dict[str, Any] = {}
-    for key, node in pairs:
-        try:
-            value = ast.literal_eval(node)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            continue
-        if isinstance(value, (int, float, str, bool)):
-            out[key] = value
-    return out
-
-
-_DICT_KEY = re.compile(r"(?:^\{|,\s{0,8})'([^'\n]{1,60})':\s")
 
 
 def _clu_hparams(lines: list[str]) -> dict[str, Any]:
     """The hyperparameters a CLU writer logged (`[Hyperparameters] {'learning_rate': 0.1, ...}`, over several
     lines when a value prints so, as `dict(ConfigDict)`'s nested ConfigDicts do) in the file's head: the dict's
-    scalar values, parsed as literals (never evaluated as code). A repr that is not Python (`'dtype': <class
-    'numpy.float32'>`) is cut at each `, 'key': ` and each value parsed alone."""
+    scalar values, parsed as literals (never evaluated as code)."""
     for i, line in enumerate(lines):
         start = line.find("[Hyperparameters]")
         brace = line.find("{", start) if start >= 0 else -1
-        if brace < 0:
-            continue
-        text = line[brace:]
-        for more in lines[i + 1:i + ARGS_MAX_LINES]:
-            if text.rstrip().endswith("}") and _parses(text.rstrip()):
-                break
-            text += "\n" + more
-        text = text.rstrip()
-        try:
-            value = ast.literal_eval(text)
-            pairs = list(value.items()) if isinstance(value, dict) else []
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            keys = list(_DICT_KEY.finditer(text))
-            ends = [m.start() for m in keys[1:]] + [text.rfind("}")]
-            pairs = []
-            for m, end in zip(keys, ends):
-                try:
-                    pairs.append((m.group(1), ast.literal_eval(text[m.end():end].strip())))
-                except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                    continue
-        return {k: v for k, v in pairs if isinstance(k, str) and isinstance(v, (int, float, str, bool))}
+        if brace >= 0:
+            return _scalar_literals(_literal_pairs(_gathered(lines, i, brace, "}"), _DICT_KEY, "}"))
     return {}
+
+
+_NAMESPACE_KEY = re.compile(r"(?:^Namespace\(|,\s{0,8})([A-Za-z_]\w{0,60})=")
+_DICT_KEY = re.compile(r"(?:^\{|,\s{0,8})'([^'\n]{1,60})':\s")
+_LITERAL_ERRORS = (ValueError, TypeError, SyntaxError, MemoryError, RecursionError)
+
+
+def _gathered(lines: list[str], i: int, start: int, closer: str) -> str:
+    """The literal printed from lines[i][start:], over as many lines as it takes to close (at most
+    ARGS_MAX_LINES): one argument a line, a nested config printed over several."""
+    text = lines[i][start:]
+    for more in lines[i + 1:i + ARGS_MAX_LINES]:
+        if text.rstrip().endswith(closer) and _parses(text.rstrip()):
+            break
+        text += "\n" + more
+    return text.rstrip()
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except _LITERAL_ERRORS:
+        return False
+    return True
+
+
+def _literal_pairs(text: str, key: re.Pattern, closer: str) -> list[tuple[Any, Any]]:
+    """(key, value node or value source) of a printed call's keywords or a dict's items. A repr that is not
+    Python (`device=<module 'posixpath'>`, `'dtype': <class 'numpy.float32'>`) is cut at each key, and each
+    value's source kept alone."""
+    try:
+        body = ast.parse(text, mode="eval").body
+    except _LITERAL_ERRORS:
+        keys = list(key.finditer(text))
+        ends = [m.start() for m in keys[1:]] + [text.rfind(closer)]
+        return [(m.group(1), text[m.end():end].strip()) for m, end in zip(keys, ends)]
+    if isinstance(body, ast.Call):
+        return [(k.arg, k.value) for k in body.keywords if k.arg]
+    if isinstance(body, ast.Dict):
+        return [(k.value, v) for k, v in zip(body.keys, body.values) if isinstance(k, ast.Constant)]
+    return []
+
+
+def _scalar_literals(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+    """The pairs whose value is a scalar literal (ast.literal_eval: nothing is evaluated as code)."""
+    out: dict[str, Any] = {}
+    for name, node in pairs:
+        try:
+            value = ast.literal_eval(node)
+        except _LITERAL_ERRORS:
+            continue
+        if isinstance(name, str) and isinstance(value, (int, float, str, bool)):
+            out[name] = value
+    return out
 
 
 def read(source: RunSource) -> Run:
