@@ -353,9 +353,13 @@ def _evaluation_phase(line: str, end: int) -> bool:
     return bool(words & _EVAL_WORDS) and not words & _TRAIN_WORDS
 
 
-def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, int | None, dict[str, float]]]:
+Position = tuple[int | None, int | None, int | None, dict[str, float]]  # (epoch, step, its printed total, pairs)
+
+
+def _positioned(lines: Iterable[str]) -> Iterator[Position]:
     """(epoch, step, the step's printed total, metric pairs) of every line that names a position; an
-    evaluation's line (a meter logger's `Test:  [ 10/50]`) as (None, None, None, its val_ pairs)."""
+    evaluation's line (a meter logger's `Test:  [ 10/50]`) as (None, None, None, its val_ pairs). The layouts
+    are read by the helpers below; this loop keeps what one line leaves for the next."""
     pending: dict[str, float] = {}  # llm.c's `val loss 3.28`, printed before its step's line
     within: tuple[int, int, float] | None = None  # the last (epoch, step, percent) an `[n/N (p%)]` bracket gave
     steps_bar = False  # a bar over the run's steps was drawn: it holds the points
@@ -368,36 +372,71 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
                 columns = names if any(_metric_name(n) for n in names) else columns
                 continue
         if columns is not None and line[:1] in " 0123456789":
-            row = _TABLE_ROW.match(line)
-            cells = row.group(2).split() if row else []
-            if len(cells) == len(columns):
-                # every column of the table but its clock is a metric the table was asked to show (fastai's
-                # `rmse`, `mae`, `f1_score` as much as `valid_loss`)
-                pairs = {n: v for n, cell in zip(columns, cells) if n.lower() != "time"
-                         for v in [parse_float(cell)] if v is not None}
-                if pairs:
-                    yield int(row.group(1)), None, None, pairs
+            row = _table_row(line, columns)
+            if row is not None:
+                if row[3]:
+                    yield row
                 continue
         bar = _TQDM.search(line)
-        if bar is not None and steps_bar and _TQDM_EPOCH.search(line):
-            continue  # an epoch's bar beside the steps bar: its postfix repeats a step's values, late
-        if bar is not None and _STEPS_BAR.search(line, 0, bar.start() + 1):  # each redraw at its step, with its postfix
-            steps_bar = True
-            pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line, bar.end())).items() if _metric_name(k)}
-            if pairs:
-                if pending:
-                    pairs, pending = {**pending, **pairs}, {}
-                yield None, int(bar.group(1)), int(bar.group(2)), pairs
-            continue
-        if bar is not None and bar.group(1) != bar.group(2):
-            # a TQDM state before the epoch's end still shows the last epoch's values; a line printed while the
-            # bar was drawn (print() beside tqdm, no newline between) follows the bar's closing bracket
-            close = line.find("]", bar.end())
-            rest = line[close + 1:] if close >= 0 else ""
-            line = rest if _POSITION.search(rest) or _tuple_position(rest) else ""
-            if not line:
+        if bar is not None:
+            if steps_bar and _TQDM_EPOCH.search(line):
+                continue  # an epoch's bar beside the steps bar: its postfix repeats a step's values, late
+            if _STEPS_BAR.search(line, 0, bar.start() + 1):  # each redraw at its step, with its postfix
+                steps_bar = True
+                pairs = {k: v for k, v in _numbers(_LINE_PAIR.findall(line, bar.end())).items() if _metric_name(k)}
+                if pairs:
+                    if pending:
+                        pairs, pending = {**pending, **pairs}, {}
+                    yield None, int(bar.group(1)), int(bar.group(2)), pairs
                 continue
-        llmc = _LLMC_LOG.match(line) if line.startswith("s:") else None
+            if bar.group(1) != bar.group(2):
+                line = _after_bar(line, bar)
+                if not line:
+                    continue
+        bare = _BARE_VAL.match(line)
+        if bare:  # held for the step line that follows it
+            value = parse_float(bare.group(2))
+            if value is not None:
+                pending[bare.group(1)] = value
+            continue
+        record = _unpositioned(line)
+        if record is None:
+            record, within = _position_record(line, within)
+        if record is not None and record[3]:
+            if pending and (record[0] is not None or record[1] is not None):
+                record, pending = (*record[:3], {**pending, **record[3]}), {}
+            yield record
+    if pending:  # a validation after the last step line: at that line's record
+        yield None, None, None, pending
+
+
+def _table_row(line: str, columns: list[str]) -> Position | None:
+    """A results table's row under its header (fastai's): every column but its clock is a metric the table was
+    asked to show (`rmse`, `mae`, `f1_score` as much as `valid_loss`); None when the line is no row of it."""
+    row = _TABLE_ROW.match(line)
+    cells = row.group(2).split() if row else []
+    if len(cells) != len(columns):
+        return None
+    pairs = {n: v for n, cell in zip(columns, cells) if n.lower() != "time" for v in [parse_float(cell)] if v is not None}
+    return int(row.group(1)), None, None, pairs
+
+
+def _after_bar(line: str, bar: re.Match) -> str:
+    """What follows a TQDM state short of its total: a line printed while the bar was drawn (print() beside
+    tqdm, no newline between) after the bar's closing bracket, or nothing (the state still shows the last
+    epoch's values)."""
+    close = line.find("]", bar.end())
+    rest = line[close + 1:] if close >= 0 else ""
+    return rest if _POSITION.search(rest) or _tuple_position(rest) else ""
+
+
+def _unpositioned(line: str) -> Position | None:
+    """The layouts whose lines carry their own step or none: llm.c's log file (`s:100 trl:3.28`), CLU's
+    LoggingWriter (`[20] train_loss=...`), and evaluations placed at the record before them (a meter logger's
+    `Test: [ 10/50]`, pytorch/examples' `Test set:`, PaddleOCR's `cur metric,`, Swin's tab-separated lines).
+    None when the line is none of these (an empty record when it is one without a metric)."""
+    if line.startswith("s:"):
+        llmc = _LLMC_LOG.match(line)
         if llmc:
             value = parse_float(llmc.group(3))
             pairs = {_LLMC_NAMES[llmc.group(2)]: value} if value is not None else {}
@@ -405,121 +444,95 @@ def _positioned(lines: Iterable[str]) -> Iterator[tuple[int | None, int | None, 
             rate = parse_float(lr.group(1)) if lr else None
             if rate is not None:
                 pairs["lr"] = rate
-            if pairs:
-                yield None, int(llmc.group(1)), None, pairs
-            continue
-        clu = _CLU.search(line) if "=" in line else None
-        if clu and (clu.start() or not _POSITION.search(line, clu.end())):  # `[0] step=100 loss=..`: a rank prefix
-            # an evaluation collection's names carry it (`valid_loss`, `test_loss`: two collections, two curves)
-            prefix = clu.group(2) + "_" if clu.group(2) and classify(clu.group(2)).split == "val" else ""
-            pairs = {(prefix + k if prefix and classify(k).split is None else k): v
-                     for k, v in _numbers(_LINE_PAIR.findall(line, clu.end())).items() if _metric_name(k)}
-            if pairs:
-                yield None, int(clu.group(1)), None, pairs
-            continue
-        bare = _BARE_VAL.match(line)
-        if bare:  # held for the step line that follows it
-            value = parse_float(bare.group(2))
-            if value is not None:
-                pending[bare.group(1)] = value
-            continue
-        if _EVAL_LINE.match(line):
-            pairs = _meter_pairs(line, _LINE_PAIR, val=True)
-            if not pairs and "\t" in line:  # pytorch/examples' imagenet: `Test: [ 50/196]\tTime ...\tLoss 6.0 (6.0)`
-                pairs = _meter_pairs(line, _SPACE_PAIR, val=True)
-            if pairs:
-                yield None, None, None, pairs
-            continue
-        evaluation = _SET_EVAL.search(line) if " set" in line else None
+            return None, int(llmc.group(1)), None, pairs
+    clu = _CLU.search(line) if "=" in line else None
+    if clu and (clu.start() or not _POSITION.search(line, clu.end())):  # `[0] step=100 loss=..`: a rank prefix
+        # an evaluation collection's names carry it (`valid_loss`, `test_loss`: two collections, two curves)
+        prefix = clu.group(2) + "_" if clu.group(2) and classify(clu.group(2)).split == "val" else ""
+        pairs = {(prefix + k if prefix and classify(k).split is None else k): v
+                 for k, v in _numbers(_LINE_PAIR.findall(line, clu.end())).items() if _metric_name(k)}
+        return None, int(clu.group(1)), None, pairs
+    if _EVAL_LINE.match(line):
+        pairs = _meter_pairs(line, _LINE_PAIR, val=True)
+        if not pairs and "\t" in line:  # pytorch/examples' imagenet: `Test: [ 50/196]\tTime ...\tLoss 6.0 (6.0)`
+            pairs = _meter_pairs(line, _SPACE_PAIR, val=True)
+        return None, None, None, pairs
+    evaluation = _SET_EVAL.search(line) if " set" in line else None
+    if evaluation:
+        return None, None, None, _set_pairs(line, evaluation)
+    current = _CUR_METRIC.search(line) if "cur metric" in line else None
+    if current:  # every number it prints is the evaluation's metric (`hmean` as much as `acc`), but its speed
+        return None, None, None, {("val_" + k if classify(k).split is None else k): v
+                                  for k, v in _numbers(_LINE_PAIR.findall(line, current.end())).items()
+                                  if k.lower() not in _CUR_METRIC_BOOKKEEPING}
+    if "\t" in line:  # Swin's logger: tab-separated `name value (average)` fields
+        swin = _SWIN_TRAIN.search(line)
+        if swin:  # a step's line at its values, an epoch's only line (no step bracket) at its averages
+            pairs = _meter_pairs(line, _SPACE_PAIR, swin.end(), averages=not swin.group(2))
+            step = (int(swin.group(2)), int(swin.group(3))) if swin.group(2) else (None, None)
+            return int(swin.group(1)), step[0], step[1], pairs
+        evaluation = _SWIN_EVAL.search(line)
         if evaluation:
-            pairs = _set_pairs(line, evaluation)
-            if pairs:
-                yield None, None, None, pairs
-            continue
-        current = _CUR_METRIC.search(line) if "cur metric" in line else None
-        if current:  # every number it prints is the evaluation's metric (`hmean` as much as `acc`), but its speed
-            pairs = {("val_" + k if classify(k).split is None else k): v
-                     for k, v in _numbers(_LINE_PAIR.findall(line, current.end())).items()
-                     if k.lower() not in _CUR_METRIC_BOOKKEEPING}
-            if pairs:
-                yield None, None, None, pairs
-            continue
-        if "\t" in line:  # Swin's logger: tab-separated `name value (average)` fields
-            swin = _SWIN_TRAIN.search(line)
-            if swin:  # a step's line at its values, an epoch's only line (no step bracket) at its averages
-                pairs = _meter_pairs(line, _SPACE_PAIR, swin.end(), averages=not swin.group(2))
-                if pairs:
-                    step = (int(swin.group(2)), int(swin.group(3))) if swin.group(2) else (None, None)
-                    yield int(swin.group(1)), step[0], step[1], pairs
-                continue
-            evaluation = _SWIN_EVAL.search(line)
-            if evaluation:
-                pairs = _meter_pairs(line, _SPACE_PAIR, evaluation.end(), val=True)
-                if pairs:
-                    yield None, None, None, pairs
-                continue
-        positions: dict[str, tuple[int, int | None]] = {}
-        timm = _TIMM_TRAIN.match(line)
-        if timm:
-            positions["epoch"] = (int(timm.group(1)), None)
-            positions["step"] = (int(timm.group(2)), int(timm.group(3)))
-        after = timm.end() if timm else None  # where the position ends: the fields follow it
-        first = None  # the first position's match: a phase named before it is the line's
-        for m in _POSITION.finditer(line):
-            if after is None:
-                after, first = m.end(), m
-            key = m.group(1).lower()
-            positions.setdefault(key, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
-            bracket = _BRACKET_STEP.match(line, m.end()) if key == "epoch" and m.group(3) is None else None
-            if bracket and bracket.group(3) is None:  # MetricLogger: `Epoch: [3]  [ 40/782]`
-                positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
-            elif bracket:  # pytorch/examples: `Train Epoch: 1 [640/60000 (1%)]`
-                positions.setdefault("step", _bracket_step(bracket, positions["epoch"][0], within))
-                within = (positions["epoch"][0], positions["step"][0], float(bracket.group(3)))
-        if "batches" in line and "step" not in positions:  # word_language_model: `|   200/ 2983 batches |`
-            counted = _BATCHES.search(line)
-            if counted:
-                positions["batch"] = (int(counted.group(1)), int(counted.group(2)))
-        if not positions and "," in line and "[" in line:  # the CIFAR-10 tutorial: `[1,  2000] loss: 2.193`
-            pair = _tuple_position(line)
-            if pair:
-                positions["epoch"], positions["step"] = (int(pair.group(1)), None), (int(pair.group(2)), None)
-                after = pair.end()
-        if not positions:
-            continue
-        if "train" in line and "|" in line and _FAIRSEQ_MEANS.search(line):
-            continue  # fairseq's epoch means: its train_inner lines hold the points
-        subset = _FAIRSEQ_SUBSET.search(line) if " subset" in line else None
-        found = _LINE_PAIR.findall(line)
-        if not found:  # `step 500: train loss 1.82, val loss 1.98`
-            found = _FIELD_PAIR.findall(line, after)
-        pairs = {k: v for k, v in _numbers(found).items()
-                 if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
-        # an evaluation's: the val_ metrics; a best-so-far value is no curve
-        if subset or ("Saving dict" in line and _TF_EVAL.search(line)):
-            # fairseq's other validation subsets apart: `valid2`'s loss is val_valid2_loss
-            prefix = "val_" if not subset or subset.group(1) == "valid" else f"val_{subset.group(1)}_"
-            pairs = {(prefix + k if classify(k).split != "val" else k): v for k, v in pairs.items()
-                     if not k.lower().startswith("best")}
-        if not pairs and "\t" in line:  # tab-separated meters (pytorch/examples' imagenet: `Loss 6.9 (6.9)`)
-            pairs = _meter_pairs(line, _SPACE_PAIR, after, averages=False)
-        evaluating = not subset and first is not None and first.start() and _evaluation_phase(line, first.start())
-        if evaluating:
-            # an evaluation's line (`Validation Results - Epoch: 1  Avg loss: 0.25`, PaddleClas' `[Eval][Epoch 1]
-            # [Iter: 3/10]`): its metrics are val_, at the record before it (its iteration counts the eval loader)
-            pairs = {("val_" + k if classify(k).split is None else k): v for k, v in pairs.items()}
-        if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
-            pairs.update(console_hf.metrics(console_hf.parse(line) or {}))
-        if pairs:
-            if evaluating:  # at the record before it, as a meter logger's `Test:` lines
-                yield None, None, None, pairs
-                continue
-            step, total = next((positions[k] for k in _STEP_NAMES if k in positions), (None, None))
-            if pending:
-                pairs, pending = {**pending, **pairs}, {}
-            yield positions.get("epoch", (None, None))[0], step, total, pairs
-    if pending:  # a validation after the last step line: at that line's record
-        yield None, None, None, pending
+            return None, None, None, _meter_pairs(line, _SPACE_PAIR, evaluation.end(), val=True)
+    return None
+
+
+def _position_record(line: str, within: tuple[int, int, float] | None
+                     ) -> tuple[Position | None, tuple[int, int, float] | None]:
+    """A line that names its position (`Epoch [3/20]`, `step 100`, MetricLogger's and timm's brackets, the CIFAR
+    tutorial's `[1,  2000]`, word_language_model's `200/ 2983 batches`) and its `name: value` / `name value`
+    fields: its record (None for none), and the percent bracket's state for the next line."""
+    positions: dict[str, tuple[int, int | None]] = {}
+    timm = _TIMM_TRAIN.match(line)
+    if timm:
+        positions["epoch"] = (int(timm.group(1)), None)
+        positions["step"] = (int(timm.group(2)), int(timm.group(3)))
+    after = timm.end() if timm else None  # where the position ends: the fields follow it
+    first = None  # the first position's match: a phase named before it is the line's
+    for m in _POSITION.finditer(line):
+        if after is None:
+            after, first = m.end(), m
+        key = m.group(1).lower()
+        positions.setdefault(key, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
+        bracket = _BRACKET_STEP.match(line, m.end()) if key == "epoch" and m.group(3) is None else None
+        if bracket and bracket.group(3) is None:  # MetricLogger: `Epoch: [3]  [ 40/782]`
+            positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
+        elif bracket:  # pytorch/examples: `Train Epoch: 1 [640/60000 (1%)]`
+            positions.setdefault("step", _bracket_step(bracket, positions["epoch"][0], within))
+            within = (positions["epoch"][0], positions["step"][0], float(bracket.group(3)))
+    if "batches" in line and "step" not in positions:  # word_language_model: `|   200/ 2983 batches |`
+        counted = _BATCHES.search(line)
+        if counted:
+            positions["batch"] = (int(counted.group(1)), int(counted.group(2)))
+    if not positions and "," in line and "[" in line:  # the CIFAR-10 tutorial: `[1,  2000] loss: 2.193`
+        pair = _tuple_position(line)
+        if pair:
+            positions["epoch"], positions["step"] = (int(pair.group(1)), None), (int(pair.group(2)), None)
+            after = pair.end()
+    if not positions or ("train" in line and "|" in line and _FAIRSEQ_MEANS.search(line)):
+        return None, within  # no position, or fairseq's epoch means (its train_inner lines hold the points)
+    subset = _FAIRSEQ_SUBSET.search(line) if " subset" in line else None
+    found = _LINE_PAIR.findall(line)
+    if not found:  # `step 500: train loss 1.82, val loss 1.98`
+        found = _FIELD_PAIR.findall(line, after)
+    pairs = {k: v for k, v in _numbers(found).items()
+             if k.split()[-1].lower() not in _STEP_NAMES + ("epoch",) and _metric_name(k)}
+    # an evaluation's: the val_ metrics; a best-so-far value is no curve
+    if subset or ("Saving dict" in line and _TF_EVAL.search(line)):
+        # fairseq's other validation subsets apart: `valid2`'s loss is val_valid2_loss
+        prefix = "val_" if not subset or subset.group(1) == "valid" else f"val_{subset.group(1)}_"
+        pairs = {(prefix + k if classify(k).split != "val" else k): v for k, v in pairs.items()
+                 if not k.lower().startswith("best")}
+    if not pairs and "\t" in line:  # tab-separated meters (pytorch/examples' imagenet: `Loss 6.9 (6.9)`)
+        pairs = _meter_pairs(line, _SPACE_PAIR, after, averages=False)
+    if "{'" in line or '{"' in line:  # a dict after the position (HF no_trainer's `epoch 3: {'accuracy': ...}`)
+        pairs.update(console_hf.metrics(console_hf.parse(line) or {}))
+    if not subset and first is not None and first.start() and _evaluation_phase(line, first.start()):
+        # an evaluation's line (`Validation Results - Epoch: 1  Avg loss: 0.25`, PaddleClas' `[Eval][Epoch 1]
+        # [Iter: 3/10]`): its metrics are val_, at the record before it (its iteration counts the eval loader)
+        return (None, None, None, {("val_" + k if classify(k).split is None else k): v for k, v in pairs.items()}), within
+    step, total = next((positions[k] for k in _STEP_NAMES if k in positions), (None, None))
+    return (positions.get("epoch", (None, None))[0], step, total, pairs), within
 
 
 def _epoch_length(first: int | None, gap: int | None, last: int | None) -> int:
