@@ -52,11 +52,13 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   after the epoch counting samples, a last short batch's count that goes back placed by its percent; `Test
   set: Average loss: 0.0526, Accuracy: 9832/10000 (98%)` as test_loss and test_accuracy, the fraction) and the
   CIFAR-10 tutorial (`[1,  2000] loss: 2.193`: epoch and minibatch; an epoch whose length is not printed is
-  as long as its last printed step, one printing interval more when its count starts at 0). A phase named
-  before the position makes the line's unsplit names val_ ones (Ignite's `Validation Results - Epoch: 1  Avg
-  loss: 0.25` beside its `Training Results - ...`). CLU's LoggingWriter (JAX/Flax trainings: `... logging_writer.py:
-  48] [20] train_loss=1.16, ...`, `[22] collection=eval loss=0.67`, the eval collection's as val_ metrics) is
-  read at its steps, its `[Hyperparameters] {...}` line (a literal dict) as the run's hyperparameters.
+  as long as its last printed step, one printing interval more when its count starts at 0). An evaluation
+  named right before the position (after a logging prefix: Ignite's `Validation Results - Epoch: 1  Avg loss:
+  0.25` beside its `Training Results - ...`, PaddleClas' `[Eval][Epoch 1]`) makes the line's unsplit names val_
+  ones, at the record before it. CLU's LoggingWriter (JAX/Flax trainings: `... logging_writer.py:48] [20]
+  train_loss=1.16, ...`, `[22] collection=eval loss=0.67`, each evaluation collection's names prefixed with it:
+  eval_, valid_, test_) is read at its steps, its `[Hyperparameters] {...}` (a literal dict) as the run's
+  hyperparameters.
   A results table, one row an epoch under a header (fastai's in a terminal: `epoch  train_loss  valid_loss
   accuracy  time`, `#na#` for a missing value), gives each row's metrics at its epoch.
   PaddleOCR's trainer (`epoch: [1/12], global_step: 10, loss: ...`) counts `global_step`; its evaluation's `cur
@@ -129,7 +131,7 @@ _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?
 # meter's `name: value (average)`
 _BRACKET_STEP = re.compile(r"\s{0,8}\[\s{0,12}(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})"
                            r"(?:\s{0,4}\(\s{0,4}(\d{1,3}(?:\.\d{1,4})?)\s{0,2}%\s{0,4}\))?\s{0,4}\]")
-# the PyTorch CIFAR-10 tutorial's `[epoch, minibatch]` at the start of its lines: `[1,  2000] loss: 2.193`
+# the PyTorch CIFAR-10 tutorial's `[epoch, minibatch]` before its fields: `[1,  2000] loss: 2.193` (_tuple_position)
 _TUPLE_POSITION = re.compile(r"\[\s{0,4}(\d{1,9}),\s{0,8}(\d{1,12})\s{0,4}\]\s{0,4}(?=[A-Za-z])")  # starts with a literal: fast
 # pytorch/examples' word_language_model: `| epoch   1 |   200/ 2983 batches | lr 20.00 | ms/batch 45.62 | loss  7.41 |`
 _BATCHES = re.compile(r"(?<![\w/])(\d{1,12})\s{0,4}/\s{0,4}(\d{1,12})\s{1,4}batches\b")
@@ -314,13 +316,12 @@ def _set_pairs(line: str, evaluation: re.Match) -> dict[str, float]:
     average is what is printed), `Accuracy: 9832/10000 (98%)` as test_accuracy 0.9832."""
     prefix = evaluation.group(1).lower() + "_"
     pairs: dict[str, float] = {}
-    spans = []
+    starts = set()  # where each fraction starts: its own `name: a` is no second pair (one lookup each: linear)
     for m in _FRACTION_PAIR.finditer(line, evaluation.end()):
         total = int(m.group(3))
         if total > 0:
             pairs[m.group(1).strip()] = int(m.group(2)) / total
-            spans.append(m.span())
-    starts = {a for a, _ in spans}  # a fraction's own `name: a` is no second pair (one lookup each: linear)
+            starts.add(m.start())
     for m in _LINE_PAIR.finditer(line, evaluation.end()):
         if m.start() not in starts:
             value = parse_float(m.group(2))

@@ -73,15 +73,18 @@ def _lower(names: list[str]) -> list[str]:
     return [n.strip().lower() for n in names]
 
 
+def pandas_index(header: list[str]) -> str | None:
+    """pandas' to_csv index, written as the first column with an empty (or `Unnamed: 0`) name: a row counter."""
+    return header[0] if header and header[0].strip().lower() in INDEX_COLUMNS else None
+
+
 def find_x_column(header: list[str]) -> str | None:
     """The step-like column (preferred) or the epoch column, by the aliases of FORMATS §3.5."""
     lowered = _lower(header)
     for alias in STEP_COLUMNS + EPOCH_COLUMNS:
         if alias in lowered:
             return header[lowered.index(alias)]
-    if lowered and lowered[0] in INDEX_COLUMNS:
-        return header[0]  # pandas' to_csv index (a Keras History DataFrame): the epoch number
-    return None
+    return pandas_index(header)  # pandas' to_csv index (a Keras History DataFrame): the epoch number
 
 
 def find_long_columns(header: list[str]) -> dict[str, str] | None:
@@ -586,7 +589,7 @@ def _read_wide(run: Run, path: Path, table: Table) -> None:
     builder = SeriesBuilder()
     # pandas' to_csv index (an empty first header cell) is a row counter, never a metric: the x column
     # when the table has no step or epoch column, else left out
-    index = table.header[0] if table.header and table.header[0].strip().lower() in INDEX_COLUMNS else None
+    index = pandas_index(table.header)
     metric_names = [h for h in table.header if h != wall_name and (h != x_name or x_is_tag) and h != index]
     for name in metric_names:
         col = columns[name]

@@ -93,11 +93,11 @@ def _is_history(row: Any) -> bool:
 
 def sniff(path: Path) -> bool:
     """True when the file's first lines are metric rows: two at least, or one that ends the file; or,
-    for a `.json` file, when it is an array whose first objects are records with a loss or an accuracy.
+    for a `.json` file, when it is an array whose first objects are history records (`_is_history`).
 
     A pretty-printed JSON document (a config, trainer_state.json) opens with a line that is not a
     whole object; a one-line JSON object with numbers is a summary (`all_results.json`) unless the
-    file is named as a JSON-lines log. An array of configs (`[{"lr": 0.1}, ...]`) is no history."""
+    file is named as a JSON-lines log. An array of configs or of per-sample results is no history."""
     head = head_text(path, 65536)
     if path.suffix.lower() == ".json" and ARRAY_HEAD.match(head):
         values, _ = _array_objects(head)

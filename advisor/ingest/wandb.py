@@ -502,8 +502,7 @@ def _rows_from_csv(path: Path) -> list[tuple[dict, None]]:
     index=False) is a row counter beside `_step`, no metric."""
     frame = _read_csv_frame(path)
     rows = []
-    first = str(frame.columns[0]) if len(frame.columns) else ""
-    index = first if first.strip().lower() in csv_logs.INDEX_COLUMNS else None
+    index = csv_logs.pandas_index([str(c) for c in frame.columns])
     for record in frame.to_dict("records"):
         row = {}
         for key, cell in record.items():
