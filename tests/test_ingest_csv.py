@@ -268,3 +268,19 @@ def test_pandas_index_column_is_no_metric(tmp_path):
     frame.to_csv(tmp_path / "history.csv")
     (wb,), _ = read_runs([str(tmp_path / "history.csv")])
     assert wb.format == "wandb" and set(wb.series) == {"train/loss", "val/loss"}
+
+
+@pytest.mark.parametrize("x_name", ["globalStep", "Global Step", "global-step", "GLOBAL_STEP", "Epoch", "numUpdates"])
+def test_x_column_spelled_in_camel_case_or_with_spaces(tmp_path, x_name):
+    """The step and epoch aliases match whatever case and separators a logger spells them with (a name
+    that is no alias, `numUpdates`, stays a column and the rows are numbered)."""
+    (tmp_path / "history.csv").write_text(
+        f"{x_name},trainLoss,wallTime\n" + "".join(f"{10 * (i + 1)},{1 / (i + 1)},{1.7e9 + i}\n" for i in range(10)))
+    run = read_one(tmp_path)
+    loss = run.series["trainLoss"]
+    if x_name == "numUpdates":
+        assert run.meta["x_axis"] == "row" and loss.step.tolist() == list(range(10))
+        return
+    assert run.meta["x_axis"] == x_name and x_name not in run.series
+    assert loss.step.tolist() == list(range(10, 110, 10))
+    assert "wallTime" not in run.series and loss.wall_time[0] == 1.7e9

@@ -184,6 +184,19 @@ def test_spellings_land_in_their_roles(tmp_path, writer, expect):
     assert {role: roles.get(role) for role in expect} == expect
 
 
+@pytest.mark.parametrize("writer", ["csv-camel", "csv-training", "csv-test"])
+def test_generic_csv_step_columns_are_the_x(tmp_path, writer):
+    """A camelCase logger's `globalStep` matched no alias (`global_step` did), so the rows were numbered
+    instead: a finding "from step 64" on a run logged at steps 25-3,000, and every early-stop step wrong."""
+    rec = _recording("0149-wine-overfit_small_data")
+    assert rec.granularity == "step"
+    fi.WRITERS[writer][0](rec, tmp_path / "run")
+    run, curves, _ = _read_one(tmp_path / "run")
+    assert run.meta["x_axis"] != "row"
+    for role in ("train_loss", "val_loss"):
+        assert curves.get(role).x.tolist() == [float(s) for s, _, _ in rec.points(role)]
+
+
 def test_keras_batch_logging_keeps_train_and_val_on_one_axis(tmp_path):
     """Keras' TensorBoard callback with update_freq=<int> adds `train/batch_loss` at every
     optimizer iteration beside the epoch-level `train/epoch_loss` and `validation/epoch_loss`

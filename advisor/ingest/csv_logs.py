@@ -73,6 +73,29 @@ def _lower(names: list[str]) -> list[str]:
     return [n.strip().lower() for n in names]
 
 
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+def column_key(name: str) -> str:
+    """A column name spelled as the aliases are: camelCase, spaces and hyphens as snake_case, lower case.
+    A Java/JavaScript logger's `globalStep`, a spreadsheet's `Global Step` and `global-step` are all
+    `global_step`; without this the x column goes unfound and every step the advice names is a row number."""
+    return _SEPARATORS.sub("_", _CAMEL_BOUNDARY.sub("_", name.strip())).lower()
+
+
+def _alias_index(header: list[str], aliases: list[str]) -> int | None:
+    """The index of the first alias (in the aliases' order) that a header name spells, as written or as
+    `column_key` reads it."""
+    lowered = _lower(header)
+    keys = [column_key(h) for h in header]
+    for alias in aliases:
+        for names in (lowered, keys):
+            if alias in names:
+                return names.index(alias)
+    return None
+
+
 def pandas_index(header: list[str]) -> str | None:
     """pandas' to_csv index, written as the first column with an empty (or `Unnamed: 0`) name: a row counter."""
     return header[0] if header and header[0].strip().lower() in INDEX_COLUMNS else None
@@ -80,11 +103,9 @@ def pandas_index(header: list[str]) -> str | None:
 
 def find_x_column(header: list[str]) -> str | None:
     """The step-like column (preferred) or the epoch column, by the aliases of FORMATS §3.5."""
-    lowered = _lower(header)
-    for alias in STEP_COLUMNS + EPOCH_COLUMNS:
-        if alias in lowered:
-            return header[lowered.index(alias)]
-    return pandas_index(header)  # pandas' to_csv index (a Keras History DataFrame): the epoch number
+    i = _alias_index(header, STEP_COLUMNS + EPOCH_COLUMNS)
+    # else pandas' to_csv index (a Keras History DataFrame): the epoch number
+    return header[i] if i is not None else pandas_index(header)
 
 
 def find_long_columns(header: list[str]) -> dict[str, str] | None:
@@ -93,11 +114,13 @@ def find_long_columns(header: list[str]) -> dict[str, str] | None:
     tag = next((header[lowered.index(a)] for a in LONG_TAG_COLUMNS if a in lowered), None)
     if tag is None or "value" not in lowered:
         return None
-    step = next((header[lowered.index(a)] for a in STEP_COLUMNS + EPOCH_COLUMNS if a in lowered), None)
-    if step is None:
+    i = _alias_index(header, STEP_COLUMNS + EPOCH_COLUMNS)
+    if i is None:
         return None
+    step = header[i]
     cols = {"tag": tag, "step": step, "value": header[lowered.index("value")]}
-    wall = next((header[lowered.index(a)] for a in WALL_COLUMNS if a in lowered), None)
+    i = _alias_index(header, WALL_COLUMNS)
+    wall = header[i] if i is not None else None
     if wall:
         cols["wall"] = wall
     if "run" in lowered:
@@ -580,7 +603,8 @@ def unix_seconds(walls: np.ndarray | None) -> np.ndarray | None:
 def _read_wide(run: Run, path: Path, table: Table) -> None:
     columns = table.columns
     x_name = find_x_column(table.header)
-    wall_name = next((h for h in table.header if h.strip().lower() in WALL_COLUMNS), None)
+    i = _alias_index(table.header, WALL_COLUMNS)
+    wall_name = table.header[i] if i is not None else None
     keep = np.ones(table.n_rows, dtype=bool)
     steps, x_is_tag = _x_steps(run, path, table, columns, x_name, keep)
     _warn_junk(run, path, table, columns, x_name, keep)
