@@ -85,6 +85,14 @@ _LEARNING_RATE_RE = re.compile(r"learning[\s_\-]*rate")
 _CAMEL_RE = re.compile(r"([a-z]{2,})(?=[A-Z][a-z])")  # `valLoss`, `LearningRate`; not `mAP50`
 
 
+def snake_name(name: str) -> str:
+    """A key or column name spelled as the alias lists are: camelCase words, spaces and hyphens joined by
+    `_`, lower case. A Java/JavaScript logger's `globalStep`, a spreadsheet's `Global Step` and `global-step`
+    are `global_step`; W&B configs' `optimizerName`, `weightDecay` and `numEpochs` are `optimizer_name`,
+    `weight_decay` and `num_epochs` (`mAP50` stays one word, as in `tokens`)."""
+    return re.sub(r"[\s\-]+", "_", _CAMEL_RE.sub(r"\1_", name.strip())).lower()
+
+
 def tokens(tag: str) -> list[str]:
     """Lowercase tokens of a tag, splitting on separators; `_` and `-` split only around keywords.
     camelCase words are separated first (`valLoss` -> `val_loss`), so their split is seen."""
@@ -363,6 +371,9 @@ CLASS_KEYS = {"class_path", "_target_", "class_name", "name", "type", "cls"}
 def normalise_hparams(raw: dict[str, Any]) -> dict[str, Any]:
     """The hyperparameters rules use, under one name each, from whatever the log recorded."""
     flat = {str(k).lower(): v for k, v in raw.items()}
+    # (and each key as the aliases spell it: `optimizerName`, `weightDecay`, `Batch Size`)
+    for k, v in raw.items():
+        flat.setdefault(snake_name(str(k)), v)
     by_leaf: dict[str, Any] = {}
     for key, value in flat.items():
         parts = re.split(r"[./]", key)

@@ -158,6 +158,20 @@ def test_keras_optimizer_instance_suffix_is_dropped():
     assert normalise_hparams({"optimizer": "adamw_torch"})["optimizer"] == "adamw_torch"
 
 
+def test_camel_case_and_spaced_hparam_names():
+    """A W&B or MLflow config written by a camelCase client (`optimizerName`, `weightDecay`, `numEpochs`) or
+    a spreadsheet (`Batch Size`) names the same settings: only the all-lower-case spellings matched before."""
+    from advisor.roles import normalise_hparams
+
+    assert normalise_hparams({"learningRate": "0.01", "batchSize": 32, "optimizerName": "Adam", "weightDecay": 1e-4,
+                              "numEpochs": 10, "maxSteps": 100, "warmupSteps": 5, "Grad Clip": 1.0}) == {
+        "lr": 0.01, "batch_size": 32, "optimizer": "Adam", "weight_decay": 1e-4, "epochs": 10, "max_steps": 100,
+        "warmup_steps": 5, "grad_clip": 1.0}
+    assert normalise_hparams({"optimizer.className": "SGD", "optimizer.config.learningRate": 0.1}) == {
+        "lr": 0.1, "optimizer": "SGD"}
+    assert normalise_hparams({"mAP50": 0.5}) == {}
+
+
 def test_real_tf_keras_mlflow_autolog_hparams(real_logs):
     """The TensorFlow flavour of mlflow's Keras autolog logs `opt_name`, `opt_learning_rate`,
     `opt_momentum` (a real run from a public project): they were no hparam, so rules saw no LR."""

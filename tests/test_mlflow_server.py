@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from advisor.cli import main
 from advisor.ingest import mlflow_server
 from advisor.pipeline import Execution, diagnose_paths, read_runs
+from advisor.roles import normalise_hparams
 
 pytest.importorskip("mlflow", reason="mlflow (for its server) is part of [test]")
 pytestmark = pytest.mark.slow  # the server takes 10-60 s to start and migrate its database
@@ -64,7 +65,10 @@ def _log_run(base: str, experiment_id: str, name: str, lr: float, kind: str) -> 
         metrics.append({"key": "train_loss", "value": "NaN", "timestamp": 1_700_000_400_000, "step": POINTS})
     for i in range(0, len(metrics), 900):  # at most 1,000 metrics and params per batch
         _post(base, "runs/log-batch", {"run_id": run_id, "metrics": metrics[i:i + 900],
-                                       "params": [{"key": "lr", "value": str(lr)}] if i == 0 else []})
+                                       "params": [{"key": "lr", "value": str(lr)},
+                                                  # camelCase, as a Java/JavaScript client names them
+                                                  {"key": "optimizerName", "value": "SGD"},
+                                                  {"key": "batchSize", "value": "32"}] if i == 0 else []})
     _post(base, "runs/update", {"run_id": run_id, "status": "FINISHED", "end_time": 1_700_000_500_000})
 
 
@@ -120,6 +124,7 @@ def test_rest_runs_carry_every_point_of_the_store_with_paging(server, monkeypatc
             assert np.array_equal(s.step, t.step) and np.array_equal(s.value, t.value, equal_nan=True)
             assert np.allclose(s.wall_time, t.wall_time)
         assert run.hparams == twin.hparams and run.meta["status"] == "FINISHED"
+        assert {k: v for k, v in normalise_hparams(run.hparams).items() if k != "lr"} == {"optimizer": "SGD", "batch_size": 32}
         assert run.meta["history_pages"] >= math.ceil(POINTS / 500) + 1  # paged, not one big answer
     assert math.isnan(rest[2].series["train_loss"].value[-1])
 

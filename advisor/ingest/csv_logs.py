@@ -30,6 +30,7 @@ from advisor.ingest._text import (
 )
 from advisor import limits
 from advisor.model import IngestError, Run, RunSource
+from advisor.roles import snake_name
 
 FORMAT = "csv"
 LOG_SUFFIXES = {".csv", ".tsv", ".log", ".txt"}
@@ -73,22 +74,13 @@ def _lower(names: list[str]) -> list[str]:
     return [n.strip().lower() for n in names]
 
 
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SEPARATORS = re.compile(r"[\s\-]+")
-
-
-def column_key(name: str) -> str:
-    """A column name spelled as the aliases are: camelCase, spaces and hyphens as snake_case, lower case.
-    A Java/JavaScript logger's `globalStep`, a spreadsheet's `Global Step` and `global-step` are all
-    `global_step`; without this the x column goes unfound and every step the advice names is a row number."""
-    return _SEPARATORS.sub("_", _CAMEL_BOUNDARY.sub("_", name.strip())).lower()
-
-
 def _alias_index(header: list[str], aliases: list[str]) -> int | None:
     """The index of the first alias (in the aliases' order) that a header name spells, as written or as
-    `column_key` reads it."""
+    `snake_name` reads it."""
     lowered = _lower(header)
-    keys = [column_key(h) for h in header]
+    # (a Java/JavaScript logger's `globalStep`, a spreadsheet's `Global Step`: without this the x column goes
+    # unfound and every step the advice names is a row number)
+    keys = [snake_name(h) for h in header]
     for alias in aliases:
         for names in (lowered, keys):
             if alias in names:

@@ -28,7 +28,7 @@ from typing import Any
 from advisor.ingest import csv_logs
 from advisor.ingest._text import as_number, flatten, head_text, line_list, loads_json, read_text
 from advisor.model import IngestError, Run, RunSource
-from advisor.roles import classify
+from advisor.roles import classify, snake_name
 
 FORMAT = "jsonl"
 SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -87,7 +87,7 @@ def _is_history(row: Any) -> bool:
     if not isinstance(row, dict):
         return False
     flat = flatten(row)
-    return (any((str(k).lower() in X_KEYS or csv_logs.column_key(str(k)) in X_KEYS) and as_number(v) is not None for k, v in flat.items())
+    return (any((str(k).lower() in X_KEYS or snake_name(str(k)) in X_KEYS) and as_number(v) is not None for k, v in flat.items())
             and any(classify(str(k)).kind in ("loss", "acc") and as_number(v) is not None for k, v in flat.items()))
 
 
