@@ -513,3 +513,37 @@ def test_the_per_file_limit_holds_in_workers(tmp_path):
     small = (tmp_path / "run0" / "metrics.csv").stat().st_size
     _, report, _ = diagnose_json(tmp_path, "--jobs", "2", "--limit", f"file_bytes={small}")
     assert sorted(Path(r["run"]).name for r in report["runs"] if r["status"] != "unreadable") == ["run0", "run2"]
+
+
+LFS_STUB = ("version https://git-lfs.github.com/spec/v1\n"
+            "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n")
+
+
+@pytest.mark.parametrize("rel", ["runs/events.out.tfevents.1700000000.host.1.0", "lightning_logs/version_0/metrics.csv",
+                                 "checkpoint-1000/trainer_state.json", "wandb/run-x/files/wandb-history.jsonl"])
+def test_git_lfs_pointer_is_named_for_what_it_is(tmp_path, rel):
+    """A repository cloned without `git lfs pull` holds 130-byte pointer stubs under the logs' names (public
+    fine-tuning repos ship trainer_state.json that way): the one-line error said "trainer_state.json without a
+    log_history list" or a CRC mismatch, now it names the stub and the command that fetches the file."""
+    stub = tmp_path / rel
+    stub.parent.mkdir(parents=True)
+    stub.write_text(LFS_STUB)
+    result = subprocess.run([sys.executable, "-m", "advisor", "diagnose", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{stub}: a Git LFS pointer (130 bytes), not the log itself: fetch the content with `git lfs pull`" in result.stderr
+
+
+def test_git_lfs_pointer_beside_a_readable_event_file_is_a_warning(tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURES / "tensorboard" / "torch_basic", run)
+    (run / "events.out.tfevents.1700000099.host.2.0").write_text(LFS_STUB)
+    runs, errors = read_runs([run])
+    assert not errors and len(runs) == 1 and runs[0].series
+    assert any("a Git LFS pointer (130 bytes)" in w for w in runs[0].warnings)
+
+
+def test_pointer_of_a_file_that_is_no_log_is_left_quiet(tmp_path):
+    shutil.copytree(FIXTURES / "tensorboard" / "torch_basic", tmp_path / "run")
+    (tmp_path / "tokenizer.json").write_text(LFS_STUB)
+    result = subprocess.run([sys.executable, "-m", "advisor", "diagnose", str(tmp_path)], capture_output=True, text=True)
+    assert "LFS" not in result.stderr + result.stdout

@@ -17,6 +17,7 @@ Every format module exposes the same two functions:
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from types import ModuleType
 
 from advisor.model import IngestError, Run, RunSource
@@ -49,13 +50,57 @@ def format_modules() -> list[ModuleType]:
     return mods
 
 
+# what a file checked out without `git lfs pull` holds instead of its content (a ~130-byte text stub)
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+LFS_POINTER_MAX = 1024
+
+
 def read(source: RunSource) -> Run:
-    """Read one discovered run with its format's reader."""
+    """Read one discovered run with its format's reader.
+
+    A log committed to Git LFS and cloned without `git lfs pull` is a pointer stub under the log's own
+    name (public repositories holding trainer_state.json, event files and metrics.csv often ship them):
+    its reader can only call it damaged, so the stub is named for what it is, and how to get the file."""
     module = importlib.import_module(FORMATS[source.format])
-    run = module.read(source)
+    try:
+        run = module.read(source)
+    except IngestError as exc:
+        stubs = lfs_pointers(source)
+        if stubs:
+            raise IngestError(lfs_message(stubs)) from exc
+        raise
     if not isinstance(run, Run):
         raise TypeError(f"{FORMATS[source.format]}.read returned {type(run).__name__}, not Run")
+    if run.warnings:  # a damaged file among readable ones: a stub is the likely cause (checked only then)
+        stubs = lfs_pointers(source)
+        if stubs:
+            run.warnings.append(lfs_message(stubs))
     return run
+
+
+def lfs_pointers(source: RunSource) -> list[Path]:
+    """The files of `source` that are Git LFS pointer stubs."""
+    files = source.files or ([source.path] if source.path.is_file() else [])
+    return [f for f in files if is_lfs_pointer(f)]
+
+
+def is_lfs_pointer(path: Path) -> bool:
+    """Whether `path` is a Git LFS pointer stub (only a file under LFS_POINTER_MAX bytes is opened)."""
+    try:
+        if path.stat().st_size > LFS_POINTER_MAX:
+            return False
+        with open(path, "rb") as fh:
+            return fh.read(len(LFS_POINTER)) == LFS_POINTER
+    except OSError:
+        return False
+
+
+LFS_ADVICE = "not the log itself: fetch the content with `git lfs pull`"
+
+
+def lfs_message(stubs: list[Path]) -> str:
+    more = f" (and {len(stubs) - 1} more file(s) like it)" if len(stubs) > 1 else ""
+    return f"{stubs[0]}: a Git LFS pointer ({stubs[0].stat().st_size} bytes){more}, {LFS_ADVICE}"
 
 
 __all__ = ["FORMATS", "format_modules", "read", "IngestError"]

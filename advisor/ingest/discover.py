@@ -10,6 +10,7 @@ without being opened.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,11 @@ def discover(paths: list[str | Path]) -> tuple[list[RunSource], list[Problem]]:
     return sources, problems
 
 
+# the log files a Git LFS pointer is worth naming for (a pointer for a tokenizer.json or a README.txt is no log)
+LFS_LOG_SUFFIXES = {".csv", ".tsv", ".jsonl", ".ndjson", ".wandb"}
+_LOG_NAME = re.compile(r"log|metric|history|progress|result|trainer_state|scalars")
+
+
 def _why_unrecognised(path: Path) -> str | None:
     """A message for files that look like logs but no format claimed; None for files to ignore quietly."""
     name = path.name.lower()
@@ -185,6 +191,10 @@ def _why_unrecognised(path: Path) -> str | None:
         why_not = limits.open_problem(path)
         if why_not:  # say what stopped us, not what the file failed to look like
             return f"not read ({why_not})"
+        from advisor.ingest import LFS_ADVICE, is_lfs_pointer
+
+        if is_lfs_pointer(path) and ("tfevents" in name or _LOG_NAME.search(name) or path.suffix.lower() in LFS_LOG_SUFFIXES):
+            return f"a Git LFS pointer ({path.stat().st_size} bytes), {LFS_ADVICE}"
     if "tfevents" in name:
         return "looks like a TensorBoard event file but could not be read"
     if path.suffix.lower() in {".csv", ".tsv"}:
