@@ -129,16 +129,20 @@ def _nice(value: float) -> float:
 
 def grad_clip(curves: Curves, onset: float | None) -> float | None:
     """Twice the median logged gradient norm before the loss ran away (the whole run if it did
-    not): typical steps pass untouched, blow-ups are cut. None when no grad norm is logged, so a
-    rule falls back to the conventional 1.0 instead of reading a threshold off the loss."""
+    not): typical steps pass untouched, blow-ups are cut. A run that ran away from its first logged
+    steps has no "before": its first three norms are the nearest to it (an LLM LoRA at LR 2e-3 whose
+    norm went 0.07, 0.07, 0.12, 0.19, then 1.0, 2.3, 22.5). None when fewer than 3 norms are logged,
+    so a rule falls back to the conventional 1.0 instead of reading a threshold off the loss."""
     g = curves.get("grad_norm")
     if g is None or len(g) == 0:
         return None
-    ok = np.isfinite(g.y) & (g.y > 0)
-    if onset is not None:
-        ok &= g.x < onset
-    if ok.sum() < 3:
+    usable = np.isfinite(g.y) & (g.y > 0)
+    if usable.sum() < 3:
         return None
+    ok = usable & (g.x < onset) if onset is not None else usable
+    if ok.sum() < 3:
+        ok = np.zeros_like(usable)
+        ok[np.flatnonzero(usable)[:3]] = True
     return _nice(2.0 * float(np.median(g.y[ok])))
 
 
