@@ -390,3 +390,26 @@ def test_deep_sigmoid_net_stalled_at_chance_gets_batchnorm_first_without_hparams
     first = report.findings[0]
     assert first.pattern == "plateau" and first.recommendations[0].action == "add_batchnorm"
     assert "check_data" in [r.action for r in first.recommendations]
+
+
+def test_checkpoint_follows_the_val_metric_that_kept_improving(real, real_logs, fixture_runs):
+    """A val loss that climbs while WER or accuracy keeps improving is overfitting by the loss, but the
+    checkpoint at the loss's minimum is a worse model by the measure the run is for: the Whisper fine-tune's
+    eval_loss bottoms at step 1,000 (the first evaluation, so no early stop was offered at all) while its WER
+    is best at step 3,000, the checkpoint its own trainer kept (metric_for_best_model=wer)."""
+    whisper = _run(real, "hf-trainer/whisper-large-v2-ja-5k")
+    state = json.loads((real_logs / "hf-trainer" / "whisper-large-v2-ja-5k" / "trainer_state.json").read_text())
+    kept = int(state["best_model_checkpoint"].rsplit("-", 1)[1])
+    ovf = next(f for f in whisper.findings if f.rule == "OVF001")
+    stop = next(r for r in ovf.recommendations if r.action == "early_stop")
+    assert stop.change == {"max_steps": {"set": kept}} and kept == 3000
+    assert "best checkpoint is at step 3,000 by eval_wer" in ovf.summary and "eval_wer is best" in stop.text
+    # a Keras CSV whose val accuracy peaks at epoch 19 (0.693) after the val loss's minimum at epoch 5 (0.643 there)
+    keras = next(r for name, r in fixture_runs.items() if name.endswith("overfitting-keras-csv"))
+    stop = next(r for f in keras.findings for r in f.recommendations if r.action == "early_stop")
+    assert stop.change == {"epochs": {"set": 20}} and "val_accuracy is best (0.693 at epoch 19)" in stop.text
+    # without a val metric the loss's lowest evaluation stays the checkpoint
+    memorised = _run(real, "tensorboard/lightning-tb-memorization-overfit")
+    ovf = next(f for f in memorised.findings if f.rule == "OVF001")
+    assert "overfitting.metric_best_step" not in ovf.evidence and "by " not in ovf.summary.split("best checkpoint")[1]
+    assert next(r for r in ovf.recommendations if r.action == "early_stop").change["max_steps"]["set"] == ovf.evidence["stats.min_step"]

@@ -137,6 +137,12 @@ register(Family(
         "metric_held": "bool: every val metric (accuracy, F1, WER towards 0) ends (median of its last quarter) no worse than at the val minimum; None without one",
         "metric_veto": "bool: the val metric overrules the climb: a climb under 20% that it contradicts (inconsistent_metric) or that left it where it was (metric_held), or loss_metric_disagree",
         "metric_shrugged": "bool: a climb under 20% while a val metric that did not keep improving ended no worse than at the val minimum (metric_held, not inconsistent_metric): vetoes the orders-apart reading too",
+        "best_step": "x of the checkpoint to keep: the val metric's best (metric_best_step) where it kept improving after the val loss's minimum, else the val loss's lowest logged evaluation",
+        "best_by": "text: '' or ' by <metric>, which kept improving after the loss's minimum (<best> there against <at min>)'",
+        "metric_best_step": "x of the val metric's best logged evaluation when it kept improving after the val loss's minimum (its best 3-evaluation mean beats the one there by more than its noise); missing otherwise",
+        "metric_best": "the val metric at metric_best_step, as logged",
+        "metric_at_min": "the val metric at the val loss's minimum, as logged",
+        "metric_name": "the val metric's tag",
     },
     fn="advisor.signals.generalization:measure_overfitting",
 ))

@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from advisor.model import Curves, Measurement
+from advisor.numbers import readable
 from advisor.signals.robust import (
     diff_sigma, finite_curve, finite_xy, head_level, last_quarter_level, odd, running_median, theil_sen,
 )
@@ -187,6 +188,55 @@ def _metric_gain(curves: Curves, x0: float) -> float:
     return best
 
 
+class MetricBest(NamedTuple):
+    """Where a validation metric that kept improving after the val loss's minimum is best."""
+
+    tag: str
+    step: float  # a logged evaluation
+    best: float  # the metric there, as logged
+    at_min: float  # the metric at the val loss's minimum, as logged
+
+
+def _metric_best_after(curves: Curves, x0: float) -> MetricBest | None:
+    """The checkpoint a validation metric picks when it kept improving after the val loss's minimum x0:
+    its best 3-evaluation mean after x0, and its end (the median of its last 10%, >= 2 evaluations), beat
+    the mean around x0 by more than the metric's own point-to-point noise and its resolution (one sample
+    of a fixed validation set); the checkpoint is the best logged evaluation of that window. None when no
+    metric says so.
+
+    A val loss that climbs while accuracy or WER keeps improving is a model growing over-confident on
+    the examples it gets wrong while it gets more of them right: the climb is real (overfitting by the
+    loss), but the checkpoint at the loss's minimum is a worse model by the measure the run is for.
+    Public runs read in session 20 showed it again and again: Whisper fine-tunes (eval loss 0.307 ->
+    0.468 while WER went 34.6 -> 32.0, the trainer's own best_model_checkpoint at step 4,000, the loss's
+    minimum at 1,000), a Keras speaker classifier (val loss from its first epoch up, val accuracy 0.41
+    -> 0.63), ViT and ResNet tutorials (val accuracy 0.74 -> 0.78 after the loss's minimum)."""
+    for role in ("val_acc", "val_metric"):
+        c = curves.get(role)
+        if c is None:
+            continue
+        x, y = finite_xy(c)
+        if len(y) < 4 or (x > x0).sum() < 2:
+            continue
+        sign = -1.0 if role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER) else 1.0
+        z = sign * y
+        sm = np.convolve(np.pad(z, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+        at = float(np.interp(x0, x, sm))
+        after = np.flatnonzero(x > x0)
+        i = int(after[int(np.argmax(sm[after]))])
+        steps = np.diff(np.unique(z))
+        margin = max(diff_sigma(z), float(np.min(steps)) if len(steps) else 0.0)
+        # (and it ends better than it was there: a metric that wandered back, as a val accuracy at chance
+        # does around 0.53 on a memorised net, picks no checkpoint)
+        end = float(median(z[-max(2, len(z) // 10):]))
+        if sm[i] - at <= margin or end - at <= margin:
+            continue
+        lo = max(int(after[0]), i - 1)
+        j = lo + int(np.argmax(z[lo:i + 2]))
+        return MetricBest(c.tag, float(x[j]), float(y[j]), float(np.interp(x0, x, y)))
+    return None
+
+
 def trend_climb(x: np.ndarray, y: np.ndarray) -> float | None:
     """The Theil-Sen climb from the trend's lowest point to the end, relative to that level, when
     the slope after it is significantly up; else None. The trend is a running median over a sixth
@@ -330,6 +380,16 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
         "loss_metric_disagree": climb.disagree, "metric_held": climb.held, "metric_veto": climb.veto,
         "metric_shrugged": shrugged,
     }
+    # the checkpoint to keep: the loss's lowest logged evaluation, unless a val metric kept improving after it
+    # (read from the lowest logged evaluation, the minimum the summaries name, not the 3-point mean's)
+    x_logged_min = float(x[int(np.argmin(y))])
+    best = _metric_best_after(curves, x_logged_min) if detected or climb.inconsistent else None
+    values["best_step"] = x_logged_min if best is None else best.step
+    values["best_by"] = "" if best is None else (
+        f" by {best.tag}, which kept improving after the loss's minimum ({readable(best.best)} there against "
+        f"{readable(best.at_min)})")
+    if best is not None:
+        values.update(metric_best_step=best.step, metric_best=best.best, metric_at_min=best.at_min, metric_name=best.tag)
     if rise_case:
         note = f"validation loss bottoms out at step {xmin:g} and climbs {rise_rel:.0%} while training keeps falling"
     elif gap_case:
