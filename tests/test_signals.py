@@ -144,6 +144,30 @@ def test_epoch_boundary_jumps_known_and_unknown_epoch_length():
     assert found_known >= 8 and found_unknown >= 8
 
 
+def test_steps_down_at_every_boundary_are_memorisation_not_data_order():
+    """A loss flat within each epoch that steps down at every boundary reads, against its smooth trend,
+    as a jump up at each boundary: OSC003 told such runs their data was not shuffled. With the epoch
+    length known, a jump at the boundary whose logged values go down is no order effect."""
+    called = 0
+    for seed in SEEDS:
+        s = S.memorising_staircase(seed)
+        m = {(m.family, m.role): m for m in measure(s.curves, ["oscillation"])}[("oscillation", "train_loss")]
+        called += m.values["epoch_jumps"]
+    assert called == 0
+
+
+def test_epoch_jumps_need_three_epochs_of_a_known_length():
+    """A run shorter than three epochs of a known length has no boundaries to show jumps at; the period
+    read off the curve's own autocorrelation is no epoch (a one-epoch LLM fine-tune of a public repo whose
+    loss alternated every four logging steps read "jumps at every epoch boundary")."""
+    for seed in SEEDS:
+        s = S.epoch_jumps(seed)
+        n = len(s.curves.get("train_loss").y)
+        s.curves.steps_per_epoch = n / 2.5
+        m = {(m.family, m.role): m for m in measure(s.curves, ["oscillation"])}[("oscillation", "train_loss")]
+        assert not m.values["epoch_jumps"]
+
+
 def test_train_val_gap_same_order_is_not_overfitting():
     for seed in SEEDS:
         assert "overfitting" not in detected(S.same_order_gap(seed).curves)

@@ -637,7 +637,13 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
     t = lowess(x, y, frac=0.3)
     span = float(percentile(y, 97.5) - percentile(y, 2.5))
     r = (y - t) / np.maximum(np.abs(t), max(0.1 * span, 1e-300))
-    if P is None or P <= 0 or (x[-1] - x[0]) < 3 * P:
+    if P is not None and P > 0 and (x[-1] - x[0]) < 3 * P:
+        # a known epoch length the run does not cover three times: no boundary to see jumps at (a single-
+        # epoch LLM fine-tune whose loss alternates every few logging steps read "jumps at every epoch
+        # boundary" from its own autocorrelation period, 100 steps, against an epoch of 1,187)
+        return False, None, None
+    known = P is not None and P > 0
+    if not known:
         # unknown epoch length: the curve's own period, from the autocorrelation of residuals
         if not regular(x) or n < 40:
             return False, None, None
@@ -665,6 +671,15 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
     cyc = ((x - x[0]) // P).astype(int)
     signs = _jump_signs(r, cyc, b, k, nb)
     consistent = len(signs) >= MIN_JUMP_EPOCHS and abs(np.mean(signs)) >= 0.6
+    # a loss that steps *down* at every epoch boundary is a net memorising the examples it sees again each
+    # epoch (multi-epoch fine-tuning's staircase), not the order of the data: against the trend that step
+    # reads as a jump up and a saw-tooth, so its direction is read on the logged values. Known epoch lengths
+    # only: the boundaries sit at its multiples (global steps count from 0), after the fold's bin `last`
+    staircase = False
+    if known:
+        last = (int(math.floor(((-float(x[0])) % P) / P * nb + 1e-6)) - 1) % nb
+        raw = _jump_signs(y, cyc, b, last, nb)
+        staircase = len(raw) >= MIN_JUMP_EPOCHS and float(np.mean(raw)) <= -0.6
     noise = mad_sigma(r)
     size = abs(dif[k]) >= 0.05 and abs(dif[k]) >= max(2 / math.sqrt(max(1, n / nb)), JUMP_NOISE) * noise
     jump = bool(ratio >= 4 and consistent and size)
@@ -679,7 +694,7 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
         fitted = prof[b]
         explained = 1.0 - float(np.var(r - fitted)) / max(float(np.var(r)), 1e-300)
         periodic = bool(ac_p >= 0.5 and explained >= 0.4 and float(np.std(prof)) >= 0.05)
-    return bool(jump or periodic), ratio, float(P)
+    return bool((jump or periodic) and not staircase), ratio, float(P)
 
 
 def _jump_signs(r: np.ndarray, cyc: np.ndarray, b: np.ndarray, k: int, nb: int) -> np.ndarray:

@@ -229,6 +229,21 @@ def epoch_jumps(seed: int) -> Synth:
     return s
 
 
+def memorising_staircase(seed: int) -> Synth:
+    """A net memorising a small training set over many epochs (multi-epoch fine-tuning): the loss is
+    flat within an epoch and steps *down* at every boundary, as each example is met once more; the
+    data is shuffled, so nothing about its order shows (the opposite of `epoch_jumps`)."""
+    rng = np.random.default_rng(seed)
+    P = int(rng.integers(20, 80))
+    epochs = int(rng.integers(6, 20))
+    n = P * epochs
+    x = np.arange(n, dtype=np.float64)
+    y0 = float(rng.uniform(0.7, 3.0))
+    step = float(rng.uniform(0.6, 0.8))
+    train = _noisy(rng, y0 * step ** (np.arange(n) // P).astype(np.float64), 0.05)
+    return _pack(f"memorising-staircase-{seed}", x, train, lr=np.full(n, 1e-4), steps_per_epoch=float(P))
+
+
 # ----------------------------------------------------------------------------- plateau / slow
 
 
