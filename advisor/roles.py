@@ -204,6 +204,7 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
         cands.sort(key=lambda t: (-t[0], -t[1], len(t[2]), t[2]))
         roles[role] = cands[0][2]
     _same_cadence_train_loss(roles, candidates)
+    _val_epoch_aggregates(roles, candidates)
     _matching_losses(roles, candidates)
     _died_at_first_log(roles, single)
     for role, tag in overrides.items():
@@ -249,6 +250,24 @@ def _same_cadence_train_loss(roles: dict[str, str], candidates: dict[str, list[t
     same = [t for spec, _, t in candidates["train_loss"] if spec == best and _cadence(t) == "epoch"]
     if same:
         roles["train_loss"] = same[0]
+
+
+VAL_ROLES = ("val_loss", "val_acc", "val_metric")
+
+
+def _val_epoch_aggregates(roles: dict[str, str], candidates: dict[str, list[tuple[int, int, str]]]) -> None:
+    """Lightning logs a validation value with `on_step=True` as `<name>_step` at the validation batch
+    counter (0, 1, 2, ... across every validation loop, no epoch: one batch's loss, on no training
+    step), beside `<name>_epoch`, the loop's mean at the training step it ran: the longer `_step`
+    series won the role, and the val curve was read at steps 0-317 of a run that trained to 2,861 (a
+    public Lightning project). Take the `_epoch` twin where both are logged."""
+    for role in VAL_ROLES:
+        tag = roles.get(role)
+        if not tag or not tag.endswith("_step"):
+            continue
+        twin = tag[: -len("_step")] + "_epoch"
+        if any(t == twin for _, _, t in candidates.get(role, [])):
+            roles[role] = twin
 
 
 def _matching_losses(roles: dict[str, str], candidates: dict[str, list[tuple[int, int, str]]]) -> None:

@@ -284,3 +284,17 @@ def test_x_column_spelled_in_camel_case_or_with_spaces(tmp_path, x_name):
     assert run.meta["x_axis"] == x_name and x_name not in run.series
     assert loss.step.tolist() == list(range(10, 110, 10))
     assert "wallTime" not in run.series and loss.wall_time[0] == 1.7e9
+
+
+def test_lightning_validation_logged_on_step_is_read_at_its_epoch_means():
+    """A real Lightning fit (tests/data/formats/lightning-val-step/lightning_fit.py) logging val_loss with
+    on_step=True and on_epoch=True: `val_loss_step` sits at the validation batch counter (0-47, no epoch),
+    `val_loss_epoch` at the training step each validation ran. The longer `_step` series took the role, so
+    the val curve lay before the training it evaluated."""
+    from advisor.roles import build_curves
+
+    run = read_one(Path(__file__).parent / "data" / "formats" / "lightning-val-step")
+    curves, roles = build_curves(run)
+    assert roles["val_loss"] == "val_loss_epoch" and roles["train_loss"] == "train_loss_step"
+    assert run.series["val_loss_step"].step.tolist() == list(range(48))  # the layout this guards against
+    assert curves.get("val_loss").x.tolist() == [11, 23, 35, 47, 59, 71]
