@@ -544,3 +544,21 @@ def test_malformed_event_with_valid_crc_is_skipped_with_a_warning(tmp_path, tbx_
     run = tensorboard.read(single_file_source(path))
     assert run.points == 40
     assert any("malformed event" in w and path.name in w for w in run.warnings)
+
+
+def test_tf_hparams_dashboard_study_keeps_each_trial_a_run():
+    """TensorFlow's HParams layout (tests/data/formats/tf-hparams-study, written by TensorFlow): the study
+    folder holds only `hp.hparams_config`'s experiment, each trial folder its `hp.hparams(...)` session and
+    its curves. The trials were read as torch `add_hparams` children of the study folder: one run, whose
+    trials overwrote each other as restarts (a public tutorial's 18 trials of 15,000 points read as 1)."""
+    from advisor.pipeline import read_runs
+    from advisor.roles import build_curves
+
+    study = Path(__file__).parent / "data" / "formats" / "tf-hparams-study" / "hparam_tuning"
+    runs, errors = read_runs([study])
+    assert not errors and sorted(Path(r.name).name for r in runs) == ["run-0", "run-1", "run-2"]
+    for run in runs:
+        curves, roles = build_curves(run)
+        assert roles == {"train_loss": "loss"} and len(curves.get("train_loss").y) == 60 and not run.events
+        assert run.hparams["optimizer"] == "sgd" and run.hparams["learning_rate"] in (0.01, 0.3, 3.0)
+    assert sorted(r.hparams["learning_rate"] for r in runs) == [0.01, 0.3, 3.0]

@@ -58,6 +58,9 @@ def claim(tree: FileTree) -> list[RunSource]:
         members.setdefault(root, []).append(member)
     sources = []
     for root, parts in members.items():
+        if len(parts) == 1 and parts[0]["kind"] == "self" and _tf_hparams_config(root, by_dir):
+            tree.claim(*by_dir[root])  # the study's description: its trials below are the runs
+            continue
         parts.sort(key=lambda m: (m["kind"] != "self", m["dir"]))
         files = [f for m in parts for f in sorted(by_dir[Path(m["dir"])], key=natural_key)]
         tree.claim(*files)
@@ -109,8 +112,27 @@ def _is_add_hparams_folder(files: list[Path]) -> bool:
     for f in sorted(files, key=natural_key)[:4]:
         tag = peek_first_tag(f)
         if tag:
-            return tag.startswith("_hparams_/")
+            return tag == HPARAMS_EXPERIMENT
     return False
+
+
+# torch's and tensorboardX's `add_hparams` write the experiment first, in a child folder of the run; TF's
+# HParams dashboard writes it alone in the parent (`hp.hparams_config`) and each trial's session
+# (`_hparams_/session_start_info`, then its curves) in a folder of its own: those trials are runs
+HPARAMS_EXPERIMENT = "_hparams_/experiment"
+
+
+def _tf_hparams_config(folder: Path, by_dir: dict[Path, list[Path]]) -> bool:
+    """Whether `folder` holds only TF's `hparams_config` experiment, above trial folders of its own."""
+    from advisor.ingest.tfevents import peek_first_tag
+
+    if not any(folder in d.parents for d in by_dir):
+        return False
+    return all(peek_first_tag(f) == HPARAMS_EXPERIMENT and f.stat().st_size < TF_HPARAMS_CONFIG_MAX
+               for f in by_dir[folder])
+
+
+TF_HPARAMS_CONFIG_MAX = 64 * 1024  # the study's description: a few hundred bytes (306 for 3 hparams and 1 metric)
 
 
 def _add_scalars_parent(folder: Path, files: list[Path], inside: Callable[[Path], bool]) -> tuple[Path, str, str] | None:
