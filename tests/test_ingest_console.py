@@ -1042,3 +1042,12 @@ def test_reviewed_evaluations_keep_apart_and_restarts_stay_restarts(tmp_path):
     (tmp_path / "big.log").write_text("".join(f"Train Epoch: 1 [{i * 64}/640 ({i * 10}%)]\tLoss: 0.5\n" for i in range(5))
                                       + "Test set: " + "loss: 1/2, " * 100_000 + "\n")
     assert _one(tmp_path / "big.log").series["test_loss"].value.tolist() == [0.5]
+
+
+def test_json_dicts_counted_by_it_are_read_at_their_iteration(tmp_path):
+    """An MAE-style loop's log.txt: one json.dumps per line keyed by `it` (a public repo's 83 lines, from
+    it 5,000 to 205,000) was "no training log found": `it` was no counter of the dict lines."""
+    lines = [json.dumps({"train_loss": round(2.3 / (1 + i), 4), "train_lr": 3e-4, "it": 5000 * (i + 1)}) for i in range(12)]
+    (tmp_path / "a_5fps_vitb16_log.txt").write_text("\n".join(lines) + "\n")
+    runs, errors = read_runs([tmp_path])
+    assert not errors and runs[0].series["train_loss"].step.tolist() == [5000 * (i + 1) for i in range(12)]

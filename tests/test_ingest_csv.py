@@ -298,3 +298,34 @@ def test_lightning_validation_logged_on_step_is_read_at_its_epoch_means():
     assert roles["val_loss"] == "val_loss_epoch" and roles["train_loss"] == "train_loss_step"
     assert run.series["val_loss_step"].step.tolist() == list(range(48))  # the layout this guards against
     assert curves.get("val_loss").x.tolist() == [11, 23, 35, 47, 59, 71]
+
+
+def test_keras_log_appended_by_one_epoch_fits_reads_its_rows_as_epochs():
+    """A real Keras 3 CSVLogger(append=True) over eight fit(epochs=1) calls (tests/data/formats/keras-append):
+    every line says epoch 0, so all eight epochs sat at x = 0 (a public notebook's digit recognizer read that
+    way). The rows are the epochs, in order, with a warning that says so."""
+    from advisor.roles import build_curves
+
+    run = read_one(Path(__file__).parent / "data" / "formats" / "keras-append")
+    assert run.series["loss"].step.tolist() == list(range(8)) and "epoch" not in run.series
+    assert any("every row has epoch = 0" in w for w in run.warnings)
+    curves, _ = build_curves(run)
+    assert curves.get("val_loss").x_kind == "epoch" and curves.get("val_loss").x.tolist() == list(range(8))
+
+
+def test_two_rows_at_one_step_are_not_read_as_successive_rows(tmp_path):
+    """One train row and one val row at step 0 (a run that stopped after its first step): no metric is
+    repeated, so the shared x stands."""
+    (tmp_path / "metrics.csv").write_text("step,train_loss,val_loss\n0,2.3,\n0,,2.2\n0,2.1,\n")
+    run = read_one(tmp_path)
+    assert run.series["val_loss"].step.tolist() == [0] and not run.warnings
+
+
+def test_openai_baselines_progress_csv_counts_total_steps(tmp_path):
+    """OpenAI baselines' DDPG/HER progress.csv names its position `total/steps` (and `total/epochs`): a
+    public run's 527 rows were numbered 0-526 and `total/steps` (2,000-1,054,000) read as a metric."""
+    rows = [f"{1.5 * i},{i + 1},{2000 * (i + 1)},{-100 + i}" for i in range(20)]
+    (tmp_path / "progress.csv").write_text("train/loss_critic,total/epochs,total/steps,rollout/return\n" + "\n".join(rows) + "\n")
+    run = read_one(tmp_path)
+    assert run.meta["x_axis"] == "total/steps" and "total/steps" not in run.series
+    assert run.series["rollout/return"].step.tolist() == [2000 * (i + 1) for i in range(20)]

@@ -58,7 +58,8 @@ NUMBER = r"[-+]?(?:\d{1,320}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?|[-+
 DICT_START = re.compile(r"""\{(['"])[\w./ -]{1,80}\1: """)
 _PAIR = re.compile(r"""(['"])([\w./ -]{1,80})\1:\s{0,4}['"]?(""" + NUMBER + r""")['"]?\s{0,4}(?=[,}])""", re.IGNORECASE)
 TQDM = re.compile(r"\|\s{0,4}(\d{1,12})/(\d{1,12})\s{0,4}\[")  # a TQDM state: `| 40/336 [` (console.py's too)
-COUNTERS = ("step", "global_step", "iteration", "iter", "num_updates")  # num_updates: fairseq's
+# num_updates: fairseq's; it: MAE / DeiT-style loops' json.dumps({"train_loss": ..., "it": 5000})
+COUNTERS = ("step", "global_step", "iteration", "iter", "it", "num_updates")
 # fairseq's `--log-format json`: `... | INFO | train_inner | {"epoch": 1, "loss": "9.86", ..., "num_updates": "100"}`,
 # `... | valid | {"epoch": 1, "valid_loss": "7.9", ..., "valid_num_updates": "800", "valid_best_loss": "7.9"}` and the
 # epoch's means as `... | train | {"epoch": 1, "train_loss": ...}` (a summary of the train_inner dicts, no point)

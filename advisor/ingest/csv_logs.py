@@ -37,8 +37,9 @@ LOG_SUFFIXES = {".csv", ".tsv", ".log", ".txt"}
 # x columns that count optimizer steps (or env steps), preferred over `epoch` when both exist
 STEP_COLUMNS = ["step", "global_step", "_step", "trainer/global_step", "train/global_step",
                 "time/total_timesteps", "iteration", "iter", "it", "batch", "steps",
-                "current_steps"]  # LLaMA-Factory's trainer_log.jsonl
-EPOCH_COLUMNS = ["epoch", "epochs"]
+                "current_steps",  # LLaMA-Factory's trainer_log.jsonl
+                "total/steps"]  # OpenAI baselines' progress.csv (DDPG, HER)
+EPOCH_COLUMNS = ["epoch", "epochs", "total/epochs"]
 # absolute unix-time columns: become Series.wall_time, not a metric
 WALL_COLUMNS = ["wall_time", "wall time", "_timestamp", "timestamp"]
 # a wall time in seconds, milli-, micro- or nanoseconds since 1970 (dvclive < 3 and JavaScript/Java
@@ -644,10 +645,23 @@ def _x_steps(run, path, table, columns, x_name, keep) -> tuple[np.ndarray, bool]
                             f"(missing, not a number, or beyond int64; lines {line_list(bad)})")
         keep &= ~unusable
     vals = np.where(keep, x.values, 0.0)
-    if np.all(vals[keep] == np.round(vals[keep])):
+    kept = vals[keep]
+    if kept.size >= 3 and np.all(kept == kept[0]) and _repeats_a_metric(table, columns, x_name, keep):
+        # every row at one x while a metric is logged on several rows: a Keras CSVLogger(append=True) over
+        # repeated fit(epochs=1) calls writes epoch 0 on every line; the rows are the epochs, in order
+        run.warnings.append(f"{path}: every row has {x_name} = {kept[0]:g}; the rows are read in order as "
+                            f"successive {x_name}s (a log appended by repeated one-{x_name} runs)")
+        run.meta["x_note"] = f"{x_name!r} is the same on every row; points are indexed by row"
+        return np.arange(n, dtype=np.int64), False
+    if np.all(kept == np.round(kept)):
         return vals.astype(np.int64), False
     run.meta["x_note"] = f"{x_name!r} is fractional; points are indexed by row and {x_name!r} kept as a series"
     return np.arange(n, dtype=np.int64), True
+
+
+def _repeats_a_metric(table, columns, x_name, keep) -> bool:
+    """Whether some numeric column other than the x holds values on >= 3 of the kept rows."""
+    return any(name != x_name and col.numeric and int((col.present & keep).sum()) >= 3 for name, col in columns.items())
 
 
 def _warn_junk(run, path, table, columns, x_name, keep) -> None:
