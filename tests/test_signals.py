@@ -343,3 +343,19 @@ def test_metric_stall_when_loss_falls_but_accuracy_does_not():
     c.by_role["train_acc"].y = np.linspace(0.1, 0.9, 30)
     m = {m.family: m for m in measure(c, ["metric_stall"])}["metric_stall"]
     assert not m.detected
+
+
+def test_a_loss_taking_both_signs_is_no_stall_at_its_start():
+    """An energy model's contrastive-divergence loss (a public Lightning tutorial: -0.114 at its first
+    log, then hovering at 0 +- 0.009 for 28,000 steps) read "flat at its starting level: the model is not
+    learning", with a lower-LR text quoting "? of where it started" and a 7.18x rise off a level near 0."""
+    from advisor.engine import evaluate_run, load_rules, select_rules
+
+    rng = np.random.default_rng(0)
+    x = np.arange(49, 28_100, 50, dtype=np.float64)
+    y = np.concatenate([[-0.114, -0.047, -0.025, -0.046], rng.normal(0.0, 0.009, len(x) - 4)])
+    c = _curves(y, x, hparams={"lr": 1e-4, "optimizer": "adam"})
+    m = {(m.family, m.role): m for m in measure(c)}[("plateau", "train_loss")]
+    assert not m.values.get("at_chance") and m.values.get("rose_above") is None
+    verdict = evaluate_run(select_rules(load_rules()), measure(c), c)
+    assert not [f for f in verdict.findings if f.pattern == "plateau"]

@@ -244,6 +244,8 @@ def _rose_above(curves: Curves, x_start: float, x_end: float) -> float | None:
         if found is None:
             continue
         _, x, y = found
+        if float(np.min(y)) <= 0:
+            continue  # a ratio of levels says nothing of a loss that is not positive (an energy model's, near 0)
         _, yb, _ = bin_medians(x, y, ROSE_BINS)
         inside = (x >= x_start) & (x <= x_end)
         level = max(float(median(y[:3])), float(median(y[inside])) if inside.any() else -math.inf)
@@ -312,7 +314,11 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         # ln C; with no class count logged, ln k beside an accuracy at 1/k (_chance_classes)
         at_chance = _at_chance_level(curves, level, x_start, x_end)
     if not at_chance:
-        at_chance = abs(level_z - head_z) <= 0.1 * scale if progress > 0 else True
+        # (a loss that never got below where it began is at its start, unless it takes both signs: an
+        # energy model's contrastive-divergence loss climbing from -0.11 to hover around 0 is no stall at
+        # its start, and no level of it says "chance")
+        signed = bool(np.min(y) < 0 < np.max(y)) and not is_acc
+        at_chance = abs(level_z - head_z) <= 0.1 * scale if progress > 0 or signed else True
     # breakout: a clear further drop after the stretch (not at an LR step)
     breakout, breakout_step = False, None
     if not ends_flat:
