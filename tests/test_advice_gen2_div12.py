@@ -76,6 +76,12 @@ def test_a_grad_norm_blow_up_beside_a_pattern_of_the_loss_comes_after_it(name, p
     assert core_patterns(r) == {pattern} and first_action(r) in first
     rules = [f.rule for f in r.findings]
     assert "DIV004" in rules and rules.index("DIV004") > 0
+    # it names where the norm took off and how far (it had no steps, and said ">= 10x its median" of a rise
+    # read against the running minimum)
+    div004 = r.findings[rules.index("DIV004")]
+    onset = div004.evidence["divergence.grad_norm_onset_step"]
+    assert div004.start_step == onset and div004.end_step is not None and div004.evidence["divergence.grad_norm_ratio"] >= 10
+    assert f"blows up from {div004.x_unit} {onset:,}" in div004.summary and "its lowest level before" in div004.summary
 
 
 def test_a_collapse_shown_by_an_evaluated_training_accuracy_in_a_train_only_log_is_a_divergence():

@@ -33,7 +33,10 @@ register(Family(
         "explosion_ratio": "max after the running minimum / running minimum (scale-free)",
         "early_rise_ratio": "how far the loss climbed above its start: the trend's peak / its start (or / the first logged value)",
         "onset_step": "x where the divergence starts",
-        "grad_norm_explosion": "bool: grad_norm blows up (>= 10x its median) or goes non-finite",
+        "grad_norm_explosion": "bool: grad_norm blows up (smoothed, >= 10x its running minimum and >= 5x its median, and stays >= 0.3x its peak) or goes non-finite for good",
+        "grad_norm_onset_step": "x where the grad norm's blow-up began (its last point within 2x the running minimum before the peak)",
+        "grad_norm_ratio": "the grad norm's smoothed peak over its running minimum there (None when non-finite or no blow-up)",
+        "grad_norm_rise": "text: how it blew up, 'to <ratio>x its lowest level before' or 'non-finite'",
         "after_fraction": "share of the run (by x) after the onset",
         "chance_ratio": "a classifier's loss (last quarter) / ln(1 / its accuracy's low), when it sits far above guessing",
         "settled_after_blowup": "a classifier's first logged losses (max of three) / ln(1 / its accuracy's low), when its "

@@ -25,10 +25,12 @@ overfitting's business; only its NaNs and a last value blown up (VAL_STOPPED) co
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from advisor.model import Curves, Measurement
+from advisor.numbers import readable
 from advisor.priors import lr_over_usual, lr_over_usual_bound, optimizer_family
 from advisor.signals.robust import (
     MIN_POINTS, bin_medians, curve_or_none, diff_sigma, finite_xy, has_points, head_level, last_quarter_level, odd,
@@ -968,21 +970,31 @@ def _val_kept_its_fall(curves: Curves) -> bool:
     return fall >= VAL_FALL * start and start - tail >= VAL_KEPT * fall
 
 
-def _grad_explosion(curves: Curves) -> tuple[bool, float | None, bool]:
-    """(explodes, onset x, non-finite) for the grad_norm curve, if logged."""
+class GradExplosion(NamedTuple):
+    """The logged gradient norm blowing up: where it started, how far, whether it went non-finite."""
+
+    explodes: bool
+    onset: float | None = None
+    nonfinite: bool = False
+    ratio: float | None = None  # its smoothed peak over its running minimum there
+
+
+def _grad_explosion(curves: Curves) -> GradExplosion:
+    """How the grad_norm curve, if logged, blows up: to >= GRAD_RATIO x its running minimum (smoothed),
+    >= half that times its median, and staying there (its end >= 0.3x the peak); or non-finite for good."""
     g = curves.get("grad_norm")
     if g is None or len(g) < 3:
-        return False, None, False
+        return GradExplosion(False)
     y_all = np.asarray(g.y, dtype=np.float64)
     bad = ~np.isfinite(y_all)
     if bad.any():
         i = int(np.argmax(bad))
         persistent = bad[-1] or bad[i:].mean() >= 0.5
         if persistent:
-            return True, float(g.x[i]), True
+            return GradExplosion(True, float(g.x[i]), True)
     x, y = finite_xy(g)
     if len(y) < MIN_POINTS:
-        return False, None, False
+        return GradExplosion(False)
     s = _smooth(np.abs(y))
     runmin = np.minimum.accumulate(s)
     with np.errstate(over="ignore"):  # a norm 1e300x its running minimum is inf here, and past GRAD_RATIO
@@ -991,8 +1003,8 @@ def _grad_explosion(curves: Curves) -> tuple[bool, float | None, bool]:
     i = int(np.argmax(ratio))
     if ratio[i] >= GRAD_RATIO and s[i] >= GRAD_RATIO * 0.5 * ref and s[-1] >= 0.3 * s[i]:
         near = np.flatnonzero(s[: i + 1] <= 2 * runmin[i])
-        return True, float(x[near[-1]]) if len(near) else float(x[i]), False
-    return False, None, False
+        return GradExplosion(True, float(x[near[-1]]) if len(near) else float(x[i]), False, float(ratio[i]))
+    return GradExplosion(False)
 
 
 # ... without an accuracy, the climb must stay under VAL_ONLY_FACTOR (2x) its first value. The
@@ -1056,6 +1068,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     values: dict = {
         "kind": None, "first_nonfinite_step": first_bad, "explosion_ratio": None,
         "early_rise_ratio": None, "onset_step": None, "grad_norm_explosion": False,
+        "grad_norm_onset_step": None, "grad_norm_ratio": None, "grad_norm_rise": None,
         "after_fraction": None, "chance_ratio": None, "settled_after_blowup": None,
         "first_log_blowup": None, "collapse_acc_peak": None, "collapse_acc_tail": None,
         "collapse_loss_over_guess": None,
@@ -1177,8 +1190,10 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
             # logged, so a run whose last evaluation blew up is reported from here (see VAL_STOPPED)
             kind, onset = "explosion", float(vx[-1])
             values["explosion_ratio"] = float(vy[-1]) / max(float(np.min(vy)), 1e-300)
-    g_exp, g_onset, g_nan = _grad_explosion(curves)
+    g_exp, g_onset, g_nan, g_ratio = _grad_explosion(curves)
     values["grad_norm_explosion"] = bool(g_exp)
+    values.update(grad_norm_onset_step=g_onset, grad_norm_ratio=g_ratio,
+                  grad_norm_rise=None if not g_exp else "non-finite" if g_nan else f"to {readable(g_ratio)}x its lowest level before")
     if kind is None and g_nan and role == "train_loss":
         kind, onset = "nan", g_onset  # HF Trainer masks NaN losses; the gradients tell the truth
     if kind in ("explosion", "early_rise", "relapse") and role == "val_loss" and has_points(curves, "train_loss", MIN_POINTS):
@@ -1233,8 +1248,10 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
                 "while the accuracy stays near its floor: the outputs blew up")
     else:
         note = f"loss rises from the start to over {DIV_FACTOR:g}x its starting level (LR too high from the first steps)"
+    if not detected and g_exp:
+        onset = g_onset  # the span a finding about the grad norm alone (DIV004) names
     return Measurement(family="divergence", role=role, tag=c.tag, detected=detected, values=values,
-                       start_step=onset, end_step=float(x_all[-1]) if detected else None,
+                       start_step=onset, end_step=float(x_all[-1]) if detected or g_exp else None,
                        confidence=conf if detected else 0.0, note=note)
 
 
