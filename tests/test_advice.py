@@ -413,3 +413,14 @@ def test_checkpoint_follows_the_val_metric_that_kept_improving(real, real_logs, 
     ovf = next(f for f in memorised.findings if f.rule == "OVF001")
     assert "overfitting.metric_best_step" not in ovf.evidence and "by " not in ovf.summary.split("best checkpoint")[1]
     assert next(r for r in ovf.recommendations if r.action == "early_stop").change["max_steps"]["set"] == ovf.evidence["stats.min_step"]
+
+
+def test_a_validation_loss_that_is_never_a_number_is_the_finding():
+    """A real Keras run whose validation inputs hold one NaN (tests/data/formats/keras-nan-val): every
+    val_loss is NaN while training falls 5.3 -> 0.05. Nothing was said about it (a public stock-prediction
+    run's 40 NaN validation losses went unmentioned beside a plateau finding on its training loss)."""
+    report = diagnose_paths([str(Path(__file__).parent / "data" / "formats" / "keras-nan-val")]).runs[0]
+    first = report.findings[0]
+    assert first.rule == "INC002" and first.severity == "error" and report.status == "fail"
+    assert first.summary.startswith("val_loss is NaN or infinite at every one of its 12 evaluations")
+    assert [r.action for r in first.recommendations] == ["check_data"]
