@@ -265,7 +265,9 @@ class RunReport:
             return "unreadable"
         if self.error:
             return "error"
-        if self.run.points == 0 and not (self.curves and any(len(c) for c in self.curves.by_role.values())):
+        # (Lightning's hp_metric = -1, logged before any metric, is no data: advisor.ingest.tensorboard)
+        data_points = self.run.points - int((self.run.meta or {}).get("placeholder_points", 0))
+        if data_points <= 0 and not (self.curves and any(len(c) for c in self.curves.by_role.values())):
             return "empty"
         worst = max((severity_rank(f.severity) for f in self.findings), default=-1)
         return {-1: "ok", 0: "ok", 1: "warn", 2: "fail"}[worst]

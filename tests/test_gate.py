@@ -355,3 +355,17 @@ def test_a_run_whose_analysis_failed_fails_the_gate(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (report,) = json.loads(proc.stdout)["runs"]
     assert report["status"] in ("error", "unreadable", "fail")
+
+
+def test_a_lightning_run_that_logged_only_its_hp_metric_placeholder_is_empty():
+    """A real Lightning fit that died in its first step (tests/data/formats/lightning-died-at-start) leaves
+    only the hp_metric = -1 Lightning logs when a fit starts: it read "ok, 1 point" and passed the gate,
+    where a torch or SB3 folder with no scalar is empty and fails it (public repos hold dozens of such
+    version folders). The point is still read; it is no data."""
+    folder = REPO / "tests" / "data" / "formats" / "lightning-died-at-start"
+    result = CliRunner().invoke(main, ["diagnose", str(folder), "--format", "json", "-q"])
+    doc = json.loads(result.stdout)
+    assert [r["status"] for r in doc["runs"]] == ["empty"] and doc["runs"][0]["points"] == 1
+    assert result.exit_code == EXIT_FINDINGS
+    ok = CliRunner().invoke(main, ["diagnose", str(folder), "--allow-empty", "-q"])
+    assert ok.exit_code == EXIT_OK

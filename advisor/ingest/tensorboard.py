@@ -230,9 +230,18 @@ def assemble(source: RunSource, run: Run, decoded: list, names: list[str]) -> Ru
     run.hparams = _hparams(decoded, yaml_files, run)
     run.writer = _guess_writer(decoded, names, members, yaml_files)
     run.meta.update(_meta(decoded, members))
+    placeholder = run.series.get(LIGHTNING_HP_METRIC)
+    if placeholder is not None and bool((placeholder.value == -1.0).all()):
+        # Lightning's TensorBoardLogger logs hp_metric = -1 when a fit starts, before any metric: kept as
+        # logged, but no data (a version folder holding only that read "ok, 1 point" where a torch or SB3
+        # folder with no scalar reads "empty")
+        run.meta["placeholder_points"] = len(placeholder)
     if run.points == 0:
         run.warnings.append(f"{source.name}: no scalar data")
     return run
+
+
+LIGHTNING_HP_METRIC = "hp_metric"
 
 
 def _renamer(member: dict, folder: Path, root: Path) -> Callable[[str], str]:
