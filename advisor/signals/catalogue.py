@@ -224,7 +224,8 @@ register(Family(
         "loss_zero": "bool: the loss is exactly 0 over the second half",
         "kl_max": "largest approximate KL between successive policies",
         "kl_spikes": "number of updates with approx_kl > 0.1",
-        "kl_blowup": "bool: >= 3 updates with approx_kl > 0.1",
+        "kl_share": "kl_spikes / the updates logged",
+        "kl_blowup": "bool: approx_kl > 0.1 in >= 3 updates and >= 5% of them",
     },
     fn="advisor.signals.rl:measure_rl",
 ))
