@@ -359,3 +359,16 @@ def test_a_loss_taking_both_signs_is_no_stall_at_its_start():
     assert not m.values.get("at_chance") and m.values.get("rose_above") is None
     verdict = evaluate_run(select_rules(load_rules()), measure(c), c)
     assert not [f for f in verdict.findings if f.pattern == "plateau"]
+
+
+def test_the_first_logged_point_is_no_spike():
+    """A Lightning PINN's per-step loss (a public repo): its first logged value, 0.148 at step 49, sits above
+    the trend its later points set (~0.05), and was counted as a spike, "first at step 49", so the
+    warm-up advice for early spikes applied. Nothing comes before the first point to jump from."""
+    x = np.arange(49, 49 + 100 * 300, 100, dtype=np.float64)
+    rng = np.random.default_rng(1)
+    y = 0.05 * np.exp(rng.normal(0, 0.02, len(x)))
+    y[0] = 0.148
+    y[150] = 125.8
+    m = {(m.family, m.role): m for m in measure(_curves(y, x), ["spikes"])}[("spikes", "train_loss")]
+    assert m.values["count"] == 1 and m.values["first_step"] == x[150]
