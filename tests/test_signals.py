@@ -372,3 +372,18 @@ def test_the_first_logged_point_is_no_spike():
     y[150] = 125.8
     m = {(m.family, m.role): m for m in measure(_curves(y, x), ["spikes"])}[("spikes", "train_loss")]
     assert m.values["count"] == 1 and m.values["first_step"] == x[150]
+
+
+def test_a_fall_made_by_the_second_logged_point_counts_towards_the_start():
+    """A public LLM fine-tune logged every 50 steps: 0.82, then 0.158, then a slow slide 0.10 -> 0.082 over
+    62,000 steps. From the median of its first 5% (0.096) the slide read as the whole of a slow fall
+    ("still falling steadily ... raise the LR"); from its first value it has lost 90% of its start."""
+    x = np.arange(50, 62_250, 50, dtype=np.float64)
+    rng = np.random.default_rng(2)
+    y = 0.082 + 0.02 * np.exp(-(x - 50) / 30_000) + rng.normal(0, 0.002, len(x))
+    y[0], y[1] = 0.82, 0.158
+    m = {(m.family, m.role): m for m in measure(_curves(y, x, hparams={"lr": 2e-4}), ["slow_convergence"])}
+    assert not m[("slow_convergence", "train_loss")].detected
+    y[0] = y[1] = 0.105  # the same slide without the fall before it is a slow convergence still
+    m = {(m.family, m.role): m for m in measure(_curves(y, x, hparams={"lr": 2e-4}), ["slow_convergence"])}
+    assert m[("slow_convergence", "train_loss")].detected

@@ -169,8 +169,12 @@ def _judge(curves: Curves, x: np.ndarray, y: np.ndarray, moved_by: float | None 
     early_share = float((head - np.interp(x[0] + 0.25 * span_x, x, t)) / drop)
     values.update(end_slope_rel=end_slope_rel, still_improving=still, remaining_rel=remaining_rel,
                   saturated_early=saturated, early_share=early_share)
-    # far from done: a positive loss that has not even lost two thirds of its start level
-    far = rel_drop is None or head <= 0 or rel_drop <= FAR_DROP
+    # far from done: a positive loss that has not even lost two thirds of its start level, the start being
+    # the first logged value where that is higher than the first 5%'s median (a fine-tune logged every 50
+    # steps went 0.82 -> 0.158 between its first two points; from the median of its first 62, 0.096, its
+    # tail's slow slide to 0.082 read as the whole of a slow fall)
+    start = max(head, float(y[0]))
+    far = rel_drop is None or head <= 0 or (start - last) / start <= FAR_DROP
     # ... and it has moved: a loss within VAL_MIN_DROP of its start has not left it (a stall)
     moved = rel_drop is None or rel_drop >= VAL_MIN_DROP or (
         moved_by is not None and moved_by >= VAL_MIN_DROP and rel_drop >= VAL_CONFIRM_DROP)
