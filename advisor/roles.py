@@ -24,7 +24,7 @@ from advisor.model import Curve, Curves, Run, Series
 
 ROLES = (
     "train_loss", "val_loss", "train_acc", "val_acc", "val_metric", "lr", "grad_norm",
-    "reward", "epoch", "entropy", "kl",
+    "reward", "epoch", "entropy", "kl", "reward_zero_std",
 )
 
 VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing",
@@ -128,6 +128,9 @@ def classify(tag: str) -> Classified:
         split = "val"
     elif tset & TRAIN_TOKENS:
         split = "train"
+    if lower.endswith("frac_reward_zero_std"):
+        # TRL's GRPO: the share of prompts whose completions all scored alike (no advantage, no gradient)
+        return Classified("reward_zero_std", split, 1)
     if tset & NOISE_TOKENS and not (tset & {"loss"} and not tset & {"runtime", "samples_per_second", "hp_metric",
                                                                      "hparam", "hparams", "scale", "scaler"}):
         if not tset & (LR_TOKENS | GRAD_TOKENS):
@@ -207,6 +210,7 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
     _val_epoch_aggregates(roles, candidates)
     _matching_losses(roles, candidates)
     _died_at_first_log(roles, single)
+    _rl_bare_kl(roles, run)
     for role, tag in overrides.items():
         if tag in run.series:
             roles[role] = tag
@@ -217,6 +221,16 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
 # the roles a log that holds one value per tag is read from: what its loss was and what the net
 # scored, the two facts DIV005 (a classifier's loss orders of magnitude above any cross-entropy) needs
 SINGLE_POINT_ROLES = ("train_loss", "val_loss", "train_acc", "val_acc")
+
+
+def _rl_bare_kl(roles: dict[str, str], run: Run) -> None:
+    """TRL's GRPO/PPO trainers log the policy's KL to its reference as a bare `kl`; a bare `kl` is no role
+    elsewhere (a VAE's KL term is a loss component), so it becomes the KL only beside a reward."""
+    if "reward" not in roles or "kl" in roles:
+        return
+    bare = [t for t in run.series if t.rsplit("/", 1)[-1].lower() == "kl" and len(run.series[t]) >= 2]
+    if bare:
+        roles["kl"] = min(bare, key=len)
 
 
 def _died_at_first_log(roles: dict[str, str], single: dict[str, list[tuple[int, int, str]]]) -> None:
@@ -304,7 +318,7 @@ def _role_of(c: Classified, tag: str, run: Run) -> str | None:
         return "train_acc"
     if c.kind == "metric":
         return "val_metric"
-    if c.kind in {"lr", "grad_norm", "reward", "epoch", "entropy", "kl"}:
+    if c.kind in {"lr", "grad_norm", "reward", "epoch", "entropy", "kl", "reward_zero_std"}:
         return c.kind
     return None
 

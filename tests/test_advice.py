@@ -424,3 +424,27 @@ def test_a_validation_loss_that_is_never_a_number_is_the_finding():
     assert first.rule == "INC002" and first.severity == "error" and report.status == "fail"
     assert first.summary.startswith("val_loss is NaN or infinite at every one of its 12 evaluations")
     assert [r.action for r in first.recommendations] == ["check_data"]
+
+
+def test_a_grpo_run_whose_groups_all_score_alike_is_a_dead_policy(tmp_path):
+    """TRL's GRPO trainer learns only from prompts whose completions score differently. A public GRPO run
+    logged reward 0 at almost every step with frac_reward_zero_std ~0.96 (no advantage, no gradient) and
+    read "ok": RL001 wanted a collapsed entropy, a zero loss or a zero KL. The state file is written by
+    transformers' own TrainerState with the keys TRL logs."""
+    from transformers import TrainerState
+
+    rng = np.random.default_rng(0)
+    history = []
+    for step in range(1, 101):
+        reward = float(rng.choice([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0625]))
+        history.append({"step": step, "epoch": step / 100, "loss": float(rng.normal(0, 1e-5)), "grad_norm": 1e-3,
+                        "learning_rate": 5e-6, "reward": reward, "reward_std": reward / 2,
+                        "frac_reward_zero_std": 1.0 if reward == 0 else 0.75, "kl": float(rng.uniform(1e-4, 6e-4)),
+                        "entropy": 0.08, "completions/mean_length": 180.0})
+    state = TrainerState(global_step=100, max_steps=100, num_train_epochs=1, log_history=history)
+    state.save_to_json(str(tmp_path / "trainer_state.json"))
+    report = diagnose_paths([str(tmp_path)]).runs[0]
+    assert [f.rule for f in report.findings] == ["RL001"] and report.curves.rl
+    dead = report.findings[0]
+    assert "prompt groups score alike" in dead.summary and dead.evidence["rl.zero_std_share"] >= 0.9
+    assert [r.action for r in dead.recommendations] == ["check_data"] and "num_generations" in dead.recommendations[0].text

@@ -7,8 +7,9 @@ reads off an SB3/RLlib log:
   where it started (`gain_rel`: the rise as a share of the trend's range);
 - *dead policy*: the reward trend is flat (`flat`) and nothing reaches the learner: the entropy
   has collapsed to a near-deterministic policy (|entropy| <= 0.05 nats at the end,
-  `entropy_collapsed`), the loss is exactly 0 (`loss_zero`) or the KL between successive
-  policies is exactly 0 (`kl_zero`);
+  `entropy_collapsed`), the loss is exactly 0 (`loss_zero`), the KL between successive
+  policies is exactly 0 (`kl_zero`), or (TRL's GRPO) >= 90% of the prompt groups score alike, so no
+  completion has an advantage (`no_signal`, from `frac_reward_zero_std`);
 - *policy collapse*: the reward rose (peak >= 30% of the range above the start) and then lost at
   least half of what it had gained by the end (`collapsed`, onset at the peak);
 - *KL blow-ups*: the approximate KL between successive policies above 0.1 (SB3's `target_kl` is
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from advisor.model import Curves, Measurement
+from advisor.numbers import readable
 from advisor.signals.robust import finite_xy, head_level, odd, running_median, tail_level
 from advisor.signals.robust import median  # numpy's numbers, without its per-call dispatch
 
@@ -28,6 +30,7 @@ LEARN = 0.25  # the reward ends >= 25% of its trend's range above its start: lea
 COLLAPSE_RISE = 0.3  # the peak is >= 30% of the range above the start ...
 COLLAPSE_LOSS = 0.5  # ... and the end has lost >= 50% of that gain
 ENTROPY_DEAD = 0.05  # nats: a near-deterministic policy
+NO_SIGNAL = 0.9  # GRPO: >= 90% of the prompt groups score alike over the last quarter (frac_reward_zero_std)
 KL_HIGH = 0.1
 # ... in >= 3 updates and >= 5% of them: a long run passes 0.1 a few times by chance (an SB3 PPO on
 # Flappy Bird: 4 of 1,626 updates at most 0.133, median KL 0.004, its reward rising 10 -> 50; an Atari
@@ -85,12 +88,26 @@ def measure_rl(curves: Curves, role: str) -> Measurement | None:
             kl_spikes = int(np.sum(ky > KL_HIGH))
             kl_share = kl_spikes / len(ky)
             kl_zero = bool(np.all(ky[len(ky) // 2:] == 0.0))
-    dead = bool(flat and (entropy_collapsed or loss_zero or kl_zero))
+    # TRL's GRPO: when (nearly) every prompt's completions score alike, no completion has an advantage and
+    # no gradient reaches the policy (a public GRPO run: 96% of its groups, reward 0 at almost every step)
+    zero_std = curves.get("reward_zero_std")
+    zero_std_tail = None
+    if zero_std is not None:
+        _, zy = finite_xy(zero_std)
+        if len(zy) >= MIN_N:
+            zero_std_tail = float(tail_level(zy, 0.25))
+    no_signal = None if zero_std_tail is None else bool(zero_std_tail >= NO_SIGNAL)
+    dead = bool(flat and (entropy_collapsed or loss_zero or kl_zero or no_signal))
+    why = [w for w, holds in ((f"the policy's entropy ends at {readable(ent_tail)} nats", entropy_collapsed),
+                              ("the loss is exactly 0", loss_zero), ("the KL between successive policies is exactly 0", kl_zero),
+                              (f"{readable(100 * zero_std_tail) if zero_std_tail is not None else ''}% of the prompt groups "
+                               "score alike, so no completion has an advantage", no_signal)) if holds]
     values = {
         "reward_first": float(head), "reward_last": float(tail), "reward_peak": float(t[i_peak]),
         "peak_step": float(x[i_peak]), "gain_rel": float(gain / rng) if rng > 0 else 0.0,
         "learning": learning, "flat": flat, "dead_policy": dead, "collapsed": collapsed,
         "entropy_last": ent_tail, "entropy_collapsed": entropy_collapsed, "loss_zero": loss_zero,
+        "zero_std_share": zero_std_tail, "no_signal": no_signal, "dead_because": "; ".join(why) if dead else None,
         "kl_max": kl_max, "kl_spikes": kl_spikes, "kl_share": kl_share,
         "kl_blowup": bool(kl_spikes is not None and kl_spikes >= KL_SPIKES_MIN and kl_share >= KL_SHARE_MIN),
     }
