@@ -562,3 +562,33 @@ def test_tf_hparams_dashboard_study_keeps_each_trial_a_run():
         assert roles == {"train_loss": "loss"} and len(curves.get("train_loss").y) == 60 and not run.events
         assert run.hparams["optimizer"] == "sgd" and run.hparams["learning_rate"] in (0.01, 0.3, 3.0)
     assert sorted(r.hparams["learning_rate"] for r in runs) == [0.01, 0.3, 3.0]
+
+
+def test_a_standalone_evaluation_in_a_later_file_does_not_cut_the_evaluations(tmp_path):
+    """HF's `trainer.evaluate()` from a fresh Trainer writes eval/* at global step 0 into the run's folder
+    in a new event file. Read as a training resumed from step 0, it cut every earlier evaluation: a public
+    notebook's three at steps 3,125-9,375 gave way to one point at step 0, and the run had no val curve.
+    A later file of one point per tag at one step every earlier tag had passed is an evaluation: an event,
+    not a restart. (Written with torch's SummaryWriter in HF's layout.)"""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from advisor.pipeline import read_runs
+    from advisor.roles import build_curves
+
+    run = tmp_path / "logs"
+    w = SummaryWriter(run, filename_suffix=".0")
+    for step in range(10, 310, 10):
+        w.add_scalar("train/loss", 2.3 / (1 + step / 50), step)
+    for step in (100, 200, 300):
+        w.add_scalar("eval/loss", 2.0 / (1 + step / 60), step)
+        w.add_scalar("eval/runtime", 1.5, step)
+    w.close()
+    w = SummaryWriter(run, filename_suffix=".1")
+    for tag, value in (("eval/loss", 0.5), ("eval/runtime", 1.4), ("eval/model_preparation_time", 0.01)):
+        w.add_scalar(tag, value, 0)
+    w.close()
+    runs, errors = read_runs([run])
+    assert not errors and len(runs) == 1
+    curves, roles = build_curves(runs[0])
+    assert roles["val_loss"] == "eval/loss" and curves.get("val_loss").x.tolist() == [100, 200, 300]
+    assert [e["kind"] for e in runs[0].events] == ["standalone_eval"] and runs[0].events[0]["dropped"] == 3

@@ -35,6 +35,13 @@ def _several_files(with_data: list, names: list[str]) -> tuple[dict[str, Series]
     events: list[dict[str, Any]] = []
     for file_no, fd in enumerate(with_data):
         restarts: dict[int, dict[str, Any]] = {}
+        if _lone_evaluation(fd, segments):
+            steps = sorted({int(fd.tags[t].step[0]) for t in fd.tags})
+            events.append({"kind": "standalone_eval", "step": steps[0], "file": fd.path.name,
+                           "tags": [names[t] for t in fd.tags], "dropped": len(fd.tags),
+                           "reason": "one evaluation at a step the training had passed (trainer.evaluate() on a "
+                                     "new Trainer logs at step 0): not placed on the curves"})
+            continue
         for tag in sorted(fd.tags, key=lambda t: fd.tags[t].first_record):
             points = fd.tags[tag]
             earlier = segments.setdefault(tag, [])
@@ -57,6 +64,24 @@ def _several_files(with_data: list, names: list[str]) -> tuple[dict[str, Series]
         step, wall, value = (np.concatenate([p[k] for p in parts]) for k in range(3))
         series[names[tag]] = Series(names[tag], step, value, wall)
     return series, events
+
+
+def _lone_evaluation(fd, segments: dict) -> bool:
+    """Whether a later file holds one point per tag, all at one step that every tag earlier files logged
+    had passed: a standalone evaluation (HF's `trainer.evaluate()` from a fresh Trainer writes `eval/loss` at
+    global step 0 into the run's folder), not a training resumed from there. Read as a restart, it cut
+    every earlier evaluation (a public notebook's three evaluations at steps 3,125-9,375 gave way to one
+    point at step 0)."""
+    if not fd.tags or any(len(fd.tags[t].step) != 1 for t in fd.tags):
+        return False
+    steps = {int(fd.tags[t].step[0]) for t in fd.tags}
+    if len(steps) != 1:
+        return False
+    step = steps.pop()
+    # (a tag new in this file, as transformers' eval/model_preparation_time, says nothing either way)
+    logged = [max(int(p[0].max()) for p in seen) for seen in
+              ([p for p in segments.get(t, []) if len(p[0])] for t in fd.tags) if seen]
+    return bool(logged) and all(step < last for last in logged)
 
 
 def _cut_earlier(earlier: list, first_step: int) -> int | None:
