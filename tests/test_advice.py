@@ -448,3 +448,23 @@ def test_a_grpo_run_whose_groups_all_score_alike_is_a_dead_policy(tmp_path):
     dead = report.findings[0]
     assert "prompt groups score alike" in dead.summary and dead.evidence["rl.zero_std_share"] >= 0.9
     assert [r.action for r in dead.recommendations] == ["check_data"] and "num_generations" in dead.recommendations[0].text
+
+
+def test_an_lr_far_below_every_usual_range_is_never_lowered():
+    """A public transformer run at AdamW 1e-6, flat at ln 2 with per-step bouncing, was told to lower its
+    LR to 3e-7 (PLT001's "bounces around its stall"). An LR at most 3% of the lowest usual top of any
+    optimizer (Adam-like 1e-3) is never lowered, whatever a rule reads off the curve."""
+    from advisor.engine import evaluate_run, load_rules, select_rules
+    from advisor.model import Curve, Curves
+    from advisor.signals import measure
+
+    rng = np.random.default_rng(4)
+    x = np.arange(0, 3700, 1, dtype=np.float64)
+    y = np.log(2) * (1 + 0.03 * rng.standard_normal(len(x)))
+    y[:150] = 0.54 * (1 + 0.03 * rng.standard_normal(150))  # (it stalls at 129% of where it started)
+    for lr, lowered in ((1e-6, False), (0.3, True)):
+        curves = Curves(run="t", by_role={"train_loss": Curve("train_loss", "loss", x, np.abs(y))},
+                        hparams={"lr": lr}, num_classes=2)
+        verdict = evaluate_run(select_rules(load_rules()), measure(curves), curves)
+        actions = [r.action for f in verdict.findings for r in f.recommendations]
+        assert verdict.findings and ("lower_lr" in actions) == lowered

@@ -230,9 +230,12 @@ def _finding(rule: Rule, ctx: Context) -> Finding:
         if value is not None:
             evidence[ref] = _logged_x(curve, value) if _names_a_step(ref) else _round(value)
     recs = []
+    tiny_lr = _lr_tiny(ctx)
     for r in _ordered_for_run(rule.recommendations, ctx):
         if r.when is not None and not _holds(r.when, ctx):
             continue  # advice that does not fit this run (switch an Adam run to SGD, raise an LR already too high)
+        if r.action == "lower_lr" and tiny_lr:
+            continue  # never lower an LR already far below every optimizer's usual range
         change = _concrete_change(r.change, ctx)
         if change is None:
             continue  # e.g. early stopping at the first evaluation: no advice at all
@@ -246,6 +249,17 @@ def _finding(rule: Rule, ctx: Context) -> Finding:
         summary=_fill(rule.summary, ctx, curve.label if curve else ctx.role),
         evidence=evidence, recommendations=recs, x_unit=_x_unit(ctx),
     )
+
+
+# An LR at most this share of the lowest usual top of any optimizer family (Adam-like 1e-3: 3e-5) is
+# never lowered, whatever the rule reads off the curve: a public transformer run at AdamW 1e-6, flat at
+# ln 2 with per-step bouncing, was told to go to 3e-7 (PLT001's "bounces around its stall")
+TINY_LR = 0.03
+
+
+def _lr_tiny(ctx: Context) -> bool:
+    ratio = ctx.resolve("run.lr_over_usual_most")
+    return isinstance(ratio, (int, float)) and not isinstance(ratio, bool) and ratio <= TINY_LR
 
 
 def _x_unit(ctx: Context) -> str:
