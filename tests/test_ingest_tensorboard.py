@@ -592,3 +592,21 @@ def test_a_standalone_evaluation_in_a_later_file_does_not_cut_the_evaluations(tm
     curves, roles = build_curves(runs[0])
     assert roles["val_loss"] == "eval/loss" and curves.get("val_loss").x.tolist() == [100, 200, 300]
     assert [e["kind"] for e in runs[0].events] == ["standalone_eval"] and runs[0].events[0]["dropped"] == 3
+
+
+def test_sibling_run_folders_are_not_checked_for_an_hparams_study(tmp_path, monkeypatch):
+    """The TF HParams study check compared every run folder with every other (any(folder in d.parents for d
+    in ...)): 5,000 sibling run folders took 244 s to discover instead of 1.7 s. Only a folder with event
+    folders below it is a candidate study now; siblings are never checked."""
+    from advisor.ingest import tensorboard
+    from advisor.ingest.discover import discover
+
+    data = next((FIXTURES / "tensorboard" / "torch_basic").glob("*tfevents*")).read_bytes()
+    for i in range(300):
+        (tmp_path / f"run{i:03d}").mkdir()
+        (tmp_path / f"run{i:03d}" / f"events.out.tfevents.1700000000.h.{i}.0").write_bytes(data)
+    calls = []
+    real = tensorboard._tf_hparams_config
+    monkeypatch.setattr(tensorboard, "_tf_hparams_config", lambda *a: calls.append(a) or real(*a))
+    sources, _ = discover([tmp_path])
+    assert len(sources) == 300 and calls == []

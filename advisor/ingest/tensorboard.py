@@ -57,8 +57,11 @@ def claim(tree: FileTree) -> list[RunSource]:
         root, member = _place(folder, by_dir, inside)
         members.setdefault(root, []).append(member)
     sources = []
+    # folders with event folders below them (one pass: a sweep of 100,000 run folders must not compare each
+    # with every other)
+    above = {parent for d in by_dir for parent in d.parents}
     for root, parts in members.items():
-        if len(parts) == 1 and parts[0]["kind"] == "self" and _tf_hparams_config(root, by_dir):
+        if len(parts) == 1 and parts[0]["kind"] == "self" and root in above and _tf_hparams_config(root, by_dir):
             tree.claim(*by_dir[root])  # the study's description: its trials below are the runs
             continue
         parts.sort(key=lambda m: (m["kind"] != "self", m["dir"]))
@@ -123,11 +126,9 @@ HPARAMS_EXPERIMENT = "_hparams_/experiment"
 
 
 def _tf_hparams_config(folder: Path, by_dir: dict[Path, list[Path]]) -> bool:
-    """Whether `folder` holds only TF's `hparams_config` experiment, above trial folders of its own."""
+    """Whether `folder`, a folder with trial folders below it, holds only TF's `hparams_config` experiment."""
     from advisor.ingest.tfevents import peek_first_tag
 
-    if not any(folder in d.parents for d in by_dir):
-        return False
     return all(peek_first_tag(f) == HPARAMS_EXPERIMENT and f.stat().st_size < TF_HPARAMS_CONFIG_MAX
                for f in by_dir[folder])
 
