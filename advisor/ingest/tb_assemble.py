@@ -79,15 +79,20 @@ def _lone_evaluation(fd, segments: dict) -> bool:
         return False
     step = steps.pop()
     # (a tag new in this file, as transformers' eval/model_preparation_time, says nothing either way)
-    logged = [max(int(p[0].max()) for p in seen) for seen in
-              ([p for p in segments.get(t, []) if len(p[0])] for t in fd.tags) if seen]
+    logged = [last for last in (_last_step(segments.get(t, [])) for t in fd.tags) if last is not None]
     return bool(logged) and all(step < last for last in logged)
+
+
+def _last_step(earlier: list) -> int | None:
+    """The highest step a tag's earlier segments hold; None when they hold no point."""
+    seen = [p for p in earlier if len(p[0])]
+    return max(int(p[0].max()) for p in seen) if seen else None
 
 
 def _cut_earlier(earlier: list, first_step: int) -> int | None:
     """Apply the restart rule to a tag's earlier segments in place; points dropped, or None if no restart."""
-    seen = [p for p in earlier if len(p[0])]
-    if not seen or first_step > max(int(p[0].max()) for p in seen):
+    last = _last_step(earlier)
+    if last is None or first_step > last:
         return None
     dropped = 0
     for k, (step, wall, value) in enumerate(earlier):

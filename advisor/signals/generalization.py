@@ -86,6 +86,11 @@ WHOLE_WINDOWS = 8
 LOWER_IS_BETTER = ("wer", "cer", "loss", "error", "err", "rmse", "mae", "mse", "perplexity", "ppl", "fid")
 
 
+def _lower_is_better(role: str, tag: str) -> bool:
+    """Whether a validation metric improves downwards (WER, an error rate, an RMSE): never an accuracy."""
+    return role == "val_metric" and any(tok in tag.lower() for tok in LOWER_IS_BETTER)
+
+
 def _falling_after(curves: Curves, role: str, x0: float,
                    x_end: float) -> tuple[bool | None, float | None, float | None, float | None]:
     """Whether `role`'s trend fell by >= 10% from x0 to the end (None when not logged), its end
@@ -124,10 +129,7 @@ def _metric_improves(curves: Curves, x0: float) -> bool:
         x, y = finite_xy(c)
         if len(y) < 4:
             continue
-        sign = 1.0
-        if role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER):
-            sign = -1.0
-        z = sign * y
+        z = -y if _lower_is_better(role, c.tag) else y
         m = x >= x0
         if m.sum() < 3:
             continue
@@ -154,8 +156,7 @@ def _metric_held(curves: Curves, x0: float) -> bool | None:
         x, y = finite_xy(c)
         if len(y) < 4 or (x >= x0).sum() < 3:
             continue
-        sign = -1.0 if role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER) else 1.0
-        z = sign * y
+        z = -y if _lower_is_better(role, c.tag) else y
         at = float(np.interp(x0, x, z))
         end = last_quarter_level(z, 2)
         steps = np.diff(np.unique(z))
@@ -180,7 +181,7 @@ def _metric_gain(curves: Curves, x0: float) -> float:
             continue
         at = float(np.interp(x0, x, y))
         end = float(median(y[-max(2, len(y) // 10):]))
-        lower = role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER)
+        lower = _lower_is_better(role, c.tag)
         points = at - end if lower else end - at
         room = at if lower else 1.0 - at
         if points >= DISAGREE_POINTS and room > 0:
@@ -218,8 +219,7 @@ def _metric_best_after(curves: Curves, x0: float) -> MetricBest | None:
         x, y = finite_xy(c)
         if len(y) < 4 or (x > x0).sum() < 2:
             continue
-        sign = -1.0 if role == "val_metric" and any(tok in c.tag.lower() for tok in LOWER_IS_BETTER) else 1.0
-        z = sign * y
+        z = -y if _lower_is_better(role, c.tag) else y
         sm = np.convolve(np.pad(z, 1, mode="edge"), np.ones(3) / 3, mode="valid")
         at = float(np.interp(x0, x, sm))
         after = np.flatnonzero(x > x0)

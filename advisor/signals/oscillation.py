@@ -637,12 +637,12 @@ def _epoch_jumps(curves: Curves, x: np.ndarray, y: np.ndarray, x_kind: str) -> t
     t = lowess(x, y, frac=0.3)
     span = float(percentile(y, 97.5) - percentile(y, 2.5))
     r = (y - t) / np.maximum(np.abs(t), max(0.1 * span, 1e-300))
-    if P is not None and P > 0 and (x[-1] - x[0]) < 3 * P:
+    known = P is not None and P > 0
+    if known and (x[-1] - x[0]) < 3 * P:
         # a known epoch length the run does not cover three times: no boundary to see jumps at (a single-
         # epoch LLM fine-tune whose loss alternates every few logging steps read "jumps at every epoch
         # boundary" from its own autocorrelation period, 100 steps, against an epoch of 1,187)
         return False, None, None
-    known = P is not None and P > 0
     if not known:
         # unknown epoch length: the curve's own period, from the autocorrelation of residuals
         if not regular(x) or n < 40:
