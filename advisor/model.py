@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -148,6 +148,16 @@ class Curve:
                 "complement_pct": f"100 - {self.tag}"}.get(self.scale, self.tag)
 
 
+class UnloggedTail(NamedTuple):
+    """The steps a log ran after its last logged training loss, and their mean loss, read from a run
+    summary that averages the loss over every step (the HF Trainer's final `train_loss`)."""
+
+    last_logged_step: float
+    final_step: float
+    mean: float  # the mean loss of the steps after the last log (NaN/inf when the run's mean is)
+    run_mean: float  # the summary: the mean over the whole run
+
+
 @dataclass
 class Curves:
     """The curves of one run keyed by role, plus the facts rules may need (hparams, epochs)."""
@@ -161,6 +171,7 @@ class Curves:
     higher_is_better: dict[str, bool] = field(default_factory=dict)  # per metric role (wer: False)
     rl: bool = False  # a reinforcement-learning run (reward, policy/value losses): only RL rules judge it
     step_unit: str = "step"  # what a logged step counts: "timestep" for SB3 (advisor.units.step_unit)
+    unlogged_tail: UnloggedTail | None = None  # the training loss after its last log (advisor.roles.unlogged_tail)
 
     def get(self, role: str) -> Curve | None:
         return self.by_role.get(role)

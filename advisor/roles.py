@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from advisor import units
-from advisor.model import Curve, Curves, Run, Series
+from advisor.model import Curve, Curves, Run, Series, UnloggedTail
 
 ROLES = (
     "train_loss", "val_loss", "train_acc", "val_acc", "val_metric", "lr", "grad_norm",
@@ -669,4 +669,28 @@ def build_curves(run: Run, overrides: dict[str, str] | None = None) -> tuple[Cur
             curves.higher_is_better[role] = complement or higher_is_better(roles[role])
     if "num_classes" in curves.hparams:
         curves.num_classes = int(curves.hparams["num_classes"])
+    summary = run.meta.get("run_mean_loss")
+    if summary and roles.get("train_loss") == summary["tag"]:
+        series = run.series[summary["tag"]]
+        curves.unlogged_tail = unlogged_tail(series.step, series.value, summary["mean"], summary["step"])
     return curves, roles
+
+
+def unlogged_tail(x: np.ndarray, y: np.ndarray, run_mean: float, final_step: int) -> UnloggedTail | None:
+    """The mean training loss of the steps after the last logged one, from a summary that averages the
+    loss over all `final_step` steps (the HF Trainer's final `train_loss`) and logged points that each
+    average the steps since the point before (its `loss`, the first over steps 1 to x[0]):
+    (run_mean * final_step - sum of y * window) / (final_step - x[-1]). The logged values are rounded to
+    4 decimals, a negligible error. None when there is no tail, a window is not positive, or a logged
+    value is not finite (the log shows that divergence itself). A run resumed from a checkpoint sums only
+    its own steps into the mean: its tail reads low, never as a blow-up."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not len(x) or final_step <= x[-1] or not np.all(np.isfinite(y)):
+        return None
+    windows = np.diff(np.concatenate(([0.0], x)))
+    if np.any(windows <= 0):
+        return None
+    tail = float(final_step - x[-1])
+    mean = (run_mean * final_step - float(np.dot(y, windows))) / tail if math.isfinite(run_mean) else run_mean
+    return UnloggedTail(float(x[-1]), float(final_step), float(mean), float(run_mean))

@@ -14,6 +14,8 @@ plus modifiers, so a case reads like the situation it tests:
     rise_from = 0.5, rise = 0.4   # rises linearly by 40% from here to the end
     epoch_len = 50, jump = 0.3    # a jump at every epoch start, decaying within the epoch
     x_scale = 10            # x = index * x_scale
+and, beside the curves, `run_mean_loss = { mean = 2.9e9, step = 14 }`: the run's summary of its mean
+training loss (the HF Trainer's final train_loss), read as in advisor.roles.unlogged_tail.
 
 The case is then measured with advisor.signals and evaluated with the engine: the test is the
 rule as the user will run it, not a mock of its inputs.
@@ -84,4 +86,11 @@ def case_curves(case: dict[str, Any]) -> Curves:
     curves.rl = bool(case.get("rl", False))
     if "num_classes" in case:
         curves.num_classes = int(case["num_classes"])
+    if "run_mean_loss" in case and curves.get("train_loss") is not None:
+        # the run's summary of its mean training loss (HF's final train_loss): {mean, step}
+        from advisor.roles import unlogged_tail
+
+        train = curves.get("train_loss")
+        summary = case["run_mean_loss"]
+        curves.unlogged_tail = unlogged_tail(train.x, train.y, float(summary["mean"]), int(summary["step"]))
     return curves

@@ -203,11 +203,26 @@ def history_to_series(history: list[dict[str, Any]], run: Run) -> None:
                 continue
             builder.add(key, step, number)
     run.series = builder.build()
+    _run_mean_loss(history, run)
     if bad:
         run.warnings.append(f"left out {bad} bad point(s): log_history entries whose step is not a whole "
                             "number within int64")
     if no_step:
         run.meta["x_note"] = f"{no_step} log_history entries without a step were placed at the step before them"
+
+
+def _run_mean_loss(history: list[dict[str, Any]], run: Run) -> None:
+    """The final summary row's `train_loss` is the mean training loss over every optimizer step of the
+    run (Trainer: the summed loss / global_step), while each logged `loss` is the mean since the log
+    before it: together they give the mean of the steps after the last logged loss
+    (`advisor.roles.unlogged_tail`), where a blow-up in the last steps shows, whatever logging_steps
+    hid. Kept in meta as {"tag", "mean", "step"}; the summary stays a series of its own."""
+    for row in reversed(history):
+        if "train_runtime" in row and "train_loss" in row:
+            mean, step = as_number(row["train_loss"]), integral_step(row.get("step"))
+            if mean is not None and step is not None:
+                run.meta["run_mean_loss"] = {"tag": "loss", "mean": mean, "step": step}
+            return
 
 
 def _writer(hparams: dict[str, Any]) -> str:

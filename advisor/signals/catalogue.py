@@ -28,7 +28,7 @@ register(Family(
     name="divergence",
     roles=LOSSES,
     keys={
-        "kind": "'nan' | 'explosion' | 'early_rise' | 'relapse' | 'above_chance' | None",
+        "kind": "'nan' | 'explosion' | 'early_rise' | 'relapse' | 'above_chance' | 'after_last_log' | None",
         "first_nonfinite_step": "x of the first NaN/inf, or None",
         "explosion_ratio": "max after the running minimum / running minimum (scale-free)",
         "early_rise_ratio": "how far the loss climbed above its start: the trend's peak / its start (or / the first logged value)",
@@ -47,6 +47,11 @@ register(Family(
                              "peak before its last quarter, in the log's units, else None",
         "collapse_acc_tail": "... the best of the accuracy's last quarter (the class share it fell back to)",
         "collapse_loss_over_guess": "... the loss's last tenth / ln(1 / the accuracy's low) (>= 0.75: back at guessing)",
+        "tail_from_step": "train_loss only, kind 'after_last_log': the last logged step; the blow-up came after it",
+        "run_steps": "... the run's last step, where its summary of the mean loss was written",
+        "tail_mean": "... the mean loss of the steps between them: the run's mean x its steps, less the logged points x "
+                     "the steps each averages, over the steps left (advisor.roles.unlogged_tail)",
+        "run_mean": "... the run's summary: its mean training loss over every step (the HF Trainer's final train_loss)",
     },
     fn="advisor.signals.divergence:measure_divergence",
 ))

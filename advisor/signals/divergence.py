@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from advisor.model import Curves, Measurement
+from advisor.model import Curves, Measurement, UnloggedTail
 from advisor.numbers import readable
 from advisor.priors import lr_over_usual, lr_over_usual_bound, optimizer_family
 from advisor.signals.robust import (
@@ -884,6 +884,22 @@ def _stopped_blown_up(y: np.ndarray) -> bool:
     return start > 0 and float(y[-1]) >= LAST_BLOWUP * max(start, float(median(y)))
 
 
+def _blew_up_after_last_log(tail: UnloggedTail | None, y: np.ndarray) -> bool:
+    """The steps after the last logged training loss averaged a non-finite loss, or >= LAST_BLOWUP x the
+    start and the median of the logged ones (the `_stopped_blown_up` bar): a run that blew up between its
+    last log line and its end (`advisor.roles.unlogged_tail`, the HF Trainer's final train_loss). A
+    first-generator run, wine at SGD 1.0 with momentum 0.9, logged 1.09 and 13.2 at steps 5 and 10 and
+    stopped at step 14 with a run mean of 2.9e9: steps 11-14 averaged 1.0e10. The tails of real
+    transformers logs (Whisper, a CPT seq2seq, a stress classifier, an RLHF run) read 0.87-1.33x their
+    last logged loss."""
+    if tail is None or not len(y):
+        return False
+    if not math.isfinite(tail.mean):
+        return True
+    start = float(median(y[:3 if len(y) >= 20 else 1]))
+    return start > 0 and tail.mean >= LAST_BLOWUP * max(start, float(median(y)))
+
+
 def _ends_far_above_first_value(y: np.ndarray) -> bool:
     """The loss's last quarter (median) is >= DIV_FACTOR x its first logged value.
 
@@ -1071,7 +1087,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         "grad_norm_onset_step": None, "grad_norm_ratio": None, "grad_norm_rise": None,
         "after_fraction": None, "chance_ratio": None, "settled_after_blowup": None,
         "first_log_blowup": None, "collapse_acc_peak": None, "collapse_acc_tail": None,
-        "collapse_loss_over_guess": None,
+        "collapse_loss_over_guess": None, "tail_from_step": None, "run_steps": None, "tail_mean": None,
+        "run_mean": None,
     }
     kind, onset = None, None
     held = role == "val_loss" and _val_only_held(curves, y)  # a val-only climb read as overfitting
@@ -1190,6 +1207,12 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
             # logged, so a run whose last evaluation blew up is reported from here (see VAL_STOPPED)
             kind, onset = "explosion", float(vx[-1])
             values["explosion_ratio"] = float(vy[-1]) / max(float(np.min(vy)), 1e-300)
+    if kind is None and role == "train_loss" and _blew_up_after_last_log(curves.unlogged_tail, y):
+        # the steps after the last logged loss blew up, as the run's summary of its mean loss says (DIV009)
+        tail = curves.unlogged_tail
+        kind, onset = "after_last_log", tail.last_logged_step
+        values.update(tail_from_step=tail.last_logged_step, run_steps=tail.final_step, tail_mean=tail.mean,
+                      run_mean=tail.run_mean)
     g_exp, g_onset, g_nan, g_ratio = _grad_explosion(curves)
     values["grad_norm_explosion"] = bool(g_exp)
     values.update(grad_norm_onset_step=g_onset, grad_norm_ratio=g_ratio,
@@ -1220,7 +1243,7 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     if onset is not None and span > 0:
         values["after_fraction"] = float(np.clip((x_all[-1] - onset) / span, 0.0, 1.0))
     conf = 0.0
-    if kind == "nan":
+    if kind in ("nan", "after_last_log"):
         conf = 0.95
     elif kind == "explosion":
         conf = 0.85
@@ -1231,6 +1254,9 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     elif kind == "nan":
         note = (f"loss becomes non-finite at step {first_bad:g}" if first_bad is not None
                 else "gradient norm becomes non-finite (the logged loss may be masked)")
+    elif kind == "after_last_log":
+        note = (f"the run's mean loss over all {values['run_steps']:g} steps puts the steps after the last logged one "
+                f"at a mean of {values['tail_mean']:.3g}: it blew up after its last log line")
     elif kind == "explosion":
         note = f"loss explodes to {values['explosion_ratio']:.3g}x its running minimum, above {DIV_FACTOR:g}x its start"
     elif kind == "relapse" and values["collapse_acc_peak"] is not None:
