@@ -28,7 +28,7 @@ ROLES = (
 )
 
 VAL_TOKENS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "vali", "testing",
-              "holdout", "heldout", "va"}
+              "holdout", "heldout", "va", "tst"}
 TRAIN_TOKENS = {"train", "training", "trn", "trainer", "tr"}
 LOSS_TOKENS = {"loss", "losses", "nll", "xent", "cost", "objective", "ce", "mse", "bce", "nll_loss",
                "rmse", "mae", "rmsle", "logloss", "perplexity", "ppl"}
@@ -46,6 +46,9 @@ ERROR_RATE_TOKENS = {"error_rate", "err_rate", "errorrate", "top1_err", "top1_er
 # the same names inside a longer tag (`val_error_rate`, `test_top1_err`), where the split breaks them up
 _ERROR_RATE_RE = re.compile(
     r"(?:^|[/\\.:\s_\-])(?:" + "|".join(sorted(ERROR_RATE_TOKENS, key=len, reverse=True)) + ")$")
+# `ls` is a loss only beside a split word in one name (`tr_ls`, `val_ls`, `tr_ls_box_reg`: a public Faster R-CNN
+# project's MLflow runs); alone or beside anything else it is as often label smoothing (`ls`, `ls_eps`)
+LOSS_ABBREVIATION = "ls"
 ACC_TOKENS = {"acc", "accuracy", "top1", "top1acc", "acc1", "acc@1", "top-1", "categorical_accuracy",
               "sparse_categorical_accuracy", "binary_accuracy"}
 LR_TOKENS = {"lr", "learning_rate", "learningrate", "lr0", "lr1", "lr2", "pg0", "pg1", "pg2"}
@@ -106,6 +109,20 @@ def tokens(tag: str) -> list[str]:
     return out
 
 
+def _abbreviated_loss(tag: str) -> int:
+    """3 when the tag's last name is a split word and `ls` alone (`tr_ls`, `val_ls`, `ls_train`, `epoch_tr_ls`):
+    a whole loss, ranked as `train_loss`; 1 when `ls` follows a split word inside a longer name
+    (`tr_ls_box_reg`: a component); else 0 (no loss)."""
+    names = [p for p in _SPLIT_RE.split(tag.lower()) if p]
+    words = [w for w in re.split(r"[_\-]+", names[-1]) if w] if names else []
+    splits = TRAIN_TOKENS | VAL_TOKENS
+    for i, word in enumerate(words):
+        beside = words[i - 1] if i > 0 else (words[1] if len(words) > 1 else "")
+        if word == LOSS_ABBREVIATION and beside in splits:
+            return 3 if len([w for w in re.split(r"[_\-]+", _cadence_stripped(names[-1])) if w]) == 2 else 1
+    return 0
+
+
 def is_error_rate(tag: str) -> bool:
     """A top-1 error rate, alone (`error_rate`) or inside a longer tag (`val_error_rate`)."""
     return bool(set(tokens(tag)) & ERROR_RATE_TOKENS or _ERROR_RATE_RE.search(tag.lower()))
@@ -158,6 +175,9 @@ def classify(tag: str) -> Classified:
     if (tset & LOSS_TOKENS or lower.endswith("loss") or "_loss" in lower or "loss_" in lower
             or cross_entropy):
         return Classified("loss", split, _loss_specificity(lower))
+    abbreviated = _abbreviated_loss(tag)
+    if abbreviated:
+        return Classified("loss", split, abbreviated)
     if is_error_rate(tag):
         return Classified("acc", split, 1)
     if tset & ACC_TOKENS or lower.endswith("acc") or "accuracy" in lower:
@@ -176,11 +196,15 @@ CANONICAL_LOSS = {
 }
 
 
+def _cadence_stripped(name: str) -> str:
+    """A name without Keras' `epoch_`/`batch_` prefix and Lightning's `_step`/`_epoch` suffix."""
+    return re.sub(r"_(step|epoch)$", "", re.sub(r"^(epoch|batch)_", "", name))
+
+
 def _loss_specificity(lower: str) -> int:
     """3 for a whole loss ("loss", "val_loss", "train_loss_step"), 1 for a component ("box_loss")."""
-    last = [p for p in _SPLIT_RE.split(lower) if p][-1]
-    last = re.sub(r"^(epoch|batch)_", "", last)
-    last = re.sub(r"_(step|epoch)$", "", last)
+    last = _cadence_stripped([p for p in _SPLIT_RE.split(lower) if p][-1])
+    last = re.sub(r"(?:^|(?<=_))tst(?=_|$)", "test", last)  # `tst_loss` ranks as `test_loss`
     if last in CANONICAL_LOSS or last in {"train", "training", "val", "valid", "validation", "eval", "test"}:
         return 3
     return 1
