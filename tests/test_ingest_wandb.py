@@ -372,3 +372,55 @@ def test_resync_past_a_long_stretch_of_garbage_and_zeros():
     losses = [r["loss"] for r, _ in log.rows]
     assert len(losses) == 1999 and losses == sorted(losses)
     assert len(log.problems) == 1 and "resynchronised at byte" in log.problems[0]
+
+
+# ----------------------------------------------------------------------------- the step the run reports
+
+
+UPDATE_STEP = Path(__file__).parent / "data" / "formats" / "wandb-update-step"
+
+
+def test_real_run_under_gradient_accumulation_is_read_at_its_optimizer_step():
+    """A public pretraining run (AuroraEchos/TinyLM, trimmed: tests/data/formats/wandb-update-step) logs with
+    `wandb.log(..., step=micro_batch)` under 8 gradient-accumulation steps and reports `train/update_step`:
+    `_step` ran to 107,124 over 13,390 optimizer updates, and its warmup_steps (2,000) count updates."""
+    (source,) = discover([UPDATE_STEP])[0]
+    run = wandb.read(source)
+    assert run.meta["x_axis"] == "train/update_step"
+    loss, update = run.series["train/loss"], run.series["train/update_step"]
+    assert loss.step.tolist() == update.value.astype(int).tolist()
+    assert loss.step[:4].tolist() == [0, 6, 12, 18] and loss.step[-1] == 13390
+    # the evaluation at the end is logged in a row of its own, without the step key: at the last update
+    assert run.series["val/loss"].step.tolist() == [13390]
+    assert run.hparams["grad_accum_steps"] == 8 and run.hparams["warmup_steps"] == 2000
+
+
+def test_a_loop_step_key_places_rows_without_it_at_the_step_before():
+    """DiffuSeq's logger writes `step` with its training rows and evaluations in rows of their own."""
+    run = Run(name="r", path="r", format="wandb")
+    rows = [({"loss": 0.9, "step": 0, "_step": 0}, None), ({"eval_loss": 0.6, "_step": 1}, None),
+            ({"loss": 0.5, "step": 20, "_step": 2}, None), ({"loss": 0.4, "step": 40, "_step": 3}, None),
+            ({"eval_loss": 0.3, "_step": 4}, None)]
+    wandb.rows_to_series(rows, run)
+    assert run.series["loss"].step.tolist() == [0, 20, 40]
+    assert run.series["eval_loss"].step.tolist() == [0, 40]
+    assert run.meta["x_axis"] == "step"
+
+
+def test_a_step_key_that_goes_back_is_no_x_axis():
+    """A batch index that starts again every epoch is no step counter: `_step` stays the x."""
+    run = Run(name="r", path="r", format="wandb")
+    rows = [({"loss": 1.0 - i / 10, "step": i % 3, "_step": i}, None) for i in range(6)]
+    wandb.rows_to_series(rows, run)
+    assert run.series["loss"].step.tolist() == [0, 1, 2, 3, 4, 5] and run.meta["x_axis"] == "_step"
+
+
+def test_integration_step_carried_to_a_row_without_it():
+    """Lightning's WandbLogger: a first `wandb.log` without `trainer/global_step` (parameter counts) sits at
+    the run's first step, not at `_step` 0 of another unit."""
+    run = Run(name="r", path="r", format="wandb")
+    rows = [({"params": 1e5, "_step": 0}, None), ({"loss": 1.0, "trainer/global_step": 49, "_step": 1}, None),
+            ({"loss": 0.8, "trainer/global_step": 99, "_step": 2}, None), ({"test_acc": 0.9, "_step": 3}, None)]
+    wandb.rows_to_series(rows, run)
+    assert run.series["params"].step.tolist() == [49] and run.series["test_acc"].step.tolist() == [99]
+    assert run.meta["x_axis"] == "trainer/global_step"

@@ -13,7 +13,10 @@ Inputs (FORMATS.md §2):
 
 The x-axis of a history row is the integration's step key when the run logs one
 (`trainer/global_step`, `train/global_step`, `global_step`, `epoch/epoch`, `batch/batch_step`),
-else `_step`: W&B's own counter counts `log()` calls, not training steps.
+else a step counter the run logs itself (`train/update_step`, `step`: `OWN_STEP_NAMES`), else `_step`:
+W&B's own counter counts `log()` calls, not training steps (a loop under gradient accumulation that logs
+`wandb.log(..., step=micro_batch)` counts micro-batches there). A row without the run's step key (an
+evaluation logged on its own) sits at the step last logged before it.
 """
 from __future__ import annotations
 
@@ -46,6 +49,8 @@ FORMAT = "wandb"
 RUN_DIR = re.compile(r"^(?:offline-)?run-(\d{8}_\d{6})-([A-Za-z0-9]+)$")
 STEP_KEYS = ["trainer/global_step", "train/global_step", "global_step"]
 PREFIXED_STEP_KEYS = {"epoch/": "epoch/epoch", "batch/": "batch/batch_step"}
+# the last name of a key a loop logs its own optimizer step under (`train/update_step`, DiffuSeq's `step`)
+OWN_STEP_NAMES = {"step", "global_step", "update_step", "optimizer_step", "opt_step"}
 RUNS_TABLE_COLUMNS = {"name", "state", "notes", "user", "tags", "created", "runtime", "sweep", "id",
                       "group", "job type", "hostname"}
 PANEL_SUFFIXES = ("__MIN", "__MAX")
@@ -284,10 +289,33 @@ def _flat_values(row: dict[str, Any]) -> Iterable[tuple[str, Any]]:
             yield key, value
 
 
+def run_step_key(rows: list[tuple[dict[str, Any], int | None]]) -> str | None:
+    """The step the run reports in its rows: an integration's key (STEP_KEYS), else the first key named as
+    an optimizer step (OWN_STEP_NAMES) whose values are whole numbers that never go back and do move;
+    None when it reports none (then `_step` is the x)."""
+    keys: dict[str, None] = {}
+    for row, _ in rows:
+        keys.update(dict.fromkeys(row))
+    for key in STEP_KEYS:
+        if key in keys:
+            return key
+    for key in keys:
+        if key.rsplit("/", 1)[-1].lower() in OWN_STEP_NAMES:
+            values = [integral_step(finite_or_token(row[key])) for row, _ in rows if key in row]
+            if None not in values and values[-1] > values[0] and all(b >= a for a, b in zip(values, values[1:])):
+                return key
+    return None
+
+
 def rows_to_series(rows: Iterable[tuple[dict[str, Any], int | None]], run: Run) -> None:
     """History rows (dict + optional record step) into run.series; restarts noted as events."""
+    rows = list(rows)
     builder = SeriesBuilder()
     last_step, x_keys = None, set()
+    own = run_step_key(rows)
+    # a row without the run's step key sits at the step last logged before it (before any: the first one)
+    logged = (integral_step(finite_or_token(row[own])) for row, _ in rows if own in row)
+    carried = next((s for s in logged if s is not None), None)
     for index, (row, record_step) in enumerate(rows):
         fallback = row.get("_step", record_step if record_step is not None else index)
         wall = finite_or_token(row.get("_timestamp"))
@@ -296,12 +324,17 @@ def rows_to_series(rows: Iterable[tuple[dict[str, Any], int | None]], run: Run) 
         if row_step is not None and last_step is not None and row_step < last_step:
             run.events.append({"kind": "restart", "step": row_step, "reason": "_step went back (resumed run)"})
         last_step = row_step if row_step is not None else last_step
+        if own in row:
+            carried = integral_step(finite_or_token(row[own]))
         for key, value in _flat_values(row):
             number = finite_or_token(value)
             if number is None or key.startswith("_"):
                 continue
             step_key = step_key_for(key, row)
-            step = integral_step(finite_or_token(row.get(step_key))) if step_key != "_step" else row_step
+            if step_key == "_step" and own:
+                step, step_key = carried, own
+            else:
+                step = integral_step(finite_or_token(row.get(step_key))) if step_key != "_step" else row_step
             if step is None:
                 step, step_key = row_step, "_step"
             if step is None:  # a _step of 2^63, -inf or NaN: a bad point, counted
