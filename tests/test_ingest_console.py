@@ -1051,3 +1051,39 @@ def test_json_dicts_counted_by_it_are_read_at_their_iteration(tmp_path):
     (tmp_path / "a_5fps_vitb16_log.txt").write_text("\n".join(lines) + "\n")
     runs, errors = read_runs([tmp_path])
     assert not errors and runs[0].series["train_loss"].step.tolist() == [5000 * (i + 1) for i in range(12)]
+
+
+# ----------------------------------------------------------------------------- too few records to read
+
+DETR_TWO = Path(__file__).parent / "data" / "formats" / "detr-two-records" / "output_dir"
+
+
+def test_a_log_with_too_few_records_says_so_naming_the_file(tmp_path):
+    """DETR's `output_dir/log.txt` (one JSON line per epoch) of a public project holds 2 records, each at epoch 0
+    (two launches that ended after their first epoch): below the 3 a console log needs, it was "no training log
+    found (no TensorBoard event file, CSV, ...)", untrue of a folder holding a training's log."""
+    from click.testing import CliRunner
+
+    from advisor.cli import EXIT_USAGE, main
+
+    log = DETR_TWO / "log.txt"
+    for given in (DETR_TWO, log):
+        sources, problems = discover([given])
+        assert sources == [] and [p.path for p in problems] == [str(log)]
+        assert problems[0].message.startswith("only 2 training records")
+    result = CliRunner().invoke(main, ["diagnose", str(DETR_TWO)], catch_exceptions=False)
+    assert result.exit_code == EXIT_USAGE and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert str(log) in line and "too few to read as a training log" in line
+    # a third record makes it a log, read as before
+    rows = log.read_text().splitlines()
+    third = json.loads(rows[1]) | {"epoch": 1}
+    (tmp_path / "log.txt").write_text("\n".join([*rows, json.dumps(third)]) + "\n")
+    sources, problems = discover([tmp_path])
+    assert [s.format for s in sources] == ["console"] and problems == []
+
+
+def test_a_readme_quoting_two_records_is_still_no_log(tmp_path):
+    (tmp_path / "README.txt").write_text("epoch 1 loss 0.9\nepoch 2 loss 0.8\n")
+    _, problems = discover([tmp_path])
+    assert [p.message.split(" (")[0] for p in problems] == ["no training log found"]

@@ -642,6 +642,22 @@ def sniff(text: str) -> str | None:
     return "lines" if plain >= MIN_RECORDS else None
 
 
+def too_few_records(path: Path) -> int:
+    """How many training records (a position and a loss: a Trainer's dict, a JSON line, a plain line) a file
+    no grammar claimed holds in its head, when it holds some but fewer than a log needs (MIN_RECORDS plain
+    lines, console_hf.MIN_DICTS dicts); else 0. DETR's `log.txt` after one epoch of two launches holds 2."""
+    if path.suffix.lower() not in SUFFIXES or path.stem.lower().split(".")[0] in DOC_NAMES:
+        return 0
+    head = head_text(path)
+    if sniff(head):
+        return 0
+    lines = list(_screen(_LINE_BREAK.split(head)))
+    plain = sum(_has_loss(pairs) for _, pairs in _lines(lines, _counts_steps(lines)))
+    dicts, _ = console_hf.count_dicts(lines)
+    found = max(plain, dicts)
+    return found if found < max(MIN_RECORDS, console_hf.MIN_DICTS) else 0
+
+
 # a logging library's line prefix: absl/glog (`I1206 20:55:06.73 ...`), a timestamp, a level name
 _LOG_PREFIX = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d|\[?\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d|"
                          r"(?:INFO|WARNING|ERROR|DEBUG)[:\s])", re.MULTILINE)

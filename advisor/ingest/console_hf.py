@@ -176,6 +176,12 @@ def looks_like(lines: list[str]) -> int:
     dicts with their own counter): MIN_DICTS of them, or one beside the Trainer's summary; else 0 (a
     dict printed once at start-up, `Resumed from checkpoint: {'epoch': 5, ...}`, is no printout, bars
     or not)."""
+    dicts, summary = count_dicts(lines)
+    return dicts if dicts >= MIN_DICTS or (dicts and summary) else 0
+
+
+def count_dicts(lines: list[str]) -> tuple[int, bool]:
+    """The dicts with a position and a loss `lines` hold, and whether the Trainer's summary is among them."""
     dicts = 0
     summary = False
     for kind, found in items(lines):
@@ -185,7 +191,7 @@ def looks_like(lines: list[str]) -> int:
             summary = True
         elif _position(found) and any(classify(k).kind == "loss" for k in metrics(found)):
             dicts += 1
-    return dicts if dicts >= MIN_DICTS or (dicts and summary) else 0
+    return dicts, summary
 
 
 @dataclass

@@ -175,8 +175,24 @@ def discover(paths: list[str | Path]) -> tuple[list[RunSource], list[Problem]]:
             if reason:
                 problems.append(Problem(tree.run_name(f) if mirror else str(f), reason))
         if len(sources) == before and not any(p.path.startswith(str(raw) if mirror else str(given)) for p in problems):
-            problems.append(Problem(str(raw), "no training log found (no TensorBoard event file, CSV, JSON, W&B, HF, MLflow or DVCLive log, no console output with epochs or steps)"))
+            short = _too_short(tree, mirror)
+            problems.extend(short or [Problem(str(raw), "no training log found (no TensorBoard event file, CSV, JSON, W&B, HF, MLflow or DVCLive log, no console output with epochs or steps)")])
     return sources, problems
+
+
+def _too_short(tree: FileTree, mirror) -> list[Problem]:
+    """One Problem per console-like file that holds training records, but too few to be read as a log: said
+    of that file, where "no training log found" would be untrue (DETR's JSON-lines `log.txt` of 2 epochs)."""
+    from advisor.ingest import console
+
+    out = []
+    for f in tree.unclaimed():
+        found = console.too_few_records(f)
+        if found:
+            out.append(Problem(tree.run_name(f) if mirror else str(f),
+                               f"only {found} training record{'s' if found > 1 else ''} (a step or epoch with a loss), "
+                               f"too few to read as a training log (it takes {console.MIN_RECORDS})"))
+    return out
 
 
 # the log files a Git LFS pointer is worth naming for (a pointer for a tokenizer.json or a README.txt is no log)
