@@ -110,9 +110,13 @@ def test_real_damaged_folder_warns_and_resolves_restart(real_logs):
     warnings = "\n".join(run.warnings)
     assert "events.out.tfevents.1600154935.yca-2662-2: truncated record at byte 40 (run still being written?)" in warnings
     assert warnings.count("empty file") == 7
+    # a second launch logging into the same folder from step 0: the earlier one's points are left out, said once
+    folder = str(real_logs / "tensorboard/tbx-2020-mnist-classifier/runs/classifier_mnist_0915")
     assert run.events == [
-        {"kind": "restart", "step": 0, "file": "events.out.tfevents.1600155893.yca-2662-2", "tags": ["batch_loss"], "dropped": 30}
+        {"kind": "restart", "step": 0, "file": "events.out.tfevents.1600155893.yca-2662-2", "folder": folder,
+         "tags": ["batch_loss", "Average"], "dropped": 30, "new_training": True}
     ]
+    assert "2 trainings logged into one folder" in warnings
     assert len(run.series["batch_loss"]) == 30 and len(run.series["Average"]) == 30
 
 
@@ -610,3 +614,56 @@ def test_sibling_run_folders_are_not_checked_for_an_hparams_study(tmp_path, monk
     monkeypatch.setattr(tensorboard, "_tf_hparams_config", lambda *a: calls.append(a) or real(*a))
     sources, _ = discover([tmp_path])
     assert len(sources) == 300 and calls == []
+
+
+def _hf_training(folder: Path, suffix: str, steps: range, evals: tuple = (), start: float = 2.3):
+    """One `trainer.train()` as HF's TensorBoardCallback logs it: a new event file in `logging_dir`."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(folder, filename_suffix=suffix)
+    for step in steps:
+        w.add_scalar("train/loss", start / (1 + step / 50), step)
+        w.add_scalar("train/learning_rate", 5e-5, step)
+    for step in evals:
+        w.add_scalar("eval/loss", start / (1 + step / 60), step)
+    w.close()
+
+
+def test_several_trainings_in_one_logging_dir_read_the_last_and_say_so(tmp_path):
+    """A public HF notebook (RTiberiu/CM4107-...-CW, `logs/`) called trainer.train() three times with one
+    logging_dir: 9,375 steps logged every 10, then 700 every 100, then 3,128 every 500, and a final evaluate().
+    The restart rule kept each later file's points from its first step on, so train/loss read 10-90 from the
+    first training, 100-400 from the second and 500-3,000 from the third, as one run, without a word. Now a
+    file that starts over (its first step 0 or within one logging interval) drops every earlier point of its
+    folder; one warning names the files and the count. (Written with torch's SummaryWriter in HF's layout.)"""
+    from advisor.pipeline import read_runs
+    from advisor.roles import build_curves
+
+    logs = tmp_path / "logs"
+    _hf_training(logs, ".0", range(10, 940, 10), evals=(310, 620, 930))
+    _hf_training(logs, ".1", range(100, 800, 100), start=2.0)
+    _hf_training(logs, ".2", range(50, 350, 50), evals=(100, 200, 300), start=1.5)
+    runs, errors = read_runs([logs])
+    assert not errors and len(runs) == 1
+    run = runs[0]
+    assert run.series["train/loss"].step.tolist() == [50, 100, 150, 200, 250, 300]
+    curves, roles = build_curves(run)
+    assert curves.get("val_loss").x.tolist() == [100, 200, 300]
+    starts = [e for e in run.events if e.get("new_training")]
+    assert [(e["step"], e["file"].rsplit(".", 1)[-1], e["dropped"]) for e in starts] == [(100, "1", 93 * 2 + 3), (50, "2", 7 * 2)]
+    (warning,) = [w for w in run.warnings if "trainings" in w]
+    assert warning.startswith(f"{logs}: 3 trainings logged into one folder") and starts[1]["file"] in warning
+
+
+def test_a_resumed_training_keeps_its_earlier_steps(tmp_path):
+    """resume_from_checkpoint: the new file starts past its first logging interval (checkpoint 150 + 10):
+    the restart rule as before, the steps before it kept, no warning."""
+    from advisor.pipeline import read_runs
+
+    logs = tmp_path / "logs"
+    _hf_training(logs, ".0", range(10, 210, 10), evals=(100, 200))
+    _hf_training(logs, ".1", range(160, 310, 10), evals=(200, 300))
+    (run,), _ = read_runs([logs])
+    assert run.series["train/loss"].step.tolist() == list(range(10, 310, 10))
+    assert run.series["eval/loss"].step.tolist() == [100, 200, 300]
+    assert not any(e.get("new_training") for e in run.events) and not any("trainings" in w for w in run.warnings)

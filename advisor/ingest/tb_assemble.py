@@ -5,6 +5,13 @@ first step for a tag is <= the largest step already seen for that tag, the train
 from a checkpoint, so the later file wins: earlier points of that tag with step >= the later
 file's first step are dropped, and a `{"kind": "restart", ...}` event says where and how many.
 Duplicate steps inside one file are kept as logged (a later stage resolves them).
+
+A later file that starts a training over from its beginning (its first step 0, or no further than one
+logging interval, where the earlier files of its folder had gone past it) is another training logged into
+the same folder (HF's `logging_dir` reused by a notebook's second `trainer.train()`, a second Keras `fit()`
+into one log dir): every earlier point of that folder is dropped, not only those from its first step on
+(which would splice the earlier training's first steps and untouched tags onto the new one), and the restart
+event says `new_training`. The last training is the one read; the reader warns (advisor.ingest.tensorboard).
 """
 from __future__ import annotations
 
@@ -30,7 +37,8 @@ def series_by_tag(decoded: list, names: list[str]) -> tuple[dict[str, Series], l
 
 
 def _several_files(with_data: list, names: list[str]) -> tuple[dict[str, Series], list[dict[str, Any]]]:
-    segments: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    # tag -> its segments, one per file: (step, wall_time, value, the file's folder)
+    segments: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray, Any]]] = {}
     first_sight: dict[int, tuple[int, int]] = {}
     events: list[dict[str, Any]] = []
     for file_no, fd in enumerate(with_data):
@@ -42,6 +50,12 @@ def _several_files(with_data: list, names: list[str]) -> tuple[dict[str, Series]
                            "reason": "one evaluation at a step the training had passed (trainer.evaluate() on a "
                                      "new Trainer logs at step 0): not placed on the curves"})
             continue
+        folder = fd.path.parent
+        start = _starts_over(fd, segments, folder)
+        if start is not None:
+            events.append({"kind": "restart", "step": start, "file": fd.path.name, "folder": str(folder),
+                           "tags": [names[t] for t in sorted(fd.tags, key=lambda t: fd.tags[t].first_record)],
+                           "dropped": _drop_folder(segments, folder), "new_training": True})
         for tag in sorted(fd.tags, key=lambda t: fd.tags[t].first_record):
             points = fd.tags[tag]
             earlier = segments.setdefault(tag, [])
@@ -54,7 +68,7 @@ def _several_files(with_data: list, names: list[str]) -> tuple[dict[str, Series]
                 )
                 event["tags"].append(names[tag])
                 event["dropped"] += dropped
-            earlier.append((points.step, points.wall_time, points.value))
+            earlier.append((points.step, points.wall_time, points.value, folder))
         events.extend(restarts[s] for s in sorted(restarts))
     series = {}
     for tag in sorted(segments, key=lambda t: first_sight[t]):
@@ -64,6 +78,46 @@ def _several_files(with_data: list, names: list[str]) -> tuple[dict[str, Series]
         step, wall, value = (np.concatenate([p[k] for p in parts]) for k in range(3))
         series[names[tag]] = Series(names[tag], step, value, wall)
     return series, events
+
+
+def _starts_over(fd, segments: dict, folder) -> int | None:
+    """The first step of a file that starts a training over from its beginning, else None: a tag of two
+    points or more that the folder's earlier files logged past it, starting at step 0 or within its own
+    logging interval (the median gap of its steps), at the file's earliest step, and no curve of the file
+    going on past the folder's earlier points. A training resumed from a checkpoint starts where the
+    checkpoint was, past its first interval (HF: checkpoint step + logging_steps); a one-point tag
+    (Lightning's hp_metric placeholder at step 0, a final evaluation) says nothing."""
+    starts = {}
+    for tag, points in fd.tags.items():
+        last = _last_step([p for p in segments.get(tag, []) if p[3] == folder])
+        if len(points.step) < 2 or last is None:
+            continue
+        if int(points.step[0]) > last:
+            return None  # a curve that goes on where the earlier files left it (Keras' iteration-axis tags after a
+            # second fit() on the same model, whose epoch tags start at 0 again): the same training continued
+        starts[tag] = int(points.step[0])
+    if not starts:
+        return None
+    first = min(starts.values())
+    earliest = min(int(fd.tags[t].step[0]) for t in fd.tags if len(fd.tags[t].step) >= 2)
+    if first > earliest:
+        return None  # a curve of the file began before the restarting tags did: not from its beginning
+    for tag, step in starts.items():
+        gaps = np.diff(np.unique(fd.tags[tag].step))
+        if step == first and (first == 0 or (len(gaps) and first <= float(np.median(gaps)))):
+            return first
+    return None
+
+
+def _drop_folder(segments: dict, folder) -> int:
+    """Empty every segment the files of `folder` left so far; how many points that drops."""
+    dropped = 0
+    for earlier in segments.values():
+        for k, (step, wall, value, where) in enumerate(earlier):
+            if where == folder and len(step):
+                dropped += len(step)
+                earlier[k] = (step[:0], wall[:0], value[:0], where)
+    return dropped
 
 
 def _lone_evaluation(fd, segments: dict) -> bool:
@@ -95,8 +149,8 @@ def _cut_earlier(earlier: list, first_step: int) -> int | None:
     if last is None or first_step > last:
         return None
     dropped = 0
-    for k, (step, wall, value) in enumerate(earlier):
+    for k, (step, wall, value, folder) in enumerate(earlier):
         keep = step < first_step
         dropped += int(len(step) - keep.sum())
-        earlier[k] = (step[keep], wall[keep], value[keep])
+        earlier[k] = (step[keep], wall[keep], value[keep], folder)
     return dropped

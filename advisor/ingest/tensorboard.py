@@ -227,6 +227,7 @@ def assemble(source: RunSource, run: Run, decoded: list, names: list[str]) -> Ru
     for fd in decoded:
         run.warnings.extend(fd.warnings)
     run.series, run.events = tb_assemble.series_by_tag(decoded, names)
+    _warn_several_trainings(source, run)
     yaml_files = [p for p in (Path(m["dir"]) / "hparams.yaml" for m in members) if p.is_file()]
     run.hparams = _hparams(decoded, yaml_files, run)
     run.writer = _guess_writer(decoded, names, members, yaml_files)
@@ -243,6 +244,29 @@ def assemble(source: RunSource, run: Run, decoded: list, names: list[str]) -> Ru
 
 
 LIGHTNING_HP_METRIC = "hp_metric"
+
+
+def _warn_several_trainings(source: RunSource, run: Run) -> None:
+    """One warning when later files start the training over (tb_assemble: `new_training`): how many trainings
+    one folder holds, where each later one starts, and that only the last is read.
+
+    Why: a notebook that calls `trainer.train()` again with the same `logging_dir` (a public HF project's
+    `logs/` held three trainings of 9,375, 700 and 3,128 steps) was read as one run whose curves began with
+    the first training's steps and went on with the others' (train/loss 10-90 from the first, 100-400 from
+    the second, 500-3,000 from the third), without a word."""
+    starts = [e for e in run.events if e.get("new_training")]
+    if not starts:
+        return
+    per_folder: dict[str, int] = {}
+    for e in starts:
+        per_folder[e["folder"]] = per_folder.get(e["folder"], 0) + 1
+    trainings = 1 + max(per_folder.values())
+    where = ", ".join(f"{e['file']} (step {e['step']:,})" for e in starts)
+    dropped = sum(e["dropped"] for e in starts)
+    run.warnings.append(
+        f"{source.path}: {trainings} trainings logged into one folder: the step counter starts over in {where}; "
+        f"only the last is diagnosed ({dropped:,} points of the earlier ones left out): give each training its "
+        "own log folder to diagnose them apart")
 
 
 def _renamer(member: dict, folder: Path, root: Path) -> Callable[[str], str]:
