@@ -21,6 +21,7 @@ import pytest
 from advisor import __version__
 from advisor.report import RenderOptions, render
 from gold.samples import hostile_diagnosis, sample_diagnosis
+from conftest import FIXTURES
 
 GOLD = Path(__file__).resolve().parent / "gold"
 REPO = Path(__file__).resolve().parents[1]
@@ -87,6 +88,21 @@ def test_text_is_worst_first_and_healthy_runs_are_one_line():
     healthy = [line for line in out.splitlines() if "runs/baseline" in line]
     assert len(healthy) == 1 and healthy[0].endswith("no findings")
     assert "lr: 0.1 → 0.033 (×0.33)" in out  # the recommended change, with the run's own lr
+
+
+def test_a_healthy_run_read_with_warnings_keeps_them_in_text():
+    """A damaged CSV whose readable rows show nothing wrong is one "no findings" line, and the reader's
+    warnings (a skipped line, a cut-short last line) still show under it: the data that could be read,
+    plus a warning (they were printed only beside findings or with -v)."""
+    from advisor.pipeline import diagnose_paths
+
+    out = render(diagnose_paths([str(FIXTURES / "csv" / "garbage.csv")]), "text")
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("ok "))
+    assert lines[head].endswith("no findings")
+    notes = [line for line in lines[head + 1:] if line.startswith("  note: ")]
+    assert any("skipped 1 unreadable line" in n for n in notes)
+    assert any("cut short" in n for n in notes)
 
 
 def test_verbose_shows_abstentions():

@@ -67,9 +67,10 @@ def _run_lines(report: RunReport, verbose: bool) -> list[Line]:
         (f"  ({run_meta(report)})", "dim"),
     ]
     if status == "ok" and not report.findings and not report.error and not verbose:
-        # Healthy: one line, so the eye lands on the runs that need attention.
+        # Healthy: one line, so the eye lands on the runs that need attention; what the reader had to
+        # say about the log (a truncated file, several trainings in one folder) still shows under it
         head.append(("  no findings", "green"))
-        return [head]
+        return [head] + _note_lines(report)
     out = [head]
     if report.problem:
         kind, _, detail = report.problem.partition(": ")
@@ -81,12 +82,15 @@ def _run_lines(report: RunReport, verbose: bool) -> list[Line]:
         out.append([("  no findings", "green")])
     for v in report.verification or []:
         out.append(_verification_line(v))
-    for w in report.run.warnings:
-        out.append([("  note: ", "dim"), (clean(w), "dim")])
+    out.extend(_note_lines(report))
     if verbose:
         for rule, why in report.abstentions:
             out.append([("  abstained: ", "dim"), (clean(rule), "dim"), (" — " + clean(why), "dim")])
     return out
+
+
+def _note_lines(report: RunReport) -> list[Line]:
+    return [[("  note: ", "dim"), (clean(w), "dim")] for w in report.run.warnings]
 
 
 def _finding_lines(f: Finding, hparams: dict[str, Any]) -> list[Line]:
