@@ -264,3 +264,25 @@ def test_try_tests_the_users_own_change_and_budget_is_parsed(tmp_path):
     for bad in (["--budget", "cheap"], ["--only-try"], ["--try", "lr"]):
         r = CliRunner().invoke(main, ["verify", str(run), "--cmd", TEMPLATE, *bad])
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_a_slow_run_one_rung_up_is_confirmed_by_how_far_its_loss_fell(tmp_path):
+    """An ordinary epoch-loop script (tests/data/verify/epochs_train.py: digits, SGD 3e-3, 20 epochs,
+    no hparams logged) whose loss fell 2.30 -> 2.19: one rung up (LR 0.01) it ends at 1.78, x0.81 of the
+    baseline's final loss, under the 20% a final level asks, in every seed. It fell 4.5x as far from its
+    start, which is what a slow run's fix changes: confirmed (it was inconclusive, and after one seed the
+    default budget was spent)."""
+    script = DATA / "epochs_train.py"
+    run = tmp_path / "slow"
+    subprocess.run([sys.executable, str(script), "--lr", "0.003", "--epochs", "20", "--log-dir", str(run)],
+                   check=True, capture_output=True)
+    template = (f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --lr {{lr}} --epochs {{epochs}} "
+                "--seed {seed} --log-dir {logdir}")
+    result, _ = _verify([str(run), "--cmd", template, "--set", "lr=0.003", "--set", "epochs=20",
+                         "--format", "json", "-q"], tmp_path)
+    assert result.exit_code == 0, result.output
+    (v,) = [v for v in json.loads(result.stdout)["runs"][0]["verification"] if v["action"] == "raise_lr"]
+    assert v["verdict"] == "confirmed", v
+    assert 0.75 < v["effect"]["ratio"] < 0.9  # the final level alone would not have confirmed it
+    assert v["effect"]["progress_ratio"] > 2.5
+    assert v["compute"]["trial_steps"] <= 1.5 * v["compute"]["original_steps"]

@@ -11,7 +11,7 @@ import pytest
 
 from advisor.model import Finding, Run, Series
 from advisor.verify.verdict import (
-    JUDGES, ArmNumbers, SeedNumbers, build_verification, decide, effect_sizes, judge_for, measure_trial,
+    CONFIRM_RATIO, JUDGES, ArmNumbers, SeedNumbers, build_verification, decide, effect_sizes, judge_for, measure_trial,
 )
 
 DATA = Path(__file__).resolve().parent / "data" / "verify"
@@ -142,3 +142,26 @@ def test_a_cleared_detector_confirms_only_with_a_clearly_better_loss():
     clear = _numbers([0.33, 0.33, 0.35], [False] * 3, [0.12, 0.11, 0.15])
     verdict, _, reason = decide(j, base, clear)
     assert verdict == "confirmed" and "3/3 baseline seeds and 0/3 fix seeds" in reason
+
+
+def _started(values, start, problems, guards):
+    arm = _numbers(values, problems, guards)
+    for n in arm.numbers:
+        n.start = start
+    return arm
+
+
+def test_slow_convergence_is_confirmed_by_progress_not_only_by_the_final_level():
+    """A slow run that barely left its start (2.30 -> 2.19) ends at 1.78 one rung up: x0.81 of the final
+    level, short of the 20% that confirms, but 4.7x the fall. A fix that fell only 1.1x as far is not
+    confirmed by it; plateau, judged on the final level alone, is left as it was."""
+    j = JUDGES["slow_convergence"]
+    base = _started([2.19, 2.20, 2.19], 2.30, [True] * 3, [2.19, 2.20, 2.19])
+    fix = _started([1.78, 1.84, 1.80], 2.30, [True] * 3, [1.78, 1.84, 1.80])
+    verdict, eff, reason = decide(j, base, fix)
+    assert verdict == "confirmed" and eff["ratio"] > CONFIRM_RATIO
+    assert eff["progress_ratio"] == pytest.approx(0.50 / 0.11, rel=0.01)
+    assert "as far from its start" in reason
+    little = _started([2.18, 2.185, 2.18], 2.30, [True] * 3, [2.18, 2.185, 2.18])
+    assert decide(j, base, little)[0] != "confirmed"
+    assert decide(JUDGES["plateau"], base, fix)[0] == "inconclusive"

@@ -30,6 +30,9 @@ from advisor.model import Run, Series
 # tasks: SD of log final loss 0.03-0.12 over seeds, of log rel. amplitude 0.15-0.35)
 NOISE_FLOOR = {"oscillation": 0.35, "overfitting": 0.4, "loss_spike": 0.5, "divergence": 0.35,
                "gradient_explosion": 0.35}
+# ... and of the progress judges' number (verdict.progress_numbers: start / the fall from it), which a
+# seed moves as much as an amplitude: a small fall's relative spread is large
+PROGRESS_FLOOR = 0.35
 DEFAULT_FLOOR = 0.15
 PRIOR_WEIGHT = 2.0  # pseudo-degrees of freedom of the floor when pooled with the sample spread
 LOG_CLAMP = 1e6  # an infinite number (a run that ended non-finite) counts as this many times the level
@@ -152,7 +155,8 @@ def verdict_confidence(verdict: str, judge, base, fix, effect: dict[str, Any]) -
     guards_b = [n.guard for n in base.numbers]
     guards_f = [n.guard for n in fix.numbers]
     if verdict == "confirmed":
-        on_value = _or(prob_below(base.values, fix.values, V.CONFIRM_RATIO, floor), 0.0)
+        on_value = max(_or(prob_below(base.values, fix.values, V.CONFIRM_RATIO, floor), 0.0),
+                       _progress_prob(judge, base, fix))
         on_guard = _or(prob_below(guards_b, guards_f, V.GUARD_GAIN, DEFAULT_FLOOR), 0.0)
         cleared = effect.get("problem_fix", 1) == 0 and effect.get("problem_baseline", 0) > 0
         return round(max(on_value, on_guard if cleared else 0.0), 3)
@@ -164,12 +168,25 @@ def verdict_confidence(verdict: str, judge, base, fix, effect: dict[str, Any]) -
             return round(1 - 0.5 ** (n + 1), 3)
         # refuted = the fix did not help enough: the complement of reaching the confirm threshold
         worse = 1 - _or(prob_below(guards_b, guards_f, V.TRADE_RATIO, DEFAULT_FLOOR), 1.0)
-        short = 1 - _or(prob_below(base.values, fix.values, V.CONFIRM_RATIO, floor), 1.0)
+        short = 1 - max(_or(prob_below(base.values, fix.values, V.CONFIRM_RATIO, floor), 1.0)
+                        if not getattr(judge, "progress", False) else
+                        _or(prob_below(base.values, fix.values, V.CONFIRM_RATIO, floor), 0.0),
+                        _progress_prob(judge, base, fix))
         return round(max(worse, short), 3)
     if verdict == "not-reproduced":
         pb, kb = base.problems()
         return round(1 - 0.5 ** max(0, kb - pb), 3) if kb else None
     return None
+
+
+def _progress_prob(judge, base, fix) -> float:
+    """For a judge that also reads progress: P(the fix's start / fall is below CONFIRM_RATIO x the
+    baseline's), i.e. it fell >= 1.25x as far; 0 for other judges."""
+    from advisor.verify import verdict as V
+
+    if not getattr(judge, "progress", False):
+        return 0.0
+    return _or(prob_below(V.progress_numbers(base), V.progress_numbers(fix), V.CONFIRM_RATIO, PROGRESS_FLOOR), 0.0)
 
 
 def _or(p: float | None, default: float) -> float:

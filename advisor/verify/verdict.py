@@ -59,6 +59,8 @@ class Judge:
     label: str
     guard_role: str = "train_loss"
     must_clear: bool = True  # False: a clearly lower final loss confirms even if the signal still fires
+    # also judged by progress: how far the loss fell from where it started (`progress_numbers`)
+    progress: bool = False
 
 
 JUDGES: dict[str, Judge] = {
@@ -70,8 +72,11 @@ JUDGES: dict[str, Judge] = {
                          "oscillation.rel_amplitude"),
     # A x3 LR step makes a slow run faster, not finished: it may still be falling at the end, so
     # for these the clearly lower final loss is the evidence and the signal only checks reproduction.
+    # ... and a run that barely left its start is judged by how far it got: a digits MLP at SGD 3e-3 that
+    # fell 2.30 -> 2.19 in 20 epochs ends at 1.78 one rung up (x0.81 of the final loss, under the 20% the
+    # final level asks, in every seed) having fallen 4.7x as far (PROGRESS below)
     "slow_convergence": Judge("slow_convergence", "train_loss", "slow_convergence", None, "final", "final loss",
-                              must_clear=False),
+                              must_clear=False, progress=True),
     "plateau": Judge("plateau", "train_loss", "plateau", None, "final", "final loss", must_clear=False),
     "underfitting": Judge("underfitting", "train_loss", None, None, "final", "final loss", must_clear=False),
     "overfitting": Judge("overfitting", "val_loss", "overfitting", "rise_rel", "rise",
@@ -100,6 +105,7 @@ class SeedNumbers:
     guard: float  # final level of the guard curve (inf when it ends non-finite)
     nonfinite: bool
     source: str  # "signals" | "fallback"
+    start: float = math.nan  # the judged curve's starting level (the median of its first 10%)
 
 
 # ----------------------------------------------------------------------------- per trial
@@ -132,7 +138,59 @@ def measure_trial(judge: Judge, run: Run) -> SeedNumbers:
         # whatever a too-short or too-smooth curve lets the signal say
         problem = bool(_own_problem("end_start", curves, role, value))
     guard = final_level(curves.get(judge.guard_role) or curve)
-    return SeedNumbers(value=value, problem=problem, guard=guard, nonfinite=nonfinite, source=source)
+    return SeedNumbers(value=value, problem=problem, guard=guard, nonfinite=nonfinite, source=source,
+                       start=_start_level(curve))
+
+
+def _start_level(curve) -> float:
+    """Median of the first 10% of a curve's finite points (the level progress is counted from)."""
+    if curve is None or len(curve) == 0:
+        return math.nan
+    from advisor.signals.robust import head_level
+
+    y = np.asarray(curve.y, float)
+    y = y[np.isfinite(y)]
+    return float(head_level(y, 0.1)) if len(y) else math.nan
+
+
+# Progress (judges with `progress`): per seed, the starting level over the fall from it to the final
+# level, lower is better (inf when the loss did not fall). A fix that made the loss fall >= 1.25x as far
+# (its median number <= CONFIRM_RATIO x the baseline's) in most seed pairs, and by at least PROGRESS_MIN
+# of its start, confirms as a clearly lower final loss does: a run slowed by its LR that barely left its
+# start (the finding's case) can fall several times as far one rung up and still end within 20% of
+# where it ended.
+PROGRESS_MIN = 0.03
+
+
+def progress_numbers(arm: "ArmNumbers") -> list[float]:
+    """Per seed: start / (start - final), lower is better; inf for no fall, NaN when not measurable."""
+    out = []
+    for n in arm.numbers:
+        fall = n.start - n.value
+        if not (math.isfinite(n.start) and math.isfinite(n.value)) or n.start <= 0:
+            out.append(math.nan)
+        else:
+            out.append(n.start / fall if fall > 0 else math.inf)
+    return out
+
+
+def _progress_improved(base: "ArmNumbers", fix: "ArmNumbers", eff: dict[str, float]) -> bool:
+    """The fix made the loss fall clearly further from its start (`PROGRESS_MIN`, `progress_numbers`);
+    records the ratio of the median falls (fix / baseline) as eff["progress_ratio"]."""
+    qb, qf = progress_numbers(base), progress_numbers(fix)
+    p = effect_sizes(qb, qf)
+    if "ratio" not in p:
+        return False
+    falls_b = [n.start - n.value for n in base.numbers if math.isfinite(n.start - n.value)]
+    falls_f = [n.start - n.value for n in fix.numbers if math.isfinite(n.start - n.value)]
+    starts = [n.start for n in base.numbers + fix.numbers if math.isfinite(n.start) and n.start > 0]
+    if not falls_b or not falls_f or not starts:
+        return False
+    fb, ff = float(np.median(falls_b)), float(np.median(falls_f))
+    if fb > 0:
+        eff["progress_ratio"] = ff / fb
+    return bool(p["ratio"] <= CONFIRM_RATIO and p.get("cliffs_delta", 0.0) <= CONFIRM_CLIFF
+                and ff >= PROGRESS_MIN * float(np.median(starts)))
 
 
 def _family(curves: Curves, family: str | None, role: str):
@@ -340,6 +398,10 @@ def decide(judge: Judge, base: ArmNumbers, fix: ArmNumbers) -> tuple[str, dict[s
     if improved and not judge.must_clear:
         return "confirmed", eff, (f"{judge.label} fell to x{ratio:.3g} of the baseline"
                                   + (f" ({judge.pattern} still measured in {pf}/{kf} fix seeds)" if persists else ""))
+    if judge.progress and not judge.must_clear and _progress_improved(base, fix, eff):
+        how = f"{eff['progress_ratio']:.2g}x as far" if "progress_ratio" in eff else "clearly further"
+        return "confirmed", eff, (f"the loss fell {how} from its start as the baseline's ({judge.label} x{ratio:.3g})"
+                                  + (f"; {judge.pattern} still measured in {pf}/{kf} fix seeds" if persists else ""))
     guard_not_better = not (g.get("ratio", 1.0) <= REFUTE_RATIO)
     if not (ratio <= REFUTE_RATIO) and (persists or kf == 0) and guard_not_better:
         return "refuted", eff, f"{judge.label} did not improve (x{ratio:.3g} of the baseline), nor did the final loss"
