@@ -582,6 +582,15 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
             val_ok = bool(moves if moves is not None else confirm >= SPARSE_VAL_BOUNCE)
             big = tb >= SPARSE_BOUNCE and val_ok and (lvl_rel >= 0.05 or low_ok) and scd > 0 \
                 and rel2 >= SPARSE_OFF_TREND
+            # (a training loss logged as epoch means is an average of the bouncing minibatch losses, smooth
+            # however the weights bounce, while the val loss is the weights at one moment: at an LR far
+            # above the usual range a val loss bouncing by VAL_BOUNCE_FEW (18%, what minibatch noise cannot
+            # explain at an unknown LR) is the call even where the mean itself moves < 3% (gen2 s33 0122 and
+            # 0221, moons at SGD 1.0, batch 8, tanh: train means 0.32-0.43 within 0.5% of their trend, val
+            # bouncing 24-26%, its full-batch loss moving 14-28% per evaluation). Over the 14 tuning corpora
+            # those two are the only runs it calls)
+            if not big and averaged and far and tb < SPARSE_BOUNCE and confirm >= VAL_BOUNCE_FEW and lvl_rel >= 0.05:
+                big = True
             # (at an LR far above the usual range, a train loss logged as epoch means whose second half
             # climbs back once is enough of the train loss's part: see `climbs_back`)
             if not big and averaged and far and n <= CLIMB_BACK_POINTS:
