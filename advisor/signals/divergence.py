@@ -346,6 +346,12 @@ FIRST_LOG_BLOWUP = 300.0
 # The margin is narrow (1.27 vs 1.41; cut 1.33, their geometric middle), the call's first action
 # is lower_lr either way (PLT009's, on the same blow-up).
 FIRST_LOG_BLOWN = 100.0
+# ... and the blow-up is the first point alone: it is >= FIRST_LOG_ALONE x the second value too. A fast
+# first descent is no blow-up however far it falls: a public Lightning LSTM regression logged every 50
+# steps read 0.254, 0.120, 0.0018, 0.0012 ... 2.4e-5 (its sibling runs start at 0.250, the untrained
+# level), 142x the next three but 2.1x the second, and was FAIL "rose to 142x ... training diverged".
+# The wearing-off calls of the 14 tuning corpora (2,461 runs) read 116-1,421x their second value.
+FIRST_LOG_ALONE = 10.0
 STILL_FALLING = 1.33
 VAL_STILL_FALLING = 1.1
 # CLASSIFIER_WEARING: a classifier reads the same way when its val loss is logged and falls too: its
@@ -743,7 +749,7 @@ def _still_wearing_off(curves: Curves, y: np.ndarray) -> float | None:
     is still coming down at its end (see STILL_FALLING), or None. A classifier needs its val loss
     as the witness (see CLASSIFIER_WEARING)."""
     head = _first_log_blowup(y)
-    if head is None or head < FIRST_LOG_BLOWN:
+    if head is None or head < FIRST_LOG_BLOWN or not float(y[0]) >= FIRST_LOG_ALONE * float(y[1]):
         return None
     fall = _fall_over_last_half(y)
     if fall is None or fall < STILL_FALLING:
