@@ -19,3 +19,19 @@ def test_a_val_loss_that_ends_at_its_lowest_is_not_overfitting():
     m = report.measurements.get("overfitting", "val_loss")
     assert m.values["rise_rel"] <= 0
     assert not [f for f in report.findings if f.pattern == "overfitting"]
+
+
+def test_a_linear_warmup_from_zero_is_no_lr_range_test_and_prints_no_numpy_warning():
+    """MAE pretraining, torch SummaryWriter: its LR rises linearly from exactly 0 to 1.5e-5 (0, 1.0e-7,
+    2.0e-7 ...) over all 151 logged points: a warmup, not a sweep. 150x from its first positive value, it
+    read as 'an LR range test, suggested LR 1.22e-5' (LRT001), and numpy printed ten RuntimeWarnings
+    (division by the zero LR, slopes over repeated steps) above the report."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (report,) = diagnose_paths([str(FORMATS / "mae-warmup-from-zero")]).runs
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    m = report.measurements.get("lr_range_test", "train_loss")
+    assert m is not None and m.values["is_range_test"] is False
+    assert not [f for f in report.findings if f.rule == "LRT001"]

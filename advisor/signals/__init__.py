@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 from advisor.model import Curves, Measurement
 
 
@@ -71,7 +73,10 @@ def measure(curves: Curves, families: list[str] | None = None) -> Measurements:
     share one memory of the robust estimators' answers (`robust.remembering`)."""
     from advisor.signals.robust import remembering
 
-    with remembering():
+    # numpy's floating-point warnings are not the user's business: a log's LR starting at exactly 0, or two
+    # points at one step, makes a ratio or a slope inf/NaN that the families test and discard, and numpy
+    # printed ten RuntimeWarnings above the report for one public MAE log (its warmup from LR 0)
+    with remembering(), np.errstate(all="ignore"):
         return _measure(curves, families)
 
 

@@ -16,6 +16,25 @@ from advisor.model import Curves, Measurement
 from advisor.signals.robust import finite_xy, moving_average, running_median
 
 
+# A sweep rises geometrically: each half of its points covers a like share of its log-LR span. A linear
+# ramp from (near) zero covers it almost all in its first points: a public MAE pretraining's warmup, LR
+# 0, 1.0e-7, 2.0e-7 ... 1.5e-5 over its 151 logged points (its first 2,419 steps, all the log holds), spans
+# 150x, 4.3 of its 5.0 nats in the first half, and read as 'an LR range test, suggested LR 1.22e-5'. A
+# range test run in linear mode (Lightning's lr_find(mode="linear")) sweeps up to a large LR, 1 by default:
+# one ending at >= LINEAR_SWEEP_TOP is still read as one.
+HALF_SPAN_RATIO = 4.0
+LINEAR_SWEEP_TOP = 0.1
+
+
+def _geometric(log_lr: np.ndarray) -> bool:
+    """Each half of the points covers between 1/HALF_SPAN_RATIO and HALF_SPAN_RATIO x the other's log span."""
+    h = len(log_lr) // 2
+    first, second = float(log_lr[h] - log_lr[0]), float(log_lr[-1] - log_lr[h])
+    if first <= 0 or second <= 0:
+        return False
+    return 1.0 / HALF_SPAN_RATIO <= first / second <= HALF_SPAN_RATIO
+
+
 def measure_lr_range_test(curves: Curves, role: str) -> Measurement | None:
     """Whether this run is an LR sweep and, if so, which LR its loss curve suggests."""
     loss = curves.get(role)
@@ -31,7 +50,8 @@ def measure_lr_range_test(curves: Curves, role: str) -> Measurement | None:
     if pos.sum() >= 5:
         l = np.log(ly[pos])
         d = np.diff(l)
-        is_rt = bool((d >= -1e-12).mean() > 0.9 and l[-1] - l[0] >= math.log(100) and (d > 0).mean() > 0.5)
+        is_rt = bool((d >= -1e-12).mean() > 0.9 and l[-1] - l[0] >= math.log(100) and (d > 0).mean() > 0.5
+                     and (_geometric(l) or float(ly[pos][-1]) >= LINEAR_SWEEP_TOP))
     values = {"is_range_test": is_rt, "suggested_lr": None, "valley_lr": None, "min_lr_over_10": None,
               "agreement": None, "informative": False}
     if not is_rt:
