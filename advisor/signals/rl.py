@@ -17,11 +17,13 @@ reads off an SB3/RLlib log:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.numbers import readable
-from advisor.signals.robust import finite_xy, head_level, odd, running_median, tail_level
+from advisor.signals.robust import finite_xy, head_level, moving_average, odd, running_median, tail_level
 from advisor.signals.robust import median  # numpy's numbers, without its per-call dispatch
 
 MIN_N = 5
@@ -38,6 +40,19 @@ KL_HIGH = 0.1
 # (a PPO at LR 5e-3: 99% of its updates, median 0.37)
 KL_SPIKES_MIN = 3
 KL_SHARE_MIN = 0.05
+# A reward logged per episode as one of a few outcomes (a self-play game's win / draw / loss as +1 / 0 /
+# -1) has no median trend: running medians of {-1, 0, 1} flip between the outcomes on noise. Such a
+# reward (<= OUTCOME_LEVELS distinct values, none holding over OUTCOME_PINNED of the episodes) is read by
+# its means (the win rate) over windows a quarter of the run wide, and a rise and a fall count only past
+# OUTCOME_SIGMAS standard errors of the difference between the trend's window and the first or last
+# tenth's mean: the peak is the highest of several windows, up to ~2 standard errors above the mean on
+# noise alone, and the legs must stand 2 more above that. A public PPO self-play log (davidADSP/SIMPLE tb_3, 5,436
+# episodes, means by tenth of the run -0.05 to +0.07) read as 'rose from -1 to a peak of 1 at step 394,
+# then fell back to -1: the policy collapsed' (RL002); its sibling tb_4 (outcomes -1 to 1 by halves,
+# tenths -0.01 to +0.21 in no order) is no collapse either.
+OUTCOME_LEVELS = 5
+OUTCOME_SIGMAS = 4.0
+OUTCOME_PINNED = 0.9
 
 
 def _tail_zero(curves: Curves, role: str) -> bool | None:
@@ -59,17 +74,33 @@ def measure_rl(curves: Curves, role: str) -> Measurement | None:
     if len(y) < MIN_N:
         return None
     n = len(y)
-    t = running_median(y, odd(max(3, n // 10)))
-    head, tail = head_level(y, 0.1), tail_level(y, 0.1)
+    w = odd(max(3, n // 10))
+    levels, counts = np.unique(y, return_counts=True)
+    # (a reward pinned at one value, a dead policy's -100 with a few other episodes, keeps its medians)
+    outcomes = len(levels) <= OUTCOME_LEVELS and float(np.max(counts)) <= OUTCOME_PINNED * n
+    if outcomes:
+        w = odd(max(3, n // 4))  # (outcomes are read over quarters of the run: a tenth's mean is too noisy)
+        t = moving_average(y, w)
+        k = max(1, n // 10)
+        head, tail = float(np.mean(y[:k])), float(np.mean(y[-k:]))
+        level = max(abs(float(np.mean(y))), 1e-12)
+        # a difference of two windows' means (the trend's, and the first or last tenth's) moves by the
+        # standard error of that difference on noise alone
+        noise = OUTCOME_SIGMAS * float(np.std(y)) * math.sqrt(1.0 / w + 1.0 / k)
+    else:
+        t = running_median(y, w)
+        head, tail = head_level(y, 0.1), tail_level(y, 0.1)
+        level = max(abs(float(median(y))), 1e-12)
+        noise = 0.0
     rng = float(np.ptp(t))
-    level = max(abs(float(median(y))), 1e-12)
-    flat = bool(rng <= FLAT * level)
+    flat = bool(rng <= FLAT * level or rng <= noise)
     gain = tail - head
     learning = bool(not flat and gain >= LEARN * rng and gain > 0)
     i_peak = int(np.argmax(t))
     rise = float(t[i_peak] - head)
     collapsed = bool(not flat and rng > 0 and rise >= COLLAPSE_RISE * rng and i_peak < n - max(2, n // 10)
-                     and tail <= t[i_peak] - COLLAPSE_LOSS * rise)
+                     and tail <= t[i_peak] - COLLAPSE_LOSS * rise and rise >= noise
+                     and t[i_peak] - tail >= noise)
     ent = curves.get("entropy")
     ent_tail = None
     if ent is not None:
