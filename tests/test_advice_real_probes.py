@@ -59,3 +59,14 @@ def test_a_self_play_win_loss_reward_with_no_trend_is_no_policy_collapse(tmp_pat
     m = report.measurements.get("rl", "reward")
     assert m is not None and m.values["collapsed"] is False
     assert not [f for f in report.findings if f.rule == "RL002"]
+
+
+def test_a_flat_val_accuracy_beside_a_training_accuracy_that_learned_asks_for_the_data_first():
+    """Keras TensorBoard, 5 epochs on two classes: training accuracy 0.95 -> 0.97, val accuracy 0.41-0.49,
+    the val loss falling 191 -> 1.02. ACC001 (the loss falls, the accuracy does not) put 'raise the LR' first:
+    the net learns its training set, the validation data do not follow; check the data first."""
+    (report,) = diagnose_paths([str(FORMATS / "keras-train-learns-val-flat" / "logs")]).runs
+    acc = [f for f in report.findings if f.rule == "ACC001"]
+    assert acc and acc[0].metric == "validation/epoch_accuracy"
+    assert acc[0].recommendations[0].action == "check_data"
+    assert report.measurements.get("metric_stall", "val_acc").values["train_learned"] is True

@@ -16,6 +16,32 @@ MIN_N = 5
 MATCH = {"train_acc": "train_loss", "val_acc": "val_loss"}
 
 
+# A val accuracy that stays flat beside a training accuracy that learned is no LR problem: the net learns
+# to classify its training set and the validation data do not follow (a preprocessing, label encoding or
+# BatchNorm train/eval mismatch, a shift between the splits). `train_learned`: the training accuracy ends
+# past the halfway mark from chance to perfect and >= TRAIN_AHEAD above the val accuracy's end. A public
+# Keras run (Klimorg/cracks_defect) ended at 97% training accuracy, its val accuracy at 41-49% on two
+# classes: ACC001 put 'raise the LR' first.
+TRAIN_AHEAD = 0.3
+
+
+def _train_learned(curves: Curves, role: str, val_end: float) -> bool | None:
+    """For a val accuracy: whether the training accuracy learned while it did not (TRAIN_AHEAD); None for
+    a training accuracy, or without one."""
+    if role != "val_acc":
+        return None
+    tc = curves.get("train_acc")
+    if tc is None or curves.higher_is_better.get("train_acc") is False:
+        return None
+    _, ty = finite_xy(tc)
+    if len(ty) < 2:
+        return None
+    t_end = tail_level(ty, 0.1, 2) / percent_scale(ty)
+    C = curves.num_classes
+    chance = 1.0 / C if C and C > 1 else 0.5
+    return bool(t_end >= chance + 0.5 * (1.0 - chance) and t_end - val_end >= TRAIN_AHEAD)
+
+
 def measure_metric_stall(curves: Curves, role: str) -> Measurement | None:
     """Whether the matching loss falls while this accuracy stays flat."""
     found = finite_curve(curves, role, MIN_N, need_span=False)
@@ -39,7 +65,7 @@ def measure_metric_stall(curves: Curves, role: str) -> Measurement | None:
     # the gain in percentage points whatever the accuracy's scale (a fraction or a percent), so a
     # summary never prints an accuracy gain of 0.94 points as "gain 0.00944"
     values = {"loss_falls": loss_falls, "metric_flat": flat, "metric_gain": gain,
-              "metric_gain_points": gain * 100.0 / scale}
+              "metric_gain_points": gain * 100.0 / scale, "train_learned": _train_learned(curves, role, last / scale)}
     note = ("the loss falls but the accuracy does not improve" if detected else
             f"accuracy gain {gain:.3g}")
     return Measurement(family="metric_stall", role=role, tag=c.tag, detected=detected, values=values,
