@@ -688,10 +688,17 @@ def test_an_epochs_val_summary_between_step_lines_sits_at_its_last_step(tmp_path
 
 
 def test_two_fits_in_one_log_are_a_restart(tmp_path):
+    """A second training appended to the log (its step counter back at the first step) is the one read, with a
+    warning; a counter that starts over more than once (each epoch's batches, no epoch printed) is kept."""
     text = "".join(f"step {s} loss={1.0 / s:.4f}\n" for s in (1, 2, 3, 4)) * 2
     (tmp_path / "train.log").write_text(text)
     run = _one(tmp_path / "train.log")
-    assert run.events == [{"kind": "restart", "step": 1, "reason": "x value went back"}]
+    assert run.events == [{"kind": "restart", "step": 1, "reason": "a new training", "dropped": 4, "new_training": True}]
+    assert run.series["loss"].step.tolist() == [1, 2, 3, 4]
+    assert len(run.warnings) == 1 and "2 trainings logged into one file" in run.warnings[0]
+    (tmp_path / "train.log").write_text(text + text)
+    run = _one(tmp_path / "train.log")
+    assert len(run.series["loss"]) == 16 and not run.warnings and all("dropped" not in e for e in run.events)
 
 
 def test_megatron_validation_lines_are_the_val_loss(tmp_path):
@@ -1037,7 +1044,10 @@ def test_reviewed_evaluations_keep_apart_and_restarts_stay_restarts(tmp_path):
                     for e in (1, 2, 2, 3) for i in (0, 1))
     (tmp_path / "mnist.log").write_text(mnist)
     run = _one(tmp_path / "mnist.log")
-    assert run.series["Loss"].step.tolist() == [0, 640, 1280, 1920, 1280, 1920, 2560, 3200]
+    # (the resumed epoch's points win: 1,280 and 1,920 as printed the second time)
+    assert run.series["Loss"].step.tolist() == [0, 640, 1280, 1920, 2560, 3200]
+    assert run.series["Loss"].value.tolist() == pytest.approx([1.0, 0.5, 0.5, 1 / 3, 1 / 3, 0.25], abs=1e-6)
+    assert run.events[0]["reason"].startswith("resumed") and run.events[0]["dropped"] == 2
     assert run.events and run.events[0]["kind"] == "restart" and len(run.series["test_loss"]) == 4
     (tmp_path / "big.log").write_text("".join(f"Train Epoch: 1 [{i * 64}/640 ({i * 10}%)]\tLoss: 0.5\n" for i in range(5))
                                       + "Test set: " + "loss: 1/2, " * 100_000 + "\n")
@@ -1087,3 +1097,56 @@ def test_a_readme_quoting_two_records_is_still_no_log(tmp_path):
     (tmp_path / "README.txt").write_text("epoch 1 loss 0.9\nepoch 2 loss 0.8\n")
     _, problems = discover([tmp_path])
     assert [p.message.split(" (")[0] for p in problems] == ["no training log found"]
+
+
+FORMATS = Path(__file__).resolve().parent / "data" / "formats"
+
+
+def test_a_tqdm_val_bars_postfix_is_validation_and_the_epochs_summary_line_wins():
+    """A public VGG16 fine-tune's terminal (Akash05-kr/skin_lesion_classifier, training_console.log, trimmed)
+    draws an `Epoch 001 [Train]` and an `Epoch 001 [Val]` bar (postfix `acc=60.94%, loss=0.9999`) and then
+    prints `Epoch [001/30] TrainLoss=1.8695 TrainAcc=48.54% | ValLoss=1.3028 ValAcc=60.94%`. The [Val] bar's
+    values are the validation's, and the summary line's are each epoch's: no bar value is a point where the
+    line gives the same quantity (before, the train roles were the [Val] bar's `acc` and `loss`)."""
+    run = _one(FORMATS / "console-tqdm-val-bar" / "training_console.log")
+    roles = build_curves(run)[1]
+    assert roles["train_loss"] == "TrainLoss" and roles["train_acc"] == "TrainAcc"
+    assert roles["val_loss"] == "ValLoss" and roles["val_acc"] == "ValAcc"
+    assert not {"acc", "loss", "val_loss"} & set(run.series)
+    assert run.series["TrainLoss"].value[:2].tolist() == [1.8695, 1.5289]
+    assert run.series["TrainLoss"].step.tolist() == list(range(1, 9))
+
+
+@pytest.mark.parametrize("summary_first", [False, True])
+def test_an_eval_bar_gives_val_metrics_and_a_bar_alone_keeps_its_values(tmp_path, summary_first):
+    """A bar labelled valid/eval/Validating gives val_ metrics; where no line prints the epoch's value, the
+    bars' postfixes stay the points, whichever comes first."""
+    lines = []
+    for e in range(1, 5):
+        train = f"Epoch {e} [train]: 100%|##########| 10/10 [00:01<00:00, loss={2 / e:.3f}, acc={0.5 + e / 20:.2f}]"
+        val = f"Epoch {e} valid: 100%|##########| 5/5 [00:00<00:00, loss={2.2 / e:.3f}]"
+        summary = f"Epoch {e}: train_loss={1.9 / e:.3f}"
+        lines += [summary, train, val] if summary_first else [train, val, summary]
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+    run = _one(tmp_path / "train.log")
+    assert sorted(run.series) == ["acc", "train_loss", "val_loss"]
+    assert run.series["val_loss"].value.tolist() == [2.2, 1.1, 0.733, 0.55]
+    assert run.series["train_loss"].value.tolist() == [1.9, 0.95, 0.633, 0.475]
+    assert build_curves(run)[1]["train_acc"] == "acc"
+
+
+def test_checkpoint_lines_are_no_records_and_a_resumed_segment_replaces_the_epochs_it_ran_again():
+    """A public VGG16 fine-tune's training.log (Akash05-kr/skin_lesion_classifier, as committed) prints one
+    `Epoch [k/30] TrainLoss=... | ValLoss=... ValAcc=...` line an epoch, `[Checkpoint] Saved -> ...pth (epoch=19,
+    val_acc=65.6489)` after each best epoch and, when a second launch resumes, `[Checkpoint] Loaded <- ...pth
+    (epoch=20, val_loss=1.0521)`; that launch runs epochs 21-30 after the first had run 21-25. Before, the two
+    `Loaded` lines were a 2-point `val_loss` that took the val role from the 35-point `ValLoss`, and epochs 21-25
+    were on the curves twice. Now the checkpoint's values are metadata, and the resumed epochs win."""
+    run = _one(FORMATS / "console-resumed-checkpoint" / "training.log")
+    assert sorted(run.series) == ["LR", "TrainAcc", "TrainLoss", "ValAcc", "ValLoss"]
+    roles = build_curves(run)[1]
+    assert roles["val_loss"] == "ValLoss" and roles["train_loss"] == "TrainLoss" and roles["val_acc"] == "ValAcc"
+    val = run.series["ValLoss"]
+    assert val.step.tolist() == list(range(1, 31))
+    assert val.value[19:22].tolist() == [1.0521, 1.1477, 1.1369]  # epoch 20, then 21-22 of the resumed launch
+    assert [(e["step"], e["dropped"]) for e in run.events] == [(21, 25)] and not run.warnings

@@ -204,6 +204,7 @@ _CLU = re.compile(r"(?:^\s{0,8}|logging_writer\.py:\d{1,6}\]\s|:absl:)\[(\d{1,12
                   r"(?=[A-Za-z_][\w./-]{0,79}=)")
 _TQDM = console_hf.TQDM
 _TQDM_EPOCH = re.compile(r"\bEpoch\s{1,4}\d{1,9}:\s{0,8}\d{1,3}%\|")
+_BAR_PERCENT = re.compile(r"\d{1,3}%\|")  # where a TQDM bar's description ends
 # fairseq counts `num_updates`; PaddleOCR's trainer prints `epoch: [1/12], global_step: 10, loss: ...`
 _STEP_NAMES = ("global_step", "step", "iteration", "iter", "it", "batch", "num_updates")
 # PaddleOCR's evaluation, with no position of its own: `cur metric, acc: 0.81, norm_edit_dis: 0.90, fps: 98765.4`
@@ -211,6 +212,12 @@ _STEP_NAMES = ("global_step", "step", "iteration", "iter", "it", "batch", "num_u
 _CUR_METRIC = re.compile(r"\bcur metric,\s")
 _CUR_METRIC_BOOKKEEPING = {"fps", "count", "is_float16", "best_epoch", "start_epoch", "epoch", "steps", "step"}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# a line about a checkpoint before its position (`[Checkpoint] Saved -> best.pth  (epoch=19, val_acc=65.6)`, `Loaded
+# ckpt ... (epoch=20, val_loss=1.05)`, `Saving best model at epoch 4, val_acc=0.93`): the values it repeats or reloads
+# are the checkpoint's metadata, not a record (reloaded, `epoch=20, val_loss=1.05` would be a point long after epoch 20)
+_CHECKPOINT = re.compile(r"checkpoint|ckpt|\w\.(?:pth?|ckpt|h5|hdf5|keras|safetensors)\b|"
+                         r"\b(?:sav(?:ed?|ing)|load(?:ed|ing)?|restor(?:ed?|ing)|resum(?:ed?|ing))\b.{0,40}\bmodel\b",
+                         re.IGNORECASE)
 
 
 Record = tuple[int, dict[str, float]]  # (x, metric values) of one step or epoch
@@ -355,12 +362,22 @@ def _evaluation_phase(line: str, end: int) -> bool:
 
 
 Position = tuple[int | None, int | None, int | None, dict[str, float]]  # (epoch, step, its printed total, pairs)
+Positioned = tuple[int | None, int | None, int | None, dict[str, float], bool]  # ... and whether a bar's postfix
 
 
-def _positioned(lines: Iterable[str]) -> Iterator[Position]:
-    """(epoch, step, the step's printed total, metric pairs) of every line that names a position; an
-    evaluation's line (a meter logger's `Test:  [ 10/50]`) as (None, None, None, its val_ pairs). The layouts
-    are read by the helpers below; this loop keeps what one line leaves for the next."""
+def _evaluation_bar(line: str, bar: re.Match) -> bool:
+    """Whether a TQDM bar's description names an evaluation and not training (`Epoch 001 [Val]  : 100%|`,
+    `Validating: 100%|`, `eval epoch 3: 100%|`): its postfix (`acc=60.9%, loss=0.99`) is the evaluation's."""
+    percent = _BAR_PERCENT.search(line, 0, bar.start() + 1)
+    words = {w.lower() for w in _PHASE_WORD.findall(line, 0, percent.start() if percent else bar.start())}
+    return bool(words & (_EVAL_WORDS | {"validating"})) and not words & _TRAIN_WORDS
+
+
+def _positioned(lines: Iterable[str]) -> Iterator[Positioned]:
+    """(epoch, step, the step's printed total, metric pairs, whether a TQDM bar's postfix gave them) of every
+    line that names a position; an evaluation's line (a meter logger's `Test:  [ 10/50]`) as (None, None, None,
+    its val_ pairs, False), and so is a bar whose description names one (`Epoch 3 [Val]: 100%|`: val_ pairs at
+    its position). The layouts are read by the helpers below; this loop keeps what one line leaves for the next."""
     pending: dict[str, float] = {}  # llm.c's `val loss 3.28`, printed before its step's line
     within: tuple[int, int, float] | None = None  # the last (epoch, step, percent) an `[n/N (p%)]` bracket gave
     steps_bar = False  # a bar over the run's steps was drawn: it holds the points
@@ -376,9 +393,10 @@ def _positioned(lines: Iterable[str]) -> Iterator[Position]:
             row = _table_row(line, columns)
             if row is not None:
                 if row[3]:
-                    yield row
+                    yield (*row, False)
                 continue
         bar = _TQDM.search(line)
+        evaluation_bar = False
         if bar is not None:
             if steps_bar and _TQDM_EPOCH.search(line):
                 continue  # an epoch's bar beside the steps bar: its postfix repeats a step's values, late
@@ -388,12 +406,15 @@ def _positioned(lines: Iterable[str]) -> Iterator[Position]:
                 if pairs:
                     if pending:
                         pairs, pending = {**pending, **pairs}, {}
-                    yield None, int(bar.group(1)), int(bar.group(2)), pairs
+                    yield None, int(bar.group(1)), int(bar.group(2)), pairs, False  # the run's own records
                 continue
             if bar.group(1) != bar.group(2):
                 line = _after_bar(line, bar)
                 if not line:
                     continue
+                bar = None  # a line printed beside the bar: no bar's record
+            else:
+                evaluation_bar = _evaluation_bar(line, bar)
         bare = _BARE_VAL.match(line)
         if bare:  # held for the step line that follows it
             value = parse_float(bare.group(2))
@@ -404,11 +425,14 @@ def _positioned(lines: Iterable[str]) -> Iterator[Position]:
         if record is None:
             record, within = _position_record(line, within)
         if record is not None and record[3]:
+            if evaluation_bar:  # `Epoch 3 [Val]: 100%|...| 25/25 [..., acc=60.9%, loss=0.99]`
+                record = (*record[:3], {("val_" + k if classify(k).split is None else k): v
+                                        for k, v in record[3].items()})
             if pending and (record[0] is not None or record[1] is not None):
                 record, pending = (*record[:3], {**pending, **record[3]}), {}
-            yield record
+            yield (*record, bar is not None)
     if pending:  # a validation after the last step line: at that line's record
-        yield None, None, None, pending
+        yield None, None, None, pending, False
 
 
 def _table_row(line: str, columns: list[str]) -> Position | None:
@@ -512,6 +536,8 @@ def _position_record(line: str, within: tuple[int, int, float] | None
             after = pair.end()
     if not positions or ("train" in line and "|" in line and _FAIRSEQ_MEANS.search(line)):
         return None, within  # no position, or fairseq's epoch means (its train_inner lines hold the points)
+    if first is not None and _CHECKPOINT.search(line, 0, first.start()):
+        return None, within  # a checkpoint's note: `[Checkpoint] Loaded <- best.pth (epoch=20, val_loss=1.05)`
     subset = _FAIRSEQ_SUBSET.search(line) if " subset" in line else None
     found = _LINE_PAIR.findall(line)
     if not found:  # `step 500: train loss 1.82, val loss 1.98`
@@ -557,7 +583,8 @@ def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
     first = gap = raw = None  # the epoch's first printed step, the gap between its last two, the last one
     held: Record | None = None
     own: set[str] = set()  # the metrics the held record's own step (or epoch) line set
-    for epoch, step, total, pairs in _positioned(lines):
+    barred: set[str] = set()  # ... and those a TQDM bar's postfix gave it
+    for epoch, step, total, pairs, from_bar in _positioned(lines):
         evaluation = epoch is None and step is None
         summary = (by_step and step is None) or evaluation
         if evaluation:
@@ -585,26 +612,55 @@ def _lines(lines: Iterable[str], by_step: bool) -> Iterator[Record]:
         if x is None:
             continue
         if held is not None and held[0] == x:
+            pairs = _beside_bar(held[1], barred, pairs, from_bar)
             for k, v in pairs.items():
                 if not summary:
                     held[1][k] = v
                     own.add(k)
                 elif k not in own:  # the epoch's mean of `loss` is not the step's `loss`
                     held[1][k] = v
+                else:
+                    continue
+                if from_bar:
+                    barred.add(k)
+                else:
+                    barred.discard(k)
             continue
         if held is not None:
             yield held
         held = (x, dict(pairs))
         own = set() if summary else set(pairs)
+        barred = set(pairs) if from_bar else set()
     if held is not None:
         yield held
+
+
+def _measures(name: str) -> tuple[str | None, str]:
+    """What a record's metric measures and on which split (a name without one is the training's)."""
+    c = classify(name)
+    return c.kind, c.split or "train"
+
+
+def _beside_bar(held: dict[str, float], barred: set[str], pairs: dict[str, float], from_bar: bool) -> dict[str, float]:
+    """A record's pairs where a TQDM bar's postfix and a printed line give the same quantity at one position
+    (`Epoch 001 [Train]: 100%|...| acc=48.5%, loss=1.05` and then `Epoch [001/30] TrainLoss=1.87 TrainAcc=48.5%`):
+    the line's value is the epoch's (a bar shows its last batch or a running mean), so the bar's is no point
+    there. A line's pairs drop the held bar values they measure again; a bar's pairs leave out what a line gave."""
+    if from_bar:
+        lined = {_measures(k) for k in held if k not in barred and classify(k).kind is not None}
+        return {k: v for k, v in pairs.items() if classify(k).kind is None or _measures(k) not in lined}
+    given = {_measures(k) for k in pairs if classify(k).kind is not None}
+    for k in [k for k in barred if k in held and classify(k).kind is not None and _measures(k) in given]:
+        del held[k]
+        barred.discard(k)
+    return pairs
 
 
 def _counts_steps(lines: Iterable[str]) -> bool:
     """Whether the log counts steps: more of its record lines name a step (or iteration, batch) than
     name only an epoch (one `Resumed at step 50000` among 500 epoch lines does not make it a step log)."""
     steps = epochs = 0
-    for epoch, step, _, _ in _positioned(lines):
+    for epoch, step, _, _, _ in _positioned(lines):
         steps += step is not None
         epochs += step is None and epoch is not None
     return steps > epochs
@@ -809,6 +865,62 @@ def _scalar_literals(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
     return out
 
 
+MAX_RESUMES = 5  # more x values going back than this are a counter that starts again (each epoch's batches)
+
+
+def _resumes(x: np.ndarray) -> list[tuple[int, bool]]:
+    """(index, whether a new training) of each place one metric's x goes back, when they are resumes or one new
+    training: a training resumed from a checkpoint prints the epochs after it again (epochs 21-25 of a public
+    VGG16 log ran twice after `Loaded <- best.pth (epoch=20)`), and its later points win, as in a TensorBoard
+    folder (advisor.ingest.tb_assemble); a second training appended to the file starts at the metric's first
+    x. Several starts over, or more than MAX_RESUMES goings back, are a counter that starts again each epoch
+    (no epoch printed): kept as logged (empty list)."""
+    backs = np.nonzero(np.diff(x) < 0)[0] + 1
+    if not len(backs) or len(backs) > MAX_RESUMES:
+        return []
+    anew = x[backs] <= x[0]
+    return [] if anew.sum() > 1 else [(int(i), bool(a)) for i, a in zip(backs, anew)]
+
+
+def _later_wins(run: Run, steps: dict[str, array], values: dict[str, array], order: dict[str, array],
+                backs: list[int], axis: str) -> None:
+    """Resolve the log's resumes and a second training in place (`_resumes`, per metric: an evaluation logged
+    late, at a step before the last training line, goes back on no metric's own axis): a metric's points at or
+    past where it resumes give way to the later ones; a new training drops every point of the file before it,
+    with a warning. The restart events say which (and how many points)."""
+    cuts: dict[str, list[tuple[int, int, bool]]] = {}  # metric -> (record number, x, new training)
+    for name in steps:
+        x, record = np.frombuffer(steps[name], dtype=np.int64), np.frombuffer(order[name], dtype=np.int64)
+        found = [(int(record[i]), int(x[i]), anew) for i, anew in _resumes(x)]
+        if found:
+            cuts[name] = found
+    starts = sorted({(n, x0) for found in cuts.values() for n, x0, anew in found if anew})
+    if len(starts) > 1:
+        return  # metrics that disagree where the training starts over: left as logged
+    dropped: dict[int, int] = {}
+    for name in list(steps):
+        x, record = np.frombuffer(steps[name], dtype=np.int64), np.frombuffer(order[name], dtype=np.int64)
+        keep = np.ones(len(x), dtype=bool)
+        for n, x0, anew in [*cuts.get(name, []), *((n, x0, True) for n, x0 in starts)]:
+            gone = keep & (record < n) & ((x >= x0) | anew)
+            dropped[n] = dropped.get(n, 0) + int(gone.sum())
+            keep &= ~gone
+        if not keep.all():
+            steps[name], values[name] = array("q", x[keep].tobytes()), array("d", np.frombuffer(values[name])[keep].tobytes())
+            order[name] = array("q", record[keep].tobytes())
+            if not len(steps[name]):
+                del steps[name], values[name], order[name]
+    for n, event in zip(backs, run.events):
+        if n in dropped:
+            anew = any(n == s for s, _ in starts)
+            event.update({"reason": "a new training" if anew else "resumed from a checkpoint: the later points win",
+                          "dropped": dropped[n], **({"new_training": True} if anew else {})})
+    for n, x0 in starts:
+        run.warnings.append(f"{run.path}: 2 trainings logged into one file: the {axis} counter starts over at {axis} "
+                            f"{x0:,} (record {n + 1:,}); only the last is diagnosed ({dropped.get(n, 0):,} points of "
+                            "the earlier one left out): give each training its own log file to diagnose them apart")
+
+
 def read(source: RunSource) -> Run:
     """Every record of one console log, under the grammar its head showed, streamed into compact
     per-metric arrays (a 100 MB log of a million steps must not become a million dicts)."""
@@ -819,17 +931,23 @@ def read(source: RunSource) -> Run:
     by_step = grammar != "lines" or _counts_steps(_screen(_stream(path)))
     steps: dict[str, array] = {}
     values: dict[str, array] = {}
+    order: dict[str, array] = {}  # each point's record number
     run = Run(name=source.name, path=str(path), format=FORMAT, writer=grammar)
     previous = None
-    for x, pairs in records(grammar, _screen(_stream(path)), by_step, hf_axis):
-        if previous is not None and x < previous and len(run.events) < 20:
-            run.events.append({"kind": "restart", "step": x, "reason": "x value went back"})
+    backs: list[int] = []  # the record numbers where the x went back
+    for n, (x, pairs) in enumerate(records(grammar, _screen(_stream(path)), by_step, hf_axis)):
+        if previous is not None and x < previous:
+            if len(run.events) < 20:
+                run.events.append({"kind": "restart", "step": x, "reason": "x value went back"})
+            backs.append(n)
         previous = x
         for name, value in pairs.items():
             steps.setdefault(name, array("q")).append(x)
             values.setdefault(name, array("d")).append(value)
+            order.setdefault(name, array("q")).append(n)
     if not steps:
         raise IngestError(f"{path}: no training records (no line with an epoch or step and metric values)")
+    _later_wins(run, steps, values, order, backs, "epoch" if grammar == "keras" or not by_step else "step")
     if grammar == "lines":
         head = _LINE_BREAK.split(head_text(path, ARGS_HEAD_BYTES))  # read once for what a log prints first
         run.hparams = {**_printed_args(head), **_clu_hparams(head)}
