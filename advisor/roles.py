@@ -231,6 +231,7 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
         cands.sort(key=lambda t: (-t[0], -t[1], len(t[2]), t[2]))
         roles[role] = cands[0][2]
     _same_cadence_train_loss(roles, candidates)
+    _weights_lr(roles, candidates, run)
     _val_epoch_aggregates(roles, candidates)
     _matching_losses(roles, candidates)
     _died_at_first_log(roles, single)
@@ -288,6 +289,28 @@ def _same_cadence_train_loss(roles: dict[str, str], candidates: dict[str, list[t
     same = [t for spec, _, t in candidates["train_loss"] if spec == best and _cadence(t) == "epoch"]
     if same:
         roles["train_loss"] = same[0]
+
+
+# YOLOv5 (`x/lr0..2`) and Ultralytics (`lr/pg0..2`) log one LR per optimizer parameter group, and one of them holds
+# the biases, warmed up from warmup_bias_lr (0.1 falling to the LR while the weights' groups rise from 0): group 0 in
+# Ultralytics and current YOLOv5, group 2 in YOLOv5 before 6.1 (group 1 is the decayed weights in both)
+_PARAM_GROUP_LR = re.compile(r"^(.*\b(?:lr|pg))([0-2])$")
+
+
+def _weights_lr(roles: dict[str, str], candidates: dict[str, list[tuple[int, int, str]]], run: Run) -> None:
+    """A public YOLOv5 run's LR was read from `x/lr0`, the bias group's warmup (0.0802 falling to 0.006) while the
+    weights' `x/lr1` rose from 0.0022 and hyp.yaml said lr0 0.01: the LR is a weights' group, the one that starts
+    lowest (a bias warmup starts above it; a group logged as 0 throughout, as a modified fork's x/lr0, is none),
+    group 1 on a tie."""
+    tag = roles.get("lr")
+    m = _PARAM_GROUP_LR.match(tag) if tag else None
+    if not m:
+        return
+    groups = [t for _, _, t in candidates["lr"] if t in {m.group(1) + d for d in "012"}]
+    starts = {t: float(run.series[t].value[0]) for t in groups
+              if np.isfinite(run.series[t].value[0]) and np.any(run.series[t].value > 0)}
+    if starts:
+        roles["lr"] = min(starts, key=lambda t: (starts[t], t[-1] != "1", t))
 
 
 VAL_ROLES = ("val_loss", "val_acc", "val_metric")
@@ -456,6 +479,11 @@ def normalise_hparams(raw: dict[str, Any]) -> dict[str, Any]:
                     value = re.sub(r"_\d+$", "", value)
                 out[name] = value
                 break
+    if str(out.get("optimizer", "")).lower() == "auto":
+        # Ultralytics' `optimizer: auto` picks the optimizer and its LR at run time (AdamW at 0.002 * 5 / (4 + nc)
+        # for a short training), ignoring `lr0`: neither is what ran; the logged LR says what did
+        out.pop("optimizer")
+        out.pop("lr", None)
     return out
 
 

@@ -667,3 +667,41 @@ def test_a_resumed_training_keeps_its_earlier_steps(tmp_path):
     assert run.series["train/loss"].step.tolist() == list(range(10, 310, 10))
     assert run.series["eval/loss"].step.tolist() == [100, 200, 300]
     assert not any(e.get("new_training") for e in run.events) and not any("trainings" in w for w in run.warnings)
+
+
+def test_a_yolov5_runs_side_configs_are_its_hparams_and_its_lr_is_the_weights_group():
+    """A public YOLOv5 run (KyrieRui/YOLO5_River_Reading, runs/train/exp2; its event file trimmed to the scalar
+    records by trim.py) logs one LR per parameter group: `x/lr0` is the biases' warmup (0.0802 falling to 0.006),
+    `x/lr1`/`x/lr2` the weights' (0.0022 rising to 0.0064), and hyp.yaml/opt.yaml beside it say lr0 0.01, SGD,
+    batch 16. Before, the TensorBoard reader read only hparams.yaml, and the LR was x/lr0's 0.0802 (8x the real
+    one, which vetoed the 'still improving' reading); the CSV reader of the same run folder already read them."""
+    from advisor.pipeline import diagnose_paths
+    from advisor.roles import build_curves
+
+    folder = Path(__file__).resolve().parent / "data" / "formats" / "yolov5-tb-side-configs" / "runs" / "train" / "exp2"
+    _, (run,), _ = tb_runs(folder)
+    assert run.writer == "yolov5" and run.hparams["hyp.lr0"] == 0.01 and run.hparams["optimizer"] == "SGD"
+    curves, roles = build_curves(run)
+    assert roles["lr"] == "x/lr1"
+    assert {k: curves.hparams[k] for k in ("lr", "optimizer", "batch_size")} == {"lr": 0.01, "optimizer": "SGD",
+                                                                                    "batch_size": 16}
+    assert [f.rule for f in diagnose_paths([str(folder)]).runs[0].findings] == ["SLOW001"]
+
+
+def test_ultralytics_auto_optimizer_lr_comes_from_the_logged_groups(tmp_path):
+    """Ultralytics' `optimizer: auto` ignores `lr0` (AdamW at 0.002 * 5 / (4 + nc) for a short training): args.yaml's
+    lr0 is not the LR that ran, the weights' `lr/pg1` is (its bias group pg0 warms up from warmup_bias_lr)."""
+    from advisor.roles import build_curves, normalise_hparams
+
+    assert normalise_hparams({"lr0": 0.001, "optimizer": "auto", "batch": 16}) == {"batch_size": 16}
+    assert normalise_hparams({"lr0": 0.01, "optimizer": "SGD"}) == {"lr": 0.01, "optimizer": "SGD"}
+    from advisor.ingest.csv_logs import read_csv_text
+    rows = "".join(f"{e},{1 / e},{0.1 - 0.03 * min(e, 3)},{0.0007 * min(e, 3)},{0.0007 * min(e, 3)}\n" for e in range(1, 6))
+    run = read_csv_text("epoch,train/box_loss,lr/pg0,lr/pg1,lr/pg2\n" + rows, "results.csv")
+    curves, roles = build_curves(run)
+    assert roles["lr"] == "lr/pg1" and curves.hparams["lr"] == pytest.approx(0.0021)
+    # a modified YOLOv5 fork (real-logs yolov5-tb-exp-modified) logs x/lr0 as 0 and the bias warmup as x/lr1: the
+    # weights' group is the one that starts lowest, x/lr2
+    rows = "".join(f"{e},{1 / e},0,{0.067 / e},{0.0003 * e}\n" for e in range(1, 6))
+    run = read_csv_text("epoch,train/box_loss,x/lr0,x/lr1,x/lr2\n" + rows, "results.csv")
+    assert build_curves(run)[1]["lr"] == "x/lr2"

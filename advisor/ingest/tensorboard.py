@@ -25,6 +25,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from advisor.ingest.csv_logs import CONFIG_SIDE_FILES
 from advisor.ingest.discover import FileTree
 from advisor import limits
 from advisor.model import IngestError, Run, RunSource
@@ -228,9 +229,11 @@ def assemble(source: RunSource, run: Run, decoded: list, names: list[str]) -> Ru
         run.warnings.extend(fd.warnings)
     run.series, run.events = tb_assemble.series_by_tag(decoded, names)
     _warn_several_trainings(source, run)
-    yaml_files = [p for p in (Path(m["dir"]) / "hparams.yaml" for m in members) if p.is_file()]
+    # (the configs a trainer writes beside its event file, as the CSV reader reads them: Lightning's hparams.yaml,
+    # YOLOv5's opt.yaml/hyp.yaml, Ultralytics' args.yaml)
+    yaml_files = [p for m in members for p in (Path(m["dir"]) / name for name in CONFIG_SIDE_FILES) if p.is_file()]
     run.hparams = _hparams(decoded, yaml_files, run)
-    run.writer = _guess_writer(decoded, names, members, yaml_files)
+    run.writer = _guess_writer(decoded, names, members, [p for p in yaml_files if p.name == "hparams.yaml"])
     run.meta.update(_meta(decoded, members))
     placeholder = run.series.get(LIGHTNING_HP_METRIC)
     if placeholder is not None and bool((placeholder.value == -1.0).all()):
