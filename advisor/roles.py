@@ -231,6 +231,7 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
         cands.sort(key=lambda t: (-t[0], -t[1], len(t[2]), t[2]))
         roles[role] = cands[0][2]
     _same_cadence_train_loss(roles, candidates)
+    _no_zero_loss(roles, candidates, run)
     _weights_lr(roles, candidates, run)
     _val_epoch_aggregates(roles, candidates)
     _matching_losses(roles, candidates)
@@ -289,6 +290,26 @@ def _same_cadence_train_loss(roles: dict[str, str], candidates: dict[str, list[t
     same = [t for spec, _, t in candidates["train_loss"] if spec == best and _cadence(t) == "epoch"]
     if same:
         roles["train_loss"] = same[0]
+
+
+def _no_zero_loss(roles: dict[str, str], candidates: dict[str, list[tuple[int, int, str]]], run: Run) -> None:
+    """A loss that is exactly 0 at every point measures nothing (a public Ultralytics run whose labels held no box
+    logged `train/box_loss` and `train/dfl_loss` as 0 for all 50 epochs, and was diagnosed 'not learning' from
+    it while `train/cls_loss` fell 113 -> 0.3): the next candidate of its role that moves takes the role."""
+    for role in ("train_loss", "val_loss"):
+        if role in roles and _all_zero(run.series[roles[role]]):
+            moving = [t for _, _, t in candidates[role] if _moves(run.series[t])]
+            if moving:
+                roles[role] = moving[0]
+
+
+def _all_zero(series: Series) -> bool:
+    return bool(len(series.value)) and bool(np.all(series.value == 0))
+
+
+def _moves(series: Series) -> bool:
+    finite = series.value[np.isfinite(series.value)]
+    return len(finite) > 1 and bool(np.ptp(finite) > 0)
 
 
 # YOLOv5 (`x/lr0..2`) and Ultralytics (`lr/pg0..2`) log one LR per optimizer parameter group, and one of them holds

@@ -329,3 +329,20 @@ def test_openai_baselines_progress_csv_counts_total_steps(tmp_path):
     run = read_one(tmp_path)
     assert run.meta["x_axis"] == "total/steps" and "total/steps" not in run.series
     assert run.series["rollout/return"].step.tolist() == [2000 * (i + 1) for i in range(20)]
+
+
+def test_a_loss_exactly_zero_every_epoch_is_not_the_training_loss():
+    """A public Ultralytics run (07Yatin/anemia2, runs/detect/train/results.csv, as committed) whose labels reached
+    training with no box logged `train/box_loss` and `train/dfl_loss` as exactly 0 for all 50 epochs while
+    `train/cls_loss` fell 113 -> 0.3. Before, the zero column was the training loss ('flat at its starting level:
+    not learning', with BatchNorm and init advice); a column that never moves from 0 measures nothing."""
+    from advisor.pipeline import read_runs
+    from advisor.roles import assign_roles
+
+    path = Path(__file__).resolve().parent / "data" / "formats" / "yolo-zero-box-loss" / "results.csv"
+    (run,), errors = read_runs([str(path)])
+    assert not errors and run.series["train/box_loss"].value.tolist() == [0.0] * 50
+    roles = assign_roles(run)
+    assert roles["train_loss"] == "train/cls_loss" and roles["val_loss"] == "val/cls_loss"
+    run.series["train/cls_loss"].value[:] = 0.0  # every training loss at 0: the role stays as named
+    assert assign_roles(run)["train_loss"] == "train/box_loss"
