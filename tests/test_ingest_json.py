@@ -111,3 +111,31 @@ def test_a_sacred_metrics_json_with_bad_points_keeps_the_good_ones(tmp_path):
     assert run.series["loss"].step.tolist() == [0, 3] and run.series["loss"].value.tolist() == [1.0, 0.5]
     assert run.series["loss"].wall_time.tolist() == [1704067200.0, 1704067203.5]
     assert any("2 bad point(s)" in w for w in run.warnings)
+
+
+def test_a_history_saved_with_metadata_keys_is_read():
+    """A public FER-2013 fine-tune (DrunkMacintosh/EFFICIENTNET_B0-for-emotion-recognition-of-FER-2013-dataset,
+    training_history.json, as committed) saved `timestamp`, `backbone`, `img_size`, `classes`, `phase_starts`,
+    `phase_labels` and a final `test_acc` beside its four 90-long lists. Before: 'no training log found'. The
+    lists of the longest length are the metrics (the 3-long `phase_starts` is no curve), the scalars metadata."""
+    from pathlib import Path
+
+    from advisor.pipeline import read_runs
+    from advisor.roles import build_curves
+
+    path = Path(__file__).resolve().parent / "data" / "formats" / "json-history-metadata" / "training_history.json"
+    (run,), errors = read_runs([str(path)])
+    assert not errors and run.format == "json" and not run.warnings
+    assert sorted(run.series) == ["train_acc", "train_loss", "val_acc", "val_loss"]
+    assert {len(s) for s in run.series.values()} == {90}
+    assert run.hparams == {"timestamp": "2026-04-18T17:21:59", "backbone": "EfficientNet-B0", "img_size": 112}
+    assert set(build_curves(run)[1]) == {"train_loss", "val_loss", "train_acc", "val_acc"}
+
+
+@pytest.mark.parametrize("data", [
+    {"lr": 0.01, "loss": "mse", "layers": [64, 64, 64], "dropouts": [0.1, 0.1, 0.1]},  # a config: no metric list
+    {"model": "x", "loss_weights": [1.0, 0.5]},  # two numbers: no history
+    {"model": "x", "loss": [1.0, 0.5, 0.4]},  # one list beside metadata: too little to call it a history
+])
+def test_a_config_with_number_lists_is_no_history(data):
+    assert json_logs.keras_history(data) is None

@@ -44,6 +44,7 @@ METRIC_KEY = re.compile(r"loss|acc|lr\b|learning_rate|auc|precision|recall|f1|ms
                         r"^val_|^train_|reward", re.IGNORECASE)
 KERAS_HEAD = re.compile(r'^\s*\{\s*"([^"]+)"\s*:\s*(\[|\{\s*"\d+"\s*:)')
 TB_UI_HEAD = re.compile(r"^\s*\[\s*\[\s*[-+\d.eE]+\s*,\s*-?\d+\s*,")
+OBJECT_HEAD = re.compile(r'^\s*\{\s*"')
 SACRED_HEAD = re.compile(r'^\s*\{\s*"[^"]{1,200}"\s*:\s*\{\s*"(?:steps|timestamps|values)"\s*:\s*\[')
 SACRED_FIELDS = {"steps", "values", "timestamps"}
 SACRED_SIDE = ("config.json", "run.json", "cout.txt", "info.json")  # FileStorageObserver's files beside metrics.json
@@ -89,14 +90,33 @@ def bad_points(data: Any, metrics: dict[str, list]) -> int:
     return sum(len(data[k]) - len(p) for k, p in metrics.items() if isinstance(data.get(k), (list, dict)))
 
 
+MIN_EPOCHS_BESIDE_METADATA = 3  # a history saved with metadata keys: its lists are this long at least
+
+
 def keras_history(data: Any) -> dict[str, list[tuple[int, float]]] | None:
-    """The metrics of a Keras History dict, or None when `data` is not one."""
+    """The metrics of a Keras History dict, or None when `data` is not one. A history saved with metadata beside
+    its lists (`json.dump({**history.history, "timestamp": ..., "backbone": ..., "classes": [...]})`) is one too:
+    its metrics are the number lists of the longest length (MIN_EPOCHS_BESIDE_METADATA at least, two of them, one
+    named as a metric), the other keys its metadata (`history_metadata`)."""
     if not isinstance(data, dict) or not data:
         return None
     metrics = {str(k): _as_points(v) for k, v in data.items()}
-    if any(points is None for points in metrics.values()) or not any(METRIC_KEY.search(k) for k in metrics):
+    if any(points is None for points in metrics.values()):
+        lists = {k: p for k, p in metrics.items() if p is not None and isinstance(data[k], list)}
+        longest = max((len(data[k]) for k in lists), default=0)
+        metrics = {k: p for k, p in lists.items() if len(data[k]) == longest}
+        if longest < MIN_EPOCHS_BESIDE_METADATA or len(metrics) < 2:
+            return None
+    if not any(METRIC_KEY.search(k) for k in metrics):
         return None
     return metrics  # type: ignore[return-value]
+
+
+def history_metadata(data: dict, metrics: dict[str, list]) -> dict[str, Any]:
+    """The scalar values a history saved beside its metric lists (`backbone`, `img_size`, `timestamp`; a final
+    `test_acc` is a result, no setting)."""
+    return {str(k): v for k, v in data.items() if str(k) not in metrics and isinstance(v, (str, int, float, bool))
+            and not (isinstance(v, str) and len(v) > 200) and not METRIC_KEY.search(str(k))}
 
 
 def tb_ui_points(data: Any) -> list[tuple[float, int, float]] | None:
@@ -154,6 +174,11 @@ def _kind(path: Path) -> str | None:
     head = head_text(path, SNIFF_BYTES)
     keras_match, tb_match, sacred = KERAS_HEAD.match(head), TB_UI_HEAD.match(head), SACRED_HEAD.match(head)
     if not keras_match and not tb_match and not sacred:
+        if OBJECT_HEAD.match(head) and len(head.encode("utf-8", errors="replace")) < SNIFF_BYTES:
+            try:  # a small history whose first key is metadata (`{"timestamp": "2026-04-18", ..., "loss": [...]}`)
+                return "keras" if keras_history(loads_json(head)) else None
+            except ValueError:
+                return None
         return None
     if len(head.encode("utf-8", errors="replace")) < SNIFF_BYTES:  # the whole file: check its shape
         try:
@@ -253,6 +278,7 @@ def _read_keras(source: RunSource, path: Path, data: Any) -> Run:
     if metrics is None:
         raise IngestError(f"{path}: not a Keras History dict (metric name -> list of numbers)")
     run = Run(name=source.name, path=str(path), format=FORMAT, writer="keras")
+    run.hparams.update(history_metadata(data, metrics))
     builder = SeriesBuilder()
     for tag, points in metrics.items():
         for epoch, value in points:
