@@ -87,3 +87,15 @@ def test_one_table_given_is_a_run_of_that_metric(tmp_path):
     assert source.format == "dvclive" and source.name.endswith("loss.tsv")
     (run,) = read_runs([str(metrics / "loss.tsv")])[0]
     assert list(run.series) == ["eval/loss"]
+
+
+def test_fastais_metrics_through_dvclive_are_the_validation_sets():
+    """A public fastai demo's dvclive/ folder (ankxyz/fastai-with-dvclive-demo, as committed): dvclive.fastai's
+    callback logs `train/loss`, `eval/loss` and the learner's metrics under their bare names (`accuracy`,
+    `error_rate`), which fastai computes on the validation set, and its params (`batch_per_epoch`, `frozen_idx`,
+    ...). Before, `accuracy` was the train accuracy."""
+    (run,), errors = read_runs([str(DATA / "formats" / "dvclive-fastai" / "dvclive")])
+    assert not errors and run.writer == "fastai"
+    roles = build_curves(run)[1]
+    assert roles["val_acc"] == "accuracy" and "train_acc" not in roles
+    assert roles["train_loss"] == "train/loss" and roles["val_loss"] == "eval/loss"

@@ -28,6 +28,9 @@ FORMAT = "dvclive"
 METRIC_SUFFIXES = {".tsv", ".csv"}
 SIDE_FILES = ["params.yaml", "metrics.json", "dvc.yaml"]
 PARAMS = "params.yaml"
+# what dvclive.fastai's DVCLiveCallback logs as params before fit (beside model, batch_size, frozen, transforms);
+# fastai computes its metrics on the validation set and dvclive logs them under their bare names (`accuracy`)
+FASTAI_PARAMS = {"batch_per_epoch", "frozen_idx"}
 
 
 def _live_dir(path: Path) -> Path | None:
@@ -88,6 +91,8 @@ def read(source: RunSource) -> Run:
         if warning:
             run.warnings.append(warning)
         run.meta["config_files"] = [str(params)]
+        if FASTAI_PARAMS <= set(config):
+            run.writer = "fastai"  # its metrics (accuracy, error_rate) are the validation set's (advisor.roles)
     if not run.series and not run.warnings:
         raise IngestError(f"{root}: DVCLive folder with no metric rows")
     run.meta["x_axis"] = axes.pop() if len(axes) == 1 and None not in axes else "step"
