@@ -149,9 +149,32 @@ def diagnose_run(run: Run, rules, options: DiagnoseOptions) -> RunReport:
         verdict = evaluate_run(rules, measurements, curves, options.thresholds)
     except Exception as exc:  # a crash in a signal or rule is an error for this run only
         return RunReport(run=run, metrics={}, error=f"diagnosis failed: {type(exc).__name__}: {exc}")
+    short = _too_short(curves)
+    if short is not None and not verdict.findings:
+        run.warnings.append(short)
     return RunReport(run=run, metrics=roles, findings=verdict.findings,
                      abstentions=verdict.abstentions + verdict.superseded, curves=curves,
                      measurements=measurements)
+
+
+# Most signals read a loss curve of at least this many points (a trend, its two halves, its last quarter);
+# below it only a blow-up can be read.
+JUDGEABLE_POINTS = 8
+
+
+def _too_short(curves) -> str | None:
+    """A note for a run whose loss curves are all too short to judge, so that 'ok, no findings' is not
+    read as a healthy training (public logs of 1-5 epochs, a single trainer.test() row, passed as ok)."""
+    import numpy as np
+
+    if curves.rl:
+        return None
+    lengths = [int(np.isfinite(c.y).sum()) for r in ("train_loss", "val_loss") if (c := curves.get(r)) is not None]
+    if not lengths or max(lengths) >= JUDGEABLE_POINTS:
+        return None
+    n = max(lengths)
+    return (f"only {n} logged point{'s' if n != 1 else ''} of its loss: too few to judge oscillation, plateaus, slow "
+            f"convergence or overfitting (they need {JUDGEABLE_POINTS} or more); only a blow-up can be read")
 
 
 # What a diagnosis keeps of each run once its findings exist (see `slim_report`).

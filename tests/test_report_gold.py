@@ -109,3 +109,21 @@ def test_verbose_shows_abstentions():
     assert "abstained" not in render(sample_diagnosis(), "text")
     assert "abstained: OSC002 — no epoch boundaries in the log" in render(sample_diagnosis(), "text",
                                                                           RenderOptions(verbose=True))
+
+
+def test_a_run_too_short_to_judge_says_so_under_its_ok(real_logs):
+    """'ok, no findings' on a log of 1-7 loss points reads as a healthy training; most signals need 8. The
+    run keeps its status and says how many points it had (a Lightning fixture of 5 epochs; a real
+    add_scalars log of one point), while a run of 8 or more points gets no such note."""
+    from advisor.pipeline import diagnose_paths
+
+    short = diagnose_paths([str(FIXTURES / "csv" / "lightning" / "version_0"),
+                            str(real_logs / "tensorboard" / "pytorch-add-scalars-linreg" / "runs" / "test")])
+    notes = {r.run.name: [w for w in r.run.warnings if "too few to judge" in w] for r in short.runs}
+    assert all(r.status == "ok" for r in short.runs)
+    assert sorted(n[0].split(" of its loss")[0] for n in notes.values()) == ["only 1 logged point", "only 5 logged points"]
+    out = render(short, "text")
+    assert out.count("  note: only ") == 2
+    (long,) = diagnose_paths([str(FIXTURES / "runs" / "healthy-constant-lr")]).runs
+    assert long.status == "ok" and not long.findings
+    assert not [w for w in long.run.warnings if "too few to judge" in w]
