@@ -154,3 +154,13 @@ def test_rules_and_explain():
 def test_module_entry_point():
     out = subprocess.run([sys.executable, "-m", "advisor", "--version"], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0 and "0.1.0" in out.stdout
+
+
+def test_a_folder_given_beside_its_subfolder_reports_each_run_once():
+    """`advisor diagnose runs runs/lr-too-low` found lr-too-low twice and reported 19 runs of 18."""
+    from advisor.ingest.discover import discover
+
+    alone, _ = discover([str(FIXTURES / "runs")])
+    both, _ = discover([str(FIXTURES / "runs"), str(FIXTURES / "runs" / "lr-too-low")])
+    assert len(both) == len(alone) == 18
+    assert sorted(s.name for s in both) == sorted(s.name for s in alone)

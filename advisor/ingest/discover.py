@@ -177,7 +177,20 @@ def discover(paths: list[str | Path]) -> tuple[list[RunSource], list[Problem]]:
         if len(sources) == before and not any(p.path.startswith(str(raw) if mirror else str(given)) for p in problems):
             short = _too_short(tree, mirror)
             problems.extend(short or [Problem(str(raw), "no training log found (no TensorBoard event file, CSV, JSON, W&B, HF, MLflow or DVCLive log, no console output with epochs or steps)")])
-    return sources, problems
+    return _once(sources), problems
+
+
+def _once(sources: list[RunSource]) -> list[RunSource]:
+    """Each run once, the first time it was found: a folder given beside one of its subfolders
+    (`advisor diagnose runs runs/exp3`) finds the subfolder's runs twice, and reported them twice."""
+    seen: set = set()
+    out = []
+    for src in sources:
+        key = (src.format, os.path.realpath(src.path), repr(sorted(src.options.items(), key=lambda kv: kv[0])))
+        if key not in seen:
+            seen.add(key)
+            out.append(src)
+    return out
 
 
 def _too_short(tree: FileTree, mirror) -> list[Problem]:
