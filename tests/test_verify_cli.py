@@ -266,6 +266,7 @@ def test_try_tests_the_users_own_change_and_budget_is_parsed(tmp_path):
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
 
 
+@pytest.mark.trains
 def test_a_slow_run_one_rung_up_is_confirmed_by_how_far_its_loss_fell(tmp_path):
     """An ordinary epoch-loop script (tests/data/verify/epochs_train.py: digits, SGD 3e-3, 20 epochs,
     no hparams logged) whose loss fell 2.30 -> 2.19: one rung up (LR 0.01) it ends at 1.78, x0.81 of the
