@@ -132,6 +132,42 @@ def test_a_history_saved_with_metadata_keys_is_read():
     assert set(build_curves(run)[1]) == {"train_loss", "val_loss", "train_acc", "val_acc"}
 
 
+def test_two_models_histories_in_one_file_are_two_runs():
+    """A public stock predictor (AmanMalhi/hdfc-lstm-predictor, training_history.json, as committed) saved a
+    regressor's `reg_*` lists (30 epochs) and a classifier's `cls_*` lists (19 epochs) in one file. Before: one run,
+    train_loss `reg_mae` (although `reg_loss` exists) and the classifier's accuracy judging the regressor's loss
+    'at chance'. Now a run per prefix, its metrics named without it."""
+    from pathlib import Path
+
+    from advisor.pipeline import read_runs
+    from advisor.roles import build_curves
+
+    path = Path(__file__).resolve().parent / "data" / "formats" / "json-history-two-models" / "training_history.json"
+    runs, errors = read_runs([str(path)])
+    assert not errors
+    by_name = {r.name.rsplit("#", 1)[-1]: r for r in runs}
+    assert sorted(by_name) == ["cls", "reg"]
+    reg, cls = by_name["reg"], by_name["cls"]
+    assert sorted(reg.series) == ["learning_rate", "loss", "mae", "val_loss", "val_mae"]
+    assert {len(s) for s in reg.series.values()} == {30} and {len(s) for s in cls.series.values()} == {19}
+    assert not reg.warnings and not cls.warnings  # each model's lists are of one length
+    assert build_curves(reg)[1] == {"train_loss": "loss", "val_loss": "val_loss", "lr": "learning_rate"}
+    assert build_curves(cls)[1] == {"train_loss": "loss", "val_loss": "val_loss", "train_acc": "accuracy",
+                                    "val_acc": "val_accuracy", "lr": "learning_rate"}
+
+
+@pytest.mark.parametrize("data", [
+    {"train_loss": [1.0, 0.9, 0.8], "train_acc": [0.5, 0.6, 0.7], "val_loss": [1.1, 1.0], "val_acc": [0.5, 0.6]},
+    {"a_loss": [1.0, 0.9, 0.8], "a_acc": [0.5, 0.6, 0.7], "b_loss": [1.0, 0.9, 0.8], "b_acc": [0.5, 0.6, 0.7]},
+    {"loss": [1.0, 0.9, 0.8], "out1_loss": [0.5, 0.4, 0.3], "out2_loss": [0.5, 0.5, 0.5]},
+    {"a_loss": [1.0, 0.9, 0.8], "b_acc": [0.5, 0.6]},
+])
+def test_one_models_history_is_not_split(data):
+    """Split words as prefixes, equal lengths (one training), a multi-output model's bare `loss`, a prefix
+    without a loss: one history."""
+    assert json_logs.model_prefixes(data, json_logs.keras_history(data)) == []
+
+
 @pytest.mark.parametrize("data", [
     {"lr": 0.01, "loss": "mse", "layers": [64, 64, 64], "dropouts": [0.1, 0.1, 0.1]},  # a config: no metric list
     {"model": "x", "loss_weights": [1.0, 0.5]},  # two numbers: no history

@@ -4,6 +4,11 @@
   metric (`loss`, `val_loss`, `accuracy`, `lr`, ...), index = epoch (0-based). Variants people
   save: values cast to strings (numpy float32 does not serialise), and pandas'
   `DataFrame(history.history).to_json()`, a dict of `{"0": v, "1": v}` dicts.
+  One file holding two models' histories, every key under its model's prefix (`reg_loss`, `reg_val_mae` 30 epochs
+  long, `cls_loss`, `cls_val_accuracy` 19 long), is one run per prefix (`<file>#reg`, `<file>#cls`), its metrics
+  named without the prefix: when every key has a prefix that is no split or cadence word (`train_`, `val_`,
+  `epoch_`), each prefix has a `loss`, each prefix's lists are of one length, and the prefixes' lengths differ
+  (`model_prefixes`).
 - TensorBoard UI "download JSON" (§1.10): `[[wall_time, step, value], ...]` for one run and tag;
   the tag comes from the file name (`run-<run>-tag-<tag>.json`), as for the CSV download.
 
@@ -112,6 +117,29 @@ def keras_history(data: Any) -> dict[str, list[tuple[int, float]]] | None:
     return metrics  # type: ignore[return-value]
 
 
+# words a Keras key starts with that name a split, a cadence or a quantity, not a model: `train_loss`/`val_loss`
+# of different lengths are one training's curves
+_NO_MODEL_PREFIX = {"train", "training", "val", "valid", "validation", "test", "eval", "evaluation", "dev", "epoch",
+                    "batch", "lr", "learning", "loss", "acc", "accuracy", "mean", "avg", "total", "step"}
+
+
+def model_prefixes(data: Any, metrics: dict[str, list]) -> list[str]:
+    """The model prefixes of a history that holds several models' histories (`reg_*` 30 epochs and `cls_*` 19 in
+    one training_history.json), in file order; empty when it is one model's. Several, only when every metric key
+    is `<prefix>_<name>` with a prefix that names no split or cadence, each prefix has a `loss`, each prefix's
+    lists are of one length and the prefixes' lengths are not all the same (two trainings that ran apart)."""
+    groups: dict[str, dict[str, int]] = {}
+    for key in metrics:
+        prefix, sep, rest = key.partition("_")
+        if not sep or not rest or prefix.lower() in _NO_MODEL_PREFIX:
+            return []
+        groups.setdefault(prefix, {})[rest] = len(data[key])
+    if len(groups) < 2 or any("loss" not in names or len(set(names.values())) > 1 for names in groups.values()):
+        return []
+    lengths = {next(iter(names.values())) for names in groups.values()}
+    return list(groups) if len(lengths) > 1 else []
+
+
 def history_metadata(data: dict, metrics: dict[str, list]) -> dict[str, Any]:
     """The scalar values a history saved beside its metric lists (`backbone`, `img_size`, `timestamp`; a final
     `test_acc` is a result, no setting)."""
@@ -213,9 +241,28 @@ def claim(tree) -> list[RunSource]:
             files += [p for p in side if p != path and p in present and p not in tree.claimed]
             named = path if tree.given.is_file() else path.parent
         tree.claim(*files)
-        sources.append(RunSource(name=tree.run_name(named), path=path, format=FORMAT, files=files,
-                                 options={"kind": kind}))
+        prefixes = _model_prefixes_of(path) if kind == "keras" else []
+        for prefix in prefixes:  # several models' histories in one file: a run each
+            sources.append(RunSource(name=f"{tree.run_name(named)}#{prefix}", path=path, format=FORMAT, files=files,
+                                     options={"kind": kind, "prefix": prefix}))
+        if not prefixes:
+            sources.append(RunSource(name=tree.run_name(named), path=path, format=FORMAT, files=files,
+                                     options={"kind": kind}))
     return sources
+
+
+def _model_prefixes_of(path: Path) -> list[str]:
+    """`model_prefixes` of a history small enough to be read whole at its head (a history of two models is a few
+    KB); a larger one is one run."""
+    head = head_text(path, SNIFF_BYTES)
+    if len(head.encode("utf-8", errors="replace")) >= SNIFF_BYTES:
+        return []
+    try:
+        data = loads_json(head)
+    except ValueError:
+        return []
+    metrics = keras_history(data)
+    return model_prefixes(data, metrics) if metrics else []
 
 
 # ----------------------------------------------------------------------------- read
@@ -277,6 +324,10 @@ def _read_keras(source: RunSource, path: Path, data: Any) -> Run:
     metrics = keras_history(data)
     if metrics is None:
         raise IngestError(f"{path}: not a Keras History dict (metric name -> list of numbers)")
+    prefix = source.options.get("prefix")
+    if prefix:  # one model's history of a file holding several: its keys, named without the prefix
+        metrics = {k[len(prefix) + 1:]: p for k, p in metrics.items() if k.startswith(prefix + "_")}
+        data = {k[len(prefix) + 1:]: v for k, v in data.items() if k.startswith(prefix + "_")}
     run = Run(name=source.name, path=str(path), format=FORMAT, writer="keras")
     run.hparams.update(history_metadata(data, metrics))
     builder = SeriesBuilder()
