@@ -75,6 +75,15 @@ VAL_METRIC_PATTERNS = (  # in order of preference when several are logged
     re.compile(r"rouge"), re.compile(r"bleu"), re.compile(r"precision"), re.compile(r"recall"),
     re.compile(r"top5"), re.compile(r"[wc]er$"), re.compile(r"m?iou"),
 )
+# image restoration's and quality assessment's validation scores (BasicSR's `# psnr: 27.1`, pyiqa's `# srcc: 0.92`),
+# higher is better: a val_metric only on the validation split (`train_metrics/srcc` is the training batch's)
+# (its specificity: PSNR before SSIM, SRCC, pyiqa's key metric, before PLCC), below every VAL_METRIC_PATTERNS one
+VAL_SCORE_PATTERNS = ((re.compile(r"psnr(_y)?$"), 1), (re.compile(r"srcc$"), 1), (re.compile(r"ssim(_y)?$"), 0),
+                      (re.compile(r"plcc$"), 0))
+# BasicSR's losses are its `l_` terms (`l_pix`, `l_percep`, `l_g_gan`), `l_total` their sum (advisor.ingest.console);
+# a GAN discriminator's `l_d_real`, `l_d_fake` are another network's objective, no training loss
+_BASICSR_TERM = re.compile(r"^l_(?!d_)\w{1,80}$")
+_BASICSR_TOTALS = {"l_total", "l_g_total"}
 
 # tags only reinforcement-learning libraries log (SB3, RLlib, CleanRL)
 RL_TAGS = {"ep_rew_mean", "ep_len_mean", "approx_kl", "clip_fraction", "policy_gradient_loss", "value_loss",
@@ -186,7 +195,20 @@ def classify(tag: str) -> Classified:
         for rank, pat in enumerate(VAL_METRIC_PATTERNS):
             if any(pat.match(t) for t in toks):
                 return Classified("metric", "val", 1 + len(VAL_METRIC_PATTERNS) - rank)
+    if split == "val":
+        for pat, specificity in VAL_SCORE_PATTERNS:
+            if any(pat.match(t) for t in toks):
+                return Classified("metric", "val", specificity)
     return Classified(None, split, 0)
+
+
+def _writer_classified(tag: str, run: Run) -> Classified:
+    """`classify`, with what a writer's own naming convention says: BasicSR's `l_` terms are its losses, the
+    total (`l_total`, `l_g_total`) ranked as a whole loss, a term as a component."""
+    c = classify(tag)
+    if run.writer == "basicsr" and c.kind is None and _BASICSR_TERM.match(tag):
+        return Classified("loss", "train", 3 if tag in _BASICSR_TOTALS else 1)
+    return c
 
 
 CANONICAL_LOSS = {
@@ -217,7 +239,7 @@ def assign_roles(run: Run, overrides: dict[str, str] | None = None) -> dict[str,
     single: dict[str, list[tuple[int, int, str]]] = {}  # one finite point: a run that died at its first log line
     for tag, series in run.series.items():
         n_finite = len(series)
-        c = classify(tag)
+        c = _writer_classified(tag, run)
         role = _role_of(c, tag, run)
         if role is None:
             continue

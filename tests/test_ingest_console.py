@@ -1150,3 +1150,87 @@ def test_checkpoint_lines_are_no_records_and_a_resumed_segment_replaces_the_epoc
     assert val.step.tolist() == list(range(1, 31))
     assert val.value[19:22].tolist() == [1.0521, 1.1477, 1.1369]  # epoch 20, then 21-22 of the resumed launch
     assert [(e["step"], e["dropped"]) for e in run.events] == [(21, 25)] and not run.warnings
+
+
+BASICSR_IQA = FORMATS / "basicsr-iqa" / "nohup.out"
+
+
+def test_basicsrs_message_logger_reads_its_l_terms_iterations_with_separators_and_validations(tmp_path):
+    """A public pyiqa training (02zzk/IQA, nohup.out, its validation bars cut to their first and last states), printed
+    by BasicSR's MessageLogger: `[basel..][epoch: 18, iter:   1,000, lr:(2.766e-05,)] [eta: ...] l_mos: 6.4552e-04
+    l_metric: 6.1209e-02 ...` and `Validation koniq10k` blocks of `# srcc: 0.9193\tBest: ...` lines. Before: 'no
+    training log found' (no `loss` name), and with the losses renamed, iterations 1,000..5,500 read as steps
+    901..1020. Its first training, alone: its `l_` terms and their sum at iterations 100..5,500, the validations at
+    800, 1,600, ... 5,500, the LR."""
+    first = tmp_path / "nohup.out"
+    lines = BASICSR_IQA.read_bytes().split(b"\n")
+    second = next(i for i, line in enumerate(lines) if b"iter:     100," in line and i > 700)
+    first.write_bytes(b"\n".join(lines[:second - 30]))  # before the second launch's start-up
+    run = _one(first)
+    assert run.writer == "basicsr" and not run.warnings and not run.events
+    assert sorted(run.series) == ["l_metric", "l_mos", "l_total", "lr", "train_metrics/plcc", "train_metrics/srcc",
+                                  "val_plcc", "val_srcc"]
+    assert run.series["l_mos"].step.tolist() == list(range(100, 5600, 100))
+    assert run.series["l_mos"].value[9] == pytest.approx(6.4552e-04)  # iter 1,000
+    assert run.series["l_total"].value[9] == pytest.approx(6.4552e-04 + 6.1209e-02)
+    assert run.series["lr"].value[9] == pytest.approx(2.766e-05)
+    assert run.series["val_srcc"].step.tolist() == [800, 1600, 2400, 3200, 4000, 4800, 5500]
+    assert run.series["val_srcc"].value.tolist() == [0.9193, 0.9219, 0.924, 0.9247, 0.9245, 0.9246, 0.9246]
+    assert build_curves(run)[1] == {"train_loss": "l_total", "lr": "lr", "val_metric": "val_srcc"}
+
+
+def test_a_second_basicsr_training_appended_to_the_file_is_the_one_diagnosed():
+    """The same nohup.out holds a second launch after the first (`iter: 100` again, 7 lines to iter 700): the
+    step counter starts over, and only the last training is diagnosed, with a warning."""
+    run = _one(BASICSR_IQA)
+    assert run.series["l_mos"].step.tolist() == list(range(100, 800, 100))
+    assert "val_srcc" not in run.series  # the first training's validations went with it
+    assert [(e["step"], e.get("new_training")) for e in run.events] == [(100, True)]
+    assert any("2 trainings logged into one file" in w for w in run.warnings)
+
+
+BASICSR_GAN = """\
+2024-01-02 10:00:00,000 INFO: Start training from epoch: 0, iter: 0
+2024-01-02 10:01:00,000 INFO: [train..][epoch:  0, iter:     100, lr:(1.000e-04,1.000e-04,)] [eta: 1 day, 2:03:04, time (data): 0.512 (0.010)] l_g_pix: 2.0e-02 l_g_percep: 1.5e+00 l_g_gan: 5.0e-02 l_d_real: 6.9e-01 out_d_real: 1.0e-01 l_d_fake: 6.9e-01 out_d_fake: -1.0e-01
+2024-01-02 10:02:00,000 INFO: [train..][epoch:  0, iter:     200, lr:(1.000e-04,1.000e-04,)] [eta: 1 day, 2:02:00, time (data): 0.510 (0.010)] l_g_pix: 1.8e-02 l_g_percep: 1.4e+00 l_g_gan: 5.5e-02 l_d_real: 6.5e-01 out_d_real: 2.0e-01 l_d_fake: 6.6e-01 out_d_fake: -2.0e-01
+2024-01-02 10:02:01,000 INFO: Validation Set5
+\t # psnr: 27.1000\tBest: 27.1000 @ 200 iter
+\t # ssim: 0.8000\tBest: 0.8000 @ 200 iter
+
+2024-01-02 10:02:02,000 INFO: Validation Set14
+\t # psnr: 25.2000\tBest: 25.2000 @ 200 iter
+
+2024-01-02 10:03:00,000 INFO: [train..][epoch:  1, iter:   1,300, lr:(5.000e-05,5.000e-05,)] [eta: 1 day, 2:01:00, time (data): 0.509 (0.010)] l_g_pix: 1.6e-02 l_g_percep: 1.3e+00 l_g_gan: 6.0e-02 l_d_real: 6.0e-01 out_d_real: 3.0e-01 l_d_fake: 6.2e-01 out_d_fake: -3.0e-01
+2024-01-02 10:03:01,000 INFO: Validation Set5
+\t # psnr: 27.5000\tBest: 27.5000 @ 1300 iter
+\t # ssim: 0.8100\tBest: 0.8100 @ 1300 iter
+"""
+
+
+def test_a_basicsr_gans_generator_terms_are_summed_and_each_validation_set_is_apart(tmp_path):
+    """Real-ESRGAN / ESRGAN (BasicSR's SRGANModel) print the generator's `l_g_` terms and the discriminator's
+    `l_d_` ones: the training loss is the generator's sum; two optimizers' LRs; a second validation set's metrics
+    apart."""
+    path = tmp_path / "train_ESRGAN.log"
+    path.write_text(BASICSR_GAN)
+    run = _one(path)
+    assert run.series["l_total"].value.tolist() == pytest.approx([1.57, 1.473, 1.376])
+    assert run.series["l_total"].step.tolist() == [100, 200, 1300]
+    assert run.series["lr_group1"].value.tolist() == [1e-4, 1e-4, 5e-5]
+    assert run.series["val_psnr"].step.tolist() == [200, 1300] and run.series["val_Set14_psnr"].value.tolist() == [25.2]
+    assert run.series["val_ssim"].value.tolist() == [0.8, 0.81]
+    roles = build_curves(run)[1]
+    assert roles["train_loss"] == "l_total" and roles["val_metric"] == "val_psnr" and roles["lr"] == "lr"
+    assert classify("l_d_real").kind is None  # and outside a BasicSR log an `l_` name is no loss
+    one = tmp_path / "train_SwinIR.log"  # a model with one term: it is the loss, no sum is added
+    one.write_text("\n".join(line.replace(" l_g_percep", " x").replace("l_g_pix", "l_pix").split(" l_g_gan")[0]
+                             for line in BASICSR_GAN.splitlines()))
+    run = _one(one)
+    assert "l_total" not in run.series and build_curves(run)[1]["train_loss"] == "l_pix"
+
+
+def test_a_step_printed_with_thousands_separators_reads_as_its_number(tmp_path):
+    path = tmp_path / "train.log"
+    path.write_text("".join(f"step {s:,}: loss={1 / (i + 1):.3f}\n" for i, s in enumerate(range(500, 3000, 500))))
+    run = _one(path)
+    assert run.series["loss"].step.tolist() == [500, 1000, 1500, 2000, 2500]

@@ -61,6 +61,14 @@ fallback. A `.log`, `.txt` or `.out` file that no other format claims is read un
   hyperparameters.
   A results table, one row an epoch under a header (fastai's in a terminal: `epoch  train_loss  valid_loss
   accuracy  time`, `#na#` for a missing value), gives each row's metrics at its epoch.
+  BasicSR's MessageLogger (BasicSR, Real-ESRGAN, GFPGAN, HAT, SwinIR's training, pyiqa: `[train..][epoch:  1, iter:
+  1,000, lr:(2.999e-05,)] [eta: ..., time (data): ...] l_pix: 2.6e-03 l_percep: 1.5e-01`, the iteration printed with
+  thousands separators) is the `basicsr` grammar: its `l_` terms are the losses (advisor.roles), their sum, the
+  objective BasicSR's models back-propagate (`l_total`, `l_g_total` for a GAN's generator; a discriminator's `l_d_`
+  terms are apart), added as `l_total` when it prints several and no total; the first LR as `lr`, another
+  optimizer's as `lr_group1`, ...; its validation block (`Validation Set5` then `\t # psnr: 27.1\tBest: ... @ 800
+  iter` lines) gives val_ metrics (`val_psnr`; another dataset's `val_Set14_psnr`) at the iteration before it.
+  A position printed with thousands separators (`iter:   1,000`, `step 12,500`) is read as its number.
   PaddleOCR's trainer (`epoch: [1/12], global_step: 10, loss: ...`) counts `global_step`; its evaluation's `cur
   metric, acc: 0.81, ...` are val_ metrics at the step printed before.
   A script's printed arguments (`print(args)` of an argparse Namespace, one line or one argument a line) in
@@ -123,8 +131,21 @@ _PIPE_ITER = re.compile(r"\biteration\s{1,16}(\d{1,12})\s{0,16}/\s{0,16}\d{1,12}
 _PIPE_VAL = re.compile(r"\bvalidation loss at iteration\s{1,16}(\d{1,12})\s{0,16}\|", re.IGNORECASE)
 _PIPE_PAIR = re.compile(r"\|\s{0,8}(" + _WORD + r"(?: [A-Za-z(][\w./()-]{0,39}){0,5})\s{0,4}:\s{0,8}(" + _NUMBER
                         + r")\s{0,8}(?=\||$)", re.IGNORECASE)
-_POSITION = re.compile(r"\b(?<!/)(epoch|global_step|step|iteration|iter|it|batch|num_updates)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}(\d{1,12})"
-                       r"(?:\s{0,4}/\s{0,4}(\d{1,12}))?\s{0,4}\]?", re.IGNORECASE)
+# a count printed with thousands separators (`{:,}`: BasicSR's `iter:   1,000`) or without
+_COUNT = r"(\d{1,3}(?:,\d{3}){1,4}(?!\d|,\d)|\d{1,12})"
+_POSITION = re.compile(r"\b(?<!/)(epoch|global_step|step|iteration|iter|it|batch|num_updates)\b\s{0,4}[:=#]?\s{0,4}\[?\s{0,4}" + _COUNT
+                       + r"(?:\s{0,4}/\s{0,4}" + _COUNT + r")?\s{0,4}\]?", re.IGNORECASE)
+# BasicSR's MessageLogger: `[train..][epoch:  1, iter:   1,000, lr:(2.999e-05,)] [eta: 2:37:00, time (data): 2.064
+# (0.521)] l_mos: 2.6487e-03 train_metrics/srcc: 8.0588e-01 `, and its validation's `Validation koniq10k` line followed
+# by a `\t # srcc: 0.9193\tBest: 0.9193 @ 800 iter` line a metric
+_BASICSR = re.compile(r"\[epoch:\s{0,8}(\d{1,9}),\s{0,4}iter:\s{0,12}" + _COUNT + r",\s{0,4}lr:\(([-+\d.eE, ]{0,400})\)\]")
+_BASICSR_ETA = re.compile(r"\s{0,4}\[eta:[^\]]{0,200}\]")
+_BASICSR_PAIR = re.compile(r"(?<!\S)([A-Za-z][\w./@-]{0,79}):\s{1,4}(" + console_hf.NUMBER + r")(?=\s|$)")
+# its options dump (basicsr.utils.options.dict2str: `  datasets:[`, `  train:[`), printed before the first iteration,
+# often with a long start-up log after it: the head of a BasicSR training's output
+_BASICSR_OPTIONS = re.compile(r"^ {2,16}(?:datasets|network_g|network|train|path|logger|val):\[$", re.MULTILINE)
+_BASICSR_VAL = re.compile(r"(?:^|\bINFO: )Validation (\S{1,200})\s{0,8}$")
+_BASICSR_METRIC = re.compile(r"^\s{0,8}# ([A-Za-z][\w./@-]{0,79}): (" + console_hf.NUMBER + r")(?=\s|$)")
 _LINE_PAIR = re.compile(r"(" + _NAME + r")\s{0,4}[:=]\s{0,4}(" + _NUMBER + r")(?![\w.])", re.IGNORECASE)
 # meter loggers: MetricLogger's step after its epoch (`Epoch: [3]  [ 40/782]`), timm's train line
 # (`Train: 3 [  40/782 ( 5%)]`), an evaluation's line (`Test:  [ 10/50]`, `Test: [  10/49]`) and a
@@ -221,6 +242,30 @@ _CHECKPOINT = re.compile(r"checkpoint|ckpt|\w\.(?:pth?|ckpt|h5|hdf5|keras|safete
 
 
 Record = tuple[int, dict[str, float]]  # (x, metric values) of one step or epoch
+
+
+def _count(text: str) -> int:
+    """A printed count, with or without thousands separators (`1,000`)."""
+    return int(text.replace(",", ""))
+
+
+def _basicsr(line: str) -> Position | None:
+    """A BasicSR MessageLogger line (`[train..][epoch:  1, iter:   1,000, lr:(2.999e-05,)] [eta: ...] l_pix: 2.6e-03
+    ...`): (epoch, iteration, None, its printed terms, the LRs, and `l_total` when it prints several loss terms and
+    no total); None when the line is none."""
+    m = _BASICSR.search(line) if "[epoch:" in line else None
+    if m is None:
+        return None
+    eta = _BASICSR_ETA.match(line, m.end())
+    pairs = _numbers(_BASICSR_PAIR.findall(line, eta.end() if eta else m.end()))
+    terms = [k for k in pairs if k.startswith("l_") and not k.startswith("l_d_")]
+    if len(terms) > 1 and not {"l_total", "l_g_total"} & set(pairs):
+        pairs["l_total"] = sum(pairs[k] for k in terms)  # what the model back-propagates: BasicSR's own l_total
+    rates = [parse_float(v) for v in m.group(3).split(",") if v.strip()]
+    for i, rate in enumerate(rates):
+        if rate is not None:
+            pairs["lr" if i == 0 else f"lr_group{i}"] = rate
+    return int(m.group(1)), _count(m.group(2)), None, pairs
 
 
 def _has_loss(pairs: dict[str, float]) -> bool:
@@ -382,7 +427,30 @@ def _positioned(lines: Iterable[str]) -> Iterator[Positioned]:
     within: tuple[int, int, float] | None = None  # the last (epoch, step, percent) an `[n/N (p%)]` bracket gave
     steps_bar = False  # a bar over the run's steps was drawn: it holds the points
     columns: list[str] | None = None  # a results table's header, when one was printed
+    basicsr = False  # a BasicSR training line was read: its validation blocks follow
+    validation: str | None = None  # the dataset of the BasicSR validation block being read
+    datasets: list[str] = []  # ... and of every block so far (the first one's metrics are plain val_)
     for line in lines:
+        if basicsr:
+            metric = _BASICSR_METRIC.match(line) if validation is not None else None
+            if metric:  # `\t # psnr: 27.1\tBest: 27.3 @ 800 iter`: the block's value, at the iteration before it
+                value = parse_float(metric.group(2))
+                prefix = "val_" if validation == datasets[0] else f"val_{validation}_"
+                if value is not None:
+                    yield None, None, None, {prefix + metric.group(1): value}, False
+                continue
+            block = _BASICSR_VAL.search(line) if "Validation " in line else None
+            validation = block.group(1) if block else None
+            if block and validation not in datasets:
+                datasets.append(validation)
+            if block:
+                continue
+        record = _basicsr(line)
+        if record is not None:
+            basicsr = True
+            if record[3]:
+                yield (*record, False)
+            continue
         if line[:1] in "e " and line[:16].lstrip().startswith("epoch"):
             head = _TABLE_HEAD.match(line)
             if head:
@@ -518,7 +586,7 @@ def _position_record(line: str, within: tuple[int, int, float] | None
         if after is None:
             after, first = m.end(), m
         key = m.group(1).lower()
-        positions.setdefault(key, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
+        positions.setdefault(key, (_count(m.group(2)), _count(m.group(3)) if m.group(3) else None))
         bracket = _BRACKET_STEP.match(line, m.end()) if key == "epoch" and m.group(3) is None else None
         if bracket and bracket.group(3) is None:  # MetricLogger: `Epoch: [3]  [ 40/782]`
             positions.setdefault("step", (int(bracket.group(1)), int(bracket.group(2))))
@@ -680,8 +748,8 @@ def records(grammar: str, lines: Iterable[str], by_step: bool = True,
 
 
 def sniff(text: str) -> str | None:
-    """The grammar a file's head shows, or None: a Keras epoch block, an iteration line or a TQDM epoch
-    bar with a loss in it (one is enough: a verbose bar fills 16 KiB before its first epoch ends); else
+    """The grammar a file's head shows, or None: a Keras epoch block, an iteration line, a BasicSR MessageLogger
+    line with an `l_` term or a TQDM epoch bar with a loss in it (one is enough: a verbose bar fills 16 KiB before its first epoch ends); else
     the Trainer's dicts or plain-line records with a loss, whichever the head holds more of (a config
     dict printed before a loop's lines is no Trainer log), MIN_RECORDS plain lines at least."""
     lines = list(_screen(_LINE_BREAK.split(text)))  # as read() splits: carriage returns and newlines only
@@ -689,6 +757,8 @@ def sniff(text: str) -> str | None:
         return "keras"
     if any(_has_loss(pairs) for _, pairs in _pipes(lines)):
         return "pipes"
+    if any(record is not None and any(k.startswith("l_") for k in record[3]) for record in map(_basicsr, lines)):
+        return "basicsr"  # its losses are `l_` terms
     dicts = console_hf.looks_like(lines)
     if not dicts and any(_TQDM_EPOCH.search(line) and "loss" in line.lower() for line in lines):
         return "lines"
@@ -749,9 +819,10 @@ def claim(tree) -> list[RunSource]:
             continue
         head = head_text(path)  # the first 16 KiB; empty on any OS error: never raises
         grammar = sniff(head)
-        if grammar is None and (_TQDM.search(head) or _long_preamble(head)):
+        if grammar is None and (_TQDM.search(head) or _long_preamble(head) or _BASICSR_OPTIONS.search(head)):
             # a slow run's bar redraws fill the head before its first logged line, or a framework's start-up
-            # log lines do (TensorFlow/XLA/absl warnings before a JAX training's first metrics)
+            # log lines do (TensorFlow/XLA/absl warnings before a JAX training's first metrics, BasicSR's options
+            # dump and the warnings after it)
             grammar = sniff(head_text(path, DEEP_SNIFF_BYTES))
         if grammar is None or (grammar == "hf" and folder in trainer_above):
             continue  # (the Trainer's printout beside its own output_dir: its side output)
