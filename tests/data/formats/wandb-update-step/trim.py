@@ -7,33 +7,16 @@ summary, system-stats and environment records are left out.
 """
 from __future__ import annotations
 
-import struct
 import sys
-import zlib
 from pathlib import Path
 
-from advisor.ingest.wandb_log import BLOCK, fields, split_records
+from advisor.ingest.wandb_log import fields, split_records
+
+# the SDK's framing, as the W&B reader's tests write it
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from test_ingest_wandb import frame_records as frame  # noqa: E402
 
 HISTORY = 2  # wandb_internal.Record.history
-
-
-def frame(records: list[bytes]) -> bytes:
-    out = bytearray(b":W&B" + struct.pack("<H", 0xBEE1) + b"\x00")
-    for data in records:
-        begin, left = True, data
-        while True:
-            room = BLOCK - len(out) % BLOCK
-            if room < 7:
-                out += b"\x00" * room
-                room = BLOCK
-            piece, left = left[: room - 7], left[room - 7:]
-            end = not left
-            kind = 1 if begin and end else 2 if begin else 4 if end else 3
-            out += struct.pack("<IHB", zlib.crc32(bytes([kind]) + piece), len(piece), kind) + piece
-            begin = False
-            if end:
-                break
-    return bytes(out)
 
 
 def main(src: Path, out: Path, first: int = 40, last: int = 10) -> None:
