@@ -24,6 +24,7 @@ import numpy as np
 
 from advisor.model import Curves, Measurement
 from advisor.priors import lr_over_usual, lr_over_usual_bound
+from advisor.signals.metrics import past_chance
 from advisor.signals.robust import (
     diff_sigma, finite_curve, has_points, head_level, lowess, percent_scale, tail_level, theil_sen,
 )
@@ -314,10 +315,8 @@ def _accuracy_pinned(curves: Curves) -> bool:
         y = a.y[np.isfinite(a.y)]
         if len(y) < ACC_PINNED_N:
             continue
-        C = curves.num_classes
-        chance = 1.0 / C if C and C > 1 else 0.5
         level = float(y[0]) / percent_scale(y)
-        return bool(float(np.ptp(y)) == 0.0 and level < chance + 0.5 * (1.0 - chance))
+        return bool(float(np.ptp(y)) == 0.0 and not past_chance(curves, level, 0.5))
     return False
 
 

@@ -883,11 +883,14 @@ def _came_back_to_learnt(y: np.ndarray, curves: Curves) -> bool:
 def _stopped_blown_up(y: np.ndarray) -> bool:
     """The last logged value is >= LAST_BLOWUP x the start (the median of the first three points, the
     first point of a log under 20) and x the median: the run stopped on a blow-up (see STOPPED)."""
-    n = len(y)
-    if n < MIN_DIV_POINTS:
-        return False
-    start = float(median(y[:3 if n >= 20 else 1]))
-    return start > 0 and float(y[-1]) >= LAST_BLOWUP * max(start, float(median(y)))
+    return len(y) >= MIN_DIV_POINTS and _blown_up_value(float(y[-1]), y)
+
+
+def _blown_up_value(value: float, y: np.ndarray) -> bool:
+    """`value` >= LAST_BLOWUP x the start of the loss `y` (the median of its first three points, its first
+    point for a log under 20) and x its median."""
+    start = float(median(y[:3 if len(y) >= 20 else 1]))
+    return start > 0 and value >= LAST_BLOWUP * max(start, float(median(y)))
 
 
 def _blew_up_after_last_log(tail: UnloggedTail | None, y: np.ndarray) -> bool:
@@ -900,10 +903,7 @@ def _blew_up_after_last_log(tail: UnloggedTail | None, y: np.ndarray) -> bool:
     last logged loss."""
     if tail is None or not len(y):
         return False
-    if not math.isfinite(tail.mean):
-        return True
-    start = float(median(y[:3 if len(y) >= 20 else 1]))
-    return start > 0 and tail.mean >= LAST_BLOWUP * max(start, float(median(y)))
+    return not math.isfinite(tail.mean) or _blown_up_value(tail.mean, y)
 
 
 def _ends_far_above_first_value(y: np.ndarray) -> bool:

@@ -25,6 +25,14 @@ MATCH = {"train_acc": "train_loss", "val_acc": "val_loss"}
 TRAIN_AHEAD = 0.3
 
 
+def past_chance(curves: Curves, accuracy: float, share: float) -> bool:
+    """Whether `accuracy` (a fraction) is at least `share` of the way from chance (1/C for the run's number
+    of classes; 1/2 when it is unknown) to perfect."""
+    C = curves.num_classes
+    chance = 1.0 / C if C and C > 1 else 0.5
+    return accuracy >= chance + share * (1.0 - chance)
+
+
 def _train_learned(curves: Curves, role: str, val_end: float) -> bool | None:
     """For a val accuracy: whether the training accuracy learned while it did not (TRAIN_AHEAD); None for
     a training accuracy, or without one."""
@@ -37,9 +45,7 @@ def _train_learned(curves: Curves, role: str, val_end: float) -> bool | None:
     if len(ty) < 2:
         return None
     t_end = tail_level(ty, 0.1, 2) / percent_scale(ty)
-    C = curves.num_classes
-    chance = 1.0 / C if C and C > 1 else 0.5
-    return bool(t_end >= chance + 0.5 * (1.0 - chance) and t_end - val_end >= TRAIN_AHEAD)
+    return bool(past_chance(curves, t_end, 0.5) and t_end - val_end >= TRAIN_AHEAD)
 
 
 def measure_metric_stall(curves: Curves, role: str) -> Measurement | None:

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from advisor.model import Curves, Measurement
+from advisor.signals.metrics import past_chance
 from advisor.signals.robust import (
     bin_medians, diff_sigma, finite_curve, finite_xy, has_points, interp_at, longest_flat, longest_flat_high,
     lr_change_points, odd, percent_scale, running_median, theil_sen,
@@ -512,10 +513,8 @@ def _chance_classes(curves: Curves, level: float, x_start: float, x_end: float) 
 def _accuracy_learned(curves: Curves, x_start: float, x_end: float, unknown: bool | None = False) -> bool | None:
     """The val accuracy (else the training accuracy) over [x_start, x_end], its median, is at
     least LEARNED_ACC of the way from chance to perfect; `unknown` when no accuracy is logged."""
-    C = curves.num_classes
-    chance = 1.0 / C if C and C > 1 else 0.5
     acc = _stall_accuracy(curves, x_start, x_end, min_points=2)
-    return unknown if acc is None else acc >= chance + LEARNED_ACC * (1.0 - chance)
+    return unknown if acc is None else past_chance(curves, acc, LEARNED_ACC)
 
 
 def _still_falling(curves: Curves, role: str, length: float) -> bool:

@@ -74,7 +74,6 @@ def measure_rl(curves: Curves, role: str) -> Measurement | None:
     if len(y) < MIN_N:
         return None
     n = len(y)
-    w = odd(max(3, n // 10))
     levels, counts = np.unique(y, return_counts=True)
     # (a reward pinned at one value, a dead policy's -100 with a few other episodes, keeps its medians)
     outcomes = len(levels) <= OUTCOME_LEVELS and float(np.max(counts)) <= OUTCOME_PINNED * n
@@ -88,7 +87,7 @@ def measure_rl(curves: Curves, role: str) -> Measurement | None:
         # standard error of that difference on noise alone
         noise = OUTCOME_SIGMAS * float(np.std(y)) * math.sqrt(1.0 / w + 1.0 / k)
     else:
-        t = running_median(y, w)
+        t = running_median(y, odd(max(3, n // 10)))
         head, tail = head_level(y, 0.1), tail_level(y, 0.1)
         level = max(abs(float(median(y))), 1e-12)
         noise = 0.0
