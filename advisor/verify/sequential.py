@@ -159,8 +159,7 @@ def verdict_confidence(verdict: str, judge, base, fix, effect: dict[str, Any]) -
     guards_b = [n.guard for n in base.numbers]
     guards_f = [n.guard for n in fix.numbers]
     if verdict == "confirmed":
-        on_value = max(_or(prob_below(base.values, fix.values, V.CONFIRM_RATIO, floor), 0.0),
-                       _progress_prob(judge, base, fix))
+        on_value = _or(_reach_prob(judge, base, fix, floor), 0.0)
         on_guard = _or(prob_below(guards_b, guards_f, V.GUARD_GAIN, DEFAULT_FLOOR), 0.0)
         cleared = effect.get("problem_fix", 1) == 0 and effect.get("problem_baseline", 0) > 0
         return round(max(on_value, on_guard if cleared else 0.0), 3)
@@ -172,10 +171,7 @@ def verdict_confidence(verdict: str, judge, base, fix, effect: dict[str, Any]) -
             return round(1 - 0.5 ** (n + 1), 3)
         # refuted = the fix did not help enough: the complement of reaching the confirm threshold
         worse = 1 - _or(prob_below(guards_b, guards_f, V.TRADE_RATIO, DEFAULT_FLOOR), 1.0)
-        short = 1 - max(_or(prob_below(base.values, fix.values, V.CONFIRM_RATIO, floor), 1.0)
-                        if not getattr(judge, "progress", False) else
-                        _or(prob_below(base.values, fix.values, V.CONFIRM_RATIO, floor), 0.0),
-                        _progress_prob(judge, base, fix))
+        short = 1 - _or(_reach_prob(judge, base, fix, floor), 1.0)
         return round(max(worse, short), 3)
     if verdict == "not-reproduced":
         pb, kb = base.problems()
@@ -183,14 +179,17 @@ def verdict_confidence(verdict: str, judge, base, fix, effect: dict[str, Any]) -
     return None
 
 
-def _progress_prob(judge, base, fix) -> float:
-    """For a judge that also reads progress: P(the fix's start / fall is below CONFIRM_RATIO x the
-    baseline's), i.e. it fell >= 1.25x as far; 0 for other judges."""
+def _reach_prob(judge, base, fix, floor: float) -> float | None:
+    """P(the fix reaches the confirm threshold): its judged number below CONFIRM_RATIO x the baseline's, or,
+    for a judge that also reads progress, its start / fall (it fell >= 1.25x as far), whichever is likelier;
+    None when neither can be read."""
     from advisor.verify import verdict as V
 
-    if not getattr(judge, "progress", False):
-        return 0.0
-    return _or(prob_below(V.progress_numbers(base), V.progress_numbers(fix), V.CONFIRM_RATIO, PROGRESS_FLOOR), 0.0)
+    probs = [prob_below(base.values, fix.values, V.CONFIRM_RATIO, floor)]
+    if judge.progress:
+        probs.append(prob_below(V.progress_numbers(base), V.progress_numbers(fix), V.CONFIRM_RATIO, PROGRESS_FLOOR))
+    known = [p for p in probs if p is not None]
+    return max(known) if known else None
 
 
 def _or(p: float | None, default: float) -> float:

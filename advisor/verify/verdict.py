@@ -31,7 +31,7 @@ Decision, in order (`decide`):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -94,7 +94,7 @@ def judge_for(finding: Finding) -> Judge:
         from advisor.roles import classify
 
         if classify(finding.metric).split == "val":
-            j = Judge(j.pattern, "val_loss", j.family, j.key, j.own, j.label, "val_loss", j.must_clear)
+            j = replace(j, role="val_loss", guard_role="val_loss")
     return j
 
 
@@ -162,11 +162,15 @@ def _start_level(curve) -> float:
 PROGRESS_MIN = 0.03
 
 
+def _falls(arm: "ArmNumbers") -> list[float]:
+    """Per seed: how far the judged number fell from the curve's start (NaN when either is not finite)."""
+    return [n.start - n.value for n in arm.numbers]
+
+
 def progress_numbers(arm: "ArmNumbers") -> list[float]:
     """Per seed: start / (start - final), lower is better; inf for no fall, NaN when not measurable."""
     out = []
-    for n in arm.numbers:
-        fall = n.start - n.value
+    for n, fall in zip(arm.numbers, _falls(arm)):
         if not (math.isfinite(n.start) and math.isfinite(n.value)) or n.start <= 0:
             out.append(math.nan)
         else:
@@ -181,8 +185,8 @@ def _progress_improved(base: "ArmNumbers", fix: "ArmNumbers", eff: dict[str, flo
     p = effect_sizes(qb, qf)
     if "ratio" not in p:
         return False
-    falls_b = [n.start - n.value for n in base.numbers if math.isfinite(n.start - n.value)]
-    falls_f = [n.start - n.value for n in fix.numbers if math.isfinite(n.start - n.value)]
+    falls_b = [f for f in _falls(base) if math.isfinite(f)]
+    falls_f = [f for f in _falls(fix) if math.isfinite(f)]
     starts = [n.start for n in base.numbers + fix.numbers if math.isfinite(n.start) and n.start > 0]
     if not falls_b or not falls_f or not starts:
         return False
@@ -226,7 +230,7 @@ def final_level(curve) -> float:
 
 def _own(kind: str, curves: Curves, role: str) -> float:
     """Fallback numbers, kept deliberately simple and scale-free."""
-    from advisor.signals.robust import head_level, level_scale, mad_sigma, trend
+    from advisor.signals.robust import level_scale, mad_sigma, trend
 
     c = curves.get(role)
     if c is None or len(c) == 0:
@@ -236,7 +240,7 @@ def _own(kind: str, curves: Curves, role: str) -> float:
     if kind == "end_start":
         if not np.isfinite(y[-1]):
             return math.inf
-        head = head_level(fin, 0.1)
+        head = _start_level(c)
         return final_level(c) / head if head > 0 else math.nan
     if kind == "final":
         return final_level(c)
