@@ -165,3 +165,10 @@ def test_slow_convergence_is_confirmed_by_progress_not_only_by_the_final_level()
     little = _started([2.18, 2.185, 2.18], 2.30, [True] * 3, [2.18, 2.185, 2.18])
     assert decide(j, base, little)[0] != "confirmed"
     assert decide(JUDGES["plateau"], base, fix)[0] == "inconclusive"
+
+
+def test_a_slow_finding_on_a_val_metric_keeps_its_progress_reading():
+    f = Finding(rule="SLOW001", pattern="slow_convergence", severity="warning", metric="val_loss", start_step=None,
+                end_step=None, summary="")
+    j = judge_for(f)
+    assert (j.role, j.guard_role, j.progress, j.must_clear) == ("val_loss", "val_loss", True, False)
