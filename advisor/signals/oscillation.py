@@ -240,6 +240,19 @@ VAL_MOVE_UP = 0.3
 # is called: a fast drop, then bouncing (`late_only`), the val loss moving as an oscillating loss does
 # where it is logged
 WITHIN_USUAL = 1.0
+# A val loss that moves as the labellers' oscillating full-batch loss does (`val_moves`, from
+# VAL_MOVES_MIN_N evaluations) is the call by itself while the training loss's second half stays >=
+# TRAIN_HIGH of its start: the net has not memorised its data, so the val loss moves with the weights,
+# as the full-batch train loss does. Below it, a memorised net's val loss wanders on a train loss near
+# zero that the labellers read against 5% of its start. Over the 17 tuning corpora of both generators
+# (2,990 runs), such runs the other cases left uncalled (no divergence or plateau finding either):
+# labelled oscillation 10 with the train level at 0.18-0.84 of its start (Keras / epoch logs of 10-20
+# evaluations, whose second half's 5-9 changes the 12-evaluation `val_moves` did not read, and a
+# per-step RMSprop 0.01 log whose bouncing settled), against 2 not (a healthy SGD 0.5 batch-4 net at
+# 0.36, a plateau at SGD 1.0 at 0.88); 15 healthy or overfitting nets at <= 0.11 (0.107: a warmup to
+# Adam 0.3). Under a decaying LR the val loss must still move over its last third (`_still_moving`).
+TRAIN_HIGH = 0.15
+VAL_MOVES_MIN_N = 10
 
 
 def lr_within_usual(hparams: dict) -> bool:
@@ -368,15 +381,21 @@ def settled(vy: np.ndarray) -> bool:
     return bool(lvl > 0 and float(np.mean(np.abs(np.diff(z)))) <= VAL_SETTLED * lvl)
 
 
-def val_moves(vy: np.ndarray) -> bool | None:
+def val_moves(vy: np.ndarray, min_n: int = 12) -> bool | None:
     """Whether the val loss's second half moves as the labellers' oscillating full-batch loss does:
     mean |change| >= VAL_MOVE of its level and >= VAL_MOVE_UP of the changes up by more than 2% of it,
     the up share read over the second half or over the last two thirds (the window of `bounce`)
-    (None: fewer than 12 evaluations, too few for the second half's six changes)."""
+    (None: fewer than `min_n` evaluations; 12 give the second half six changes). Under 12, the half
+    is the labellers' own: their full-batch loss has one more point, the untrained net's, so its
+    second half starts one evaluation earlier (10 evaluations: the last six, five changes)."""
     vy = np.asarray(vy, dtype=np.float64)
-    if len(vy) < 12:
+    if len(vy) < min_n:
         return None
-    half, level = _second_half_level(vy)
+    if len(vy) < 12:
+        half = vy[(len(vy) + 1) // 2 - 1:]
+        level = max(float(median(half)), LOW_LEVEL * abs(float(vy[0])))
+    else:
+        half, level = _second_half_level(vy)
     if level <= 0:
         return None
     d = np.diff(half)
@@ -392,6 +411,26 @@ def val_moves(vy: np.ndarray) -> bool | None:
     # diverged runs (judged by `divergence`) or to train losses under 5% of their start)
     late = np.diff(vy[len(vy) // 3:])
     return bool(max(float(np.mean(d > 0.02 * level)), float(np.mean(late > 0.02 * level))) >= VAL_MOVE_UP)
+
+
+def _lr_decays(curves: Curves, x: np.ndarray) -> bool:
+    """Whether the logged LR ends at <= half its value at the curve's mid-point: a decaying schedule."""
+    lx, ly = finite_xy(curves.get("lr"))
+    if len(ly) < 3:
+        return False
+    at_mid = ly[min(int(np.searchsorted(lx, x[0] + 0.5 * (x[-1] - x[0]))), len(ly) - 1)]
+    return bool(at_mid > 0 and ly[-1] <= 0.5 * at_mid)
+
+
+def _still_moving(vy: np.ndarray) -> bool:
+    """Whether the val loss still moves over its last third (>= 3 changes): mean |change| >= VAL_MOVE
+    of the second half's level, so the moves of `val_moves` are not all early in the half, where a
+    decaying schedule calmed them (a Keras regression under a warmup to Adam 0.1 and a linear decay
+    to 0: val 0.99 -> 0.71 -> 0.54 at the half's start, then within 5%; labelled healthy)."""
+    vy = np.asarray(vy, dtype=np.float64)
+    late = vy[-max(4, len(vy) // 3 + 1):]
+    level = max(float(median(vy[len(vy) // 2:])), LOW_LEVEL * abs(float(vy[0])))
+    return bool(level > 0 and float(np.mean(np.abs(np.diff(late)))) >= VAL_MOVE * level)
 
 
 class StepEvidence(NamedTuple):
@@ -865,6 +904,13 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
     seg = _core(x, y, inner, confirm, prior, prior_batch, averaged, confirm_n, moves, val_only)
     if val_settled and seg["detected"]:
         seg.update(detected=False, late_only=False, onset=None)
+    # (the val loss moves as the labellers' oscillating full-batch loss does, from 10 evaluations on,
+    # while the training loss's second half stays >= TRAIN_HIGH of its start: see TRAIN_HIGH)
+    val_called = False
+    if confirm is not None and not seg["detected"] and not val_settled and seg["lvl_rel"] >= TRAIN_HIGH \
+            and val_moves(vy, min_n=VAL_MOVES_MIN_N) and (_still_moving(vy) or not _lr_decays(curves, x)):
+        val_called = True
+        seg.update(detected=True, late_only=False, onset=float(x[len(x) // 2]))
     spike_driven = False
     if confirm is not None and confirm >= SPARSE_VAL_BOUNCE and not seg["detected"] and seg["lvl_rel"] < LOW_LEVEL:
         from advisor.signals.spikes import measure_spikes
@@ -929,6 +975,9 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
         note = f"the loss jumps at every epoch boundary (period {period:g}): data not shuffled?"
     elif val_only_moves and seg["detected"]:
         note = "the val loss (logged alone) climbs and falls back again and again at an LR far above the usual range"
+    elif val_called and seg["detected"]:
+        note = (f"the val loss climbs and falls back again and again in the second half while the training loss "
+                f"stays at {seg['lvl_rel']:.0%} of its start")
     elif values["spike_driven"]:
         note = f"recurring spikes while the val loss bounces by {confirm:.0%} of its level"
     elif detected:
