@@ -49,3 +49,16 @@ def test_val_moves_reads_ten_evaluations_on_the_labellers_half():
     assert val_moves(bouncing) is None  # the default needs 12
     assert val_moves(bouncing, min_n=10) is True
     assert val_moves([2.0, 1.6, 1.3, 1.1, 1.0, 0.95, 0.9, 0.87, 0.85, 0.84], min_n=10) is False
+
+
+def test_sparse_train_only_samples_at_a_far_too_high_lr_need_not_grow_past_the_start():
+    """g37 0026, PyTorch TensorBoard, train-only, moons at Adam 0.1 (100x the usual top), 30 losses
+    sampled every 10 steps: they bounce 12.5% (0.24 -> 0.35 -> 0.28 -> 0.31 -> 0.37 -> 0.46 ...), and
+    the start's samples were as noisy (1.4x), so the noise-growth test of an unknown LR refused it.
+    Labelled oscillation (its full-batch loss moves 11% per evaluation): at such an LR, as on dense
+    logs, the bouncing is the LR's."""
+    r = _diagnose("g2osc22-g37-0026-moons-adam_high")
+    m = measurement(r, "oscillation", "train_loss")
+    assert m.values["val_bounce"] is None and m.values["noise_vs_start"] < 1.5
+    assert "oscillation" in _patterns(r)
+    assert first_action(r) == "lower_lr"

@@ -108,6 +108,17 @@ MIN_NEIGHBOURS = 5
 # < 0.15, the LR prior, a fast first quarter) or were already called
 SHORT_TAIL = 8
 TAIL_NOISE = 0.03
+# Flattening, not slow: the labellers call slow only when the last quarter of the evaluations still
+# makes >= 15% of the fall (bench/make_corpus_oos.CRITERIA["slow_tail"]); a run whose val loss, read the
+# same way (`_val_tail`: its last quarter's share of the fall from the start, the start being the first
+# logged training or val loss, the higher), makes < FLAT_TAIL of it and already ends below FLAT_LEVEL of
+# that start is converging to its floor, however steep the trend of its tail reads. Over the 17 tuning
+# corpora (253 runs labelled slow or called SLOW001 with a val loss logged): the 5 healthy runs called
+# slow read tail shares 0.063-0.084 at 0.36-0.46 of their start (SGD 5e-4 to 1e-3, Adagrad 3e-4, flat at
+# 30-44% of their start); the 6 slow ones with shares under 0.10 end at 0.57-0.89 of theirs (a val loss
+# that flattened while the full-batch loss still fell)
+FLAT_TAIL = 0.10
+FLAT_LEVEL = 0.5
 
 
 def _trend(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -245,6 +256,25 @@ def _val_agrees(curves: Curves) -> dict | None:
     return values
 
 
+def _val_tail(curves: Curves) -> tuple[float, float] | None:
+    """(the val loss's last quarter's share of its fall from the start, its end / the start), read as
+    the labellers read their full-batch loss (its evaluations plus the untrained net's point: the
+    quarter starts one evaluation earlier than the val loss's own), the start the first logged training
+    or val loss, the higher; None without both curves or a fall."""
+    fv = finite_curve(curves, "val_loss", MIN_N)
+    ft = finite_curve(curves, "train_loss", MIN_N)
+    if fv is None or ft is None:
+        return None
+    vy, ty = fv[2], ft[2]
+    start = max(float(ty[0]), float(vy[0]))
+    fall = start - float(vy[-1])
+    if not (start > 0 and fall > 0):
+        return None
+    n_fb = len(vy) + 1
+    q = n_fb - max(2, n_fb // 4) - 1
+    return float((vy[q] - vy[-1]) / fall), float(vy[-1] / start)
+
+
 def _early_share(curves: Curves, role: str, values: dict) -> float | None:
     """The share of the fall made in the first quarter, read on the cleaner curve: the validation
     loss when it is logged and falls too (evaluated on a fixed set, it has no batch noise to put
@@ -351,6 +381,11 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
         # a late start has got going: >= 3% below its start (VAL_MIN_DROP, a stall's bound)
         late_start = flat_first and values["rel_drop"] is not None and values["rel_drop"] >= VAL_MIN_DROP
     values["late_start"] = late_start
+    flattening = None
+    if detected:
+        vt = _val_tail(curves)
+        if vt is not None and vt[0] < FLAT_TAIL and vt[1] < FLAT_LEVEL:
+            detected, flattening = False, vt
     if detected and _accuracy_pinned(curves):
         detected = False
         note = "the accuracy never changed: a loss sliding toward the class prior, not a net learning slowly"
@@ -358,7 +393,10 @@ def measure_slow_convergence(curves: Curves, role: str) -> Measurement | None:
         from advisor.signals.divergence import run_divergence
 
         detected = run_divergence(curves) is None  # a diverged run is judged by `divergence` alone
-    if late_start:
+    if flattening is not None:
+        note = (f"the val loss's last quarter made only {flattening[0]:.0%} of its fall and it ends at "
+                f"{flattening[1]:.0%} of its start: flattening toward its floor, not slow")
+    elif late_start:
         note = (f"made only {values['early_share']:.1%} of its fall in the first quarter of the run: flat first, "
                 "then falling (a late start, not slow all along)")
     elif values["front_share"] is not None and values["front_share"] > SLOW_FRONT:

@@ -636,8 +636,12 @@ def _core(x: np.ndarray, y: np.ndarray, cuts: list[float], confirm: float | None
                 big = val_ok and lvl_rel >= 0.05 and rel2 >= SPARSE_OFF_TREND and climbs_back(y)
         else:
             # a sparse step log samples per-step losses, noisy when healthy: past the start's noise
+            # (at an LR >= 5x the usual top the bouncing is the LR's without growing past the start's noise,
+            # as on dense logs (STEP_LEVEL_CASES): a net at Adam 0.1 or NAdam 0.06, 30-50 sampled losses
+            # bouncing 12-18% with their start as noisy (1.0-1.4x), labelled oscillation (gen2 g37 0026,
+            # g40 0044); over the 17 tuning corpora nothing else changes)
             big = tb >= 2 * SPARSE_BOUNCE * 1.5 and lvl_rel >= 0.05 and scd >= 0.3 \
-                and (averaged or noise_grew)
+                and (averaged or noise_grew or (prior is not None and prior >= PRIOR_HIGH))
             # at the top of the usual range or a little above, the dense logs' test: the bouncing is a
             # sizeable share of the progress made (a digits CNN at Adam 1e-3 whose samples bounce 7.8x
             # its start's noise, 3% of its fall from 2.3 to 0.23: a classification loss gets relatively
