@@ -95,6 +95,7 @@ ANNEALED = 0.8
 # of that start (2.2 for one that rose first), seed 002's planted saddles (signals.synthetic, 80
 # draws) at 0.76-1.17, the two healthy runs' pauses at 0.45 and 0.63.
 PAUSE_LEVEL = 0.7
+VAL_LEARNS = 0.2  # a val loss falling >= 20% through a training loss's flat stretch: the net is learning
 # ... and the points of a training loss logged by the first evaluation show where the run started
 # when they sit more than this many times the loss's point-to-point noise above its own start
 # (convergence.START_NOISE)
@@ -390,6 +391,8 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         saddle = stall = False
     if (saddle or stall) and not is_acc and _accuracy_learned(curves, x_start, x_end):
         saddle = stall = False
+    if (saddle or stall) and role == "train_loss" and _val_learns(curves, x_start, x_end):
+        saddle = stall = False
     detected = saddle or stall
     values = {
         "length_fraction": length, "level_rel_start": level_rel_start, "at_chance": bool(at_chance),
@@ -515,6 +518,28 @@ def _accuracy_learned(curves: Curves, x_start: float, x_end: float, unknown: boo
     least LEARNED_ACC of the way from chance to perfect; `unknown` when no accuracy is logged."""
     acc = _stall_accuracy(curves, x_start, x_end, min_points=2)
     return unknown if acc is None else past_chance(curves, acc, LEARNED_ACC)
+
+
+def _val_learns(curves: Curves, x_start: float, x_end: float) -> bool:
+    """Whether the val loss falls through a training loss's flat stretch: >= 4 evaluations inside it,
+    falling significantly (Theil-Sen) by >= VAL_LEARNS of its level where the stretch starts. The val
+    loss, evaluated on a fixed set, shows the net learning where a per-step minibatch loss that noise
+    keeps flat cannot; the labellers' stall never falls 3% on the training set. It must end the stretch
+    below the training loss's first logged value: a val loss coming down from an early blow-up (Adagrad
+    1.0: 5.6 -> 1.4, the run having begun at 1.1) is recovering, not learning."""
+    found = finite_curve(curves, "val_loss", MIN_N)
+    tr = finite_curve(curves, "train_loss", MIN_N)
+    if found is None or tr is None:
+        return False
+    _, vx, vy = found
+    inside = (vx >= x_start) & (vx <= x_end)
+    if inside.sum() < 4:
+        return False
+    ts = theil_sen(vx[inside], vy[inside])
+    level = float(ts.intercept + ts.slope * vx[inside][0])
+    below_start = float(vy[inside][-1]) < float(tr[2][0])
+    return bool(ts.significant_down and level > 0 and below_start
+                and -ts.slope * (vx[inside][-1] - vx[inside][0]) >= VAL_LEARNS * level)
 
 
 def _still_falling(curves: Curves, role: str, length: float) -> bool:

@@ -1,0 +1,26 @@
+"""A training loss's flat stretch against a val loss that falls through it, on recorded trainings of the
+second generator (bench/make_corpus_gen2.py), session 22; copied under tests/data/oos/g2stall22-...
+"""
+from __future__ import annotations
+
+from recorded import core_patterns as _patterns
+from recorded import diagnose_recorded as _diagnose
+
+
+def test_a_val_loss_falling_a_third_through_the_stretch_is_a_net_learning():
+    """g40 0098, a W&B run history, Friedman regression at Adagrad 0.02: 12 per-step training losses
+    sampled every 25 steps bounce flat (0.21 ... 0.24, minibatch noise), while the val loss falls at
+    every evaluation, 0.276 -> 0.182, below where the training loss began. Labelled healthy; was PLT003
+    "stalls at 114% of its starting level" with lower-the-LR advice."""
+    r = _diagnose("g2stall22-g40-0098-friedman-healthy_adagrad")
+    assert "plateau" not in _patterns(r)
+
+
+def test_a_val_loss_recovering_from_an_early_blow_up_is_no_learning():
+    """g36 0130, PyTorch TensorBoard, diabetes at Adagrad 1.0: the training loss jumps from 1.1 to 9.6 in
+    its first steps, the val loss comes back down 5.6 -> 1.4 but never below where the run began.
+    Labelled plateau (the full-batch loss sits at its start for half the run): the val loss's fall is
+    a recovery, and the stall reading stands."""
+    r = _diagnose("g2stall22-g36-0130-diabetes-adagrad_high")
+    m = [m for m in r.measurements if m.family == "plateau" and m.role == "train_loss"][0]
+    assert m.detected
