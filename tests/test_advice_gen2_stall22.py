@@ -24,3 +24,17 @@ def test_a_val_loss_recovering_from_an_early_blow_up_is_no_learning():
     r = _diagnose("g2stall22-g36-0130-diabetes-adagrad_high")
     m = [m for m in r.measurements if m.family == "plateau" and m.role == "train_loss"][0]
     assert m.detected
+
+
+def test_a_loss_stuck_at_chance_that_bounces_is_one_plateau_not_an_oscillation_too():
+    """g41 0105, moons at SGD 0.5, batch 4 (no hparams logged): the loss sits at ln 2 from start to end
+    and bounces around it. Labelled plateau (the labellers never call a stall oscillating); PLT001 and
+    OSC001 both fired. The stall explains the bouncing: one finding, lower the LR first, its text
+    naming the bouncing."""
+    r = _diagnose("g2stall22-g41-0105-moons-sgd_small_batch_high")
+    assert _patterns(r) == {"plateau"}
+    osc = [m for m in r.measurements if m.family == "oscillation" and m.role == "train_loss"][0]
+    assert osc.detected
+    first = r.findings[0]
+    assert first.rule == "PLT001" and first.recommendations[0].action == "lower_lr"
+    assert "bounces around its stall" in first.recommendations[0].text
