@@ -34,3 +34,18 @@ def test_the_bars_sit_between_the_labelled_runs():
     """The tuning corpora's healthy runs called slow read tail shares <= 0.084 at <= 0.46 of their start;
     the slow ones under a 0.10 share end at >= 0.57: both bars sit in those gaps."""
     assert 0.084 < FLAT_TAIL < 0.15 and 0.46 < FLAT_LEVEL < 0.57
+
+
+def test_a_gru_slow_from_its_start_on_the_logged_curve_is_slow():
+    """s29 0173, a Lightning W&B run, a GRU counting task at NAdam 2e-4, 15 epochs: 1.42, 1.41, 1.39 ...
+    1.10, 1.06, 1.01, falling at every epoch and faster at the end. Labelled slow convergence (the
+    full-batch loss's first quarter made 12.3% of its fall, from the untrained net's 1.43); the logged
+    curve starts after the first epoch and reads 9.4%, which the old 10% bar called a late start and
+    nothing at all. Raise the LR."""
+    from advisor.signals.convergence import SLOW_EARLY
+
+    r = _diagnose("g2slow22-s29-0173-count-gru_slow")
+    m = [m for m in r.measurements if m.family == "slow_convergence" and m.role == "train_loss"][0]
+    assert SLOW_EARLY <= m.values["early_share"] < 0.10
+    assert "slow_convergence" in _patterns(r)
+    assert first_action(r) == "raise_lr"
