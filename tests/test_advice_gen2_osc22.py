@@ -49,6 +49,9 @@ def test_val_moves_reads_ten_evaluations_on_the_labellers_half():
     assert val_moves(bouncing) is None  # the default needs 12
     assert val_moves(bouncing, min_n=10) is True
     assert val_moves([2.0, 1.6, 1.3, 1.1, 1.0, 0.95, 0.9, 0.87, 0.85, 0.84], min_n=10) is False
+    # one climb of the half's five changes is enough on ten (VAL_MOVE_UP_FEW), none is not
+    assert val_moves([2.0, 1.5, 1.2, 1.0, 0.9, 1.1, 0.95, 0.9, 0.85, 0.8], min_n=10) is True
+    assert val_moves([2.0, 1.5, 1.2, 1.0, 1.4, 1.2, 1.0, 0.85, 0.7, 0.6], min_n=10) is False
 
 
 def test_sparse_train_only_samples_at_a_far_too_high_lr_need_not_grow_past_the_start():
@@ -62,3 +65,23 @@ def test_sparse_train_only_samples_at_a_far_too_high_lr_need_not_grow_past_the_s
     assert m.values["val_bounce"] is None and m.values["noise_vs_start"] < 1.5
     assert "oscillation" in _patterns(r)
     assert first_action(r) == "lower_lr"
+
+
+def test_ten_evaluations_one_climb_of_five_is_the_labellers_reading():
+    """g39 0010, Keras TensorBoard, moons at Adam 0.01, 10 epochs, no hparams: the val loss's last six
+    evaluations 0.226 -> 0.304 -> 0.268 -> 0.262 -> 0.224 -> 0.222 move 13% of their level per evaluation
+    with one climb of five (the labellers' 30% is two of their six changes). Labelled oscillation; it
+    was read as slow convergence with raise-the-LR advice."""
+    r = _diagnose("g2osc22-g39-0010-moons-adam_high")
+    assert "oscillation" in _patterns(r) and "slow_convergence" not in _patterns(r)
+    assert first_action(r) == "lower_lr"
+
+
+def test_ten_evaluations_whose_second_half_only_falls_do_not_move():
+    """s29 0125, a generic CSV, digits at NAdam 0.02, 10 epochs: the val loss bounces early (0.30, 0.23,
+    0.33, 0.20, 0.40) and then falls at every evaluation (0.33, 0.19, 0.17, 0.16, 0.13). Labelled healthy;
+    its robust bounce over the last two thirds (8% needed on fewer than 12 evaluations) called OSC004."""
+    r = _diagnose("g2osc22-s29-0125-digits-nadam_high")
+    m = measurement(r, "oscillation", "train_loss")
+    assert m.values["val_moves"] is False
+    assert "oscillation" not in _patterns(r)

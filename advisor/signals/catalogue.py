@@ -78,7 +78,7 @@ register(Family(
         "spike_driven": "bool: called on recurring spikes (>= 5) of this loss while the val loss bounces, not on its residual amplitude",
         "val_settled": "train_loss only: bool, the val loss stopped moving over its last quarter (<= 3% of its level per evaluation): its bouncing did not persist",
         "stalled_bounce": "bool: the bouncing is detected but belongs to a stalled loss (its trend never fell 5% below its start): the plateau rules' evidence, not an oscillation finding",
-        "val_moves": "train_loss only: bool or null (under 12 evaluations), the val loss's second half moves as the labellers' oscillating full-batch loss does: mean |change| >= 8.8% of its level, >= 30% of the changes up",
+        "val_moves": "train_loss only: bool or null (under 10 evaluations), the val loss's second half moves as the labellers' oscillating full-batch loss does: mean |change| >= 8.8% of its level, >= 30% of the changes up (on 10-11 evaluations one climb of the half's five changes)",
         "epoch_cumulative": "train_loss only: bool, the per-step loss was logged as its mean since the epoch began (Keras batch logs: moves shrinking as 1/k through each epoch) and is read as the per-step losses that make it",
     },
     fn="advisor.signals.oscillation:measure_oscillation",

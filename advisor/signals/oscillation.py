@@ -226,6 +226,7 @@ NEVER_FELL = 0.95
 # on moons and two plateaus of the pool, while every oscillating stuck-high call's val loss moves
 VAL_MOVE = 0.088
 VAL_MOVE_UP = 0.3
+VAL_MOVE_UP_FEW = 0.2
 # An LR known to be within the usual range is not what makes a loss bounce: where the optimizer is logged,
 # the LR the second half trained at is at most the top of its family's usual range for the batch
 # (`lr_over_usual_for_batch`); where only the LR is logged, at most the lowest top of any family (Adam's
@@ -410,7 +411,10 @@ def val_moves(vy: np.ndarray, min_n: int = 12) -> bool | None:
     # corpora nothing else changes verdict: the other val losses that now read as moving belong to
     # diverged runs (judged by `divergence`) or to train losses under 5% of their start)
     late = np.diff(vy[len(vy) // 3:])
-    return bool(max(float(np.mean(d > 0.02 * level)), float(np.mean(late > 0.02 * level))) >= VAL_MOVE_UP)
+    # (on fewer than 12 evaluations the half has five changes, and the labellers' 30% is two of the six their
+    # loss has: one climb of five is the nearest reading)
+    need = VAL_MOVE_UP if len(vy) >= 12 else VAL_MOVE_UP_FEW
+    return bool(max(float(np.mean(d > 0.02 * level)), float(np.mean(late > 0.02 * level))) >= need)
 
 
 def _lr_decays(curves: Curves, x: np.ndarray) -> bool:
@@ -896,7 +900,7 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
                 confirm = bounce(vy, ref)
                 confirm_n = len(vy)
                 val_settled = settled(vy)
-                moves = val_moves(vy)
+                moves = val_moves(vy, min_n=VAL_MOVES_MIN_N)
     averaged = c.x_kind == "epoch" or c.averaged
     y_logged = y
     cumulative = False
