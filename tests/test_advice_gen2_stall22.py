@@ -38,3 +38,13 @@ def test_a_loss_stuck_at_chance_that_bounces_is_one_plateau_not_an_oscillation_t
     first = r.findings[0]
     assert first.rule == "PLT001" and first.recommendations[0].action == "lower_lr"
     assert "bounces around its stall" in first.recommendations[0].text
+
+
+def test_a_first_epoch_a_little_above_chance_is_no_learning_to_relapse_from():
+    """s29 0248, a fastai CSV (error_rate, read as the val accuracy it complements), 4 classes at SGD 0.5
+    momentum 0.9: the first epoch's mean loss 1.27, then ln 4 (1.41) to the end; accuracy 43% at the first
+    evaluation, then 21-27%. Labelled plateau (the full-batch loss never fell 3%; the accuracy never beat
+    chance by 25 points): it was DIV006 'learned, then relapsed'. A stall at chance: lower the LR."""
+    r = _diagnose("g2stall22-s29-0248-classif-sgd_kill")
+    assert _patterns(r) == {"plateau"}
+    assert r.findings[0].recommendations[0].action == "lower_lr"

@@ -556,13 +556,16 @@ def _acc_collapse(curves: Curves, x: np.ndarray, y: np.ndarray) -> float | None:
     # learning, while one per-batch training accuracy of 32 samples (a Lightning probe at chance:
     # 37.5% once, then 0-28%) is noise.
     evaluated = curves.get("val_acc") is not None or _fine_grained(ay)
-    worse = evaluated and first > 0 and loss_tail * ACC_LEARNT >= first
+    low = float(np.percentile(ay, 10))
+    # (the accuracy must have shown the learning the loss's first point hides: its peak >= ACC_GAIN above its
+    # low, the labellers' "beat chance by 25 points"; SGD 0.5 momentum 0.9 on 4 classes, 43% at its first
+    # evaluation and 21-27% after, its loss 1.27 then ln 4, never learnt: a plateau)
+    worse = evaluated and first > 0 and loss_tail * ACC_LEARNT >= first and ay[i_peak] - low >= ACC_GAIN
     # ... or the val accuracy itself shows the learning and the wreck: >= ACC_GAIN above the best of
     # its last quarter, which ends flat (its median within ACC_FLOOR of its low, i.e. chance), the
     # labeller's own definition of a collapse. An epoch average hides the loss's dip (digits at SGD 0.5 momentum 0.9: loss 2.1,
     # 2.94, then ln 10; val accuracy 33%, 44%, then 7-11%); a net killed from the start never gets
     # that far above chance (30% once on 10 classes).
-    low = float(np.percentile(ay, 10))
     shown = evaluated and ay[i_peak] - float(np.max(ay[-k:])) >= ACC_GAIN and tail <= low + ACC_FLOOR
     if n < ACC_MIN_POINTS:
         # a short record (see ACC_SHORT_POINTS): its last quarter at the accuracy's floor and the loss
