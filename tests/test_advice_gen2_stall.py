@@ -155,8 +155,10 @@ def test_a_fall_that_comes_as_the_lr_anneals_is_no_saddle_breakout(name, flat_un
     # loss sits at 2.31 (ln 10) to the end (label: plateau, LR far too high); was add_batchnorm first
     ("g2stall7-s3-0086-digits-nadam_high", "PLT001", 2.69),
     # TensorBoard, SGD 0.5: 7,000 in the first steps, back to ~2.4 and stuck there (label: plateau,
-    # LR far too high at batch 4); PLT003's advice was lr_schedule first (PLT008 now reports the run)
-    ("g2stall7-s1-0013-digits-sgd_small_batch_high", "PLT003", 2736),
+    # LR far too high at batch 4); PLT003's advice was lr_schedule first (PLT008 now reports the run;
+    # since session 22 a loss up to 15% above ln k beside an accuracy at 1/k is at chance, so PLT001,
+    # not PLT003, is the stall rule that reads it)
+    ("g2stall7-s1-0013-digits-sgd_small_batch_high", "PLT001", 2736),
 ])
 def test_a_stall_the_loss_rose_far_above_first_gets_a_lower_lr_first(name, rule, rose):
     """A loss that rose >= 1.5x above where it started and where it stalls was thrown off by steps
@@ -219,8 +221,9 @@ def test_a_loss_that_falls_only_back_from_a_blow_up_gets_a_lower_lr_not_a_higher
     above its start and its stall (plateau.rose_above, here 196x) was thrown off by steps too large:
     lower the LR first, never raise it."""
     r = _diagnose("g2stall7-pool2-0144-blobs-momentum_0.99_blowup")
-    acc = [f for f in r.findings if f.rule == "ACC001"]
-    assert acc, [f.rule for f in r.findings]
+    # (since session 22 its ~1.9 on 6 classes, 6% above ln 6 beside an accuracy at 1/6, reads at chance:
+    # PLT001 reports it and explains the metric stall ACC001 read)
+    assert [f.rule for f in r.findings] == ["PLT001"]
     assert measurement(r, "plateau", "train_loss").values["rose_above"] >= 1.5
     actions = [a.action for f in r.findings for a in f.recommendations]
     assert actions[0] == "lower_lr" and "raise_lr" not in actions

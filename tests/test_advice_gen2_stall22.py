@@ -48,3 +48,17 @@ def test_a_first_epoch_a_little_above_chance_is_no_learning_to_relapse_from():
     r = _diagnose("g2stall22-s29-0248-classif-sgd_kill")
     assert _patterns(r) == {"plateau"}
     assert r.findings[0].recommendations[0].action == "lower_lr"
+
+
+def test_a_loss_a_little_above_ln_k_beside_an_accuracy_at_one_in_k_is_at_chance():
+    """g36 0053, Keras TensorBoard, digits (10 classes) at Adam 0.1, no hparams: the first epoch's mean
+    4.35, then 2.44-2.66 to the end (ln 10 = 2.30, up to 15% above: confident wrong outputs), the val
+    accuracy 7-12%. Labelled plateau; nothing was found (the chance level had to lie within 5% of ln k on
+    both sides). A net stuck at chance: lower the LR."""
+    from advisor.signals.plateau import CHANCE_LOSS_ABOVE
+
+    r = _diagnose("g2stall22-g36-0053-digits-adam_high")
+    m = [m for m in r.measurements if m.family == "plateau" and m.role == "train_loss"][0]
+    assert m.values["at_chance"] and 1.05 < m.values["level"] / 2.302585 <= 1 + CHANCE_LOSS_ABOVE
+    assert _patterns(r) == {"plateau"}
+    assert r.findings[0].recommendations[0].action == "lower_lr"
