@@ -110,6 +110,19 @@ def test_rules_cite_registered_sources_in_latin_script(rule):
         assert not NON_LATIN.search(text), f"{rule.id}{where}: non-Latin text outside a quote: {text!r}"
 
 
+EXAMPLE_LADDER = re.compile(r"\d\s*->\s*\d|\(\d[\d.e-]*, \d[\d.e-]*, \d")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_advice_texts_carry_no_example_values_of_their_own(rule):
+    """A recommendation's text names no LR or decay values of its own: the change beside it is the run's
+    (`lr: 4.6e-06 -> 1.4e-05`), and a text saying "one rung of the x3 ladder (0.001 -> 0.003 -> 0.01)"
+    beside it read as a second, contradicting change (issue 9: numbers in the run's own units; a LoRA
+    fine-tune at 4.6e-6 was told 0.001 -> 0.003)."""
+    for rec in rule.recommendations:
+        assert not EXAMPLE_LADDER.search(rec.text), f"{rule.id} {rec.action}: {rec.text!r}"
+
+
 def test_readme_sources_section_is_current():
     from advisor.engine.sources import load_sources, sources_markdown
 
