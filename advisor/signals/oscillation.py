@@ -349,11 +349,12 @@ def climbs_back(y: np.ndarray) -> bool:
     return bool(level > 0 and float(np.max(np.diff(h))) > SPARSE_OFF_TREND * level)
 
 
-def _second_half_level(y: np.ndarray) -> tuple[np.ndarray, float]:
-    """The second half of a loss and its level as the labellers read an oscillating loss: the half's
-    median, no lower than LOW_LEVEL (5%) of the first value (`val_moves`, `climbs_back`)."""
+def _second_half_level(y: np.ndarray, start: int | None = None) -> tuple[np.ndarray, float]:
+    """The second half of a loss (from index `start`, its middle by default) and its level as the
+    labellers read an oscillating loss: the half's median, no lower than LOW_LEVEL (5%) of the first
+    value (`val_moves`, `climbs_back`, `_still_moving`)."""
     y = np.asarray(y, dtype=np.float64)
-    half = y[len(y) // 2:]
+    half = y[len(y) // 2 if start is None else start:]
     return half, max(float(median(half)), LOW_LEVEL * abs(float(y[0])))
 
 
@@ -392,11 +393,7 @@ def val_moves(vy: np.ndarray, min_n: int = 12) -> bool | None:
     vy = np.asarray(vy, dtype=np.float64)
     if len(vy) < min_n:
         return None
-    if len(vy) < 12:
-        half = vy[(len(vy) + 1) // 2 - 1:]
-        level = max(float(median(half)), LOW_LEVEL * abs(float(vy[0])))
-    else:
-        half, level = _second_half_level(vy)
+    half, level = _second_half_level(vy, (len(vy) + 1) // 2 - 1 if len(vy) < 12 else None)
     if level <= 0:
         return None
     d = np.diff(half)
@@ -433,7 +430,7 @@ def _still_moving(vy: np.ndarray) -> bool:
     to 0: val 0.99 -> 0.71 -> 0.54 at the half's start, then within 5%; labelled healthy)."""
     vy = np.asarray(vy, dtype=np.float64)
     late = vy[-max(4, len(vy) // 3 + 1):]
-    level = max(float(median(vy[len(vy) // 2:])), LOW_LEVEL * abs(float(vy[0])))
+    level = _second_half_level(vy)[1]
     return bool(level > 0 and float(np.mean(np.abs(np.diff(late)))) >= VAL_MOVE * level)
 
 
@@ -915,8 +912,8 @@ def measure_oscillation(curves: Curves, role: str) -> Measurement | None:
     # (the val loss moves as the labellers' oscillating full-batch loss does, from 10 evaluations on,
     # while the training loss's second half stays >= TRAIN_HIGH of its start: see TRAIN_HIGH)
     val_called = False
-    if confirm is not None and not seg["detected"] and not val_settled and seg["lvl_rel"] >= TRAIN_HIGH \
-            and val_moves(vy, min_n=VAL_MOVES_MIN_N) and (_still_moving(vy) or not _lr_decays(curves, x)):
+    if moves and not seg["detected"] and not val_settled and seg["lvl_rel"] >= TRAIN_HIGH \
+            and (_still_moving(vy) or not _lr_decays(curves, x)):
         val_called = True
         seg.update(detected=True, late_only=False, onset=float(x[len(x) // 2]))
     spike_driven = False
