@@ -7,7 +7,7 @@ from __future__ import annotations
 from advisor.signals.convergence import FLAT_LEVEL, FLAT_TAIL
 from recorded import core_patterns as _patterns
 from recorded import diagnose_recorded as _diagnose
-from recorded import first_action
+from recorded import first_action, measurement
 
 
 def test_a_val_loss_flattening_below_half_its_start_is_not_slow():
@@ -17,7 +17,7 @@ def test_a_val_loss_flattening_below_half_its_start_is_not_slow():
     tail still read 5.5% of the drop per 10% of the run, so SLOW001 told it to raise the LR."""
     r = _diagnose("g2slow22-g37-0228-cancer-sgd_low")
     assert "slow_convergence" not in _patterns(r)
-    m = [m for m in r.measurements if m.family == "slow_convergence" and m.role == "train_loss"][0]
+    m = measurement(r, "slow_convergence", "train_loss")
     assert "flattening toward its floor" in m.note
 
 
@@ -45,7 +45,7 @@ def test_a_gru_slow_from_its_start_on_the_logged_curve_is_slow():
     from advisor.signals.convergence import SLOW_EARLY
 
     r = _diagnose("g2slow22-s29-0173-count-gru_slow")
-    m = [m for m in r.measurements if m.family == "slow_convergence" and m.role == "train_loss"][0]
+    m = measurement(r, "slow_convergence", "train_loss")
     assert SLOW_EARLY <= m.values["early_share"] < 0.10
     assert "slow_convergence" in _patterns(r)
     assert first_action(r) == "raise_lr"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from recorded import core_patterns as _patterns
 from recorded import diagnose_recorded as _diagnose
+from recorded import measurement
 
 
 def test_a_val_loss_falling_a_third_through_the_stretch_is_a_net_learning():
@@ -22,7 +23,7 @@ def test_a_val_loss_recovering_from_an_early_blow_up_is_no_learning():
     Labelled plateau (the full-batch loss sits at its start for half the run): the val loss's fall is
     a recovery, and the stall reading stands."""
     r = _diagnose("g2stall22-g36-0130-diabetes-adagrad_high")
-    m = [m for m in r.measurements if m.family == "plateau" and m.role == "train_loss"][0]
+    m = measurement(r, "plateau", "train_loss")
     assert m.detected
 
 
@@ -33,7 +34,7 @@ def test_a_loss_stuck_at_chance_that_bounces_is_one_plateau_not_an_oscillation_t
     naming the bouncing."""
     r = _diagnose("g2stall22-g41-0105-moons-sgd_small_batch_high")
     assert _patterns(r) == {"plateau"}
-    osc = [m for m in r.measurements if m.family == "oscillation" and m.role == "train_loss"][0]
+    osc = measurement(r, "oscillation", "train_loss")
     assert osc.detected
     first = r.findings[0]
     assert first.rule == "PLT001" and first.recommendations[0].action == "lower_lr"
@@ -58,7 +59,7 @@ def test_a_loss_a_little_above_ln_k_beside_an_accuracy_at_one_in_k_is_at_chance(
     from advisor.signals.plateau import CHANCE_LOSS_ABOVE
 
     r = _diagnose("g2stall22-g36-0053-digits-adam_high")
-    m = [m for m in r.measurements if m.family == "plateau" and m.role == "train_loss"][0]
+    m = measurement(r, "plateau", "train_loss")
     assert m.values["at_chance"] and 1.05 < m.values["level"] / 2.302585 <= 1 + CHANCE_LOSS_ABOVE
     assert _patterns(r) == {"plateau"}
     assert r.findings[0].recommendations[0].action == "lower_lr"
