@@ -428,7 +428,10 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
         note = f"validation minimum at step {xmin:g}; rise after it {rise_rel:.0%}"
     return Measurement(family="overfitting", role=role, tag=c.tag, detected=detected, values=values,
                        # the climb's span: a finding about it (overfitting, or the loss and the
-                       # metric disagreeing) names where it starts and ends
-                       start_step=xmin if detected or climb.inconsistent else None,
+                       # metric disagreeing) names where it starts and ends; it starts at the lowest
+                       # logged evaluation, the minimum its summary and the early-stopping point name
+                       # (the 3-point mean's lowest can sit epochs later: a val loss at 0.255 at epoch
+                       # 0, then 0.3-12.9, had its span start at epoch 10 beside "minimum at epoch 0")
+                       start_step=x_logged_min if detected or climb.inconsistent else None,
                        end_step=float(x[-1]) if detected or climb.inconsistent else None,
                        confidence=float(min(0.95, 0.5 + rise_rel)) if detected else 0.0, note=note)
