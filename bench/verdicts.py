@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.score import CORE, diagnose_one, load_truth, score  # noqa: E402
+from bench.score import diagnose_one, load_truth, score  # noqa: E402
 
 
 def dump(out: Path, roots: list[Path], jobs: int) -> int:
@@ -77,24 +78,26 @@ def moved(before: list[dict], after: list[dict]) -> list[str]:
 
 
 def errors(rows: list[dict]) -> list[str]:
-    """Misses, false alarms and runs whose expected action is not the first one given."""
+    """Misses, false alarms and runs whose expected action is not the first one given: bench/score.py's
+    own lists (its `one_of` and `also_ok` handling), one line per run with what the log and config were."""
+    truth = [dict(r["truth"], path=_key(r)) for r in rows]
+    res = score(truth, {_key(r): r["pred"] for r in rows})
+    missed, alarms, late = defaultdict(list), defaultdict(list), set()
+    for path, pattern, _ in res["misses"]:
+        missed[path].append(pattern)
+    for path, pattern, _ in res["alarms"]:
+        alarms[path].append(pattern)
+    late.update(path for path, *_ in res["wrong_expected"])
     lines = []
     for r in rows:
-        t, p = r["truth"], r["pred"]
-        true = set(t.get("patterns", []))
-        accepted = set(t.get("also_ok", [])) | set(t.get("one_of", []))
-        got = set(p["patterns"]) & set(CORE)
-        alarms, misses = got - true - accepted, true - got - set(t.get("one_of", []))
-        if t.get("one_of") and not got & set(t["one_of"]):
-            misses |= set(t["one_of"])
-        expected = t.get("expected_actions") or []
-        late = bool(true) and bool(expected) and p["first_action"] not in expected
-        if alarms or misses or late:
-            cfg = t.get("config", {})
-            lines.append(f"{_key(r)}  truth {sorted(true)} false {sorted(alarms)} missed {sorted(misses)} "
-                         f"first {p['first_action']} expected {expected}  {t.get('writer')} {t.get('granularity')}"
-                         f"{' train-only' if t.get('train_only') else ''} {cfg.get('optimizer')}@{cfg.get('lr')} "
-                         f"rules {[f[0] for f in p.get('findings', [])]}")
+        key = _key(r)
+        if key not in missed and key not in alarms and key not in late:
+            continue
+        t, p, cfg = r["truth"], r["pred"], r["truth"].get("config", {})
+        lines.append(f"{key}  truth {sorted(t.get('patterns', []))} false {sorted(alarms[key])} missed {sorted(missed[key])} "
+                     f"first {p['first_action']} expected {t.get('expected_actions') or []}  {t.get('writer')} "
+                     f"{t.get('granularity')}{' train-only' if t.get('train_only') else ''} "
+                     f"{cfg.get('optimizer')}@{cfg.get('lr')} rules {[f[0] for f in p.get('findings', [])]}")
     return lines
 
 

@@ -381,8 +381,9 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
     end3 = float(np.mean(y[-3:])) if n >= WHOLE_WINDOWS else v_end
     plain = bool(vmin > 0 and climb.sustained and (end3 - vmin) / vmin >= PLAIN_CLIMB
                  and train_kept is not None and train_kept <= PLAIN_TRAIN and not climb.disagree)
-    rise_case = bool((climb.climbs or plain) and climb.sustained and rise_rel >= RISE_REL
-                     and train_falling is not False and (not climb.veto or plain))
+    # either way the climb lasts past the minimum, reaches RISE_REL and training did not stop falling
+    lasting = climb.sustained and rise_rel >= RISE_REL and train_falling is not False
+    rise_case = bool(lasting and ((climb.climbs and not climb.veto) or plain))
     # orders apart alone is not enough: a model that memorised its training set while its val
     # loss converged is healthy (fixtures/labels.py); the gap counts while training still falls
     # and validation does not follow
