@@ -1,0 +1,49 @@
+"""Session 24's detector changes, on recorded trainings of the second generator (bench/make_corpus_gen2.py).
+Labels come from the full-batch training loss the generator evaluates and never writes; the runs are
+copied under tests/data/oos/<change>24-<seed>-<id>-... (the drawn config in the name is not the label).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from advisor.signals.divergence import HUGE, HUGE_COUNT, _repeated_blowups
+from recorded import core_patterns as _patterns
+from recorded import diagnose_recorded as _diagnose
+from recorded import first_action, measurement
+
+
+def test_a_blow_up_inside_the_first_three_points_is_not_the_start():
+    """g38 0171, an MLflow file store, diabetes at Adagrad 0.3, 800 steps: the per-step loss reads 0.88,
+    2.4e3, 1.4e6, 1.5e5, 42, 13 ... and ~0.7 to the end beside a val loss falling 0.85 -> 0.74. The
+    generator's trainer counts a batch loss over 1e6 as a blow-up: labelled divergence. The 3-point start
+    was 2.4e3, so three values of >= 1,000x where the loss sits (0.69) read as under 1,000x that start and
+    nothing was called."""
+    r = _diagnose("g2div24-g38-0171-diabetes-adagrad_high")
+    m = measurement(r, "divergence", "train_loss")
+    assert m.detected and m.values["kind"] == "explosion"
+    assert m.values["explosion_ratio"] > 1e6
+    assert _patterns(r) == {"divergence"}
+    assert first_action(r) == "lower_lr"
+
+
+def test_repeated_blowups_count_from_the_first_value_when_the_loss_rose_at_once():
+    rest = [0.7] * 40
+    y = np.array([0.9, 2.4e3, 1.4e6, 1.5e5] + rest)
+    assert HUGE_COUNT == 3 and _repeated_blowups(np.arange(len(y), dtype=float), y) is not None
+    # a loss that fell at once keeps the median of its first three as its start: one value of 1,000x
+    # its level is a spike, not repeated blow-ups
+    y = np.array([2.3, 0.5, 0.4, HUGE * 0.7 * 1.5] + rest)
+    assert _repeated_blowups(np.arange(len(y), dtype=float), y) is None
+
+
+def test_a_val_loss_at_its_best_far_below_guessing_clears_a_batch_noise_rise():
+    """g40 0183, a W&B history, moons at SGD 1.0 with batch 4, 800 steps: labelled healthy (the full-batch
+    loss fell 0.63 -> 0.24, the reference's level). Its first logged batch loss is 6.9e-7 and the next two
+    0.54 and 0.17, so its trend wandering 0.2-0.47 read as an explosion "3.8x its running minimum", then,
+    cleared as that, as "never below its start, 1e6x it", while the val loss fell 0.51 -> 0.23 (a third of
+    ln 2) and the val accuracy rose 86% -> 91%. The batch loss still bounces 58% of its level at an LR 5x
+    plain SGD's usual top: the finding left is the oscillation, a warning, not a divergence."""
+    r = _diagnose("g2div24-g40-0183-moons-sgd_small_batch_high")
+    assert measurement(r, "divergence", "train_loss").detected is False
+    assert "divergence" not in _patterns(r)
+    assert first_action(r) == "lower_lr"
