@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from advisor.signals.divergence import HUGE, HUGE_COUNT, _repeated_blowups
+from advisor.signals.divergence import _astronomical_spike
 from recorded import core_patterns as _patterns
 from recorded import diagnose_recorded as _diagnose
 from recorded import first_action, measurement
 
 
-def test_a_blow_up_inside_the_first_three_points_is_not_the_start():
+def test_a_peak_a_million_times_the_first_value_is_a_blow_up_whatever_its_neighbours():
     """g38 0171, an MLflow file store, diabetes at Adagrad 0.3, 800 steps: the per-step loss reads 0.88,
     2.4e3, 1.4e6, 1.5e5, 42, 13 ... and ~0.7 to the end beside a val loss falling 0.85 -> 0.74. The
-    generator's trainer counts a batch loss over 1e6 as a blow-up: labelled divergence. The 3-point start
-    was 2.4e3, so three values of >= 1,000x where the loss sits (0.69) read as under 1,000x that start and
-    nothing was called."""
+    generator's trainer counts a batch loss over 1e6 as a blow-up: labelled divergence. The astronomical
+    reading measured the peak against its lower neighbour (590x) and the repeated blow-ups against a
+    3-point start of 2.4e3: nothing was called. Measured from the first value it climbed from, 1.6e6x."""
     r = _diagnose("g2div24-g38-0171-diabetes-adagrad_high")
     m = measurement(r, "divergence", "train_loss")
     assert m.detected and m.values["kind"] == "explosion"
@@ -26,14 +26,15 @@ def test_a_blow_up_inside_the_first_three_points_is_not_the_start():
     assert first_action(r) == "lower_lr"
 
 
-def test_repeated_blowups_count_from_the_first_value_when_the_loss_rose_at_once():
+def test_an_astronomical_peak_climbed_to_from_the_first_value_is_measured_from_it():
+    x = np.arange(44, dtype=float)
     rest = [0.7] * 40
-    y = np.array([0.9, 2.4e3, 1.4e6, 1.5e5] + rest)
-    assert HUGE_COUNT == 3 and _repeated_blowups(np.arange(len(y), dtype=float), y) is not None
-    # a loss that fell at once keeps the median of its first three as its start: one value of 1,000x
-    # its level is a spike, not repeated blow-ups
-    y = np.array([2.3, 0.5, 0.4, HUGE * 0.7 * 1.5] + rest)
-    assert _repeated_blowups(np.arange(len(y), dtype=float), y) is None
+    # 1.4e6 is 590x its lower neighbour but 1.6e6x the first value the loss climbed from
+    assert _astronomical_spike(x, np.array([0.88, 2.4e3, 1.4e6, 1.5e5] + rest)) is not None
+    # ... and a climb to 1.8e5x the first value stays under ASTRONOMICAL (a stall after the blow-up)
+    assert _astronomical_spike(x, np.array([1.25, 1.4e4, 2.2e5, 1.8e4] + rest)) is None
+    # a first value the loss fell from for good is still read against its neighbour, not as a peak
+    assert _astronomical_spike(x, np.array([2.55, 4e-6, 1e-7, 2e-7] + [1e-7] * 40)) is None
 
 
 def test_a_val_loss_at_its_best_far_below_guessing_clears_a_batch_noise_rise():
@@ -47,3 +48,4 @@ def test_a_val_loss_at_its_best_far_below_guessing_clears_a_batch_noise_rise():
     assert measurement(r, "divergence", "train_loss").detected is False
     assert "divergence" not in _patterns(r)
     assert first_action(r) == "lower_lr"
+

@@ -789,11 +789,7 @@ def _repeated_blowups(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | Non
     """(onset x, ratio) when >= HUGE_COUNT logged values reach HUGE x the loss's level, or None."""
     if len(y) < MIN_DIV_POINTS:
         return None
-    # (the start is the first value when the loss rose within its first three points: Adagrad at LR 0.3
-    # logs 0.88, 2.4e3, 1.4e6, 1.5e5, then ~0.7 to the end, and a start read as 2.4e3 hid three values of
-    # >= 1,000x its level; counted from 0.88 that run, labelled a blow-up, is the one verdict this moves
-    # over the 13 tuning corpora of session 24)
-    level = max(min(float(y[0]), float(median(y[:3]))), float(median(y)))
+    level = max(float(median(y[:3])), float(median(y)))
     if level <= 0:
         return None
     huge = np.flatnonzero(y >= HUGE * level)
@@ -806,14 +802,20 @@ def _astronomical_spike(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | N
     """(onset x, height) of a logged value >= ASTRONOMICAL x the loss's level, or None.
 
     The height is the largest value over the higher of the median (whole curve and last quarter)
-    and the lower of its neighbours; the onset is the first value >= HUGE x that level (where the
+    and the lower of its neighbours (the first value instead, when the peak climbed from it); the onset is the first value >= HUGE x that level (where the
     blow-up began, which may be a few points before its peak)."""
     n = len(y)
     if n < MIN_POINTS or not np.all(y > 0):
         return None
     i = int(np.argmax(y))
     neighbours = [float(y[j]) for j in (i - 1, i + 1) if 0 <= j < n]
-    level = max(float(median(y)), last_quarter_level(y, 2), min(neighbours))
+    # (the neighbours guard a first value the loss fell from for good; a peak after the first value,
+    # reached by a climb from it, is measured from that first value too, whatever its neighbours: Adagrad
+    # at LR 0.3 logs 0.88, 2.4e3, 1.4e6, 1.5e5, then ~0.7 to the end, a peak 590x its lower neighbour and
+    # 1.6e6x where the run began, labelled a blow-up; a climb to 1.8e5x its first value, Adagrad at LR 1.0
+    # on diabetes logging 1.25, 1.4e4, 2.2e5, 1.8e4 ..., stays under ASTRONOMICAL and is read as before)
+    local = min(neighbours) if i == 0 or float(y[0]) >= float(min(neighbours)) else max(float(y[0]), 1e-300)
+    level = max(float(median(y)), last_quarter_level(y, 2), local)
     height = float(y[i]) / level
     if height < ASTRONOMICAL:
         return None
