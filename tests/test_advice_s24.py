@@ -49,3 +49,35 @@ def test_a_val_loss_at_its_best_far_below_guessing_clears_a_batch_noise_rise():
     assert "divergence" not in _patterns(r)
     assert first_action(r) == "lower_lr"
 
+
+def test_a_classifier_that_started_at_chance_tells_its_class_count():
+    """g42 0061, a W&B history, a 6-layer sigmoid net with BatchNorm on a 4-class task at Adam 1e-3, no
+    class count logged: labelled healthy (the full-batch loss fell to 0.58 of its start). Its per-batch
+    loss is flat at 0.93-1.08 over the last 57% of the run ("73% of its start"), while the val accuracy
+    climbs 26% -> 71%. Its first evaluation sits at chance for 4 classes in both readings (25.6%, val loss
+    1.39 = ln 4), so 70% is past the halfway mark from chance (62.5%) and the stall is a net that learnt;
+    the coin-flip default put that mark at 75%, and the advice was "add BatchNorm" to a net that has it."""
+    from advisor.signals.metrics import past_chance, start_classes
+
+    r = _diagnose("g2stall24-g42-0061-classif-healthy_deep_bn")
+    assert start_classes(r.curves) == 4
+    assert past_chance(r.curves, 0.70, 0.5) and not past_chance(r.curves, 0.60, 0.5)
+    assert measurement(r, "plateau", "train_loss").detected is False
+    assert not _patterns(r)
+
+
+def test_start_classes_needs_both_the_accuracy_and_the_loss_at_chance():
+    from advisor.model import Curve, Curves
+    from advisor.signals.metrics import start_classes
+
+    def run(acc0: float, loss0: float) -> Curves:
+        x = np.arange(10, dtype=float)
+        acc = Curve(role="val_acc", tag="val_acc", x=x, y=acc0 + np.linspace(0, 0.3, 10))
+        loss = Curve(role="val_loss", tag="val_loss", x=x, y=loss0 - np.linspace(0, 0.5, 10))
+        return Curves(run="r", by_role={"val_acc": acc, "val_loss": loss})
+
+    assert start_classes(run(0.10, 2.31)) == 10  # ln 10 = 2.30
+    assert start_classes(run(0.26, 1.39)) == 4
+    assert start_classes(run(0.26, 0.90)) is None  # learnt before the first evaluation: loss far under ln 4
+    assert start_classes(run(0.62, 0.60)) is None  # above a coin flip: no chance level to read
+

@@ -25,10 +25,47 @@ MATCH = {"train_acc": "train_loss", "val_acc": "val_loss"}
 TRAIN_AHEAD = 0.3
 
 
+# START_CHANCE: with no class count logged, an untrained classifier shows it at its first evaluation:
+# its accuracy at 1/k and its cross-entropy at ln k (the same pairing plateau._chance_classes reads on a
+# stall). Both must agree, within START_ACC / k of 1/k and START_LOSS_BELOW / START_LOSS_ABOVE x ln k of
+# ln k: a net that learnt before its first evaluation scores above 1/k with a loss under ln k, and a
+# binary task's 50% is read as k = 2 only beside a loss at ln 2. A 6-layer sigmoid net with BatchNorm on
+# a 4-class task (gen2 g42 0061, labelled healthy) starts at 25.6% and 1.39 (ln 4 = 1.386); at 70% it
+# is 60% of the way from chance to perfect, past the halfway mark a stall is cleared at, which the
+# coin-flip default (halfway = 75%) did not see.
+START_ACC = 0.2
+START_LOSS_BELOW = 0.05
+START_LOSS_ABOVE = 0.15
+MAX_START_CLASSES = 100
+
+
+def start_classes(curves: Curves) -> int | None:
+    """The class count k the run started at chance for (see START_CHANCE), or None."""
+    for acc_role, loss_role in (("val_acc", "val_loss"), ("train_acc", "train_loss")):
+        a, lo = curves.get(acc_role), curves.get(loss_role)
+        if a is None or lo is None or curves.higher_is_better.get(acc_role) is False:
+            continue
+        _, ay = finite_xy(a)
+        _, ly = finite_xy(lo)
+        if not len(ay) or not len(ly):
+            continue
+        acc = float(ay[0]) / percent_scale(ay)
+        if not 0 < acc <= 0.5 + START_ACC / 2:
+            return None
+        k = int(round(1.0 / acc))
+        if not 2 <= k <= MAX_START_CLASSES:
+            return None
+        near_acc = abs(acc - 1.0 / k) <= START_ACC / k
+        near_loss = -START_LOSS_BELOW * np.log(k) <= float(ly[0]) - np.log(k) <= START_LOSS_ABOVE * np.log(k)
+        return k if near_acc and near_loss else None
+    return None
+
+
 def past_chance(curves: Curves, accuracy: float, share: float) -> bool:
     """Whether `accuracy` (a fraction) is at least `share` of the way from chance (1/C for the run's number
-    of classes; 1/2 when it is unknown) to perfect."""
-    C = curves.num_classes
+    of classes; else the class count the run started at chance for, `start_classes`; 1/2 when neither is
+    known) to perfect."""
+    C = curves.num_classes or start_classes(curves)
     chance = 1.0 / C if C and C > 1 else 0.5
     return accuracy >= chance + share * (1.0 - chance)
 
