@@ -81,3 +81,16 @@ def test_start_classes_needs_both_the_accuracy_and_the_loss_at_chance():
     assert start_classes(run(0.26, 0.90)) is None  # learnt before the first evaluation: loss far under ln 4
     assert start_classes(run(0.62, 0.60)) is None  # above a coin flip: no chance level to read
 
+
+def test_a_val_loss_falling_at_every_evaluation_through_a_flat_stretch_is_a_net_learning():
+    """g44 0099, a Lightning CSV, a diabetes MLP at Adamax 2e-3 with dropout 0.3, 10 epochs: labelled
+    healthy. Its epoch means 0.79, 0.77, 0.90, 0.77 over epochs 4-7 read as a saddle (PLT002, "a saddle
+    point slowed training", 43% of the run) while its val loss fell at every evaluation there, 0.62 ->
+    0.54 (12.9%), and over the whole run 0.75 -> 0.51. The stalls' val losses creep (<= 4.3% over the
+    tuning corpora's plateau-labelled runs); one falling steadily by >= VAL_LEARNS_STEADY is learning."""
+    from advisor.signals.plateau import VAL_LEARNS, VAL_LEARNS_STEADY
+
+    assert VAL_LEARNS_STEADY < 0.129 < VAL_LEARNS
+    r = _diagnose("g2stall24-g44-0099-diabetes-healthy_adamax")
+    assert measurement(r, "plateau", "train_loss").detected is False
+    assert not _patterns(r)

@@ -103,6 +103,12 @@ ANNEALED = 0.8
 # draws) at 0.76-1.17, the two healthy runs' pauses at 0.45 and 0.63.
 PAUSE_LEVEL = 0.7
 VAL_LEARNS = 0.2  # a val loss falling >= 20% through a training loss's flat stretch: the net is learning
+# ... or falling at every evaluation through it by >= VAL_LEARNS_STEADY of its level there: a stall's val
+# loss creeps (the plateau-labelled runs of session 24's 13 tuning corpora whose val loss falls at every
+# evaluation of the stretch lose 0.5-4.3% of it: GRUs at Adam 5e-5, SGD 1e-3, deep sigmoid stacks), a
+# net learning under a noisy training loss falls steadily (a diabetes MLP at Adamax 2e-3, its epoch means
+# 0.79, 0.77, 0.90, 0.77 read as a saddle, its val loss 0.62, 0.58, 0.56, 0.54 there: 12.9%, labelled healthy)
+VAL_LEARNS_STEADY = 0.075
 # ... and the points of a training loss logged by the first evaluation show where the run started
 # when they sit more than this many times the loss's point-to-point noise above its own start
 # (convergence.START_NOISE)
@@ -529,7 +535,8 @@ def _accuracy_learned(curves: Curves, x_start: float, x_end: float, unknown: boo
 
 def _val_learns(curves: Curves, x_start: float, x_end: float) -> bool:
     """Whether the val loss falls through a training loss's flat stretch: >= 4 evaluations inside it,
-    falling significantly (Theil-Sen) by >= VAL_LEARNS of its level where the stretch starts. The val
+    falling significantly (Theil-Sen) by >= VAL_LEARNS of its level where the stretch starts, or at every
+    evaluation by >= VAL_LEARNS_STEADY of its first value there. The val
     loss, evaluated on a fixed set, shows the net learning where a per-step minibatch loss that noise
     keeps flat cannot; the labellers' stall never falls 3% on the training set. It must end the stretch
     below the training loss's first logged value: a val loss coming down from an early blow-up (Adagrad
@@ -545,8 +552,10 @@ def _val_learns(curves: Curves, x_start: float, x_end: float) -> bool:
     ts = theil_sen(vx[inside], vy[inside])
     level = float(ts.intercept + ts.slope * vx[inside][0])
     below_start = float(vy[inside][-1]) < float(tr[2][0])
-    return bool(ts.significant_down and level > 0 and below_start
-                and -ts.slope * (vx[inside][-1] - vx[inside][0]) >= VAL_LEARNS * level)
+    w = vy[inside]
+    steady = bool(np.all(np.diff(w) < 0) and w[0] > 0 and w[0] - w[-1] >= VAL_LEARNS_STEADY * w[0])
+    return bool(below_start and (steady or (ts.significant_down and level > 0
+                                           and -ts.slope * (vx[inside][-1] - vx[inside][0]) >= VAL_LEARNS * level)))
 
 
 def _still_falling(curves: Curves, role: str, length: float) -> bool:
