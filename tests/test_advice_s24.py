@@ -94,3 +94,26 @@ def test_a_val_loss_falling_at_every_evaluation_through_a_flat_stretch_is_a_net_
     r = _diagnose("g2stall24-g44-0099-diabetes-healthy_adamax")
     assert measurement(r, "plateau", "train_loss").detected is False
     assert not _patterns(r)
+
+
+def test_a_first_log_blow_up_whose_losses_stay_far_above_guessing_diverged_though_the_net_classifies():
+    """g44 0014, a Lightning CSV, cancer at RMSprop 0.1, 20 epochs: labelled divergence (the full-batch loss
+    ended >= 1.5x its untrained start). Epoch 0's mean loss is 1.9e5, then 478, 44 ... 1.95 at the end
+    (2.8x ln 2), the val loss 1,183 -> ~38 (55x ln 2), the val accuracy 96% from epoch 1 on. Both losses far
+    above the loss of guessing is BOTH_ABOVE_GUESS's blown-up outputs, but an accuracy above a coin flip
+    cleared it, as it must for a summed loss of a learning net (B x its mean). A summed loss does not drop
+    4,000x between its first two log lines: with that first value, the accuracy no longer clears it."""
+    from advisor.signals.divergence import _blown_at_first_log
+
+    r = _diagnose("g2div24-g44-0014-cancer-rmsprop_high")
+    m = measurement(r, "divergence", "train_loss")
+    assert m.detected and m.values["kind"] == "above_chance"
+    assert _patterns(r) == {"divergence"}
+    assert first_action(r) == "lower_lr"
+    ln2 = float(np.log(2))
+    # a summed loss falls with the net from B x ln C: no first-log blow-up, nothing waived
+    summed = np.array([32 * ln2 * 0.9 ** i for i in range(20)])
+    assert not _blown_at_first_log(summed, ln2)
+    # a blow-up the loss came back from to near guessing (Adagrad 1.0 on cancer, labelled plateau: 2.3x)
+    assert not _blown_at_first_log(np.array([900.0, 1.2, 1.1, 1.0] + [1.6] * 16), ln2)
+    assert _blown_at_first_log(np.array([1.9e5, 478, 44, 34] + [2.5] * 16), ln2)
