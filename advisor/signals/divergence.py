@@ -817,8 +817,9 @@ def _astronomical_spike(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | N
     """(onset x, height) of a logged value >= ASTRONOMICAL x the loss's level, or None.
 
     The height is the largest value over the higher of the median (whole curve and last quarter)
-    and the lower of its neighbours (the first value instead, when the peak climbed from it); the onset is the first value >= HUGE x that level (where the
-    blow-up began, which may be a few points before its peak)."""
+    and the lower of its neighbours (the first value instead, when the peak climbed from it); the
+    onset is the first value >= HUGE x that level (where the blow-up began, which may be a few
+    points before its peak)."""
     n = len(y)
     if n < MIN_POINTS or not np.all(y > 0):
         return None
