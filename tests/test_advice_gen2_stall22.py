@@ -56,7 +56,7 @@ def test_a_loss_a_little_above_ln_k_beside_an_accuracy_at_one_in_k_is_at_chance(
     4.35, then 2.44-2.66 to the end (ln 10 = 2.30, up to 15% above: confident wrong outputs), the val
     accuracy 7-12%. Labelled plateau; nothing was found (the chance level had to lie within 5% of ln k on
     both sides). A net stuck at chance: lower the LR."""
-    from advisor.signals.plateau import CHANCE_LOSS_ABOVE
+    from advisor.signals.metrics import CHANCE_LOSS_ABOVE
 
     r = _diagnose("g2stall22-g36-0053-digits-adam_high")
     m = measurement(r, "plateau", "train_loss")

@@ -739,11 +739,17 @@ def _val_at_its_best(curves: Curves, y: np.ndarray) -> bool:
     its minimum, and a training loss `y` ending under DIV_FACTOR x its first value (see VAL_AT_BEST)."""
     if _accuracy(curves) is not None or not len(y) or not y[0] > 0:
         return False
+    return _val_end_at_best(curves) is not None and not _ends_far_above_first_value(y)
+
+
+def _val_end_at_best(curves: Curves) -> tuple[float, float] | None:
+    """(last-quarter median, first evaluation) of a positive val loss of >= 5 evaluations whose last
+    quarter is within VAL_AT_BEST of its minimum, or None: a val loss that ends at its best."""
     _, vy = finite_xy(curves.get("val_loss"))
     if len(vy) < MIN_POINTS or not np.all(vy > 0):
-        return False
+        return None
     tail = last_quarter_level(vy, 2)
-    return tail <= VAL_AT_BEST * float(np.min(vy)) and not _ends_far_above_first_value(y)
+    return (tail, float(vy[0])) if tail <= VAL_AT_BEST * float(np.min(vy)) else None
 
 
 def _first_log_blowup(y: np.ndarray) -> float | None:
@@ -929,13 +935,12 @@ def _val_learnt(y: np.ndarray, curves: Curves) -> bool:
     """The val loss says the net learnt though its training loss's trend climbed (see VAL_LEARNT)."""
     g = _guessing(curves)
     drop = _accuracy_drop(curves)
-    _, vy = finite_xy(curves.get("val_loss"))
-    if g is None or drop is None or drop >= ACC_HELD or len(vy) < MIN_POINTS or not np.all(vy > 0):
+    at_best = _val_end_at_best(curves)
+    if g is None or drop is None or drop >= ACC_HELD or at_best is None:
         return False
-    tail = last_quarter_level(vy, 2)
+    tail, first = at_best
     level = float(median(y))
-    return bool(tail <= VAL_AT_BEST * float(np.min(vy)) and tail < float(vy[0]) and tail <= VAL_LEARNT * g[0]
-                and level > 0 and float(np.max(y)) < HUGE * level)
+    return bool(tail < first and tail <= VAL_LEARNT * g[0] and level > 0 and float(np.max(y)) < HUGE * level)
 
 
 def _stopped_blown_up(y: np.ndarray) -> bool:

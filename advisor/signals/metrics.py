@@ -7,6 +7,8 @@ scale).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from advisor.model import Curves, Measurement
@@ -25,20 +27,48 @@ MATCH = {"train_acc": "train_loss", "val_acc": "val_loss"}
 TRAIN_AHEAD = 0.3
 
 
-# START_CHANCE: with no class count logged, an untrained classifier shows it at its first evaluation:
-# its accuracy at 1/k and its cross-entropy at ln k (the same pairing plateau._chance_classes reads on a
-# stall). Both must agree, within START_ACC / k of 1/k and START_LOSS_BELOW / START_LOSS_ABOVE x ln k of
-# ln k: a net that learnt before its first evaluation scores above 1/k with a loss under ln k, and a
-# binary task's 50% is read as k = 2 only beside a loss at ln 2. A 6-layer sigmoid net with BatchNorm on
-# a 4-class task (gen2 g42 0061, labelled healthy) starts at 25.6% and 1.39 (ln 4 = 1.386); at 70% it
-# is 60% of the way from chance to perfect, past the halfway mark a stall is cleared at, which the
-# coin-flip default (halfway = 75%) did not see.
-START_ACC = 0.2
-START_LOSS_BELOW = 0.05
-START_LOSS_ABOVE = 0.15
-MAX_START_CLASSES = 100
+# A class count read at chance when none is logged (`classes_at_chance`): the loss within 5% of ln k
+# and the accuracy within 20% of 1/k (0.20-0.30 for 4 classes: a net at chance scores each class's
+# share of the evaluated set, +-noise), k <= 100. Read on a stall (plateau._chance_classes) and at the
+# run's first evaluation (`start_classes`). The two stalls this reads in gen2 seeds 1-4, 9-11 and 15 (no
+# class count logged, a first epoch inflated by a blow-up, so the stall sits below "its start"): s3 0125
+# at 2.8% from ln 4 with val accuracy 3.7% (of 1/4) from 1/4, s15 0197 at 0.7% from ln 10, accuracy 3.1%
+# from 1/10; no verdict of gen2 or the first pool moved otherwise (the stalls near their start already
+# read at chance)
+CHANCE_LOSS = 0.05
+# ... and up to 15% above ln k: a net thrown off by a far-too-high LR and stuck there predicts confidently
+# and wrongly, so its loss sits above ln k while its accuracy sits at 1/k (gen2 g36 0053, Adam 0.1 on
+# digits: 2.44-2.66 against ln 10 = 2.30, val accuracy 7-12%, labelled plateau; no finding before). Over
+# the 17 tuning corpora: 3 plateaus found more, 3 more read at chance (PLT004 -> PLT001), nothing else
+# moves. At 30% a Lightning probe's per-batch losses (2.6-4.0 beside a per-batch accuracy of 0-28%, read
+# by hand as an LR too high) became a stall, and the deep-net stall rule's readings moved
+CHANCE_LOSS_ABOVE = 0.15
+CHANCE_ACC = 0.2
+MAX_CLASSES = 100
 
 
+def classes_at_chance(accuracy: float, loss: float) -> int | None:
+    """The class count k that an `accuracy` (a fraction) and a cross-entropy `loss` are both at chance
+    for: the accuracy within CHANCE_ACC / k of 1/k (k the nearest integer to 1/accuracy, 2..MAX_CLASSES)
+    and the loss within -CHANCE_LOSS / +CHANCE_LOSS_ABOVE x ln k of ln k; None otherwise. Both readings
+    must agree: a net stuck at a skewed class prior scores the majority's share with a loss below ln k,
+    and a binary task's 50% is read as k = 2 only beside a loss at ln 2."""
+    if not 0 < accuracy <= 0.5 + CHANCE_ACC / 2:
+        return None
+    k = int(round(1.0 / accuracy))
+    if not 2 <= k <= MAX_CLASSES:
+        return None
+    near_acc = abs(accuracy - 1.0 / k) <= CHANCE_ACC / k
+    near_loss = -CHANCE_LOSS * math.log(k) <= loss - math.log(k) <= CHANCE_LOSS_ABOVE * math.log(k)
+    return k if near_acc and near_loss else None
+
+
+# START_CHANCE: with no class count logged, an untrained classifier shows it at its first evaluation: its
+# accuracy at 1/k and its cross-entropy at ln k (`classes_at_chance`, as a stall is read at chance). A net
+# that learnt before its first evaluation scores above 1/k with a loss under ln k. A 6-layer sigmoid net
+# with BatchNorm on a 4-class task (gen2 g42 0061, labelled healthy) starts at 25.6% and 1.39 (ln 4 =
+# 1.386); at 70% it is 60% of the way from chance to perfect, past the halfway mark a stall is cleared at,
+# which the coin-flip default (halfway = 75%) did not see.
 def start_classes(curves: Curves) -> int | None:
     """The class count k the run started at chance for (see START_CHANCE), or None."""
     for acc_role, loss_role in (("val_acc", "val_loss"), ("train_acc", "train_loss")):
@@ -49,15 +79,7 @@ def start_classes(curves: Curves) -> int | None:
         _, ly = finite_xy(lo)
         if not len(ay) or not len(ly):
             continue
-        acc = float(ay[0]) / percent_scale(ay)
-        if not 0 < acc <= 0.5 + START_ACC / 2:
-            return None
-        k = int(round(1.0 / acc))
-        if not 2 <= k <= MAX_START_CLASSES:
-            return None
-        near_acc = abs(acc - 1.0 / k) <= START_ACC / k
-        near_loss = -START_LOSS_BELOW * np.log(k) <= float(ly[0]) - np.log(k) <= START_LOSS_ABOVE * np.log(k)
-        return k if near_acc and near_loss else None
+        return classes_at_chance(float(ay[0]) / percent_scale(ay), float(ly[0]))
     return None
 
 

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from advisor.model import Curves, Measurement
-from advisor.signals.metrics import past_chance
+from advisor.signals.metrics import classes_at_chance, past_chance
 from advisor.signals.robust import (
     bin_medians, diff_sigma, finite_curve, finite_xy, has_points, interp_at, longest_flat, longest_flat_high,
     lr_change_points, odd, percent_scale, running_median, theil_sen,
@@ -72,23 +72,8 @@ LEARNED_FALL = 0.25
 # An explosion in the first steps: leading points >= 10x the level the run holds right after
 BLOWUP_HEAD = 10.0
 CREEP_BINS = 20
-# A class count read off a stall when none is logged (_chance_classes): the loss within 5% of ln k
-# and the accuracy within 20% of 1/k (0.20-0.30 for 4 classes: a net at chance scores each
-# class's share of the evaluated set, +-noise), k <= 100. The two stalls this reads in gen2 seeds
-# 1-4, 9-11 and 15 (no class count logged, a first epoch inflated by a blow-up, so the stall sits
-# below "its start"): s3 0125 at 2.8% from ln 4 with val accuracy 3.7% (of 1/4) from 1/4, s15 0197
-# at 0.7% from ln 10, accuracy 3.1% from 1/10; no verdict of gen2 or the first pool moved otherwise
-# (the stalls near their start already read at chance)
-CHANCE_LOSS = 0.05
-# ... and up to 15% above ln k: a net thrown off by a far-too-high LR and stuck there predicts confidently
-# and wrongly, so its loss sits above ln k while its accuracy sits at 1/k (gen2 g36 0053, Adam 0.1 on
-# digits: 2.44-2.66 against ln 10 = 2.30, val accuracy 7-12%, labelled plateau; no finding before). Over
-# the 17 tuning corpora: 3 plateaus found more, 3 more read at chance (PLT004 -> PLT001), nothing else
-# moves. At 30% a Lightning probe's per-batch losses (2.6-4.0 beside a per-batch accuracy of 0-28%, read
-# by hand as an LR too high) became a stall, and the deep-net stall rule's readings moved
-CHANCE_LOSS_ABOVE = 0.15
-CHANCE_ACC = 0.2
-MAX_CLASSES = 100
+# A class count read off a stall when none is logged (_chance_classes): metrics.classes_at_chance, its
+# bars (CHANCE_LOSS, CHANCE_LOSS_ABOVE, CHANCE_ACC, MAX_CLASSES) and the runs they were set on are there
 # Bins for the highest level a loss reached (_rose_above): medians of >= 1/50 of the run each
 ROSE_BINS = 50
 # A breakout while the logged LR is at most this share of its peak so far is the LR's anneal (_lr_annealed_at)
@@ -510,20 +495,11 @@ def _stall_accuracy(curves: Curves, x_start: float, x_end: float, min_points: in
 
 
 def _chance_classes(curves: Curves, level: float, x_start: float, x_end: float) -> int | None:
-    """The class count k a stall is at chance for, read with no class count logged: the loss sits
-    within CHANCE_LOSS of ln k and the val accuracy (else the training accuracy), its median over
-    [x_start, x_end] of >= 3 points, within CHANCE_ACC of 1/k (k = the nearest integer to 1/accuracy,
-    2..MAX_CLASSES); None when that does not hold or no accuracy is logged. Both readings must agree:
-    a net stuck at a skewed class prior scores the majority's share with a loss below ln k."""
+    """The class count k a stall is at chance for, read with no class count logged: its level and the val
+    accuracy (else the training accuracy), its median over [x_start, x_end] of >= 3 points, both at
+    chance for k (metrics.classes_at_chance); None when they are not or no accuracy is logged."""
     acc = _stall_accuracy(curves, x_start, x_end, min_points=3)
-    if acc is None or not 0 < acc <= 0.5 + CHANCE_ACC / 2:
-        return None
-    k = int(round(1.0 / acc))
-    if not 2 <= k <= MAX_CLASSES:
-        return None
-    near_acc = abs(acc - 1.0 / k) <= CHANCE_ACC / k
-    near_loss = -CHANCE_LOSS * math.log(k) <= level - math.log(k) <= CHANCE_LOSS_ABOVE * math.log(k)
-    return k if near_acc and near_loss else None
+    return None if acc is None else classes_at_chance(acc, level)
 
 
 def _accuracy_learned(curves: Curves, x_start: float, x_end: float, unknown: bool | None = False) -> bool | None:
