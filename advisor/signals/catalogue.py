@@ -187,6 +187,7 @@ register(Family(
         "metric_flat": "bool: the accuracy does not improve",
         "metric_gain": "last - first of the accuracy",
         "metric_gain_points": "last - first of the accuracy in percentage points (x 100 for a fraction)",
+        "held_learnt": "bool: the accuracy was past halfway from chance to perfect by the first tenth and holds there",
         "train_learned": "val_acc only: bool, the training accuracy ends past halfway from chance to perfect and >= 30 "
                          "points above the val accuracy's end (the net learns its training set; None without one)",
     },
