@@ -188,6 +188,8 @@ register(Family(
         "metric_gain": "last - first of the accuracy",
         "metric_gain_points": "last - first of the accuracy in percentage points (x 100 for a fraction)",
         "held_learnt": "bool: the accuracy was past halfway from chance to perfect by the first tenth and holds there",
+        "never_left_chance": "bool: the accuracy stayed within 10% of the way from chance to perfect for the whole run "
+                             "while its loss never fell below the loss of guessing (None: no class count readable)",
         "train_learned": "val_acc only: bool, the training accuracy ends past halfway from chance to perfect and >= 30 "
                          "points above the val accuracy's end (the net learns its training set; None without one)",
     },

@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from advisor.model import Curves, Measurement
-from advisor.signals.robust import diff_sigma, finite_curve, finite_xy, head_level, percent_scale, tail_level, theil_sen
+from advisor.signals.robust import (diff_sigma, finite_curve, finite_xy, head_level, percent_scale, running_median,
+                                   tail_level, theil_sen)
 
 MIN_N = 5
 MATCH = {"train_acc": "train_loss", "val_acc": "val_loss"}
@@ -56,19 +57,19 @@ CHANCE_ACC = 0.2
 MAX_CLASSES = 100
 
 
-def classes_at_chance(accuracy: float, loss: float) -> int | None:
+def classes_at_chance(accuracy: float, loss: float, above: float = CHANCE_LOSS_ABOVE) -> int | None:
     """The class count k that an `accuracy` (a fraction) and a cross-entropy `loss` are both at chance
     for: the accuracy within CHANCE_ACC / k of 1/k (k the nearest integer to 1/accuracy, 2..MAX_CLASSES)
-    and the loss within -CHANCE_LOSS / +CHANCE_LOSS_ABOVE x ln k of ln k; None otherwise. Both readings
-    must agree: a net stuck at a skewed class prior scores the majority's share with a loss below ln k,
-    and a binary task's 50% is read as k = 2 only beside a loss at ln 2."""
+    and the loss within -CHANCE_LOSS / +`above` (CHANCE_LOSS_ABOVE) x ln k of ln k; None otherwise. Both
+    readings must agree: a net stuck at a skewed class prior scores the majority's share with a loss below
+    ln k, and a binary task's 50% is read as k = 2 only beside a loss at ln 2."""
     if not 0 < accuracy <= 0.5 + CHANCE_ACC / 2:
         return None
     k = int(round(1.0 / accuracy))
     if not 2 <= k <= MAX_CLASSES:
         return None
     near_acc = abs(accuracy - 1.0 / k) <= CHANCE_ACC / k
-    near_loss = -CHANCE_LOSS * math.log(k) <= loss - math.log(k) <= CHANCE_LOSS_ABOVE * math.log(k)
+    near_loss = -CHANCE_LOSS * math.log(k) <= loss - math.log(k) <= above * math.log(k)
     return k if near_acc and near_loss else None
 
 
@@ -99,6 +100,43 @@ def past_chance(curves: Curves, accuracy: float, share: float) -> bool:
     C = curves.num_classes or start_classes(curves)
     chance = 1.0 / C if C and C > 1 else 0.5
     return accuracy >= chance + share * (1.0 - chance)
+
+
+# NEVER_LEFT: a net whose accuracy never leaves chance over the whole run, while its loss never falls
+# below the loss of guessing (ln k, less CHANCE_LOSS), never learned: a bouncing loss there is a plateau's
+# bouncing (the LR threw the net off or keeps it thrashing), not an oscillation around a minimum it found.
+# "Never left": the accuracy's running median (3 evaluations) stays within NEVER_LEFT of the way from
+# chance to perfect. The class count is the logged one, or the one the first evaluation sits at chance for
+# with a loss at or above the loss of guessing (`classes_at_chance` with no upper bound). Over the 16
+# tuning corpora (2,828 runs), 391 runs with a val accuracy read so (332 labelled plateau, 38 divergence,
+# 10 slow, 10 overfitting, 1 healthy);
+# PLT005 reads it only beside a bouncing training loss at an LR >= 3x the usual top: of the 261 runs whose
+# training loss bounces (oscillation detected), 10, all labelled plateau but one divergence already read
+# as a stall, and three of them called oscillation (first generator 246 0206, 247 0026, 249 0125: AdamW
+# 0.09 and SGD 1.0, val accuracy 32-55% on 2-3 classes to the end).
+NEVER_LEFT = 0.1
+
+
+def never_left_chance(curves: Curves, role: str) -> bool | None:
+    """Whether an accuracy (`role`) stayed at chance for the whole run while its matching loss never
+    fell below the loss of guessing (see NEVER_LEFT); None when the class count cannot be read."""
+    a, lo = curves.get(role), curves.get(MATCH.get(role, ""))
+    if a is None or lo is None or curves.higher_is_better.get(role) is False:
+        return None
+    _, ay = finite_xy(a)
+    _, ly = finite_xy(lo)
+    if len(ay) < MIN_N or len(ly) < MIN_N:
+        return None
+    ay = ay / percent_scale(ay)
+    # (a net thrown off at once predicts confidently and wrongly: its first loss may sit far above ln k,
+    # hastie at AdamW 0.09 opens at 49% with a val loss of 1.02, 1.5 ln 2)
+    k = curves.num_classes or classes_at_chance(float(ay[0]), float(ly[0]), above=math.inf)
+    if not k or k < 2:
+        return None
+    chance = 1.0 / k
+    stayed = float(np.max(running_median(ay, 3))) <= chance + NEVER_LEFT * (1.0 - chance)
+    guessing = float(np.min(running_median(ly, 3))) >= (1.0 - CHANCE_LOSS) * math.log(k)
+    return bool(stayed and guessing)
 
 
 def _train_learned(curves: Curves, role: str, val_end: float) -> bool | None:
@@ -142,7 +180,8 @@ def measure_metric_stall(curves: Curves, role: str) -> Measurement | None:
     # summary never prints an accuracy gain of 0.94 points as "gain 0.00944"
     values = {"loss_falls": loss_falls, "metric_flat": flat, "metric_gain": gain,
               "metric_gain_points": gain * 100.0 / scale, "held_learnt": held_learnt,
-              "train_learned": _train_learned(curves, role, last / scale)}
+              "train_learned": _train_learned(curves, role, last / scale),
+              "never_left_chance": never_left_chance(curves, role)}
     note = ("the loss falls but the accuracy does not improve" if detected else
             f"accuracy gain {gain:.3g}")
     return Measurement(family="metric_stall", role=role, tag=c.tag, detected=detected, values=values,
