@@ -2,6 +2,7 @@
 
     python bench/verdicts.py dump before.json CORPUS...         # this checkout's verdict on every labelled run
     python bench/verdicts.py diff before.json after.json        # both scored per generator, then every run that moved
+    python bench/verdicts.py diff --aggregate b.json a.json     # scores and the count of runs moved only (blinds)
     python bench/verdicts.py errors after.json [--grep TEXT]    # misses, false alarms, expected action not first
 
 Why: a change is judged on every verdict it moves, not on one corpus's score (bench/README.md), and the
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     f = sub.add_parser("diff")
     f.add_argument("before", type=Path)
     f.add_argument("after", type=Path)
+    f.add_argument("--aggregate", action="store_true",
+                   help="print the scores and how many runs moved, not which: a blind corpus's runs stay unseen")
     e = sub.add_parser("errors")
     e.add_argument("dump", type=Path)
     e.add_argument("--grep", default="")
@@ -123,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             for gen, res in scores(rows).items():
                 print(summary_line(label, gen, sum(r["generator"] == gen for r in rows), res))
         lines = moved(before, after)
-        print("\n".join(lines))
+        if not args.aggregate:
+            print("\n".join(lines))
         print(f"{len(lines)} runs moved")
     else:
         print("\n".join(line for line in errors(json.loads(args.dump.read_text())) if args.grep in line))

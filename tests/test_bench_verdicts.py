@@ -50,6 +50,11 @@ def test_dump_diff_and_errors(corpus: Path, tmp_path: Path, capsys):
     out = capsys.readouterr().out
     assert "1 runs moved" in out and "['overfitting']/regularize -> []/None" in out
     assert "macro-F1 1.000" in out and "macro-F1 0.000" in out
+    # on a blind corpus only the scores and the count come out: no run is named
+    verdicts.main(["diff", "--aggregate", str(before), str(after)])
+    out = capsys.readouterr().out
+    assert "1 runs moved" in out and "macro-F1 0.000" in out
+    assert "rmsprop" not in out and "->" not in out
     # the error list names the miss of the changed dump, and nothing for the right one
     assert verdicts.errors(json.loads(before.read_text())) == []
     (line,) = verdicts.errors(changed)
