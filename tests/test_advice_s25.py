@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from advisor.model import Curve, Curves
-from advisor.signals.metrics import measure_metric_stall, never_left_chance
+from advisor.signals.metrics import measure_metric_stall
 from recorded import core_patterns, first_action, measurement
 from recorded import diagnose_recorded as _diagnose
 
@@ -93,6 +93,11 @@ def _chance_run(acc: list[float], val_loss: list[float], classes: int | None = N
     return Curves(run="r", num_classes=classes, by_role={
         "val_acc": Curve("val_acc", "acc", x, np.asarray(acc, float)),
         "val_loss": Curve("val_loss", "loss", x, np.asarray(val_loss, float))})
+
+
+def never_left_chance(curves: Curves, role: str) -> bool | None:
+    """The metric_stall reading of `role` (measured with the accuracy and loss it reads anyway)."""
+    return measure_metric_stall(curves, role).values["never_left_chance"]
 
 
 def test_never_left_chance_reads_the_class_count_and_the_loss_of_guessing():

@@ -117,25 +117,18 @@ def past_chance(curves: Curves, accuracy: float, share: float) -> bool:
 NEVER_LEFT = 0.1
 
 
-def never_left_chance(curves: Curves, role: str) -> bool | None:
-    """Whether an accuracy (`role`) stayed at chance for the whole run while its matching loss never
-    fell below the loss of guessing (see NEVER_LEFT); None when the class count cannot be read."""
-    a, lo = curves.get(role), curves.get(MATCH.get(role, ""))
-    if a is None or lo is None or curves.higher_is_better.get(role) is False:
-        return None
-    _, ay = finite_xy(a)
-    _, ly = finite_xy(lo)
-    if len(ay) < MIN_N or len(ly) < MIN_N:
-        return None
-    ay = ay / percent_scale(ay)
+def never_left_chance(curves: Curves, acc: np.ndarray, loss: np.ndarray) -> bool | None:
+    """Whether an accuracy (`acc`, finite, as fractions) stayed at chance for the whole run while its
+    matching loss (`loss`, finite) never fell below the loss of guessing (see NEVER_LEFT); None when the
+    class count cannot be read."""
     # (a net thrown off at once predicts confidently and wrongly: its first loss may sit far above ln k,
     # hastie at AdamW 0.09 opens at 49% with a val loss of 1.02, 1.5 ln 2)
-    k = curves.num_classes or classes_at_chance(float(ay[0]), float(ly[0]), above=math.inf)
+    k = curves.num_classes or classes_at_chance(float(acc[0]), float(loss[0]), above=math.inf)
     if not k or k < 2:
         return None
     chance = 1.0 / k
-    stayed = float(np.max(running_median(ay, 3))) <= chance + NEVER_LEFT * (1.0 - chance)
-    guessing = float(np.min(running_median(ly, 3))) >= (1.0 - CHANCE_LOSS) * math.log(k)
+    stayed = float(np.max(running_median(acc, 3))) <= chance + NEVER_LEFT * (1.0 - chance)
+    guessing = float(np.min(running_median(loss, 3))) >= (1.0 - CHANCE_LOSS) * math.log(k)
     return bool(stayed and guessing)
 
 
@@ -167,7 +160,7 @@ def measure_metric_stall(curves: Curves, role: str) -> Measurement | None:
     steady = abs(gain) <= max(2 * noise, 0.01 * scale)
     flat = bool(steady or gain < 0)
     held_learnt = bool(steady and past_chance(curves, first / scale, START_LEARNT))
-    loss_falls = None
+    loss_falls = never_left = None
     lc = curves.get(MATCH.get(role, ""))
     if lc is not None:
         lx, ly = finite_xy(lc)
@@ -175,13 +168,15 @@ def measure_metric_stall(curves: Curves, role: str) -> Measurement | None:
             lf, ll = head_level(ly, 0.1, 2), tail_level(ly, 0.1, 2)
             ref = abs(lf) if lf > 0 else max(float(np.ptp(ly)), 1e-300)
             loss_falls = bool(theil_sen(lx, ly).significant_down and (lf - ll) >= 0.05 * ref)
+            if curves.higher_is_better.get(role) is not False:
+                never_left = never_left_chance(curves, y / scale, ly)
     detected = bool(loss_falls and flat)
     # the gain in percentage points whatever the accuracy's scale (a fraction or a percent), so a
     # summary never prints an accuracy gain of 0.94 points as "gain 0.00944"
     values = {"loss_falls": loss_falls, "metric_flat": flat, "metric_gain": gain,
               "metric_gain_points": gain * 100.0 / scale, "held_learnt": held_learnt,
               "train_learned": _train_learned(curves, role, last / scale),
-              "never_left_chance": never_left_chance(curves, role)}
+              "never_left_chance": never_left}
     note = ("the loss falls but the accuracy does not improve" if detected else
             f"accuracy gain {gain:.3g}")
     return Measurement(family="metric_stall", role=role, tag=c.tag, detected=detected, values=values,
