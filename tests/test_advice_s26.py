@@ -54,3 +54,22 @@ def test_came_back_to_learnt_reads_the_val_loss_only_when_no_accuracy_is_logged(
     y, c = _run(at_best, acc=[0.5, 0.7, 0.9, 0.9, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6])
     assert _came_back_to_learnt(y, c) is False
 
+
+def test_a_relapse_is_told_in_order_and_keeps_the_checkpoint_from_before_the_climb():
+    """o251 0044, a torch SummaryWriter event file, blobs at SGD 0.3 with momentum 0.99: labelled divergence.
+    The per-step loss falls 1.85 -> 0.22 and logs an exact 0 at step 44, blows up to 5.4e3 by step 81 and
+    sits at ~2 (ln 6 = 1.79) to the end. DIV006 read the relapse's onset off the trend (a running median
+    over a tenth of the points, which left its minimum at step 8) and its minimum off the whole curve, and
+    said the loss "fell to 0 at step 44, then climbed back ... from step 8": a story told backwards, as 42
+    of the 92 DIV006 calls over the tuning corpora were, some with the checkpoint to keep set after the
+    climb. The climb now starts at or after the lowest logged point before the loss came back for good,
+    and the summary and the early stop name that point."""
+    r = _diagnose("relapse26-o251-0044-blobs-momentum_0.99_blowup")
+    m = measurement(r, "divergence", "train_loss")
+    assert m.values["kind"] == "relapse"
+    assert m.values["relapse_min"] == 0.0 and m.values["relapse_min_step"] == 44.0
+    assert m.values["onset_step"] >= m.values["relapse_min_step"]
+    f = next(f for f in r.findings if f.rule == "DIV006")
+    assert "fell to 0 at step 44, then climbed back to its starting level from step 44" in f.summary
+    stop = next(rc for rc in f.recommendations if rc.action == "early_stop")
+    assert stop.change == {"max_steps": {"set": 44}}

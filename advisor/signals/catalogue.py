@@ -47,6 +47,8 @@ register(Family(
                              "peak before its last quarter, in the log's units, else None",
         "collapse_acc_tail": "... the best of the accuracy's last quarter (the class share it fell back to)",
         "collapse_loss_over_guess": "... the loss's last tenth / ln(1 / the accuracy's low) (>= 0.75: back at guessing)",
+        "relapse_min": "kind 'relapse': the lowest logged value at or before the onset (where the net stood before the climb)",
+        "relapse_min_step": "kind 'relapse': x of relapse_min, the checkpoint to keep",
         "tail_from_step": "train_loss only, kind 'after_last_log': the last logged step; the blow-up came after it",
         "run_steps": "... the run's last step, where its summary of the mean loss was written",
         "tail_mean": "... the mean loss of the steps between them: the run's mean x its steps, less the logged points x "

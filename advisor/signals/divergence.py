@@ -508,7 +508,9 @@ def _came_back(xs: np.ndarray, ys: np.ndarray, s: np.ndarray, start: float, out:
         # fall above the minimum before the climb)
         back = np.flatnonzero(s[: i_min + 1] <= s[i_min] + 0.1 * (start - s[i_min]))
         j = i_min + int(np.argmax(s[i_min:] > s[i_min] + 0.1 * (start - s[i_min]))) - 1
-        out.update(kind="relapse", onset=float(xs[max(j, int(back[-1]) if len(back) else i_min)]))
+        trend = short if brief else s  # the trend the fall was read on
+        onset = max(j, int(back[-1]) if len(back) else i_min, _lowest_before_return(ys, trend, RELAPSE * start))
+        out.update(kind="relapse", onset=float(xs[onset]))
     elif second >= ABOVE_START * start and tail >= ABOVE_START * start:
         above = np.flatnonzero(s > start)
         out.update(kind="early_rise", onset=float(xs[int(above[0])]) if len(above) else float(xs[0]))
@@ -883,6 +885,21 @@ def _recovered(y: np.ndarray, curves: Curves) -> bool:
     return drop is None or drop < ACC_DROP
 
 
+def _lowest_before_return(ys: np.ndarray, s: np.ndarray, bar: float) -> int:
+    """The index of the lowest logged point before the trend `s` climbs back to `bar` for good: a climb
+    back to the start begins at or after it.
+
+    The trend's minimum (a running median over a tenth of the points, or the short one of a brief fall)
+    can sit before the loss's lowest logged point: SGD momentum 0.99 on blobs logs 1.85, 1.25, 0.22 ...
+    0.58 and an exact 0 at step 44, then blows up at step 50; the trend left its minimum at step 8.
+    Read from the trend alone, the relapse "climbed back from step 8" after falling "to 0 at step 44"
+    (42 of the 92 DIV006 calls over session 26's 19 tuning corpora told their story backwards), and
+    the checkpoint to keep came after the climb."""
+    below = np.flatnonzero(s < bar)
+    end = int(below[-1]) + 1 if len(below) else 0
+    return int(np.argmin(ys[: end + 1]))
+
+
 def _coming_down(y: np.ndarray, drop: float | None) -> bool:
     """An early rise still coming back down at the end, with an accuracy that kept its level: the
     loss's last quarter under BACK_NEAR_START x its start, its third quarter >= COMING_DOWN x its
@@ -1170,7 +1187,8 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
         "grad_norm_onset_step": None, "grad_norm_ratio": None, "grad_norm_rise": None,
         "after_fraction": None, "chance_ratio": None, "settled_after_blowup": None,
         "first_log_blowup": None, "collapse_acc_peak": None, "collapse_acc_tail": None,
-        "collapse_loss_over_guess": None, "tail_from_step": None, "run_steps": None, "tail_mean": None,
+        "collapse_loss_over_guess": None, "relapse_min": None, "relapse_min_step": None,
+        "tail_from_step": None, "run_steps": None, "tail_mean": None,
         "run_mean": None,
     }
     kind, onset = None, None
@@ -1322,6 +1340,12 @@ def measure_divergence(curves: Curves, role: str) -> Measurement | None:
     detected = kind is not None
     values["kind"] = kind
     values["onset_step"] = onset
+    if kind == "relapse" and onset is not None:
+        # the lowest logged value before the climb, and where: what DIV006 tells and the checkpoint to keep
+        before = np.flatnonzero(x <= onset)
+        if len(before):
+            i = int(before[np.argmin(y[before])])
+            values.update(relapse_min=float(y[i]), relapse_min_step=float(x[i]))
     span = float(x_all[-1] - x_all[0]) if len(x_all) > 1 else 0.0
     if onset is not None and span > 0:
         values["after_fraction"] = float(np.clip((x_all[-1] - onset) / span, 0.0, 1.0))
