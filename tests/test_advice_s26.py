@@ -73,3 +73,21 @@ def test_a_relapse_is_told_in_order_and_keeps_the_checkpoint_from_before_the_cli
     assert "fell to 0 at step 44, then climbed back to its starting level from step 44" in f.summary
     stop = next(rc for rc in f.recommendations if rc.action == "early_stop")
     assert stop.change == {"max_steps": {"set": 44}}
+
+
+def test_no_checkpoint_is_picked_by_a_metric_whose_best_is_no_better_than_at_the_loss_minimum():
+    """g40 0243, a torch SummaryWriter event file, digits with little data at Adamax 3e-3 for 120 epochs:
+    labelled overfitting. The val loss bottoms at 0.585 at epoch 13 and climbs to 0.90; the val accuracy
+    is 0.833 there, its highest of the run, and 0.82-0.83 after. Its 3-evaluation mean after the minimum
+    beat the mean around it (0.8329 sat between 0.794 and 0.819), so OVF001 moved the checkpoint to a later
+    epoch "by Accuracy/val, which kept improving after the loss's minimum (0.827 there against 0.833)": a
+    worse checkpoint by the very metric named. 13 such claims over the tuning corpora (8 equal, 5 worse);
+    the checkpoint a metric picks must now be better, as logged, than the one at the loss's minimum."""
+    r = _diagnose("ovfbest26-g40-0243-digits-overfit_small_data")
+    m = measurement(r, "overfitting", "val_loss")
+    assert m.values["best_step"] == 13.0
+    assert m.values.get("metric_best_step") is None
+    f = next(f for f in r.findings if f.rule == "OVF001")
+    assert "kept improving" not in f.summary and f.summary.endswith("the best checkpoint is at epoch 13.")
+    stop = next(rc for rc in f.recommendations if rc.action == "early_stop")
+    assert stop.change == {"epochs": {"set": 14}}  # 0-based epoch 13: train 14 epochs

@@ -249,6 +249,11 @@ def _metric_best_after(curves: Curves, x0: float) -> MetricBest | None:
             continue
         lo = max(int(after[0]), i - 1)
         j = lo + int(np.argmax(z[lo:i + 2]))
+        if z[j] <= float(np.interp(x0, x, z)):
+            # (the best logged evaluation is no better than the one at the loss's minimum: the 3-evaluation
+            # means moved, the checkpoints did not. gen2 s41 0237, cancer: val accuracy 0.9735 at the loss's
+            # minimum (epoch 1) and at epoch 3, 0.9292 between; keep the loss's minimum)
+            continue
         return MetricBest(c.tag, float(x[j]), float(y[j]), float(np.interp(x0, x, y)))
     return None
 
