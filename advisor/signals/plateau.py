@@ -354,6 +354,8 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         ts = theil_sen(x[inside], z[inside])
         # significant AND material: with hundreds of points a drift of 0.3% is "significant"
         descending = bool(ts.significant_down and -ts.slope * (x_end - x_start) >= max(0.5 * tol, 0.01 * abs(level_z)))
+        if descending and not is_acc and not breakout and _settles_onto_chance(curves, float(tb[j]), tol, level, x_start, x_end):
+            descending = False
     # a high stretch followed by a climb is the run getting worse, not a plateau
     rises_after = bool(not ends_flat and float(np.max(tb[j + 1:])) > level_z + 3 * tol
                        and float(np.min(tb[j + 1:])) > level_z - tol)
@@ -476,6 +478,25 @@ def _at_chance_level(curves: Curves, level: float, x_start: float, x_end: float)
     if C and C > 1:
         return abs(level - math.log(C)) <= 0.1 * math.log(C)
     return _chance_classes(curves, level, x_start, x_end) is not None
+
+
+def _settles_onto_chance(curves: Curves, end_z: float, tol: float, level: float, x_start: float,
+                         x_end: float) -> bool:
+    """A loss that drifts down through a stretch at chance and ends it still at the chance level (ln C,
+    within the flat tolerance) is not learning: a net thrown above ln C by steps too large sheds that
+    overshoot as its LR anneals and lands on the uniform guess, no better than where an untrained net
+    stands. SGD at LR 1 on digits under a linear decay (gen2 g49 0213, 800 steps at batch 4, labelled
+    plateau): its loss drifts from 2.34 to 2.30 = ln 10 over the last half while its accuracy stays at
+    7-11%, a significant fall of 1.7% that read as "descending" and left the run with no finding. Asked
+    of a stretch the run does not break out of: a flat start at chance that creeps and then breaks out is
+    a net finding its way (a deep sigmoid net on moons, a 3-class AdamW run flat at ln 3 for 25-29% of
+    their runs, gen2 g45 0150 and first-generator o247 0208, both labelled healthy), and its creep stays
+    a descent. Over the 22 tuning corpora (3,918 runs) this gains two plateaus (g49 0213, g50 0191: a GRU
+    at NAdam 0.2 bouncing around ln 4) and moves nothing else; asked of every stretch it made those two
+    healthy runs saddles for one more plateau (o246 0102, read as an oscillation)."""
+    C = curves.num_classes
+    k = C if C and C > 1 else _chance_classes(curves, level, x_start, x_end)
+    return k is not None and end_z >= math.log(k) - tol
 
 
 def _stall_accuracy(curves: Curves, x_start: float, x_end: float, min_points: int) -> float | None:
