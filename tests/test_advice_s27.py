@@ -79,28 +79,3 @@ def test_a_straight_fall_under_noise_that_hides_the_last_quarters_slope_is_still
     y = 1.0 - 0.2 * x / 399 + np.random.default_rng(0).normal(0, 0.15, len(x))
     c = Curves(run="r", by_role={}, hparams={"lr": 3e-4})  # the LR alone, as those event files log it
     assert _judge(c, x, y)[1]["still_improving"]
-
-
-def test_sgd_bouncing_at_an_lr_far_above_the_range_for_its_batch_is_an_oscillation():
-    """o246 0061 (a W&B run folder, legacy layout) and o250 0135 (an HF trainer_state.json): circles nets
-    at SGD 0.3 and 0.5, batch 8, per-step losses logged alone with the optimizer and batch in the config:
-    labelled oscillation (the full-batch loss moves 30-40% between evaluations to the end). The losses fall
-    90% and then bounce by 125-130% of their level around 0.05, 7x the density's noise floor. SGD's usual
-    range shrinks with the batch (seed 002: the best LR fell from 0.5 to 0.1 as the batch went from 32 to
-    16), so these LRs are 6-10x the top for batch 8 though 1.5-2.5x plain SGD's; read as the latter, the
-    bounce also had to be 12% of the fall made, and the runs had no finding."""
-    for name in ("batchlr27-o246-0061-circles-sgd_small_batch_high", "batchlr27-o250-0135-circles-sgd_small_batch_high"):
-        r = _diagnose(name)
-        assert measurement(r, "oscillation", "train_loss").detected, name
-        assert core_patterns(r) == {"oscillation"}, name
-        assert first_action(r) == "lower_lr", name
-
-
-def test_a_memorised_net_at_sgd_1_batch_8_is_not_called_on_its_bouncing_near_zero():
-    """o249 0238, a W&B run folder: wine by a tanh MLP at SGD 1.0, batch 8, 20x the top for its batch:
-    labelled healthy (its full-batch loss ends at 0.04% of its start and does not move). Its per-step loss
-    bounces by 112% of its own level at 0.3% of its start; against 5% of the start, the labellers' floor,
-    that is noise of a memorised net, and the far-too-high LR does not make it an oscillation."""
-    r = _diagnose("batchlr27-o249-0238-wine-sgd_small_batch_high")
-    assert not measurement(r, "oscillation", "train_loss").detected
-    assert not core_patterns(r)

@@ -95,15 +95,7 @@ STUCK_VAL_BOUNCE = 0.06  # ... for a loss stuck high (seed 000's 抖动 never re
 # healthy LSTM at Adam 3e-3 and a net at Adam 1e-2 both show 25-35% residuals); what a
 # practitioner adds is the LR: at >= 5x the top of the optimizer's usual range the bouncing is
 # the optimiser's; from the top of the range to 5x it the curve must show it clearly; within the
-# usual range the run is not called. "The optimizer's usual range" is the one for the logged batch, SGD's
-# scaled down linearly below batch 32 (`lr_over_usual_for_batch`, seed 002: the best LR fell from 0.5 to 0.1
-# when the batch went from 32 to 16), as the val-confirmed and epoch-level cases already read it: SGD 0.3 at
-# batch 8 is 6x the top for its batch though 1.5x plain SGD's, and its per-step losses bouncing 125% of their
-# level (7x the density's floor) were judged as at the top of the range, where a bounce must also be 12% of the
-# fall made (first-generator o246 0061, o250 0135: circles nets that fell 90% and bounce around 0.05,
-# labelled oscillation). Over the 22 tuning corpora (3,918 runs; 876 at SGD below batch 32) reading the batch
-# calls 5 more oscillations of the first generator and no healthy run, and reads 2 plateau-labelled stalls
-# that bounce as oscillations (one was read as a saddle, one had no finding)
+# usual range the run is not called.
 PRIOR_HIGH = 5.0
 # A train-only log with no LR at all (no hparams, no LR curve: a Keras or generic CSV, a bare loss
 # column) is not called oscillating on its per-step or sparse samples: without the LR, nothing on the
@@ -501,9 +493,9 @@ def _lr_unknown(prior: float | None, prior_batch: float | None, val_curve: bool,
 STEP_LEVEL_CASES = (
     # a val loss is logged: it must bounce too
     (lambda e: e.confirm is not None, _val_confirms),
-    # train-only at an LR far above the usual range for its batch: the bouncing is the LR's, even while
-    # the trend still descends
-    (lambda e: e.prior is not None and e.prior_batch is not None and max(e.prior, e.prior_batch) >= PRIOR_HIGH,
+    # train-only at an LR far above the usual range: the bouncing is the LR's, even while the trend
+    # still descends
+    (lambda e: e.prior is not None and e.prior >= PRIOR_HIGH,
      lambda e: e.rel2_low >= PRIOR_FLOOR_SHARE * e.floor),
     # at the top of the usual range or a little above: the curve must show it clearly (1.5x the
     # density's noise floor, and a sizeable share of the progress made), and past the start's own
