@@ -195,10 +195,12 @@ def _judge(curves: Curves, x: np.ndarray, y: np.ndarray, moved_by: float | None 
     prior = lr_over_usual(curves.hparams)
     far_too_low = prior is not None and prior <= PRIOR_FAR_LOW
     still = bool((ts.significant_down or (far_too_low and ts.slope < 0)) and end_slope_rel >= 0.03)
-    if not still and ts.slope < 0 and end_slope_rel >= 0.03 and tail.sum() < SHORT_TAIL:
-        still = _short_tail_falls(x, y, span_x, ts.slope)
-    elif not still and ts.slope < 0 and end_slope_rel >= 0.03 and rel_drop is not None and rel_drop >= NOISY_TAIL_DROP:
-        still = _noisy_tail_falls(x, y, span_x, ts.slope)
+    if not still and ts.slope < 0 and end_slope_rel >= 0.03:
+        # a tail that falls without a significant slope: too few points, or too noisy (see STRAIGHT_TAIL)
+        if tail.sum() < SHORT_TAIL:
+            still = _short_tail_falls(x, y, span_x, ts.slope)
+        elif rel_drop is not None and rel_drop >= NOISY_TAIL_DROP:
+            still = _noisy_tail_falls(x, y, span_x, ts.slope)
     y1, y2, y3 = np.interp([x[0] + 0.5 * span_x, x[0] + 0.75 * span_x, x[-1]], x, t)
     d1, d2 = y1 - y2, y2 - y3
     if d2 <= 0:

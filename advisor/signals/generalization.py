@@ -145,7 +145,8 @@ def _metric_improves(curves: Curves, x0: float) -> bool:
         x, y = finite_xy(c)
         if len(y) < 4:
             continue
-        z = -y if _lower_is_better(role, c.tag) else y
+        sign = -1.0 if _lower_is_better(role, c.tag) else 1.0
+        z = sign * y
         m = x >= x0
         if m.sum() < 3:
             continue
@@ -172,7 +173,8 @@ def _metric_held(curves: Curves, x0: float) -> bool | None:
         x, y = finite_xy(c)
         if len(y) < 4 or (x >= x0).sum() < 3:
             continue
-        z = -y if _lower_is_better(role, c.tag) else y
+        sign = -1.0 if _lower_is_better(role, c.tag) else 1.0
+        z = sign * y
         at = float(np.interp(x0, x, z))
         end = last_quarter_level(z, 2)
         steps = np.diff(np.unique(z))
@@ -235,7 +237,8 @@ def _metric_best_after(curves: Curves, x0: float) -> MetricBest | None:
         x, y = finite_xy(c)
         if len(y) < 4 or (x > x0).sum() < 2:
             continue
-        z = -y if _lower_is_better(role, c.tag) else y
+        sign = -1.0 if _lower_is_better(role, c.tag) else 1.0
+        z = sign * y
         sm = np.convolve(np.pad(z, 1, mode="edge"), np.ones(3) / 3, mode="valid")
         at = float(np.interp(x0, x, sm))
         after = np.flatnonzero(x > x0)
@@ -249,12 +252,13 @@ def _metric_best_after(curves: Curves, x0: float) -> MetricBest | None:
             continue
         lo = max(int(after[0]), i - 1)
         j = lo + int(np.argmax(z[lo:i + 2]))
-        if z[j] <= float(np.interp(x0, x, z)):
+        z_at = float(np.interp(x0, x, z))  # the logged metric at the loss's minimum (its sign as z's)
+        if z[j] <= z_at:
             # (the best logged evaluation is no better than the one at the loss's minimum: the 3-evaluation
             # means moved, the checkpoints did not. gen2 s41 0237, cancer: val accuracy 0.9735 at the loss's
             # minimum (epoch 1) and at epoch 3, 0.9292 between; keep the loss's minimum)
             continue
-        return MetricBest(c.tag, float(x[j]), float(y[j]), float(np.interp(x0, x, y)))
+        return MetricBest(c.tag, float(x[j]), float(y[j]), sign * z_at)
     return None
 
 
