@@ -36,3 +36,17 @@ def test_a_net_predicting_one_class_of_four_at_nadam_0_2_is_a_stall_at_chance():
     assert core_patterns(r) == {"plateau"}
     assert first_action(r) == "lower_lr"  # NAdam 0.2 is far above Adam-like optimizers' usual range
 
+
+def test_an_overfitting_summary_states_a_large_climb_as_a_ratio_not_thousands_of_percent():
+    """g38 0111, a W&B run folder, breast cancer at NAdam under a warmup to a far too high peak: the val loss
+    bottoms at 0.0875 at step 15 and its last evaluations average 2.53. That was "2789% above it"; a climb
+    past 100% reads as the ratio, "28.9 times it", and one under it stays a percentage."""
+    r = _diagnose("wording28-g38-0111-cancer-warmup_to_high_peak")
+    f = next(f for f in r.findings if f.rule == "OVF001")
+    val = r.curves.get("val_loss")
+    lo = float(val.y.min())
+    end = float(val.y[-max(2, len(val.y) // 10):].mean())
+    assert f"average {end:.3g}, {end / lo:.3g} times it" in f.summary
+    assert "%" not in f.summary
+    from advisor.engine import _above
+    assert _above(0.39) == "39% above" and _above(27.89) == "28.9 times"

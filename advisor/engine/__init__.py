@@ -269,14 +269,15 @@ def _x_unit(ctx: Context) -> str:
     return units.unit_of(curve.x_kind if curve is not None else None, ctx.curves.step_unit)
 
 
-_PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_.]*)(?:\|(pct|int))?\}")
+_PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_.]*)(?:\|(pct|int|above))?\}")
 
 
 def _fill(template: str, ctx: Context, metric: str) -> str:
     """Substitute {metric}, {hparam.lr}, {oscillation.rel_amplitude}, {$param}: no format(), no eval.
 
-    `{ref|pct}` writes a fraction as a percentage (0.9 -> "90%"); `{ref|int}` writes a whole
-    number; a ref naming a step (`..._step`) is written as the step (or epoch) logged nearest to it,
+    `{ref|pct}` writes a fraction as a percentage (0.9 -> "90%"); `{ref|above}` writes a relative
+    rise as how far above its reference it ends (0.39 -> "39% above", 27.9 -> "28.9 times"; a rise
+    of 2789% is not how anyone reads a ratio); `{ref|int}` writes a whole number; a ref naming a step (`..._step`) is written as the step (or epoch) logged nearest to it,
     since a log has no fractional steps and a smoothed curve's turning point may fall between two
     evaluations. `{x_unit}` names what the curve's x counts (advisor.units: step, epoch, timestep)."""
 
@@ -295,6 +296,8 @@ def _fill(template: str, ctx: Context, metric: str) -> str:
             return "?"
         if how == "pct" and isinstance(value, (int, float)) and not isinstance(value, bool):
             return _pct(float(value))
+        if how == "above" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return _above(float(value))
         if _names_a_step(ref) and ref not in ctx.params:
             value = _logged_x(curve, value)
         if (how == "int" or _names_a_step(ref)) and isinstance(value, float) and math.isfinite(value):
@@ -315,6 +318,14 @@ def _pct(fraction: float) -> str:
         return str(fraction)
     p = 100 * fraction
     return f"{p:.0f}%" if abs(p) >= 10 else f"{p:.2g}%"
+
+
+def _above(rise: float) -> str:
+    """0.39 -> "39% above", 27.9 -> "28.9 times": a rise under 100% as a percentage above, a larger
+    one as the ratio to its reference."""
+    if not math.isfinite(rise) or rise < 1:
+        return f"{_pct(rise)} above"
+    return f"{readable(float(f'{1 + rise:.3g}'))} times"
 
 
 def _fmt(value: Any) -> str:
