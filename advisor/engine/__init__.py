@@ -322,7 +322,8 @@ def _pct(fraction: float) -> str:
 
 def _above(rise: float) -> str:
     """0.39 -> "39% above", 27.9 -> "28.9 times": a rise under 100% as a percentage above, a larger
-    one as the ratio to its reference."""
+    one as the ratio to its reference (a measurement that states a rise carries that ratio too, e.g.
+    overfitting.rise_ratio, so every number a summary prints is one the run's report holds)."""
     if not math.isfinite(rise) or rise < 1:
         return f"{_pct(rise)} above"
     return f"{readable(float(f'{1 + rise:.3g}'))} times"

@@ -142,6 +142,7 @@ register(Family(
         "trend_rise": "a val loss bouncing under rise_noise's bar: the Theil-Sen climb from its trend's minimum (running median over a sixth of the evaluations) to the end / that level, when significantly up; else None",
         "val_end": "mean of the last 10% of the validation evaluations (>= 2), as logged",
         "rise_logged": "(val_end - lowest logged val) / lowest logged val: the climb in the log's own numbers (rise_rel for a val <= 0)",
+        "rise_ratio": "1 + rise_logged: the climb as a ratio, how a summary states one past 100% ('6.95 times it')",
         "never_fell": "bool: the lowest validation value is its first evaluation (no minimum to pass)",
         "loss_metric_disagree": "bool: never_fell while a val metric in [0, 1] went >= half of the way to perfect and >= 25 points: not overfitting",
         "metric_held": "bool: every val metric (accuracy, F1, WER towards 0) ends (median of its last quarter) no worse than at the val minimum; None without one",

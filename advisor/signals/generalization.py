@@ -414,7 +414,8 @@ def measure_overfitting(curves: Curves, role: str) -> Measurement | None:
         "train_kept_after_min": train_kept,
         "val_flat_train_falling": val_flat_train_falling, "inconsistent_metric": climb.inconsistent,
         "rise_noise": rise_noise if math.isfinite(rise_noise) else None,
-        "trend_rise": climb.trend_rise, "val_end": v_end, "rise_logged": rise_logged, "never_fell": climb.never_fell,
+        "trend_rise": climb.trend_rise, "val_end": v_end, "rise_logged": rise_logged,
+        "rise_ratio": 1.0 + rise_logged, "never_fell": climb.never_fell,
         "loss_metric_disagree": climb.disagree, "metric_held": climb.held, "metric_veto": climb.veto,
         "metric_shrugged": shrugged,
     }
