@@ -277,9 +277,10 @@ def _fill(template: str, ctx: Context, metric: str) -> str:
 
     `{ref|pct}` writes a fraction as a percentage (0.9 -> "90%"); `{ref|above}` writes a relative
     rise as how far above its reference it ends (0.39 -> "39% above", 27.9 -> "28.9 times"; a rise
-    of 2789% is not how anyone reads a ratio); `{ref|int}` writes a whole number; a ref naming a step (`..._step`) is written as the step (or epoch) logged nearest to it,
-    since a log has no fractional steps and a smoothed curve's turning point may fall between two
-    evaluations. `{x_unit}` names what the curve's x counts (advisor.units: step, epoch, timestep)."""
+    of 2789% is not how anyone reads a ratio); `{ref|int}` writes a whole number; a ref naming a
+    step (`..._step`) is written as the step (or epoch) logged nearest to it, since a log has no
+    fractional steps and a smoothed curve's turning point may fall between two evaluations.
+    `{x_unit}` names what the curve's x counts (advisor.units: step, epoch, timestep)."""
 
     curve = ctx.curves.get(ctx.role)
 

@@ -68,8 +68,8 @@ MAX_CLASSES = 100
 def classes_at_chance(accuracy: float, loss: float, above: float = CHANCE_LOSS_ABOVE) -> int | None:
     """The class count k that an `accuracy` (a fraction) and a cross-entropy `loss` are both at chance
     for: the accuracy within CHANCE_ACC / k of 1/k (k the nearest integer to 1/accuracy, else the one on
-    the other side of it, 2..MAX_CLASSES) and the loss within -CHANCE_LOSS / +`above` (CHANCE_LOSS_ABOVE) x ln k of ln k; None otherwise. Both
-    readings must agree: a net stuck at a skewed class prior scores the majority's share with a loss below
+    the other side of it, 2..MAX_CLASSES) and the loss within -CHANCE_LOSS / +`above` (CHANCE_LOSS_ABOVE)
+    x ln k of ln k; None otherwise. Both readings must agree: a net stuck at a skewed class prior scores the majority's share with a loss below
     ln k, and a binary task's 50% is read as k = 2 only beside a loss at ln 2."""
     if not 0 < accuracy <= 0.5 + CHANCE_ACC / 2:
         return None
