@@ -26,7 +26,7 @@ from advisor.model import Curves, Measurement
 from advisor.priors import lr_over_usual, lr_over_usual_bound
 from advisor.signals.metrics import past_chance
 from advisor.signals.robust import (
-    diff_sigma, finite_curve, has_points, head_level, lowess, percent_scale, tail_level, theil_sen,
+    Slope, diff_sigma, finite_curve, has_points, head_level, lowess, percent_scale, tail_level, theil_sen,
 )
 
 MIN_N = 8
@@ -156,8 +156,14 @@ def _short_tail_falls(x: np.ndarray, y: np.ndarray, span_x: float, slope: float)
     fall = -slope * 0.25 * span_x
     if diff_sigma(y) < TAIL_NOISE * fall:
         return False  # a clean tail that is not significant is a step or a flattening, not noise
+    return bool(_last_half_fit(x, y, span_x).significant_down)
+
+
+def _last_half_fit(x: np.ndarray, y: np.ndarray, span_x: float) -> Slope:
+    """Theil-Sen over the curve's last half: what both tail readings fall back on when the last
+    quarter alone shows no significant slope."""
     half = x >= x[0] + 0.5 * span_x
-    return bool(theil_sen(x[half], y[half]).significant_down)
+    return theil_sen(x[half], y[half])
 
 
 def _noisy_tail_falls(x: np.ndarray, y: np.ndarray, span_x: float, slope: float) -> bool:
@@ -165,8 +171,7 @@ def _noisy_tail_falls(x: np.ndarray, y: np.ndarray, span_x: float, slope: float)
     falling at its end: its last half falls significantly (Theil-Sen) and the last quarter falls at
     >= STRAIGHT_TAIL of the last half's slope (the fall has not flattened; the noise hid it). Asked
     only of a curve that fell >= NOISY_TAIL_DROP (see STRAIGHT_TAIL)."""
-    half = x >= x[0] + 0.5 * span_x
-    ts = theil_sen(x[half], y[half])
+    ts = _last_half_fit(x, y, span_x)
     return bool(ts.significant_down and slope <= STRAIGHT_TAIL * ts.slope)
 
 

@@ -145,8 +145,7 @@ def _metric_improves(curves: Curves, x0: float) -> bool:
         x, y = finite_xy(c)
         if len(y) < 4:
             continue
-        sign = -1.0 if _lower_is_better(role, c.tag) else 1.0
-        z = sign * y
+        z = -y if _lower_is_better(role, c.tag) else y
         m = x >= x0
         if m.sum() < 3:
             continue
@@ -173,8 +172,7 @@ def _metric_held(curves: Curves, x0: float) -> bool | None:
         x, y = finite_xy(c)
         if len(y) < 4 or (x >= x0).sum() < 3:
             continue
-        sign = -1.0 if _lower_is_better(role, c.tag) else 1.0
-        z = sign * y
+        z = -y if _lower_is_better(role, c.tag) else y
         at = float(np.interp(x0, x, z))
         end = last_quarter_level(z, 2)
         steps = np.diff(np.unique(z))

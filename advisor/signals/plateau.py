@@ -174,7 +174,7 @@ def measure_plateau(curves: Curves, role: str) -> Measurement | None:
         wide = longest_flat_high(tb, wide_tol, STALL * head_z)
         if wide is not None:
             cd = _judge(curves, x, y, z, xb, tb, *wide, wide_tol, head_z, min_z, progress, scale, is_acc, role)
-            if cd["detected"] and _at_chance_level(curves, cd["values"]["level"], cd["start"], cd["end"]):
+            if cd["detected"] and cd["at_chance_level"]:
                 hits = [cd]
     best = max(hits, key=lambda cd: cd["length"]) if hits else cands[-1]
     if not is_acc:
@@ -307,12 +307,15 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     ends_flat = bool(j >= m - 1 or (x[-1] - x_end) <= 0.1 * span_x)
     # chance level: ln C for a loss, 1/C for an accuracy; else "within 10% of the start"
     C = curves.num_classes
+    stall_k = None
     if is_acc:
         chance = (1.0 / C) * percent_scale(y) if C and C > 1 else None
         at_chance = chance is not None and abs(level - chance) <= 0.1 * abs(chance)
     else:
         # ln C; with no class count logged, ln k beside an accuracy at 1/k (_chance_classes)
-        at_chance = _at_chance_level(curves, level, x_start, x_end)
+        stall_k = _stall_classes(curves, level, x_start, x_end)
+        at_chance = _at_chance_level(curves, level, stall_k)
+    at_chance_level = at_chance  # the chance level itself, before the "at its start" fallback
     if not at_chance:
         # (a loss that never got below where it began is at its start, unless it takes both signs: an
         # energy model's contrastive-divergence loss climbing from -0.11 to hover around 0 is no stall at
@@ -354,7 +357,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
         ts = theil_sen(x[inside], z[inside])
         # significant AND material: with hundreds of points a drift of 0.3% is "significant"
         descending = bool(ts.significant_down and -ts.slope * (x_end - x_start) >= max(0.5 * tol, 0.01 * abs(level_z)))
-        if descending and not is_acc and not breakout and _settles_onto_chance(curves, float(tb[j]), tol, level, x_start, x_end):
+        if descending and not is_acc and not breakout and _settles_onto_chance(float(tb[j]), tol, stall_k):
             descending = False
     # a high stretch followed by a climb is the run getting worse, not a plateau
     rises_after = bool(not ends_flat and float(np.max(tb[j + 1:])) > level_z + 3 * tol
@@ -407,7 +410,7 @@ def _judge(curves, x, y, z, xb, tb, i, j, tol, head_z, min_z, progress, scale, i
     else:
         note = f"longest flat stretch {length:.0%} of the run" + (" (converged)" if ends_flat else "")
     return {"detected": bool(detected), "values": values, "start": x_start, "end": x_end,
-            "length": length, "note": note}
+            "length": length, "note": note, "at_chance_level": bool(at_chance_level)}
 
 
 def _run_start(curves: Curves, role: str, x: np.ndarray, z: np.ndarray, head_z: float) -> float:
@@ -470,18 +473,25 @@ def _fell_without_chance_level(curves: Curves, z: np.ndarray, level_z: float) ->
     return first > 0 and level_z <= (1.0 - LEARNED_FALL) * first
 
 
-def _at_chance_level(curves: Curves, level: float, x_start: float, x_end: float) -> bool:
-    """The loss `level` sits at the chance level of a classifier: within 10% of ln C with the class
-    count logged, else at ln k beside an accuracy at 1/k (_chance_classes). Not the fallback "within
-    10% of its own start", which a regression that settled early meets as well."""
+def _stall_classes(curves: Curves, level: float, x_start: float, x_end: float) -> int | None:
+    """The class count a stall at `level` over [x_start, x_end] is read against: the logged one, else the
+    one its level and accuracy are both at chance for (_chance_classes); None when neither is known."""
     C = curves.num_classes
-    if C and C > 1:
-        return abs(level - math.log(C)) <= 0.1 * math.log(C)
-    return _chance_classes(curves, level, x_start, x_end) is not None
+    return C if C and C > 1 else _chance_classes(curves, level, x_start, x_end)
 
 
-def _settles_onto_chance(curves: Curves, end_z: float, tol: float, level: float, x_start: float,
-                         x_end: float) -> bool:
+def _at_chance_level(curves: Curves, level: float, k: int | None) -> bool:
+    """The loss `level` sits at the chance level of a classifier of `k` classes (_stall_classes): within
+    10% of ln C with the class count logged; a count read off the accuracy already holds the loss to
+    ln k (metrics.classes_at_chance). Not the fallback "within 10% of its own start", which a
+    regression that settled early meets as well."""
+    if k is None:
+        return False
+    logged = bool(curves.num_classes and curves.num_classes > 1)
+    return abs(level - math.log(k)) <= 0.1 * math.log(k) if logged else True
+
+
+def _settles_onto_chance(end_z: float, tol: float, k: int | None) -> bool:
     """A loss that drifts down through a stretch at chance and ends it still at the chance level (ln C,
     within the flat tolerance) is not learning: a net thrown above ln C by steps too large sheds that
     overshoot as its LR anneals and lands on the uniform guess, no better than where an untrained net
@@ -493,9 +503,8 @@ def _settles_onto_chance(curves: Curves, end_z: float, tol: float, level: float,
     their runs, gen2 g45 0150 and first-generator o247 0208, both labelled healthy), and its creep stays
     a descent. Over the 22 tuning corpora (3,918 runs) this gains two plateaus (g49 0213, g50 0191: a GRU
     at NAdam 0.2 bouncing around ln 4) and moves nothing else; asked of every stretch it made those two
-    healthy runs saddles for one more plateau (o246 0102, read as an oscillation)."""
-    C = curves.num_classes
-    k = C if C and C > 1 else _chance_classes(curves, level, x_start, x_end)
+    healthy runs saddles for one more plateau (o246 0102, read as an oscillation). `k`: the stretch's
+    class count (_stall_classes), read once for this and for _at_chance_level."""
     return k is not None and end_z >= math.log(k) - tol
 
 
