@@ -327,7 +327,7 @@ def _above(rise: float) -> str:
     overfitting.rise_ratio, so every number a summary prints is one the run's report holds)."""
     if not math.isfinite(rise) or rise < 1:
         return f"{_pct(rise)} above"
-    return f"{readable(float(f'{1 + rise:.3g}'))} times"
+    return f"{readable(1 + rise)} times"
 
 
 def _fmt(value: Any) -> str:
